@@ -1,0 +1,78 @@
+import { readdir, readFile, stat } from 'node:fs/promises';
+import { join } from 'node:path';
+import { BackupError, systemErrorCode } from '../errors';
+import { MANIFEST_FILE, parseManifest, type Manifest } from './manifest';
+
+export interface CatalogEntry {
+	environment: string;
+	backupId: string;
+	folder: string;
+	manifest: Manifest;
+}
+
+export interface UnfinishedSet {
+	environment: string;
+	backupId: string;
+	folder: string;
+	modifiedAt: Date;
+}
+
+export interface Catalog {
+	/** Complete sets (a valid manifest), oldest first. */
+	sets: CatalogEntry[];
+	/** Folders without a manifest: interrupted or in progress. Never listed as backups. */
+	unfinished: UnfinishedSet[];
+	/** Folders whose manifest cannot be read: reported, never used. */
+	invalid: Array<{ folder: string; reason: string }>;
+}
+
+/** Reads and validates the manifest of the set in `folder`. */
+export async function readSet(folder: string): Promise<Manifest> {
+	const manifestPath = join(folder, MANIFEST_FILE);
+	let text: string;
+	try {
+		text = await readFile(manifestPath, 'utf8');
+	} catch (error) {
+		if (systemErrorCode(error) === 'ENOENT')
+			throw new BackupError(
+				'SET_NOT_FOUND',
+				`No complete backup set at ${folder}: ${MANIFEST_FILE} is missing`,
+				'Check the path. A set folder without manifest.json is unfinished (the backup was interrupted) and cannot be used.',
+			);
+		throw error;
+	}
+	return parseManifest(text, manifestPath);
+}
+
+/** Lists the sets under `<root>/<environment>/`, for one environment or all of them. */
+export async function listSets(root: string, environment?: string): Promise<Catalog> {
+	const catalog: Catalog = { sets: [], unfinished: [], invalid: [] };
+	const environments = environment ? [environment] : await subfolders(root);
+	for (const env of environments) {
+		for (const backupId of await subfolders(join(root, env))) {
+			const folder = join(root, env, backupId);
+			try {
+				const manifest = await readSet(folder);
+				catalog.sets.push({ environment: env, backupId, folder, manifest });
+			} catch (error) {
+				if (error instanceof BackupError && error.code === 'SET_NOT_FOUND') {
+					catalog.unfinished.push({ environment: env, backupId, folder, modifiedAt: (await stat(folder)).mtime });
+				} else {
+					catalog.invalid.push({ folder, reason: (error as Error).message });
+				}
+			}
+		}
+	}
+	catalog.sets.sort((a, b) => a.manifest.startedAt.localeCompare(b.manifest.startedAt) || a.backupId.localeCompare(b.backupId));
+	return catalog;
+}
+
+async function subfolders(folder: string): Promise<string[]> {
+	try {
+		const entries = await readdir(folder, { withFileTypes: true });
+		return entries.filter((e) => e.isDirectory()).map((e) => e.name).sort();
+	} catch (error) {
+		if (systemErrorCode(error) === 'ENOENT') return [];
+		throw error;
+	}
+}

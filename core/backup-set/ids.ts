@@ -1,0 +1,36 @@
+import { BackupError } from '../errors';
+import type { BackupType, Component } from './manifest';
+
+const ENVIRONMENT = /^[A-Za-z0-9][A-Za-z0-9_.-]{0,62}$/;
+
+export function checkEnvironmentName(environment: string): string {
+	const name = environment.trim();
+	if (!ENVIRONMENT.test(name))
+		throw new BackupError(
+			'INVALID_INPUT',
+			`Environment name "${environment}" cannot be used in folder names`,
+			'Use letters, digits, "-", "_" or "." (for example "prod" or "P12-homolog"), up to 63 characters.',
+		);
+	return name;
+}
+
+/** 2026-11-26T02:00:00.123Z -> 20261126T020000Z: sortable, and readable in a folder listing. */
+export function compactUtc(at: Date): string {
+	return at.toISOString().replace(/[-:]/g, '').replace(/\.\d+Z$/, 'Z');
+}
+
+/**
+ * backupIds sort by time within an environment and say what they hold:
+ * prod-20261126T020000Z-full-db. `attempt` > 1 disambiguates two sets made in the same second.
+ */
+export function makeBackupId(
+	environment: string,
+	type: BackupType,
+	component: Component,
+	at: Date,
+	attempt = 1,
+): string {
+	const kind = component === 'database' ? 'db' : 'files';
+	const suffix = attempt > 1 ? `-${attempt}` : '';
+	return `${environment}-${compactUtc(at)}-${type}-${kind}${suffix}`;
+}

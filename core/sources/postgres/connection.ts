@@ -1,0 +1,141 @@
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import type { ConnectionOptions } from 'node:tls';
+import { Client } from 'pg';
+import { BackupError, systemErrorCode } from '../../errors';
+
+export type SslMode = 'disable' | 'require' | 'verify-ca' | 'verify-full';
+
+export interface PostgresConnection {
+	host: string;
+	port: number;
+	database: string;
+	user: string;
+	password: string;
+	/** 'require' encrypts without checking the certificate; the verify modes check it. */
+	sslMode: SslMode;
+	/** PEM of the CA that signed the server's certificate (verify modes); system CAs when empty. */
+	sslCa?: string;
+	/** Folder holding pg_dump and pg_restore; found automatically when empty. */
+	binFolder?: string;
+}
+
+export const describeConnection = (c: PostgresConnection) => `${c.user}@${c.host}:${c.port}/${c.database}`;
+
+function tlsOptions(c: PostgresConnection): false | ConnectionOptions {
+	switch (c.sslMode) {
+		case 'disable':
+			return false;
+		case 'require':
+			return { rejectUnauthorized: false };
+		case 'verify-ca':
+			// The chain is checked against the CA; the host name is not (libpq's verify-ca).
+			return { rejectUnauthorized: true, ca: c.sslCa || undefined, checkServerIdentity: () => undefined };
+		case 'verify-full':
+			return { rejectUnauthorized: true, ca: c.sslCa || undefined };
+	}
+}
+
+/** Opens a client, turning the usual failures into errors that say what to fix. */
+export async function connect(c: PostgresConnection, applicationName = 'n8n-nodes-totvs-backup'): Promise<Client> {
+	const client = new Client({
+		host: c.host,
+		port: c.port,
+		database: c.database,
+		user: c.user,
+		password: c.password,
+		ssl: tlsOptions(c),
+		application_name: applicationName,
+		connectionTimeoutMillis: 15_000,
+	});
+	// An idle connection dropped by the server must not crash n8n's process.
+	client.on('error', () => undefined);
+	try {
+		await client.connect();
+		return client;
+	} catch (error) {
+		await client.end().catch(() => undefined);
+		throw connectionError(error, c);
+	}
+}
+
+/** SQLSTATE or system error of a failed connection, as a BackupError. */
+export function connectionError(error: unknown, c: PostgresConnection): BackupError | unknown {
+	const code = systemErrorCode(error);
+	const where = `${c.host}:${c.port}`;
+	const detail = (error as Error)?.message ?? String(error);
+	switch (code) {
+		case '28P01':
+		case '28000':
+			return new BackupError(
+				'AUTH_FAILED',
+				`PostgreSQL at ${where} refused user "${c.user}": ${detail}`,
+				'Check the user and password in the TOTVS PostgreSQL credential, and that pg_hba.conf allows this host.',
+				{ cause: error },
+			);
+		case '3D000':
+			return new BackupError(
+				'DATABASE_NOT_FOUND',
+				`Database "${c.database}" does not exist on ${where}`,
+				'Check the database name in the credential (Protheus databases are often called protheus, P12 or DADOSADV).',
+				{ cause: error },
+			);
+		case 'ECONNREFUSED':
+		case 'ENOTFOUND':
+		case 'EAI_AGAIN':
+		case 'EHOSTUNREACH':
+		case 'ENETUNREACH':
+		case 'ETIMEDOUT':
+			return new BackupError(
+				'UNREACHABLE',
+				`Cannot reach PostgreSQL at ${where} (${code})`,
+				'Check host and port in the credential, that PostgreSQL is running and listening on that address, and that no firewall blocks n8n.',
+				{ cause: error },
+			);
+	}
+	if (/timeout/i.test(detail))
+		return new BackupError('UNREACHABLE', `Timed out connecting to PostgreSQL at ${where}`, 'Check host, port and firewalls.', { cause: error });
+	if (/SSL|certificate|self[- ]signed/i.test(detail))
+		return new BackupError(
+			'UNREACHABLE',
+			`TLS with PostgreSQL at ${where} failed: ${detail}`,
+			'Give the CA certificate that signed the server certificate in the credential, or choose the SSL mode the server supports.',
+			{ cause: error },
+		);
+	return error;
+}
+
+/**
+ * Environment for pg_dump / pg_restore. The password travels in a 0600 PGPASSFILE inside a
+ * private 0700 folder, never in argv (visible in `ps`) nor in the environment. Call
+ * `dispose()` when the child has exited.
+ */
+export async function childEnvironment(
+	c: PostgresConnection,
+	database = c.database,
+): Promise<{ env: NodeJS.ProcessEnv; dispose: () => Promise<void> }> {
+	const folder = await mkdtemp(join(tmpdir(), 'totvs-pg-'));
+	const escape = (s: string) => s.replace(/\\/g, '\\\\').replace(/:/g, '\\:');
+	const passFile = join(folder, 'pgpass');
+	await writeFile(passFile, `*:*:*:${escape(c.user)}:${escape(c.password)}\n`, { mode: 0o600 });
+	const env: NodeJS.ProcessEnv = {
+		PATH: process.env.PATH,
+		LANG: 'C',
+		LC_ALL: 'C',
+		PGHOST: c.host,
+		PGPORT: String(c.port),
+		PGDATABASE: database,
+		PGUSER: c.user,
+		PGPASSFILE: passFile,
+		PGAPPNAME: 'n8n-nodes-totvs-backup',
+		PGCONNECT_TIMEOUT: '15',
+		PGSSLMODE: c.sslMode,
+	};
+	if (c.sslCa && c.sslMode !== 'disable') {
+		const caFile = join(folder, 'root.crt');
+		await writeFile(caFile, c.sslCa, { mode: 0o600 });
+		env.PGSSLROOTCERT = caFile;
+	}
+	return { env, dispose: () => rm(folder, { recursive: true, force: true }) };
+}

@@ -1,0 +1,309 @@
+import { spawn } from 'node:child_process';
+import { readdir } from 'node:fs/promises';
+import { join, relative } from 'node:path';
+import type { Client } from 'pg';
+import type { CompressionMethod, PostgresInventory, PostgresSourceFacts } from '../../backup-set/manifest';
+import type { BackupSetWriter } from '../../backup-set/set-writer';
+import { BackupError } from '../../errors';
+import { formatBytes } from '../../format';
+import { freeBytes } from '../../location/staging-folder';
+import type { Logger } from '../../logger';
+import { BoundedTail } from '../../pipeline/bounded-tail';
+import type { Progress } from '../../pipeline/hashing';
+import type { DumpOutcome, DumpRequest, PreparedDump, Source } from '../source';
+import { readArchiveToc, tableKey } from './archive';
+import { findClientTool, requireClientForServer, type ClientToolInfo } from './client-tools';
+import { childEnvironment, connect, describeConnection, type PostgresConnection } from './connection';
+import { countTables, listTables, readSourceFacts, takeInventory, type InventoryOptions, type TableCandidate } from './inventory';
+import { selectionArguments, type TableSelection } from './name-patterns';
+
+export interface PostgresDumpOptions {
+	/** custom: one file (-Fc); directory: one file per table, dumped by `jobs` workers (-Fd -j). */
+	format: 'custom' | 'directory';
+	jobs: number;
+	compression: CompressionMethod;
+	/** null: pg_dump's default level. */
+	compressionLevel: number | null;
+	selection: TableSelection;
+	exactCountMaxBytes: number;
+	fingerprintRows: number;
+	/** Refuse to start when the staging disk clearly cannot hold the dump. */
+	checkFreeSpace: boolean;
+}
+
+export const defaultDumpOptions: PostgresDumpOptions = {
+	format: 'custom',
+	jobs: 2,
+	compression: 'gzip',
+	compressionLevel: null,
+	selection: { includeSchemas: [], excludeSchemas: [], includeTables: [], excludeTables: [] },
+	exactCountMaxBytes: 0,
+	fingerprintRows: 1000,
+	checkFreeSpace: true,
+};
+
+/** Compressed Protheus dumps are rarely above a quarter of the tables' size (char padding compresses well). */
+const COMPRESSED_SIZE_RATIO = 0.25;
+
+export function compressionArgument(pgDump: ClientToolInfo, method: CompressionMethod, level: number | null): string[] {
+	if (method === 'none') return ['--compress=0'];
+	if (method !== 'gzip' && pgDump.major < 16)
+		throw new BackupError(
+			'UNSUPPORTED_OPTION',
+			`${method} compression needs pg_dump 16 or newer; this pg_dump is ${pgDump.version}`,
+			'Choose gzip compression, or install the PostgreSQL 16+ client tools on the n8n host.',
+		);
+	if (pgDump.major >= 16) return [`--compress=${method}${level === null ? '' : `:${level}`}`];
+	return level === null ? [] : [`--compress=${level}`];
+}
+
+const safeName = (name: string) => name.replace(/[^A-Za-z0-9_.-]/g, '_');
+
+export class PostgresSource implements Source<PostgresConnection, PostgresDumpOptions> {
+	readonly engine = 'postgres' as const;
+	readonly component = 'database' as const;
+
+	async prepare(request: DumpRequest<PostgresConnection, PostgresDumpOptions>): Promise<PreparedDump> {
+		const { connection, options, log } = request;
+		if (options.format === 'custom' && options.jobs > 1)
+			log.debug('Parallel jobs apply to the directory format only; the custom format is dumped by one process');
+		const pgDump = await findClientTool('pg_dump', connection.binFolder);
+		const pgRestore = await findClientTool('pg_restore', connection.binFolder);
+		compressionArgument(pgDump, options.compression, options.compressionLevel);
+		const client = await connect(connection);
+		try {
+			const facts = await readSourceFacts(client, connection, pgDump.version);
+			const serverMajor = Math.floor(facts.serverVersionNum / 10000);
+			requireClientForServer(pgDump, 'pg_dump', serverMajor, facts.serverVersion);
+			const tables = await listTables(client, options.selection);
+			if (!tables.length)
+				throw new BackupError(
+					'INVALID_INPUT',
+					`No tables to back up in ${describeConnection(connection)} with the given schema and table filters`,
+					'Check the include/exclude patterns (pg_dump rules: * and ? are wildcards, names are lower-case unless quoted).',
+				);
+			await checkPrivileges(client, tables, connection);
+			if (options.checkFreeSpace) await checkSpace(request.stagingFolder, tables, options.compression);
+			log.info(
+				`Pre-flight passed for ${describeConnection(connection)}: PostgreSQL ${facts.serverVersion}, ${tables.length} tables, pg_dump ${pgDump.version} (${pgDump.path})`,
+			);
+			return {
+				dump: (set) => this.dumpInSnapshot(client, request, facts, tables, pgDump, pgRestore, set),
+				close: () => client.end().catch(() => undefined),
+			};
+		} catch (error) {
+			await client.end().catch(() => undefined);
+			throw error;
+		}
+	}
+
+	async inventory(connection: PostgresConnection, options: PostgresDumpOptions): Promise<PostgresInventory> {
+		const client = await connect(connection);
+		try {
+			await client.query('BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY');
+			const tables = await listTables(client, options.selection);
+			const inventory = await takeInventory(client, tables, inventoryOptions(options));
+			inventory.snapshotConsistent = true;
+			await client.query('COMMIT');
+			return inventory;
+		} finally {
+			await client.end().catch(() => undefined);
+		}
+	}
+
+	/**
+	 * pg_dump and the inventory read one snapshot: this transaction exports it, pg_dump imports
+	 * it (--snapshot), and the inventory runs here meanwhile. Row counts in the manifest are
+	 * therefore exactly the rows in the dump, even while Protheus keeps writing.
+	 */
+	private async dumpInSnapshot(
+		client: Client,
+		request: DumpRequest<PostgresConnection, PostgresDumpOptions>,
+		facts: PostgresSourceFacts,
+		tables: TableCandidate[],
+		pgDump: ClientToolInfo,
+		pgRestore: ClientToolInfo,
+		set: BackupSetWriter,
+	): Promise<DumpOutcome> {
+		const { options, log } = request;
+		await client.query('BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY');
+		const { rows } = await client.query<{ snapshot: string }>('SELECT pg_export_snapshot() AS snapshot');
+		const archive = `${safeName(facts.database)}.${options.format === 'custom' ? 'dump' : 'dir'}`;
+		// One controller stops pg_dump both on cancellation and when the inventory fails.
+		const stop = new AbortController();
+		const cancel = () => stop.abort();
+		request.signal?.addEventListener('abort', cancel, { once: true });
+		try {
+			const dumping = runPgDump(pgDump, request, stop.signal, rows[0].snapshot, archive, tables.length, set);
+			dumping.catch(() => stop.abort()); // a failed dump makes the inventory moot
+			let inventory: PostgresInventory;
+			try {
+				inventory = await takeInventory(client, tables, inventoryOptions(options));
+			} catch (error) {
+				stop.abort();
+				await dumping.catch(() => undefined);
+				throw error;
+			}
+			await dumping;
+			if (options.format === 'directory') {
+				for (const file of await walk(set.absolutePath(archive))) {
+					await set.addWrittenFile(`${archive}/${relative(set.absolutePath(archive), file).split('\\').join('/')}`, 'pg_dump-directory');
+				}
+			}
+			await reconcileWithArchive(client, inventory, tables, options, pgRestore, set.absolutePath(archive), log);
+			await client.query('COMMIT');
+			return {
+				source: facts,
+				inventory,
+				compression: { method: options.compression, level: options.compressionLevel },
+				options: {
+					format: options.format,
+					jobs: options.format === 'directory' ? options.jobs : 1,
+					...options.selection,
+					exactCountMaxBytes: options.exactCountMaxBytes,
+					fingerprintRows: options.fingerprintRows,
+				},
+			};
+		} finally {
+			request.signal?.removeEventListener('abort', cancel);
+		}
+	}
+}
+
+function inventoryOptions(options: PostgresDumpOptions): InventoryOptions {
+	return { selection: options.selection, exactCountMaxBytes: options.exactCountMaxBytes, fingerprintRows: options.fingerprintRows };
+}
+
+/**
+ * Makes the inventory describe exactly the tables whose data is in the archive, as its own
+ * table of contents says (pattern rules are subtle; the archive is the truth). Still inside
+ * the snapshot, so counts of tables added here are exact too.
+ */
+async function reconcileWithArchive(
+	client: Client,
+	inventory: PostgresInventory,
+	tables: TableCandidate[],
+	options: PostgresDumpOptions,
+	pgRestore: ClientToolInfo,
+	archivePath: string,
+	log: Logger,
+) {
+	const toc = await readArchiveToc(pgRestore.path, archivePath);
+	const dropped = inventory.tables.filter((t) => !toc.tableData.has(tableKey(t.schema, t.name)));
+	if (dropped.length) {
+		log.warn(`Tables without data in the dump, left out of the inventory: ${dropped.map((t) => tableKey(t.schema, t.name)).join(', ')}`);
+		inventory.tables = inventory.tables.filter((t) => toc.tableData.has(tableKey(t.schema, t.name)));
+	}
+	const known = new Set(inventory.tables.map((t) => tableKey(t.schema, t.name)));
+	const missing = [...toc.tableData].filter((key) => !known.has(key));
+	if (missing.length) {
+		const everything = await listTables(client, { includeSchemas: [], excludeSchemas: [], includeTables: [], excludeTables: [] });
+		const extra = everything.filter((t) => missing.includes(tableKey(t.schema, t.name)));
+		inventory.tables.push(...(await countTables(client, extra, options.exactCountMaxBytes)));
+		tables.push(...extra);
+	}
+	inventory.snapshotConsistent = true;
+}
+
+/** Spawns pg_dump (no shell; connection and password through the environment only). */
+async function runPgDump(
+	pgDump: ClientToolInfo,
+	request: DumpRequest<PostgresConnection, PostgresDumpOptions>,
+	signal: AbortSignal,
+	snapshot: string,
+	archive: string,
+	tableCount: number,
+	set: BackupSetWriter,
+): Promise<void> {
+	const { options, log } = request;
+	const args = [
+		`--format=${options.format}`,
+		`--snapshot=${snapshot}`,
+		'--no-password',
+		'--verbose',
+		...compressionArgument(pgDump, options.compression, options.compressionLevel),
+		...selectionArguments(options.selection),
+	];
+	if (options.format === 'directory') args.push(`--jobs=${Math.max(1, options.jobs)}`, `--file=${set.absolutePath(archive)}`);
+	const { env, dispose } = await childEnvironment(request.connection);
+	const child = spawn(pgDump.path, args, { env, stdio: ['ignore', 'pipe', 'pipe'] });
+	const stderr = new BoundedTail();
+	let tablesDone = 0;
+	child.stderr.on('data', (chunk: Buffer) => {
+		stderr.push(chunk);
+		tablesDone += chunk.toString('utf8').match(/dumping contents of table/g)?.length ?? 0;
+	});
+	const onAbort = () => child.kill('SIGTERM');
+	signal.addEventListener('abort', onAbort, { once: true });
+	const exited = new Promise<number | null>((resolve, reject) => {
+		child.on('error', reject);
+		child.on('close', (code, killedBy) => resolve(killedBy ? null : code));
+	});
+	const progress = (p: Progress) =>
+		log.info(
+			`pg_dump ${request.connection.database}: ${formatBytes(p.bytes)} written, ${tablesDone}/${tableCount} tables, ${Math.round(p.elapsedMs / 1000)} s`,
+		);
+	try {
+		if (options.format === 'custom') {
+			try {
+				await set.writeArtifact(archive, 'pg_dump-custom', child.stdout, progress);
+			} catch (error) {
+				child.kill('SIGTERM');
+				await exited.catch(() => undefined);
+				throw error;
+			}
+		} else {
+			child.stdout.resume();
+		}
+		const code = await exited;
+		if (signal.aborted)
+			throw new BackupError('DUMP_FAILED', 'The backup was stopped before pg_dump finished', 'Nothing was kept: the unfinished set was removed.');
+		if (code !== 0)
+			throw new BackupError(
+				'DUMP_FAILED',
+				`pg_dump failed (exit code ${code ?? 'killed'}): ${stderr.lastLines(6)}`,
+				'Read pg_dump\'s message above. Common causes: a lock held for too long, a permission missing on an object, the server closing the connection.',
+			);
+		log.info(`pg_dump ${request.connection.database}: finished, ${tablesDone}/${tableCount} tables`);
+	} finally {
+		signal.removeEventListener('abort', onAbort);
+		await dispose();
+	}
+}
+
+async function checkPrivileges(client: Client, tables: TableCandidate[], connection: PostgresConnection) {
+	const { rows } = await client.query<{ name: string }>(
+		`SELECT n.nspname || '.' || c.relname AS name FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
+		  WHERE (c.oid = ANY($1) OR (c.relkind = 'S' AND n.oid IN (SELECT relnamespace FROM pg_class WHERE oid = ANY($1))))
+		    AND NOT has_table_privilege(c.oid, 'SELECT') ORDER BY 1 LIMIT 11`,
+		[tables.map((t) => t.oid)],
+	);
+	if (rows.length)
+		throw new BackupError(
+			'PERMISSION_DENIED',
+			`User "${connection.user}" cannot read ${rows.slice(0, 10).map((r) => r.name).join(', ')}${rows.length > 10 ? ' and more' : ''}`,
+			`Grant read access to the backup user, e.g. GRANT pg_read_all_data TO "${connection.user}" (PostgreSQL 14+), or GRANT SELECT ON ALL TABLES/SEQUENCES IN SCHEMA ... , or use the database owner.`,
+		);
+}
+
+async function checkSpace(stagingFolder: string, tables: TableCandidate[], compression: CompressionMethod) {
+	const tableBytes = tables.reduce((sum, t) => sum + t.bytes, 0);
+	const needed = Math.ceil(tableBytes * (compression === 'none' ? 1 : COMPRESSED_SIZE_RATIO));
+	const free = await freeBytes(stagingFolder);
+	if (free < needed)
+		throw new BackupError(
+			'DISK_FULL',
+			`Staging folder ${stagingFolder} has ${formatBytes(free)} free; the dump is estimated at ${formatBytes(needed)} (tables: ${formatBytes(tableBytes)})`,
+			'Free space, choose a staging folder on a larger disk, or turn off "Check Free Space" if you know the dump compresses better than the estimate. Nothing was written.',
+		);
+}
+
+async function walk(folder: string): Promise<string[]> {
+	const out: string[] = [];
+	for (const entry of await readdir(folder, { withFileTypes: true })) {
+		const path = join(folder, entry.name);
+		if (entry.isDirectory()) out.push(...(await walk(path)));
+		else out.push(path);
+	}
+	return out.sort();
+}

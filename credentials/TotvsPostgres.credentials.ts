@@ -1,0 +1,85 @@
+import type { ICredentialType, INodeProperties } from 'n8n-workflow';
+
+/**
+ * A PostgreSQL database of a TOTVS environment, and where the pg_dump / pg_restore tools are.
+ * Tested by the nodes' `totvsPostgresConnectionTest` (a database connection, not HTTP).
+ */
+export class TotvsPostgres implements ICredentialType {
+	name = 'totvsPostgres';
+
+	displayName = 'TOTVS PostgreSQL';
+
+	icon = 'file:totvsPostgres.svg' as const;
+
+	documentationUrl = 'https://www.npmjs.com/package/n8n-nodes-totvs-backup#credentials';
+
+	properties: INodeProperties[] = [
+		{
+			displayName: 'Host',
+			name: 'host',
+			type: 'string',
+			default: 'localhost',
+			required: true,
+		},
+		{
+			displayName: 'Port',
+			name: 'port',
+			type: 'number',
+			default: 5432,
+			required: true,
+		},
+		{
+			displayName: 'Database',
+			name: 'database',
+			type: 'string',
+			default: '',
+			placeholder: 'protheus',
+			description: 'The Protheus database (as in dbaccess.ini), for example protheus, P12 or DADOSADV',
+			required: true,
+		},
+		{
+			displayName: 'User',
+			name: 'user',
+			type: 'string',
+			default: 'postgres',
+			description: 'A user that can read every table: the database owner, or a member of pg_read_all_data (PostgreSQL 14+)',
+			required: true,
+		},
+		{
+			displayName: 'Password',
+			name: 'password',
+			type: 'string',
+			typeOptions: { password: true },
+			default: '',
+		},
+		{
+			displayName: 'SSL',
+			name: 'sslMode',
+			type: 'options',
+			options: [
+				{ name: 'Disable', value: 'disable', description: 'Plain connection, usual on a local network' },
+				{ name: 'Require (Verify Certificate and Host Name)', value: 'verify-full' },
+				{ name: 'Require (Verify Certificate Only)', value: 'verify-ca' },
+				{ name: 'Require (Do Not Verify — Insecure)', value: 'require', description: 'Encrypts but accepts any certificate' },
+			],
+			default: 'disable',
+		},
+		{
+			displayName: 'CA Certificate',
+			name: 'sslCa',
+			type: 'string',
+			typeOptions: { password: true, rows: 4 },
+			default: '',
+			description: 'PEM of the certificate authority that signed the server certificate. Leave empty to use the system CAs.',
+			displayOptions: { show: { sslMode: ['verify-full', 'verify-ca'] } },
+		},
+		{
+			displayName: 'PostgreSQL Client Folder',
+			name: 'binFolder',
+			type: 'string',
+			default: '',
+			placeholder: '/usr/lib/postgresql/16/bin',
+			description: 'Folder with pg_dump and pg_restore of the server\'s major version or newer. Leave empty to use the newest found on PATH or in /usr/lib/postgresql/*/bin.',
+		},
+	];
+}

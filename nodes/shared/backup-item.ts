@@ -1,0 +1,60 @@
+import type { IDataObject } from 'n8n-workflow';
+import type { BackupResult } from '../../core/backup';
+import type { Manifest } from '../../core/backup-set/manifest';
+
+/**
+ * The item every TOTVS node emits: one per backup set, incoming fields passed through and
+ * each node adding its own section. Users' expressions depend on these names: only add.
+ */
+export interface BackupItemJson extends IDataObject {
+	backupId: string;
+	environment: string;
+	component: string;
+	engine: string;
+	type: string;
+	baseBackupId: string | null;
+	parentBackupId: string | null;
+	startedAt: string;
+	finishedAt: string;
+	durationMs: number;
+	totalBytes: number;
+	/** The set folder. */
+	location: string;
+	manifestPath: string;
+	artifacts: Array<{ path: string; bytes: number; sha256: string }>;
+	database: string;
+	serverVersion: string;
+	tableCount: number;
+	rowCount: number;
+	status: 'ok' | 'failed';
+	summary: string;
+}
+
+export function backupItem(result: BackupResult, summary: string): BackupItemJson {
+	const m: Manifest = result.manifest;
+	return {
+		backupId: m.backupId,
+		environment: m.environment,
+		component: m.component,
+		engine: m.engine,
+		type: m.type,
+		baseBackupId: m.baseBackupId,
+		parentBackupId: m.parentBackupId,
+		startedAt: m.startedAt,
+		finishedAt: m.finishedAt,
+		durationMs: m.durationMs,
+		totalBytes: m.artifacts.reduce((sum, a) => sum + a.bytes, 0),
+		location: result.folder,
+		manifestPath: result.manifestPath,
+		artifacts: m.artifacts.map(({ path, bytes, sha256 }) => ({ path, bytes, sha256 })),
+		database: m.source.database,
+		serverVersion: m.source.serverVersion,
+		tableCount: m.inventory.tables.length,
+		rowCount: m.inventory.tables.reduce((sum, t) => sum + t.rows, 0),
+		status: 'ok',
+		summary,
+	};
+}
+
+/** A failed item from an earlier node travels on untouched, to the one alert at the end. */
+export const isFailedItem = (json: IDataObject) => json.status === 'failed';

@@ -1,0 +1,89 @@
+import {
+	NodeOperationError,
+	type IDataObject,
+	type IExecuteFunctions,
+	type INodeExecutionData,
+} from 'n8n-workflow';
+import { isBackupError } from '../../core/errors';
+import { isFailedItem } from './backup-item';
+import { failureSummary, type Language } from './summary';
+
+/**
+ * A result that failed but still has something to report (a verification with its checks):
+ * thrown by a handler so the item carries the report with status 'failed'.
+ */
+export class ItemFailure extends Error {
+	constructor(
+		message: string,
+		readonly description: string,
+		readonly json: IDataObject,
+	) {
+		super(message);
+	}
+}
+
+function toNodeError(ctx: IExecuteFunctions, error: unknown, itemIndex: number): NodeOperationError {
+	if (error instanceof NodeOperationError) return error;
+	if (error instanceof ItemFailure || isBackupError(error))
+		return new NodeOperationError(ctx.getNode(), error.message, {
+			itemIndex,
+			description: error instanceof ItemFailure ? error.description : error.hint,
+		});
+	return new NodeOperationError(ctx.getNode(), error as Error, { itemIndex });
+}
+
+/**
+ * The loop every TOTVS node runs: one output item per input item (pairedItem set), failed
+ * items from earlier nodes passed through untouched, and errors either thrown as
+ * NodeOperationError or, with Continue On Fail, emitted as a failed item.
+ */
+export async function forEachBackupItem(
+	ctx: IExecuteFunctions,
+	what: string,
+	language: (itemIndex: number) => Language,
+	handle: (item: INodeExecutionData, itemIndex: number) => Promise<IDataObject>,
+): Promise<INodeExecutionData[][]> {
+	const items = ctx.getInputData();
+	const output: INodeExecutionData[] = [];
+	for (let itemIndex = 0; itemIndex < items.length; itemIndex++) {
+		const item = items[itemIndex];
+		const pairedItem = { item: itemIndex };
+		if (isFailedItem(item.json)) {
+			output.push({ json: item.json, pairedItem });
+			continue;
+		}
+		try {
+			const json = await handle(item, itemIndex);
+			output.push({ json: { ...item.json, ...json }, pairedItem });
+		} catch (error) {
+			const nodeError = toNodeError(ctx, error, itemIndex);
+			if (!ctx.continueOnFail()) throw nodeError;
+			output.push({
+				json: {
+					...item.json,
+					summary: failureSummary(what, nodeError.message, safeLanguage(language, itemIndex)),
+					...(error instanceof ItemFailure ? error.json : {}),
+					status: 'failed',
+					error: { message: nodeError.message, description: nodeError.description ?? '' },
+				},
+				pairedItem,
+			});
+		}
+	}
+	return [output];
+}
+
+function safeLanguage(language: (i: number) => Language, itemIndex: number): Language {
+	try {
+		return language(itemIndex);
+	} catch {
+		return 'en';
+	}
+}
+
+/** "a, b ,c" -> ['a','b','c'] for pattern lists typed in one field. */
+export const splitList = (value: unknown): string[] =>
+	String(value ?? '')
+		.split(/[,\n]/)
+		.map((s) => s.trim())
+		.filter(Boolean);
