@@ -1,5 +1,5 @@
 import { createHash } from 'node:crypto';
-import { createReadStream } from 'node:fs';
+import { createReadStream, createWriteStream } from 'node:fs';
 import { open } from 'node:fs/promises';
 import { Transform, Writable, type Readable, type TransformCallback } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
@@ -57,15 +57,16 @@ export async function writeHashed(
 	filePath: string,
 	options: { onProgress?: ProgressListener; progressIntervalMs?: number } = {},
 ): Promise<HashedBytes> {
-	const file = await open(filePath, 'wx', 0o640);
+	const counter = new HashingCounter(options.onProgress, options.progressIntervalMs);
+	await pipeline(source, counter, createWriteStream(filePath, { flags: 'wx', mode: 0o640, highWaterMark: 1 << 20 }));
+	// fsync through a second descriptor: it flushes the same file, and the stream stays simple.
+	const file = await open(filePath, 'r');
 	try {
-		const counter = new HashingCounter(options.onProgress, options.progressIntervalMs);
-		await pipeline(source, counter, file.createWriteStream({ autoClose: false, highWaterMark: 1 << 20 }));
 		await file.sync();
-		return { bytes: counter.bytes, sha256: counter.digest() };
 	} finally {
 		await file.close();
 	}
+	return { bytes: counter.bytes, sha256: counter.digest() };
 }
 
 /** SHA-256 and size of a file, read as a stream (files may be many gigabytes). */

@@ -10,7 +10,8 @@ import { failureSummary, type Language } from './summary';
 
 /**
  * A result that failed but still has something to report (a verification with its checks):
- * thrown by a handler so the item carries the report with status 'failed'.
+ * returned (or thrown) by a handler so the item carries the report with status 'failed'.
+ * Returning it keeps node execute() code throwing only n8n errors.
  */
 export class ItemFailure extends Error {
 	constructor(
@@ -24,11 +25,16 @@ export class ItemFailure extends Error {
 
 function toNodeError(ctx: IExecuteFunctions, error: unknown, itemIndex: number): NodeOperationError {
 	if (error instanceof NodeOperationError) return error;
-	if (error instanceof ItemFailure || isBackupError(error))
-		return new NodeOperationError(ctx.getNode(), error.message, {
+	if (error instanceof ItemFailure || isBackupError(error)) {
+		const nodeError = new NodeOperationError(ctx.getNode(), error.message, {
 			itemIndex,
 			description: error instanceof ItemFailure ? error.description : error.hint,
 		});
+		// n8n swaps messages that mention ECONNREFUSED, EACCES… for generic sentences without
+		// the host or folder; ours already say what failed and where, so keep them.
+		nodeError.message = error.message;
+		return nodeError;
+	}
 	return new NodeOperationError(ctx.getNode(), error as Error, { itemIndex });
 }
 
@@ -41,7 +47,7 @@ export async function forEachBackupItem(
 	ctx: IExecuteFunctions,
 	what: string,
 	language: (itemIndex: number) => Language,
-	handle: (item: INodeExecutionData, itemIndex: number) => Promise<IDataObject>,
+	handle: (item: INodeExecutionData, itemIndex: number) => Promise<IDataObject | ItemFailure>,
 ): Promise<INodeExecutionData[][]> {
 	const items = ctx.getInputData();
 	const output: INodeExecutionData[] = [];
@@ -54,6 +60,7 @@ export async function forEachBackupItem(
 		}
 		try {
 			const json = await handle(item, itemIndex);
+			if (json instanceof ItemFailure) throw json;
 			output.push({ json: { ...item.json, ...json }, pairedItem });
 		} catch (error) {
 			const nodeError = toNodeError(ctx, error, itemIndex);
