@@ -68,7 +68,8 @@ export class TotvsPostgres implements ICredentialType {
 			displayName: 'CA Certificate',
 			name: 'sslCa',
 			type: 'string',
-			typeOptions: { password: true, rows: 4 },
+			// A CA certificate is public: shown as plain text, not masked like a secret.
+			typeOptions: { rows: 4 },
 			default: '',
 			description: 'PEM of the certificate authority that signed the server certificate. Leave empty to use the system CAs.',
 			displayOptions: { show: { sslMode: ['verify-full', 'verify-ca'] } },

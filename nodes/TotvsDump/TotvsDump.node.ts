@@ -26,7 +26,10 @@ export class TotvsDump implements INodeType {
 		defaults: { name: 'TOTVS Dump' },
 		inputs: [NodeConnectionTypes.Main],
 		outputs: [NodeConnectionTypes.Main],
-		credentials: [{ name: POSTGRES_CREDENTIAL, required: true, testedBy: POSTGRES_CREDENTIAL_TEST }],
+		usableAsTool: true,
+		// Literals, not POSTGRES_CREDENTIAL / POSTGRES_CREDENTIAL_TEST: n8n's linter reads them to
+		// check that the credential is tested (credential-test-required).
+		credentials: [{ name: 'totvsPostgres', required: true, testedBy: 'totvsPostgresConnectionTest' }],
 		properties: [
 			{
 				displayName: 'Environment',
@@ -34,7 +37,7 @@ export class TotvsDump implements INodeType {
 				type: 'string',
 				default: 'prod',
 				required: true,
-				description: 'Name of the TOTVS environment; sets are stored under <staging folder>/<environment>/ and their IDs start with it',
+				description: 'Name of the TOTVS environment; sets are stored under &lt;staging folder&gt;/&lt;environment&gt;/ and their IDs start with it',
 			},
 			{
 				displayName: 'Staging Folder',
@@ -111,8 +114,8 @@ export class TotvsDump implements INodeType {
 						name: 'format',
 						type: 'options',
 						options: [
-							{ name: 'Custom (One File)', value: 'custom', description: 'pg_dump -Fc' },
-							{ name: 'Directory (Parallel)', value: 'directory', description: 'pg_dump -Fd -j N: faster on large databases' },
+							{ name: 'Custom (One File)', value: 'custom', description: 'Made with pg_dump -Fc' },
+							{ name: 'Directory (Parallel)', value: 'directory', description: 'Made with pg_dump -Fd -j N: faster on large databases' },
 						],
 						default: 'custom',
 					},
@@ -136,7 +139,7 @@ export class TotvsDump implements INodeType {
 						type: 'number',
 						default: 2,
 						typeOptions: { minValue: 1, maxValue: 32 },
-						description: 'pg_dump workers for the directory format',
+						description: 'Number of pg_dump workers for the directory format',
 					},
 					languageOption,
 				],

@@ -1,6 +1,5 @@
 import type { IExecuteFunctions, INodeExecutionData, INodeType, INodeTypeDescription } from 'n8n-workflow';
-import { NodeConnectionTypes } from 'n8n-workflow';
-import { BackupError } from '../../core/errors';
+import { NodeConnectionTypes, NodeOperationError } from 'n8n-workflow';
 import { verifyLocalSet } from '../../core/verify/verify-set';
 import { ItemFailure, forEachBackupItem } from '../shared/run-items';
 import { languageOption, verifySummary, type Language } from '../shared/summary';
@@ -17,6 +16,7 @@ export class TotvsVerify implements INodeType {
 		defaults: { name: 'TOTVS Verify' },
 		inputs: [NodeConnectionTypes.Main],
 		outputs: [NodeConnectionTypes.Main],
+		usableAsTool: true,
 		properties: [
 			{
 				displayName: 'Backup Set Folder',
@@ -24,7 +24,7 @@ export class TotvsVerify implements INodeType {
 				type: 'string',
 				default: '={{ $json.location }}',
 				required: true,
-				description: 'Folder of the backup set (the one holding manifest.json). The default takes it from the TOTVS Dump item.',
+				description: 'Folder of the backup set, the one holding its manifest file. The default takes it from the TOTVS Dump item.',
 			},
 			{
 				displayName: 'Options',
@@ -52,11 +52,10 @@ export class TotvsVerify implements INodeType {
 		return forEachBackupItem(this, 'TOTVS Verify', language, async (item, i) => {
 			const folder = String(this.getNodeParameter('setFolder', i, '') ?? '').trim();
 			if (!folder)
-				throw new BackupError(
-					'INVALID_INPUT',
-					'No backup set folder to verify',
-					'Connect TOTVS Dump before this node, or set "Backup Set Folder" to the folder that holds manifest.json.',
-				);
+				throw new NodeOperationError(this.getNode(), 'No backup set folder to verify', {
+					itemIndex: i,
+					description: 'Connect TOTVS Dump before this node, or set "Backup Set Folder" to the folder that holds manifest.json.',
+				});
 			const pgClientFolder = this.getNodeParameter('options.pgClientFolder', i, '') as string;
 			const { manifest, verification } = await verifyLocalSet(folder, { pgClientFolder });
 			const backupId = manifest?.backupId ?? String(item.json.backupId ?? folder);
@@ -64,7 +63,7 @@ export class TotvsVerify implements INodeType {
 			this.logger.info(summary);
 			if (!verification.ok) {
 				const failed = verification.checks.filter((c) => !c.ok);
-				throw new ItemFailure(
+				return new ItemFailure(
 					`Backup set ${backupId} failed verification: ${failed.map((c) => `${c.name}: ${c.message}`).join('; ')}`,
 					'Do not rely on this set. Make a new backup; keep this one for investigation (disk, network copy or storage errors damage files).',
 					{ verification: { ...verification }, summary },

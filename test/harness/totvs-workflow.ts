@@ -1,3 +1,4 @@
+import type { INodeParameters } from 'n8n-workflow';
 import { TotvsPostgres } from '../../credentials/TotvsPostgres.credentials';
 import { TotvsDump } from '../../nodes/TotvsDump/TotvsDump.node';
 import { TotvsVerify } from '../../nodes/TotvsVerify/TotvsVerify.node';
@@ -13,9 +14,9 @@ export interface PostgresCredentialData {
 	database: string;
 	user: string;
 	password: string;
-	sslMode?: string;
-	binFolder?: string;
-	[key: string]: string | number | undefined;
+	sslMode: string;
+	binFolder: string;
+	[key: string]: string | number;
 }
 
 export function credentialFor(server: PgConnectionInfo, database: string, user = server.user, password = server.password): PostgresCredentialData {
@@ -23,8 +24,8 @@ export function credentialFor(server: PgConnectionInfo, database: string, user =
 }
 
 export interface DumpVerifyOptions {
-	dumpParameters?: Record<string, unknown>;
-	verifyParameters?: Record<string, unknown>;
+	dumpParameters?: INodeParameters;
+	verifyParameters?: INodeParameters;
 	/** Continue On Fail on both nodes. */
 	continueOnFail?: boolean;
 	withVerify?: boolean;

@@ -7,6 +7,7 @@ import { chmodSync, mkdtempSync, readFileSync, readdirSync, rmSync, statSync, wr
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { readSet } from '../../core/backup-set/catalog';
+import type { INodeParameters } from 'n8n-workflow';
 import type { Manifest } from '../../core/backup-set/manifest';
 import { createProtheusDatabase, describeProtheusDatabase, dropDatabase, type ProtheusDatabaseDescription } from '../fixtures/protheus-db';
 import { createRole, dropRole } from '../harness/postgres';
@@ -229,9 +230,9 @@ describe('Dump -> Verify in the n8n engine', () => {
 const manifestPathOf = (item: Record<string, unknown>) => item.manifestPath as string;
 
 /** Runs the workflow expecting TOTVS Dump to fail; checks no set was reported or left behind. */
-async function expectDumpFailure(credentialData: Record<string, unknown>, dumpParameters: Record<string, unknown>, folderToWatch = staging) {
+async function expectDumpFailure(credentialData: ReturnType<typeof credential>, dumpParameters: INodeParameters, folderToWatch = staging) {
 	const before = listTree(folderToWatch);
-	const result = await runTotvsWorkflow(dumpVerifyWorkflow({ dumpParameters }), credentialData as never);
+	const result = await runTotvsWorkflow(dumpVerifyWorkflow({ dumpParameters }), credentialData);
 	expect(result.status).toBe('error');
 	expect(result.error).toMatchObject({ name: 'NodeOperationError', node: { name: 'TOTVS Dump' } });
 	expect(Object.keys(result.runData)).not.toContain('TOTVS Verify');
