@@ -1,8 +1,13 @@
 import { BackupError } from '../errors';
 import {
+	postgresInventorySchema,
+	postgresSourceSchema,
+	type PostgresInventory,
+	type PostgresSourceFacts,
+} from './postgres-manifest';
+import {
 	anything,
 	arrayOf,
-	boolean,
 	integer,
 	nullable,
 	object,
@@ -20,6 +25,8 @@ import {
 export const MANIFEST_FORMAT_VERSION = 1;
 export const MANIFEST_FILE = 'manifest.json';
 
+export type * from './postgres-manifest';
+
 export type Component = 'database' | 'files';
 export type Engine = 'postgres' | 'sqlserver' | 'protheus-files';
 export type BackupType = 'full' | 'differential' | 'incremental' | 'log';
@@ -34,72 +41,13 @@ export interface ArtifactRecord {
 	kind: string;
 }
 
-export interface PostgresSourceFacts {
-	host: string;
-	port: number;
-	database: string;
-	user: string;
-	serverVersion: string;
-	serverVersionNum: number;
-	encoding: string;
-	collation: string;
-	ctype: string;
-	extensions: Array<{ name: string; version: string }>;
-	databaseBytes: number;
-	pgDumpVersion: string;
-}
-
-export interface TableInventory {
-	schema: string;
-	name: string;
-	rows: number;
-	/** True when `rows` is the planner's estimate (table above the exact-count limit). */
-	rowsEstimated: boolean;
-	bytes: number;
-	/** max(R_E_C_N_O_) when the table has that column, else null. */
-	maxRecno: number | null;
-	hasRecno: boolean;
-	hasDeleted: boolean;
-	/** Name follows DBAccess's alias + company + 0 rule (sa1010) and has R_E_C_N_O_. */
-	protheus: boolean;
-}
-
-export interface Fingerprint {
-	schema: string;
-	table: string;
-	/** Rows hashed: the first `rows` by R_E_C_N_O_. */
-	rows: number;
-	/** md5 of the rows' text in the database's own encoding (an encoding change alters it). */
-	md5: string;
-	/** A text column with accented data in the slice, named so a report can point at it. */
-	accentedColumn: string | null;
-}
-
-export interface BusinessDate {
-	schema: string;
-	table: string;
-	column: string;
-	/** Newest live value, YYYYMMDD as Protheus stores it, or null when the table is empty. */
-	newest: string | null;
-}
-
-export interface PostgresInventory {
-	engine: 'postgres';
-	/** Taken inside the snapshot pg_dump used, so counts equal the dump's. */
-	snapshotConsistent: boolean;
-	tables: TableInventory[];
-	counts: { unqIndexes: number; triggers: number; functions: number };
-	dbaccess: {
-		topTables: string[];
-		sysTables: string[];
-		/** Procedure names listed in TOP_SP, with whether a function of that name existed. */
-		topSpProcedures: Array<{ name: string; exists: boolean }>;
-	};
-	fingerprints: Fingerprint[];
-	businessDates: BusinessDate[];
-}
-
+/** Per engine: what the manifest says about the source and what was in it at dump time. */
+export type SourceFacts = PostgresSourceFacts;
 export type Inventory = PostgresInventory;
+
+const engineSchemas: Partial<Record<Engine, { source: Check; inventory: Check }>> = {
+	postgres: { source: postgresSourceSchema, inventory: postgresInventorySchema },
+};
 
 export interface Manifest {
 	formatVersion: number;
@@ -114,7 +62,7 @@ export interface Manifest {
 	finishedAt: string;
 	durationMs: number;
 	createdBy: { package: string; version: string; hostname: string };
-	source: PostgresSourceFacts;
+	source: SourceFacts;
 	options: Record<string, unknown>;
 	compression: { method: CompressionMethod; level: number | null };
 	encryption: { method: 'none' };
@@ -129,58 +77,7 @@ const relativePath = string(
 	'a relative path inside the set folder',
 );
 
-const postgresSource = object({
-	host: string(),
-	port: integer(1),
-	database: string(),
-	user: string(),
-	serverVersion: string(),
-	serverVersionNum: integer(),
-	encoding: string(),
-	collation: string(),
-	ctype: string(),
-	extensions: arrayOf(object({ name: string(), version: string() })),
-	databaseBytes: integer(),
-	pgDumpVersion: string(),
-});
-
-const postgresInventory = object({
-	engine: oneOf('postgres'),
-	snapshotConsistent: boolean,
-	tables: arrayOf(
-		object({
-			schema: string(),
-			name: string(),
-			rows: integer(),
-			rowsEstimated: boolean,
-			bytes: integer(),
-			maxRecno: nullable(integer(-2147483648)),
-			hasRecno: boolean,
-			hasDeleted: boolean,
-			protheus: boolean,
-		}),
-	),
-	counts: object({ unqIndexes: integer(), triggers: integer(), functions: integer() }),
-	dbaccess: object({
-		topTables: arrayOf(string()),
-		sysTables: arrayOf(string()),
-		topSpProcedures: arrayOf(object({ name: string(), exists: boolean })),
-	}),
-	fingerprints: arrayOf(
-		object({
-			schema: string(),
-			table: string(),
-			rows: integer(),
-			md5: string(/^[0-9a-f]{32}$/, '32 lowercase hex characters'),
-			accentedColumn: nullable(string()),
-		}),
-	),
-	businessDates: arrayOf(
-		object({ schema: string(), table: string(), column: string(), newest: nullable(string()) }),
-	),
-});
-
-const manifestSchema: Check = object({
+const commonSchema: Check = object({
 	formatVersion: integer(1),
 	backupId: string(/^[A-Za-z0-9][A-Za-z0-9_.-]*$/, 'a backup id'),
 	environment: string(/^[A-Za-z0-9][A-Za-z0-9_.-]*$/, 'an environment name'),
@@ -193,7 +90,7 @@ const manifestSchema: Check = object({
 	finishedAt: isoTime,
 	durationMs: integer(),
 	createdBy: object({ package: string(), version: string(), hostname: string() }),
-	source: postgresSource,
+	source: anything, // checked per engine below
 	options: object({}),
 	compression: object({
 		method: oneOf('none', 'gzip', 'zstd', 'lz4'),
@@ -201,10 +98,19 @@ const manifestSchema: Check = object({
 	}),
 	encryption: object({ method: oneOf('none') }),
 	artifacts: arrayOf(object({ path: relativePath, bytes: integer(), sha256, kind: string() })),
-	inventory: postgresInventory,
+	inventory: anything, // checked per engine below
 	// Reserved for later engines; checked when present so a typo is caught.
 	restorePointId: optional(anything),
 });
+
+const manifestSchema: Check = (value, path) => {
+	const problem = commonSchema(value, path);
+	if (problem) return problem;
+	const manifest = value as { engine: Engine; source: unknown; inventory: unknown };
+	const schemas = engineSchemas[manifest.engine];
+	if (!schemas) return `engine: "${manifest.engine}" is not supported by this version`;
+	return schemas.source(manifest.source, 'source') ?? schemas.inventory(manifest.inventory, 'inventory');
+};
 
 /**
  * Parses and validates manifest text. Throws ManifestError naming the field, or saying the

@@ -1,5 +1,5 @@
 import type { BackupSetWriter } from '../backup-set/set-writer';
-import type { BackupType, Component, CompressionMethod, Engine, Inventory, PostgresSourceFacts } from '../backup-set/manifest';
+import type { BackupType, Component, CompressionMethod, Engine, Inventory, SourceFacts } from '../backup-set/manifest';
 import type { Logger } from '../logger';
 
 export interface DumpRequest<Connection, Options> {
@@ -15,7 +15,7 @@ export interface DumpRequest<Connection, Options> {
 
 /** What a source tells the manifest besides the artifacts it wrote. */
 export interface DumpOutcome {
-	source: PostgresSourceFacts;
+	source: SourceFacts;
 	inventory: Inventory;
 	options: Record<string, unknown>;
 	compression: { method: CompressionMethod; level: number | null };

@@ -5,35 +5,10 @@ import type { Manifest } from '../backup-set/manifest';
 import { BackupError, systemErrorCode } from '../errors';
 import { formatBytes } from '../format';
 import { hashFile } from '../pipeline/hashing';
-import { readArchiveToc, tableKey } from '../sources/postgres/archive';
-import { findClientTool } from '../sources/postgres/client-tools';
+import { checkPostgresArchive } from '../sources/postgres/archive-check';
+import { check, type CheckResult, type Verification, type VerifyOptions } from './checks';
 
-export interface CheckResult {
-	name: string;
-	ok: boolean;
-	expected: string;
-	actual: string;
-	message: string;
-}
-
-export interface Verification {
-	ok: boolean;
-	checkedAt: string;
-	checks: CheckResult[];
-}
-
-export interface VerifyOptions {
-	/** Folder holding pg_restore; found automatically when empty. */
-	pgClientFolder?: string;
-}
-
-const check = (name: string, ok: boolean, expected: string, actual: string, message: string): CheckResult => ({
-	name,
-	ok,
-	expected,
-	actual,
-	message,
-});
+export type { CheckResult, Verification, VerifyOptions } from './checks';
 
 /**
  * Proves a local set is intact: the manifest reads, every artifact has the recorded size and
@@ -54,9 +29,16 @@ export async function verifyLocalSet(folder: string, options: VerifyOptions = {}
 	}
 
 	checks.push(await checkArtifacts(folder, manifest));
-	if (manifest.engine === 'postgres') checks.push(await checkPostgresArchive(folder, manifest, options));
+	const structural = STRUCTURAL_CHECKS[manifest.engine];
+	if (structural) checks.push(...(await structural(folder, manifest, options)));
 	return { manifest, verification: { ok: checks.every((c) => c.ok), checkedAt, checks } };
 }
+
+/** Engine-specific proof that the artifacts are readable backups, not just intact bytes. */
+type StructuralCheck = (folder: string, manifest: Manifest, options: VerifyOptions) => Promise<CheckResult[]>;
+const STRUCTURAL_CHECKS: Partial<Record<Manifest['engine'], StructuralCheck>> = {
+	postgres: async (folder, manifest, options) => [await checkPostgresArchive(folder, manifest, options)],
+};
 
 async function checkArtifacts(folder: string, manifest: Manifest): Promise<CheckResult> {
 	const problems: string[] = [];
@@ -83,23 +65,4 @@ async function checkArtifacts(folder: string, manifest: Manifest): Promise<Check
 	return problems.length
 		? check('artifacts', false, expected, `${problems.length} of ${manifest.artifacts.length} differ`, problems.slice(0, 20).join('; '))
 		: check('artifacts', true, expected, `${manifest.artifacts.length} match (${formatBytes(bytes)} read)`, 'Every artifact has the size and SHA-256 recorded at backup time');
-}
-
-/** The dump's own table of contents must list TABLE DATA for every table in the inventory. */
-async function checkPostgresArchive(folder: string, manifest: Manifest, options: VerifyOptions): Promise<CheckResult> {
-	const archive = manifest.artifacts.find((a) => a.kind === 'pg_dump-custom')?.path ?? manifest.artifacts.find((a) => a.kind === 'pg_dump-directory')?.path.split('/')[0];
-	const tables = manifest.inventory.tables.map((t) => tableKey(t.schema, t.name));
-	const expected = `pg_restore --list reads the dump; TABLE DATA for ${tables.length} tables`;
-	if (!archive) return check('archive', false, expected, 'no pg_dump artifact', 'The manifest lists no pg_dump archive');
-	try {
-		const pgRestore = await findClientTool('pg_restore', options.pgClientFolder);
-		const toc = await readArchiveToc(pgRestore.path, join(folder, archive));
-		const missing = tables.filter((t) => !toc.tableData.has(t));
-		return missing.length
-			? check('archive', false, expected, `${missing.length} tables without data`, `Missing TABLE DATA for ${missing.slice(0, 20).join(', ')}`)
-			: check('archive', true, expected, `${toc.entries} entries, TABLE DATA for all ${tables.length} tables`, `pg_restore ${pgRestore.version} read the archive`);
-	} catch (error) {
-		if (!(error instanceof BackupError)) throw error;
-		return check('archive', false, expected, 'unreadable', `${error.message}. ${error.hint}`);
-	}
 }

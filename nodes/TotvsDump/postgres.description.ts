@@ -1,0 +1,125 @@
+import type { IDataObject, IExecuteFunctions, INodeProperties } from 'n8n-workflow';
+import type { CompressionMethod } from '../../core/backup-set/manifest';
+import { defaultDumpOptions, type PostgresDumpOptions } from '../../core/sources/postgres/postgres-source';
+import { splitList } from '../shared/run-items';
+import { languageOption } from '../shared/summary';
+
+/** TOTVS Dump's options for a PostgreSQL source. */
+export const postgresOptions: INodeProperties = {
+	displayName: 'Options',
+	name: 'options',
+	type: 'collection',
+	displayOptions: { show: { source: ['postgres'] } },
+	placeholder: 'Add Option',
+	default: {},
+	options: [
+		{
+			displayName: 'Check Free Space',
+			name: 'checkFreeSpace',
+			type: 'boolean',
+			default: true,
+			description: 'Whether to refuse to start when the staging disk clearly cannot hold the dump (estimated from the table sizes)',
+		},
+		{
+			displayName: 'Compression',
+			name: 'compression',
+			type: 'options',
+			options: [
+				{ name: 'Gzip', value: 'gzip', description: 'Any pg_dump version' },
+				{ name: 'LZ4', value: 'lz4', description: 'Fastest; needs pg_dump 16+' },
+				{ name: 'None', value: 'none' },
+				{ name: 'Zstandard', value: 'zstd', description: 'Smaller and faster than gzip; needs pg_dump 16+' },
+			],
+			default: 'gzip',
+		},
+		{
+			displayName: 'Compression Level',
+			name: 'compressionLevel',
+			type: 'number',
+			default: -1,
+			description: 'Level for the chosen compression (gzip 1-9, zstd 1-22, lz4 1-12). -1 uses pg_dump\'s default.',
+		},
+		{
+			displayName: 'Exact Row Counts Up To (MB)',
+			name: 'exactCountLimitMb',
+			type: 'number',
+			default: 0,
+			description: 'Tables larger than this get the planner\'s row estimate instead of count(*), marked as estimated in the manifest. 0 counts every table exactly.',
+		},
+		{
+			displayName: 'Exclude Schemas',
+			name: 'excludeSchemas',
+			type: 'string',
+			default: '',
+			description: 'Comma-separated pg_dump schema patterns to leave out',
+		},
+		{
+			displayName: 'Exclude Tables',
+			name: 'excludeTables',
+			type: 'string',
+			default: '',
+			placeholder: 'public.zz*_log',
+			description: 'Comma-separated pg_dump table patterns to leave out',
+		},
+		{
+			displayName: 'Fingerprint Rows',
+			name: 'fingerprintRows',
+			type: 'number',
+			default: 1000,
+			description: 'Rows of each key Protheus table (SA1, SB1, SE1, CT2…) hashed into the manifest, so a restore can prove the content and its encoding are intact',
+		},
+		{
+			displayName: 'Format',
+			name: 'format',
+			type: 'options',
+			options: [
+				{ name: 'Custom (One File)', value: 'custom', description: 'Made with pg_dump -Fc' },
+				{ name: 'Directory (Parallel)', value: 'directory', description: 'Made with pg_dump -Fd -j N: faster on large databases' },
+			],
+			default: 'custom',
+		},
+		{
+			displayName: 'Include Schemas',
+			name: 'includeSchemas',
+			type: 'string',
+			default: '',
+			description: 'Comma-separated pg_dump schema patterns; empty backs up all schemas',
+		},
+		{
+			displayName: 'Include Tables',
+			name: 'includeTables',
+			type: 'string',
+			default: '',
+			description: 'Comma-separated pg_dump table patterns; empty backs up all tables. With tables given, only those tables are dumped (no functions).',
+		},
+		{
+			displayName: 'Parallel Jobs',
+			name: 'jobs',
+			type: 'number',
+			default: 2,
+			typeOptions: { minValue: 1, maxValue: 32 },
+			description: 'Number of pg_dump workers for the directory format',
+		},
+		languageOption,
+	],
+};
+
+export function readPostgresOptions(ctx: IExecuteFunctions, itemIndex: number): PostgresDumpOptions {
+	const o = ctx.getNodeParameter('options', itemIndex, {}) as IDataObject;
+	const level = Number(o.compressionLevel ?? -1);
+	return {
+		format: (o.format as PostgresDumpOptions['format']) ?? defaultDumpOptions.format,
+		jobs: Number(o.jobs ?? defaultDumpOptions.jobs),
+		compression: (o.compression as CompressionMethod) ?? defaultDumpOptions.compression,
+		compressionLevel: level < 0 ? null : level,
+		selection: {
+			includeSchemas: splitList(o.includeSchemas),
+			excludeSchemas: splitList(o.excludeSchemas),
+			includeTables: splitList(o.includeTables),
+			excludeTables: splitList(o.excludeTables),
+		},
+		exactCountMaxBytes: Number(o.exactCountLimitMb ?? 0) * 1024 * 1024,
+		fingerprintRows: Number(o.fingerprintRows ?? defaultDumpOptions.fingerprintRows),
+		checkFreeSpace: o.checkFreeSpace !== false,
+	};
+}
