@@ -61,6 +61,7 @@ async function main() {
 			process.exitCode = 1;
 			return;
 		}
+		console.log(`\nTOTVS Dump: ${result.jsonOf('TOTVS Dump')[0].summary}`);
 		const item = result.jsonOf('TOTVS Verify')[0];
 		const verification = item.verification as { checks: Array<{ name: string; ok: boolean; actual: string }> };
 		console.log('\nResult (the item TOTVS Verify emits):');
