@@ -30,7 +30,7 @@ import type { PostgresDumpOptions } from '../core/sources/postgres/postgres-sour
 import { verifyLocalSet } from '../core/verify/verify-set';
 import { createProtheusDatabase, dropDatabase } from '../test/fixtures/protheus-db';
 import { pgEnv, startPostgres, type PgServer } from '../test/harness/postgres';
-import { ChildWatcher, serverCpuSeconds, systemCpu } from './proc';
+import { ChildWatcher, serverCpuSeconds, systemCpu, waitForClientBackendsToExit } from './proc';
 import type { OursRequest, OursResult } from './run-ours';
 
 const ROOT = path.resolve(__dirname, '..');
@@ -66,6 +66,14 @@ interface RunRecord {
 	serverCpuSeconds?: number;
 	/** Share of the machine's CPUs busy during the run (all processes). */
 	machineBusy?: number;
+	/** CPU seconds of the processes doing the run (pg_dump, backends, our Node process). */
+	ownCpuSeconds?: number;
+	/** Machine busy CPU seconds not accounted for by the run: other load on a shared machine. */
+	otherCpuSeconds?: number;
+	/** otherCpuSeconds as a share of the machine's CPU capacity during the run. */
+	otherShare?: number;
+	chunks?: number;
+	meanChunkBytes?: number;
 	childWallSeconds?: number;
 	phases?: Record<string, number>;
 	exactCounts?: number;
@@ -158,12 +166,20 @@ interface Counters {
 function counters(server: PgServer): Counters {
 	return { server: serverCpuSeconds(server.dataDir), machine: systemCpu() };
 }
-function usage(before: Counters, after: Counters): Pick<RunRecord, 'serverCpuSeconds' | 'machineBusy'> {
+function usage(before: Counters, after: Counters): { serverCpuSeconds?: number; busy?: number; total?: number } {
 	return {
 		serverCpuSeconds: before.server !== undefined && after.server !== undefined ? after.server - before.server : undefined,
-		machineBusy:
-			before.machine && after.machine ? (after.machine.busy - before.machine.busy) / (after.machine.total - before.machine.total) : undefined,
+		busy: before.machine && after.machine ? after.machine.busy - before.machine.busy : undefined,
+		total: before.machine && after.machine ? after.machine.total - before.machine.total : undefined,
 	};
+}
+
+/** Fills machineBusy, ownCpuSeconds and otherCpuSeconds from the window's counters. */
+function accountCpu(r: RunRecord, busy: number | undefined, total: number | undefined): RunRecord {
+	if (busy === undefined || !total) return r;
+	const own = (r.pgDumpCpuSeconds ?? 0) + (r.serverCpuSeconds ?? 0) + (r.nodeCpuSeconds ?? 0);
+	const other = Math.max(0, busy - own);
+	return { ...r, machineBusy: busy / total, ownCpuSeconds: own, otherCpuSeconds: other, otherShare: other / total };
 }
 
 async function runBaseline(server: PgServer, database: string, staging: string, round: number, time: string | undefined): Promise<RunRecord> {
@@ -173,6 +189,7 @@ async function runBaseline(server: PgServer, database: string, staging: string, 
 	const args = ['--format=custom', `--file=${file}`, '--no-password'];
 	// Password through PGPASSWORD, never argv.
 	const env = { PATH: process.env.PATH, LANG: 'C', LC_ALL: 'C', ...pgEnv(server.info(), database) };
+	await waitForClientBackendsToExit(server.dataDir);
 	const before = counters(server);
 	const t0 = performance.now();
 	const child = time
@@ -185,7 +202,9 @@ async function runBaseline(server: PgServer, database: string, staging: string, 
 	const seconds = (performance.now() - t0) / 1000;
 	const polled = watcher.stop();
 	if (code !== 0) throw new Error(`baseline pg_dump failed (${code}): ${stderr.trim()}`);
-	const record: RunRecord = {
+	await waitForClientBackendsToExit(server.dataDir); // pg_dump's backend is reaped: its CPU is counted
+	const { serverCpuSeconds, busy, total } = usage(before, counters(server));
+	let record: RunRecord = {
 		variant: 'baseline',
 		round,
 		seconds,
@@ -193,13 +212,14 @@ async function runBaseline(server: PgServer, database: string, staging: string, 
 		pgDumpKiB: polled.hwmKiB,
 		pgDumpKiBSource: 'polled',
 		pgDumpCpuSeconds: polled.cpuSeconds,
-		...usage(before, counters(server)),
+		serverCpuSeconds,
 		toc: await readArchiveToc(path.join(server.binDir, 'pg_restore'), file),
 	};
 	if (time) {
 		const [maxKiB, user, sys] = readFileSync(timeFile, 'utf8').trim().split('\n').pop()!.split(' ').map(Number);
-		Object.assign(record, { pgDumpKiB: maxKiB, pgDumpKiBSource: 'time', pgDumpCpuSeconds: user + sys });
+		record = { ...record, pgDumpKiB: maxKiB, pgDumpKiBSource: 'time', pgDumpCpuSeconds: user + sys };
 	}
+	record = accountCpu(record, busy, total);
 	rmSync(file, { force: true });
 	rmSync(timeFile, { force: true });
 	return record;
@@ -222,8 +242,8 @@ async function runOurs(
 		staging,
 		environment: 'bench',
 		options: variant === 'lite' ? LITE : {},
+		dataDir: server.dataDir,
 	};
-	const before = counters(server);
 	const t0 = performance.now();
 	// A plain Node process with tsx's loader (not the tsx CLI, which adds a second process).
 	const child = spawn(process.execPath, ['--import', 'tsx', path.join(ROOT, 'bench', 'run-ours.ts')], {
@@ -238,7 +258,6 @@ async function runOurs(
 	child.stdin!.end(JSON.stringify(request)); // the password travels on stdin
 	const code = await childExit(child);
 	const childWallSeconds = (performance.now() - t0) / 1000;
-	const after = counters(server);
 	const line = stdout.split('\n').find((l) => l.startsWith('BENCH_RESULT '));
 	if (code !== 0 || !line) throw new Error(`${variant} run failed (exit ${code}):\n${stderr.trim()}\n${stdout.trim()}`);
 	const r = JSON.parse(line.slice('BENCH_RESULT '.length)) as OursResult;
@@ -255,7 +274,7 @@ async function runOurs(
 		toc = await readArchiveToc(path.join(info.binDir, 'pg_restore'), r.file);
 		rmSync(r.file, { force: true });
 	}
-	return {
+	const record: RunRecord = {
 		variant,
 		round,
 		seconds: r.ms / 1000,
@@ -270,9 +289,13 @@ async function runOurs(
 		phases: r.phases,
 		exactCounts: r.exactCounts,
 		tables: r.tables,
-		...usage(before, after),
+		serverCpuSeconds: r.serverCpuSeconds,
+		chunks: r.chunks,
+		meanChunkBytes: r.meanChunkBytes,
 		toc,
 	};
+	// Counters read inside the child around makeBackup: Node's own start-up is left out.
+	return accountCpu(record, r.machineBusySeconds, r.machineTotalSeconds);
 }
 
 function describeRun(r: RunRecord, dbBytes: number): string {
@@ -282,11 +305,12 @@ function describeRun(r: RunRecord, dbBytes: number): string {
 		`dump ${formatBytes(r.dumpBytes)}`,
 		`pg_dump rss ${mib(r.pgDumpKiB)}${r.pgDumpKiBSource === 'polled' ? ' (polled)' : ''} cpu ${secs(r.pgDumpCpuSeconds, 1)}`,
 		`server cpu ${secs(r.serverCpuSeconds, 1)}`,
-		`machine busy ${r.machineBusy === undefined ? 'n/a' : `${Math.round(r.machineBusy * 100)}%`}`,
+		`machine busy ${r.machineBusy === undefined ? 'n/a' : `${Math.round(r.machineBusy * 100)}%`}, own cpu ${secs(r.ownCpuSeconds, 1)}, other load ${secs(r.otherCpuSeconds, 1)}${r.otherShare === undefined ? '' : ` (${Math.round(r.otherShare * 100)}%)`}`,
 	];
 	if (r.variant !== 'baseline') {
 		parts.push(`node rss ${mib(r.nodeHwmKiB)} (at start ${mib(r.nodeHwmBeforeKiB)}) cpu ${secs(r.nodeCpuSeconds, 1)}`);
 		parts.push(`process wall ${secs(r.childWallSeconds)}`);
+		if (r.chunks) parts.push(`${r.chunks} reads of ${r.meanChunkBytes} B mean`);
 		const p = r.phases ?? {};
 		if (p.preflight !== undefined || p.pgDumpExited !== undefined)
 			parts.push(`pre-flight ${secs(p.preflight === undefined ? undefined : p.preflight / 1000)}, pg_dump exit at ${secs(p.pgDumpExited === undefined ? undefined : p.pgDumpExited / 1000)}`);
@@ -358,21 +382,36 @@ async function benchOneSize(server: PgServer, config: Config, target: Config['ta
 	const ours = med('ours', (r) => r.seconds)!;
 	const tput = (s: number) => dbBytes / MiB / s;
 	const ratio = base / ours;
+	// Runs of the same round are neighbours in time, so their ratio cancels slow drifts of load.
+	const pairs = by('ours').map((o) => by('baseline').find((b) => b.round === o.round)!.seconds / o.seconds);
+	const paired = median(pairs);
+	const otherLoad = median(runs.map((r) => r.otherShare ?? 0));
 	say(`summary ${sizeLabel} (median of ${config.rounds}):`);
 	for (const v of config.variants) {
 		const s = med(v, (r) => r.seconds)!;
 		say(
 			`  ${v.padEnd(8)} ${s.toFixed(2).padStart(7)}s ${tput(s).toFixed(1).padStart(6)} MiB/s  dump ${formatBytes(med(v, (r) => r.dumpBytes)!)}` +
 				`  server cpu ${secs(med(v, (r) => r.serverCpuSeconds), 1)}  pg_dump cpu ${secs(med(v, (r) => r.pgDumpCpuSeconds), 1)}` +
+				`  own cpu ${secs(med(v, (r) => r.ownCpuSeconds), 1)}  other load ${secs(med(v, (r) => r.otherCpuSeconds), 1)}` +
 				(v === 'baseline' ? '' : `  node cpu ${secs(med(v, (r) => r.nodeCpuSeconds), 1)}  node peak rss ${mib(max(v, (r) => r.nodeHwmKiB))}`) +
 				(v === 'baseline' || v === 'ours' ? '' : `  vs baseline ${(base / s).toFixed(3)}`),
 		);
 	}
-	say(`  throughput ratio ours/baseline ${ratio.toFixed(3)} (target >= 0.95${ratio >= 0.95 ? ', met' : ', NOT met'})`);
+	say(
+		`  throughput ratio ours/baseline ${ratio.toFixed(3)} (target >= 0.95${ratio >= 0.95 ? ', met' : ', NOT met'}); ` +
+			`per-round ratios ${pairs.map((x) => x.toFixed(2)).join(' ')}, median ${paired.toFixed(3)}`,
+	);
+	if (otherLoad > 0.1)
+		say(
+			`  WARNING: other processes used ${Math.round(otherLoad * 100)}% of the machine's CPU during a median run; ` +
+				'timings are disturbed (compare own cpu, or rerun on a quiet machine)',
+		);
 	const extra = config.variants.filter((v) => v !== 'baseline' && v !== 'ours').map((v) => ` ${v}=${med(v, (r) => r.seconds)!.toFixed(2)}s`).join('');
 	say(
 		`RESULT size=${sizeLabel} baseline=${base.toFixed(2)}s ours=${ours.toFixed(2)}s ratio=${ratio.toFixed(2)}` +
-			` ours_peak_rss=${mib(max('ours', (r) => r.nodeHwmKiB))} ours_pg_dump_peak_rss=${mib(max('ours', (r) => r.pgDumpKiB))}` +
+			` paired_ratio=${paired.toFixed(2)} other_load=${Math.round(otherLoad * 100)}%` +
+			` ours_peak_rss=${mib(max('ours', (r) => r.nodeHwmKiB))} ours_rss_at_start=${mib(med('ours', (r) => r.nodeHwmBeforeKiB))}` +
+			` ours_pg_dump_peak_rss=${mib(max('ours', (r) => r.pgDumpKiB))}` +
 			` baseline_pg_dump_peak_rss=${mib(max('baseline', (r) => r.pgDumpKiB))}` +
 			` baseline_dump=${med('baseline', (r) => r.dumpBytes)} ours_dump=${med('ours', (r) => r.dumpBytes)}${extra}`,
 	);

@@ -38,6 +38,8 @@ export function statusKiB(pid: number | 'self', field: 'VmHWM' | 'VmRSS' | 'VmPe
 interface ProcStat {
 	pid: number;
 	comm: string;
+	/** R, S, D, Z (zombie: exited, not yet reaped by its parent)… */
+	state: string;
 	ppid: number;
 	/** utime + stime, seconds. */
 	cpu: number;
@@ -57,6 +59,7 @@ export function procStat(pid: number): ProcStat | undefined {
 	return {
 		pid,
 		comm: text.slice(open + 1, close),
+		state: rest[0],
 		ppid: Number(rest[1]),
 		cpu: (Number(rest[11]) + Number(rest[12])) / hz,
 		childrenCpu: (Number(rest[13]) + Number(rest[14])) / hz,
@@ -125,13 +128,37 @@ export class ChildWatcher {
  * is the server-side CPU of whatever ran in between (COPY for pg_dump, the inventory's scans).
  */
 export function serverCpuSeconds(dataDir: string): number | undefined {
-	const pidText = readText(join(dataDir, 'postmaster.pid'));
-	const postmaster = pidText ? Number(pidText.split('\n')[0]) : NaN;
-	const self = Number.isInteger(postmaster) ? procStat(postmaster) : undefined;
-	if (!self) return undefined;
+	const postmaster = postmasterPid(dataDir);
+	const self = postmaster === undefined ? undefined : procStat(postmaster);
+	if (postmaster === undefined || !self) return undefined;
 	let total = self.cpu + self.childrenCpu;
 	for (const child of childrenOf(postmaster)) total += child.cpu + child.childrenCpu;
 	return total;
+}
+
+function postmasterPid(dataDir: string): number | undefined {
+	const pidText = readText(join(dataDir, 'postmaster.pid'));
+	const pid = pidText ? Number(pidText.split('\n')[0]) : NaN;
+	return Number.isInteger(pid) && pid > 0 ? pid : undefined;
+}
+
+/**
+ * Waits (up to `timeoutMs`) until the server has no client backend left, exited or not: a
+ * backend's CPU moves into the postmaster's cutime only once the postmaster has reaped it, and
+ * an exiting or zombie backend can show no CPU at all, so a reading taken right after a client
+ * disconnects can miss that backend's whole CPU time.
+ */
+export async function waitForClientBackendsToExit(dataDir: string, timeoutMs = 5000): Promise<void> {
+	const postmaster = postmasterPid(dataDir);
+	if (postmaster === undefined) return;
+	// "postgres: <user> <database> <host>(<port>) <state>"; auxiliary processes have no "(port)".
+	const isClient = (pid: number) => /^postgres: \S+ \S+ [^ ]+\(\d+\)/.test(readText(`/proc/${pid}/cmdline`)?.replace(/\0/g, ' ') ?? '');
+	const deadline = Date.now() + timeoutMs;
+	while (Date.now() < deadline) {
+		const pending = childrenOf(postmaster).filter((c) => c.state === 'Z' || isClient(c.pid));
+		if (!pending.length) return;
+		await new Promise((resolve) => setTimeout(resolve, 20));
+	}
 }
 
 /** Busy and total CPU seconds of the whole machine (all cores), from /proc/stat. */

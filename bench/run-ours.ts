@@ -12,11 +12,12 @@
 import { spawn } from 'node:child_process';
 import { join } from 'node:path';
 import { makeBackup } from '../core/backup';
+import { manifestOf } from '../core/backup-set/manifest';
 import type { Logger } from '../core/logger';
 import { writeHashed } from '../core/pipeline/hashing';
 import { childEnvironment, type PostgresConnection } from '../core/sources/postgres/connection';
 import { PostgresSource, defaultDumpOptions, type PostgresDumpOptions } from '../core/sources/postgres/postgres-source';
-import { ChildWatcher, statusKiB } from './proc';
+import { ChildWatcher, serverCpuSeconds, statusKiB, systemCpu, waitForClientBackendsToExit } from './proc';
 
 export interface OursRequest {
 	mode: 'ours' | 'pipe';
@@ -26,6 +27,8 @@ export interface OursRequest {
 	/** Overrides of defaultDumpOptions (e.g. fingerprintRows: 0). */
 	options?: Partial<PostgresDumpOptions>;
 	pollMs?: number;
+	/** The server's data folder: its CPU time is read around the timed window (not a secret). */
+	dataDir?: string;
 }
 
 export interface OursResult {
@@ -47,6 +50,13 @@ export interface OursResult {
 	pgDumpCpuSeconds?: number;
 	tables?: number;
 	exactCounts?: number;
+	/** Server CPU seconds (all backends) and machine busy/total CPU seconds in the timed window. */
+	serverCpuSeconds?: number;
+	machineBusySeconds?: number;
+	machineTotalSeconds?: number;
+	/** pipe mode: reads from pg_dump's stdout and their mean size. */
+	chunks?: number;
+	meanChunkBytes?: number;
 }
 
 async function readStdin(): Promise<string> {
@@ -55,7 +65,7 @@ async function readStdin(): Promise<string> {
 	return Buffer.concat(chunks).toString('utf8');
 }
 
-async function runPipe(req: OursRequest): Promise<{ file: string; bytes: number; sha256: string }> {
+async function runPipe(req: OursRequest): Promise<{ file: string; bytes: number; sha256: string; chunks: number; meanChunkBytes: number }> {
 	const pgDump = join(req.connection.binFolder ?? '', 'pg_dump');
 	const { env, dispose } = await childEnvironment(req.connection);
 	const file = join(req.staging, `pipe-${process.pid}.dump`);
@@ -65,10 +75,12 @@ async function runPipe(req: OursRequest): Promise<{ file: string; bytes: number;
 			child.on('error', reject);
 			child.on('close', resolve);
 		});
+		let chunks = 0;
+		child.stdout.on('data', () => chunks++); // observes only: pipeline() reads the same events
 		const { bytes, sha256 } = await writeHashed(child.stdout, file);
 		const code = await exited;
 		if (code !== 0) throw new Error(`pg_dump exited with ${code}`);
-		return { file, bytes, sha256 };
+		return { file, bytes, sha256, chunks, meanChunkBytes: Math.round(bytes / Math.max(1, chunks)) };
 	} finally {
 		await dispose();
 	}
@@ -79,6 +91,9 @@ async function main(): Promise<void> {
 	const nodeHwmBeforeKiB = statusKiB('self', 'VmHWM');
 	const watcher = new ChildWatcher(process.pid, /^pg_dump$/, req.pollMs ?? 200);
 	const phases: Record<string, number> = {};
+	if (req.dataDir) await waitForClientBackendsToExit(req.dataDir);
+	const server0 = req.dataDir ? serverCpuSeconds(req.dataDir) : undefined;
+	const machine0 = systemCpu();
 	const cpu0 = process.cpuUsage();
 	const t0 = performance.now();
 	const mark = (name: string) => (phases[name] ??= Math.round(performance.now() - t0));
@@ -93,7 +108,7 @@ async function main(): Promise<void> {
 			console.error(`[ours warn] ${message}`);
 		},
 	};
-	let result: Omit<OursResult, 'ms' | 'phases' | 'nodeHwmBeforeKiB' | 'nodeHwmKiB' | 'nodeCpuSeconds' | 'pgDumpHwmKiB' | 'pgDumpCpuSeconds'>;
+	let result: Pick<OursResult, 'ok' | 'mode' | 'folder' | 'file' | 'bytes' | 'sha256' | 'tables' | 'exactCounts' | 'chunks' | 'meanChunkBytes'>;
 	if (req.mode === 'pipe') {
 		result = { ok: true, mode: 'pipe', ...(await runPipe(req)) };
 	} else {
@@ -107,7 +122,7 @@ async function main(): Promise<void> {
 		});
 		const artifact = backup.manifest.artifacts.find((a) => a.kind === 'pg_dump-custom');
 		if (!artifact) throw new Error('no pg_dump-custom artifact in the manifest');
-		const inventory = backup.manifest.inventory;
+		const inventory = manifestOf(backup.manifest, 'postgres').inventory;
 		result = {
 			ok: true,
 			mode: 'ours',
@@ -121,6 +136,10 @@ async function main(): Promise<void> {
 	}
 	const ms = performance.now() - t0;
 	const cpu = process.cpuUsage(cpu0);
+	// Our backends (pg_dump's, the inventory's) are reaped: their CPU is in the reading.
+	if (req.dataDir) await waitForClientBackendsToExit(req.dataDir);
+	const server1 = req.dataDir ? serverCpuSeconds(req.dataDir) : undefined;
+	const machine1 = systemCpu();
 	watcher.poll();
 	const child = watcher.stop();
 	const out: OursResult = {
@@ -132,6 +151,9 @@ async function main(): Promise<void> {
 		nodeCpuSeconds: (cpu.user + cpu.system) / 1e6,
 		pgDumpHwmKiB: child.hwmKiB,
 		pgDumpCpuSeconds: child.cpuSeconds,
+		serverCpuSeconds: server0 !== undefined && server1 !== undefined ? server1 - server0 : undefined,
+		machineBusySeconds: machine0 && machine1 ? machine1.busy - machine0.busy : undefined,
+		machineTotalSeconds: machine0 && machine1 ? machine1.total - machine0.total : undefined,
 	};
 	process.stdout.write(`BENCH_RESULT ${JSON.stringify(out)}\n`);
 }
