@@ -1,6 +1,6 @@
 import { mkdir, open, rename, rm } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
-import type { Readable } from 'node:stream';
+import { PassThrough, pipeline, type Readable } from 'node:stream';
 import { systemErrorCode } from '../errors';
 import { stagingError } from '../location/staging-folder';
 import { hashFile, writeHashed, type ProgressListener } from '../pipeline/hashing';
@@ -71,9 +71,14 @@ export class BackupSetWriter {
 		onProgress?: ProgressListener,
 	): Promise<ArtifactRecord> {
 		const target = this.pathOf(relativePath);
+		// Start consuming now, before any await: Node discards a child's unread stdout when the
+		// child exits, so a small pg_dump finishing during mkdir would otherwise become an empty
+		// "valid" artifact. pipeline() forwards the source's errors to `consumed`.
+		const consumed = new PassThrough({ highWaterMark: 1 << 20 });
+		pipeline(source, consumed, () => undefined);
 		try {
 			await mkdir(dirname(target), { recursive: true });
-			const { bytes, sha256 } = await writeHashed(source, target, { onProgress });
+			const { bytes, sha256 } = await writeHashed(consumed, target, { onProgress });
 			return this.record({ path: relativePath, kind, bytes, sha256 });
 		} catch (error) {
 			throw this.translate(error);

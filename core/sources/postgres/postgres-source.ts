@@ -246,7 +246,9 @@ async function runPgDump(
 	try {
 		if (options.format === 'custom') {
 			try {
-				await set.writeArtifact(archive, 'pg_dump-custom', child.stdout, progress);
+				const artifact = await set.writeArtifact(archive, 'pg_dump-custom', child.stdout, progress);
+				// A custom-format archive always has a header: zero bytes means output was lost.
+				if (artifact.bytes === 0) throw new BackupError('DUMP_FAILED', 'pg_dump produced no output', 'Run the backup again; if it repeats, check the n8n host\'s logs.');
 			} catch (error) {
 				child.kill('SIGTERM');
 				await exited.catch(() => undefined);
