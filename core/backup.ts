@@ -29,7 +29,8 @@ export async function makeBackup<C, O>(
 	let set: BackupSetWriter | undefined;
 	try {
 		const startedAt = new Date();
-		set = await BackupSetWriter.create(stagingFolder, environment, request.type, source.component, startedAt);
+		const chain = prepared.chain ?? { type: request.type, baseBackupId: null, parentBackupId: null };
+		set = await BackupSetWriter.create(stagingFolder, environment, chain.type, source.component, startedAt);
 		const outcome = await prepared.dump(set);
 		const finishedAt = new Date();
 		const pkg = packageInfo();
@@ -39,9 +40,9 @@ export async function makeBackup<C, O>(
 			environment,
 			component: source.component,
 			engine: source.engine,
-			type: request.type,
-			baseBackupId: null,
-			parentBackupId: null,
+			type: chain.type,
+			baseBackupId: chain.baseBackupId,
+			parentBackupId: chain.parentBackupId,
 			startedAt: startedAt.toISOString(),
 			finishedAt: finishedAt.toISOString(),
 			durationMs: finishedAt.getTime() - startedAt.getTime(),
@@ -52,6 +53,7 @@ export async function makeBackup<C, O>(
 			encryption: { method: 'none' },
 			artifacts: set.artifacts,
 			inventory: outcome.inventory,
+			...(request.restorePointId ? { restorePointId: request.restorePointId } : {}),
 		};
 		const manifestPath = await set.commit(manifest);
 		return { manifest, folder: set.folder, manifestPath };

@@ -16,7 +16,25 @@ export type BackupErrorCode =
 	| 'MANIFEST_INVALID'
 	| 'SET_NOT_FOUND'
 	| 'VERIFY_FAILED'
-	| 'INVALID_INPUT';
+	| 'INVALID_INPUT'
+	// SQL Server (core/sources/sqlserver)
+	| 'BACKUP_CHAIN_BROKEN'
+	| 'RESTORE_FAILED'
+	// destinations (core/destinations)
+	| 'HOST_KEY_MISMATCH'
+	| 'TLS_CERTIFICATE'
+	| 'QUOTA_EXCEEDED'
+	| 'TRANSFER_FAILED'
+	| 'TIMEOUT'
+	// per-environment lock on a destination (core/locking)
+	| 'LOCKED'
+	| 'LOCK_LOST'
+	// restore and restore test (core/restore-test)
+	| 'TARGET_EXISTS'
+	| 'TARGET_IS_SOURCE'
+	| 'CANCELLED'
+	// Protheus file sets (core/sources/protheus-files)
+	| 'UNSAFE_ARCHIVE';
 
 export class BackupError extends Error {
 	constructor(

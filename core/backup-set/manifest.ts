@@ -6,6 +6,13 @@ import {
 	type PostgresSourceFacts,
 } from './postgres-manifest';
 import {
+	sqlServerInventorySchema,
+	sqlServerSourceSchema,
+	type SqlServerInventory,
+	type SqlServerSourceFacts,
+} from './sqlserver-manifest';
+import { filesInventorySchema, filesSourceSchema, type FilesInventory, type FilesSourceFacts } from './files-manifest';
+import {
 	anything,
 	arrayOf,
 	integer,
@@ -26,11 +33,14 @@ export const MANIFEST_FORMAT_VERSION = 1;
 export const MANIFEST_FILE = 'manifest.json';
 
 export type * from './postgres-manifest';
+export type * from './sqlserver-manifest';
+export type * from './files-manifest';
 
 export type Component = 'database' | 'files';
 export type Engine = 'postgres' | 'sqlserver' | 'protheus-files';
 export type BackupType = 'full' | 'differential' | 'incremental' | 'log';
-export type CompressionMethod = 'none' | 'gzip' | 'zstd' | 'lz4';
+/** 'sqlserver-native': BACKUP … WITH COMPRESSION (SQL Server compresses inside the .bak). */
+export type CompressionMethod = 'none' | 'gzip' | 'zstd' | 'lz4' | 'sqlserver-native';
 
 export interface ArtifactRecord {
 	/** Relative to the set folder, with forward slashes. */
@@ -42,11 +52,13 @@ export interface ArtifactRecord {
 }
 
 /** Per engine: what the manifest says about the source and what was in it at dump time. */
-export type SourceFacts = PostgresSourceFacts;
-export type Inventory = PostgresInventory;
+export type SourceFacts = PostgresSourceFacts | SqlServerSourceFacts | FilesSourceFacts;
+export type Inventory = PostgresInventory | SqlServerInventory | FilesInventory;
 
 const engineSchemas: Partial<Record<Engine, { source: Check; inventory: Check }>> = {
 	postgres: { source: postgresSourceSchema, inventory: postgresInventorySchema },
+	sqlserver: { source: sqlServerSourceSchema, inventory: sqlServerInventorySchema },
+	'protheus-files': { source: filesSourceSchema, inventory: filesInventorySchema },
 };
 
 export interface Manifest {
@@ -68,6 +80,23 @@ export interface Manifest {
 	encryption: { method: 'none' };
 	artifacts: ArtifactRecord[];
 	inventory: Inventory;
+	/** Shared by the sets of one restore point (database + files made in one run). */
+	restorePointId?: string;
+}
+
+/** The source facts and inventory each engine's manifest holds. */
+interface EngineParts {
+	postgres: { source: PostgresSourceFacts; inventory: PostgresInventory };
+	sqlserver: { source: SqlServerSourceFacts; inventory: SqlServerInventory };
+	'protheus-files': { source: FilesSourceFacts; inventory: FilesInventory };
+}
+export type ManifestOf<E extends keyof EngineParts> = Omit<Manifest, 'engine' | 'source' | 'inventory'> & { engine: E } & EngineParts[E];
+
+/** Narrows a manifest to one engine's parts; a set of another engine is a clear error, not a crash. */
+export function manifestOf<E extends keyof EngineParts>(manifest: Manifest, engine: E, where = manifest.backupId): ManifestOf<E> {
+	if (manifest.engine !== engine)
+		throw new ManifestError(where, `it is a ${manifest.engine} set, not a ${engine} set`, 'Point this step at a set of the right kind.');
+	return manifest as unknown as ManifestOf<E>;
 }
 
 const isoTime = string(/^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d+)?Z$/, 'an ISO-8601 UTC time');
@@ -93,7 +122,7 @@ const commonSchema: Check = object({
 	source: anything, // checked per engine below
 	options: object({}),
 	compression: object({
-		method: oneOf('none', 'gzip', 'zstd', 'lz4'),
+		method: oneOf('none', 'gzip', 'zstd', 'lz4', 'sqlserver-native'),
 		level: nullable(integer()),
 	}),
 	encryption: object({ method: oneOf('none') }),

@@ -11,6 +11,15 @@ export interface DumpRequest<Connection, Options> {
 	log: Logger;
 	/** Aborted when the n8n execution is cancelled: children are stopped, the set removed. */
 	signal?: AbortSignal;
+	/** Shared by the sets of one restore point (database + files made in one run). */
+	restorePointId?: string;
+}
+
+/** Where a set sits in a chain, when the source decides it (files: from the previous sets). */
+export interface ChainPosition {
+	type: BackupType;
+	baseBackupId: string | null;
+	parentBackupId: string | null;
 }
 
 /** What a source tells the manifest besides the artifacts it wrote. */
@@ -23,6 +32,8 @@ export interface DumpOutcome {
 
 /** A dump whose pre-flight passed: connections open, tools found, space checked. */
 export interface PreparedDump {
+	/** Overrides the request's type and the null base/parent of a standalone full. */
+	chain?: ChainPosition;
 	dump(set: BackupSetWriter): Promise<DumpOutcome>;
 	close(): Promise<void>;
 }

@@ -1,3 +1,5 @@
+import type { SqlServerVerifyAccess } from '../sources/sqlserver/verify';
+
 /** One line of a verification or restore-test report: what was expected, what was found. */
 export interface CheckResult {
 	name: string;
@@ -5,6 +7,8 @@ export interface CheckResult {
 	expected: string;
 	actual: string;
 	message: string;
+	/** The check could not run here (e.g. VERIFYONLY without a SQL Server): ok is false, but it is not a failure either. */
+	notRun?: boolean;
 }
 
 export interface Verification {
@@ -16,6 +20,8 @@ export interface Verification {
 export interface VerifyOptions {
 	/** Folder holding pg_restore; found automatically when empty. */
 	pgClientFolder?: string;
+	/** A SQL Server that can read the set folder: lets Verify run RESTORE VERIFYONLY. */
+	sqlServer?: SqlServerVerifyAccess;
 }
 
 export const check = (name: string, ok: boolean, expected: string, actual: string, message: string): CheckResult => ({
@@ -26,3 +32,8 @@ export const check = (name: string, ok: boolean, expected: string, actual: strin
 	message,
 });
 
+/** A check that could not run in this context: listed, never counted as passed. */
+export const notRun = (name: string, expected: string, message: string): CheckResult => ({ name, ok: false, expected, actual: 'not run', message, notRun: true });
+
+/** A verification passes when every check that ran passed. */
+export const allPassed = (checks: CheckResult[]) => checks.every((c) => c.ok || c.notRun);

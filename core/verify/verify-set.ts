@@ -6,7 +6,9 @@ import { BackupError, systemErrorCode } from '../errors';
 import { formatBytes } from '../format';
 import { hashFile } from '../pipeline/hashing';
 import { checkPostgresArchive } from '../sources/postgres/archive-check';
-import { check, type CheckResult, type Verification, type VerifyOptions } from './checks';
+import { checkFilesSet } from '../sources/protheus-files/files-verify';
+import { checkSqlServerSet } from '../sources/sqlserver/verify';
+import { allPassed, check, type CheckResult, type Verification, type VerifyOptions } from './checks';
 
 export type { CheckResult, Verification, VerifyOptions } from './checks';
 
@@ -31,16 +33,18 @@ export async function verifyLocalSet(folder: string, options: VerifyOptions = {}
 	checks.push(await checkArtifacts(folder, manifest));
 	const structural = STRUCTURAL_CHECKS[manifest.engine];
 	if (structural) checks.push(...(await structural(folder, manifest, options)));
-	return { manifest, verification: { ok: checks.every((c) => c.ok), checkedAt, checks } };
+	return { manifest, verification: { ok: allPassed(checks), checkedAt, checks } };
 }
 
 /** Engine-specific proof that the artifacts are readable backups, not just intact bytes. */
 type StructuralCheck = (folder: string, manifest: Manifest, options: VerifyOptions) => Promise<CheckResult[]>;
 const STRUCTURAL_CHECKS: Partial<Record<Manifest['engine'], StructuralCheck>> = {
 	postgres: async (folder, manifest, options) => [await checkPostgresArchive(folder, manifest, options)],
+	'protheus-files': (folder, manifest, options) => checkFilesSet(folder, manifest, options),
+	sqlserver: (folder, manifest, options) => checkSqlServerSet(folder, manifest, options.sqlServer),
 };
 
-async function checkArtifacts(folder: string, manifest: Manifest): Promise<CheckResult> {
+export async function checkArtifacts(folder: string, manifest: Manifest): Promise<CheckResult> {
 	const problems: string[] = [];
 	let bytes = 0;
 	for (const artifact of manifest.artifacts) {

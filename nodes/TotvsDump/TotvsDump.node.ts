@@ -10,8 +10,11 @@ import { PostgresSource } from '../../core/sources/postgres/postgres-source';
 import { backupItem } from '../shared/backup-item';
 import { POSTGRES_CREDENTIAL, POSTGRES_CREDENTIAL_TEST, postgresConnection, testPostgresCredential } from '../shared/postgres-credential';
 import { forEachBackupItem } from '../shared/run-items';
+import { SQLSERVER_CREDENTIAL_TEST, testSqlServerCredential } from '../shared/sqlserver-credential';
 import { dumpSummary, type Language } from '../shared/summary';
 import { postgresOptions, readPostgresOptions } from './postgres.description';
+import { runSqlServerDump, sqlServerProperties } from './sqlserver.description';
+import { filesProperties, runFilesDump } from './files.description';
 
 export class TotvsDump implements INodeType {
 	description: INodeTypeDescription = {
@@ -20,8 +23,8 @@ export class TotvsDump implements INodeType {
 		icon: 'file:totvsDump.svg',
 		group: ['transform'],
 		version: 1,
-		subtitle: '={{ "PostgreSQL → " + ($parameter["environment"] || "") }}',
-		description: 'Back up a TOTVS Protheus database into a verified, self-describing backup set',
+		subtitle: '={{ ($parameter["source"] === "sqlserver" ? "SQL Server " + $parameter["sqlServerBackupType"] : $parameter["source"] === "protheusFiles" ? "Files " + $parameter["filesBackupType"] : "PostgreSQL") + " → " + ($parameter["environment"] || "") }}',
+		description: 'Back up a TOTVS Protheus database or file tree into a verified, self-describing backup set',
 		defaults: { name: 'TOTVS Dump' },
 		inputs: [NodeConnectionTypes.Main],
 		outputs: [NodeConnectionTypes.Main],
@@ -35,13 +38,23 @@ export class TotvsDump implements INodeType {
 				testedBy: 'totvsPostgresConnectionTest',
 				displayOptions: { show: { source: ['postgres'] } },
 			},
+			{
+				name: 'totvsSqlServer',
+				required: true,
+				testedBy: 'totvsSqlServerConnectionTest',
+				displayOptions: { show: { source: ['sqlserver'] } },
+			},
 		],
 		properties: [
 			{
 				displayName: 'Source',
 				name: 'source',
 				type: 'options',
-				options: [{ name: 'PostgreSQL Database', value: 'postgres', description: 'Protheus database on PostgreSQL, with pg_dump' }],
+				options: [
+					{ name: 'PostgreSQL Database', value: 'postgres', description: 'Protheus database on PostgreSQL, with pg_dump' },
+					{ name: 'Protheus Files', value: 'protheusFiles', description: 'RPOs, ini files and Protheus_Data as a tar archive: full, differential or incremental' },
+					{ name: 'SQL Server Database', value: 'sqlserver', description: 'Protheus or RM database on SQL Server: full, differential or log backup written by SQL Server to a shared folder' },
+				],
 				default: 'postgres',
 				description: 'What to back up',
 			},
@@ -62,12 +75,16 @@ export class TotvsDump implements INodeType {
 				description: 'Local or mounted network folder where backup sets are written. It must exist. Leave empty for ~/.n8n-files/totvs-backups under the n8n user folder.',
 			},
 			postgresOptions,
+			...sqlServerProperties,
+			...filesProperties,
 		],
 	};
 
-	methods = { credentialTest: { [POSTGRES_CREDENTIAL_TEST]: testPostgresCredential } };
+	methods = { credentialTest: { [POSTGRES_CREDENTIAL_TEST]: testPostgresCredential, [SQLSERVER_CREDENTIAL_TEST]: testSqlServerCredential } };
 
 	async execute(this: IExecuteFunctions): Promise<INodeExecutionData[][]> {
+		if (this.getNodeParameter('source', 0) === 'sqlserver') return runSqlServerDump(this);
+		if (this.getNodeParameter('source', 0) === 'protheusFiles') return runFilesDump(this);
 		const credential = postgresConnection(await this.getCredentials(POSTGRES_CREDENTIAL));
 		const source = new PostgresSource();
 		const language = (i: number) => (this.getNodeParameter('options.language', i, 'en') as Language);
@@ -83,7 +100,8 @@ export class TotvsDump implements INodeType {
 				signal: this.getExecutionCancelSignal?.(),
 			});
 			const json = backupItem(result, '');
-			json.summary = dumpSummary(json, language(i));
+			// A PostgreSQL set always has the database fields (backupItem fills them for database engines).
+			json.summary = dumpSummary(json as Required<typeof json>, language(i));
 			this.logger.info(json.summary);
 			return json;
 		});

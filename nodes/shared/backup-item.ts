@@ -1,6 +1,6 @@
 import type { IDataObject } from 'n8n-workflow';
 import type { BackupResult } from '../../core/backup';
-import type { Manifest } from '../../core/backup-set/manifest';
+import { manifestOf, type Manifest } from '../../core/backup-set/manifest';
 
 /**
  * The item every TOTVS node emits: one per backup set, incoming fields passed through and
@@ -22,10 +22,11 @@ export interface BackupItemJson extends IDataObject {
 	location: string;
 	manifestPath: string;
 	artifacts: Array<{ path: string; bytes: number; sha256: string }>;
-	database: string;
-	serverVersion: string;
-	tableCount: number;
-	rowCount: number;
+	/** Database sets only. */
+	database?: string;
+	serverVersion?: string;
+	tableCount?: number;
+	rowCount?: number;
 	status: 'ok' | 'failed';
 	summary: string;
 }
@@ -47,12 +48,20 @@ export function backupItem(result: BackupResult, summary: string): BackupItemJso
 		location: result.folder,
 		manifestPath: result.manifestPath,
 		artifacts: m.artifacts.map(({ path, bytes, sha256 }) => ({ path, bytes, sha256 })),
+		...(m.engine === 'postgres' ? postgresFields(manifestOf(m, 'postgres')) : {}),
+		...(m.engine === 'sqlserver' ? postgresFields(manifestOf(m, 'sqlserver')) : {}),
+		status: 'ok',
+		summary,
+	};
+}
+
+/** Database sets (PostgreSQL, SQL Server): the same fields. */
+function postgresFields(m: ReturnType<typeof manifestOf<'postgres' | 'sqlserver'>>) {
+	return {
 		database: m.source.database,
 		serverVersion: m.source.serverVersion,
 		tableCount: m.inventory.tables.length,
 		rowCount: m.inventory.tables.reduce((sum, t) => sum + t.rows, 0),
-		status: 'ok',
-		summary,
 	};
 }
 

@@ -26,8 +26,13 @@ export function dumpSummary(
 		: `Backup ${s.backupId} of database ${s.database} (PostgreSQL ${s.serverVersion}) done: ${number(s.tableCount, language)} tables, ${number(s.rowCount, language)} rows, ${bytes(s.totalBytes, language)} in ${formatDuration(s.durationMs)}.`;
 }
 
-export function verifySummary(backupId: string, checks: Array<{ name: string; ok: boolean; message: string }>, language: Language): string {
-	const failed = checks.filter((c) => !c.ok);
+export function verifySummary(backupId: string, checks: Array<{ name: string; ok: boolean; message: string; notRun?: boolean }>, language: Language): string {
+	const failed = checks.filter((c) => !c.ok && !c.notRun);
+	const skipped = checks.filter((c) => c.notRun).map((c) => c.name);
+	if (!failed.length && skipped.length)
+		return language === 'pt-BR'
+			? `Backup ${backupId} verificado: ${checks.length - skipped.length} verificações OK; não executadas: ${skipped.join(', ')}.`
+			: `Backup ${backupId} verified: ${checks.length - skipped.length} checks passed; not run: ${skipped.join(', ')}.`;
 	if (!failed.length)
 		return language === 'pt-BR'
 			? `Backup ${backupId} verificado: ${checks.length} verificações OK.`
@@ -36,6 +41,28 @@ export function verifySummary(backupId: string, checks: Array<{ name: string; ok
 	return language === 'pt-BR'
 		? `Backup ${backupId} FALHOU na verificação (${failed.length} de ${checks.length}): ${detail}`
 		: `Backup ${backupId} FAILED verification (${failed.length} of ${checks.length} checks): ${detail}`;
+}
+
+/** Restore Test / Restore: the outcome, the time it took and every failed check. */
+export function restoreTestSummary(
+	r: { backupId: string | null; passed: boolean; restoreMs: number; restoredBytes: number; database: string | null; kept: boolean; checks: Array<{ name: string; ok: boolean; message: string }> },
+	language: Language,
+	real = false,
+): string {
+	const pt = language === 'pt-BR';
+	const failed = r.checks.filter((c) => !c.ok);
+	const what = real ? (pt ? 'Restauração do backup' : 'Restore of backup') : pt ? 'Teste de restauração do backup' : 'Restore test of backup';
+	const where = r.database ? (pt ? ` no banco ${r.database}` : ` into ${r.database}`) : '';
+	const timing = `${formatDuration(r.restoreMs)}, ${bytes(r.restoredBytes, language)}`;
+	if (!failed.length)
+		return pt
+			? `${what} ${r.backupId}${where} APROVADO: ${r.checks.length} verificações OK (${timing}).`
+			: `${what} ${r.backupId}${where} PASSED: all ${r.checks.length} checks passed (${timing}).`;
+	const detail = failed.map((c) => `${c.name}: ${c.message}`).join('; ');
+	const kept = r.kept ? (pt ? ` Banco ${r.database} mantido para investigação.` : ` Database ${r.database} kept for investigation.`) : '';
+	return pt
+		? `${what} ${r.backupId} FALHOU (${failed.length} de ${r.checks.length}): ${detail}.${kept}`
+		: `${what} ${r.backupId} FAILED (${failed.length} of ${r.checks.length} checks): ${detail}.${kept}`;
 }
 
 export function failureSummary(what: string, message: string, language: Language): string {

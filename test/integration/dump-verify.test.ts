@@ -6,9 +6,9 @@ import { execFileSync } from 'node:child_process';
 import { chmodSync, mkdtempSync, readFileSync, readdirSync, rmSync, statSync, writeFileSync, mkdirSync, existsSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { readSet } from '../../core/backup-set/catalog';
+import { readSet as readAnySet } from '../../core/backup-set/catalog';
 import type { INodeParameters } from 'n8n-workflow';
-import type { Manifest } from '../../core/backup-set/manifest';
+import { manifestOf } from '../../core/backup-set/manifest';
 import { createProtheusDatabase, describeProtheusDatabase, dropDatabase, type ProtheusDatabaseDescription } from '../fixtures/protheus-db';
 import { createRole, dropRole } from '../harness/postgres';
 import { sharedPostgres, uniqueName } from '../harness/shared-postgres';
@@ -21,6 +21,7 @@ let database: string;
 let backupUser: string;
 let fixture: ProtheusDatabaseDescription;
 let staging: string;
+const readSet = async (folder: string) => manifestOf(await readAnySet(folder), 'postgres');
 
 beforeAll(async () => {
 	database = uniqueName('protheus');
@@ -373,7 +374,7 @@ describe('bad input: a clear error, no set reported, nothing lost', () => {
 
 describe('Verify catches damaged sets and names what is wrong', () => {
 	let setFolder: string;
-	let manifest: Manifest;
+	let manifest: ReturnType<typeof manifestOf<'postgres'>>;
 	beforeEach(async () => {
 		const result = await runTotvsWorkflow(dumpVerifyWorkflow({ dumpParameters: { stagingFolder: staging }, withVerify: false }), credential());
 		setFolder = result.jsonOf('TOTVS Dump')[0].location as string;

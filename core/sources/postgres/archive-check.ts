@@ -1,5 +1,5 @@
 import { join } from 'node:path';
-import type { Manifest } from '../../backup-set/manifest';
+import { manifestOf, type Manifest } from '../../backup-set/manifest';
 import { BackupError } from '../../errors';
 import { check, type CheckResult, type VerifyOptions } from '../../verify/checks';
 import { readArchiveToc, tableKey } from './archive';
@@ -8,7 +8,7 @@ import { findClientTool } from './client-tools';
 /** The dump's own table of contents must list TABLE DATA for every table in the inventory. */
 export async function checkPostgresArchive(folder: string, manifest: Manifest, options: VerifyOptions): Promise<CheckResult> {
 	const archive = manifest.artifacts.find((a) => a.kind === 'pg_dump-custom')?.path ?? manifest.artifacts.find((a) => a.kind === 'pg_dump-directory')?.path.split('/')[0];
-	const tables = manifest.inventory.tables.map((t) => tableKey(t.schema, t.name));
+	const tables = manifestOf(manifest, 'postgres').inventory.tables.map((t) => tableKey(t.schema, t.name));
 	const expected = `pg_restore --list reads the dump; TABLE DATA for ${tables.length} tables`;
 	if (!archive) return check('archive', false, expected, 'no pg_dump artifact', 'The manifest lists no pg_dump archive');
 	try {

@@ -16,7 +16,7 @@ export const KEY_ALIASES = ['sa1', 'sa2', 'sb1', 'sb2', 'sc5', 'sc6', 'sc7', 'sf
 /** Newest business date per alias: how fresh the data in a backup is. */
 const BUSINESS_DATE_COLUMNS: Record<string, string> = { se1: 'e1_emissao', sf2: 'f2_emissao', ct2: 'ct2_data' };
 /** DBAccess table names: 3-character alias + 2-digit company + '0' (sa1010). */
-const PROTHEUS_TABLE = /^[a-z][a-z0-9]{2}[0-9]{2}0$/i;
+export const PROTHEUS_TABLE = /^[a-z][a-z0-9]{2}[0-9]{2}0$/i;
 
 /** Protheus field prefix: the alias without its leading S (SA1 -> a1_), else the alias (CT2 -> ct2_). */
 const fieldPrefix = (alias: string) => (alias.startsWith('s') ? alias.slice(1) : alias);
