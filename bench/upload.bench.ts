@@ -1,0 +1,159 @@
+/**
+ * Upload throughput of our SFTP and FTP destinations against the command-line clients on
+ * loopback, with the same file: OpenSSH `sftp -b` and `curl -T`. Each measured upload of ours
+ * runs in its own Node process so its peak RSS is its own (it must stay flat as the file grows).
+ *
+ *   npx tsx bench/upload.bench.ts                       # 256 MiB and 1 GiB, 2 rounds
+ *   npx tsx bench/upload.bench.ts --sizes 64MB --rounds 1   # a quick run
+ *
+ * Ours includes what the CLIs do not: SHA-256 of every byte sent, the partial name + rename,
+ * and (SFTP) `sha256sum` on the server to verify; "ours, no remote hash" isolates the transfer.
+ * Needs root (sshd, vsftpd and a test user, as in the tests). Passwords go through a 0600
+ * netrc file for curl and stdin for our child, never argv.
+ */
+import { spawn, spawnSync } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
+import { closeSync, mkdirSync, mkdtempSync, openSync, rmSync, writeFileSync, writeSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import type { DestinationConfig } from '../core/destinations/destination';
+import { FtpDestination } from '../core/destinations/ftp';
+import { SftpDestination } from '../core/destinations/sftp';
+import { startSshd } from '../test/harness/sshd';
+import { startVsftpd } from '../test/harness/vsftpd';
+
+const ROOT = path.join(__dirname, '..');
+
+function arg(name: string, fallback: string): string {
+	const index = process.argv.indexOf(`--${name}`);
+	return index >= 0 ? process.argv[index + 1] : fallback;
+}
+
+function parseSize(text: string): number {
+	const match = /^(\d+(?:\.\d+)?)\s*(KB|MB|GB)?$/i.exec(text.trim());
+	if (!match) throw new Error(`bad size ${text}`);
+	const unit = { KB: 1024, MB: 1024 ** 2, GB: 1024 ** 3 }[(match[2] ?? '').toUpperCase() as 'KB' | 'MB' | 'GB'] ?? 1;
+	return Math.round(Number(match[1]) * unit);
+}
+
+/* ------------------------------------------------------------------ the child: one upload */
+
+async function child(): Promise<void> {
+	const chunks: Buffer[] = [];
+	for await (const chunk of process.stdin) chunks.push(chunk as Buffer);
+	const { config, localFile, remotePath } = JSON.parse(Buffer.concat(chunks).toString()) as { config: DestinationConfig; localFile: string; remotePath: string };
+	const destination = config.type === 'sftp' ? new SftpDestination(config) : new FtpDestination(config as Extract<DestinationConfig, { type: 'ftp' }>);
+	// Connect first: the timed window is the transfer (the CLIs' login is inside theirs, so
+	// this slightly favours us by one handshake; negligible at these sizes).
+	await destination.list('');
+	const started = process.hrtime.bigint();
+	const result = await destination.put(localFile, remotePath);
+	const ms = Number(process.hrtime.bigint() - started) / 1e6;
+	await destination.close();
+	console.log(`BENCH_RESULT ${JSON.stringify({ ms, bytes: result.bytes, verifiedBy: result.verifiedBy, maxRssKiB: process.resourceUsage().maxRSS })}`);
+}
+
+function runOurs(config: DestinationConfig, localFile: string, remotePath: string): Promise<{ ms: number; maxRssKiB: number; verifiedBy: string }> {
+	return new Promise((resolve, reject) => {
+		const proc = spawn(process.execPath, ['--import', 'tsx', path.join(ROOT, 'bench', 'upload.bench.ts'), '--child'], { stdio: ['pipe', 'pipe', 'inherit'], cwd: ROOT });
+		let out = '';
+		proc.stdout.on('data', (data: Buffer) => (out += data.toString()));
+		proc.on('error', reject);
+		proc.on('close', (code) => {
+			const line = out.split('\n').find((text) => text.startsWith('BENCH_RESULT '));
+			if (code !== 0 || !line) return reject(new Error(`our upload failed (exit ${code}): ${out}`));
+			resolve(JSON.parse(line.slice('BENCH_RESULT '.length)));
+		});
+		proc.stdin.end(JSON.stringify({ config, localFile, remotePath }));
+	});
+}
+
+function timed(cmd: string, args: string[]): number {
+	const started = process.hrtime.bigint();
+	const result = spawnSync(cmd, args, { stdio: ['ignore', 'ignore', 'pipe'], encoding: 'utf8' });
+	if (result.status !== 0) throw new Error(`${cmd} failed: ${result.stderr}`);
+	return Number(process.hrtime.bigint() - started) / 1e6;
+}
+
+function makeFile(file: string, bytes: number): void {
+	// Random data (incompressible); written in 8 MiB blocks so the bench itself stays small.
+	const fd = openSync(file, 'w');
+	const block = randomBytes(8 * 1024 * 1024);
+	for (let written = 0; written < bytes; ) {
+		const length = Math.min(block.length, bytes - written);
+		writeSync(fd, block, 0, length);
+		block[written % block.length] ^= 0xff;
+		written += length;
+	}
+	closeSync(fd);
+}
+
+async function main(): Promise<void> {
+	const sizes = arg('sizes', '256MB,1GB').split(',').map(parseSize);
+	const rounds = Number(arg('rounds', '2'));
+	const stamp = new Date().toISOString().slice(0, 16).replace(/[-:]/g, '');
+	const outFile = arg('out', path.join(ROOT, 'bench', 'results', `upload-${stamp}Z.txt`));
+	const lines: string[] = [];
+	const say = (line: string) => {
+		console.log(line);
+		lines.push(line);
+	};
+	const work = mkdtempSync(path.join(os.tmpdir(), 'totvs-upload-bench-'));
+	const sshd = await startSshd();
+	const ftp = await startVsftpd();
+	try {
+		const netrc = path.join(work, 'netrc');
+		writeFileSync(netrc, `machine 127.0.0.1 login ${ftp.user.name} password ${ftp.user.password}\n`, { mode: 0o600 });
+		const sftpBase: DestinationConfig = { type: 'sftp', host: '127.0.0.1', port: sshd.port, username: sshd.user.name, password: sshd.user.password, hostKeySha256: sshd.hostKeySha256, folder: sshd.user.home };
+		const ftpBase: DestinationConfig = { type: 'ftp', host: '127.0.0.1', port: ftp.plain.port, username: ftp.user.name, password: ftp.user.password, tls: 'none' };
+		say(`# upload benchmark ${new Date().toISOString()} (loopback; best of ${rounds}; ratio = CLI time / our time, target >= 0.9x)`);
+		for (const size of sizes) {
+			const file = path.join(work, `data-${size}.bin`);
+			makeFile(file, size);
+			const mib = size / 1024 / 1024;
+			const rate = (ms: number) => `${(mib / (ms / 1000)).toFixed(0)} MiB/s`;
+			const best: Record<string, number> = {};
+			const rss: Record<string, number> = {};
+			const keep = (key: string, ms: number) => (best[key] = Math.min(best[key] ?? Infinity, ms));
+			for (let round = 0; round < rounds; round++) {
+				const batch = path.join(work, 'batch');
+				writeFileSync(batch, `put ${file} ${sshd.user.home}/cli-${round}.bin\n`);
+				keep('sftp-cli', timed('sftp', ['-q', '-b', batch, '-i', sshd.plainClientKeyFile, '-o', `UserKnownHostsFile=${sshd.knownHostsFile}`, '-o', 'BatchMode=yes', '-P', String(sshd.port), `${sshd.user.name}@127.0.0.1`]));
+				const ours = await runOurs(sftpBase, file, `ours-${round}.bin`);
+				keep('sftp-ours', ours.ms);
+				rss['sftp-ours'] = Math.max(rss['sftp-ours'] ?? 0, ours.maxRssKiB);
+				const raw = await runOurs({ ...sftpBase, remoteHash: false }, file, `raw-${round}.bin`);
+				keep('sftp-ours-nohash', raw.ms);
+				keep('curl', timed('curl', ['-s', '-S', '--netrc-file', netrc, '-T', file, `ftp://127.0.0.1:${ftp.plain.port}/cli-${round}.bin`]));
+				const ftpOurs = await runOurs(ftpBase, file, `ours-${round}.bin`);
+				keep('ftp-ours', ftpOurs.ms);
+				rss['ftp-ours'] = Math.max(rss['ftp-ours'] ?? 0, ftpOurs.maxRssKiB);
+				rmSync(path.join(sshd.user.home, `cli-${round}.bin`), { force: true });
+				for (const name of [`ours-${round}.bin`, `raw-${round}.bin`]) rmSync(path.join(sshd.user.home, name), { force: true });
+				for (const name of [`cli-${round}.bin`, `ours-${round}.bin`]) rmSync(path.join(ftp.user.home, name), { force: true });
+			}
+			say(`${mib.toFixed(0)} MiB SFTP: ours ${rate(best['sftp-ours'])} (verified by remote sha256sum) vs sftp -b ${rate(best['sftp-cli'])}: ratio ${(best['sftp-cli'] / best['sftp-ours']).toFixed(2)}x; ours without remote hash ${rate(best['sftp-ours-nohash'])}: ${(best['sftp-cli'] / best['sftp-ours-nohash']).toFixed(2)}x; peak RSS ${(rss['sftp-ours'] / 1024).toFixed(0)} MiB`);
+			say(`${mib.toFixed(0)} MiB FTP:  ours ${rate(best['ftp-ours'])} (size-verified, SHA-256 computed) vs curl -T ${rate(best.curl)}: ratio ${(best.curl / best['ftp-ours']).toFixed(2)}x; peak RSS ${(rss['ftp-ours'] / 1024).toFixed(0)} MiB`);
+			rmSync(file, { force: true });
+		}
+		mkdirSync(path.dirname(outFile), { recursive: true });
+		writeFileSync(outFile, lines.join('\n') + '\n');
+		console.log(`results: ${outFile}`);
+	} finally {
+		await sshd.stop();
+		await ftp.stop();
+		rmSync(work, { recursive: true, force: true });
+	}
+}
+
+if (process.argv.includes('--child')) {
+	child().catch((error) => {
+		console.error(error);
+		process.exit(1);
+	});
+} else {
+	main().catch((error) => {
+		console.error(error);
+		process.exit(1);
+	});
+}

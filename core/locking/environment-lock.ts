@@ -1,0 +1,307 @@
+/**
+ * One lock per environment on a destination, so two executions (two n8n queue-mode workers, or
+ * a manual run during the scheduled one) never upload to or prune the same environment at once.
+ *
+ * The lock is a small JSON object at `<environment>/.totvs-lock.json` on the destination itself
+ * (a worker's memory is not shared), created with the destination's create-if-absent primitive.
+ * Its holder renews it while working; a lock not renewed for `staleAfterMs` belongs to an
+ * execution that died and is taken over:
+ *   1. the taker creates a takeover marker named after the stale lock's token, exclusively, so
+ *      only one of several takers proceeds for that stale lock;
+ *   2. it re-reads the lock and proceeds only if it is still the same, still stale lock;
+ *   3. it removes it and creates its own with create-if-absent: a newcomer that slipped in
+ *      between simply wins, and the taker reports LOCKED.
+ * A holder that has itself not renewed for most of the stale period (a paused VM, a long GC)
+ * does not renew blindly: it reports LOCK_LOST, because someone may have taken over.
+ */
+import { randomBytes } from 'node:crypto';
+import { rm, writeFile, mkdtemp } from 'node:fs/promises';
+import { hostname, tmpdir } from 'node:os';
+import { join } from 'node:path';
+import type { Destination } from '../destinations/destination';
+import { BackupError } from '../errors';
+import { formatDuration } from '../format';
+
+export const LOCK_FILE = '.totvs-lock.json';
+const MAX_LOCK_BYTES = 64 * 1024;
+
+export interface LockOwner {
+	hostname: string;
+	pid: number;
+	/** The n8n execution id, when there is one. */
+	executionId?: string;
+}
+
+export interface LockRecord {
+	format: 1;
+	environment: string;
+	owner: LockOwner;
+	/** Unique per acquisition: tells this holder from a later one with the same owner. */
+	token: string;
+	/** What the holder is doing: 'upload', 'prune'. */
+	purpose: string;
+	acquiredAt: string;
+	renewedAt: string;
+	staleAfterMs: number;
+}
+
+export interface LockOptions {
+	purpose: string;
+	/** A lock not renewed for this long is taken over. Default 10 minutes. */
+	staleAfterMs?: number;
+	/** Renewal period while held. Default a quarter of staleAfterMs. */
+	renewEveryMs?: number;
+	/** How long to wait for a held lock before failing with LOCKED. Default 0 (fail at once). */
+	waitMs?: number;
+	/** Poll period while waiting. Default 2 s. */
+	pollMs?: number;
+	now?: () => Date;
+}
+
+export const currentOwner = (executionId?: string): LockOwner => ({ hostname: hostname(), pid: process.pid, ...(executionId ? { executionId } : {}) });
+
+export const lockPath = (environment: string) => `${environment}/${LOCK_FILE}`;
+
+const describeOwner = (owner: LockOwner) =>
+	`${owner.hostname} (pid ${owner.pid}${owner.executionId ? `, execution ${owner.executionId}` : ''})`;
+
+export class EnvironmentLock {
+	private renewTimer?: NodeJS.Timeout;
+	private renewing?: Promise<void>;
+	private lost?: BackupError;
+	private released = false;
+
+	private constructor(
+		private readonly destination: Destination,
+		private record: LockRecord,
+		private readonly options: Required<Pick<LockOptions, 'staleAfterMs' | 'renewEveryMs'>> & { now: () => Date },
+	) {}
+
+	get holder(): LockRecord {
+		return this.record;
+	}
+
+	/** Acquires the lock, waiting up to `waitMs` for a live holder; throws LOCKED naming it. */
+	static async acquire(destination: Destination, environment: string, owner: LockOwner, options: LockOptions): Promise<EnvironmentLock> {
+		const staleAfterMs = options.staleAfterMs ?? 10 * 60_000;
+		const settings = { staleAfterMs, renewEveryMs: options.renewEveryMs ?? Math.max(1000, Math.floor(staleAfterMs / 4)), now: options.now ?? (() => new Date()) };
+		const deadline = Date.now() + (options.waitMs ?? 0);
+		for (let vanished = 0; ; ) {
+			const now = settings.now().toISOString();
+			const record: LockRecord = {
+				format: 1,
+				environment,
+				owner,
+				token: randomBytes(12).toString('hex'),
+				purpose: options.purpose,
+				acquiredAt: now,
+				renewedAt: now,
+				staleAfterMs,
+			};
+			const holder = await tryAcquire(destination, record, settings.now);
+			if (holder === 'acquired') {
+				const lock = new EnvironmentLock(destination, record, settings);
+				lock.startRenewing();
+				return lock;
+			}
+			// Released between our attempt and our read: try again at once (a few times).
+			if (holder === undefined && ++vanished < 5) continue;
+			if (Date.now() >= deadline) throw lockedError(destination, environment, holder, settings.now());
+			await new Promise((resolve) => setTimeout(resolve, Math.min(options.pollMs ?? 2000, Math.max(0, deadline - Date.now()))));
+		}
+	}
+
+	/** Throws LOCK_LOST when the lock is no longer this holder's: call before anything irreversible. */
+	async assertHeld(): Promise<void> {
+		if (this.lost) throw this.lost;
+		await this.renewing;
+		await this.checkHeld();
+	}
+
+	private async checkHeld(): Promise<void> {
+		if (this.lost) throw this.lost;
+		const current = await readLock(this.destination, this.record.environment);
+		if (current === 'unreadable' || current?.token !== this.record.token) {
+			this.lost = lockLostError(this.destination, this.record, current === 'unreadable' ? undefined : current);
+			throw this.lost;
+		}
+	}
+
+	/** Rewrites the lock with a new renewedAt. */
+	async renew(): Promise<void> {
+		if (this.lost) throw this.lost;
+		const now = this.options.now();
+		// Too long since our last renewal: another execution may already consider us dead.
+		if (now.getTime() - Date.parse(this.record.renewedAt) > this.options.staleAfterMs * 0.75) {
+			this.lost = lockLostError(this.destination, this.record);
+			throw this.lost;
+		}
+		await this.checkHeld();
+		const next = { ...this.record, renewedAt: now.toISOString() };
+		await writeLock(this.destination, next);
+		this.record = next;
+	}
+
+	/** Removes the lock if it is still ours. Safe to call twice. */
+	async release(): Promise<void> {
+		if (this.released) return;
+		this.released = true;
+		clearInterval(this.renewTimer);
+		await this.renewing?.catch(() => undefined);
+		const current = await readLock(this.destination, this.record.environment);
+		if (current !== 'unreadable' && current?.token === this.record.token) await this.destination.remove(lockPath(this.record.environment));
+	}
+
+	private startRenewing() {
+		this.renewTimer = setInterval(() => {
+			if (this.renewing) return;
+			this.renewing = this.renew()
+				.catch((error) => {
+					if (!this.lost) this.lost = error instanceof BackupError ? error : lockLostError(this.destination, this.record);
+				})
+				.finally(() => (this.renewing = undefined));
+		}, this.options.renewEveryMs);
+		this.renewTimer.unref();
+	}
+}
+
+/** Runs `work` holding the environment's lock, and releases it however `work` ends. */
+export async function withEnvironmentLock<T>(
+	destination: Destination,
+	environment: string,
+	owner: LockOwner,
+	options: LockOptions,
+	work: (lock: EnvironmentLock) => Promise<T>,
+): Promise<T> {
+	const lock = await EnvironmentLock.acquire(destination, environment, owner, options);
+	try {
+		const result = await work(lock);
+		await lock.assertHeld();
+		return result;
+	} finally {
+		await lock.release().catch(() => undefined);
+	}
+}
+
+/** 'acquired', or the live holder (undefined when it vanished meanwhile, 'unreadable' when garbled). */
+async function tryAcquire(destination: Destination, record: LockRecord, now: () => Date): Promise<'acquired' | LockRecord | 'unreadable' | undefined> {
+	const path = lockPath(record.environment);
+	if (await createIfAbsent(destination, path, JSON.stringify(record))) {
+		// Backends without a server-side exclusive create decide races afterwards: confirm.
+		const check = await readLock(destination, record.environment);
+		return check !== 'unreadable' && check?.token === record.token ? 'acquired' : check;
+	}
+	const current = await readLock(destination, record.environment);
+	if (current === undefined) return undefined; // released meanwhile: try again
+	if (current === 'unreadable' || !isStale(current, now())) return current;
+
+	const marker = `${path}.takeover-${current.token}`;
+	if (!(await createIfAbsent(destination, marker, JSON.stringify(record)))) {
+		// Another execution is taking over; if it died doing so, its marker is cleared after the stale period.
+		const other = parseLock(await readSmall(destination, marker));
+		if (other && other !== 'unreadable' && isStale(other, now())) await destination.remove(marker);
+		return current;
+	}
+	try {
+		const again = await readLock(destination, record.environment);
+		if (again === 'unreadable' || again?.token !== current.token || !isStale(again, now())) return again;
+		await destination.remove(path);
+		if (await createIfAbsent(destination, path, JSON.stringify(record))) {
+			const check = await readLock(destination, record.environment);
+			return check !== 'unreadable' && check?.token === record.token ? 'acquired' : check;
+		}
+		return readLock(destination, record.environment);
+	} finally {
+		await destination.remove(marker).catch(() => undefined);
+	}
+}
+
+export function isStale(record: LockRecord, now: Date): boolean {
+	return now.getTime() - Date.parse(record.renewedAt) > record.staleAfterMs;
+}
+
+async function readLock(destination: Destination, environment: string): Promise<LockRecord | 'unreadable' | undefined> {
+	return parseLock(await readSmall(destination, lockPath(environment)));
+}
+
+/*
+ * Lock files are created and removed by other executions all the time, and some servers report
+ * an operation that raced such a change as a generic failure (an SFTP read of a file removed
+ * after its stat, a hard link onto a name removed just after the link failed). These two look
+ * again and retry a few times rather than fail the whole upload.
+ */
+const RACE_RETRIES = 5;
+const shortPause = () => new Promise((resolve) => setTimeout(resolve, 20 + Math.random() * 80));
+
+async function createIfAbsent(destination: Destination, path: string, content: string): Promise<boolean> {
+	for (let attempt = 1; ; attempt++) {
+		try {
+			return await destination.createExclusive(path, content);
+		} catch (error) {
+			if (attempt >= RACE_RETRIES) throw error;
+			const now = await readSmall(destination, path);
+			if (now) return now.toString('utf8') === content; // created after all (reply lost), or by someone else
+			await shortPause();
+		}
+	}
+}
+
+async function readSmall(destination: Destination, path: string): Promise<Buffer | null> {
+	for (let attempt = 1; ; attempt++) {
+		try {
+			return await destination.readSmallFile(path, MAX_LOCK_BYTES);
+		} catch (error) {
+			if (attempt >= RACE_RETRIES) throw error;
+			if (!(await destination.stat(path).catch(() => 'unknown'))) return null;
+			await shortPause();
+		}
+	}
+}
+
+function parseLock(content: Buffer | null): LockRecord | 'unreadable' | undefined {
+	if (!content) return undefined;
+	try {
+		const value = JSON.parse(content.toString('utf8')) as LockRecord;
+		if (value?.format !== 1 || typeof value.token !== 'string' || typeof value.renewedAt !== 'string' || !Number.isFinite(value.staleAfterMs))
+			return 'unreadable';
+		return value;
+	} catch {
+		return 'unreadable';
+	}
+}
+
+/** The Destination interface overwrites only through put(localFile): stage the JSON in a private temp file. */
+async function writeLock(destination: Destination, record: LockRecord): Promise<void> {
+	const folder = await mkdtemp(join(tmpdir(), 'totvs-lock-'));
+	try {
+		const file = join(folder, LOCK_FILE);
+		await writeFile(file, JSON.stringify(record), { mode: 0o600 });
+		await destination.put(file, lockPath(record.environment));
+	} finally {
+		await rm(folder, { recursive: true, force: true });
+	}
+}
+
+function lockedError(destination: Destination, environment: string, holder: LockRecord | 'unreadable' | undefined, now: Date): BackupError {
+	const where = `${destination.describe()}/${lockPath(environment)}`;
+	if (holder === 'unreadable' || holder === undefined)
+		return new BackupError(
+			'LOCKED',
+			`Environment ${environment} on ${destination.describe()} is locked, and the lock file ${where} cannot be read`,
+			'If no other execution is uploading or pruning this environment, delete that lock file by hand and run again.',
+		);
+	const age = formatDuration(now.getTime() - Date.parse(holder.renewedAt));
+	return new BackupError(
+		'LOCKED',
+		`Environment ${environment} on ${destination.describe()} is locked by ${describeOwner(holder.owner)} for ${holder.purpose} since ${holder.acquiredAt} (renewed ${age} ago)`,
+		`Another execution is writing to this environment. Run again when it has finished (or raise "Wait for Lock"). If that execution died, its lock is taken over automatically once it has not been renewed for ${formatDuration(holder.staleAfterMs)}.`,
+	);
+}
+
+function lockLostError(destination: Destination, mine: LockRecord, current?: LockRecord): BackupError {
+	return new BackupError(
+		'LOCK_LOST',
+		`Lost the lock on environment ${mine.environment} at ${destination.describe()}${current ? `: it is now held by ${describeOwner(current.owner)}` : ''}`,
+		'This execution stalled for longer than the lock\'s stale period and another one took over, so it stopped before changing anything more. Run it again; nothing complete was deleted and unfinished uploads resume.',
+	);
+}

@@ -1,0 +1,124 @@
+/**
+ * The catalog of backup sets on a destination: the same layout (`<environment>/<backupId>/`),
+ * the same entry types and the same rules as core/backup-set/catalog.ts for the staging folder
+ * (a folder without manifest is unfinished, an unreadable manifest is invalid), plus what only
+ * matters remotely: whether every artifact is actually there with its recorded size.
+ */
+import { BackupError } from '../errors';
+import type { Catalog, CatalogEntry, UnfinishedSet } from '../backup-set/catalog';
+import { MANIFEST_FILE, parseManifest, type Manifest } from '../backup-set/manifest';
+import type { Destination, RemoteEntry } from '../destinations/destination';
+import type { SetSummary, UnfinishedSummary } from '../retention/retention';
+
+const MAX_MANIFEST_BYTES = 64 << 20;
+
+export interface RemoteSetEntry extends CatalogEntry {
+	/** 'complete': every artifact present with its recorded size; 'damaged': not. */
+	remoteStatus: 'complete' | 'damaged';
+	problem?: string;
+	/** Sum of the artifacts' recorded sizes. */
+	bytes: number;
+}
+
+export interface RemoteUnfinishedSet extends UnfinishedSet {
+	/** Bytes in the folder's top level (partial files included). */
+	bytes: number;
+}
+
+export interface RemoteCatalog extends Catalog {
+	sets: RemoteSetEntry[];
+	unfinished: RemoteUnfinishedSet[];
+}
+
+export const remoteSetFolder = (environment: string, backupId: string) => `${environment}/${backupId}`;
+export const remoteManifestPath = (environment: string, backupId: string) => `${remoteSetFolder(environment, backupId)}/${MANIFEST_FILE}`;
+
+/** Reads and validates a set's manifest on the destination; SET_NOT_FOUND when it has none. */
+export async function readRemoteManifest(destination: Destination, environment: string, backupId: string): Promise<Manifest> {
+	const path = remoteManifestPath(environment, backupId);
+	const content = await destination.readSmallFile(path, MAX_MANIFEST_BYTES);
+	if (!content)
+		throw new BackupError(
+			'SET_NOT_FOUND',
+			`No complete backup set ${backupId} in ${destination.describe()}/${environment}: ${MANIFEST_FILE} is missing`,
+			'Use the List operation to see the sets this destination holds. A set folder without manifest.json is an unfinished upload.',
+		);
+	return parseManifest(content.toString('utf8'), `${destination.describe()}/${path}`);
+}
+
+/** Lists the sets on a destination, for one environment or all; complete sets oldest first. */
+export async function listRemoteSets(destination: Destination, environment?: string): Promise<RemoteCatalog> {
+	const catalog: RemoteCatalog = { sets: [], unfinished: [], invalid: [] };
+	const environments = environment ? [environment] : (await destination.list('')).filter((e) => e.isFolder).map((e) => e.name).sort();
+	for (const env of environments) {
+		const folders = (await destination.list(env)).filter((e) => e.isFolder).sort((a, b) => a.name.localeCompare(b.name));
+		for (const folder of folders) {
+			const entries = await destination.list(folder.path);
+			if (!entries.some((e) => e.name === MANIFEST_FILE && !e.isFolder)) {
+				catalog.unfinished.push({
+					environment: env,
+					backupId: folder.name,
+					folder: folder.path,
+					modifiedAt: newestChange(folder, entries),
+					bytes: entries.reduce((sum, e) => sum + e.size, 0),
+				});
+				continue;
+			}
+			try {
+				const manifest = await readRemoteManifest(destination, env, folder.name);
+				const problem = await missingArtifacts(destination, folder.path, manifest, entries);
+				catalog.sets.push({
+					environment: env,
+					backupId: folder.name,
+					folder: folder.path,
+					manifest,
+					remoteStatus: problem ? 'damaged' : 'complete',
+					...(problem ? { problem } : {}),
+					bytes: manifest.artifacts.reduce((sum, a) => sum + a.bytes, 0),
+				});
+			} catch (error) {
+				if (!(error instanceof BackupError) || error.code !== 'MANIFEST_INVALID') throw error;
+				catalog.invalid.push({ folder: folder.path, reason: error.message });
+			}
+		}
+	}
+	catalog.sets.sort((a, b) => a.manifest.startedAt.localeCompare(b.manifest.startedAt) || a.backupId.localeCompare(b.backupId));
+	return catalog;
+}
+
+/** Every artifact present with its recorded size; undefined when so, else what is wrong. */
+async function missingArtifacts(destination: Destination, folder: string, manifest: Manifest, entries: RemoteEntry[]): Promise<string | undefined> {
+	const topLevel = new Map(entries.filter((e) => !e.isFolder).map((e) => [e.name, e.size]));
+	const problems: string[] = [];
+	for (const artifact of manifest.artifacts) {
+		const size = artifact.path.includes('/') ? (await destination.stat(`${folder}/${artifact.path}`))?.size : topLevel.get(artifact.path);
+		if (size === undefined) problems.push(`${artifact.path}: missing`);
+		else if (size !== artifact.bytes) problems.push(`${artifact.path}: ${size} bytes, expected ${artifact.bytes}`);
+	}
+	return problems.length ? problems.slice(0, 10).join('; ') : undefined;
+}
+
+function newestChange(folder: RemoteEntry, entries: RemoteEntry[]): Date {
+	const times = [folder, ...entries].map((e) => e.modifiedAt?.getTime()).filter((t): t is number => t !== undefined);
+	// No time at all from the service: treat as just changed, so it is never cleaned by mistake.
+	return new Date(times.length ? Math.max(...times) : Date.now());
+}
+
+/** The catalog in the terms retention works with. */
+export function retentionInput(catalog: RemoteCatalog): { sets: SetSummary[]; unfinished: UnfinishedSummary[] } {
+	return {
+		sets: catalog.sets.map((s) => ({
+			environment: s.environment,
+			backupId: s.backupId,
+			component: s.manifest.component,
+			type: s.manifest.type,
+			baseBackupId: s.manifest.baseBackupId,
+			parentBackupId: s.manifest.parentBackupId,
+			startedAt: s.manifest.startedAt,
+			bytes: s.bytes,
+			verified: s.remoteStatus === 'complete',
+			...(s.problem ? { problem: s.problem } : {}),
+		})),
+		unfinished: catalog.unfinished.map((u) => ({ environment: u.environment, backupId: u.backupId, modifiedAt: u.modifiedAt.toISOString(), bytes: u.bytes })),
+	};
+}

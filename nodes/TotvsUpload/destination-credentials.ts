@@ -1,0 +1,113 @@
+import type {
+	ICredentialDataDecryptedObject,
+	ICredentialsDecrypted,
+	ICredentialTestFunctions,
+	INodeCredentialTestResult,
+} from 'n8n-workflow';
+import type { DestinationConfig, FtpConfig, FtpTlsMode, GoogleDriveConfig, SftpConfig } from '../../core/destinations/destination';
+import { isBackupError } from '../../core/errors';
+import { parseServiceAccountKey } from '../../core/upload/google-key';
+import { checkDestination } from '../../core/upload/check-destination';
+
+/** Destination parameter value -> credential type name (Local / Network Folder has none). */
+export const DESTINATION_CREDENTIAL = { sftp: 'totvsSftp', ftp: 'totvsFtp', googleDrive: 'totvsGoogleDriveApi' } as const;
+export type DestinationChoice = 'local' | keyof typeof DESTINATION_CREDENTIAL;
+
+const text = (value: unknown) => (value === undefined || value === null ? '' : String(value)).trim();
+
+export function sftpConfig(data: ICredentialDataDecryptedObject): SftpConfig {
+	const byKey = data.authentication !== 'password';
+	return {
+		type: 'sftp',
+		host: text(data.host),
+		port: Number(data.port) || 22,
+		username: text(data.username),
+		...(byKey ? { privateKey: String(data.privateKey ?? ''), passphrase: String(data.passphrase ?? '') || undefined } : { password: String(data.password ?? '') }),
+		hostKeySha256: text(data.hostFingerprint),
+		folder: text(data.folder) || undefined,
+		remoteHash: data.remoteHash !== false,
+	};
+}
+
+export function ftpConfig(data: ICredentialDataDecryptedObject): FtpConfig {
+	const tls = (text(data.tls) || 'explicit') as FtpTlsMode;
+	return {
+		type: 'ftp',
+		host: text(data.host),
+		port: Number(data.port) || undefined,
+		username: text(data.username),
+		password: String(data.password ?? ''),
+		tls,
+		caPem: tls !== 'none' ? text(data.caPem) || undefined : undefined,
+		certificateSha256: tls !== 'none' ? text(data.serverFingerprint) || undefined : undefined,
+		folder: text(data.folder) || undefined,
+	};
+}
+
+export function googleDriveConfig(data: ICredentialDataDecryptedObject): GoogleDriveConfig {
+	const endpoints = data.customEndpoints === true ? { apiBaseUrl: text(data.apiBaseUrl) || undefined, tokenUrl: text(data.tokenUrl) || undefined } : {};
+	if (data.authentication === 'oauth2')
+		return {
+			type: 'google-drive',
+			auth: { kind: 'oauth2', clientId: text(data.clientId), clientSecret: String(data.clientSecret ?? ''), refreshToken: String(data.refreshToken ?? '') },
+			rootFolderId: text(data.folderId),
+			...endpoints,
+		};
+	const key = parseServiceAccountKey(String(data.serviceAccountJson ?? ''));
+	return {
+		type: 'google-drive',
+		auth: { kind: 'serviceAccount', ...key, subject: text(data.subject) || undefined },
+		rootFolderId: text(data.folderId),
+		...endpoints,
+	};
+}
+
+export const CONFIG_FROM_CREDENTIAL: Record<keyof typeof DESTINATION_CREDENTIAL, (data: ICredentialDataDecryptedObject) => DestinationConfig> = {
+	sftp: sftpConfig,
+	ftp: ftpConfig,
+	googleDrive: googleDriveConfig,
+};
+
+/** What every destination credential's Test button reports: where it connected, how, and what it found. */
+async function testDestination(config: () => DestinationConfig, how: (config: DestinationConfig) => string): Promise<INodeCredentialTestResult> {
+	try {
+		const resolved = config();
+		const check = await checkDestination(resolved);
+		return {
+			status: 'OK',
+			message: `Connected to ${check.where}${how(resolved)}; the folder has ${check.entries} entries (${check.folders} folders), and a test file was written and deleted`,
+		};
+	} catch (error) {
+		return { status: 'Error', message: isBackupError(error) ? `${error.message}. ${error.hint}` : (error as Error).message };
+	}
+}
+
+const data = (credential: ICredentialsDecrypted) => credential.data ?? {};
+
+export async function testSftpCredential(this: ICredentialTestFunctions, credential: ICredentialsDecrypted): Promise<INodeCredentialTestResult> {
+	return testDestination(
+		() => sftpConfig(data(credential)),
+		(c) => `; host key ${(c as SftpConfig).hostKeySha256} matches the pinned fingerprint`,
+	);
+}
+
+export async function testFtpCredential(this: ICredentialTestFunctions, credential: ICredentialsDecrypted): Promise<INodeCredentialTestResult> {
+	return testDestination(
+		() => ftpConfig(data(credential)),
+		(c) => {
+			const ftp = c as FtpConfig;
+			if (ftp.tls === 'none') return ' over plain FTP (unencrypted)';
+			return ftp.certificateSha256 ? ` over TLS (${ftp.tls}); certificate fingerprint matches the pinned one` : ` over TLS (${ftp.tls}); certificate validated`;
+		},
+	);
+}
+
+export async function testGoogleDriveCredential(this: ICredentialTestFunctions, credential: ICredentialsDecrypted): Promise<INodeCredentialTestResult> {
+	return testDestination(
+		() => googleDriveConfig(data(credential)),
+		(c) => {
+			const auth = (c as GoogleDriveConfig).auth;
+			return auth.kind === 'serviceAccount' ? ` as service account ${auth.clientEmail}${auth.subject ? ` acting for ${auth.subject}` : ''}` : ' with OAuth2';
+		},
+	);
+}

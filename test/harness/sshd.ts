@@ -1,0 +1,94 @@
+/**
+ * A real OpenSSH sshd on a free loopback port, with a host key, a client key pair (with a
+ * passphrase) and a system user with a password, all made for the test. Runs as root with its
+ * own config (`-f`), `StrictModes no` (temporary folders fail its ownership checks).
+ */
+import { execFileSync } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
+import { promises as fsp, mkdirSync, readFileSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { createTestUser, freePort, spawnDaemon, waitForPort, type Daemon, type TestUser } from './daemons';
+
+export interface SshdServer {
+	host: '127.0.0.1';
+	port: number;
+	user: TestUser;
+	/** `SHA256:…` as `ssh-keygen -lf` prints it. */
+	hostKeySha256: string;
+	/** Another key's fingerprint, for "changed host key" tests. */
+	otherHostKeySha256: string;
+	/** An authorized client key (OpenSSH format), encrypted with `clientKeyPassphrase`. */
+	clientKey: string;
+	clientKeyPassphrase: string;
+	/** The same key pair's private key file path (for OpenSSH's own `sftp` in the benchmark). */
+	clientKeyFile: string;
+	/** An unencrypted authorized key file, for `sftp -b` (no passphrase prompt). */
+	plainClientKeyFile: string;
+	knownHostsFile: string;
+	dir: string;
+	stop(): Promise<void>;
+}
+
+function keygen(file: string, passphrase = ''): string {
+	// ssh-keygen only takes the passphrase as an argument; it is a throwaway test key.
+	execFileSync('ssh-keygen', ['-q', '-t', 'ed25519', '-N', passphrase, '-C', 'totvs-test', '-f', file]);
+	return execFileSync('ssh-keygen', ['-lf', `${file}.pub`], { encoding: 'utf8' }).split(' ')[1];
+}
+
+export async function startSshd(): Promise<SshdServer> {
+	mkdirSync('/run/sshd', { recursive: true, mode: 0o755 });
+	const dir = await fsp.mkdtemp(path.join(os.tmpdir(), 'totvs-sshd-'));
+	// sshd reads authorized_keys as the user: the folder must be searchable by others.
+	await fsp.chmod(dir, 0o755);
+	const user = await createTestUser();
+	const hostKeySha256 = keygen(path.join(dir, 'host_key'));
+	const otherHostKeySha256 = keygen(path.join(dir, 'other_host_key'));
+	const clientKeyPassphrase = randomBytes(9).toString('base64url');
+	keygen(path.join(dir, 'client_key'), clientKeyPassphrase);
+	keygen(path.join(dir, 'plain_client_key'));
+	const authorized = path.join(dir, 'authorized_keys');
+	await fsp.writeFile(authorized, readFileSync(path.join(dir, 'client_key.pub'), 'utf8') + readFileSync(path.join(dir, 'plain_client_key.pub'), 'utf8'), { mode: 0o644 });
+	const port = await freePort();
+	const config = [
+		`Port ${port}`,
+		'ListenAddress 127.0.0.1',
+		`HostKey ${path.join(dir, 'host_key')}`,
+		`AuthorizedKeysFile ${authorized}`,
+		`PidFile ${path.join(dir, 'sshd.pid')}`,
+		'StrictModes no',
+		'UsePAM no',
+		'PasswordAuthentication yes',
+		'KbdInteractiveAuthentication no',
+		'PubkeyAuthentication yes',
+		`AllowUsers ${user.name}`,
+		'Subsystem sftp internal-sftp',
+		'LogLevel ERROR',
+		'MaxStartups 100',
+		'MaxSessions 100',
+	].join('\n');
+	const configFile = path.join(dir, 'sshd_config');
+	await fsp.writeFile(configFile, `${config}\n`, { mode: 0o600 });
+	const knownHostsFile = path.join(dir, 'known_hosts');
+	await fsp.writeFile(knownHostsFile, `[127.0.0.1]:${port} ${readFileSync(path.join(dir, 'host_key.pub'), 'utf8')}`);
+	const daemon: Daemon = spawnDaemon('/usr/sbin/sshd', ['-D', '-e', '-f', configFile]);
+	await waitForPort(port, daemon, 'sshd');
+	return {
+		host: '127.0.0.1',
+		port,
+		user,
+		hostKeySha256,
+		otherHostKeySha256,
+		clientKey: readFileSync(path.join(dir, 'client_key'), 'utf8'),
+		clientKeyPassphrase,
+		clientKeyFile: path.join(dir, 'client_key'),
+		plainClientKeyFile: path.join(dir, 'plain_client_key'),
+		knownHostsFile,
+		dir,
+		async stop() {
+			await daemon.stop();
+			user.remove();
+			await fsp.rm(dir, { recursive: true, force: true });
+		},
+	};
+}
