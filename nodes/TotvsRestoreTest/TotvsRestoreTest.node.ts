@@ -1,0 +1,132 @@
+import type {
+	IBinaryData,
+	IDataObject,
+	IExecuteFunctions,
+	INodeExecutionData,
+	INodeType,
+	INodeTypeDescription,
+} from 'n8n-workflow';
+import { NodeConnectionTypes, NodeOperationError } from 'n8n-workflow';
+import { manifestPathOf } from '../../core/backup';
+import { restoreReportHtml } from '../../core/restore-test/html-report';
+import { runRestore, runRestoreTest, type RestoreReport, type RestoreRequest } from '../../core/restore-test/postgres-restore-test';
+import { findLocalDatabaseSet } from '../../core/restore-test/select-set';
+import { backupItem } from '../shared/backup-item';
+import { POSTGRES_CREDENTIAL, POSTGRES_CREDENTIAL_TEST, postgresConnection, testPostgresCredential } from '../shared/postgres-credential';
+import { ItemFailure, forEachBackupItem } from '../shared/run-items';
+import { restoreTestSummary, type Language } from '../shared/summary';
+import { restoreTestProperties } from './description';
+
+export class TotvsRestoreTest implements INodeType {
+	description: INodeTypeDescription = {
+		displayName: 'TOTVS Restore Test',
+		name: 'totvsRestoreTest',
+		icon: 'file:totvsRestoreTest.svg',
+		group: ['transform'],
+		version: 1,
+		subtitle: '={{ $parameter["operation"] === "restore" ? "Restore into " + $parameter["targetDatabase"] : "Restore test" }}',
+		description: 'Prove a TOTVS backup restores: restore it into a scratch database, check the ERP data against the manifest, drop it. Also restores a set for real.',
+		defaults: { name: 'TOTVS Restore Test' },
+		inputs: [NodeConnectionTypes.Main],
+		outputs: [NodeConnectionTypes.Main],
+		usableAsTool: true,
+		// The restore server: usually its own credential of the same type as production's.
+		credentials: [{ name: 'totvsPostgres', required: true, testedBy: 'totvsPostgresConnectionTest', displayName: 'Restore Server' }],
+		properties: restoreTestProperties,
+	};
+
+	methods = { credentialTest: { [POSTGRES_CREDENTIAL_TEST]: testPostgresCredential } };
+
+	async execute(this: IExecuteFunctions): Promise<INodeExecutionData[][]> {
+		const connection = postgresConnection(await this.getCredentials(POSTGRES_CREDENTIAL));
+		const language = (i: number) => this.getNodeParameter('options.language', i, 'en') as Language;
+		const reports = new Map<number, IBinaryData>();
+		const [output] = await forEachBackupItem(this, 'TOTVS Restore Test', language, async (_item, i) => {
+			const operation = this.getNodeParameter('operation', i) as 'restoreTest' | 'restore';
+			const folder = await setFolderOf(this, i);
+			const options = this.getNodeParameter('options', i, {}) as IDataObject;
+			const request: RestoreRequest = {
+				folder,
+				connection,
+				restore: {
+					jobs: Number(options.jobs ?? 2),
+					owners: options.restoreOwners === true,
+					privileges: options.restorePrivileges === true,
+					encoding: String(options.encoding ?? '').trim() || undefined,
+				},
+				freshnessDays: Number(options.freshnessDays ?? 3),
+				keepOnFailure: options.keepOnFailure === true,
+				log: this.logger,
+				signal: this.getExecutionCancelSignal?.(),
+			};
+			const real = operation === 'restore';
+			const report: RestoreReport & { replaced?: boolean } = real
+				? await runRestore({
+						...request,
+						target: this.getNodeParameter('targetDatabase', i) as string,
+						replaceExisting: this.getNodeParameter('replaceExisting', i, false) as boolean,
+						allowSourceDatabase: this.getNodeParameter('allowSourceDatabase', i, false) as boolean,
+					})
+				: await runRestoreTest(request);
+			const summary = restoreTestSummary(report, language(i), real);
+			this.logger.info(summary);
+			if (options.htmlReport === true) {
+				const html = restoreReportHtml(report, language(i), real);
+				const name = `${real ? 'restore' : 'restore-test'}-${report.backupId ?? 'unknown'}.html`;
+				reports.set(i, await this.helpers.prepareBinaryData(Buffer.from(html, 'utf8'), name, 'text/html'));
+			}
+			const section = {
+				passed: report.passed,
+				restoreMs: report.restoreMs,
+				checksMs: report.checksMs,
+				restoredBytes: report.restoredBytes,
+				...(real ? { database: report.database, replaced: report.replaced ?? false } : { scratchDatabase: report.database }),
+				kept: report.kept,
+				checks: report.checks.map((c) => ({ ...c })),
+			};
+			const setFields = report.manifest ? backupItem({ manifest: report.manifest, folder, manifestPath: manifestPathOf(folder) }, summary) : {};
+			const json: IDataObject = { ...setFields, [real ? 'restore' : 'restoreTest']: section, summary };
+			if (!report.passed) {
+				const failed = report.checks.filter((c) => !c.ok);
+				return new ItemFailure(
+					`${real ? 'Restore' : 'Restore test'} of backup set ${report.backupId ?? folder} failed: ${failed.map((c) => `${c.name}: ${c.message}`).join('; ')}`,
+					(report.kept
+						? `Database "${report.database}" was kept for investigation: drop it when done. `
+						: '') +
+						(real
+							? 'The target database was not created or replaced. Restore another set, or investigate this one.'
+							: 'Do not rely on this backup until a restore test passes. Make a new backup and test it; keep this set for investigation.'),
+					json,
+				);
+			}
+			return { ...json, status: 'ok' };
+		});
+		for (const entry of output) {
+			const index = (entry.pairedItem as { item: number }).item;
+			const binary = reports.get(index);
+			if (!binary) continue;
+			const property = this.getNodeParameter('options.htmlBinaryProperty', index, 'report') as string;
+			entry.binary = { ...entry.binary, [property.trim() || 'report']: binary };
+		}
+		return [output];
+	}
+}
+
+/** The set to restore: from the input item (TOTVS Dump / Verify), or chosen in a backups folder. */
+async function setFolderOf(ctx: IExecuteFunctions, i: number): Promise<string> {
+	if (ctx.getNodeParameter('setSource', i) === 'folder') {
+		const pick = ctx.getNodeParameter('pick', i) as 'latest' | 'backupId';
+		return findLocalDatabaseSet(
+			ctx.getNodeParameter('backupsFolder', i) as string,
+			ctx.getNodeParameter('environment', i) as string,
+			pick === 'backupId' ? (ctx.getNodeParameter('backupId', i) as string) : undefined,
+		);
+	}
+	const folder = String(ctx.getNodeParameter('setFolder', i, '') ?? '').trim();
+	if (!folder)
+		throw new NodeOperationError(ctx.getNode(), 'No backup set folder to restore', {
+			itemIndex: i,
+			description: 'Connect TOTVS Dump or TOTVS Verify before this node, set "Backup Set Folder" to the folder holding manifest.json, or choose "From a Backups Folder".',
+		});
+	return folder;
+}

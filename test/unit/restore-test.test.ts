@@ -1,0 +1,109 @@
+/** The restore-test comparisons that need no server: tolerances, freshness, names, HTML escaping. */
+import type { PostgresInventory, PostgresSourceFacts, TableInventory } from '../../core/backup-set/manifest';
+import { restoreReportHtml } from '../../core/restore-test/html-report';
+import { compareWithManifest, type RestoredFacts } from '../../core/restore-test/postgres-checks';
+import { databaseNameFor } from '../../core/sources/postgres/restore';
+
+const source = { encoding: 'WIN1252', collation: 'C', ctype: 'C' } as PostgresSourceFacts;
+
+const table = (name: string, rows: number, extra: Partial<TableInventory> = {}): TableInventory => ({
+	schema: 'public',
+	name,
+	rows,
+	rowsEstimated: false,
+	bytes: 8192,
+	maxRecno: rows,
+	hasRecno: true,
+	hasDeleted: true,
+	protheus: /^[a-z][a-z0-9]{2}[0-9]{2}0$/.test(name),
+	...extra,
+});
+
+const inventory = (tables: TableInventory[], dates: Array<[string, string | null]> = []): PostgresInventory => ({
+	engine: 'postgres',
+	snapshotConsistent: true,
+	tables,
+	counts: { unqIndexes: 1, triggers: 0, functions: 0 },
+	dbaccess: { topTables: [], sysTables: [], topSpProcedures: [] },
+	fingerprints: [],
+	businessDates: dates.map(([column, newest]) => ({ schema: 'public', table: 'se1010', column, newest })),
+});
+
+const restored = (inv: PostgresInventory, duplicateRecnos: RestoredFacts['duplicateRecnos'] = []): RestoredFacts => ({
+	encoding: 'WIN1252',
+	collation: 'C',
+	ctype: 'C',
+	inventory: inv,
+	duplicateRecnos,
+	duplicateChecked: 1,
+});
+
+const rule = { backupTime: '2026-11-26T02:00:00.000Z', maxAgeDays: 3, functionsDumped: true };
+const failed = (checks: Array<{ name: string; ok: boolean }>) => checks.filter((c) => !c.ok).map((c) => c.name);
+
+describe('compareWithManifest', () => {
+	it('estimated row counts are compared within the tolerance, exact ones exactly', () => {
+		const expected = inventory([table('se1010', 1000, { rowsEstimated: true }), table('sa1010', 10)], [['e1_emissao', '20261125']]);
+		const within = inventory([table('se1010', 1090, { maxRecno: 1000 }), table('sa1010', 10)], [['e1_emissao', '20261125']]);
+		expect(failed(compareWithManifest(source, expected, restored(within), rule))).toEqual([]);
+		const beyond = inventory([table('se1010', 1200, { maxRecno: 1000 }), table('sa1010', 10)], [['e1_emissao', '20261125']]);
+		const rowCheck = compareWithManifest(source, expected, restored(beyond), rule).find((c) => c.name === 'row-counts')!;
+		expect(rowCheck).toMatchObject({ ok: false, message: expect.stringContaining('public.se1010 1200 (expected 1000 ±100)') });
+		const offByOne = inventory([table('se1010', 1000), table('sa1010', 9, { maxRecno: 10 })], [['e1_emissao', '20261125']]);
+		expect(failed(compareWithManifest(source, expected, restored(offByOne), rule))).toEqual(['row-counts']);
+	});
+
+	it('freshness: the newest business date must be within the threshold of the backup day', () => {
+		const tables = [table('se1010', 5)];
+		const stale = inventory(tables, [['e1_emissao', '20261120']]);
+		const check = compareWithManifest(source, stale, restored(stale), rule).find((c) => c.name === 'freshness')!;
+		expect(check).toMatchObject({ ok: false, expected: expect.stringContaining('on or after 20261123'), actual: 'e1_emissao 20261120' });
+		const fresh = inventory(tables, [['e1_emissao', '20261123']]);
+		expect(compareWithManifest(source, fresh, restored(fresh), rule).find((c) => c.name === 'freshness')!.ok).toBe(true);
+		expect(compareWithManifest(source, stale, restored(stale), { ...rule, maxAgeDays: 0 }).find((c) => c.name === 'freshness')!.ok).toBe(true);
+	});
+
+	it('duplicates, missing Protheus columns and extra tables each fail their own check', () => {
+		const expected = inventory([table('sa1010', 5)], [['e1_emissao', '20261125']]);
+		const actual = inventory([table('sa1010', 5, { hasDeleted: false }), table('zz9010', 0, { maxRecno: null })], [['e1_emissao', '20261125']]);
+		const checks = compareWithManifest(source, expected, restored(actual, [{ table: 'public.sa1010', recnos: [3] }]), rule);
+		expect(failed(checks)).toEqual(['tables', 'duplicate-recno', 'protheus-columns']);
+		expect(checks.find((c) => c.name === 'tables')!.message).toMatch(/not in the backup: public\.zz9010/);
+		expect(checks.find((c) => c.name === 'protheus-columns')!.message).toMatch(/public\.sa1010 lacks D_E_L_E_T_/);
+	});
+});
+
+describe('databaseNameFor', () => {
+	it('is lower case, [a-z0-9_], at most 63 bytes, and unique for long ids', () => {
+		expect(databaseNameFor('totvs_rt_', 'prod-20261126T020000Z-full-db')).toBe('totvs_rt_prod_20261126t020000z_full_db');
+		const long = 'a'.repeat(63);
+		const one = databaseNameFor('totvs_rt_', `${long}-20261126T020000Z-full-db`);
+		const two = databaseNameFor('totvs_rt_', `${long}-20261127T020000Z-full-db`);
+		expect(one).toMatch(/^totvs_rt_a+_[0-9a-f]{8}$/);
+		expect(one.length).toBe(63);
+		expect(one).not.toBe(two);
+	});
+});
+
+describe('restoreReportHtml', () => {
+	it('escapes every value', () => {
+		const html = restoreReportHtml(
+			{
+				backupId: 'prod-1',
+				passed: false,
+				restoreMs: 1000,
+				checksMs: 10,
+				restoredBytes: 2048,
+				database: 'totvs_rt_prod_1',
+				kept: true,
+				checks: [{ name: 'tables', ok: false, expected: '<b>1</b>', actual: '"0" & \'x\'', message: '<script>alert(1)</script>' }],
+			},
+			'en',
+		);
+		expect(html).not.toContain('<script>');
+		expect(html).toContain('&lt;script&gt;alert(1)&lt;/script&gt;');
+		expect(html).toContain('&quot;0&quot; &amp; &#39;x&#39;');
+		expect(html).toContain('totvs_rt_prod_1 (kept for investigation)');
+		expect(html).toContain('FAILED');
+	});
+});
