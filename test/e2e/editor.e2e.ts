@@ -1,0 +1,98 @@
+/**
+ * The editor side of a real n8n: started with `n8n start`, owner account set up through the
+ * editor's own endpoint, then the node and credential lists the editor loads
+ * (`/types/nodes.json`, `/types/credentials.json`) must hold every node and credential of the
+ * installed package, and their icons must be served.
+ *
+ * What is expected is read from the INSTALLED package (its package.json `n8n` section and its
+ * classes), so nodes added later are checked without editing this file.
+ */
+import { readFileSync, rmSync } from 'node:fs';
+import path from 'node:path';
+import { PACKAGE_NAME, REPO_ROOT, setupOwner, startN8n, type N8nInstance, type RunningN8n } from '../../scripts/n8n-env';
+import { freshInstance } from './n8n-cli';
+
+interface Described {
+	name: string;
+	displayName: string;
+	icon?: unknown;
+	iconUrl?: string | { light: string; dark: string };
+}
+
+let instance: N8nInstance;
+let n8n: RunningN8n | undefined;
+let cookie: string;
+
+/**
+ * Node and credential descriptions of the installed package: the file list from its package.json,
+ * the classes from the same files in this repository's dist/ (the packed build), because the
+ * installed copy cannot load outside n8n (n8n-workflow is a peer dependency n8n provides).
+ */
+function installedPackage(): { nodes: Described[]; credentials: Described[] } {
+	const root = path.join(instance.userFolder, '.n8n', 'nodes', 'node_modules', PACKAGE_NAME);
+	const pkg = JSON.parse(readFileSync(path.join(root, 'package.json'), 'utf8')) as { n8n: { nodes: string[]; credentials: string[] } };
+	const load = (file: string) =>
+		// eslint-disable-next-line @typescript-eslint/no-require-imports -- the list of files is only known at run time
+		Object.values(require(path.join(REPO_ROOT, file)) as Record<string, new () => unknown>).map((Class) => new Class());
+	return {
+		nodes: pkg.n8n.nodes.flatMap(load).map((n) => (n as { description: Described }).description),
+		credentials: pkg.n8n.credentials.flatMap(load) as Described[],
+	};
+}
+
+async function getJson<T>(url: string): Promise<T> {
+	const res = await fetch(url, { headers: { cookie } });
+	if (!res.ok) throw new Error(`GET ${url} answered ${res.status}: ${(await res.text()).slice(0, 300)}`);
+	return (await res.json()) as T;
+}
+
+function iconPath(described: Described): string {
+	const icon = typeof described.iconUrl === 'string' ? described.iconUrl : described.iconUrl?.light;
+	if (!icon) throw new Error(`${described.name} has no iconUrl in the editor's list (icon: ${JSON.stringify(described.icon)})`);
+	return icon;
+}
+
+async function expectSvg(url: string): Promise<void> {
+	const res = await fetch(url, { headers: { cookie } });
+	const body = await res.text();
+	expect({ url, status: res.status, svg: /<svg[\s>]/.test(body) }).toEqual({ url, status: 200, svg: true });
+}
+
+beforeAll(async () => {
+	instance = await freshInstance('editor');
+	const started = Date.now();
+	n8n = await startN8n(instance);
+	console.log(`n8n start until the REST API answered: ${((Date.now() - started) / 1000).toFixed(1)} s`);
+	cookie = await setupOwner(n8n.url);
+});
+
+afterAll(async () => {
+	await n8n?.stop();
+	if (instance) rmSync(instance.userFolder, { recursive: true, force: true });
+});
+
+describe('the n8n editor', () => {
+	it('lists every node of the package, with its icon served', async () => {
+		const expected = installedPackage().nodes;
+		expect(expected.map((n) => n.name)).toEqual(expect.arrayContaining(['totvsDump', 'totvsVerify']));
+		const listed = await getJson<Described[]>(`${n8n!.url}/types/nodes.json`);
+		for (const node of expected) {
+			const entry = listed.find((n) => n.name === `${PACKAGE_NAME}.${node.name}`);
+			expect({ node: node.name, listed: entry?.displayName }).toEqual({ node: node.name, listed: node.displayName });
+			await expectSvg(`${n8n!.url}/${iconPath(entry!)}`);
+		}
+		console.log(`nodes listed with icons: ${expected.map((n) => n.name).join(', ')}`);
+	});
+
+	it('lists every credential of the package, with its icon served', async () => {
+		const expected = installedPackage().credentials;
+		expect(expected.map((c) => c.name)).toContain('totvsPostgres');
+		const listed = await getJson<Described[]>(`${n8n!.url}/types/credentials.json`);
+		for (const credential of expected) {
+			const entry = listed.find((c) => c.name === credential.name);
+			expect({ credential: credential.name, listed: entry?.displayName }).toEqual({ credential: credential.name, listed: credential.displayName });
+			await expectSvg(`${n8n!.url}/${iconPath(entry!)}`);
+		}
+		console.log(`credentials listed with icons: ${expected.map((c) => c.name).join(', ')}`);
+	});
+});
