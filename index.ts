@@ -1,3 +1,9 @@
 export { TotvsDump } from './nodes/TotvsDump/TotvsDump.node';
 export { TotvsVerify } from './nodes/TotvsVerify/TotvsVerify.node';
+export { TotvsUpload } from './nodes/TotvsUpload/TotvsUpload.node';
+export { TotvsRestoreTest } from './nodes/TotvsRestoreTest/TotvsRestoreTest.node';
 export { TotvsPostgres } from './credentials/TotvsPostgres.credentials';
+export { TotvsSqlServer } from './credentials/TotvsSqlServer.credentials';
+export { TotvsSftp } from './credentials/TotvsSftp.credentials';
+export { TotvsFtp } from './credentials/TotvsFtp.credentials';
+export { TotvsGoogleDriveApi } from './credentials/TotvsGoogleDriveApi.credentials';

@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Makes a fresh machine ready for `npm run demo` and `npm test`: the real servers the tests and
 # the demo start (PostgreSQL, sshd, vsftpd: Debian packages) and node_modules. Idempotent and
-# quick when everything is already there; run by the predemo/pretest npm hooks and by .ci/run.
+# quick when everything is already there; run first by `npm test`, `npm run test:e2e`, `npm run demo` and by .ci/run (inline, not as pre-hooks: npm skips pre-hooks under ignore-scripts, which this repo sets).
 set -euo pipefail
 
 cd "$(dirname "${BASH_SOURCE[0]}")/.."

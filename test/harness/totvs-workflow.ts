@@ -2,11 +2,17 @@ import type { INodeParameters } from 'n8n-workflow';
 import { TotvsPostgres } from '../../credentials/TotvsPostgres.credentials';
 import { TotvsDump } from '../../nodes/TotvsDump/TotvsDump.node';
 import { TotvsVerify } from '../../nodes/TotvsVerify/TotvsVerify.node';
+import { TotvsUpload } from '../../nodes/TotvsUpload/TotvsUpload.node';
+import { TotvsFtp } from '../../credentials/TotvsFtp.credentials';
+import { TotvsGoogleDriveApi } from '../../credentials/TotvsGoogleDriveApi.credentials';
+import { TotvsSftp } from '../../credentials/TotvsSftp.credentials';
+import { TotvsRestoreTest } from '../../nodes/TotvsRestoreTest/TotvsRestoreTest.node';
 import type { PgConnectionInfo } from './postgres';
-import { MANUAL_TRIGGER_TYPE, PACKAGE_NAME, packageNodeTypes, runWorkflow, type WorkflowInput } from './n8n-engine';
+import { MANUAL_TRIGGER_TYPE, PACKAGE_NAME, packageNodeTypes, runWorkflow, type HarnessCredential, type WorkflowInput } from './n8n-engine';
 
 export const DUMP_TYPE = `${PACKAGE_NAME}.totvsDump`;
 export const VERIFY_TYPE = `${PACKAGE_NAME}.totvsVerify`;
+export const UPLOAD_TYPE = `${PACKAGE_NAME}.totvsUpload`;
 
 export interface PostgresCredentialData {
 	host: string;
@@ -55,10 +61,11 @@ export function dumpVerifyWorkflow(options: DumpVerifyOptions = {}): WorkflowInp
 	};
 }
 
-export function runTotvsWorkflow(workflow: WorkflowInput, credential: PostgresCredentialData) {
+/** `otherCredentials`: more credentials by id, e.g. a restore server's beside production's `pg`. */
+export function runTotvsWorkflow(workflow: WorkflowInput, credential: PostgresCredentialData, otherCredentials: Record<string, HarnessCredential> = {}) {
 	return runWorkflow(workflow, {
-		nodeTypes: packageNodeTypes([new TotvsDump(), new TotvsVerify()]),
-		credentialTypes: [new TotvsPostgres()],
-		credentials: { pg: { type: 'totvsPostgres', name: 'Protheus PostgreSQL', data: credential } },
+		nodeTypes: packageNodeTypes([new TotvsDump(), new TotvsVerify(), new TotvsRestoreTest(), new TotvsUpload()]),
+		credentialTypes: [new TotvsPostgres(), new TotvsSftp(), new TotvsFtp(), new TotvsGoogleDriveApi()],
+		credentials: { pg: { type: 'totvsPostgres', name: 'Protheus PostgreSQL', data: credential }, ...otherCredentials },
 	});
 }
