@@ -81,22 +81,23 @@ export const postgresSourceSchema = object({
 	pgDumpVersion: string(),
 });
 
+/** A table as every database engine's inventory records it (see TableInventory). */
+export const tableInventorySchema = object({
+	schema: string(),
+	name: string(),
+	rows: integer(),
+	rowsEstimated: boolean,
+	bytes: integer(),
+	maxRecno: nullable(integer(-2147483648)),
+	hasRecno: boolean,
+	hasDeleted: boolean,
+	protheus: boolean,
+});
+
 export const postgresInventorySchema = object({
 	engine: oneOf('postgres'),
 	snapshotConsistent: boolean,
-	tables: arrayOf(
-		object({
-			schema: string(),
-			name: string(),
-			rows: integer(),
-			rowsEstimated: boolean,
-			bytes: integer(),
-			maxRecno: nullable(integer(-2147483648)),
-			hasRecno: boolean,
-			hasDeleted: boolean,
-			protheus: boolean,
-		}),
-	),
+	tables: arrayOf(tableInventorySchema),
 	counts: object({ unqIndexes: integer(), triggers: integer(), functions: integer() }),
 	dbaccess: object({
 		topTables: arrayOf(string()),

@@ -1,5 +1,5 @@
 import { arrayOf, boolean, integer, nullable, object, oneOf, string } from './schema';
-import type { TableInventory } from './postgres-manifest';
+import { tableInventorySchema, type TableInventory } from './postgres-manifest';
 
 /** What a SQL Server set's manifest records about its source. */
 export interface SqlServerSourceFacts {
@@ -91,19 +91,7 @@ export const sqlServerSourceSchema = object({
 export const sqlServerInventorySchema = object({
 	engine: oneOf('sqlserver'),
 	snapshotConsistent: boolean,
-	tables: arrayOf(
-		object({
-			schema: string(),
-			name: string(),
-			rows: integer(),
-			rowsEstimated: boolean,
-			bytes: integer(),
-			maxRecno: nullable(integer(-2147483648)),
-			hasRecno: boolean,
-			hasDeleted: boolean,
-			protheus: boolean,
-		}),
-	),
+	tables: arrayOf(tableInventorySchema),
 	counts: object({ unqIndexes: integer(), triggers: integer(), procedures: integer() }),
 	dbaccess: object({ topTables: arrayOf(string()), sysTables: arrayOf(string()) }),
 	procedures: arrayOf(string()),
