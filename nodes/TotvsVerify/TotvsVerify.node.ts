@@ -2,7 +2,11 @@ import type { IExecuteFunctions, INodeExecutionData, INodeType, INodeTypeDescrip
 import { NodeConnectionTypes, NodeOperationError } from 'n8n-workflow';
 import { verifyLocalSet } from '../../core/verify/verify-set';
 import { ItemFailure, forEachBackupItem } from '../shared/run-items';
+import { SQLSERVER_CREDENTIAL_TEST, testSqlServerCredential } from '../shared/sqlserver-credential';
 import { languageOption, verifySummary, type Language } from '../shared/summary';
+import { sqlServerBackupFile, sqlServerVerifyAccess } from './sqlserver-access';
+
+const withSqlServer = { show: { checkWithSqlServer: [true] } };
 
 export class TotvsVerify implements INodeType {
 	description: INodeTypeDescription = {
@@ -12,11 +16,20 @@ export class TotvsVerify implements INodeType {
 		group: ['transform'],
 		version: 1,
 		subtitle: 'Local backup set',
-		description: 'Prove a TOTVS backup set is intact: sizes and SHA-256 of every artifact, and the dump readable with data for every table',
+		description: 'Prove a TOTVS backup set is intact: sizes and SHA-256 of every artifact, the dump readable (PostgreSQL) or the log chain complete and RESTORE VERIFYONLY passing (SQL Server)',
 		defaults: { name: 'TOTVS Verify' },
 		inputs: [NodeConnectionTypes.Main],
 		outputs: [NodeConnectionTypes.Main],
 		usableAsTool: true,
+		// Literal name/testedBy (not SQLSERVER_CREDENTIAL…): n8n's linter reads them.
+		credentials: [
+			{
+				name: 'totvsSqlServer',
+				required: true,
+				testedBy: 'totvsSqlServerConnectionTest',
+				displayOptions: withSqlServer,
+			},
+		],
 		properties: [
 			{
 				displayName: 'Backup Set Folder',
@@ -25,6 +38,32 @@ export class TotvsVerify implements INodeType {
 				default: '={{ $json.location }}',
 				required: true,
 				description: 'Folder of the backup set, the one holding its manifest file. The default takes it from the TOTVS Dump item.',
+			},
+			{
+				displayName: 'Check With SQL Server (VERIFYONLY)',
+				name: 'checkWithSqlServer',
+				type: 'boolean',
+				default: false,
+				description:
+					'Whether SQL Server sets are also read by a SQL Server: RESTORE HEADERONLY must match the manifest and RESTORE VERIFYONLY WITH CHECKSUM must pass. Without it that check is reported as not run; sizes, SHA-256 and the log chain are checked either way. Ignored for PostgreSQL and file sets.',
+			},
+			{
+				displayName: 'Backup Folder (SQL Server Path)',
+				name: 'sqlServerFolder',
+				type: 'string',
+				displayOptions: withSqlServer,
+				default: '',
+				placeholder: 'D:\\Backup\\n8n or \\\\filer\\totvs-backup',
+				description: 'The shared backup folder as SQL Server sees it. Leave empty to use the one TOTVS Dump recorded in the set.',
+			},
+			{
+				displayName: 'Backup Folder (Local Mount Path)',
+				name: 'sqlServerLocalFolder',
+				type: 'string',
+				displayOptions: withSqlServer,
+				default: '',
+				placeholder: '/mnt/sqlbackup',
+				description: 'The same folder as mounted on the n8n host; the set must lie inside it. Leave empty to use the one TOTVS Dump recorded in the set.',
 			},
 			{
 				displayName: 'Options',
@@ -47,6 +86,8 @@ export class TotvsVerify implements INodeType {
 		],
 	};
 
+	methods = { credentialTest: { [SQLSERVER_CREDENTIAL_TEST]: testSqlServerCredential } };
+
 	async execute(this: IExecuteFunctions): Promise<INodeExecutionData[][]> {
 		const language = (i: number) => this.getNodeParameter('options.language', i, 'en') as Language;
 		return forEachBackupItem(this, 'TOTVS Verify', language, async (item, i) => {
@@ -57,14 +98,18 @@ export class TotvsVerify implements INodeType {
 					description: 'Connect TOTVS Dump before this node, or set "Backup Set Folder" to the folder that holds manifest.json.',
 				});
 			const pgClientFolder = this.getNodeParameter('options.pgClientFolder', i, '') as string;
-			const { manifest, verification } = await verifyLocalSet(folder, { pgClientFolder });
+			const sqlServer = await sqlServerVerifyAccess(this, i, folder);
+			const { manifest, verification } = await verifyLocalSet(folder, { pgClientFolder, sqlServer });
 			const backupId = manifest?.backupId ?? String(item.json.backupId ?? folder);
 			const summary = verifySummary(backupId, verification.checks, language(i));
 			this.logger.info(summary);
+			for (const skipped of verification.checks.filter((c) => c.notRun)) this.logger.warn(`${backupId}: ${skipped.name} not run: ${skipped.message}`);
 			if (!verification.ok) {
-				const failed = verification.checks.filter((c) => !c.ok);
+				const failed = verification.checks.filter((c) => !c.ok && !c.notRun);
+				const file = manifest && sqlServer ? sqlServerBackupFile(folder, manifest, sqlServer.shared) : undefined;
+				const about = (name: string) => (name === 'verifyonly' && file ? ` of ${file}` : '');
 				return new ItemFailure(
-					`Backup set ${backupId} failed verification: ${failed.map((c) => `${c.name}: ${c.message}`).join('; ')}`,
+					`Backup set ${backupId} failed verification: ${failed.map((c) => `${c.name}${about(c.name)}: ${c.message}`).join('; ')}`,
 					'Do not rely on this set. Make a new backup; keep this one for investigation (disk, network copy or storage errors damage files).',
 					{ verification: { ...verification }, summary },
 				);
