@@ -10,8 +10,18 @@ import { NodeConnectionTypes, NodeOperationError } from 'n8n-workflow';
 import { manifestPathOf } from '../../core/backup';
 import { restoreReportHtml } from '../../core/restore-test/html-report';
 import { runRestore, runRestoreTest, type RestoreReport, type RestoreRequest } from '../../core/restore-test/postgres-restore-test';
+import { fetchRemoteDatabaseSet, type FetchedRemoteSet } from '../../core/restore-test/remote-set';
 import { findLocalDatabaseSet } from '../../core/restore-test/select-set';
+import { openDestination } from '../../core/upload/open-destination';
+import type { PostgresConnection } from '../../core/sources/postgres/connection';
 import { backupItem } from '../shared/backup-item';
+import {
+	destinationConfigOf,
+	testFtpCredential,
+	testGoogleDriveCredential,
+	testSftpCredential,
+	type DestinationChoice,
+} from '../shared/destination-credentials';
 import { POSTGRES_CREDENTIAL, POSTGRES_CREDENTIAL_TEST, postgresConnection, testPostgresCredential } from '../shared/postgres-credential';
 import { ItemFailure, forEachBackupItem } from '../shared/run-items';
 import { restoreTestSummary, type Language } from '../shared/summary';
@@ -31,11 +41,29 @@ export class TotvsRestoreTest implements INodeType {
 		outputs: [NodeConnectionTypes.Main],
 		usableAsTool: true,
 		// The restore server: usually its own credential of the same type as production's.
-		credentials: [{ name: 'totvsPostgres', required: true, testedBy: 'totvsPostgresConnectionTest', displayName: 'Restore Server' }],
+		credentials: [
+			{ name: 'totvsPostgres', required: true, testedBy: 'totvsPostgresConnectionTest', displayName: 'Restore Server' },
+			// "From a Destination": the same destination credentials as TOTVS Upload's
+			{ name: 'totvsSftp', required: true, testedBy: 'totvsSftpConnectionTest', displayOptions: { show: { setSource: ['destination'], destination: ['sftp'] } } },
+			{ name: 'totvsFtp', required: true, testedBy: 'totvsFtpConnectionTest', displayOptions: { show: { setSource: ['destination'], destination: ['ftp'] } } },
+			{
+				name: 'totvsGoogleDriveApi',
+				required: true,
+				testedBy: 'totvsGoogleDriveConnectionTest',
+				displayOptions: { show: { setSource: ['destination'], destination: ['googleDrive'] } },
+			},
+		],
 		properties: restoreTestProperties,
 	};
 
-	methods = { credentialTest: { [POSTGRES_CREDENTIAL_TEST]: testPostgresCredential } };
+	methods = {
+		credentialTest: {
+			[POSTGRES_CREDENTIAL_TEST]: testPostgresCredential,
+			totvsSftpConnectionTest: testSftpCredential,
+			totvsFtpConnectionTest: testFtpCredential,
+			totvsGoogleDriveConnectionTest: testGoogleDriveCredential,
+		},
+	};
 
 	async execute(this: IExecuteFunctions): Promise<INodeExecutionData[][]> {
 		const connection = postgresConnection(await this.getCredentials(POSTGRES_CREDENTIAL));
@@ -43,31 +71,41 @@ export class TotvsRestoreTest implements INodeType {
 		const reports = new Map<number, IBinaryData>();
 		const [output] = await forEachBackupItem(this, 'TOTVS Restore Test', language, async (_item, i) => {
 			const operation = this.getNodeParameter('operation', i) as 'restoreTest' | 'restore';
-			const folder = await setFolderOf(this, i);
-			const options = this.getNodeParameter('options', i, {}) as IDataObject;
-			const request: RestoreRequest = {
-				folder,
-				connection,
-				restore: {
-					jobs: Number(options.jobs ?? 2),
-					owners: options.restoreOwners === true,
-					privileges: options.restorePrivileges === true,
-					encoding: String(options.encoding ?? '').trim() || undefined,
-				},
-				freshnessDays: Number(options.freshnessDays ?? 3),
-				keepOnFailure: options.keepOnFailure === true,
-				log: this.logger,
-				signal: this.getExecutionCancelSignal?.(),
-			};
 			const real = operation === 'restore';
-			const report: RestoreReport & { replaced?: boolean } = real
-				? await runRestore({
-						...request,
-						target: this.getNodeParameter('targetDatabase', i) as string,
-						replaceExisting: this.getNodeParameter('replaceExisting', i, false) as boolean,
-						allowSourceDatabase: this.getNodeParameter('allowSourceDatabase', i, false) as boolean,
-					})
-				: await runRestoreTest(request);
+			const options = this.getNodeParameter('options', i, {}) as IDataObject;
+			const fetched = this.getNodeParameter('setSource', i) === 'destination' ? await fetchFromDestination(this, i, connection) : undefined;
+			let folder: string;
+			let report: RestoreReport & { replaced?: boolean };
+			let keptAt: string | undefined;
+			try {
+				folder = fetched?.folder ?? (await setFolderOf(this, i));
+				const request: RestoreRequest = {
+					folder,
+					connection,
+					restore: {
+						jobs: Number(options.jobs ?? 2),
+						owners: options.restoreOwners === true,
+						privileges: options.restorePrivileges === true,
+						encoding: String(options.encoding ?? '').trim() || undefined,
+					},
+					freshnessDays: Number(options.freshnessDays ?? 3),
+					keepOnFailure: options.keepOnFailure === true,
+					log: this.logger,
+					signal: this.getExecutionCancelSignal?.(),
+				};
+				report = real
+					? await runRestore({
+							...request,
+							target: this.getNodeParameter('targetDatabase', i) as string,
+							replaceExisting: this.getNodeParameter('replaceExisting', i, false) as boolean,
+							allowSourceDatabase: this.getNodeParameter('allowSourceDatabase', i, false) as boolean,
+						})
+					: await runRestoreTest(request);
+			} finally {
+				// The download is removed (or kept, if asked) also when the restore threw.
+				keptAt = await fetched?.finish(options.keepDownload === true);
+			}
+			if (fetched) folder = keptAt ?? folder;
 			const summary = restoreTestSummary(report, language(i), real);
 			this.logger.info(summary);
 			if (options.htmlReport === true) {
@@ -82,14 +120,20 @@ export class TotvsRestoreTest implements INodeType {
 				restoredBytes: report.restoredBytes,
 				...(real ? { database: report.database, replaced: report.replaced ?? false } : { scratchDatabase: report.database }),
 				kept: report.kept,
+				...(fetched ? { source: sourceOf(fetched, keptAt) } : {}),
 				checks: report.checks.map((c) => ({ ...c })),
 			};
-			const setFields = report.manifest ? backupItem({ manifest: report.manifest, folder, manifestPath: manifestPathOf(folder) }, summary) : {};
+			const setFields: IDataObject = report.manifest ? backupItem({ manifest: report.manifest, folder, manifestPath: manifestPathOf(folder) }, summary) : {};
+			if (fetched && !keptAt) {
+				// The downloaded copy is gone: do not hand its path to the next node.
+				delete setFields.location;
+				delete setFields.manifestPath;
+			}
 			const json: IDataObject = { ...setFields, [real ? 'restore' : 'restoreTest']: section, summary };
 			if (!report.passed) {
 				const failed = report.checks.filter((c) => !c.ok);
 				return new ItemFailure(
-					`${real ? 'Restore' : 'Restore test'} of backup set ${report.backupId ?? folder} failed: ${failed.map((c) => `${c.name}: ${c.message}`).join('; ')}`,
+					`${real ? 'Restore' : 'Restore test'} of backup set ${report.backupId ?? folder}${fetched ? ` from ${fetched.destination}` : ''} failed: ${failed.map((c) => `${c.name}: ${c.message}`).join('; ')}`,
 					(report.kept
 						? `Database "${report.database}" was kept for investigation: drop it when done. `
 						: '') +
@@ -129,4 +173,37 @@ async function setFolderOf(ctx: IExecuteFunctions, i: number): Promise<string> {
 			description: 'Connect TOTVS Dump or TOTVS Verify before this node, set "Backup Set Folder" to the folder holding manifest.json, or choose "From a Backups Folder".',
 		});
 	return folder;
+}
+
+/** "From a Destination": downloads the chosen set into the staging folder and verifies it. */
+async function fetchFromDestination(ctx: IExecuteFunctions, i: number, restoreServer: PostgresConnection): Promise<FetchedRemoteSet> {
+	const choice = ctx.getNodeParameter('destination', i) as DestinationChoice;
+	const destination = openDestination(await destinationConfigOf(ctx, choice, i));
+	try {
+		const pick = ctx.getNodeParameter('pick', i) as 'latest' | 'backupId';
+		return await fetchRemoteDatabaseSet(destination, {
+			environment: ctx.getNodeParameter('environment', i) as string,
+			backupId: pick === 'backupId' ? (ctx.getNodeParameter('backupId', i) as string) : undefined,
+			stagingFolder: String(ctx.getNodeParameter('stagingFolder', i, '') ?? ''),
+			// pg_restore of the restore server's client folder checks the archive
+			verify: { pgClientFolder: restoreServer.binFolder },
+			logger: ctx.logger,
+			signal: ctx.getExecutionCancelSignal?.(),
+		});
+	} finally {
+		// The restore can take long: do not hold the connection meanwhile.
+		await destination.close().catch(() => undefined);
+	}
+}
+
+/** Where the restored set came from, for the item. */
+function sourceOf(fetched: FetchedRemoteSet, keptAt: string | undefined): IDataObject {
+	return {
+		destination: fetched.destination,
+		remotePath: fetched.remotePath,
+		downloadedBytes: fetched.downloadedBytes,
+		downloadMs: fetched.downloadMs,
+		verified: true,
+		keptAt: keptAt ?? null,
+	};
 }

@@ -1,8 +1,12 @@
 import type { INodeProperties } from 'n8n-workflow';
+import { destinationProperties } from '../shared/destination-parameters';
 import { languageOption } from '../shared/summary';
 
 const restoreOnly = { show: { operation: ['restore'] } };
 const fromFolder = { show: { setSource: ['folder'] } };
+const fromDestination = { show: { setSource: ['destination'] } };
+const chosenSet = { show: { setSource: ['folder', 'destination'] } };
+const { destination, localFolder } = destinationProperties(fromDestination.show);
 
 /** TOTVS Restore Test's parameters: which set, where to restore it, and how. */
 export const restoreTestProperties: INodeProperties[] = [
@@ -41,6 +45,11 @@ export const restoreTestProperties: INodeProperties[] = [
 		options: [
 			{ name: 'From Input Item', value: 'item', description: 'The set made or verified by the previous TOTVS node' },
 			{ name: 'From a Backups Folder', value: 'folder', description: 'A set in a local or mounted network folder, by ID or the latest of an environment' },
+			{
+				name: 'From a Destination',
+				value: 'destination',
+				description: 'A set uploaded by TOTVS Upload (SFTP, FTP/FTPS, Google Drive, network folder), by ID or the latest of an environment: downloaded and verified first',
+			},
 		],
 		default: 'item',
 	},
@@ -63,14 +72,16 @@ export const restoreTestProperties: INodeProperties[] = [
 		displayOptions: fromFolder,
 		description: 'Folder holding one sub-folder per environment, as TOTVS Dump\'s staging folder does',
 	},
+	destination,
+	localFolder,
 	{
 		displayName: 'Environment',
 		name: 'environment',
 		type: 'string',
 		default: 'prod',
 		required: true,
-		displayOptions: fromFolder,
-		description: 'Environment whose set to restore',
+		displayOptions: chosenSet,
+		description: 'Environment whose set to restore, as named in TOTVS Dump',
 	},
 	{
 		displayName: 'Which Set',
@@ -81,7 +92,7 @@ export const restoreTestProperties: INodeProperties[] = [
 			{ name: 'By Backup ID', value: 'backupId' },
 		],
 		default: 'latest',
-		displayOptions: fromFolder,
+		displayOptions: chosenSet,
 	},
 	{
 		displayName: 'Backup ID',
@@ -90,7 +101,17 @@ export const restoreTestProperties: INodeProperties[] = [
 		default: '',
 		required: true,
 		placeholder: 'prod-20261126T020000Z-full-db',
-		displayOptions: { show: { setSource: ['folder'], pick: ['backupId'] } },
+		displayOptions: { show: { setSource: ['folder', 'destination'], pick: ['backupId'] } },
+	},
+	{
+		displayName: 'Staging Folder',
+		name: 'stagingFolder',
+		type: 'string',
+		default: '',
+		placeholder: '/mnt/backup/totvs',
+		displayOptions: fromDestination,
+		description:
+			'Local folder the set is downloaded into (a private sub-folder of it, removed afterwards unless "Keep Downloaded Set" is on). It must exist. Empty: ~/.n8n-files/totvs-backups under the n8n user folder.',
 	},
 	{
 		displayName: 'Target Database',
@@ -163,6 +184,15 @@ export const restoreTestProperties: INodeProperties[] = [
 				type: 'boolean',
 				default: false,
 				description: 'Whether to keep the restored database when the restore or a check fails, for investigation (named in the report). It is always dropped when the execution is cancelled.',
+			},
+			{
+				displayName: 'Keep Downloaded Set',
+				name: 'keepDownload',
+				type: 'boolean',
+				default: false,
+				displayOptions: { show: { '/setSource': ['destination'] } },
+				description:
+					'Whether to keep the set downloaded from the destination, in &lt;staging folder&gt;/&lt;environment&gt;/&lt;backup ID&gt; (or its download folder if that exists already). By default it is removed after the restore.',
 			},
 			{
 				displayName: 'Parallel Jobs',

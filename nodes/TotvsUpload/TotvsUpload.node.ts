@@ -10,13 +10,12 @@ import { ItemFailure, forEachBackupItem } from '../shared/run-items';
 import type { Language } from '../shared/summary';
 import { verifySummary } from '../shared/summary';
 import {
-	CONFIG_FROM_CREDENTIAL,
-	DESTINATION_CREDENTIAL,
+	destinationConfigOf,
 	testFtpCredential,
 	testGoogleDriveCredential,
 	testSftpCredential,
 	type DestinationChoice,
-} from './destination-credentials';
+} from '../shared/destination-credentials';
 import { uploadProperties } from './description';
 import { downloadSummary, pruneSummary, uploadSummary } from './summaries';
 
@@ -60,13 +59,7 @@ export class TotvsUpload implements INodeType {
 		const open = new Map<string, Destination>();
 		let remoteConfig: DestinationConfig | undefined;
 		const destinationFor = async (i: number, use: 'data' | 'lock' = 'data'): Promise<Destination> => {
-			let config: DestinationConfig;
-			if (choice === 'local') {
-				config = { type: 'local', folder: String(this.getNodeParameter('localFolder', i, '')).trim() };
-			} else {
-				remoteConfig ??= CONFIG_FROM_CREDENTIAL[choice](await this.getCredentials(DESTINATION_CREDENTIAL[choice], i));
-				config = remoteConfig;
-			}
+			const config = choice === 'local' ? await destinationConfigOf(this, choice, i) : (remoteConfig ??= await destinationConfigOf(this, choice, i));
 			// The lock gets a connection of its own, so renewals never wait behind a long transfer.
 			const key = `${choice === 'local' ? `local:${(config as { folder: string }).folder}` : choice}#${use}`;
 			let destination = open.get(key);

@@ -1,22 +1,13 @@
 import type { INodeProperties } from 'n8n-workflow';
+import { destinationProperties } from '../shared/destination-parameters';
 import { languageOption } from '../shared/summary';
+
+const { destination, localFolder } = destinationProperties();
 
 const show = (operation: string[]) => ({ show: { operation } });
 
 export const uploadProperties: INodeProperties[] = [
-	{
-		displayName: 'Destination',
-		name: 'destination',
-		type: 'options',
-		noDataExpression: true,
-		options: [
-			{ name: 'FTP / FTPS', value: 'ftp' },
-			{ name: 'Google Drive', value: 'googleDrive' },
-			{ name: 'Local / Network Folder', value: 'local', description: 'A local disk or a mounted SMB / NFS share' },
-			{ name: 'SFTP', value: 'sftp' },
-		],
-		default: 'sftp',
-	},
+	destination,
 	{
 		displayName: 'Operation',
 		name: 'operation',
@@ -30,16 +21,7 @@ export const uploadProperties: INodeProperties[] = [
 		],
 		default: 'upload',
 	},
-	{
-		displayName: 'Folder Path',
-		name: 'localFolder',
-		type: 'string',
-		default: '',
-		required: true,
-		placeholder: '/mnt/offsite/totvs',
-		description: 'Absolute path of the destination folder: a second disk or a mounted network share (it must exist)',
-		displayOptions: { show: { destination: ['local'] } },
-	},
+	localFolder,
 
 	// ---- Upload
 	{

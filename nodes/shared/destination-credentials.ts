@@ -2,6 +2,7 @@ import type {
 	ICredentialDataDecryptedObject,
 	ICredentialsDecrypted,
 	ICredentialTestFunctions,
+	IExecuteFunctions,
 	INodeCredentialTestResult,
 } from 'n8n-workflow';
 import type { DestinationConfig, FtpConfig, FtpTlsMode, GoogleDriveConfig, SftpConfig } from '../../core/destinations/destination';
@@ -110,4 +111,13 @@ export async function testGoogleDriveCredential(this: ICredentialTestFunctions, 
 			return auth.kind === 'serviceAccount' ? ` as service account ${auth.clientEmail}${auth.subject ? ` acting for ${auth.subject}` : ''}` : ' with OAuth2';
 		},
 	);
+}
+
+/**
+ * The DestinationConfig for item i: the folder parameter for a Local / Network Folder, else the
+ * selected credential mapped to its config.
+ */
+export async function destinationConfigOf(ctx: IExecuteFunctions, choice: DestinationChoice, i: number): Promise<DestinationConfig> {
+	if (choice === 'local') return { type: 'local', folder: String(ctx.getNodeParameter('localFolder', i, '')).trim() };
+	return CONFIG_FROM_CREDENTIAL[choice](await ctx.getCredentials(DESTINATION_CREDENTIAL[choice], i));
 }
