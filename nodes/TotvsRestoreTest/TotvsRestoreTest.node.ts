@@ -8,8 +8,10 @@ import type {
 } from 'n8n-workflow';
 import { NodeConnectionTypes, NodeOperationError } from 'n8n-workflow';
 import { manifestPathOf } from '../../core/backup';
+import { readSet } from '../../core/backup-set/catalog';
 import { restoreReportHtml } from '../../core/restore-test/html-report';
 import { runRestore, runRestoreTest, type RestoreReport, type RestoreRequest } from '../../core/restore-test/postgres-restore-test';
+import { runSqlServerSetRestoreTest } from '../../core/restore-test/sqlserver-restore-test';
 import { fetchRemoteDatabaseSet, type FetchedRemoteSet } from '../../core/restore-test/remote-set';
 import { findLocalDatabaseSet } from '../../core/restore-test/select-set';
 import { openDestination } from '../../core/upload/open-destination';
@@ -24,6 +26,8 @@ import {
 } from '../shared/destination-credentials';
 import { POSTGRES_CREDENTIAL, POSTGRES_CREDENTIAL_TEST, postgresConnection, testPostgresCredential } from '../shared/postgres-credential';
 import { ItemFailure, forEachBackupItem } from '../shared/run-items';
+import { sharedFolderOf, sqlServerConnector } from '../shared/sqlserver-access';
+import { SQLSERVER_CREDENTIAL_TEST, testSqlServerCredential } from '../shared/sqlserver-credential';
 import { restoreTestSummary, type Language } from '../shared/summary';
 import { restoreTestProperties } from './description';
 
@@ -42,7 +46,8 @@ export class TotvsRestoreTest implements INodeType {
 		usableAsTool: true,
 		// The restore server: usually its own credential of the same type as production's.
 		credentials: [
-			{ name: 'totvsPostgres', required: true, testedBy: 'totvsPostgresConnectionTest', displayName: 'Restore Server' },
+			{ name: 'totvsPostgres', required: true, testedBy: 'totvsPostgresConnectionTest', displayName: 'Restore Server', displayOptions: { show: { restoreServer: ['postgres'] } } },
+			{ name: 'totvsSqlServer', required: true, testedBy: 'totvsSqlServerConnectionTest', displayName: 'Restore Server', displayOptions: { show: { restoreServer: ['sqlserver'] } } },
 			// "From a Destination": the same destination credentials as TOTVS Upload's
 			{ name: 'totvsSftp', required: true, testedBy: 'totvsSftpConnectionTest', displayOptions: { show: { setSource: ['destination'], destination: ['sftp'] } } },
 			{ name: 'totvsFtp', required: true, testedBy: 'totvsFtpConnectionTest', displayOptions: { show: { setSource: ['destination'], destination: ['ftp'] } } },
@@ -59,6 +64,7 @@ export class TotvsRestoreTest implements INodeType {
 	methods = {
 		credentialTest: {
 			[POSTGRES_CREDENTIAL_TEST]: testPostgresCredential,
+			[SQLSERVER_CREDENTIAL_TEST]: testSqlServerCredential,
 			totvsSftpConnectionTest: testSftpCredential,
 			totvsFtpConnectionTest: testFtpCredential,
 			totvsGoogleDriveConnectionTest: testGoogleDriveCredential,
@@ -66,41 +72,56 @@ export class TotvsRestoreTest implements INodeType {
 	};
 
 	async execute(this: IExecuteFunctions): Promise<INodeExecutionData[][]> {
-		const connection = postgresConnection(await this.getCredentials(POSTGRES_CREDENTIAL));
+		// Read once, and only when an item restores on PostgreSQL.
+		let postgres: PostgresConnection | undefined;
+		const postgresServer = async () => (postgres ??= postgresConnection(await this.getCredentials(POSTGRES_CREDENTIAL)));
 		const language = (i: number) => this.getNodeParameter('options.language', i, 'en') as Language;
 		const reports = new Map<number, IBinaryData>();
 		const [output] = await forEachBackupItem(this, 'TOTVS Restore Test', language, async (_item, i) => {
 			const operation = this.getNodeParameter('operation', i) as 'restoreTest' | 'restore';
 			const real = operation === 'restore';
 			const options = this.getNodeParameter('options', i, {}) as IDataObject;
-			const fetched = this.getNodeParameter('setSource', i) === 'destination' ? await fetchFromDestination(this, i, connection) : undefined;
-			let folder: string;
-			let report: RestoreReport & { replaced?: boolean };
-			let keptAt: string | undefined;
-			try {
-				folder = fetched?.folder ?? (await setFolderOf(this, i));
-				const request: RestoreRequest = {
-					folder,
-					connection,
-					restore: {
-						jobs: Number(options.jobs ?? 2),
-						owners: options.restoreOwners === true,
-						privileges: options.restorePrivileges === true,
-						encoding: String(options.encoding ?? '').trim() || undefined,
-					},
-					freshnessDays: Number(options.freshnessDays ?? 3),
-					keepOnFailure: options.keepOnFailure === true,
-					log: this.logger,
-					signal: this.getExecutionCancelSignal?.(),
-				};
-				report = real
-					? await runRestore({
+			const onSqlServer = this.getNodeParameter('restoreServer', i, 'postgres') === 'sqlserver';
+			if (onSqlServer) refuseUnsupportedSqlServer(this, i, real);
+			const fetched = this.getNodeParameter('setSource', i) === 'destination' ? await fetchFromDestination(this, i, await postgresServer()) : undefined;
+			const runPostgres = (request: RestoreRequest) =>
+				real
+					? runRestore({
 							...request,
 							target: this.getNodeParameter('targetDatabase', i) as string,
 							replaceExisting: this.getNodeParameter('replaceExisting', i, false) as boolean,
 							allowSourceDatabase: this.getNodeParameter('allowSourceDatabase', i, false) as boolean,
 						})
-					: await runRestoreTest(request);
+					: runRestoreTest(request);
+			let folder: string;
+			let report: RestoreReport & { replaced?: boolean };
+			let keptAt: string | undefined;
+			try {
+				folder = fetched?.folder ?? (await setFolderOf(this, i));
+				await checkEngineMatches(this, i, folder, onSqlServer);
+				const signal = this.getExecutionCancelSignal?.();
+				report = onSqlServer
+					? await runSqlServerSetRestoreTest({
+							folder,
+							connect: await sqlServerConnector(this, i),
+							sharedFolder: (recorded) => sharedFolderOf(this, i, recorded),
+							log: this.logger,
+							signal,
+						})
+					: await runPostgres({
+							folder,
+							connection: await postgresServer(),
+							restore: {
+								jobs: Number(options.jobs ?? 2),
+								owners: options.restoreOwners === true,
+								privileges: options.restorePrivileges === true,
+								encoding: String(options.encoding ?? '').trim() || undefined,
+							},
+							freshnessDays: Number(options.freshnessDays ?? 3),
+							keepOnFailure: options.keepOnFailure === true,
+							log: this.logger,
+							signal,
+						});
 			} finally {
 				// The download is removed (or kept, if asked) also when the restore threw.
 				keptAt = await fetched?.finish(options.keepDownload === true);
@@ -154,6 +175,38 @@ export class TotvsRestoreTest implements INodeType {
 		}
 		return [output];
 	}
+}
+
+/** SQL Server: Restore Test of sets in the shared folder only, for now (the check runs before anything is downloaded). */
+function refuseUnsupportedSqlServer(ctx: IExecuteFunctions, i: number, real: boolean): void {
+	if (real)
+		throw new NodeOperationError(ctx.getNode(), 'Restore (real recovery) of SQL Server sets is not supported yet', {
+			itemIndex: i,
+			description:
+				'Use the Restore Test operation to prove the set restores. To recover, restore the chain on your SQL Server (RESTORE DATABASE … WITH MOVE, NORECOVERY through the chain, then RECOVERY) from the files in the shared backup folder.',
+		});
+	if (ctx.getNodeParameter('setSource', i) === 'destination')
+		throw new NodeOperationError(ctx.getNode(), 'Restore Test of SQL Server sets from a destination is not supported yet', {
+			itemIndex: i,
+			description:
+				'SQL Server must read the whole chain (full, differential, logs) from the folder it shares with n8n. Copy the sets back into that folder and choose "From Input Item" or "From a Backups Folder".',
+		});
+}
+
+/** The restore server must be of the set's engine: say which to choose rather than fail inside pg_restore or RESTORE. */
+async function checkEngineMatches(ctx: IExecuteFunctions, i: number, folder: string, onSqlServer: boolean): Promise<void> {
+	// An unreadable manifest is reported by the restore test's own verification.
+	const manifest = await readSet(folder).catch(() => undefined);
+	if (!manifest || (manifest.engine === 'sqlserver') === onSqlServer) return;
+	if (manifest.engine === 'sqlserver')
+		throw new NodeOperationError(ctx.getNode(), `Backup set ${manifest.backupId} is a SQL Server backup, but the restore server is PostgreSQL`, {
+			itemIndex: i,
+			description: 'Set "Restore Server" to SQL Server and choose a "TOTVS SQL Server" credential for the server to restore on.',
+		});
+	throw new NodeOperationError(ctx.getNode(), `Backup set ${manifest.backupId} is a ${manifest.engine} ${manifest.component} set, but the restore server is SQL Server`, {
+		itemIndex: i,
+		description: manifest.engine === 'postgres' ? 'Set "Restore Server" to PostgreSQL and choose a "TOTVS PostgreSQL" credential.' : 'Restore Test restores database sets (PostgreSQL or SQL Server).',
+	});
 }
 
 /** The set to restore: from the input item (TOTVS Dump / Verify), or chosen in a backups folder. */

@@ -1,5 +1,6 @@
 import type { INodeProperties } from 'n8n-workflow';
 import { destinationProperties } from '../shared/destination-parameters';
+import { sharedFolderProperties } from '../shared/sqlserver-access';
 import { languageOption } from '../shared/summary';
 
 const restoreOnly = { show: { operation: ['restore'] } };
@@ -7,15 +8,40 @@ const fromFolder = { show: { setSource: ['folder'] } };
 const fromDestination = { show: { setSource: ['destination'] } };
 const chosenSet = { show: { setSource: ['folder', 'destination'] } };
 const { destination, localFolder } = destinationProperties(fromDestination.show);
+const onPostgres = { show: { restoreServer: ['postgres'] } };
+const onSqlServer = { show: { restoreServer: ['sqlserver'] } };
+/** Options that only pg_restore and the PostgreSQL checks use. */
+const postgresOption = { '/restoreServer': ['postgres'] };
 
 /** TOTVS Restore Test's parameters: which set, where to restore it, and how. */
 export const restoreTestProperties: INodeProperties[] = [
+	{
+		displayName: 'Restore Server',
+		name: 'restoreServer',
+		type: 'options',
+		noDataExpression: true,
+		options: [
+			{ name: 'PostgreSQL', value: 'postgres', description: 'Restore PostgreSQL sets with pg_restore' },
+			{ name: 'SQL Server', value: 'sqlserver', description: 'Restore SQL Server sets (full, differential, log chains) with RESTORE DATABASE' },
+		],
+		default: 'postgres',
+		description: 'Engine of the server the sets are restored on; it must be the engine of the sets',
+	},
 	{
 		displayName:
 			'The credential is the restore server\'s (often its own "TOTVS PostgreSQL" credential, not production\'s). Its database is only connected to (postgres is fine); its user needs CREATEDB. Restore Test creates and drops totvs_rt_&lt;backup ID&gt; there.',
 		name: 'restoreServerNotice',
 		type: 'notice',
 		default: '',
+		displayOptions: onPostgres,
+	},
+	{
+		displayName:
+			'The credential is the restore server\'s (a "TOTVS SQL Server" credential, often not production\'s); its login needs CREATE DATABASE (dbcreator). Restore Test restores the chain into totvs_rt_&lt;backup ID&gt; in its default data and log folders, runs DBCC CHECKDB and drops it. That server must read the sets through the shared folder below. Restore (real recovery) is not available for SQL Server sets yet.',
+		name: 'sqlServerNotice',
+		type: 'notice',
+		default: '',
+		displayOptions: onSqlServer,
 	},
 	{
 		displayName: 'Operation',
@@ -74,6 +100,7 @@ export const restoreTestProperties: INodeProperties[] = [
 	},
 	destination,
 	localFolder,
+	...sharedFolderProperties(onSqlServer),
 	{
 		displayName: 'Environment',
 		name: 'environment',
@@ -152,7 +179,7 @@ export const restoreTestProperties: INodeProperties[] = [
 				type: 'number',
 				default: 3,
 				typeOptions: { minValue: 0 },
-				displayOptions: { show: { '/operation': ['restoreTest'] } },
+				displayOptions: { show: { '/operation': ['restoreTest'], ...postgresOption } },
 				description: 'The newest business date (E1_EMISSAO, F2_EMISSAO, CT2_DATA) must be at most this many days before the backup. 0 turns the check off.',
 			},
 			{
@@ -161,6 +188,7 @@ export const restoreTestProperties: INodeProperties[] = [
 				type: 'string',
 				default: '',
 				placeholder: 'UTF8',
+				displayOptions: { show: postgresOption },
 				description: 'Leave empty to use the source\'s encoding (what Protheus needs). Another encoding rehearses a migration: the fingerprint check then shows whose text changes.',
 			},
 			{
@@ -183,6 +211,7 @@ export const restoreTestProperties: INodeProperties[] = [
 				name: 'keepOnFailure',
 				type: 'boolean',
 				default: false,
+				displayOptions: { show: postgresOption },
 				description: 'Whether to keep the restored database when the restore or a check fails, for investigation (named in the report). It is always dropped when the execution is cancelled.',
 			},
 			{
@@ -200,6 +229,7 @@ export const restoreTestProperties: INodeProperties[] = [
 				type: 'number',
 				default: 2,
 				typeOptions: { minValue: 1, maxValue: 32 },
+				displayOptions: { show: postgresOption },
 				description: 'Number of pg_restore workers (pg_restore -j)',
 			},
 			{
@@ -207,6 +237,7 @@ export const restoreTestProperties: INodeProperties[] = [
 				name: 'restoreOwners',
 				type: 'boolean',
 				default: false,
+				displayOptions: { show: postgresOption },
 				description: 'Whether to give objects their original owners. The roles must exist on the restore server.',
 			},
 			{
@@ -214,6 +245,7 @@ export const restoreTestProperties: INodeProperties[] = [
 				name: 'restorePrivileges',
 				type: 'boolean',
 				default: false,
+				displayOptions: { show: postgresOption },
 				description: 'Whether to restore GRANTs. The roles must exist on the restore server.',
 			},
 			languageOption,

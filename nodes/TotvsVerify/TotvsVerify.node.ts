@@ -4,7 +4,7 @@ import { verifyLocalSet } from '../../core/verify/verify-set';
 import { ItemFailure, forEachBackupItem } from '../shared/run-items';
 import { SQLSERVER_CREDENTIAL_TEST, testSqlServerCredential } from '../shared/sqlserver-credential';
 import { languageOption, verifySummary, type Language } from '../shared/summary';
-import { sqlServerBackupFile, sqlServerVerifyAccess } from './sqlserver-access';
+import { sharedFolderProperties, sqlServerBackupFile, sqlServerVerifyAccess } from '../shared/sqlserver-access';
 
 const withSqlServer = { show: { checkWithSqlServer: [true] } };
 
@@ -47,24 +47,7 @@ export class TotvsVerify implements INodeType {
 				description:
 					'Whether SQL Server sets are also read by a SQL Server: RESTORE HEADERONLY must match the manifest and RESTORE VERIFYONLY WITH CHECKSUM must pass. Without it that check is reported as not run; sizes, SHA-256 and the log chain are checked either way. Ignored for PostgreSQL and file sets.',
 			},
-			{
-				displayName: 'Backup Folder (SQL Server Path)',
-				name: 'sqlServerFolder',
-				type: 'string',
-				displayOptions: withSqlServer,
-				default: '',
-				placeholder: 'D:\\Backup\\n8n or \\\\filer\\totvs-backup',
-				description: 'The shared backup folder as SQL Server sees it. Leave empty to use the one TOTVS Dump recorded in the set.',
-			},
-			{
-				displayName: 'Backup Folder (Local Mount Path)',
-				name: 'sqlServerLocalFolder',
-				type: 'string',
-				displayOptions: withSqlServer,
-				default: '',
-				placeholder: '/mnt/sqlbackup',
-				description: 'The same folder as mounted on the n8n host; the set must lie inside it. Leave empty to use the one TOTVS Dump recorded in the set.',
-			},
+			...sharedFolderProperties(withSqlServer),
 			{
 				displayName: 'Options',
 				name: 'options',

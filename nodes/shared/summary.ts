@@ -53,7 +53,8 @@ export function restoreTestSummary(
 	const failed = r.checks.filter((c) => !c.ok);
 	const what = real ? (pt ? 'Restauração do backup' : 'Restore of backup') : pt ? 'Teste de restauração do backup' : 'Restore test of backup';
 	const where = r.database ? (pt ? ` no banco ${r.database}` : ` into ${r.database}`) : '';
-	const timing = `${formatDuration(r.restoreMs)}, ${bytes(r.restoredBytes, language)}`;
+	// 0 bytes: the size is unknown (SQL Server's scratch copy is not measured), not an empty database
+	const timing = r.restoredBytes > 0 ? `${formatDuration(r.restoreMs)}, ${bytes(r.restoredBytes, language)}` : formatDuration(r.restoreMs);
 	if (!failed.length)
 		return pt
 			? `${what} ${r.backupId}${where} APROVADO: ${r.checks.length} verificações OK (${timing}).`

@@ -1,8 +1,9 @@
-import type { IExecuteFunctions } from 'n8n-workflow';
+import type { IDisplayOptions, IExecuteFunctions, INodeProperties } from 'n8n-workflow';
 import { readSet } from '../../core/backup-set/catalog';
 import { manifestOf, type Manifest } from '../../core/backup-set/manifest';
 import { connectSqlServer } from '../../core/sources/sqlserver/mssql-runner';
 import { checkSharedFolder, isInShared, serverPathFor, type SharedFolder } from '../../core/sources/sqlserver/shared-folder';
+import type { SqlRunner } from '../../core/sources/sqlserver/runner';
 import type { SqlServerVerifyAccess } from '../../core/sources/sqlserver/verify';
 import { SQLSERVER_CREDENTIAL, sqlServerConnection } from '../shared/sqlserver-credential';
 
@@ -15,16 +16,28 @@ export async function sqlServerVerifyAccess(ctx: IExecuteFunctions, itemIndex: n
 	if (ctx.getNodeParameter('checkWithSqlServer', itemIndex, false) !== true) return undefined;
 	const recorded = await recordedSharedFolder(setFolder);
 	if (!recorded) return undefined;
-	const shared = checkSharedFolder({
+	return { shared: sharedFolderOf(ctx, itemIndex, recorded), connect: await sqlServerConnector(ctx, itemIndex) };
+}
+
+/**
+ * The shared folder as the node's "Backup Folder (SQL Server Path)" / "(Local Mount Path)"
+ * parameters give it; an empty parameter means the folder TOTVS Dump recorded in the set.
+ */
+export function sharedFolderOf(ctx: IExecuteFunctions, itemIndex: number, recorded: SharedFolder): SharedFolder {
+	return checkSharedFolder({
 		serverFolder: String(ctx.getNodeParameter('sqlServerFolder', itemIndex, '') ?? '').trim() || recorded.serverFolder,
 		localFolder: String(ctx.getNodeParameter('sqlServerLocalFolder', itemIndex, '') ?? '').trim() || recorded.localFolder,
 	});
+}
+
+/** Opens sessions on the SQL Server of the node's "TOTVS SQL Server" credential. */
+export async function sqlServerConnector(ctx: IExecuteFunctions, itemIndex: number): Promise<() => Promise<SqlRunner>> {
 	const connection = sqlServerConnection(await ctx.getCredentials(SQLSERVER_CREDENTIAL, itemIndex));
-	return { shared, connect: () => connectSqlServer(connection) };
+	return () => connectSqlServer(connection);
 }
 
 /** The shared folder a SQL Server set was made in; undefined for other engines or an unreadable manifest (verifyLocalSet reads it again and reports why). */
-async function recordedSharedFolder(setFolder: string): Promise<{ serverFolder: string; localFolder: string } | undefined> {
+async function recordedSharedFolder(setFolder: string): Promise<SharedFolder | undefined> {
 	const manifest = await readSet(setFolder).catch(() => undefined);
 	if (manifest?.engine !== 'sqlserver') return undefined;
 	const { serverFolder, localFolder } = manifestOf(manifest, 'sqlserver').source;
@@ -37,4 +50,28 @@ export function sqlServerBackupFile(folder: string, manifest: Manifest, shared: 
 	if (!artifact) return undefined;
 	const localPath = `${folder.replace(/[\\/]+$/, '')}/${artifact.path}`;
 	return isInShared(localPath, shared) ? `${localPath} (SQL Server read ${serverPathFor(localPath, shared)})` : localPath;
+}
+
+/** The shared folder's two paths, shown when `displayOptions` match; read by sharedFolderOf. */
+export function sharedFolderProperties(displayOptions: IDisplayOptions): INodeProperties[] {
+	return [
+		{
+			displayName: 'Backup Folder (SQL Server Path)',
+			name: 'sqlServerFolder',
+			type: 'string',
+			displayOptions,
+			default: '',
+			placeholder: 'D:\\Backup\\n8n or \\\\filer\\totvs-backup',
+			description: 'The shared backup folder as SQL Server sees it. Leave empty to use the one TOTVS Dump recorded in the set.',
+		},
+		{
+			displayName: 'Backup Folder (Local Mount Path)',
+			name: 'sqlServerLocalFolder',
+			type: 'string',
+			displayOptions,
+			default: '',
+			placeholder: '/mnt/sqlbackup',
+			description: 'The same folder as mounted on the n8n host; the set must lie inside it. Leave empty to use the one TOTVS Dump recorded in the set.',
+		},
+	];
 }

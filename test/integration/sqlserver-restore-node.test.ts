@@ -1,0 +1,207 @@
+/**
+ * TOTVS Dump (SQL Server) -> TOTVS Restore Test inside n8n's real engine. No SQL Server runs
+ * here: the mssql driver's connect is replaced by the scripted fake of test/unit/sqlserver (it
+ * "writes" backups into a temporary share, restores, answers DBCC and records DROP DATABASE), so
+ * this proves the nodes' side: the restore server's credential and the shared folder reach the
+ * restore, DBCC and RESTORE failures fail the item with the right check, and the scratch database
+ * is dropped every time.
+ */
+import { mkdir, mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import type { IDataObject } from 'n8n-workflow';
+import { TotvsSqlServer } from '../../credentials/TotvsSqlServer.credentials';
+import { TotvsDump } from '../../nodes/TotvsDump/TotvsDump.node';
+import { TotvsRestoreTest } from '../../nodes/TotvsRestoreTest/TotvsRestoreTest.node';
+import { MANUAL_TRIGGER_TYPE, PACKAGE_NAME, packageNodeTypes, runWorkflow } from '../harness/n8n-engine';
+import { DUMP_TYPE } from '../harness/totvs-workflow';
+import { FakeSqlServer, sqlError } from '../unit/sqlserver/fake-sql-server';
+
+const RESTORE_TEST_TYPE = `${PACKAGE_NAME}.totvsRestoreTest`;
+const SERVER_FOLDER = 'D:\\Backup\\n8n';
+const PASSWORD = 'Very-Secret-Mssql-Pw1';
+const RESTORE_PASSWORD = 'Restore-Server-Pw-42';
+
+// The only stand-in: the driver connection. Everything above it (nodes, core, files) is real.
+let mockFake: FakeSqlServer;
+const mockConnections: Array<{ server: string; database: string }> = [];
+jest.mock('../../core/sources/sqlserver/mssql-runner', () => ({
+	connectSqlServer: jest.fn(async (connection: { server: string; database: string }) => {
+		mockConnections.push({ server: connection.server, database: connection.database });
+		return mockFake.runner();
+	}),
+}));
+
+let root: string;
+let share: string;
+
+beforeEach(async () => {
+	root = await mkdtemp(join(tmpdir(), 'totvs-mssql-restore-'));
+	share = join(root, 'share');
+	await mkdir(share);
+	mockFake = new FakeSqlServer(SERVER_FOLDER, share);
+	mockConnections.length = 0;
+});
+afterEach(() => rm(root, { recursive: true, force: true }));
+
+const credentials = {
+	mssql: {
+		type: 'totvsSqlServer',
+		name: 'Protheus SQL Server',
+		data: { server: 'sqlprod01', connectBy: 'port', port: 1433, database: 'PROTHEUS', authentication: 'sql', user: 'backup_n8n', password: PASSWORD, encrypt: true },
+	},
+	restore: {
+		type: 'totvsSqlServer',
+		name: 'Restore SQL Server',
+		data: { server: 'sqlrestore01', connectBy: 'port', port: 1433, database: 'master', authentication: 'sql', user: 'restore_n8n', password: RESTORE_PASSWORD, encrypt: true },
+	},
+};
+
+/** Manual Trigger -> TOTVS Dump (SQL Server, `backupType`) [-> TOTVS Restore Test]. */
+function dumpThen(backupType: 'full' | 'differential' | 'log', restoreParameters?: IDataObject, continueOnFail = false) {
+	const nodes = [
+		{ name: 'Start', type: MANUAL_TRIGGER_TYPE },
+		{
+			name: 'TOTVS Dump',
+			type: DUMP_TYPE,
+			parameters: { source: 'sqlserver', environment: 'prod', sqlServerBackupType: backupType, stagingFolder: share, sqlServerFolder: SERVER_FOLDER, sqlServerLocalFolder: share },
+			credentials: { totvsSqlServer: { id: 'mssql', name: 'Protheus SQL Server' } },
+		},
+	];
+	const connections: Record<string, unknown> = { Start: { main: [[{ node: 'TOTVS Dump', type: 'main', index: 0 }]] } };
+	if (restoreParameters) {
+		nodes.push({
+			name: 'TOTVS Restore Test',
+			type: RESTORE_TEST_TYPE,
+			parameters: { restoreServer: 'sqlserver', ...restoreParameters } as never,
+			credentials: { totvsSqlServer: { id: 'restore', name: 'Restore SQL Server' } },
+			continueOnFail,
+		} as never);
+		connections['TOTVS Dump'] = { main: [[{ node: 'TOTVS Restore Test', type: 'main', index: 0 }]] };
+	}
+	return runWorkflow({ nodes, connections: connections as never }, { nodeTypes: packageNodeTypes([new TotvsDump(), new TotvsRestoreTest()]), credentialTypes: [new TotvsSqlServer()], credentials });
+}
+
+interface Check {
+	name: string;
+	ok: boolean;
+	actual: string;
+	message: string;
+}
+const restoreTestOf = (item: IDataObject) => item.restoreTest as { passed: boolean; restoreMs: number; scratchDatabase: string; kept: boolean; checks: Check[] };
+
+describe('TOTVS Dump (SQL Server) -> TOTVS Restore Test, in n8n', () => {
+	it('restores the full on the restore server through the shared folder, runs DBCC and the TOTVS checks, drops the scratch database', async () => {
+		const result = await dumpThen('full', {});
+		expect(result.error).toBeUndefined();
+		const [dumped] = result.jsonOf('TOTVS Dump');
+		const [item] = result.jsonOf('TOTVS Restore Test');
+		const scratch = `totvs_rt_${dumped.backupId}`;
+		const serverPath = `${SERVER_FOLDER}\\prod\\${dumped.backupId}\\PROTHEUS_FULL.bak`;
+		// The restore ran on the restore server's credential, not production's.
+		expect(mockConnections.at(-1)).toEqual({ server: 'sqlrestore01', database: 'master' });
+		expect(mockFake.statements).toContain(`RESTORE FILELISTONLY FROM DISK = N'${serverPath}'`);
+		expect(mockFake.statements.some((s) => s.startsWith(`RESTORE DATABASE [${scratch}] FROM DISK = N'${serverPath}' WITH FILE = 1, MOVE N'PROTHEUS_Data'`))).toBe(true);
+		expect(mockFake.statements).toContain(`RESTORE DATABASE [${scratch}] WITH RECOVERY`);
+		expect(mockFake.statements).toContain(`DBCC CHECKDB ([${scratch}]) WITH NO_INFOMSGS, ALL_ERRORMSGS`);
+		expect(mockFake.droppedDatabases).toEqual([scratch]);
+
+		const section = restoreTestOf(item);
+		expect(section.passed).toBe(true);
+		expect(section.scratchDatabase).toBe(scratch);
+		expect(section.kept).toBe(false);
+		expect(section.checks.filter((c) => !c.ok)).toEqual([]);
+		expect(section.checks.map((c) => c.name)).toEqual([
+			'manifest',
+			'artifacts',
+			'chain',
+			'restore',
+			'dbcc',
+			'collation',
+			'tables',
+			'top-tables',
+			'sys-tables',
+			'row-counts',
+			'max-recno',
+			'protheus-columns',
+			'procedures',
+			'unq-indexes',
+			'triggers',
+			'cleanup',
+		]);
+		expect(item).toMatchObject({ status: 'ok', backupId: dumped.backupId, engine: 'sqlserver', location: dumped.location });
+		expect(item.summary).toMatch(new RegExp(`^Restore test of backup ${dumped.backupId} into ${scratch} PASSED: all 16 checks passed`));
+		const run = JSON.stringify(result.run);
+		expect(run).not.toContain(PASSWORD);
+		expect(run).not.toContain(RESTORE_PASSWORD);
+	});
+
+	it('a log set is restored through its chain: full, then the log, NORECOVERY until RECOVERY', async () => {
+		const first = await dumpThen('full');
+		expect(first.error).toBeUndefined();
+		const [full] = first.jsonOf('TOTVS Dump');
+		mockFake.statements.length = 0;
+		const result = await dumpThen('log', {});
+		expect(result.error).toBeUndefined();
+		const [log] = result.jsonOf('TOTVS Dump');
+		const scratch = `totvs_rt_${log.backupId}`;
+		const restores = mockFake.statements.filter((s) => /^RESTORE (DATABASE|LOG) /.test(s));
+		expect(restores.map((s) => s.replace(/ WITH .*/, '').replace(/ FROM DISK = N'.*\\(.*)\\[^\\]*'$/, ' $1'))).toEqual([
+			`RESTORE DATABASE [${scratch}] ${full.backupId}`,
+			`RESTORE LOG [${scratch}] ${log.backupId}`,
+			`RESTORE DATABASE [${scratch}]`,
+		]);
+		expect(restores.slice(0, 2).every((s) => s.includes('NORECOVERY'))).toBe(true);
+		expect(restoreTestOf(result.jsonOf('TOTVS Restore Test')[0]).passed).toBe(true);
+		expect(mockFake.droppedDatabases).toEqual([scratch]);
+	});
+
+	it('DBCC CHECKDB errors fail the dbcc check and the item, and the scratch database is still dropped', async () => {
+		const corruption = [
+			{ number: 8928, severity: 16, message: 'Object ID 901578250, index ID 1, partition ID 72057594045071360: Page (1:312) could not be processed.' },
+			{ number: 8990, severity: 10, message: "CHECKDB found 0 allocation errors and 1 consistency errors in table 'SA1010' (object ID 901578250)." },
+		];
+		mockFake.failOn(/^DBCC CHECKDB/, Object.assign(sqlError(8928, corruption[0].message), { errors: corruption }));
+		const result = await dumpThen('full', {}, true);
+		expect(result.status).toBe('success');
+		const [dumped] = result.jsonOf('TOTVS Dump');
+		const [item] = result.jsonOf('TOTVS Restore Test');
+		const section = restoreTestOf(item);
+		expect(section.passed).toBe(false);
+		expect(section.checks.filter((c) => !c.ok).map((c) => c.name)).toEqual(['dbcc']);
+		expect(section.checks.find((c) => c.name === 'dbcc')!.message).toMatch(/^DBCC CHECKDB reported: Msg 8928: .*Page \(1:312\).*Msg 8990: CHECKDB found 0 allocation errors and 1 consistency errors/);
+		expect(section.checks.find((c) => c.name === 'cleanup')).toMatchObject({ ok: true });
+		expect(mockFake.droppedDatabases).toEqual([`totvs_rt_${dumped.backupId}`]);
+		expect(item.status).toBe('failed');
+		expect(item.summary).toMatch(/FAILED \(1 of 16 checks\): dbcc: DBCC CHECKDB reported: Msg 8928/);
+	});
+
+	it('a failed RESTORE fails the node clearly, runs nothing more, and still drops the scratch database', async () => {
+		mockFake.failOn(/^RESTORE DATABASE \[totvs_rt_.*\] FROM DISK/, sqlError(3183, 'RESTORE detected an error on page (1:4120) in database "x" as read from the backup set.'));
+		const result = await dumpThen('full', {});
+		expect(result.status).toBe('error');
+		expect(result.nodeError('TOTVS Restore Test')).toBeDefined();
+		const [dumped] = result.jsonOf('TOTVS Dump');
+		expect(result.error?.message).toMatch(
+			new RegExp(`^Restore test of backup set ${dumped.backupId} failed: restore: RESTORE of ${dumped.backupId} \\(D:\\\\Backup.*PROTHEUS_FULL\\.bak\\) failed: Msg 3183: RESTORE detected an error on page`),
+		);
+		expect((result.error as { description?: string }).description).toMatch(/^Do not rely on this backup/);
+		expect(mockFake.statements.some((s) => s.startsWith('DBCC'))).toBe(false);
+		expect(mockFake.droppedDatabases).toEqual([`totvs_rt_${dumped.backupId}`]);
+	});
+
+	it('Restore (real recovery) of a SQL Server set is refused as not supported yet, before touching the server', async () => {
+		const result = await dumpThen('full', { operation: 'restore', targetDatabase: 'PROTHEUS_RESTORED' });
+		expect(result.status).toBe('error');
+		expect(result.error?.message).toBe('Restore (real recovery) of SQL Server sets is not supported yet');
+		expect(mockConnections.some((c) => c.server === 'sqlrestore01')).toBe(false);
+		expect(mockFake.statements.some((s) => s.startsWith('RESTORE DATABASE'))).toBe(false);
+	});
+
+	it('a SQL Server set on a PostgreSQL restore server says which restore server to choose', async () => {
+		const result = await dumpThen('full', { restoreServer: 'postgres' });
+		expect(result.status).toBe('error');
+		expect(result.error?.message).toMatch(/^Backup set .* is a SQL Server backup, but the restore server is PostgreSQL$/);
+		expect((result.error as { description?: string }).description).toMatch(/Set "Restore Server" to SQL Server/);
+	});
+});
