@@ -7,12 +7,12 @@ import type {
 import { NodeConnectionTypes } from 'n8n-workflow';
 import { makeBackup } from '../../core/backup';
 import { PostgresSource } from '../../core/sources/postgres/postgres-source';
-import { backupItem } from '../shared/backup-item';
 import { POSTGRES_CREDENTIAL, POSTGRES_CREDENTIAL_TEST, postgresConnection, testPostgresCredential } from '../shared/postgres-credential';
 import { forEachBackupItem } from '../shared/run-items';
 import { SQLSERVER_CREDENTIAL_TEST, testSqlServerCredential } from '../shared/sqlserver-credential';
-import { dumpSummary, type Language } from '../shared/summary';
-import { postgresOptions, readPostgresOptions } from './postgres.description';
+import type { Language } from '../shared/summary';
+import { postgresItem, postgresOptions, readPostgresOptions } from './postgres.description';
+import { runRestorePointDump } from './restore-point';
 import { runSqlServerDump, sqlServerProperties } from './sqlserver.description';
 import { filesProperties, runFilesDump } from './files.description';
 
@@ -23,7 +23,7 @@ export class TotvsDump implements INodeType {
 		icon: 'file:totvsDump.svg',
 		group: ['transform'],
 		version: 1,
-		subtitle: '={{ ($parameter["source"] === "sqlserver" ? "SQL Server " + $parameter["sqlServerBackupType"] : $parameter["source"] === "protheusFiles" ? "Files " + $parameter["filesBackupType"] : "PostgreSQL") + " → " + ($parameter["environment"] || "") }}',
+		subtitle: '={{ ($parameter["source"] === "sqlserver" ? "SQL Server " + $parameter["sqlServerBackupType"] : $parameter["source"] === "protheusFiles" ? "Files " + $parameter["filesBackupType"] : $parameter["source"] === "postgresAndFiles" ? "PostgreSQL + Files " + $parameter["filesBackupType"] : "PostgreSQL") + " → " + ($parameter["environment"] || "") }}',
 		description: 'Back up a TOTVS Protheus database or file tree into a verified, self-describing backup set',
 		defaults: { name: 'TOTVS Dump' },
 		inputs: [NodeConnectionTypes.Main],
@@ -36,7 +36,7 @@ export class TotvsDump implements INodeType {
 				name: 'totvsPostgres',
 				required: true,
 				testedBy: 'totvsPostgresConnectionTest',
-				displayOptions: { show: { source: ['postgres'] } },
+				displayOptions: { show: { source: ['postgres', 'postgresAndFiles'] } },
 			},
 			{
 				name: 'totvsSqlServer',
@@ -51,6 +51,7 @@ export class TotvsDump implements INodeType {
 				name: 'source',
 				type: 'options',
 				options: [
+					{ name: 'Database + Files (Restore Point)', value: 'postgresAndFiles', description: 'The PostgreSQL database, then the Protheus files, as two sets of one restore point sharing a restorePointId' },
 					{ name: 'PostgreSQL Database', value: 'postgres', description: 'Protheus database on PostgreSQL, with pg_dump' },
 					{ name: 'Protheus Files', value: 'protheusFiles', description: 'RPOs, ini files and Protheus_Data as a tar archive: full, differential or incremental' },
 					{ name: 'SQL Server Database', value: 'sqlserver', description: 'Protheus or RM database on SQL Server: full, differential or log backup written by SQL Server to a shared folder' },
@@ -85,6 +86,7 @@ export class TotvsDump implements INodeType {
 	async execute(this: IExecuteFunctions): Promise<INodeExecutionData[][]> {
 		if (this.getNodeParameter('source', 0) === 'sqlserver') return runSqlServerDump(this);
 		if (this.getNodeParameter('source', 0) === 'protheusFiles') return runFilesDump(this);
+		if (this.getNodeParameter('source', 0) === 'postgresAndFiles') return runRestorePointDump(this);
 		const credential = postgresConnection(await this.getCredentials(POSTGRES_CREDENTIAL));
 		const source = new PostgresSource();
 		const language = (i: number) => (this.getNodeParameter('options.language', i, 'en') as Language);
@@ -99,9 +101,7 @@ export class TotvsDump implements INodeType {
 				log: this.logger,
 				signal: this.getExecutionCancelSignal?.(),
 			});
-			const json = backupItem(result, '');
-			// A PostgreSQL set always has the database fields (backupItem fills them for database engines).
-			json.summary = dumpSummary(json as Required<typeof json>, language(i));
+			const json = postgresItem(result, language(i));
 			this.logger.info(json.summary);
 			return json;
 		});

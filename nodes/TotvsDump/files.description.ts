@@ -9,7 +9,75 @@ import { backupItem, type BackupItemJson } from '../shared/backup-item';
 import { forEachBackupItem, splitList } from '../shared/run-items';
 import { languageOption, type Language } from '../shared/summary';
 
-const show = { show: { source: ['protheusFiles'] } };
+/** The file parameters show for "Protheus Files" and for "Database + Files" (a restore point). */
+const show = { show: { source: ['protheusFiles', 'postgresAndFiles'] } };
+
+/** Options of a file set, shared by "Protheus Files" and "Database + Files". */
+const filesOptionList: INodeProperties[] = [
+	{
+		displayName: 'Appserver.ini Environments',
+		name: 'iniEnvironments',
+		type: 'string',
+		default: '',
+		placeholder: 'P12, P12_HOMOLOG',
+		description: 'Comma-separated environment sections of the appserver.ini to back up; empty backs up all of them',
+	},
+	{
+		displayName: 'Compare Content (Paranoid)',
+		name: 'paranoid',
+		type: 'boolean',
+		default: false,
+		description: 'Whether to hash every file to find changes, instead of trusting size and modification time. Reads the whole tree on every run; catches tools that restore mtimes.',
+	},
+	{
+		displayName: 'Compression',
+		name: 'compression',
+		type: 'options',
+		options: [
+			{ name: 'Zstandard', value: 'zstd', description: 'Fast and small; uses the zstd command, or gzip when it is not installed (the manifest says which)' },
+			{ name: 'Gzip', value: 'gzip', description: 'Works everywhere, slower' },
+			{ name: 'None', value: 'none' },
+		],
+		default: 'zstd',
+	},
+	{
+		displayName: 'Compression Level',
+		name: 'compressionLevel',
+		type: 'number',
+		default: -1,
+		description: 'Level for the chosen compression: zstd 1-22, gzip 1-9. -1 uses the default (zstd 3, gzip 6).',
+	},
+	{
+		displayName: 'Exclude Patterns',
+		name: 'exclude',
+		type: 'string',
+		default: '',
+		placeholder: '*.bak, system/sc*.dtc',
+		description: 'Comma-separated patterns of files or folders to leave out (* ? ** [abc]; case-insensitive; a pattern without / matches at any depth)',
+	},
+	{
+		displayName: 'Include Patterns',
+		name: 'include',
+		type: 'string',
+		default: '',
+		placeholder: '*.rpo, protheus_data/system',
+		description: 'Comma-separated patterns of files or folders to back up. With Protheus defaults off and this empty, everything in the folders is backed up.',
+	},
+	{
+		displayName: 'Promote to Full When No Base',
+		name: 'promoteToFull',
+		type: 'boolean',
+		default: false,
+		description: 'Whether to make a full backup, and say so in the item, when a differential or incremental has no earlier set to build on. Off: the node fails instead.',
+	},
+	{
+		displayName: 'Use Protheus Defaults',
+		name: 'protheusDefaults',
+		type: 'boolean',
+		default: true,
+		description: `Whether to add the patterns that fit a Protheus install: include ${PROTHEUS_DEFAULT_INCLUDE.join(', ')}; exclude ${PROTHEUS_DEFAULT_EXCLUDE.join(', ')}`,
+	},
+];
 
 /** TOTVS Dump's parameters for the Protheus file tree. */
 export const filesProperties: INodeProperties[] = [
@@ -24,7 +92,7 @@ export const filesProperties: INodeProperties[] = [
 			{ name: 'Incremental', value: 'incremental', description: 'Files added, changed or deleted since the last backup of any type of these folders' },
 		],
 		default: 'full',
-		description: 'Differential and incremental sets build on the earlier sets of the same folders in the same staging folder and environment',
+		description: 'Differential and incremental sets build on the earlier sets of the same folders in the same staging folder and environment. With Database + Files this is the type of the files set; the database set is always a full dump.',
 	},
 	{
 		displayName: 'Folders',
@@ -49,80 +117,27 @@ export const filesProperties: INodeProperties[] = [
 		displayName: 'Options',
 		name: 'options',
 		type: 'collection',
-		displayOptions: show,
+		displayOptions: { show: { source: ['protheusFiles'] } },
 		placeholder: 'Add Option',
 		default: {},
-		options: [
-			{
-				displayName: 'Appserver.ini Environments',
-				name: 'iniEnvironments',
-				type: 'string',
-				default: '',
-				placeholder: 'P12, P12_HOMOLOG',
-				description: 'Comma-separated environment sections of the appserver.ini to back up; empty backs up all of them',
-			},
-			{
-				displayName: 'Compare Content (Paranoid)',
-				name: 'paranoid',
-				type: 'boolean',
-				default: false,
-				description: 'Whether to hash every file to find changes, instead of trusting size and modification time. Reads the whole tree on every run; catches tools that restore mtimes.',
-			},
-			{
-				displayName: 'Compression',
-				name: 'compression',
-				type: 'options',
-				options: [
-					{ name: 'Zstandard', value: 'zstd', description: 'Fast and small; uses the zstd command, or gzip when it is not installed (the manifest says which)' },
-					{ name: 'Gzip', value: 'gzip', description: 'Works everywhere, slower' },
-					{ name: 'None', value: 'none' },
-				],
-				default: 'zstd',
-			},
-			{
-				displayName: 'Compression Level',
-				name: 'compressionLevel',
-				type: 'number',
-				default: -1,
-				description: 'Level for the chosen compression: zstd 1-22, gzip 1-9. -1 uses the default (zstd 3, gzip 6).',
-			},
-			{
-				displayName: 'Exclude Patterns',
-				name: 'exclude',
-				type: 'string',
-				default: '',
-				placeholder: '*.bak, system/sc*.dtc',
-				description: 'Comma-separated patterns of files or folders to leave out (* ? ** [abc]; case-insensitive; a pattern without / matches at any depth)',
-			},
-			{
-				displayName: 'Include Patterns',
-				name: 'include',
-				type: 'string',
-				default: '',
-				placeholder: '*.rpo, protheus_data/system',
-				description: 'Comma-separated patterns of files or folders to back up. With Protheus defaults off and this empty, everything in the folders is backed up.',
-			},
-			{
-				displayName: 'Promote to Full When No Base',
-				name: 'promoteToFull',
-				type: 'boolean',
-				default: false,
-				description: 'Whether to make a full backup, and say so in the item, when a differential or incremental has no earlier set to build on. Off: the node fails instead.',
-			},
-			{
-				displayName: 'Use Protheus Defaults',
-				name: 'protheusDefaults',
-				type: 'boolean',
-				default: true,
-				description: `Whether to add the patterns that fit a Protheus install: include ${PROTHEUS_DEFAULT_INCLUDE.join(', ')}; exclude ${PROTHEUS_DEFAULT_EXCLUDE.join(', ')}`,
-			},
-			languageOption,
-		],
+		options: [...filesOptionList, languageOption],
+	},
+	// With "Database + Files" the database's Options (language included) keep the name "options",
+	// so the same file options live in a collection of their own.
+	{
+		displayName: 'Files Options',
+		name: 'filesOptions',
+		type: 'collection',
+		displayOptions: { show: { source: ['postgresAndFiles'] } },
+		placeholder: 'Add Option',
+		default: {},
+		options: filesOptionList,
 	},
 ];
 
-function readFilesOptions(ctx: IExecuteFunctions, i: number): FilesDumpOptions {
-	const o = ctx.getNodeParameter('options', i, {}) as IDataObject;
+/** `collection`: 'options' for "Protheus Files", 'filesOptions' for "Database + Files". */
+export function readFilesOptions(ctx: IExecuteFunctions, i: number, collection = 'options'): FilesDumpOptions {
+	const o = ctx.getNodeParameter(collection, i, {}) as IDataObject;
 	const level = Number(o.compressionLevel ?? -1);
 	return {
 		...defaultFilesOptions,
@@ -140,7 +155,7 @@ function readFilesOptions(ctx: IExecuteFunctions, i: number): FilesDumpOptions {
 }
 
 /** The file-set fields of the item: what changed, what was torn or skipped, and whether a full was made instead. */
-function filesFields(json: BackupItemJson, result: Parameters<typeof backupItem>[0], language: Language): IDataObject {
+export function filesFields(json: BackupItemJson, result: Parameters<typeof backupItem>[0], language: Language): IDataObject {
 	const m = manifestOf(result.manifest, 'protheus-files');
 	const { totals, changes, inconsistent, skipped, promotedToFull } = m.inventory;
 	const n = (x: number) => x.toLocaleString(language === 'pt-BR' ? 'pt-BR' : 'en-US');

@@ -1,15 +1,18 @@
 import type { IDataObject, IExecuteFunctions, INodeProperties } from 'n8n-workflow';
 import type { CompressionMethod } from '../../core/backup-set/manifest';
 import { defaultDumpOptions, type PostgresDumpOptions } from '../../core/sources/postgres/postgres-source';
+import type { BackupResult } from '../../core/backup';
+import { backupItem, type BackupItemJson } from '../shared/backup-item';
 import { splitList } from '../shared/run-items';
-import { languageOption } from '../shared/summary';
+import { dumpSummary, languageOption, type Language } from '../shared/summary';
 
 /** TOTVS Dump's options for a PostgreSQL source. */
 export const postgresOptions: INodeProperties = {
 	displayName: 'Options',
 	name: 'options',
 	type: 'collection',
-	displayOptions: { show: { source: ['postgres'] } },
+	// Also the database half of "Database + Files" (a restore point).
+	displayOptions: { show: { source: ['postgres', 'postgresAndFiles'] } },
 	placeholder: 'Add Option',
 	default: {},
 	options: [
@@ -122,4 +125,12 @@ export function readPostgresOptions(ctx: IExecuteFunctions, itemIndex: number): 
 		fingerprintRows: Number(o.fingerprintRows ?? defaultDumpOptions.fingerprintRows),
 		checkFreeSpace: o.checkFreeSpace !== false,
 	};
+}
+
+/** The item of a PostgreSQL set, with its one-sentence summary. */
+export function postgresItem(result: BackupResult, language: Language): BackupItemJson {
+	const json = backupItem(result, '');
+	// A PostgreSQL set always has the database fields (backupItem fills them for database engines).
+	json.summary = dumpSummary(json as Required<typeof json>, language);
+	return json;
 }

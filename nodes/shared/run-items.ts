@@ -49,6 +49,20 @@ export async function forEachBackupItem(
 	language: (itemIndex: number) => Language,
 	handle: (item: INodeExecutionData, itemIndex: number) => Promise<IDataObject | ItemFailure>,
 ): Promise<INodeExecutionData[][]> {
+	return forEachBackupItemSets(ctx, what, language, async (item, itemIndex) => [await handle(item, itemIndex)]);
+}
+
+/**
+ * forEachBackupItem for handlers that make several sets from one input item (a restore point:
+ * database, then files): one output item per entry, in order, each paired with the input. An
+ * entry that is an Error is reported like a thrown one, after the sets before it.
+ */
+export async function forEachBackupItemSets(
+	ctx: IExecuteFunctions,
+	what: string,
+	language: (itemIndex: number) => Language,
+	handle: (item: INodeExecutionData, itemIndex: number) => Promise<Array<IDataObject | Error>>,
+): Promise<INodeExecutionData[][]> {
 	const items = ctx.getInputData();
 	const output: INodeExecutionData[] = [];
 	for (let itemIndex = 0; itemIndex < items.length; itemIndex++) {
@@ -58,18 +72,24 @@ export async function forEachBackupItem(
 			output.push({ json: item.json, pairedItem });
 			continue;
 		}
+		let results: Array<IDataObject | Error>;
 		try {
-			const json = await handle(item, itemIndex);
-			if (json instanceof ItemFailure) throw json;
-			output.push({ json: { ...item.json, ...json }, pairedItem });
+			results = await handle(item, itemIndex);
 		} catch (error) {
-			const nodeError = toNodeError(ctx, error, itemIndex);
+			results = [error instanceof Error ? error : new Error(String(error))];
+		}
+		for (const result of results) {
+			if (!(result instanceof Error)) {
+				output.push({ json: { ...item.json, ...result }, pairedItem });
+				continue;
+			}
+			const nodeError = toNodeError(ctx, result, itemIndex);
 			if (!ctx.continueOnFail()) throw nodeError;
 			output.push({
 				json: {
 					...item.json,
 					summary: failureSummary(what, nodeError.message, safeLanguage(language, itemIndex)),
-					...(error instanceof ItemFailure ? error.json : {}),
+					...(result instanceof ItemFailure ? result.json : {}),
 					status: 'failed',
 					error: { message: nodeError.message, description: nodeError.description ?? '' },
 				},
