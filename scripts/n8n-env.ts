@@ -340,7 +340,8 @@ export function n8nCli(instance: N8nInstance, args: string[], timeoutMs = 180_00
 		});
 		child.on('close', (code, signal) => {
 			clearTimeout(timer);
-			resolve({ code: code ?? (signal ? 128 : 1), stdout, stderr, ms: Date.now() - started });
+			// A signal leaves no output of its own: say which one, for the failure message.
+			resolve({ code: code ?? (signal ? 128 : 1), stdout, stderr: signal ? `${stderr}\n[n8n was killed by ${signal}]` : stderr, ms: Date.now() - started });
 		});
 	});
 }

@@ -39,7 +39,7 @@ export const SAMPLE_WORKFLOW_ERROR = {
 		lastNodeExecuted: 'TOTVS Dump',
 		mode: 'trigger',
 	},
-	workflow: { id: 'TotvsNightlyPg01', name: 'TOTVS nightly backup (PostgreSQL) with Slack alerts' },
+	workflow: { id: 'TotvsNightlyPg01', name: 'TOTVS nightly backup (PostgreSQL) off-site, with Slack alerts' },
 };
 
 /** Trigger types and the JSON their stand-in emits (undefined: pass the Manual Trigger's item on). */

@@ -5,8 +5,8 @@
  * credentials point at servers on loopback.
  *
  * A new example is picked up automatically. What it needs, if anything:
- * - credentials of a new type: a line in CREDENTIALS_FOR_TEST (e.g. TOTVS Upload's SFTP
- *   credential pointing at the test sshd);
+ * - credentials of a new type: a line in CREDENTIALS_FOR_TEST (TOTVS Upload's SFTP credential
+ *   points at the test sshd, the restore server's PostgreSQL credential at the superuser);
  * - a new trigger or notification node type: a line in example-test-copy.ts;
  * - checks specific to it: an entry in EXPECTATIONS.
  */
@@ -34,7 +34,15 @@ import {
 	type RawRun,
 	type WorkflowJson,
 } from './n8n-cli';
-import { createProtheusSource, type ProtheusSource } from './sources';
+import {
+	createProtheusSource,
+	restoreServerCredential,
+	startDriveDestination,
+	startSftpDestination,
+	type DriveDestination,
+	type ProtheusSource,
+	type SftpDestination,
+} from './sources';
 
 const EXAMPLES_DIR = path.join(REPO_ROOT, 'examples');
 const exampleFiles = readdirSync(EXAMPLES_DIR).filter((f) => f.endsWith('.json')).sort();
@@ -45,6 +53,11 @@ const examples = exampleFiles.map((file) => ({
 
 let instance: N8nInstance;
 let source: ProtheusSource;
+let sftp: SftpDestination;
+let drive: DriveDestination;
+
+/** The examples' restore server credential: it creates scratch databases, so the test gives it the superuser. */
+const RESTORE_SERVER_CREDENTIAL_ID = 'TotvsPgRestore01';
 
 interface CredentialRef {
 	type: string;
@@ -54,7 +67,9 @@ interface CredentialRef {
 
 /** Test data for each credential type the examples use (loopback servers only). */
 const CREDENTIALS_FOR_TEST: Record<string, (ref: CredentialRef) => CredentialToImport> = {
-	totvsPostgres: (ref) => source.credential(ref.id, ref.name),
+	totvsPostgres: (ref) => (ref.id === RESTORE_SERVER_CREDENTIAL_ID ? restoreServerCredential(ref.id, ref.name) : source.credential(ref.id, ref.name)),
+	totvsSftp: (ref) => sftp.credential(ref.id, ref.name),
+	totvsGoogleDriveApi: (ref) => drive.credential(ref.id, ref.name),
 };
 
 const BAD_PASSWORD_CREDENTIAL_ID = 'E2eExamplePgBad1';
@@ -103,6 +118,8 @@ function expectCleanRun(execution: Execution, example: WorkflowJson): RawRun {
 }
 
 /** Checks specific to one example, after expectCleanRun. */
+const lastRuns: Record<string, RawRun> = {};
+
 const EXPECTATIONS: Record<string, (run: RawRun) => void> = {
 	'nightly-postgres-backup.json': (run) => {
 		const [verified] = nodeOutputs(run, 'TOTVS Verify');
@@ -113,6 +130,35 @@ const EXPECTATIONS: Record<string, (run: RawRun) => void> = {
 		expect(messages).toHaveLength(1);
 		expect(messages[0].text).toContain(`TOTVS backup *${verified[0].backupId as string}* OK: ${verified[0].tableCount as number} tables`);
 		expect(messages[0].text).toContain(verified[0].location as string);
+		expect(messages[0].text).toContain(verified[0].summary as string);
+		// The set went to the SFTP server, byte for byte, and the retention policy ran (in Dry Run).
+		const backupId = verified[0].backupId as string;
+		const [[pruned]] = nodeOutputs(run, 'Prune old sets');
+		const upload = { destination: `sftp://${sftp.sshd.user.name}@127.0.0.1:${sftp.sshd.port}`, remotePath: `prod/${backupId}` };
+		const toDrive = { destination: expect.stringContaining(`gdrive://backup@totvs-e2e.iam.gserviceaccount.com/${drive.drive.rootFolderId}`), remotePath: `prod/${backupId}`, bytes: verified[0].totalBytes, verified: true };
+		expect(pruned).toMatchObject({ status: 'ok', backupId, uploads: [{ ...upload, bytes: verified[0].totalBytes, verified: true }, toDrive] });
+		expect(pruned.prune).toMatchObject({ environment: 'prod', dryRun: true, deleteCount: 0 });
+		expect(readFileSync(path.join(sftp.sshd.user.home, 'prod', backupId, 'manifest.json'), 'utf8')).toContain(backupId);
+		const uploads = pruned.uploads as Array<{ destination: string; remotePath: string }>;
+		expect(messages[0].text).toContain(`Off-site: ${uploads.map((u) => `${u.destination}/${u.remotePath}`).join(', ')}`);
+		expect(messages[0].text).toContain(`Retention: ${pruned.summary as string}`);
+	},
+	// Runs after the nightly example (files in name order), so the SFTP server holds its set.
+	'weekly-restore-test.json': (run) => {
+		const [tested] = nodeOutputs(run, 'TOTVS Restore Test');
+		expect(tested).toHaveLength(1);
+		const item = tested[0] as { backupId: string; status: string; restoreTest: { passed: boolean; checks: Array<{ ok: boolean }>; source: { remotePath: string } } };
+		expect(item).toMatchObject({ status: 'ok', environment: 'prod', database: source.database, restoreTest: { passed: true } });
+		expect(item.restoreTest.checks.filter((c) => !c.ok)).toEqual([]);
+		expect(item.restoreTest.source.remotePath).toBe(`prod/${item.backupId}`);
+		const [nightly] = nodeOutputs(lastRuns['nightly-postgres-backup.json'], 'TOTVS Verify');
+		expect(item.backupId).toBe(nightly[0].backupId);
+		expect(ranNodes(run)).not.toContain('Slack: restore test FAILED');
+		const [emails] = nodeOutputs(run, 'Email: restore test report');
+		expect(emails).toHaveLength(1);
+		expect(emails[0]).toMatchObject({ toEmail: 'dba-team@example.com', subject: `[TOTVS] Restore test passed: ${item.backupId}` });
+		expect(emails[0].text).toContain(`${item.restoreTest.checks.length} checks passed`);
+		expect(emails[0].html).toContain(`<b>${item.backupId}</b>`);
 	},
 	'error-alert.json': (run) => {
 		const { workflow, execution } = SAMPLE_WORKFLOW_ERROR;
@@ -128,7 +174,7 @@ const EXPECTATIONS: Record<string, (run: RawRun) => void> = {
 };
 
 beforeAll(async () => {
-	[instance, source] = await Promise.all([freshInstance('examples'), createProtheusSource('e2e_ex')]);
+	[instance, source, sftp, drive] = await Promise.all([freshInstance('examples'), createProtheusSource('e2e_ex'), startSftpDestination(), startDriveDestination()]);
 	const refs = new Map(examples.flatMap(({ workflow }) => credentialRefs(testCopy(workflow))).map((ref) => [ref.id, ref]));
 	const missing = [...refs.values()].filter((ref) => !CREDENTIALS_FOR_TEST[ref.type]).map((ref) => ref.type);
 	if (missing.length) throw new Error(`No test credential for ${missing.join(', ')}: add it to CREDENTIALS_FOR_TEST.`);
@@ -140,13 +186,15 @@ beforeAll(async () => {
 
 afterAll(async () => {
 	printTimings('examples.e2e.ts');
+	await sftp?.stop();
+	await drive?.stop();
 	await source?.drop();
 	if (instance) rmSync(instance.userFolder, { recursive: true, force: true });
 });
 
 describe('examples/ in a real n8n', () => {
 	it('has examples, each with sticky notes that explain it', () => {
-		expect(exampleFiles).toEqual(expect.arrayContaining(['nightly-postgres-backup.json', 'error-alert.json']));
+		expect(exampleFiles).toEqual(expect.arrayContaining(['nightly-postgres-backup.json', 'error-alert.json', 'weekly-restore-test.json']));
 		for (const { file, workflow } of examples) {
 			const notes = workflow.nodes.filter((n) => n.type === 'n8n-nodes-base.stickyNote');
 			expect({ file, explained: notes.some((n) => String(n.parameters?.content ?? '').length > 100) }).toEqual({ file, explained: true });
@@ -162,6 +210,7 @@ describe('examples/ in a real n8n', () => {
 		expect(copy.nodes.some((n) => n.name === MANUAL_TRIGGER_NAME) || copy.nodes.some((n) => n.type === 'n8n-nodes-base.manualTrigger')).toBe(true);
 		await importWorkflow(instance, copy);
 		const run = expectCleanRun(await executeWorkflow(instance, copy), example);
+		lastRuns[file] = run;
 		EXPECTATIONS[file]?.(run);
 	});
 

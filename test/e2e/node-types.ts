@@ -3,3 +3,5 @@ import { PACKAGE_NAME } from '../../scripts/n8n-env';
 
 export const DUMP_TYPE = `${PACKAGE_NAME}.totvsDump`;
 export const VERIFY_TYPE = `${PACKAGE_NAME}.totvsVerify`;
+export const UPLOAD_TYPE = `${PACKAGE_NAME}.totvsUpload`;
+export const RESTORE_TEST_TYPE = `${PACKAGE_NAME}.totvsRestoreTest`;
