@@ -1,15 +1,14 @@
 import { spawn } from 'node:child_process';
-import { readdir } from 'node:fs/promises';
+import { readdir, stat } from 'node:fs/promises';
 import { join, relative } from 'node:path';
 import type { Client } from 'pg';
 import type { CompressionMethod, PostgresInventory, PostgresSourceFacts } from '../../backup-set/manifest';
 import type { BackupSetWriter } from '../../backup-set/set-writer';
 import { BackupError } from '../../errors';
 import { formatBytes } from '../../format';
-import { freeBytes } from '../../location/staging-folder';
+import { freeBytes, stagingError } from '../../location/staging-folder';
 import type { Logger } from '../../logger';
 import { BoundedTail } from '../../pipeline/bounded-tail';
-import type { Progress } from '../../pipeline/hashing';
 import type { DumpOutcome, DumpRequest, PreparedDump, Source } from '../source';
 import { readArchiveToc, tableKey } from './archive';
 import { findClientTool, requireClientForServer, type ClientToolInfo } from './client-tools';
@@ -44,6 +43,7 @@ export const defaultDumpOptions: PostgresDumpOptions = {
 
 /** Compressed Protheus dumps are rarely above a quarter of the tables' size (char padding compresses well). */
 const COMPRESSED_SIZE_RATIO = 0.25;
+const PROGRESS_INTERVAL_MS = 10_000;
 
 export function compressionArgument(pgDump: ClientToolInfo, method: CompressionMethod, level: number | null): string[] {
 	if (method === 'none') return ['--compress=0'];
@@ -224,7 +224,11 @@ async function runPgDump(
 		...compressionArgument(pgDump, options.compression, options.compressionLevel),
 		...selectionArguments(options.selection),
 	];
-	if (options.format === 'directory') args.push(`--jobs=${Math.max(1, options.jobs)}`, `--file=${set.absolutePath(archive)}`);
+	// pg_dump writes the archive itself (-f), as plain `pg_dump -Fc -f` does: a seekable file gets
+	// data offsets in its table of contents (faster parallel pg_restore), and no pipe sits between
+	// pg_dump and the disk. The file is hashed right after pg_dump closes it.
+	args.push(`--file=${set.absolutePath(archive)}`);
+	if (options.format === 'directory') args.push(`--jobs=${Math.max(1, options.jobs)}`);
 	const { env, dispose } = await childEnvironment(request.connection);
 	const child = spawn(pgDump.path, args, { env, stdio: ['ignore', 'pipe', 'pipe'] });
 	const stderr = new BoundedTail();
@@ -239,27 +243,24 @@ async function runPgDump(
 		child.on('error', reject);
 		child.on('close', (code, killedBy) => resolve(killedBy ? null : code));
 	});
-	const progress = (p: Progress) =>
-		log.info(
-			`pg_dump ${request.connection.database}: ${formatBytes(p.bytes)} written, ${tablesDone}/${tableCount} tables, ${Math.round(p.elapsedMs / 1000)} s`,
-		);
+	const started = Date.now();
+	const progress = setInterval(() => {
+		void stat(set.absolutePath(archive))
+			.then((info) => (info.isFile() ? info.size : undefined))
+			.catch(() => undefined)
+			.then((bytes) =>
+				log.info(
+					`pg_dump ${request.connection.database}: ${bytes === undefined ? '' : `${formatBytes(bytes)} written, `}${tablesDone}/${tableCount} tables, ${Math.round((Date.now() - started) / 1000)} s`,
+				),
+			);
+	}, PROGRESS_INTERVAL_MS);
 	try {
-		if (options.format === 'custom') {
-			try {
-				const artifact = await set.writeArtifact(archive, 'pg_dump-custom', child.stdout, progress);
-				// A custom-format archive always has a header: zero bytes means output was lost.
-				if (artifact.bytes === 0) throw new BackupError('DUMP_FAILED', 'pg_dump produced no output', 'Run the backup again; if it repeats, check the n8n host\'s logs.');
-			} catch (error) {
-				child.kill('SIGTERM');
-				await exited.catch(() => undefined);
-				throw error;
-			}
-		} else {
-			child.stdout.resume();
-		}
+		child.stdout.resume();
 		const code = await exited;
 		if (signal.aborted)
 			throw new BackupError('DUMP_FAILED', 'The backup was stopped before pg_dump finished', 'Nothing was kept: the unfinished set was removed.');
+		if (code !== 0 && /No space left on device|Disk quota exceeded/.test(stderr.text()))
+			throw stagingError(Object.assign(new Error(stderr.lastLines(2)), { code: 'ENOSPC' }), set.root, 'writing to');
 		if (code !== 0)
 			throw new BackupError(
 				'DUMP_FAILED',
@@ -267,7 +268,9 @@ async function runPgDump(
 				'Read pg_dump\'s message above. Common causes: a lock held for too long, a permission missing on an object, the server closing the connection.',
 			);
 		log.info(`pg_dump ${request.connection.database}: finished, ${tablesDone}/${tableCount} tables`);
+		if (options.format === 'custom') await set.addWrittenFile(archive, 'pg_dump-custom');
 	} finally {
+		clearInterval(progress);
 		signal.removeEventListener('abort', onAbort);
 		await dispose();
 	}
