@@ -82,9 +82,48 @@ export class FtpDestination implements Destination {
 	}
 
 	private exclusive<T>(operation: (client: Client) => Promise<T>): Promise<T> {
-		const run = this.queue.then(async () => operation(await this.connect()));
+		const run = this.queue.then(() => this.watched(async () => operation(await this.connect())));
 		this.queue = run.catch(() => undefined);
 		return run;
+	}
+
+	/** Set while we wait on local work (hashing a large file), which is not the server's silence. */
+	private localWork = 0;
+
+	/**
+	 * Runs an operation under a last-resort watchdog: basic-ftp's own timeouts cover a silent
+	 * server in most states, but not all of them (it never times out while it believes it is
+	 * waiting for our side). If neither the control nor the data connection moves a byte for
+	 * three timeouts in a row, the connection is closed and the operation fails with TIMEOUT
+	 * rather than hang the workflow.
+	 */
+	private watched<T>(operation: () => Promise<T>): Promise<T> {
+		const limitMs = 3 * (this.config.timeoutMs ?? 30_000);
+		const activity = () => {
+			const ftp = this.client?.ftp;
+			const sockets = [ftp?.socket, ftp?.dataSocket];
+			return sockets.reduce((sum, socket) => sum + (socket ? socket.bytesRead + socket.bytesWritten : 0), 0) + this.localWork;
+		};
+		let stop = () => {};
+		const stalled = new Promise<never>((_resolve, reject) => {
+			let last = activity();
+			let quietSince = Date.now();
+			const timer = setInterval(() => {
+				const now = activity();
+				if (now !== last || this.localWork > 0) {
+					last = now;
+					quietSince = Date.now();
+				} else if (Date.now() - quietSince >= limitMs) {
+					clearInterval(timer);
+					const error = new BackupError('TIMEOUT', `No reply or data from ${this.describe()} for ${Math.round(limitMs / 1000)} s; connection closed`, 'Check the server and the network (a firewall dropping idle connections, a full or hung server), then run again: nothing incomplete is left under a final name.');
+					this.client?.close();
+					reject(error);
+				}
+			}, Math.min(1000, limitMs / 4));
+			timer.unref();
+			stop = () => clearInterval(timer);
+		});
+		return Promise.race([operation(), stalled]).finally(stop);
 	}
 
 	/* ---------------------------------------------------------------- connection and TLS */
@@ -364,7 +403,8 @@ export class FtpDestination implements Destination {
 			options.signal?.removeEventListener('abort', onAbort);
 		}
 		if (options.signal?.aborted) throw abortError(partial);
-		const digest = await hashing;
+		this.localWork++;
+		const digest = await hashing.finally(() => this.localWork--);
 		if (offset + meter.bytes !== digest.bytes) throw new Error(`${localFile} changed while it was uploaded (${offset + meter.bytes} bytes sent, ${digest.bytes} hashed)`);
 		return digest;
 	}
@@ -488,11 +528,16 @@ export class FtpDestination implements Destination {
 				const source = new PassThrough();
 				source.end(data);
 				await client.uploadFrom(source, temp);
+				const checkedAt = Date.now();
 				if ((await this.size(client, this.abs(rel))) !== undefined) {
 					await client.remove(temp, true);
 					return false;
 				}
 				await client.rename(temp, this.abs(rel));
+				// Another writer that found the name free just before our rename renames its copy over
+				// ours a moment later (seen: 2 ms apart). Wait several times our own check-to-rename
+				// time before reading back, so the read-back sees the copy that stands.
+				await new Promise((resolve) => setTimeout(resolve, Math.min(5000, 50 + 4 * (Date.now() - checkedAt))));
 				// Read back: if another writer renamed in the same instant, only one content stands.
 				const chunks: Buffer[] = [];
 				await client.downloadTo(new Writable({ write: (chunk: Buffer, _e, cb) => { chunks.push(chunk); cb(); } }), this.abs(rel));
