@@ -7,3 +7,4 @@ export { TotvsSqlServer } from './credentials/TotvsSqlServer.credentials';
 export { TotvsSftp } from './credentials/TotvsSftp.credentials';
 export { TotvsFtp } from './credentials/TotvsFtp.credentials';
 export { TotvsGoogleDriveApi } from './credentials/TotvsGoogleDriveApi.credentials';
+export { TotvsGoogleDriveOAuth2Api } from './credentials/TotvsGoogleDriveOAuth2Api.credentials';

@@ -38,7 +38,8 @@ import { abortError, checkRemoteCopy, DigestingMeter, withRetries } from './veri
 const FOLDER_MIME = 'application/vnd.google-apps.folder';
 const CHUNK_UNIT = 256 * 1024;
 const FILE_FIELDS = 'id,name,size,md5Checksum,sha256Checksum,modifiedTime,createdTime,mimeType';
-const DRIVE_SCOPE = 'https://www.googleapis.com/auth/drive';
+/** Full Drive access: the scope every credential kind asks for (why not drive.file: see the OAuth2 credential). */
+export const DRIVE_SCOPE = 'https://www.googleapis.com/auth/drive';
 
 type DriveFile = drive_v3.Schema$File;
 
@@ -195,7 +196,14 @@ export class GoogleDriveDestination implements Destination {
 			}
 			if (error.status === 401) return new BackupError('AUTH_FAILED', `Google rejected the access token for ${where}`, 'Check the Google Drive credential.', { cause: error });
 			if (error.status === 403 || error.status === 404) {
-				return new BackupError('PERMISSION_DENIED', `Google Drive refused to ${action} ${where} (${error.status} ${error.reason ?? ''}: ${error.message})`, 'Share the folder (or shared drive) with the service account e-mail as Content manager / Editor, and check the folder id.', { cause: error });
+				return new BackupError(
+					'PERMISSION_DENIED',
+					`Google Drive refused to ${action} ${where} (${error.status} ${error.reason ?? ''}: ${error.message})`,
+					this.config.auth.kind === 'serviceAccount'
+						? 'Share the folder (or shared drive) with the service account e-mail as Content manager / Editor, and check the folder id.'
+						: 'Check the folder id, and that the Google account the credential signed in with can edit that folder (owner, Editor, or Content manager on a shared drive).',
+					{ cause: error },
+				);
 			}
 		}
 		return new BackupError('TRANSFER_FAILED', `Could not ${action} ${where}: ${(error as Error).message}`, 'Google Drive or the network failed repeatedly; run again (uploads resume).', { cause: error });

@@ -36,6 +36,8 @@ export class TotvsUpload implements INodeType {
 			{ name: 'totvsSftp', required: true, testedBy: 'totvsSftpConnectionTest', displayOptions: { show: { destination: ['sftp'] } } },
 			{ name: 'totvsFtp', required: true, testedBy: 'totvsFtpConnectionTest', displayOptions: { show: { destination: ['ftp'] } } },
 			{ name: 'totvsGoogleDriveApi', required: true, testedBy: 'totvsGoogleDriveConnectionTest', displayOptions: { show: { destination: ['googleDrive'] } } },
+			// OAuth2: n8n tests it by the sign-in itself, so no testedBy
+			{ name: 'totvsGoogleDriveOAuth2Api', required: true, displayOptions: { show: { destination: ['googleDriveSignIn'] } } },
 		],
 		properties: uploadProperties,
 	};

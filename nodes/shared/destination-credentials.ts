@@ -1,17 +1,24 @@
 import type {
 	ICredentialDataDecryptedObject,
 	ICredentialsDecrypted,
+	IDataObject,
 	ICredentialTestFunctions,
 	IExecuteFunctions,
 	INodeCredentialTestResult,
 } from 'n8n-workflow';
 import type { DestinationConfig, FtpConfig, FtpTlsMode, GoogleDriveConfig, SftpConfig } from '../../core/destinations/destination';
-import { isBackupError } from '../../core/errors';
+import { DRIVE_SCOPE } from '../../core/destinations/google-drive';
+import { BackupError, isBackupError } from '../../core/errors';
 import { parseServiceAccountKey } from '../../core/upload/google-key';
 import { checkDestination } from '../../core/upload/check-destination';
 
 /** Destination parameter value -> credential type name (Local / Network Folder has none). */
-export const DESTINATION_CREDENTIAL = { sftp: 'totvsSftp', ftp: 'totvsFtp', googleDrive: 'totvsGoogleDriveApi' } as const;
+export const DESTINATION_CREDENTIAL = {
+	sftp: 'totvsSftp',
+	ftp: 'totvsFtp',
+	googleDrive: 'totvsGoogleDriveApi',
+	googleDriveSignIn: 'totvsGoogleDriveOAuth2Api',
+} as const;
 export type DestinationChoice = 'local' | keyof typeof DESTINATION_CREDENTIAL;
 
 const text = (value: unknown) => (value === undefined || value === null ? '' : String(value)).trim();
@@ -63,10 +70,41 @@ export function googleDriveConfig(data: ICredentialDataDecryptedObject): GoogleD
 	};
 }
 
+const DEFAULT_DRIVE_API = 'https://www.googleapis.com';
+const SIGN_IN_AGAIN =
+	'Open the credential and click "Sign in with Google" again. It asks Google for offline access, which is what makes Google issue a refresh token; if Google still skips the consent screen, remove the app\'s access at https://myaccount.google.com/permissions and sign in once more.';
+
+/**
+ * A "Sign in with Google" credential (n8n's OAuth2 flow; n8n keeps the tokens in
+ * `oauthTokenData`) as core's OAuth2 config. Core needs the refresh token: it fetches its own
+ * access tokens, from the token URL that issued the refresh token, so long uploads outlive one.
+ * Errors never include token values.
+ */
+export function googleDriveOAuth2Config(data: ICredentialDataDecryptedObject): GoogleDriveConfig {
+	const tokens = typeof data.oauthTokenData === 'object' && data.oauthTokenData !== null ? (data.oauthTokenData as IDataObject) : undefined;
+	if (!tokens) throw new BackupError('AUTH_FAILED', 'The Google Drive OAuth2 credential is not connected to a Google account', 'Open the credential and click "Sign in with Google".');
+	const refreshToken = String(tokens.refresh_token ?? '').trim();
+	if (!refreshToken) throw new BackupError('AUTH_FAILED', 'The Google Drive OAuth2 credential has no refresh token, so it cannot work unattended', SIGN_IN_AGAIN);
+	// Google's consent screen lets the user untick a permission; the token answer lists what was granted.
+	const granted = String(tokens.scope ?? '').trim();
+	if (granted && !granted.split(/\s+/).includes(DRIVE_SCOPE)) {
+		throw new BackupError('AUTH_FAILED', `The Google Drive OAuth2 credential was not granted access to Google Drive (${DRIVE_SCOPE})`, 'Sign in again and allow "See, edit, create and delete all of your Google Drive files".');
+	}
+	const apiBaseUrl = text(data.apiBaseUrl).replace(/\/+$/, '');
+	return {
+		type: 'google-drive',
+		auth: { kind: 'oauth2', clientId: text(data.clientId), clientSecret: String(data.clientSecret ?? ''), refreshToken },
+		rootFolderId: text(data.folderId),
+		tokenUrl: text(data.accessTokenUrl) || undefined,
+		...(apiBaseUrl && apiBaseUrl !== DEFAULT_DRIVE_API ? { apiBaseUrl } : {}),
+	};
+}
+
 export const CONFIG_FROM_CREDENTIAL: Record<keyof typeof DESTINATION_CREDENTIAL, (data: ICredentialDataDecryptedObject) => DestinationConfig> = {
 	sftp: sftpConfig,
 	ftp: ftpConfig,
 	googleDrive: googleDriveConfig,
+	googleDriveSignIn: googleDriveOAuth2Config,
 };
 
 /** What every destination credential's Test button reports: where it connected, how, and what it found. */

@@ -230,6 +230,8 @@ suite('destination credential tests', () => {
 			expect.objectContaining({ name: 'totvsSftp', testedBy: 'totvsSftpConnectionTest' }),
 			expect.objectContaining({ name: 'totvsFtp', testedBy: 'totvsFtpConnectionTest' }),
 			expect.objectContaining({ name: 'totvsGoogleDriveApi', testedBy: 'totvsGoogleDriveConnectionTest' }),
+			// OAuth2 ("Sign in with Google"): n8n tests it by the sign-in, see test/unit/drive-oauth2-credential.test.ts
+			expect.objectContaining({ name: 'totvsGoogleDriveOAuth2Api' }),
 		]);
 	});
 
