@@ -1,16 +1,31 @@
 /**
- * Restore Test of a SQL Server set, reported like PostgreSQL's: verify the set's files, plan the
- * chain from the sets beside it (full, differential, logs), restore it into a scratch database on
- * the restore server (which reads the files through the shared folder), check it, drop it.
+ * Restore Test and Restore of a SQL Server set, reported like PostgreSQL's: verify the set's
+ * files, plan the chain from the sets beside it (full, differential, logs), restore it on the
+ * restore server (which reads the files through the shared folder) and check it. Restore Test
+ * then drops the scratch copy; Restore puts the checked copy under the target's name.
  */
-import { manifestOf } from '../backup-set/manifest';
+import { readSet } from '../backup-set/catalog';
+import { manifestOf, type Manifest } from '../backup-set/manifest';
+import { BackupError } from '../errors';
 import type { Logger } from '../logger';
+import { cancelled } from '../sources/postgres/restore';
+import {
+	asideNameFor,
+	checkTargetName,
+	isSourceDatabase,
+	readDatabaseState,
+	stagingNameFor,
+	swapIntoTarget,
+	type SqlServerAddress,
+} from '../sources/sqlserver/restore';
 import { planSqlServerRestore, runSqlServerRestoreTest } from '../sources/sqlserver/restore-test';
 import type { SqlRunner } from '../sources/sqlserver/runner';
+import { readServerFacts } from '../sources/sqlserver/server-facts';
 import type { SharedFolder } from '../sources/sqlserver/shared-folder';
-import { check } from '../verify/checks';
+import { dropDatabaseStatement } from '../sources/sqlserver/tsql';
+import { check, type CheckResult } from '../verify/checks';
 import { verifyLocalSet } from '../verify/verify-set';
-import type { RestoreReport } from './postgres-restore-test';
+import type { RealRestoreReport, RestoreReport } from './postgres-restore-test';
 
 export interface SqlServerSetRestoreTestRequest {
 	folder: string;
@@ -21,49 +36,151 @@ export interface SqlServerSetRestoreTestRequest {
 	/** See SqlServerRestoreTestRequest.rowTolerance. */
 	rowTolerance?: number;
 	statsPercent?: number;
+	/** Keep the restored database when the restore or a check fails, for investigation. */
+	keepOnFailure?: boolean;
 	log: Logger;
 	signal?: AbortSignal;
+}
+
+export interface SqlServerSetRestoreRequest extends SqlServerSetRestoreTestRequest {
+	/** The database to restore into. */
+	target: string;
+	/** Replace a target that exists (renamed aside, and dropped only after the new copy took its name). */
+	replaceExisting: boolean;
+	/** Also allow the target to be the database the set was taken from (with replaceExisting). */
+	allowSourceDatabase: boolean;
+	/** The restore server as the credential names it: recognises the source server when @@SERVERNAME differs. */
+	address?: SqlServerAddress;
 }
 
 export async function runSqlServerSetRestoreTest(request: SqlServerSetRestoreTestRequest): Promise<RestoreReport> {
 	// VERIFYONLY is left out (reported "not run" by Verify): the RESTORE below reads every page anyway.
 	const { manifest, verification } = await verifyLocalSet(request.folder);
 	const verified = verification.checks.filter((c) => !c.notRun);
-	if (!manifest || !verification.ok) {
-		const skipped = check('restore', false, 'restored', 'not attempted', 'The set failed verification, so it was not restored: a damaged artifact cannot give a trustworthy database');
-		return { backupId: manifest?.backupId ?? null, manifest, passed: false, restoreMs: 0, checksMs: 0, restoredBytes: 0, database: null, kept: false, checks: [...verified, skipped] };
-	}
-	const { serverFolder, localFolder } = manifestOf(manifest, 'sqlserver').source;
-	const shared = request.sharedFolder({ serverFolder, localFolder });
-	const chain = await planSqlServerRestore(request.folder, manifest);
+	if (!manifest || !verification.ok) return notRestored(manifest, verified);
 	const runner = await request.connect();
 	try {
-		const result = await runSqlServerRestoreTest({
-			chain,
-			runner,
-			shared,
-			rowTolerance: request.rowTolerance ?? 0.01,
-			statsPercent: request.statsPercent ?? 10,
-			log: request.log,
-			signal: request.signal,
-		});
-		// The restore test checks the chain again, in restore order: report it once.
-		const reported = new Set(result.checks.map((c) => c.name));
-		const checks = [...verified.filter((c) => !reported.has(c.name)), ...result.checks];
-		return {
-			backupId: result.backupId,
-			manifest,
-			passed: checks.every((c) => c.ok),
-			restoreMs: result.restoreMs,
-			checksMs: result.checksMs,
-			// SQL Server's size of the scratch copy is not read before it is dropped
-			restoredBytes: 0,
-			database: result.database,
-			// The scratch database is always dropped: the core has no "keep on failure" for SQL Server
-			kept: false,
-			checks,
-		};
+		return await restoreAndCheck(request, manifest, verified, runner);
 	} finally {
 		await runner.close().catch(() => undefined);
 	}
+}
+
+/**
+ * Restore (real recovery) into `target`. Guarded as PostgreSQL's: the target must not exist
+ * unless replaceExisting; the set's own source database also needs allowSourceDatabase. The chain
+ * is restored into totvs_rs_<backup ID> and checked (DBCC CHECKDB and the TOTVS checks); only
+ * then is an existing target renamed aside, the copy renamed to the target, and the old one
+ * dropped. A failure drops the copy and leaves the target as it was.
+ */
+export async function runSqlServerSetRestore(request: SqlServerSetRestoreRequest): Promise<RealRestoreReport> {
+	const target = checkTargetName(request.target);
+	// The guards first (cheap): nobody waits for a whole chain to be hashed to hear "no".
+	const manifest = await readSet(request.folder);
+	const { source, backupId } = manifestOf(manifest, 'sqlserver');
+	const staging = stagingNameFor(backupId);
+	const aside = asideNameFor(target);
+	const runner = await request.connect();
+	try {
+		const where = runner.description;
+		const server = await readServerFacts(runner);
+		const intoSource = isSourceDatabase(source, server, request.address, target);
+		if (intoSource && !(request.replaceExisting && request.allowSourceDatabase))
+			throw new BackupError(
+				'TARGET_IS_SOURCE',
+				`"${target}" on ${where} is the database backup set ${backupId} was taken from`,
+				'Restoring over the source database replaces production data. If that is really what you want, turn on both "Replace Existing Database" and "Allow Replacing the Source Database"; otherwise choose another target name.',
+			);
+		const existing = await readDatabaseState(runner, target);
+		if (existing && !request.replaceExisting)
+			throw new BackupError(
+				'TARGET_EXISTS',
+				`Database "${target}" already exists on ${where}`,
+				'Choose a new target name, or turn on "Replace Existing Database" to replace it (it is renamed aside only after the restored copy passed every check, and dropped once the copy has its name).',
+			);
+		if (existing && existing.state !== 'ONLINE')
+			throw new BackupError(
+				'TARGET_EXISTS',
+				`Database "${target}" on ${where} is ${existing.state}, so it cannot be renamed aside and replaced`,
+				`Bring it online (or finish its restore: RESTORE DATABASE [${target}] WITH RECOVERY), or drop it yourself if it is no longer needed, then run again.`,
+			);
+		if (existing && (await readDatabaseState(runner, aside)))
+			throw new BackupError(
+				'TARGET_EXISTS',
+				`Database "${aside}" already exists on ${where}; a replace of "${target}" renames the old database to that name`,
+				'An earlier replace could not drop it. Look at it, drop it (DROP DATABASE ...) or rename it, and run again.',
+			);
+		if (await readDatabaseState(runner, staging))
+			throw new BackupError(
+				'TARGET_EXISTS',
+				`Staging database "${staging}" already exists on ${where}`,
+				'An earlier restore of this set was kept on failure or is still running. Look at it, drop it, and run again.',
+			);
+		if (intoSource) request.log.warn(`Restore of ${backupId} will replace "${target}" on ${where}, the database it was taken from`);
+
+		const { verification } = await verifyLocalSet(request.folder);
+		const verified = verification.checks.filter((c) => !c.notRun);
+		if (!verification.ok) return { ...notRestored(manifest, verified), replaced: false };
+		const outcome = await restoreAndCheck(request, manifest, verified, runner, { database: staging, keepWhenPassed: true });
+		if (!outcome.passed) return { ...outcome, database: outcome.kept ? staging : null, replaced: false };
+		if (request.signal?.aborted) {
+			await runner.query(dropDatabaseStatement(staging), {}, { timeoutMs: 0 });
+			throw cancelled(target);
+		}
+		const cleanup = await swapIntoTarget({ runner, staging, target, existing, aside, log: request.log });
+		const checks = cleanup ? [...outcome.checks, cleanup] : outcome.checks;
+		request.log.info(`Restored ${backupId} into "${target}" on ${where}${existing ? ' (replaced)' : ''}`);
+		return { ...outcome, checks, passed: checks.every((c) => c.ok), database: target, kept: false, replaced: existing !== undefined };
+	} finally {
+		await runner.close().catch(() => undefined);
+	}
+}
+
+/** Plans the chain and restores it into `database` (the scratch name by default), with the checks. */
+async function restoreAndCheck(
+	request: SqlServerSetRestoreTestRequest,
+	manifest: Manifest,
+	verified: CheckResult[],
+	runner: SqlRunner,
+	into: { database?: string; keepWhenPassed?: boolean } = {},
+): Promise<RestoreReport> {
+	const { serverFolder, localFolder } = manifestOf(manifest, 'sqlserver').source;
+	const shared = request.sharedFolder({ serverFolder, localFolder });
+	const chain = await planSqlServerRestore(request.folder, manifest);
+	const result = await runSqlServerRestoreTest({
+		chain,
+		runner,
+		shared,
+		scratchDatabase: into.database,
+		keepWhenPassed: into.keepWhenPassed,
+		keepOnFailure: request.keepOnFailure,
+		rowTolerance: request.rowTolerance ?? 0.01,
+		statsPercent: request.statsPercent ?? 10,
+		log: request.log,
+		signal: request.signal,
+	}).catch((error: unknown) => {
+		// The driver reports a cancelled statement as its own error; the database was dropped.
+		if (request.signal?.aborted) throw cancelled(into.database ?? `the scratch database of ${manifest.backupId}`);
+		throw error;
+	});
+	// The restore test checks the chain again, in restore order: report it once.
+	const reported = new Set(result.checks.map((c) => c.name));
+	const checks = [...verified.filter((c) => !reported.has(c.name)), ...result.checks];
+	return {
+		backupId: result.backupId,
+		manifest,
+		passed: checks.every((c) => c.ok),
+		restoreMs: result.restoreMs,
+		checksMs: result.checksMs,
+		// SQL Server's size of the restored copy is not read
+		restoredBytes: 0,
+		database: result.database,
+		kept: result.kept,
+		checks,
+	};
+}
+
+function notRestored(manifest: Manifest | undefined, verified: CheckResult[]): RestoreReport {
+	const skipped = check('restore', false, 'restored', 'not attempted', 'The set failed verification, so it was not restored: a damaged artifact cannot give a trustworthy database');
+	return { backupId: manifest?.backupId ?? null, manifest, passed: false, restoreMs: 0, checksMs: 0, restoredBytes: 0, database: null, kept: false, checks: [...verified, skipped] };
 }

@@ -11,8 +11,10 @@ import { manifestPathOf } from '../../core/backup';
 import { readSet } from '../../core/backup-set/catalog';
 import { restoreReportHtml } from '../../core/restore-test/html-report';
 import { runRestore, runRestoreTest, type RestoreReport, type RestoreRequest } from '../../core/restore-test/postgres-restore-test';
-import { runSqlServerSetRestoreTest } from '../../core/restore-test/sqlserver-restore-test';
+import { runSqlServerSetRestore, runSqlServerSetRestoreTest } from '../../core/restore-test/sqlserver-restore-test';
 import { fetchRemoteDatabaseSet, type FetchedRemoteSet } from '../../core/restore-test/remote-set';
+import { fetchRemoteSqlServerChain } from '../../core/restore-test/sqlserver-remote-set';
+import type { SharedFolder } from '../../core/sources/sqlserver/shared-folder';
 import { findLocalDatabaseSet } from '../../core/restore-test/select-set';
 import { openDestination } from '../../core/upload/open-destination';
 import type { PostgresConnection } from '../../core/sources/postgres/connection';
@@ -26,7 +28,7 @@ import {
 } from '../shared/destination-credentials';
 import { POSTGRES_CREDENTIAL, POSTGRES_CREDENTIAL_TEST, postgresConnection, testPostgresCredential } from '../shared/postgres-credential';
 import { ItemFailure, forEachBackupItem } from '../shared/run-items';
-import { sharedFolderOf, sqlServerConnector } from '../shared/sqlserver-access';
+import { sharedFolderOf, sqlServerRestoreServer } from '../shared/sqlserver-access';
 import { SQLSERVER_CREDENTIAL_TEST, testSqlServerCredential } from '../shared/sqlserver-credential';
 import { restoreTestSummary, type Language } from '../shared/summary';
 import { restoreTestProperties } from './description';
@@ -57,6 +59,8 @@ export class TotvsRestoreTest implements INodeType {
 				testedBy: 'totvsGoogleDriveConnectionTest',
 				displayOptions: { show: { setSource: ['destination'], destination: ['googleDrive'] } },
 			},
+			// OAuth2: n8n tests it by the sign-in itself, so no testedBy
+			{ name: 'totvsGoogleDriveOAuth2Api', required: true, displayOptions: { show: { setSource: ['destination'], destination: ['googleDriveSignIn'] } } },
 		],
 		properties: restoreTestProperties,
 	};
@@ -82,17 +86,14 @@ export class TotvsRestoreTest implements INodeType {
 			const real = operation === 'restore';
 			const options = this.getNodeParameter('options', i, {}) as IDataObject;
 			const onSqlServer = this.getNodeParameter('restoreServer', i, 'postgres') === 'sqlserver';
-			if (onSqlServer) refuseUnsupportedSqlServer(this, i, real);
-			const fetched = this.getNodeParameter('setSource', i) === 'destination' ? await fetchFromDestination(this, i, await postgresServer()) : undefined;
+			const fetched = this.getNodeParameter('setSource', i) === 'destination' ? await fetchFromDestination(this, i, onSqlServer, postgresServer) : undefined;
+			const realTarget = () => ({
+				target: this.getNodeParameter('targetDatabase', i) as string,
+				replaceExisting: this.getNodeParameter('replaceExisting', i, false) as boolean,
+				allowSourceDatabase: this.getNodeParameter('allowSourceDatabase', i, false) as boolean,
+			});
 			const runPostgres = (request: RestoreRequest) =>
-				real
-					? runRestore({
-							...request,
-							target: this.getNodeParameter('targetDatabase', i) as string,
-							replaceExisting: this.getNodeParameter('replaceExisting', i, false) as boolean,
-							allowSourceDatabase: this.getNodeParameter('allowSourceDatabase', i, false) as boolean,
-						})
-					: runRestoreTest(request);
+				real ? runRestore({ ...request, ...realTarget() }) : runRestoreTest(request);
 			let folder: string;
 			let report: RestoreReport & { replaced?: boolean };
 			let keptAt: string | undefined;
@@ -100,28 +101,34 @@ export class TotvsRestoreTest implements INodeType {
 				folder = fetched?.folder ?? (await setFolderOf(this, i));
 				await checkEngineMatches(this, i, folder, onSqlServer);
 				const signal = this.getExecutionCancelSignal?.();
-				report = onSqlServer
-					? await runSqlServerSetRestoreTest({
-							folder,
-							connect: await sqlServerConnector(this, i),
-							sharedFolder: (recorded) => sharedFolderOf(this, i, recorded),
-							log: this.logger,
-							signal,
-						})
-					: await runPostgres({
-							folder,
-							connection: await postgresServer(),
-							restore: {
-								jobs: Number(options.jobs ?? 2),
-								owners: options.restoreOwners === true,
-								privileges: options.restorePrivileges === true,
-								encoding: String(options.encoding ?? '').trim() || undefined,
-							},
-							freshnessDays: Number(options.freshnessDays ?? 3),
-							keepOnFailure: options.keepOnFailure === true,
-							log: this.logger,
-							signal,
-						});
+				if (onSqlServer) {
+					const { connect, address } = await sqlServerRestoreServer(this, i);
+					const request = {
+						folder,
+						connect,
+						// A downloaded chain lies in the shared folder it was downloaded into.
+						sharedFolder: (recorded: SharedFolder) => fetched?.shared ?? sharedFolderOf(this, i, recorded),
+						keepOnFailure: options.keepOnFailure === true,
+						log: this.logger,
+						signal,
+					};
+					report = real ? await runSqlServerSetRestore({ ...request, ...realTarget(), address }) : await runSqlServerSetRestoreTest(request);
+				} else {
+					report = await runPostgres({
+						folder,
+						connection: await postgresServer(),
+						restore: {
+							jobs: Number(options.jobs ?? 2),
+							owners: options.restoreOwners === true,
+							privileges: options.restorePrivileges === true,
+							encoding: String(options.encoding ?? '').trim() || undefined,
+						},
+						freshnessDays: Number(options.freshnessDays ?? 3),
+						keepOnFailure: options.keepOnFailure === true,
+						log: this.logger,
+						signal,
+					});
+				}
 			} finally {
 				// The download is removed (or kept, if asked) also when the restore threw.
 				keptAt = await fetched?.finish(options.keepDownload === true);
@@ -159,7 +166,9 @@ export class TotvsRestoreTest implements INodeType {
 						? `Database "${report.database}" was kept for investigation: drop it when done. `
 						: '') +
 						(real
-							? 'The target database was not created or replaced. Restore another set, or investigate this one.'
+							? report.replaced
+								? `Database "${report.database}" holds the restored copy, which passed its checks; see the failed check for what is left to do.`
+								: 'The target database was not created or replaced. Restore another set, or investigate this one.'
 							: 'Do not rely on this backup until a restore test passes. Make a new backup and test it; keep this set for investigation.'),
 					json,
 				);
@@ -175,22 +184,6 @@ export class TotvsRestoreTest implements INodeType {
 		}
 		return [output];
 	}
-}
-
-/** SQL Server: Restore Test of sets in the shared folder only, for now (the check runs before anything is downloaded). */
-function refuseUnsupportedSqlServer(ctx: IExecuteFunctions, i: number, real: boolean): void {
-	if (real)
-		throw new NodeOperationError(ctx.getNode(), 'Restore (real recovery) of SQL Server sets is not supported yet', {
-			itemIndex: i,
-			description:
-				'Use the Restore Test operation to prove the set restores. To recover, restore the chain on your SQL Server (RESTORE DATABASE … WITH MOVE, NORECOVERY through the chain, then RECOVERY) from the files in the shared backup folder.',
-		});
-	if (ctx.getNodeParameter('setSource', i) === 'destination')
-		throw new NodeOperationError(ctx.getNode(), 'Restore Test of SQL Server sets from a destination is not supported yet', {
-			itemIndex: i,
-			description:
-				'SQL Server must read the whole chain (full, differential, logs) from the folder it shares with n8n. Copy the sets back into that folder and choose "From Input Item" or "From a Backups Folder".',
-		});
 }
 
 /** The restore server must be of the set's engine: say which to choose rather than fail inside pg_restore or RESTORE. */
@@ -228,21 +221,32 @@ async function setFolderOf(ctx: IExecuteFunctions, i: number): Promise<string> {
 	return folder;
 }
 
-/** "From a Destination": downloads the chosen set into the staging folder and verifies it. */
-async function fetchFromDestination(ctx: IExecuteFunctions, i: number, restoreServer: PostgresConnection): Promise<FetchedRemoteSet> {
+/**
+ * "From a Destination": downloads the chosen set into the staging folder and verifies it. A SQL
+ * Server set comes with the sets its restore needs (full, differential, logs), into the folder
+ * shared with SQL Server, which reads the files itself.
+ */
+async function fetchFromDestination(
+	ctx: IExecuteFunctions,
+	i: number,
+	onSqlServer: boolean,
+	postgresServer: () => Promise<PostgresConnection>,
+): Promise<FetchedRemoteSet & { shared?: SharedFolder; chain?: string[] }> {
+	const restoreServer = onSqlServer ? undefined : await postgresServer();
 	const choice = ctx.getNodeParameter('destination', i) as DestinationChoice;
 	const destination = openDestination(await destinationConfigOf(ctx, choice, i));
 	try {
 		const pick = ctx.getNodeParameter('pick', i) as 'latest' | 'backupId';
-		return await fetchRemoteDatabaseSet(destination, {
+		const common = {
 			environment: ctx.getNodeParameter('environment', i) as string,
 			backupId: pick === 'backupId' ? (ctx.getNodeParameter('backupId', i) as string) : undefined,
 			stagingFolder: String(ctx.getNodeParameter('stagingFolder', i, '') ?? ''),
-			// pg_restore of the restore server's client folder checks the archive
-			verify: { pgClientFolder: restoreServer.binFolder },
 			logger: ctx.logger,
 			signal: ctx.getExecutionCancelSignal?.(),
-		});
+		};
+		if (!restoreServer) return await fetchRemoteSqlServerChain(destination, { ...common, sharedFolder: (recorded) => sharedFolderOf(ctx, i, recorded) });
+		// pg_restore of the restore server's client folder checks the archive
+		return await fetchRemoteDatabaseSet(destination, { ...common, verify: { pgClientFolder: restoreServer.binFolder } });
 	} finally {
 		// The restore can take long: do not hold the connection meanwhile.
 		await destination.close().catch(() => undefined);
@@ -250,7 +254,7 @@ async function fetchFromDestination(ctx: IExecuteFunctions, i: number, restoreSe
 }
 
 /** Where the restored set came from, for the item. */
-function sourceOf(fetched: FetchedRemoteSet, keptAt: string | undefined): IDataObject {
+function sourceOf(fetched: FetchedRemoteSet & { chain?: string[] }, keptAt: string | undefined): IDataObject {
 	return {
 		destination: fetched.destination,
 		remotePath: fetched.remotePath,
@@ -258,5 +262,7 @@ function sourceOf(fetched: FetchedRemoteSet, keptAt: string | undefined): IDataO
 		downloadMs: fetched.downloadMs,
 		verified: true,
 		keptAt: keptAt ?? null,
+		// SQL Server: every set downloaded for the restore, full first
+		...(fetched.chain ? { chain: fetched.chain } : {}),
 	};
 }

@@ -37,11 +37,19 @@ export const restoreTestProperties: INodeProperties[] = [
 	},
 	{
 		displayName:
-			'The credential is the restore server\'s (a "TOTVS SQL Server" credential, often not production\'s); its login needs CREATE DATABASE (dbcreator). Restore Test restores the chain into totvs_rt_&lt;backup ID&gt; in its default data and log folders, runs DBCC CHECKDB and drops it. That server must read the sets through the shared folder below. Restore (real recovery) is not available for SQL Server sets yet.',
+			'The credential is the restore server\'s (a "TOTVS SQL Server" credential, often not production\'s); the node works from its master database and its login needs CREATE DATABASE (dbcreator). The chain (full, differential, logs) is restored into totvs_rt_&lt;backup ID&gt; (Restore: totvs_rs_&lt;backup ID&gt;) in the server\'s default data and log folders, checked with DBCC CHECKDB and the TOTVS checks, then dropped (Restore: renamed to the target). SQL Server reads the sets itself, through the shared folder below; sets from a destination are downloaded into it.',
 		name: 'sqlServerNotice',
 		type: 'notice',
 		default: '',
 		displayOptions: onSqlServer,
+	},
+	{
+		displayName:
+			'Restore on SQL Server: the restored database keeps the file names of its staging copy (totvs_rs_&lt;backup ID&gt;_1.mdf, _2.ldf … in the default folders) and the source\'s logical file names. Replacing an existing database disconnects its sessions (ROLLBACK IMMEDIATE), renames it to totvs_old_&lt;target&gt;, gives the restored copy its name, then drops the old one.',
+		name: 'sqlServerRestoreNotice',
+		type: 'notice',
+		default: '',
+		displayOptions: { show: { restoreServer: ['sqlserver'], operation: ['restore'] } },
 	},
 	{
 		displayName: 'Operation',
@@ -138,7 +146,7 @@ export const restoreTestProperties: INodeProperties[] = [
 		placeholder: '/mnt/backup/totvs',
 		displayOptions: fromDestination,
 		description:
-			'Local folder the set is downloaded into (a private sub-folder of it, removed afterwards unless "Keep Downloaded Set" is on). It must exist. Empty: ~/.n8n-files/totvs-backups under the n8n user folder.',
+			'Local folder the set is downloaded into (a private sub-folder of it, removed afterwards unless "Keep Downloaded Set" is on). It must exist. Empty: ~/.n8n-files/totvs-backups under the n8n user folder. SQL Server: it must lie inside the shared folder (Local Mount Path), since SQL Server reads the files; empty: the shared folder itself.',
 	},
 	{
 		displayName: 'Target Database',
@@ -156,7 +164,7 @@ export const restoreTestProperties: INodeProperties[] = [
 		type: 'boolean',
 		default: false,
 		displayOptions: restoreOnly,
-		description: 'Whether to replace the target database if it exists. The set is restored and checked under a temporary name first; the old database is dropped only when every check passed.',
+		description: 'Whether to replace the target database if it exists. The set is restored and checked under a temporary name first; the old database is dropped only when every check passed and the restored copy has taken its name.',
 	},
 	{
 		displayName: 'Allow Replacing the Source Database',
@@ -164,7 +172,7 @@ export const restoreTestProperties: INodeProperties[] = [
 		type: 'boolean',
 		default: false,
 		displayOptions: { show: { operation: ['restore'], replaceExisting: [true] } },
-		description: 'Whether the target may be the very database the set was taken from (same host, port and name). Replaces production data: for disaster recovery only.',
+		description: 'Whether the target may be the very database the set was taken from (same server and database name). Replaces production data: for disaster recovery only.',
 	},
 	{
 		displayName: 'Options',
@@ -211,7 +219,6 @@ export const restoreTestProperties: INodeProperties[] = [
 				name: 'keepOnFailure',
 				type: 'boolean',
 				default: false,
-				displayOptions: { show: postgresOption },
 				description: 'Whether to keep the restored database when the restore or a check fails, for investigation (named in the report). It is always dropped when the execution is cancelled.',
 			},
 			{
@@ -221,7 +228,7 @@ export const restoreTestProperties: INodeProperties[] = [
 				default: false,
 				displayOptions: { show: { '/setSource': ['destination'] } },
 				description:
-					'Whether to keep the set downloaded from the destination, in &lt;staging folder&gt;/&lt;environment&gt;/&lt;backup ID&gt; (or its download folder if that exists already). By default it is removed after the restore.',
+					'Whether to keep the set downloaded from the destination (for SQL Server: with the sets of its chain), in &lt;staging folder&gt;/&lt;environment&gt;/&lt;backup ID&gt; (or its download folder if that exists already). By default it is removed after the restore.',
 			},
 			{
 				displayName: 'Parallel Jobs',

@@ -3,6 +3,7 @@ import { readSet } from '../../core/backup-set/catalog';
 import { manifestOf, type Manifest } from '../../core/backup-set/manifest';
 import { connectSqlServer } from '../../core/sources/sqlserver/mssql-runner';
 import { checkSharedFolder, isInShared, serverPathFor, type SharedFolder } from '../../core/sources/sqlserver/shared-folder';
+import type { SqlServerAddress } from '../../core/sources/sqlserver/restore';
 import type { SqlRunner } from '../../core/sources/sqlserver/runner';
 import type { SqlServerVerifyAccess } from '../../core/sources/sqlserver/verify';
 import { SQLSERVER_CREDENTIAL, sqlServerConnection } from '../shared/sqlserver-credential';
@@ -34,6 +35,20 @@ export function sharedFolderOf(ctx: IExecuteFunctions, itemIndex: number, record
 export async function sqlServerConnector(ctx: IExecuteFunctions, itemIndex: number): Promise<() => Promise<SqlRunner>> {
 	const connection = sqlServerConnection(await ctx.getCredentials(SQLSERVER_CREDENTIAL, itemIndex));
 	return () => connectSqlServer(connection);
+}
+
+/**
+ * The restore server of TOTVS Restore Test: sessions on its master database (RESTORE, DBCC,
+ * ALTER and DROP DATABASE are server-wide, and the session must never sit in a database it
+ * renames or drops, whatever database the credential names), and its address as the credential
+ * gives it (to recognise the server a set was taken from).
+ */
+export async function sqlServerRestoreServer(ctx: IExecuteFunctions, itemIndex: number): Promise<{ connect: () => Promise<SqlRunner>; address: SqlServerAddress }> {
+	const connection = sqlServerConnection(await ctx.getCredentials(SQLSERVER_CREDENTIAL, itemIndex));
+	return {
+		connect: () => connectSqlServer(connection, 'master'),
+		address: { server: connection.server, port: connection.instance ? null : connection.port, instance: connection.instance || null },
+	};
 }
 
 /** The shared folder a SQL Server set was made in; undefined for other engines or an unreadable manifest (verifyLocalSet reads it again and reports why). */

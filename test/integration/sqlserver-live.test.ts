@@ -9,12 +9,14 @@
  *   TOTVS_TEST_MSSQL_SERVER_DIR   the same folder as SQL Server sees it (defaults to SHARED_DIR)
  *   TOTVS_TEST_MSSQL_ENCRYPT (true), TOTVS_TEST_MSSQL_TRUST_CERT (false)
  *
- * The login needs sysadmin (it creates and drops a test database and a scratch database).
+ * The login needs sysadmin (it creates and drops a test database, scratch databases, and the
+ * database the Restore case restores into).
  */
 import { randomBytes } from 'node:crypto';
-import { mkdir, rm } from 'node:fs/promises';
+import { hostname } from 'node:os';
+import { mkdir, mkdtemp, readdir, rm } from 'node:fs/promises';
 import { join } from 'node:path';
-import { makeBackup } from '../../core/backup';
+import { makeBackup, type BackupResult } from '../../core/backup';
 import { manifestOf } from '../../core/backup-set/manifest';
 import { BackupError } from '../../core/errors';
 import { silentLogger } from '../../core/logger';
@@ -22,6 +24,10 @@ import type { SqlServerConnection } from '../../core/sources/sqlserver/connectio
 import { describeServerForCredential } from '../../core/sources/sqlserver/connection-test';
 import { connectSqlServer } from '../../core/sources/sqlserver/mssql-runner';
 import { planSqlServerRestore, runSqlServerRestoreTest } from '../../core/sources/sqlserver/restore-test';
+import { LocalFolderDestination } from '../../core/destinations/local-folder';
+import { fetchRemoteSqlServerChain } from '../../core/restore-test/sqlserver-remote-set';
+import { runSqlServerSetRestore, runSqlServerSetRestoreTest } from '../../core/restore-test/sqlserver-restore-test';
+import { uploadSet } from '../../core/upload/set-transfer';
 import { rowsOf, type SqlRunner } from '../../core/sources/sqlserver/runner';
 import { defaultSqlServerDumpOptions, SqlServerSource } from '../../core/sources/sqlserver/sqlserver-source';
 import { quoteName } from '../../core/sources/sqlserver/tsql';
@@ -54,7 +60,10 @@ if (missing.length) {
 	const serverDir = env.TOTVS_TEST_MSSQL_SERVER_DIR || sharedDir;
 	const staging = join(sharedDir, database);
 	const shared = { serverFolder: serverDir, localFolder: sharedDir };
+	const restored = `${database}_restored`;
 	let master: SqlRunner;
+	/** The chain made by the backup test, restored again by the Restore and from-destination tests. */
+	let chainSets: BackupResult[] = [];
 
 	const backup = (type: 'full' | 'differential' | 'log') =>
 		makeBackup(new SqlServerSource(), {
@@ -88,6 +97,8 @@ if (missing.length) {
 
 		afterAll(async () => {
 			if (master) {
+				for (const name of [restored, `totvs_old_${restored}`])
+					await exec(`IF DB_ID(N'${name}') IS NOT NULL BEGIN ALTER DATABASE ${quoteName(name)} SET SINGLE_USER WITH ROLLBACK IMMEDIATE; DROP DATABASE ${quoteName(name)}; END`).catch(() => undefined);
 				await exec(`IF DB_ID(N'${database}') IS NOT NULL BEGIN ALTER DATABASE ${db} SET SINGLE_USER WITH ROLLBACK IMMEDIATE; DROP DATABASE ${db}; END`).catch(() => undefined);
 				await master.close();
 			}
@@ -136,6 +147,59 @@ if (missing.length) {
 			expect(result.passed).toBe(true);
 			const [gone] = rowsOf<{ id: unknown }>(await master.query('SELECT DB_ID(@name) AS id', { name: result.database }));
 			expect(gone.id).toBeNull();
+			chainSets = [full, diff, log];
+		});
+
+		const restoreInto = (replaceExisting: boolean) =>
+			runSqlServerSetRestore({
+				folder: chainSets[2].folder,
+				connect: () => connectSqlServer(connection, 'master'),
+				sharedFolder: () => shared,
+				target: restored,
+				replaceExisting,
+				allowSourceDatabase: false,
+				log: silentLogger,
+			});
+		const count = async (name: string) => rowsOf<{ n: number }>(await master.query(`SELECT COUNT(*) AS n FROM ${quoteName(name)}.dbo.SA1010`))[0].n;
+		const exists = async (name: string) => rowsOf<{ id: unknown }>(await master.query('SELECT DB_ID(@name) AS id', { name }))[0].id != null;
+
+		it('Restore: the chain into a new database, then again with Replace (old one renamed aside, then dropped)', async () => {
+			expect(chainSets).toHaveLength(3);
+			const first = await restoreInto(false);
+			expect(first.checks.filter((c) => !c.ok)).toEqual([]);
+			expect(first).toMatchObject({ passed: true, database: restored, replaced: false });
+			expect(await count(restored)).toBe(650);
+			await expect(restoreInto(false)).rejects.toMatchObject({ code: 'TARGET_EXISTS' });
+			const again = await restoreInto(true);
+			expect(again.checks.filter((c) => !c.ok)).toEqual([]);
+			expect(again).toMatchObject({ passed: true, database: restored, replaced: true });
+			expect(await count(restored)).toBe(650);
+			expect(await exists(`totvs_old_${restored}`)).toBe(false);
+			expect(await exists(`totvs_rs_${chainSets[2].manifest.backupId}`)).toBe(false);
+			const [access] = rowsOf<{ a: string }>(await master.query('SELECT user_access_desc AS a FROM sys.databases WHERE name = @name', { name: restored }));
+			expect(access.a).toBe('MULTI_USER');
+		});
+
+		it('Restore Test from a destination: the chain is downloaded into the shared folder, restored from there, removed', async () => {
+			expect(chainSets).toHaveLength(3);
+			const offsiteFolder = await mkdtemp(join(staging, 'offsite-'));
+			try {
+				const offsite = new LocalFolderDestination({ type: 'local', folder: offsiteFolder });
+				const lock = { owner: { hostname: hostname(), pid: process.pid }, options: { waitMs: 0 } };
+				for (const set of chainSets) await uploadSet(offsite, set.folder, { lock });
+				const fetched = await fetchRemoteSqlServerChain(offsite, { environment: 'live', sharedFolder: () => shared, stagingFolder: staging, logger: silentLogger });
+				try {
+					expect(fetched.chain).toEqual(chainSets.map((s) => s.manifest.backupId));
+					const report = await runSqlServerSetRestoreTest({ folder: fetched.folder, connect: () => connectSqlServer(connection, 'master'), sharedFolder: () => fetched.shared, rowTolerance: 0, log: silentLogger });
+					expect(report.checks.filter((c) => !c.ok)).toEqual([]);
+					expect(report.passed).toBe(true);
+				} finally {
+					await fetched.finish(false);
+				}
+				expect((await readdir(staging)).filter((name) => name.startsWith('.restore-test-download-'))).toEqual([]);
+			} finally {
+				await rm(offsiteFolder, { recursive: true, force: true });
+			}
 		});
 
 		it('refuses a log backup under the SIMPLE recovery model', async () => {

@@ -1,20 +1,22 @@
 /**
- * TOTVS Dump (SQL Server) -> TOTVS Restore Test inside n8n's real engine. No SQL Server runs
- * here: the mssql driver's connect is replaced by the scripted fake of test/unit/sqlserver (it
- * "writes" backups into a temporary share, restores, answers DBCC and records DROP DATABASE), so
- * this proves the nodes' side: the restore server's credential and the shared folder reach the
- * restore, DBCC and RESTORE failures fail the item with the right check, and the scratch database
- * is dropped every time.
+ * TOTVS Dump (SQL Server) -> [TOTVS Upload ->] TOTVS Restore Test inside n8n's real engine. No
+ * SQL Server runs here: the mssql driver's connect is replaced by the scripted fake of
+ * test/unit/sqlserver (it "writes" backups into a temporary share, restores, answers DBCC, renames
+ * and drops databases), so this proves the nodes' side: the restore server's credential and the
+ * shared folder reach the restore, DBCC and RESTORE failures fail the item with the right check,
+ * the scratch database is dropped every time, Restore takes its target name only after the
+ * checks, and a set from a destination is downloaded into the share and removed afterwards.
  */
-import { mkdir, mkdtemp, rm } from 'node:fs/promises';
+import { mkdir, mkdtemp, readdir, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { IDataObject } from 'n8n-workflow';
 import { TotvsSqlServer } from '../../credentials/TotvsSqlServer.credentials';
 import { TotvsDump } from '../../nodes/TotvsDump/TotvsDump.node';
 import { TotvsRestoreTest } from '../../nodes/TotvsRestoreTest/TotvsRestoreTest.node';
+import { TotvsUpload } from '../../nodes/TotvsUpload/TotvsUpload.node';
 import { MANUAL_TRIGGER_TYPE, PACKAGE_NAME, packageNodeTypes, runWorkflow } from '../harness/n8n-engine';
-import { DUMP_TYPE } from '../harness/totvs-workflow';
+import { DUMP_TYPE, UPLOAD_TYPE } from '../harness/totvs-workflow';
 import { FakeSqlServer, sqlError } from '../unit/sqlserver/fake-sql-server';
 
 const RESTORE_TEST_TYPE = `${PACKAGE_NAME}.totvsRestoreTest`;
@@ -26,8 +28,8 @@ const RESTORE_PASSWORD = 'Restore-Server-Pw-42';
 let mockFake: FakeSqlServer;
 const mockConnections: Array<{ server: string; database: string }> = [];
 jest.mock('../../core/sources/sqlserver/mssql-runner', () => ({
-	connectSqlServer: jest.fn(async (connection: { server: string; database: string }) => {
-		mockConnections.push({ server: connection.server, database: connection.database });
+	connectSqlServer: jest.fn(async (connection: { server: string; database: string }, database?: string) => {
+		mockConnections.push({ server: connection.server, database: database ?? connection.database });
 		return mockFake.runner();
 	}),
 }));
@@ -57,18 +59,25 @@ const credentials = {
 	},
 };
 
-/** Manual Trigger -> TOTVS Dump (SQL Server, `backupType`) [-> TOTVS Restore Test]. */
-function dumpThen(backupType: 'full' | 'differential' | 'log', restoreParameters?: IDataObject, continueOnFail = false) {
+/**
+ * Manual Trigger -> TOTVS Dump (SQL Server, `backupType`) [-> TOTVS Upload (local folder
+ * `offsite`)] [-> TOTVS Restore Test]. Dump stages in the share unless `stagingFolder` is given.
+ */
+function dumpThen(backupType: 'full' | 'differential' | 'log', restoreParameters?: IDataObject, continueOnFail = false, via?: { stagingFolder: string; offsite: string }) {
 	const nodes = [
 		{ name: 'Start', type: MANUAL_TRIGGER_TYPE },
 		{
 			name: 'TOTVS Dump',
 			type: DUMP_TYPE,
-			parameters: { source: 'sqlserver', environment: 'prod', sqlServerBackupType: backupType, stagingFolder: share, sqlServerFolder: SERVER_FOLDER, sqlServerLocalFolder: share },
+			parameters: { source: 'sqlserver', environment: 'prod', sqlServerBackupType: backupType, stagingFolder: via?.stagingFolder ?? share, sqlServerFolder: SERVER_FOLDER, sqlServerLocalFolder: share },
 			credentials: { totvsSqlServer: { id: 'mssql', name: 'Protheus SQL Server' } },
 		},
 	];
-	const connections: Record<string, unknown> = { Start: { main: [[{ node: 'TOTVS Dump', type: 'main', index: 0 }]] } };
+	const names = ['Start', 'TOTVS Dump'];
+	if (via) {
+		nodes.push({ name: 'TOTVS Upload', type: UPLOAD_TYPE, parameters: { destination: 'local', operation: 'upload', localFolder: via.offsite } } as never);
+		names.push('TOTVS Upload');
+	}
 	if (restoreParameters) {
 		nodes.push({
 			name: 'TOTVS Restore Test',
@@ -77,9 +86,13 @@ function dumpThen(backupType: 'full' | 'differential' | 'log', restoreParameters
 			credentials: { totvsSqlServer: { id: 'restore', name: 'Restore SQL Server' } },
 			continueOnFail,
 		} as never);
-		connections['TOTVS Dump'] = { main: [[{ node: 'TOTVS Restore Test', type: 'main', index: 0 }]] };
+		names.push('TOTVS Restore Test');
 	}
-	return runWorkflow({ nodes, connections: connections as never }, { nodeTypes: packageNodeTypes([new TotvsDump(), new TotvsRestoreTest()]), credentialTypes: [new TotvsSqlServer()], credentials });
+	const connections = Object.fromEntries(names.slice(0, -1).map((name, i) => [name, { main: [[{ node: names[i + 1], type: 'main', index: 0 }]] }]));
+	return runWorkflow(
+		{ nodes, connections: connections as never },
+		{ nodeTypes: packageNodeTypes([new TotvsDump(), new TotvsUpload(), new TotvsRestoreTest()]), credentialTypes: [new TotvsSqlServer()], credentials },
+	);
 }
 
 interface Check {
@@ -190,12 +203,81 @@ describe('TOTVS Dump (SQL Server) -> TOTVS Restore Test, in n8n', () => {
 		expect(mockFake.droppedDatabases).toEqual([`totvs_rt_${dumped.backupId}`]);
 	});
 
-	it('Restore (real recovery) of a SQL Server set is refused as not supported yet, before touching the server', async () => {
+	it('Restore: the chain is restored into totvs_rs_<id>, checked, then renamed to the target, working from master', async () => {
 		const result = await dumpThen('full', { operation: 'restore', targetDatabase: 'PROTHEUS_RESTORED' });
+		expect(result.error).toBeUndefined();
+		const [dumped] = result.jsonOf('TOTVS Dump');
+		const [item] = result.jsonOf('TOTVS Restore Test');
+		const staging = `totvs_rs_${dumped.backupId}`;
+		expect(mockConnections.at(-1)).toEqual({ server: 'sqlrestore01', database: 'master' });
+		expect(mockFake.statements.some((s) => s.startsWith(`RESTORE DATABASE [${staging}] FROM DISK`))).toBe(true);
+		expect(mockFake.statements.at(-1)).toBe(`ALTER DATABASE [${staging}] MODIFY NAME = [PROTHEUS_RESTORED]`);
+		expect([...mockFake.existingDatabases]).toEqual(['PROTHEUS_RESTORED']);
+		const section = item.restore as { passed: boolean; database: string; replaced: boolean; kept: boolean; checks: Check[] };
+		expect(section).toMatchObject({ passed: true, database: 'PROTHEUS_RESTORED', replaced: false, kept: false });
+		expect(section.checks.filter((c) => !c.ok)).toEqual([]);
+		expect(item).toMatchObject({ status: 'ok', backupId: dumped.backupId, engine: 'sqlserver' });
+		expect(item.restoreTest).toBeUndefined();
+		expect(item.summary).toMatch(new RegExp(`^Restore of backup ${dumped.backupId} into PROTHEUS_RESTORED PASSED: all 15 checks passed`));
+	});
+
+	it('Restore over an existing database: refused without Replace; with it, the old one is renamed aside and dropped after the swap', async () => {
+		mockFake.existingDatabases.add('PROTHEUS_RESTORED');
+		const refused = await dumpThen('full', { operation: 'restore', targetDatabase: 'PROTHEUS_RESTORED' });
+		expect(refused.status).toBe('error');
+		expect(refused.error?.message).toBe('Database "PROTHEUS_RESTORED" already exists on sa@sqlprod01:1433/PROTHEUS');
+		expect((refused.error as { description?: string }).description).toMatch(/turn on "Replace Existing Database"/);
+		expect(mockFake.statements.some((s) => /^(RESTORE DATABASE|ALTER DATABASE)/.test(s))).toBe(false);
+
+		const result = await dumpThen('full', { operation: 'restore', targetDatabase: 'PROTHEUS_RESTORED', replaceExisting: true });
+		expect(result.error).toBeUndefined();
+		const section = result.jsonOf('TOTVS Restore Test')[0].restore as { passed: boolean; replaced: boolean; checks: Check[] };
+		expect(section).toMatchObject({ passed: true, replaced: true });
+		expect(section.checks.at(-1)).toMatchObject({ name: 'cleanup', ok: true });
+		expect(mockFake.renames.map((r) => r.to)).toEqual(['totvs_old_PROTHEUS_RESTORED', 'PROTHEUS_RESTORED']);
+		expect(mockFake.droppedDatabases).toEqual(['totvs_old_PROTHEUS_RESTORED']);
+		expect([...mockFake.existingDatabases]).toEqual(['PROTHEUS_RESTORED']);
+	});
+
+	it('Restore whose RESTORE fails: the item fails, the staging copy is dropped, the existing target is untouched', async () => {
+		mockFake.existingDatabases.add('PROTHEUS_RESTORED');
+		mockFake.failOn(/^RESTORE DATABASE \[totvs_rs_.*\] FROM DISK/, sqlError(3183, 'RESTORE detected an error on page (1:4120) in database "x" as read from the backup set.'));
+		const result = await dumpThen('full', { operation: 'restore', targetDatabase: 'PROTHEUS_RESTORED', replaceExisting: true });
 		expect(result.status).toBe('error');
-		expect(result.error?.message).toBe('Restore (real recovery) of SQL Server sets is not supported yet');
-		expect(mockConnections.some((c) => c.server === 'sqlrestore01')).toBe(false);
-		expect(mockFake.statements.some((s) => s.startsWith('RESTORE DATABASE'))).toBe(false);
+		const [dumped] = result.jsonOf('TOTVS Dump');
+		expect(result.error?.message).toMatch(new RegExp(`^Restore of backup set ${dumped.backupId} failed: restore: RESTORE of ${dumped.backupId} .* Msg 3183`));
+		expect((result.error as { description?: string }).description).toBe('The target database was not created or replaced. Restore another set, or investigate this one.');
+		expect(mockFake.droppedDatabases).toEqual([`totvs_rs_${dumped.backupId}`]);
+		expect(mockFake.statements.some((s) => s.startsWith('ALTER DATABASE'))).toBe(false);
+		expect([...mockFake.existingDatabases]).toEqual(['PROTHEUS_RESTORED']);
+	});
+
+	it('From a Destination: Dump -> Upload (local folder) -> Restore Test downloads the chain into the share, restores it there, removes it', async () => {
+		const via = { stagingFolder: join(root, 'dumps'), offsite: join(root, 'offsite') };
+		await mkdir(via.stagingFolder);
+		await mkdir(via.offsite);
+		const first = await dumpThen('full', undefined, false, via);
+		expect(first.error).toBeUndefined();
+		const [full] = first.jsonOf('TOTVS Dump');
+		mockFake.statements.length = 0;
+		const fromDestination = { setSource: 'destination', destination: 'local', localFolder: via.offsite, environment: 'prod', pick: 'latest' };
+		const result = await dumpThen('log', fromDestination, false, via);
+		expect(result.error).toBeUndefined();
+		const [log] = result.jsonOf('TOTVS Dump');
+		const [item] = result.jsonOf('TOTVS Restore Test');
+		const section = item.restoreTest as { passed: boolean; checks: Check[]; source: IDataObject };
+		expect(section.checks.filter((c) => !c.ok)).toEqual([]);
+		expect(section.passed).toBe(true);
+		expect(section.source).toMatchObject({ destination: `file://${via.offsite}`, remotePath: `prod/${log.backupId}`, verified: true, keptAt: null, chain: [full.backupId, log.backupId] });
+		// SQL Server read the downloaded copies inside the share, through its own path to it.
+		const paths = mockFake.statements.filter((s) => /^RESTORE (DATABASE|LOG) .* FROM DISK/.test(s)).map((s) => /FROM DISK = N'([^']*)'/.exec(s)![1]);
+		expect(paths).toHaveLength(2);
+		for (const [i, id] of [full.backupId, log.backupId].entries())
+			expect(paths[i]).toMatch(new RegExp(`^D:\\\\Backup\\\\n8n\\\\\\.restore-test-download-[^\\\\]+\\\\prod\\\\${id}\\\\PROTHEUS_(FULL\\.bak|LOG\\.trn)$`));
+		// The download is gone; the item keeps Dump's location (the removed copy's path is not passed on).
+		expect((await readdir(share)).filter((name) => name.startsWith('.restore-test-download-'))).toEqual([]);
+		expect(item.location).toBe(log.location);
+		expect(item).toMatchObject({ status: 'ok', backupId: log.backupId });
 	});
 
 	it('a SQL Server set on a PostgreSQL restore server says which restore server to choose', async () => {

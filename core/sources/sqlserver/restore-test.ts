@@ -43,6 +43,10 @@ export interface SqlServerRestoreTestRequest {
 	 */
 	rowTolerance: number;
 	statsPercent: number;
+	/** Leave the database in place when every check passed (Restore swaps it in afterwards). */
+	keepWhenPassed?: boolean;
+	/** Leave the database in place when the restore or a check failed, for investigation. */
+	keepOnFailure?: boolean;
 	log: Logger;
 	signal?: AbortSignal;
 }
@@ -51,6 +55,8 @@ export interface SqlServerRestoreTestResult {
 	backupId: string;
 	passed: boolean;
 	database: string;
+	/** The database was left in place (keepWhenPassed / keepOnFailure); never after an exception. */
+	kept: boolean;
 	restoreMs: number;
 	checksMs: number;
 	checks: CheckResult[];
@@ -90,7 +96,7 @@ export async function runSqlServerRestoreTest(request: SqlServerRestoreTestReque
 	if (!last) throw new BackupError('INVALID_INPUT', 'No backup set to restore', 'Give the set to test.');
 	const target = manifestOf(last.manifest, 'sqlserver');
 	const scratch = request.scratchDatabase ?? scratchNameFor(target.backupId);
-	const result: SqlServerRestoreTestResult = { backupId: target.backupId, passed: false, database: scratch, restoreMs: 0, checksMs: 0, checks: [] };
+	const result: SqlServerRestoreTestResult = { backupId: target.backupId, passed: false, database: scratch, kept: false, restoreMs: 0, checksMs: 0, checks: [] };
 	const checks = result.checks;
 	const sequence = chain.map((s) => `${s.manifest.type} ${s.manifest.backupId}`).join(' → ');
 
@@ -107,25 +113,31 @@ export async function runSqlServerRestoreTest(request: SqlServerRestoreTestReque
 	if (exists && exists.id != null)
 		throw new BackupError(
 			'TARGET_EXISTS',
-			`Scratch database "${scratch}" already exists on ${runner.description}`,
-			'Another restore test of this set is running, or an earlier one could not drop it. Look at it, drop it (DROP DATABASE ...) and run again; this node never drops a database it did not create.',
+			`Database "${scratch}", which this set is restored into before its checks, already exists on ${runner.description}`,
+			'Another restore or restore test of this set is running, or an earlier one kept it ("Keep Database on Failure") or could not drop it. Look at it, drop it (DROP DATABASE ...) and run again; this node never drops a database it did not create.',
 		);
 	const server = await readServerFacts(runner);
 	let created = false;
+	let completed = false;
 	const started = Date.now();
 	try {
 		const restored = await restoreChain(request, scratch, server.dataPath, server.logPath, () => (created = true));
 		result.restoreMs = Date.now() - started;
-		if (!restored) return result;
-		const checksStarted = Date.now();
-		checks.push(await checkDb(runner, scratch));
-		checks.push(...(await totvsChecks(runner, scratch, target.source.collation, target.inventory, request.rowTolerance)));
-		result.checksMs = Date.now() - checksStarted;
+		if (restored) {
+			const checksStarted = Date.now();
+			checks.push(await checkDb(runner, scratch));
+			checks.push(...(await totvsChecks(runner, scratch, target.source.collation, target.inventory, request.rowTolerance)));
+			result.checksMs = Date.now() - checksStarted;
+		}
+		completed = true;
 	} finally {
-		if (created) checks.push(await dropScratch(runner, scratch, log));
+		// After an exception (lost connection, cancellation) the database is always dropped.
+		const passed = checks.every((c) => c.ok);
+		result.kept = created && completed && ((passed && request.keepWhenPassed === true) || (!passed && request.keepOnFailure === true));
+		if (created && !result.kept) checks.push(await dropScratch(runner, scratch, log));
 		result.passed = checks.every((c) => c.ok);
 	}
-	log.info(`Restore test of ${target.backupId} into ${scratch}: ${result.passed ? 'passed' : 'FAILED'} (restore ${formatDuration(result.restoreMs)})`);
+	log.info(`Restore of ${target.backupId} into ${scratch}: checks ${result.passed ? 'passed' : 'FAILED'} (restore ${formatDuration(result.restoreMs)})${result.kept ? `; ${scratch} kept` : ''}`);
 	return result;
 
 	/** Applies every set; false (with a failed check recorded) when a file or RESTORE fails. */

@@ -119,6 +119,22 @@ export function dropDatabaseStatement(database: string): string {
 	);
 }
 
+/** State and access mode of a database by name (no row: it does not exist). */
+export const DATABASE_STATE_SQL = 'SELECT state_desc AS state, user_access_desc AS userAccess FROM sys.databases WHERE name = @name';
+
+/**
+ * Renames a database that may be in use: other sessions are thrown out (their transactions
+ * rolled back) and the rename runs in the same batch, before anyone can take the one connection.
+ */
+export const moveAsideStatement = (database: string, newName: string) =>
+	`ALTER DATABASE ${quoteName(database)} SET SINGLE_USER WITH ROLLBACK IMMEDIATE; ALTER DATABASE ${quoteName(database)} MODIFY NAME = ${quoteName(newName)};`;
+
+export type UserAccess = 'MULTI_USER' | 'RESTRICTED_USER' | 'SINGLE_USER';
+
+export const setUserAccessStatement = (database: string, access: UserAccess) => `ALTER DATABASE ${quoteName(database)} SET ${access}`;
+
+export const renameDatabaseStatement = (database: string, newName: string) => `ALTER DATABASE ${quoteName(database)} MODIFY NAME = ${quoteName(newName)}`;
+
 /** Joins a folder and a file name the way the server's operating system writes paths. */
 export function serverJoin(folder: string, name: string): string {
 	const separator = serverSeparator(folder);

@@ -123,6 +123,10 @@ export class FakeSqlServer {
 	private headers = new Map<string, HistoryRow>();
 	existingDatabases = new Set<string>();
 	droppedDatabases: string[] = [];
+	/** sys.databases state_desc / user_access_desc of existing databases (default ONLINE, MULTI_USER). */
+	databaseStates = new Map<string, { state: string; userAccess: string }>();
+	/** Every MODIFY NAME applied, in order. */
+	renames: Array<{ from: string; to: string }> = [];
 	private injected: Injected[] = [];
 
 	constructor(
@@ -227,11 +231,17 @@ export class FakeSqlServer {
 			return { recordsets: [], messages: [{ number: 3014, severity: 0, message: 'RESTORE DATABASE successfully processed.' }] };
 		}
 		if (sql.startsWith('SELECT DB_ID(@name)')) return rows({ id: this.existingDatabases.has(String(params.name)) ? 7 : null });
+		if (sql.startsWith('SELECT state_desc AS state, user_access_desc AS userAccess FROM sys.databases WHERE name = @name')) {
+			const name = String(params.name);
+			return this.existingDatabases.has(name) ? rows(this.databaseStates.get(name) ?? { state: 'ONLINE', userAccess: 'MULTI_USER' }) : rows();
+		}
+		if (sql.startsWith('ALTER DATABASE ')) return this.alterDatabase(sql);
 		if (sql.startsWith('DBCC CHECKDB')) return { recordsets: [], messages: [] };
 		if (sql.includes("DATABASEPROPERTYEX(@name, 'Collation')")) return rows({ collation: this.restored.collation ?? this.database.collation });
 		if (sql.startsWith('IF DB_ID(')) {
 			const name = readQuotedString(sql.slice('IF DB_ID('.length)).value;
 			this.existingDatabases.delete(name);
+			this.databaseStates.delete(name);
 			this.droppedDatabases.push(name);
 			return { recordsets: [], messages: [] };
 		}
@@ -256,6 +266,33 @@ export class FakeSqlServer {
 		if (sql.includes('AS unqIndexes')) return rows({ ...this.counts, procedures: this.procedures.length });
 		if (sql.includes('sys.procedures p JOIN')) return rows(...this.procedures.map((name) => ({ name })));
 		throw new Error(`FakeSqlServer: unexpected statement: ${sql}`);
+	}
+
+	/** ALTER DATABASE [x] SET SINGLE_USER … / SET MULTI_USER / MODIFY NAME = [y], one or more in a batch. */
+	private alterDatabase(sql: string): SqlResult {
+		let rest = sql;
+		while (rest.startsWith('ALTER DATABASE ')) {
+			const { name, rest: after } = readQuotedName(rest.slice('ALTER DATABASE '.length));
+			if (!this.existingDatabases.has(name)) throw sqlError(5011, `User does not have permission to alter database '${name}', the database does not exist, or the database is not in a state that allows access checks.`, 14);
+			const state = this.databaseStates.get(name) ?? { state: 'ONLINE', userAccess: 'MULTI_USER' };
+			const access = /^ SET (SINGLE_USER|RESTRICTED_USER|MULTI_USER)( WITH ROLLBACK IMMEDIATE)?/.exec(after);
+			if (access) {
+				this.databaseStates.set(name, { ...state, userAccess: access[1] });
+				rest = after.slice(access[0].length);
+			} else if (after.startsWith(' MODIFY NAME = ')) {
+				const { name: to, rest: tail } = readQuotedName(after.slice(' MODIFY NAME = '.length));
+				if (this.existingDatabases.has(to)) throw sqlError(1801, `Database '${to}' already exists. Choose a different database name.`);
+				this.existingDatabases.delete(name);
+				this.existingDatabases.add(to);
+				this.databaseStates.delete(name);
+				this.databaseStates.set(to, state);
+				this.renames.push({ from: name, to });
+				rest = tail;
+			} else throw new Error(`FakeSqlServer: unexpected ALTER DATABASE: ${sql}`);
+			rest = rest.replace(/^;?\s*/, '');
+		}
+		if (rest) throw new Error(`FakeSqlServer: unexpected text after ALTER DATABASE: ${rest}`);
+		return { recordsets: [], messages: [] };
 	}
 
 	private async fileHash(serverPath: string): Promise<string> {

@@ -1,0 +1,132 @@
+import { resolve } from 'node:path';
+import { rm } from 'node:fs/promises';
+import { checkEnvironmentName } from '../backup-set/ids';
+import { manifestOf } from '../backup-set/manifest';
+import type { Destination } from '../destinations/destination';
+import { BackupError } from '../errors';
+import { prepareStagingFolder } from '../location/staging-folder';
+import type { Logger } from '../logger';
+import { chainMemberOf } from '../sources/sqlserver/chain-members';
+import { planRestoreChain } from '../sources/sqlserver/lsn-chain';
+import { isInShared, type SharedFolder } from '../sources/sqlserver/shared-folder';
+import { listRemoteSets, remoteSetFolder, type RemoteSetEntry } from '../upload/remote-catalog';
+import { downloadSet } from '../upload/set-transfer';
+import { downloadFinisher, downloadNotVerified, makeDownloadFolder, type FetchedRemoteSet } from './remote-set';
+
+export interface FetchRemoteSqlServerOptions {
+	environment: string;
+	/** A backupId; empty or 'latest' for the newest complete SQL Server database set of the environment. */
+	backupId?: string;
+	/** The folder SQL Server shares with n8n, from the one TOTVS Dump recorded in the chosen set. */
+	sharedFolder: (recorded: SharedFolder) => SharedFolder;
+	/** A folder inside the shared folder (as n8n sees it) to download into; empty: the shared folder itself. */
+	stagingFolder?: string;
+	logger?: Logger;
+	signal?: AbortSignal;
+}
+
+export interface FetchedRemoteSqlServerChain extends FetchedRemoteSet {
+	/** The shared folder the chain was downloaded into: the restore must use the same. */
+	shared: SharedFolder;
+	/** backupIds of the sets downloaded, in restore order (full, differential, logs). */
+	chain: string[];
+}
+
+const isSqlServerDatabaseSet = (s: RemoteSetEntry) => s.manifest.engine === 'sqlserver' && s.manifest.component === 'database';
+
+/**
+ * Downloads a SQL Server set from a destination for a restore, with every set its restore needs
+ * (its full, the differential, the logs before it: planned from the LSNs of the sets on the
+ * destination), and verifies each. SQL Server reads the files itself, so they land in a fresh
+ * private folder inside the folder it shares with n8n; a set of the same ID already there (the
+ * one Dump wrote) is neither reused nor touched, and `finish` removes only what was downloaded.
+ */
+export async function fetchRemoteSqlServerChain(destination: Destination, options: FetchRemoteSqlServerOptions): Promise<FetchedRemoteSqlServerChain> {
+	const environment = checkEnvironmentName(options.environment);
+	const where = destination.describe();
+	const { sets } = await listRemoteSets(destination, environment);
+	const target = chooseSet(sets, environment, options.backupId, where);
+	const m = manifestOf(target.manifest, 'sqlserver');
+	const sameDatabase = sets
+		.filter((s) => isSqlServerDatabaseSet(s) && s.remoteStatus === 'complete')
+		.filter((s) => {
+			const source = manifestOf(s.manifest, 'sqlserver').source;
+			return source.database === m.source.database && source.serverName === m.source.serverName;
+		});
+	let chain: string[];
+	try {
+		chain = planRestoreChain(chainMemberOf(target.manifest), sameDatabase.map((s) => chainMemberOf(s.manifest))).map((member) => member.backupId);
+	} catch (error) {
+		if (!(error instanceof BackupError)) throw error;
+		throw new BackupError(error.code, `${error.message} (sets on ${where}/${environment})`, error.hint, { cause: error });
+	}
+
+	const shared = options.sharedFolder({ serverFolder: m.source.serverFolder, localFolder: m.source.localFolder });
+	const staging = options.stagingFolder?.trim() ? resolve(options.stagingFolder.trim()) : shared.localFolder;
+	if (!isInShared(staging, shared))
+		throw new BackupError(
+			'INVALID_INPUT',
+			`Staging folder ${staging} is not inside the folder shared with SQL Server (${shared.localFolder})`,
+			'SQL Server restores from the files n8n downloads, so they must land in the shared folder: leave "Staging Folder" empty (the shared folder itself) or give a folder inside it.',
+		);
+	await prepareStagingFolder(staging);
+	const work = await makeDownloadFolder(staging);
+	try {
+		const started = Date.now();
+		let downloadedBytes = 0;
+		let folder = '';
+		// Oldest first: each set's chain check finds the sets it builds on already downloaded.
+		for (const backupId of chain) {
+			const result = await downloadSet(destination, {
+				environment,
+				backupId,
+				component: 'database',
+				stagingFolder: work,
+				logger: options.logger,
+				signal: options.signal,
+			});
+			if (!result.verification.ok) throw downloadNotVerified(backupId, where, remoteSetFolder(environment, backupId), result.verification);
+			downloadedBytes += result.downloadedBytes;
+			if (backupId === target.backupId) folder = result.folder;
+		}
+		options.logger?.info(`Downloaded ${chain.length} set(s) of ${m.backupId}'s restore chain from ${where} into ${work}`);
+		return {
+			folder,
+			backupId: m.backupId,
+			destination: where,
+			remotePath: remoteSetFolder(environment, m.backupId),
+			downloadedBytes,
+			downloadMs: Date.now() - started,
+			shared,
+			chain,
+			finish: downloadFinisher({ work, staging, environment, backupIds: chain, target: m.backupId }),
+		};
+	} catch (error) {
+		await rm(work, { recursive: true, force: true });
+		throw error;
+	}
+}
+
+function chooseSet(sets: RemoteSetEntry[], environment: string, backupId: string | undefined, where: string): RemoteSetEntry {
+	const wanted = backupId?.trim();
+	const entry = wanted && wanted !== 'latest' ? sets.find((s) => s.backupId === wanted) : sets.filter((s) => isSqlServerDatabaseSet(s) && s.remoteStatus === 'complete').at(-1);
+	if (!entry)
+		throw new BackupError(
+			'SET_NOT_FOUND',
+			wanted && wanted !== 'latest' ? `No complete backup set ${wanted} in ${where}/${environment}` : `No complete SQL Server database set of environment ${environment} on ${where}`,
+			'Check the environment name, the backup ID and the destination, or use the List operation of TOTVS Upload to see what it holds.',
+		);
+	if (!isSqlServerDatabaseSet(entry))
+		throw new BackupError(
+			'SET_NOT_FOUND',
+			`Backup set ${entry.backupId} on ${where} is a ${entry.manifest.engine} ${entry.manifest.component} set, not a SQL Server database set`,
+			'Choose a SQL Server database set, or set "Restore Server" to the engine of this set.',
+		);
+	if (entry.remoteStatus !== 'complete')
+		throw new BackupError(
+			'VERIFY_FAILED',
+			`Backup set ${entry.backupId} on ${where} is damaged, nothing was restored: ${entry.problem ?? 'an artifact is missing'}`,
+			'Upload the set again with TOTVS Upload (or make a new backup), then rerun.',
+		);
+	return entry;
+}
