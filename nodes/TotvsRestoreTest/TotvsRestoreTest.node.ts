@@ -47,9 +47,12 @@ export class TotvsRestoreTest implements INodeType {
 		outputs: [NodeConnectionTypes.Main],
 		usableAsTool: true,
 		// The restore server: usually its own credential of the same type as production's.
+		// '/restoreServer' (the same root-level parameter) rather than 'restoreServer': n8n's editor
+		// takes a parameter whose every value selects a credential as the node's main auth field and
+		// hides it, and the parameters its display conditions name (Backup Set), from the node panel.
 		credentials: [
-			{ name: 'totvsPostgres', required: true, testedBy: 'totvsPostgresConnectionTest', displayName: 'Restore Server', displayOptions: { show: { restoreServer: ['postgres'] } } },
-			{ name: 'totvsSqlServer', required: true, testedBy: 'totvsSqlServerConnectionTest', displayName: 'Restore Server', displayOptions: { show: { restoreServer: ['sqlserver'] } } },
+			{ name: 'totvsPostgres', required: true, testedBy: 'totvsPostgresConnectionTest', displayName: 'Restore Server Credential', displayOptions: { show: { '/restoreServer': ['postgres'] } } },
+			{ name: 'totvsSqlServer', required: true, testedBy: 'totvsSqlServerConnectionTest', displayName: 'Restore Server Credential', displayOptions: { show: { '/restoreServer': ['sqlserver'] } } },
 			// "From a Destination": the same destination credentials as TOTVS Upload's
 			{ name: 'totvsSftp', required: true, testedBy: 'totvsSftpConnectionTest', displayOptions: { show: { setSource: ['destination'], destination: ['sftp'] } } },
 			{ name: 'totvsFtp', required: true, testedBy: 'totvsFtpConnectionTest', displayOptions: { show: { setSource: ['destination'], destination: ['ftp'] } } },

@@ -16,6 +16,27 @@ const postgresOption = { '/restoreServer': ['postgres'] };
 /** TOTVS Restore Test's parameters: which set, where to restore it, and how. */
 export const restoreTestProperties: INodeProperties[] = [
 	{
+		displayName: 'Operation',
+		name: 'operation',
+		type: 'options',
+		noDataExpression: true,
+		options: [
+			{
+				name: 'Restore Test',
+				value: 'restoreTest',
+				action: 'Prove a backup restores',
+				description: 'Restore into a scratch database, check the ERP data against the manifest, drop it',
+			},
+			{
+				name: 'Restore',
+				value: 'restore',
+				action: 'Restore a backup into a database',
+				description: 'Real recovery: restore into a named database, checked before it takes the name',
+			},
+		],
+		default: 'restoreTest',
+	},
+	{
 		displayName: 'Restore Server',
 		name: 'restoreServer',
 		type: 'options',
@@ -50,27 +71,6 @@ export const restoreTestProperties: INodeProperties[] = [
 		type: 'notice',
 		default: '',
 		displayOptions: { show: { restoreServer: ['sqlserver'], operation: ['restore'] } },
-	},
-	{
-		displayName: 'Operation',
-		name: 'operation',
-		type: 'options',
-		noDataExpression: true,
-		options: [
-			{
-				name: 'Restore Test',
-				value: 'restoreTest',
-				action: 'Prove a backup restores',
-				description: 'Restore into a scratch database, check the ERP data against the manifest, drop it',
-			},
-			{
-				name: 'Restore',
-				value: 'restore',
-				action: 'Restore a backup into a database',
-				description: 'Real recovery: restore into a named database, checked before it takes the name',
-			},
-		],
-		default: 'restoreTest',
 	},
 	{
 		displayName: 'Backup Set',
