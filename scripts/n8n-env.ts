@@ -22,7 +22,7 @@
  */
 import { execFileSync, spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { cpSync, existsSync, mkdirSync, mkdtempSync, readdirSync, renameSync, rmSync, writeFileSync } from 'node:fs';
+import { cpSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
@@ -305,10 +305,144 @@ export interface CliResult {
 	stderr: string;
 	/** Wall time of the command, for the report. */
 	ms: number;
+	/** Set when the process did not exit by itself: who stopped it and why, with the machine's state then. */
+	killed?: string;
+	/** The signal that ended it, if one did. */
+	signal?: NodeJS.Signals;
 }
 
-/** Runs `n8n <args>` for an instance (its own process, its own user folder). */
-export function n8nCli(instance: N8nInstance, args: string[], timeoutMs = 180_000): Promise<CliResult> {
+/**
+ * How long an n8n process may go on. Measured by ACTIVITY, not wall-clock time: on a loaded
+ * 2-core machine a run that takes 20 s alone can take minutes, and killing it then proves
+ * nothing. A process is active while it prints or while it and its children (pg_dump,
+ * pg_restore, tar, zstd…) use CPU; it is stopped only when it has done neither for `idleMs`,
+ * or, as a last resort against a busy loop, after `maxMs` in all.
+ */
+export interface ActivityLimits {
+	idleMs: number;
+	maxMs: number;
+}
+
+/** Generous: CI runs the whole e2e suite in 90 minutes, and a stuck run is idle, not slow. */
+export const CLI_LIMITS: ActivityLimits = { idleMs: 8 * 60_000, maxMs: 40 * 60_000 };
+
+/** CPU a process tree must use per sample to count as working (2 % of one core), in clock ticks (1/100 s). */
+const MIN_CPU_TICKS_PER_SAMPLE = 20;
+const SAMPLE_EVERY_MS = 10_000;
+
+/** utime + stime of `pid` and all its descendants, in clock ticks, from /proc (0 where there is no /proc). */
+function treeCpuTicks(pid: number): number {
+	const stats = new Map<number, { ppid: number; ticks: number }>();
+	let entries: string[];
+	try {
+		entries = readdirSync('/proc').filter((name) => /^\d+$/.test(name));
+	} catch {
+		return 0;
+	}
+	for (const name of entries) {
+		try {
+			const stat = readFileSync(`/proc/${name}/stat`, 'utf8');
+			// "pid (comm) state ppid … utime stime …": comm may hold spaces and parentheses.
+			const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+			stats.set(Number(name), { ppid: Number(fields[1]), ticks: Number(fields[11]) + Number(fields[12]) });
+		} catch {
+			// exited meanwhile
+		}
+	}
+	const tree = new Set([pid]);
+	let grew = true;
+	while (grew) {
+		grew = false;
+		for (const [child, { ppid }] of stats) {
+			if (tree.has(ppid) && !tree.has(child)) {
+				tree.add(child);
+				grew = true;
+			}
+		}
+	}
+	return [...tree].reduce((sum, p) => sum + (stats.get(p)?.ticks ?? 0), 0);
+}
+
+/** Load and free memory, for failure messages: "was the machine overloaded?" is the first question. */
+export function machineState(): string {
+	try {
+		const load = readFileSync('/proc/loadavg', 'utf8').split(' ').slice(0, 3).join(' ');
+		const available = /MemAvailable:\s+(\d+)/.exec(readFileSync('/proc/meminfo', 'utf8'))?.[1];
+		return `load average ${load} on ${os.cpus().length} CPUs, ${available ? Math.round(Number(available) / 1024) : '?'} MiB memory available`;
+	} catch {
+		return `${os.cpus().length} CPUs, ${Math.round(os.freemem() / 1048576)} MiB memory free`;
+	}
+}
+
+/**
+ * Watches a child process for signs of progress (see ActivityLimits). `stalled()` says why it
+ * should be stopped, or undefined while it is fine.
+ */
+export class ActivityWatch {
+	readonly started = Date.now();
+	private lastActive = Date.now();
+	private lastTicks = 0;
+	private cpuTicks = 0;
+
+	constructor(
+		private readonly pid: number,
+		private readonly limits: ActivityLimits,
+	) {}
+
+	/** Call on every chunk of output. */
+	output(): void {
+		this.lastActive = Date.now();
+	}
+
+	/** Samples the CPU time of the process tree; call every SAMPLE_EVERY_MS. */
+	sample(): void {
+		const ticks = treeCpuTicks(this.pid);
+		if (ticks - this.lastTicks >= MIN_CPU_TICKS_PER_SAMPLE) this.lastActive = Date.now();
+		// A child that exited takes its ticks with it: count only growth.
+		if (ticks > this.lastTicks) this.cpuTicks += ticks - this.lastTicks;
+		this.lastTicks = ticks;
+	}
+
+	stalled(): string | undefined {
+		const now = Date.now();
+		const seconds = (ms: number) => `${Math.round(ms / 1000)} s`;
+		if (now - this.lastActive > this.limits.idleMs)
+			return `no output and no CPU use for ${seconds(now - this.lastActive)} (limit ${seconds(this.limits.idleMs)}; ${seconds(now - this.started)} in all, ${(this.cpuTicks / 100).toFixed(1)} s of CPU)`;
+		if (now - this.started > this.limits.maxMs) return `still running after ${seconds(now - this.started)} (limit ${seconds(this.limits.maxMs)}), ${(this.cpuTicks / 100).toFixed(1)} s of CPU`;
+		return undefined;
+	}
+}
+
+/** Signals by which a process crashes by itself (rather than being killed). */
+export const CRASH_SIGNALS: readonly NodeJS.Signals[] = ['SIGSEGV', 'SIGBUS', 'SIGILL', 'SIGFPE', 'SIGABRT'];
+
+/** What a signal that ended n8n says about the cause. */
+function signalMeaning(signal: NodeJS.Signals): string {
+	if (CRASH_SIGNALS.includes(signal)) return `crashed with ${signal} (a fault in Node or a native add-on, not a kill)`;
+	if (signal === 'SIGKILL') return 'killed by SIGKILL from outside the test harness (the kernel\'s OOM killer? a CI time limit?)';
+	return `ended by ${signal} from outside the test harness`;
+}
+
+/** Children still running, stopped when this process exits (a test runner that gives up on a test must not leave n8n behind). */
+const running = new Set<ChildProcess>();
+process.on('exit', () => {
+	for (const child of running) child.kill('SIGKILL');
+});
+
+/** SIGTERM (n8n shuts down cleanly and says where it was), then SIGKILL after `graceMs`. */
+function terminate(child: ChildProcess, graceMs = 15_000): void {
+	child.kill('SIGTERM');
+	const timer = setTimeout(() => child.kill('SIGKILL'), graceMs);
+	timer.unref();
+	child.once('exit', () => clearTimeout(timer));
+}
+
+/**
+ * Runs `n8n <args>` for an instance (its own process, its own user folder). Never rejects for
+ * what n8n does: a failure, a stall or a kill comes back as a CliResult whose `killed` and
+ * stderr say what happened, with n8n's own output kept for the error message.
+ */
+export function n8nCli(instance: N8nInstance, args: string[], limits: ActivityLimits = CLI_LIMITS): Promise<CliResult> {
 	const started = Date.now();
 	return new Promise((resolve, reject) => {
 		const child = spawn(instance.install.nodeBin, [instance.install.n8nBin, ...args], {
@@ -316,25 +450,53 @@ export function n8nCli(instance: N8nInstance, args: string[], timeoutMs = 180_00
 			cwd: instance.userFolder,
 			stdio: ['ignore', 'pipe', 'pipe'],
 		});
+		running.add(child);
+		const watch = new ActivityWatch(child.pid ?? -1, limits);
 		let stdout = '';
 		let stderr = '';
-		child.stdout.on('data', (d: Buffer) => (stdout += d.toString()));
-		child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
-		const timer = setTimeout(() => child.kill('SIGKILL'), timeoutMs);
+		let stoppedBecause: string | undefined;
+		child.stdout.on('data', (d: Buffer) => ((stdout += d.toString()), watch.output()));
+		child.stderr.on('data', (d: Buffer) => ((stderr += d.toString()), watch.output()));
+		const sampler = setInterval(() => {
+			watch.sample();
+			const reason = stoppedBecause ? undefined : watch.stalled();
+			if (reason) {
+				stoppedBecause = `stopped by the test harness: ${reason}; ${machineState()}`;
+				terminate(child);
+			}
+		}, SAMPLE_EVERY_MS);
 		child.on('error', (error) => {
-			clearTimeout(timer);
+			clearInterval(sampler);
+			running.delete(child);
 			reject(error);
 		});
 		child.on('close', (code, signal) => {
-			clearTimeout(timer);
-			// A signal leaves no output of its own: say which one, for the failure message.
-			resolve({ code: code ?? (signal ? 128 : 1), stdout, stderr: signal ? `${stderr}\n[n8n was killed by ${signal}]` : stderr, ms: Date.now() - started });
+			clearInterval(sampler);
+			running.delete(child);
+			const ms = Date.now() - started;
+			// A signal leaves no output of its own: say which one, who sent it and how the machine was doing.
+			const killed = signal ? (stoppedBecause ?? `${signalMeaning(signal)} after ${Math.round(ms / 1000)} s; ${machineState()}`) : stoppedBecause;
+			const signalNumber = signal ? (os.constants.signals[signal] ?? 0) : 0;
+			resolve({
+				code: code ?? 128 + signalNumber,
+				stdout,
+				stderr: killed ? `${stderr}\n[n8n ${args[0]} ${killed}]` : stderr,
+				ms,
+				...(killed ? { killed } : {}),
+				...(signal ? { signal } : {}),
+			});
 		});
 	});
 }
 
+/** The last `lines` lines of a process's output, for error messages. */
+export function outputTail(text: string, lines = 40): string {
+	const all = text.trimEnd().split('\n');
+	return (all.length > lines ? [`… (${all.length - lines} earlier lines)`, ...all.slice(-lines)] : all).join('\n');
+}
+
 function cliFailure(what: string, result: CliResult): Error {
-	return new Error(`${what} failed (exit ${result.code}):\n${result.stdout.slice(-3000)}\n${result.stderr.slice(-3000)}`);
+	return new Error(`${what} failed (exit ${result.code}${result.killed ? `, ${result.killed}` : ''}) after ${Math.round(result.ms / 1000)} s:\n--- stdout (tail) ---\n${outputTail(result.stdout)}\n--- stderr (tail) ---\n${outputTail(result.stderr)}`);
 }
 
 /** A credential for `n8n import:credentials`: plain `data`, which n8n encrypts with the instance's key. */
@@ -396,11 +558,18 @@ export async function instanceWithThisPackage(options: NewInstanceOptions = {}):
  * line that is just `}` (the JSON is pretty-printed: only the outer brace sits in column 0).
  */
 export function parseRawOutput(stdout: string): unknown {
+	const { json } = splitRawOutput(stdout);
+	if (json === undefined) throw new Error(`no JSON in n8n's output:\n${stdout.slice(-4000)}`);
+	return JSON.parse(json);
+}
+
+/** `n8n execute --rawOutput`'s stdout split into the JSON (undefined when there is none) and the log lines around it. */
+export function splitRawOutput(stdout: string): { json?: string; log: string } {
 	const lines = stdout.split('\n');
 	const first = lines.findIndex((line) => line.startsWith('{'));
-	const last = lines.findIndex((line, i) => i >= first && line.trimEnd() === '}');
-	if (first === -1 || last === -1) throw new Error(`no JSON in n8n's output:\n${stdout.slice(-4000)}`);
-	return JSON.parse(lines.slice(first, last + 1).join('\n'));
+	const last = first === -1 ? -1 : lines.findIndex((line, i) => i >= first && line.trimEnd() === '}');
+	if (first === -1 || last === -1) return { log: stdout };
+	return { json: lines.slice(first, last + 1).join('\n'), log: [...lines.slice(0, first), '[… the JSON result …]', ...lines.slice(last + 1)].join('\n') };
 }
 
 export interface RunningN8n {
@@ -411,62 +580,62 @@ export interface RunningN8n {
 	stop(): Promise<void>;
 }
 
-/** `n8n start` for an instance; resolves when /healthz answers. */
-export async function startN8n(instance: N8nInstance, timeoutMs = 180_000): Promise<RunningN8n> {
+/** Starting n8n: stopped only when it stalls (see ActivityLimits); a slow start under load is still a start. */
+export const START_LIMITS: ActivityLimits = { idleMs: 5 * 60_000, maxMs: 20 * 60_000 };
+
+/** `n8n start` for an instance; resolves when its REST API answers. */
+export async function startN8n(instance: N8nInstance, limits: ActivityLimits = START_LIMITS): Promise<RunningN8n> {
 	const child = spawn(instance.install.nodeBin, [instance.install.n8nBin, 'start'], {
 		env: instance.env,
 		cwd: instance.userFolder,
 		stdio: ['ignore', 'pipe', 'pipe'],
 	});
+	running.add(child);
+	const watch = new ActivityWatch(child.pid ?? -1, limits);
 	let output = '';
-	child.stdout?.on('data', (d: Buffer) => (output += d.toString()));
-	child.stderr?.on('data', (d: Buffer) => (output += d.toString()));
-	// A server never outlives its parent, even when the parent exits without stopping it.
-	const onExit = () => child.kill('SIGKILL');
-	process.on('exit', onExit);
+	child.stdout?.on('data', (d: Buffer) => ((output += d.toString()), watch.output()));
+	child.stderr?.on('data', (d: Buffer) => ((output += d.toString()), watch.output()));
 	let exited = false;
-	const exitedPromise = new Promise<void>((resolve) => child.on('exit', () => ((exited = true), resolve())));
+	const exitedPromise = new Promise<void>((resolve) =>
+		child.on('exit', () => {
+			exited = true;
+			running.delete(child);
+			resolve();
+		}),
+	);
 	const url = `http://127.0.0.1:${instance.port}`;
 	const stop = async () => {
-		process.off('exit', onExit);
 		if (!exited) {
-			child.kill('SIGTERM');
-			const timer = setTimeout(() => child.kill('SIGKILL'), 20_000);
+			terminate(child, 20_000);
 			await exitedPromise;
-			clearTimeout(timer);
 		}
 	};
-	const deadline = Date.now() + timeoutMs;
-	for (;;) {
-		if (exited) throw new Error(`n8n exited before it was ready:\n${output.slice(-4000)}`);
-		try {
-			const res = await fetch(`${url}/healthz`);
-			if (res.ok) break;
-		} catch {
-			// not listening yet
+	const failure = async (what: string) => {
+		await stop();
+		return new Error(`${what} (${machineState()}):\n${outputTail(output)}`);
+	};
+	/** Polls `ready` every half second until it holds, n8n exits, or n8n stalls. */
+	const waitFor = async (ready: () => Promise<boolean>, what: string) => {
+		let sampled = Date.now();
+		for (;;) {
+			if (await ready().catch(() => false)) return;
+			if (exited) throw await failure(`n8n exited before ${what}`);
+			if (Date.now() - sampled >= SAMPLE_EVERY_MS) {
+				watch.sample();
+				sampled = Date.now();
+			}
+			const stalled = watch.stalled();
+			if (stalled) throw await failure(`n8n did not get to ${what} on ${url}: ${stalled}`);
+			await new Promise((r) => setTimeout(r, 500));
 		}
-		if (Date.now() > deadline) {
-			await stop();
-			throw new Error(`n8n did not answer on ${url}/healthz within ${timeoutMs / 1000} s:\n${output.slice(-4000)}`);
-		}
-		await new Promise((r) => setTimeout(r, 500));
-	}
+	};
+	await waitFor(async () => (await fetch(`${url}/healthz`)).ok, 'answering /healthz');
 	// /healthz answers while n8n is still starting; every route then answers 200 with the text
 	// "n8n is starting up". Ready is when the REST API answers with JSON.
-	for (;;) {
-		try {
-			const res = await fetch(`${url}/rest/settings`);
-			if (res.ok && (res.headers.get('content-type') ?? '').includes('application/json')) break;
-		} catch {
-			// not yet
-		}
-		if (exited) throw new Error(`n8n exited before it was ready:\n${output.slice(-4000)}`);
-		if (Date.now() > deadline) {
-			await stop();
-			throw new Error(`n8n's REST API did not answer on ${url} within ${timeoutMs / 1000} s:\n${output.slice(-4000)}`);
-		}
-		await new Promise((r) => setTimeout(r, 500));
-	}
+	await waitFor(async () => {
+		const res = await fetch(`${url}/rest/settings`);
+		return res.ok && (res.headers.get('content-type') ?? '').includes('application/json');
+	}, 'answering its REST API');
 	return { url, process: child, output: () => output, stop };
 }
 

@@ -1,7 +1,8 @@
 /**
  * `npm run screenshot`: the nightly example in a real n8n editor, photographed by a real
  * browser, into docs/nightly-workflow.png (the picture in the README). Re-run it whenever the
- * example or the nodes' look change.
+ * example or the nodes' look change. `npm run screenshot -- examples/<file>.json <out>.png` takes
+ * another example.
  *
  * - The browser is Debian's `chromium` (apt), driven by playwright-core: no browser download.
  *   Installed here when missing and running as root; otherwise the script says what to run.
@@ -14,11 +15,12 @@ import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync } from 'node:f
 import os from 'node:os';
 import path from 'node:path';
 import { chromium } from 'playwright-core';
-import { importCredentials, importWorkflow, instanceWithThisPackage, REPO_ROOT, setupOwner, startN8n } from './n8n-env';
+import { importCredentials, importWorkflow, instanceWithThisPackage, REPO_ROOT, setupOwner, startN8n, type CredentialToImport } from './n8n-env';
 
 const CHROMIUM = '/usr/bin/chromium';
-const EXAMPLE = path.join(REPO_ROOT, 'examples', 'nightly-postgres-backup.json');
-const OUTPUT = path.join(REPO_ROOT, 'docs', 'nightly-workflow.png');
+// `npm run screenshot -- <example.json> <output.png>` photographs another example (e.g. to check a layout).
+const EXAMPLE = path.resolve(process.argv[2] ?? path.join(REPO_ROOT, 'examples', 'nightly-postgres-backup.json'));
+const OUTPUT = path.resolve(process.argv[3] ?? path.join(REPO_ROOT, 'docs', 'nightly-workflow.png'));
 const VIEWPORT = { width: 1680, height: 860 };
 
 /** Flags for a headless Chromium in a container with no GPU, no sandbox and no network but loopback. */
@@ -48,23 +50,38 @@ function ensureChromium(): void {
 	}
 }
 
+interface ExampleWorkflow {
+	id: string;
+	name: string;
+	nodes: Array<{ credentials?: Record<string, { id: string; name: string }> }>;
+}
+
+/** Data of the placeholder credential of each type the example refers to (never used to connect). */
+const PLACEHOLDER_DATA: Record<string, Record<string, unknown>> = {
+	totvsPostgres: { host: 'db.example.com', port: 5432, database: 'protheus', user: 'totvs_backup', password: 'placeholder', sslMode: 'disable', binFolder: '' },
+	totvsSftp: { host: 'backup.example.com', port: 22, username: 'totvs', authentication: 'password', password: 'placeholder', hostFingerprint: 'SHA256:placeholder', folder: '' },
+	totvsGoogleDriveApi: { authentication: 'serviceAccount', serviceAccountJson: '{}', folderId: 'placeholder' },
+	slackApi: { accessToken: 'xoxb-placeholder' },
+};
+
+function placeholderCredentials(example: ExampleWorkflow): CredentialToImport[] {
+	const refs = new Map(example.nodes.flatMap((node) => Object.entries(node.credentials ?? {}).map(([type, ref]) => [ref.id, { type, ...ref }] as const)));
+	return [...refs.values()].map(({ id, name, type }) => {
+		const data = PLACEHOLDER_DATA[type];
+		if (!data) throw new Error(`${path.basename(EXAMPLE)} uses a ${type} credential: add placeholder data for it to PLACEHOLDER_DATA in scripts/screenshot.ts.`);
+		return { id, name, type, data };
+	});
+}
+
 async function main(): Promise<void> {
 	ensureChromium();
-	const example = JSON.parse(readFileSync(EXAMPLE, 'utf8')) as { id: string; name: string };
+	const example = JSON.parse(readFileSync(EXAMPLE, 'utf8')) as ExampleWorkflow;
 	const instance = await instanceWithThisPackage();
 	const browserProfile = mkdtempSync(path.join(os.tmpdir(), 'totvs-chromium-'));
 	let n8n: Awaited<ReturnType<typeof startN8n>> | undefined;
 	try {
 		// Placeholder credentials (nothing is executed), so the editor shows no "credential missing" warnings.
-		await importCredentials(instance, [
-			{
-				id: 'TotvsPgExample01',
-				name: 'Protheus PostgreSQL',
-				type: 'totvsPostgres',
-				data: { host: 'db.example.com', port: 5432, database: 'protheus', user: 'totvs_backup', password: 'placeholder', sslMode: 'disable', binFolder: '' },
-			},
-			{ id: 'TotvsSlackExam01', name: 'Slack', type: 'slackApi', data: { accessToken: 'xoxb-placeholder' } },
-		]);
+		await importCredentials(instance, placeholderCredentials(example));
 		await importWorkflow(instance, example);
 		n8n = await startN8n(instance);
 		const cookie = await setupOwner(n8n.url);

@@ -40,8 +40,23 @@ function installedPackage(): { nodes: Described[]; credentials: Described[] } {
 	};
 }
 
+/**
+ * GET with the session cookie. Retried on a network error: Node's fetch reuses kept-alive
+ * connections, and one that the server closes at that very moment (its keep-alive timeout, 5 s)
+ * fails with "other side closed" before n8n ever sees the request. A GET is safe to repeat.
+ */
+async function get(url: string): Promise<Response> {
+	for (let attempt = 1; ; attempt++) {
+		try {
+			return await fetch(url, { headers: { cookie } });
+		} catch (error) {
+			if (attempt === 3) throw new Error(`GET ${url} failed ${attempt} times: ${(error as Error).message} (${String((error as Error).cause ?? '')})`, { cause: error });
+		}
+	}
+}
+
 async function getJson<T>(url: string): Promise<T> {
-	const res = await fetch(url, { headers: { cookie } });
+	const res = await get(url);
 	if (!res.ok) throw new Error(`GET ${url} answered ${res.status}: ${(await res.text()).slice(0, 300)}`);
 	return (await res.json()) as T;
 }
@@ -53,7 +68,7 @@ function iconPath(described: Described): string {
 }
 
 async function expectSvg(url: string): Promise<void> {
-	const res = await fetch(url, { headers: { cookie } });
+	const res = await get(url);
 	const body = await res.text();
 	expect({ url, status: res.status, svg: /<svg[\s>]/.test(body) }).toEqual({ url, status: 200, svg: true });
 }

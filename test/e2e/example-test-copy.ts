@@ -90,9 +90,23 @@ export function isNotification(node: Node): boolean {
 	return node.type in NOTIFICATION_FIELDS;
 }
 
-/** The runnable test copy of an example. `id` and `name` may be changed (several copies of one example). */
-export function testCopy(example: WorkflowJson, overrides: { id?: string; name?: string } = {}): WorkflowJson {
-	const triggers = example.nodes.filter(isTrigger);
+export interface TestCopyOptions {
+	/** Default: the example's id (several copies of one example need their own). */
+	id?: string;
+	name?: string;
+	/**
+	 * The triggers this run starts from, by name (default: all of them). An example with two
+	 * schedules (hourly incremental, nightly full) is run once per schedule.
+	 */
+	startFrom?: string[];
+}
+
+/** The runnable test copy of an example. */
+export function testCopy(example: WorkflowJson, overrides: TestCopyOptions = {}): WorkflowJson {
+	const allTriggers = example.nodes.filter(isTrigger);
+	const unknownStart = (overrides.startFrom ?? []).filter((name) => !allTriggers.some((t) => t.name === name));
+	if (unknownStart.length) throw new Error(`${example.name}: no trigger named ${unknownStart.join(', ')}`);
+	const triggers = overrides.startFrom ? allTriggers.filter((t) => overrides.startFrom!.includes(t.name)) : allTriggers;
 	const unknownTriggers = example.nodes.filter((n) => /trigger$/i.test(n.type) && !isTrigger(n) && n.type !== 'n8n-nodes-base.manualTrigger');
 	if (unknownTriggers.length) {
 		throw new Error(`${example.name}: no test stand-in for ${unknownTriggers.map((n) => n.type).join(', ')}: add it to TRIGGER_STAND_INS.`);

@@ -2,7 +2,8 @@
  * Every workflow in examples/ imported into a real n8n and executed, so the examples users
  * import never rot: node types, parameters, credentials and the notification messages'
  * expressions all run. Test copies swap only triggers and notifications (example-test-copy.ts);
- * credentials point at servers on loopback.
+ * credentials point at servers on loopback, paths under /totvs/protheus at a generated Protheus
+ * tree.
  *
  * A new example is picked up automatically. What it needs, if anything:
  * - credentials of a new type: a line in CREDENTIALS_FOR_TEST (TOTVS Upload's SFTP credential
@@ -10,7 +11,10 @@
  * - a new trigger or notification node type: a line in example-test-copy.ts;
  * - checks specific to it: an entry in EXPECTATIONS.
  */
-import { readdirSync, readFileSync, rmSync } from 'node:fs';
+import { execFileSync } from 'node:child_process';
+import { mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
+import { rm, writeFile } from 'node:fs/promises';
+import os from 'node:os';
 import path from 'node:path';
 import { PACKAGE_NAME, REPO_ROOT, type N8nInstance } from '../../scripts/n8n-env';
 import {
@@ -19,7 +23,9 @@ import {
 	STAND_IN_FIELD,
 	isNotification,
 	testCopy,
+	type TestCopyOptions,
 } from './example-test-copy';
+import { createProtheusTree, snapshotTree, type ProtheusTree } from '../fixtures/protheus-tree';
 import {
 	executeWorkflow,
 	freshInstance,
@@ -55,6 +61,37 @@ let instance: N8nInstance;
 let source: ProtheusSource;
 let sftp: SftpDestination;
 let drive: DriveDestination;
+let work: string;
+let tree: ProtheusTree;
+
+/**
+ * Where the examples expect the Protheus install (`/totvs/protheus/bin/appserver/appserver.ini`);
+ * the test copies point at a generated Protheus tree with the same layout instead.
+ */
+const EXAMPLE_PROTHEUS_ROOT = '/totvs/protheus';
+
+/** Same workflow with our nodes' paths under EXAMPLE_PROTHEUS_ROOT moved to the test's Protheus tree. */
+function withTestPaths(workflow: WorkflowJson): WorkflowJson {
+	const copy = JSON.parse(JSON.stringify(workflow)) as WorkflowJson;
+	for (const node of copy.nodes.filter((n) => n.type.startsWith(`${PACKAGE_NAME}.`))) {
+		for (const [name, value] of Object.entries(node.parameters ?? {})) {
+			if (typeof value === 'string' && value.includes(EXAMPLE_PROTHEUS_ROOT)) node.parameters![name] = value.split(EXAMPLE_PROTHEUS_ROOT).join(tree.root);
+		}
+	}
+	return copy;
+}
+
+/** The runnable copy of an example: test paths, test triggers and notification stand-ins. */
+const runnableCopy = (example: WorkflowJson, options: TestCopyOptions = {}) => testCopy(withTestPaths(example), options);
+
+const HOURLY = 'hourly-protheus-files-incremental.json';
+const HOURLY_TRIGGER = 'Every hour at :15 (07-19, Mon-Sat)';
+const NIGHTLY_FILES_TRIGGER = 'Every night at 01:15';
+
+/** How the generic run of an example differs from "start from every trigger, expect a message". */
+const GENERIC_RUN: Record<string, { startFrom?: string[]; messageOnSuccess?: false }> = {
+	[HOURLY]: { startFrom: [HOURLY_TRIGGER], messageOnSuccess: false },
+};
 
 /** The examples' restore server credential: it creates scratch databases, so the test gives it the superuser. */
 const RESTORE_SERVER_CREDENTIAL_ID = 'TotvsPgRestore01';
@@ -91,19 +128,43 @@ function withCredential(workflow: WorkflowJson, type: string, id: string): Workf
 }
 
 const ourNodes = (workflow: WorkflowJson) => workflow.nodes.filter((n) => n.type.startsWith(`${PACKAGE_NAME}.`)).map((n) => n.name);
+
+/** Names of the nodes a run of `copy` reaches from its Manual Trigger (a test copy starts from some of the triggers). */
+function reachable(copy: WorkflowJson): Set<string> {
+	const connections = copy.connections as Record<string, { main?: Array<Array<{ node: string }> | null> }>;
+	const start = copy.nodes.filter((n) => n.type === 'n8n-nodes-base.manualTrigger').map((n) => n.name);
+	const seen = new Set<string>(start);
+	const queue = [...start];
+	while (queue.length) {
+		for (const output of connections[queue.shift()!]?.main ?? []) {
+			for (const { node } of output ?? []) {
+				if (seen.has(node)) continue;
+				seen.add(node);
+				queue.push(node);
+			}
+		}
+	}
+	return seen;
+}
+
 const notifications = (example: WorkflowJson) => example.nodes.filter(isNotification).map((n) => n.name);
 
-/** Checks every example's run must pass: a clean run and messages whose expressions all resolved. */
-function expectCleanRun(execution: Execution, example: WorkflowJson): RawRun {
+/**
+ * Checks every example's run must pass: a clean run and messages whose expressions all resolved.
+ * `messageExpected: false`: an example that is quiet while all is well sent nothing.
+ */
+function expectCleanRun(execution: Execution, example: WorkflowJson, copy: WorkflowJson, messageExpected = true): RawRun {
 	const run = succeeded(execution);
+	const reached = reachable(copy);
+	for (const name of ourNodes(example).filter((n) => reached.has(n))) expect(ranNodes(run)).toContain(name);
 	const failedNodes = Object.entries(run.data.resultData.runData)
 		.filter(([, runs]) => runs.some((r) => r.error))
 		.map(([name, runs]) => `${name}: ${runs.find((r) => r.error)?.error?.message}`);
 	expect(failedNodes).toEqual([]);
-	for (const name of ourNodes(example)) expect(ranNodes(run)).toContain(name);
 
 	const sent = notifications(example).filter((name) => ranNodes(run).includes(name));
-	expect(sent.length).toBeGreaterThan(0);
+	if (messageExpected) expect(sent.length).toBeGreaterThan(0);
+	else expect(sent).toEqual([]);
 	for (const name of sent) {
 		for (const message of nodeOutputs(run, name)[0] ?? []) {
 			expect(message[STAND_IN_FIELD]).toEqual(example.nodes.find((n) => n.name === name)?.type);
@@ -117,10 +178,65 @@ function expectCleanRun(execution: Execution, example: WorkflowJson): RawRun {
 	return run;
 }
 
+/**
+ * The files a backup of the test tree with the Protheus defaults holds, read from the disk and
+ * named as the set's index names them, with their sizes: the appserver.ini, the RPO folder, and
+ * Protheus_Data without systemload/, spool/, *.tmp and *.log (what the README promises).
+ */
+async function expectedFiles(): Promise<Map<string, number>> {
+	const out = new Map<string, number>();
+	for (const [file, node] of await snapshotTree(tree.root)) {
+		if (node.type !== 'file') continue;
+		if (file === 'bin/appserver/appserver.ini') out.set('appserver.ini', node.size);
+		else if (file.startsWith('apo/')) out.set(file, node.size);
+		else if (file.startsWith('protheus_data/') && !/^protheus_data\/(systemload|spool)\//.test(file) && !/\.(tmp|log)$/.test(file)) out.set(file, node.size);
+	}
+	return out;
+}
+
+/** The regular files in a file set's archive, listed by GNU tar (not by this package's reader). */
+function filesInArchive(item: Record<string, unknown>): string[] {
+	const artifacts = item.artifacts as Array<{ path: string }>;
+	expect(artifacts.map((a) => a.path)).toEqual([expect.stringMatching(/^files\.tar/)]);
+	const listing = execFileSync('tar', ['--quoting-style=literal', '-tvf', path.join(item.location as string, artifacts[0].path)], {
+		encoding: 'utf8',
+		env: { ...process.env, LC_ALL: 'C.UTF-8' },
+		maxBuffer: 64 << 20,
+	});
+	// "-rw-r--r-- user/group 1234 2026-11-26 10:15 protheus_data/web/nova página.htm"
+	return listing
+		.split('\n')
+		.filter((line) => line.startsWith('-'))
+		.map((line) => /^\S+\s+\S+\s+\d+\s+\S+\s+\S+\s(.*)$/.exec(line)![1])
+		.sort();
+}
+
+/** The item the hourly example's Upload to SFTP emitted: uploaded, verified, on the SFTP server. */
+function expectUploadedFilesSet(run: RawRun, dumpNode: string): Record<string, unknown> {
+	const [[dumped]] = nodeOutputs(run, dumpNode);
+	const [[done]] = nodeOutputs(run, 'Done (no message)');
+	const backupId = dumped.backupId as string;
+	expect(done).toMatchObject({ status: 'ok', backupId, engine: 'protheus-files', component: 'files', environment: 'prod', verification: { ok: true } });
+	expect(done.uploads).toEqual([expect.objectContaining({ remotePath: `prod/${backupId}`, bytes: dumped.totalBytes, verified: true })]);
+	expect(readFileSync(path.join(sftp.sshd.user.home, 'prod', backupId, 'manifest.json'), 'utf8')).toContain(backupId);
+	expect(ranNodes(run)).not.toContain('Slack: files backup FAILED');
+	return dumped;
+}
+
 /** Checks specific to one example, after expectCleanRun. */
 const lastRuns: Record<string, RawRun> = {};
 
-const EXPECTATIONS: Record<string, (run: RawRun) => void> = {
+const EXPECTATIONS: Record<string, (run: RawRun) => void | Promise<void>> = {
+	// The first hourly run finds no set to build on: a full, promoted, of exactly the expected files.
+	[HOURLY]: async (run) => {
+		expect(ranNodes(run)).not.toContain('TOTVS Dump: nightly full');
+		const dumped = expectUploadedFilesSet(run, 'TOTVS Dump: incremental');
+		const expected = await expectedFiles();
+		expect(dumped).toMatchObject({ type: 'full', promotedToFull: true, fileCount: expected.size, archivedFiles: expected.size });
+		expect(dumped.fileBytes).toBe([...expected.values()].reduce((a, b) => a + b, 0));
+		expect(dumped.promotionReason).toContain('no backup of these folders exists');
+		expect(filesInArchive(dumped)).toEqual([...expected.keys()].sort());
+	},
 	'nightly-postgres-backup.json': (run) => {
 		const [verified] = nodeOutputs(run, 'TOTVS Verify');
 		expect(verified).toHaveLength(1);
@@ -174,7 +290,15 @@ const EXPECTATIONS: Record<string, (run: RawRun) => void> = {
 };
 
 beforeAll(async () => {
-	[instance, source, sftp, drive] = await Promise.all([freshInstance('examples'), createProtheusSource('e2e_ex'), startSftpDestination(), startDriveDestination()]);
+	work = mkdtempSync(path.join(os.tmpdir(), 'totvs-e2e-examples-'));
+	[instance, source, sftp, drive, tree] = await Promise.all([
+		freshInstance('examples'),
+		createProtheusSource('e2e_ex'),
+		startSftpDestination(),
+		startDriveDestination(),
+		// A real Protheus install's layout (appserver.ini, RPOs, Protheus_Data), small: ~600 files, ~5 MB.
+		createProtheusTree(path.join(work, 'totvs', 'protheus'), { smallFiles: 400, rpoBytes: 1 << 20, tables: 6, tableBytes: 64 << 10 }),
+	]);
 	const refs = new Map(examples.flatMap(({ workflow }) => credentialRefs(testCopy(workflow))).map((ref) => [ref.id, ref]));
 	const missing = [...refs.values()].filter((ref) => !CREDENTIALS_FOR_TEST[ref.type]).map((ref) => ref.type);
 	if (missing.length) throw new Error(`No test credential for ${missing.join(', ')}: add it to CREDENTIALS_FOR_TEST.`);
@@ -190,11 +314,12 @@ afterAll(async () => {
 	await drive?.stop();
 	await source?.drop();
 	if (instance) rmSync(instance.userFolder, { recursive: true, force: true });
+	if (work) rmSync(work, { recursive: true, force: true });
 });
 
 describe('examples/ in a real n8n', () => {
 	it('has examples, each with sticky notes that explain it', () => {
-		expect(exampleFiles).toEqual(expect.arrayContaining(['nightly-postgres-backup.json', 'error-alert.json', 'weekly-restore-test.json']));
+		expect(exampleFiles).toEqual(expect.arrayContaining(['nightly-postgres-backup.json', HOURLY, 'error-alert.json', 'weekly-restore-test.json']));
 		for (const { file, workflow } of examples) {
 			const notes = workflow.nodes.filter((n) => n.type === 'n8n-nodes-base.stickyNote');
 			expect({ file, explained: notes.some((n) => String(n.parameters?.content ?? '').length > 100) }).toEqual({ file, explained: true });
@@ -206,22 +331,23 @@ describe('examples/ in a real n8n', () => {
 
 	it.each(exampleFiles)('%s imports and runs', async (file) => {
 		const example = examples.find((e) => e.file === file)!.workflow;
-		const copy = testCopy(example);
+		const { startFrom, messageOnSuccess } = GENERIC_RUN[file] ?? {};
+		const copy = runnableCopy(example, { startFrom });
 		expect(copy.nodes.some((n) => n.name === MANUAL_TRIGGER_NAME) || copy.nodes.some((n) => n.type === 'n8n-nodes-base.manualTrigger')).toBe(true);
 		await importWorkflow(instance, copy);
-		const run = expectCleanRun(await executeWorkflow(instance, copy), example);
+		const run = expectCleanRun(await executeWorkflow(instance, copy), example, copy, messageOnSuccess !== false);
 		lastRuns[file] = run;
-		EXPECTATIONS[file]?.(run);
+		await EXPECTATIONS[file]?.(run);
 	});
 
 	it('nightly example: a wrong database password sends the failure message, not the success one', async () => {
 		const example = examples.find((e) => e.file === 'nightly-postgres-backup.json')!.workflow;
-		const copy = testCopy(withCredential(example, 'totvsPostgres', BAD_PASSWORD_CREDENTIAL_ID), {
+		const copy = runnableCopy(withCredential(example, 'totvsPostgres', BAD_PASSWORD_CREDENTIAL_ID), {
 			id: 'E2eNightlyBadPwd',
 			name: 'nightly example with a wrong password (e2e)',
 		});
 		await importWorkflow(instance, copy);
-		const run = expectCleanRun(await executeWorkflow(instance, copy), example);
+		const run = expectCleanRun(await executeWorkflow(instance, copy), example, copy);
 		const [dumped] = nodeOutputs(run, 'TOTVS Dump');
 		expect(dumped).toHaveLength(1);
 		expect(dumped[0].status).toBe('failed');
@@ -232,5 +358,75 @@ describe('examples/ in a real n8n', () => {
 		expect(messages[0].text).toContain(`*What failed:* ${error.message}`);
 		expect(messages[0].text).toContain(`*What to do:* ${error.description}`);
 		expect(error.message).toContain(`refused user "${source.user}"`);
+	});
+	// After the generic run of the hourly example (its first run: a promoted full).
+	it('hourly example: the next run is an incremental holding only the files changed since', async () => {
+		const example = examples.find((e) => e.file === HOURLY)!.workflow;
+		const [[first]] = nodeOutputs(lastRuns[HOURLY], 'TOTVS Dump: incremental');
+		await writeFile(path.join(tree.protheusData, 'system', 'sigafat.xnu'), '<ApMenu><Menu Status="Enable"><Title lang="pt">Faturamento (alterado)</Title></Menu></ApMenu>\n');
+		await writeFile(path.join(tree.protheusData, 'web', 'nova página.htm'), '<html>nova</html>\n');
+		await rm(path.join(tree.protheusData, 'profile', '000', 'arquivo 0.prf'));
+		// Changes the defaults leave out must not show up.
+		await writeFile(path.join(tree.protheusData, 'system', 'error.log'), 'THREAD ERROR again\n');
+		await writeFile(path.join(tree.protheusData, 'spool', 'relatorio2.##r'), 'spool\n');
+
+		const copy = runnableCopy(example, { startFrom: [HOURLY_TRIGGER] });
+		await importWorkflow(instance, copy);
+		const run = expectCleanRun(await executeWorkflow(instance, copy), example, copy, false);
+		const dumped = expectUploadedFilesSet(run, 'TOTVS Dump: incremental');
+		const expected = await expectedFiles();
+		expect(dumped).toMatchObject({
+			type: 'incremental',
+			promotedToFull: false,
+			baseBackupId: first.backupId,
+			parentBackupId: first.backupId,
+			fileCount: expected.size,
+			archivedFiles: 2,
+			changes: {
+				added: 1,
+				changed: 1,
+				deleted: 1,
+				addedPaths: ['protheus_data/web/nova página.htm'],
+				changedPaths: ['protheus_data/system/sigafat.xnu'],
+				deletedPaths: ['protheus_data/profile/000/arquivo 0.prf'],
+			},
+		});
+		expect(filesInArchive(dumped)).toEqual(['protheus_data/system/sigafat.xnu', 'protheus_data/web/nova página.htm']);
+		const [[verified]] = nodeOutputs(run, 'TOTVS Verify');
+		const checks = (verified.verification as { checks: Array<{ name: string; ok: boolean }> }).checks;
+		expect(checks).toEqual(expect.arrayContaining([expect.objectContaining({ name: 'chain', ok: true })]));
+		lastRuns[HOURLY] = run;
+	});
+
+	it('hourly example: the nightly schedule starts a new chain with a full of every file', async () => {
+		const example = examples.find((e) => e.file === HOURLY)!.workflow;
+		const copy = runnableCopy(example, { id: 'E2eHourlyNightly', name: 'hourly example, nightly full (e2e)', startFrom: [NIGHTLY_FILES_TRIGGER] });
+		await importWorkflow(instance, copy);
+		const run = expectCleanRun(await executeWorkflow(instance, copy), example, copy, false);
+		expect(ranNodes(run)).not.toContain('TOTVS Dump: incremental');
+		const dumped = expectUploadedFilesSet(run, 'TOTVS Dump: nightly full');
+		const expected = await expectedFiles();
+		expect(dumped).toMatchObject({ type: 'full', promotedToFull: false, fileCount: expected.size, archivedFiles: expected.size });
+		expect(dumped.baseBackupId ?? null).toBeNull();
+		expect(filesInArchive(dumped)).toEqual([...expected.keys()].sort());
+	});
+
+	it('hourly example: a backup that fails sends the Slack alert with what failed and what to do', async () => {
+		const example = examples.find((e) => e.file === HOURLY)!.workflow;
+		const broken = JSON.parse(JSON.stringify(example)) as WorkflowJson;
+		const dump = broken.nodes.find((n) => n.name === 'TOTVS Dump: incremental')!;
+		dump.parameters!.appserverIni = `${EXAMPLE_PROTHEUS_ROOT}/bin/appserver/missing.ini`;
+		const copy = runnableCopy(broken, { id: 'E2eHourlyBadPath', name: 'hourly example, appserver.ini missing (e2e)', startFrom: [HOURLY_TRIGGER] });
+		await importWorkflow(instance, copy);
+		const run = expectCleanRun(await executeWorkflow(instance, copy), example, copy);
+		const [[dumped]] = nodeOutputs(run, 'TOTVS Dump: incremental');
+		expect(dumped.status).toBe('failed');
+		const error = dumped.error as { message: string; description: string };
+		expect(error.message).toContain('missing.ini');
+		expect(ranNodes(run)).not.toContain('Done (no message)');
+		const [messages] = nodeOutputs(run, 'Slack: files backup FAILED');
+		expect(messages).toHaveLength(1);
+		expect(messages[0].text).toContain(`*What failed:* ${error.message}`);
+		expect(messages[0].text).toContain(`*What to do:* ${error.description}`);
 	});
 });
