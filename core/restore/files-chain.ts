@@ -1,7 +1,7 @@
 import { createHash } from 'node:crypto';
 import { once } from 'node:events';
 import { createWriteStream } from 'node:fs';
-import { chmod, lstat, lutimes, mkdir, readdir, realpath, rm, symlink, unlink, utimes } from 'node:fs/promises';
+import { chmod, lchown, lstat, lutimes, mkdir, readdir, realpath, rm, symlink, unlink, utimes } from 'node:fs/promises';
 import { dirname, isAbsolute, join, relative, resolve, sep } from 'node:path';
 import type { FileEntry } from '../backup-set/files-manifest';
 import { BackupError, systemErrorCode } from '../errors';
@@ -9,6 +9,7 @@ import type { Logger } from '../logger';
 import { silentLogger } from '../logger';
 import { readArchive, type ArchiveEntry } from '../sources/protheus-files/archive-reader';
 import { resolveChain, type ChainLink } from '../sources/protheus-files/chain';
+import { OwnerResolver, ownerOfHeader, ownerOfIndexEntry, RecordedOwners, type OwnerHeader, type RecordedOwner } from './owners';
 
 export interface FilesRestoreResult {
 	target: string;
@@ -20,25 +21,57 @@ export interface FilesRestoreResult {
 	bytes: number;
 	/** Links not created because they point outside the target folder. */
 	refusedLinks: Array<{ path: string; target: string; reason: string }>;
+	/** Every file, folder and link got the owner and group the sets record (as `tar -x` run as root); false: see `owners.note`. */
+	ownersRestored: boolean;
+	owners: OwnersOutcome;
 	durationMs: number;
 }
+
+export interface OwnersOutcome {
+	/** Why owners were not restored, or not all of them; null when they all were. */
+	note: string | null;
+	/** 'names': user and group names looked up on this machine, the recorded id where a name is absent or unknown; 'numeric': recorded ids only. */
+	mapping: 'names' | 'numeric';
+	/** Recorded user and group names this machine does not know: their recorded numeric ids were used. */
+	unknownUsers: string[];
+	unknownGroups: string[];
+	/** Entries whose owner could not be set (the first 20), and how many in all. */
+	failed: Array<{ path: string; reason: string }>;
+	failedCount: number;
+}
+
+const MAX_LISTED_FAILURES = 20;
+const entryCount = (n: number) => `${n} ${n === 1 ? 'entry' : 'entries'}`;
 
 /**
  * Restores the file set in `setFolder` into `target`: its full, then each differential or
  * incremental of its chain in order, applying the deletions between them, so the folder ends
  * up exactly as the tree was when that set was made (content, modes, mtimes, links, empty
- * folders). Every file is hashed as it is written and compared with the index.
+ * folders and, when run as root like `tar -x`, owners and groups). Every file is hashed as it
+ * is written and compared with the index.
  *
  * Safety: `target` must be empty or absent (deletions never touch anything the user had);
  * entries with absolute paths or `..` stop the restore; nothing is written through a link;
  * links that would point outside the target are not created and are reported.
  */
-export async function restoreFilesChain(options: { setFolder: string; target: string; log?: Logger; signal?: AbortSignal; zstdPath?: string }): Promise<FilesRestoreResult> {
+export async function restoreFilesChain(options: {
+	setFolder: string;
+	target: string;
+	log?: Logger;
+	signal?: AbortSignal;
+	zstdPath?: string;
+	/** Set owners from the recorded numeric ids only, ignoring user and group names (tar --numeric-owner). */
+	numericOwner?: boolean;
+}): Promise<FilesRestoreResult> {
 	const started = Date.now();
 	const log = options.log ?? silentLogger;
 	const chain = await resolveChain(resolve(options.setFolder));
-	const target = await prepareTarget(options.target);
+	const { target, created } = await prepareTarget(options.target);
 	const writer = new SafeWriter(target);
+	// Each path's owner as recorded by the newest archive that holds it (unchanged files: the archive
+	// of their content); not needed when the last index records every owner itself.
+	const final = chain[chain.length - 1].manifest.inventory.entries;
+	const headerOwners = final.every((e) => ownerOfIndexEntry(e)) ? undefined : new RecordedOwners();
 	const refused = new Map<string, { path: string; target: string; reason: string }>();
 	let bytes = 0;
 	for (let i = 0; i < chain.length; i++) {
@@ -46,10 +79,20 @@ export async function restoreFilesChain(options: { setFolder: string; target: st
 		if (i > 0) await writer.applyDeletions(chain[i - 1].manifest.inventory.entries, link.manifest.inventory.entries);
 		for (const path of refused.keys()) if (!link.manifest.inventory.entries.some((e) => e.path === path)) refused.delete(path);
 		log.info(`Restoring ${link.manifest.backupId} (${link.manifest.type}) into ${target}`);
-		bytes += await extractSet(link, writer, refused, options.signal, options.zstdPath);
+		bytes += await extractSet(link, writer, refused, headerOwners, options.signal, options.zstdPath);
 	}
-	const final = chain[chain.length - 1].manifest.inventory.entries;
-	await writer.applyAttributes(final, refused);
+	const numeric = options.numericOwner ?? false;
+	const cannot = whyOwnersCannotBeSet();
+	const owners = cannot ? undefined : new OwnerSetter(new OwnerResolver(numeric), (entry) => ownerOfIndexEntry(entry) ?? headerOwners?.get(entry.path));
+	await owners?.load(final);
+	await writer.applyAttributes(final, refused, owners);
+	// Folders made for the restore stay private while it fills; once its entries have their
+	// owners, the AppServer's user must be able to reach them (as in a folder made for tar -x).
+	if (owners) for (const folder of created) await chmod(folder, 0o755);
+	const outcome = ownersOutcome(owners, cannot, numeric);
+	if (outcome.note) log.warn(outcome.note);
+	if (outcome.unknownUsers.length || outcome.unknownGroups.length)
+		log.warn(`Names this machine does not know, given their recorded numeric ids: ${[...outcome.unknownUsers.map((u) => `user ${u}`), ...outcome.unknownGroups.map((g) => `group ${g}`)].join(', ')}`);
 	return {
 		target,
 		chain: chain.map((l) => l.manifest.backupId),
@@ -58,12 +101,16 @@ export async function restoreFilesChain(options: { setFolder: string; target: st
 		symlinks: final.filter((e) => e.type === 'symlink').length - refused.size,
 		bytes,
 		refusedLinks: [...refused.values()],
+		ownersRestored: outcome.note === null,
+		owners: outcome,
 		durationMs: Date.now() - started,
 	};
 }
 
-async function prepareTarget(target: string): Promise<string> {
+/** The target's real path, and the folders made for it (outermost first). */
+async function prepareTarget(target: string): Promise<{ target: string; created: string[] }> {
 	const absolute = resolve(target);
+	const created: string[] = [];
 	try {
 		const existing = await readdir(absolute);
 		if (existing.length)
@@ -73,15 +120,24 @@ async function prepareTarget(target: string): Promise<string> {
 				'Restore into an empty or new folder: a restore applies deletions, and must never remove files you had there.',
 			);
 	} catch (error) {
-		if (systemErrorCode(error) === 'ENOENT') await mkdir(absolute, { recursive: true, mode: 0o700 });
-		else if (systemErrorCode(error) === 'ENOTDIR') throw new BackupError('TARGET_EXISTS', `Restore target ${absolute} is a file`, 'Give a folder path.');
+		if (systemErrorCode(error) === 'ENOENT') {
+			const first = await mkdir(absolute, { recursive: true, mode: 0o700 });
+			for (let folder = absolute; first && folder.length >= first.length; folder = dirname(folder)) created.unshift(folder);
+		} else if (systemErrorCode(error) === 'ENOTDIR') throw new BackupError('TARGET_EXISTS', `Restore target ${absolute} is a file`, 'Give a folder path.');
 		else throw error;
 	}
-	return realpath(absolute);
+	return { target: await realpath(absolute), created };
 }
 
 /** Extracts one set's archive; every entry must be in that set's index, files must match their hash. */
-async function extractSet(link: ChainLink, writer: SafeWriter, refused: Map<string, { path: string; target: string; reason: string }>, signal?: AbortSignal, zstdPath?: string): Promise<number> {
+async function extractSet(
+	link: ChainLink,
+	writer: SafeWriter,
+	refused: Map<string, { path: string; target: string; reason: string }>,
+	owners: RecordedOwners | undefined,
+	signal?: AbortSignal,
+	zstdPath?: string,
+): Promise<number> {
 	const { manifest, folder } = link;
 	const artifact = manifest.artifacts.find((a) => a.kind === 'tar');
 	if (!artifact) throw new BackupError('RESTORE_FAILED', `Set ${manifest.backupId} lists no tar archive`, 'The manifest is damaged: use another copy of the set.');
@@ -99,6 +155,7 @@ async function extractSet(link: ChainLink, writer: SafeWriter, refused: Map<stri
 			entry.stream.resume();
 			throw new BackupError('RESTORE_FAILED', `Archive entry "${entry.path}" of ${manifest.backupId} is not in that set's index`, 'The archive and its manifest do not belong together (altered or mixed up): use another copy of the set.');
 		}
+		owners?.record(entry.path, ownerOfHeader(entry.header as OwnerHeader));
 		if (kind === 'dir') {
 			entry.stream.resume();
 			await writer.directory(entry.segments);
@@ -112,6 +169,68 @@ async function extractSet(link: ChainLink, writer: SafeWriter, refused: Map<stri
 		}
 	}, zstdPath);
 	return bytes;
+}
+
+/** Why this process cannot give files to their recorded owners, or undefined when it can (root). */
+function whyOwnersCannotBeSet(): string | undefined {
+	if (typeof process.geteuid !== 'function') return `Owners are not restored on ${process.platform}: it has no Unix owners (files belong to the user that runs n8n)`;
+	const euid = process.geteuid();
+	if (euid === 0) return undefined;
+	return (
+		`Owners not restored: only root can give files to other users and this restore runs as uid ${euid} (as tar -x does for a normal user), so every entry belongs to that user. ` +
+		'Run the restore as root, or give the tree to the AppServer\'s user afterwards (e.g. chown -R totvs:totvs on the restored folders).'
+	);
+}
+
+/** Sets each entry's recorded owner (names looked up here, or numeric), collecting failures instead of stopping: the content is already good. */
+class OwnerSetter {
+	readonly failed: Array<{ path: string; reason: string }> = [];
+	failedCount = 0;
+	unrecorded = 0;
+
+	constructor(
+		readonly resolver: OwnerResolver,
+		private readonly ownerOf: (entry: FileEntry) => RecordedOwner | undefined,
+	) {}
+
+	async load(entries: FileEntry[]): Promise<void> {
+		await this.resolver.load(entries.map(this.ownerOf).filter((o) => o !== undefined));
+	}
+
+	/** lchown: a link itself, never what it points at. */
+	async apply(path: string, entry: FileEntry): Promise<void> {
+		const recorded = this.ownerOf(entry);
+		const ids = recorded && this.resolver.resolve(recorded);
+		if (!ids) {
+			this.unrecorded++;
+			return;
+		}
+		try {
+			await lchown(path, ids.uid, ids.gid);
+		} catch (error) {
+			this.failedCount++;
+			if (this.failed.length < MAX_LISTED_FAILURES) this.failed.push({ path: entry.path, reason: `cannot set owner ${ids.uid}:${ids.gid} (${systemErrorCode(error) ?? (error as Error).message})` });
+		}
+	}
+}
+
+function ownersOutcome(owners: OwnerSetter | undefined, cannot: string | undefined, numeric: boolean): OwnersOutcome {
+	const problems: string[] = [];
+	if (cannot) problems.push(cannot);
+	if (owners?.failedCount)
+		problems.push(
+			`Owners of ${entryCount(owners.failedCount)} could not be set (first: ${owners.failed[0].path}: ${owners.failed[0].reason}); ` +
+				'the folder may be on a share that maps root to nobody (NFS root_squash) or on a filesystem without Unix owners: restore onto a local Linux filesystem, or chown afterwards.',
+		);
+	if (owners?.unrecorded) problems.push(`Owners of ${entryCount(owners.unrecorded)} are not recorded in the sets (ids too large for the tar header, and no user or group name): they belong to the restoring user.`);
+	return {
+		note: problems.length ? problems.join(' ') : null,
+		mapping: numeric ? 'numeric' : 'names',
+		unknownUsers: [...(owners?.resolver.unknownUsers ?? [])].sort(),
+		unknownGroups: [...(owners?.resolver.unknownGroups ?? [])].sort(),
+		failed: owners?.failed ?? [],
+		failedCount: owners?.failedCount ?? 0,
+	};
 }
 
 /** Writes only inside `root`, never through a link, and keeps link targets inside it. */
@@ -227,8 +346,11 @@ class SafeWriter {
 		this.realDirs.clear();
 	}
 
-	/** Modes and mtimes from the index, folders deepest first (writing into a folder changes its mtime). */
-	async applyAttributes(entries: FileEntry[], refused: Map<string, unknown>): Promise<void> {
+	/**
+	 * Owners (when restoring as root), modes and mtimes from the index, folders deepest first
+	 * (writing into a folder changes its mtime). Owner before mode: chown clears setuid/setgid bits.
+	 */
+	async applyAttributes(entries: FileEntry[], refused: Map<string, unknown>, owners?: OwnerSetter): Promise<void> {
 		const ordered = [...entries].sort((a, b) => b.path.split('/').length - a.path.split('/').length);
 		for (const entry of ordered) {
 			if (refused.has(entry.path)) continue;
@@ -245,6 +367,7 @@ class SafeWriter {
 			}
 			const actual = info.isDirectory() ? 'dir' : info.isSymbolicLink() ? 'symlink' : 'file';
 			if (actual !== entry.type) throw new BackupError('RESTORE_FAILED', `${entry.path} was restored as a ${actual}, the index has a ${entry.type}`, 'The chain is damaged: verify its sets.');
+			await owners?.apply(path, entry);
 			if (entry.type === 'symlink') {
 				await lutimes(path, when, when).catch(() => undefined); // not every filesystem keeps link times
 				continue;
