@@ -79,5 +79,16 @@ export class TotvsSftp implements ICredentialType {
 			default: true,
 			description: 'Whether to run `sha256sum` on the server over SSH to prove each upload. Servers that only allow SFTP (no shell) fall back to a size check, or a read-back when asked.',
 		},
+		{
+			displayName: 'Upload Transport',
+			name: 'transport',
+			type: 'options',
+			options: [
+				{ name: 'Auto (OpenSSH Client When Installed)', value: 'auto', description: 'Files of 8 MiB or more go through the OpenSSH `sftp` client (faster), allowed only the pinned host key; otherwise the built-in client' },
+				{ name: 'Built-in Client (Ssh2)', value: 'ssh2', description: 'Always the built-in SSH client (slower)' },
+			],
+			default: 'auto',
+			description: 'How upload bytes travel. Logins, listing, verification and downloads always use the built-in client.',
+		},
 	];
 }

@@ -164,11 +164,21 @@ export interface SftpConfig {
 	folder?: string;
 	/** Ask the server for `sha256sum` over an exec channel to verify uploads. Default true. */
 	remoteHash?: boolean;
-	/** Parallel outstanding write requests per upload. Default 16 (x 255 KiB). */
+	/** Parallel outstanding write requests per upload (ssh2 transport). Default 16 (x 255 KiB). */
 	concurrency?: number;
+	/**
+	 * How upload bytes travel. 'auto' (default): files of 8 MiB or more go through OpenSSH's
+	 * `sftp` client when it is installed (8.4 or later; about 1.5x faster than ssh2), allowed
+	 * only the host key ssh2 verified against `hostKeySha256`; otherwise ssh2. 'ssh2': always
+	 * ssh2. 'openssh': every upload through the OpenSSH client, an error when it is missing.
+	 * Logins, listing, the remote hash, renames and downloads always use ssh2.
+	 */
+	transport?: SftpTransport;
 	timeoutMs?: number;
 	keepaliveIntervalMs?: number;
 }
+
+export type SftpTransport = 'auto' | 'ssh2' | 'openssh';
 
 export type FtpTlsMode = 'none' | 'explicit' | 'implicit';
 

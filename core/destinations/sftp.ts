@@ -2,7 +2,9 @@
  * SFTP (ssh2). Host key pinned by SHA-256 fingerprint, password or private key (+ passphrase),
  * keepalive and an idle watchdog so a dead link fails instead of hanging, pipelined writes
  * (many WRITE requests in flight, like OpenSSH's sftp) for throughput, and verification by
- * `sha256sum` over an exec channel when the server allows it.
+ * `sha256sum` over an exec channel when the server allows it. The bytes of large uploads go
+ * through OpenSSH's `sftp` client when it is installed (sftp-openssh.ts: ~1.5x faster), pinned
+ * to the host key ssh2 verified; everything else stays on the ssh2 session.
  */
 import { createHash, randomBytes } from 'node:crypto';
 import { promises as fsp } from 'node:fs';
@@ -25,10 +27,22 @@ import {
 	type VerificationMethod,
 } from './destination';
 import { downloadToLocal } from './local-download';
+import { findOpensshClient, opensshUpload, OpensshFailure, plainLoginValues, uploadCommand, type OpensshClient, type SpawnFunction } from './sftp-openssh';
 import { abortError, checkRemoteCopy, DigestingMeter, hashFileInWorker } from './verification';
 
 const NO_SUCH_FILE = 2;
 const PERMISSION = 3;
+
+/**
+ * In 'auto' mode, files from this size go through the OpenSSH client: below it, the client's
+ * own SSH handshake costs about what its speed saves.
+ */
+export const OPENSSH_MIN_BYTES = 8 * 1024 * 1024;
+
+/** For tests: how the OpenSSH client is started (records argv, stops the child…). */
+export interface SftpHooks {
+	spawn?: SpawnFunction;
+}
 
 /** `SHA256:<base64, no padding>` of an SSH public key blob, exactly as `ssh-keygen -lf` prints it. */
 export function sshFingerprint(keyBlob: Buffer): string {
@@ -51,6 +65,8 @@ interface Session {
 	sftp: SFTPWrapper;
 	/** Absolute root folder on the server. */
 	root: string;
+	/** The host key blob the server presented (and that matched the pinned fingerprint). */
+	hostKey: Buffer;
 	closed: boolean;
 }
 
@@ -62,8 +78,13 @@ export class SftpDestination implements Destination {
 	private remoteHashWorks?: boolean;
 	private readonly pinned: string;
 	private readonly timeoutMs: number;
+	/** Why the OpenSSH client does not work with this server ('auto' then stays on ssh2). */
+	private opensshUnusable?: string;
 
-	constructor(private readonly config: SftpConfig) {
+	constructor(
+		private readonly config: SftpConfig,
+		private readonly hooks: SftpHooks = {},
+	) {
 		if (!config.hostKeySha256?.trim()) {
 			throw new BackupError('INVALID_INPUT', `No host key fingerprint given for ${this.describe()}`, 'Run `ssh-keygen -lf /etc/ssh/ssh_host_ed25519_key.pub` on the server (or `ssh-keyscan host | ssh-keygen -lf -`) and paste the SHA256:… value.');
 		}
@@ -100,6 +121,7 @@ export class SftpDestination implements Destination {
 		this.session = new Promise<Session>((resolve, reject) => {
 			const client = new Client();
 			let seenFingerprint: string | undefined;
+			let seenKey: Buffer | undefined;
 			let settled = false;
 			const fail = (error: BackupError) => {
 				if (settled) return;
@@ -118,6 +140,7 @@ export class SftpDestination implements Destination {
 				keepaliveInterval: this.config.keepaliveIntervalMs ?? 10_000,
 				keepaliveCountMax: 3,
 				hostVerifier: (key: Buffer) => {
+					seenKey = key;
 					seenFingerprint = sshFingerprint(key);
 					return seenFingerprint === this.pinned;
 				},
@@ -138,7 +161,7 @@ export class SftpDestination implements Destination {
 							return fail(new BackupError('SET_NOT_FOUND', `Folder "${folder}" does not exist on ${this.describe()}`, 'Create the folder on the server, or fix the folder in the destination settings.', { cause: realError }));
 						}
 						settled = true;
-						const session: Session = { client, sftp, root: root.replace(/\/+$/, '') || '/', closed: false };
+						const session: Session = { client, sftp, root: root.replace(/\/+$/, '') || '/', hostKey: seenKey!, closed: false };
 						client.on('close', () => (session.closed = true));
 						resolve(session);
 					});
@@ -194,16 +217,16 @@ export class SftpDestination implements Destination {
 		if (code === PERMISSION) {
 			return new BackupError('PERMISSION_DENIED', `Not allowed to ${action} ${where}`, 'Give the SFTP user write access to the destination folder.', { cause: error });
 		}
-		const free = await this.freeBytes(session, parentOf(remotePath)).catch(() => undefined);
+		const free = await this.freeBytes(session, this.abs(session, parentOf(remotePath), true)).catch(() => undefined);
 		if (free !== undefined && free < 1 << 20) {
 			return new BackupError('DISK_FULL', `The server's disk is full: could not ${action} ${where} (${free} bytes free)`, 'Free space on the SFTP server (run Prune) or raise the user\'s quota.', { cause: error });
 		}
 		return new BackupError('TRANSFER_FAILED', `Could not ${action} ${where}: ${(error as Error).message}`, 'Check the path and the server, then run again.', { cause: error });
 	}
 
-	private freeBytes(session: Session, folder: string): Promise<number> {
+	private freeBytes(session: Session, absFolder: string): Promise<number> {
 		return new Promise((resolve, reject) =>
-			session.sftp.ext_openssh_statvfs(this.abs(session, folder, true), (error, info) =>
+			session.sftp.ext_openssh_statvfs(absFolder, (error, info) =>
 				error ? reject(error) : resolve(Number(info.f_bavail) * Number(info.f_frsize || info.f_bsize)),
 			),
 		);
@@ -289,7 +312,7 @@ export class SftpDestination implements Destination {
 			const existing = await this.statAbs(session, partial);
 			const canProve = this.remoteHashWorks !== false && this.config.remoteHash !== false;
 			let offset = existing && existing.size <= localSize && canProve ? existing.size : 0;
-			const local = await this.upload(session, localFile, localSize, partial, offset, options);
+			const local = await this.transfer(session, localFile, localSize, partial, offset, options);
 			const remote: RemoteFileInfo = { size: (await this.statAbs(session, partial))?.size ?? -1 };
 			remote.sha256 = await this.remoteSha256(session, partial);
 			let verifiedBy: VerificationMethod;
@@ -299,7 +322,7 @@ export class SftpDestination implements Destination {
 				if (offset === 0) throw error;
 				// The resumed prefix was not ours: start over once from byte 0.
 				offset = 0;
-				const fresh = await this.upload(session, localFile, localSize, partial, 0, options);
+				const fresh = await this.transfer(session, localFile, localSize, partial, 0, options);
 				remote.size = (await this.statAbs(session, partial))?.size ?? -1;
 				remote.sha256 = await this.remoteSha256(session, partial);
 				verifiedBy = checkRemoteCopy(fresh, remote, this.where(rel));
@@ -316,6 +339,101 @@ export class SftpDestination implements Destination {
 			return { remotePath: rel, bytes: local.bytes, sha256: local.sha256, verifiedBy, remote: { ...remote, modifiedAt: final?.mtime ? new Date(final.mtime * 1000) : undefined }, resumedFrom: offset, durationMs: Date.now() - started };
 		} catch (error) {
 			throw await this.fileError(session, error, 'upload', rel);
+		}
+	}
+
+	/** Sends the local file from `offset` into the remote partial: OpenSSH's client or ssh2. */
+	private async transfer(session: Session, localFile: string, localSize: number, partial: string, offset: number, options: TransferOptions): Promise<{ bytes: number; sha256: string }> {
+		const client = this.opensshFor(localFile, localSize, partial, offset);
+		if (!client) return this.upload(session, localFile, localSize, partial, offset, options);
+		try {
+			return await this.uploadWithOpenssh(client, session, localFile, localSize, partial, offset, options);
+		} catch (error) {
+			if ((this.config.transport ?? 'auto') === 'auto' && error instanceof OpensshFailure && (error.kind === 'auth' || error.kind === 'unreachable')) {
+				// ssh2 logged in a moment ago with the same settings, so this client cannot (a key
+				// format it does not read, a per-user connection limit): stay on ssh2 here.
+				this.opensshUnusable = error.stderr;
+				return this.upload(session, localFile, localSize, partial, offset, options);
+			}
+			throw await this.opensshError(session, error, partial);
+		}
+	}
+
+	/** The OpenSSH client when this transfer should use it; throws when 'openssh' is demanded but missing. */
+	private opensshFor(localFile: string, localSize: number, partial: string, offset: number): OpensshClient | undefined {
+		const transport = this.config.transport ?? 'auto';
+		if (transport === 'ssh2' || (offset > 0 && offset >= localSize)) return undefined;
+		if (transport === 'auto' && (this.opensshUnusable !== undefined || localSize - offset < OPENSSH_MIN_BYTES)) return undefined;
+		const client = findOpensshClient();
+		if (typeof client === 'string') {
+			if (transport === 'auto') return undefined;
+			throw new BackupError('UNSUPPORTED_OPTION', `Cannot upload to ${this.describe()} with the OpenSSH client: ${client}`, 'Install the OpenSSH client (openssh-client 8.4 or later), or set the SFTP transport to auto or ssh2.');
+		}
+		// Names the batch syntax cannot carry (newlines, backslashes, very long) and unusual
+		// user or host names go over ssh2, whatever the mode: same result, only slower.
+		if (!partial.startsWith('/') || !uploadCommand(localFile, partial, offset > 0) || !plainLoginValues(this.config.host, this.config.username)) return undefined;
+		return client;
+	}
+
+	/** The OpenSSH client uploads; the local file is hashed in a worker meanwhile. */
+	private async uploadWithOpenssh(client: OpensshClient, session: Session, localFile: string, localSize: number, partial: string, offset: number, options: TransferOptions): Promise<{ bytes: number; sha256: string }> {
+		const hashing = hashFileInWorker(localFile);
+		hashing.catch(() => undefined); // awaited below; avoid an unhandled rejection meanwhile
+		const started = Date.now();
+		const onProgress = options.onProgress;
+		await opensshUpload(client, {
+			host: this.config.host,
+			port: this.config.port ?? 22,
+			username: this.config.username,
+			password: this.config.password,
+			privateKey: this.config.privateKey,
+			passphrase: this.config.passphrase,
+			hostKey: session.hostKey,
+			localFile,
+			remotePath: partial,
+			resume: offset > 0,
+			stallTimeoutMs: this.timeoutMs,
+			keepaliveIntervalMs: this.config.keepaliveIntervalMs ?? 10_000,
+			remoteSize: async () => (await this.statAbs(session, partial))?.size,
+			onProgress: onProgress && ((bytes) => onProgress({ bytes, elapsedMs: Date.now() - started })),
+			signal: options.signal,
+			spawn: this.hooks.spawn,
+		});
+		const digest = await hashing;
+		if (digest.bytes !== localSize) throw new Error(`${localFile} changed while it was uploaded (${localSize} bytes expected, ${digest.bytes} hashed)`);
+		return digest;
+	}
+
+	/** The same BackupError codes as the ssh2 path, with what sftp printed (secrets scrubbed). */
+	private async opensshError(session: Session, error: unknown, partial: string): Promise<BackupError> {
+		if (!(error instanceof OpensshFailure)) return error instanceof BackupError ? error : this.fileError(session, error, 'upload', partial);
+		const said = error.stderr ? ` (sftp: ${error.stderr})` : '';
+		const where = `sftp://${this.config.username}@${this.config.host}:${this.config.port ?? 22}${partial}`;
+		switch (error.kind) {
+			case 'host-key':
+				return new BackupError('HOST_KEY_MISMATCH', `The OpenSSH client was shown a host key for ${this.config.host}:${this.config.port ?? 22} other than the pinned ${this.pinned}; connection refused, nothing uploaded${said}`, 'Someone may be intercepting the connection, or the server has several addresses with different keys. Check with the server administrator before trusting another key.', { cause: error });
+			case 'auth':
+				return new BackupError('AUTH_FAILED', `Login as "${this.config.username}" by the OpenSSH client refused by ${this.describe()}${said}`, 'Check the password or private key and passphrase; if only the OpenSSH client fails, set the SFTP transport to ssh2.', { cause: error });
+			case 'unreachable':
+				return new BackupError('UNREACHABLE', `The OpenSSH client cannot reach ${this.describe()}${said}`, 'Check the host, port and network path to the SSH server.', { cause: error });
+			case 'timeout':
+				return new BackupError('TIMEOUT', `The OpenSSH client timed out connecting to ${this.describe()}${said}`, 'Check that the host and port are right and that a firewall lets this machine through.', { cause: error });
+			case 'stalled':
+				return new BackupError('TIMEOUT', `No progress for ${Math.round(this.timeoutMs / 1000)} s uploading to ${where}; the transfer was stopped${said}`, 'The server or network stalled; run again (the upload resumes).', { cause: error });
+			case 'cancelled':
+				return abortError(partial);
+			case 'permission':
+				return new BackupError('PERMISSION_DENIED', `Not allowed to write ${where}${said}`, 'Give the SFTP user write access to the destination folder.', { cause: error });
+			case 'disk-full':
+				return new BackupError('DISK_FULL', `The server's disk is full: could not write ${where}${said}`, 'Free space on the SFTP server (run Prune) or raise the user\'s quota.', { cause: error });
+			default: {
+				// sftp reports ENOSPC as a plain "Failure": ask statvfs (over ssh2) whether the disk is full.
+				const free = session.closed ? undefined : await this.freeBytes(session, partial.slice(0, partial.lastIndexOf('/')) || '/').catch(() => undefined);
+				if (free !== undefined && free < 1 << 20) {
+					return new BackupError('DISK_FULL', `The server's disk is full: could not write ${where} (${free} bytes free)${said}`, 'Free space on the SFTP server (run Prune) or raise the user\'s quota.', { cause: error });
+				}
+				return new BackupError('TRANSFER_FAILED', `Upload to ${where} failed${said}`, 'Run again: the upload resumes or restarts, and nothing incomplete is left under the final name.', { cause: error });
+			}
 		}
 	}
 

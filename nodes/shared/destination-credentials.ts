@@ -34,6 +34,7 @@ export function sftpConfig(data: ICredentialDataDecryptedObject): SftpConfig {
 		hostKeySha256: text(data.hostFingerprint),
 		folder: text(data.folder) || undefined,
 		remoteHash: data.remoteHash !== false,
+		transport: data.transport === 'ssh2' ? 'ssh2' : 'auto',
 	};
 }
 

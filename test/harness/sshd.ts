@@ -27,6 +27,11 @@ export interface SshdServer {
 	plainClientKeyFile: string;
 	knownHostsFile: string;
 	dir: string;
+	/**
+	 * Another sshd with the same users and keys but the OTHER host key, on its own port: the
+	 * server a man in the middle would put in front of the client.
+	 */
+	startImpostor(): Promise<{ port: number; stop(): Promise<void> }>;
 	stop(): Promise<void>;
 }
 
@@ -50,12 +55,12 @@ export async function startSshd(): Promise<SshdServer> {
 	const authorized = path.join(dir, 'authorized_keys');
 	await fsp.writeFile(authorized, readFileSync(path.join(dir, 'client_key.pub'), 'utf8') + readFileSync(path.join(dir, 'plain_client_key.pub'), 'utf8'), { mode: 0o644 });
 	const port = await freePort();
-	const config = [
-		`Port ${port}`,
+	const config = (listenPort: number, hostKey: string) => [
+		`Port ${listenPort}`,
 		'ListenAddress 127.0.0.1',
-		`HostKey ${path.join(dir, 'host_key')}`,
+		`HostKey ${path.join(dir, hostKey)}`,
 		`AuthorizedKeysFile ${authorized}`,
-		`PidFile ${path.join(dir, 'sshd.pid')}`,
+		`PidFile ${path.join(dir, `sshd-${listenPort}.pid`)}`,
 		'StrictModes no',
 		'UsePAM no',
 		'PasswordAuthentication yes',
@@ -67,12 +72,17 @@ export async function startSshd(): Promise<SshdServer> {
 		'MaxStartups 100',
 		'MaxSessions 100',
 	].join('\n');
-	const configFile = path.join(dir, 'sshd_config');
-	await fsp.writeFile(configFile, `${config}\n`, { mode: 0o600 });
+	const start = async (listenPort: number, hostKey: string): Promise<Daemon> => {
+		const configFile = path.join(dir, `sshd_config-${listenPort}`);
+		await fsp.writeFile(configFile, `${config(listenPort, hostKey)}\n`, { mode: 0o600 });
+		const daemon = spawnDaemon('/usr/sbin/sshd', ['-D', '-e', '-f', configFile]);
+		await waitForPort(listenPort, daemon, 'sshd');
+		return daemon;
+	};
 	const knownHostsFile = path.join(dir, 'known_hosts');
 	await fsp.writeFile(knownHostsFile, `[127.0.0.1]:${port} ${readFileSync(path.join(dir, 'host_key.pub'), 'utf8')}`);
-	const daemon: Daemon = spawnDaemon('/usr/sbin/sshd', ['-D', '-e', '-f', configFile]);
-	await waitForPort(port, daemon, 'sshd');
+	const daemon = await start(port, 'host_key');
+	const impostors: Daemon[] = [];
 	return {
 		host: '127.0.0.1',
 		port,
@@ -85,7 +95,14 @@ export async function startSshd(): Promise<SshdServer> {
 		plainClientKeyFile: path.join(dir, 'plain_client_key'),
 		knownHostsFile,
 		dir,
+		async startImpostor() {
+			const impostorPort = await freePort();
+			const impostor = await start(impostorPort, 'other_host_key');
+			impostors.push(impostor);
+			return { port: impostorPort, stop: () => impostor.stop() };
+		},
 		async stop() {
+			await Promise.all(impostors.map((impostor) => impostor.stop()));
 			await daemon.stop();
 			user.remove();
 			await fsp.rm(dir, { recursive: true, force: true });

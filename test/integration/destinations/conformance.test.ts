@@ -1,7 +1,8 @@
 /**
  * Runs the one conformance suite against every destination, each on a real server on
- * loopback: a local folder, OpenSSH sshd (SFTP), vsftpd (plain FTP, explicit FTPS, implicit
- * FTPS), and the Google Drive emulator (the only emulated one: no Google here).
+ * loopback: a local folder, OpenSSH sshd (SFTP over ssh2, and SFTP with uploads through
+ * OpenSSH's sftp client), vsftpd (plain FTP, explicit FTPS, implicit FTPS), and the Google
+ * Drive emulator (the only emulated one: no Google here).
  */
 import { generateKeyPairSync } from 'node:crypto';
 import { mkdtempSync, rmSync } from 'node:fs';
@@ -12,6 +13,7 @@ import { FtpDestination } from '../../../core/destinations/ftp';
 import { GoogleDriveDestination } from '../../../core/destinations/google-drive';
 import { LocalFolderDestination } from '../../../core/destinations/local-folder';
 import { SftpDestination } from '../../../core/destinations/sftp';
+import { findOpensshClient } from '../../../core/destinations/sftp-openssh';
 import { daemonUnavailable } from '../../harness/daemons';
 import { startDriveEmulator, type DriveEmulator } from '../../harness/drive-emulator';
 import { startSshd, type SshdServer } from '../../harness/sshd';
@@ -40,6 +42,21 @@ describeDestination(
 		return { destination: new SftpDestination(config), expectedVerification: 'sha256', secrets: [sshd.clientKeyPassphrase, sshd.user.password], another: () => new SftpDestination(config) };
 	},
 	async () => sshd?.stop(),
+);
+
+let opensshSshd: SshdServer | undefined;
+describeDestination(
+	"SFTP (OpenSSH sshd; uploads through OpenSSH's sftp client; private key with passphrase)",
+	async () => {
+		const client = findOpensshClient();
+		const missing = daemonUnavailable('/usr/sbin/sshd', 'openssh-server') ?? (typeof client === 'string' ? client : undefined);
+		if (missing) return missing;
+		opensshSshd = await startSshd();
+		// 'openssh': every put goes through the client, however small (auto keeps small files on ssh2).
+		const config: SftpConfig = { type: 'sftp', host: opensshSshd.host, port: opensshSshd.port, username: opensshSshd.user.name, privateKey: opensshSshd.clientKey, passphrase: opensshSshd.clientKeyPassphrase, hostKeySha256: opensshSshd.hostKeySha256, folder: opensshSshd.user.home, transport: 'openssh' };
+		return { destination: new SftpDestination(config), expectedVerification: 'sha256', secrets: [opensshSshd.clientKeyPassphrase, opensshSshd.user.password], another: () => new SftpDestination(config) };
+	},
+	async () => opensshSshd?.stop(),
 );
 
 let ftp: VsftpdServers | undefined;

@@ -11,6 +11,7 @@ import type { Destination } from '../../../core/destinations/destination';
 import { FtpDestination } from '../../../core/destinations/ftp';
 import { GoogleDriveDestination } from '../../../core/destinations/google-drive';
 import { SftpDestination } from '../../../core/destinations/sftp';
+import { findOpensshClient } from '../../../core/destinations/sftp-openssh';
 import { BackupError } from '../../../core/errors';
 import { daemonUnavailable, freePort } from '../../harness/daemons';
 import { startDriveEmulator, type DriveEmulator } from '../../harness/drive-emulator';
@@ -52,12 +53,14 @@ async function using<T>(destination: Destination, body: (destination: Destinatio
 	}
 }
 
-describe('SFTP errors', () => {
-	const missing = daemonUnavailable('/usr/sbin/sshd', 'openssh-server');
+// Both transports of SFTP uploads: ssh2 throughout, and OpenSSH's sftp client for the bytes.
+for (const transport of ['ssh2', 'openssh'] as const) describe(`SFTP errors (uploads over ${transport})`, () => {
+	const openssh = findOpensshClient();
+	const missing = daemonUnavailable('/usr/sbin/sshd', 'openssh-server') ?? (transport === 'openssh' && typeof openssh === 'string' ? openssh : undefined);
 	const test = missing ? it.skip : it;
 	const title = (what: string) => (missing ? `skipped: ${missing} (${what})` : what);
 	let sshd: SshdServer;
-	const config = () => ({ type: 'sftp' as const, host: sshd.host, port: sshd.port, username: sshd.user.name, password: sshd.user.password, hostKeySha256: sshd.hostKeySha256, folder: sshd.user.home, timeoutMs: 10_000 });
+	const config = () => ({ type: 'sftp' as const, host: sshd.host, port: sshd.port, username: sshd.user.name, password: sshd.user.password, hostKeySha256: sshd.hostKeySha256, folder: sshd.user.home, timeoutMs: 10_000, transport });
 	beforeAll(async () => {
 		if (!missing) sshd = await startSshd();
 	});
@@ -88,7 +91,9 @@ describe('SFTP errors', () => {
 			return;
 		}
 		try {
-			await using(new SftpDestination({ ...config(), folder: disk.path }), (d) => expectBackupError(d.put(bigFile, 'prod/set/big.dump'), 'DISK_FULL'));
+			const error = await using(new SftpDestination({ ...config(), folder: disk.path }), (d) => expectBackupError(d.put(bigFile, 'prod/set/big.dump'), 'DISK_FULL', [sshd.user.password]));
+			// OpenSSH's sftp reports ENOSPC as `write remote "…": Failure`; the message quotes it.
+			if (transport === 'openssh') expect(error.message).toMatch(/sftp: write remote ".*\.big\.dump\.totvs-partial": Failure/);
 			expect(existsSync(path.join(disk.path, 'prod/set/big.dump'))).toBe(false);
 		} finally {
 			disk.unmount();

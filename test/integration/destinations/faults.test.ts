@@ -11,6 +11,7 @@ import type { Destination } from '../../../core/destinations/destination';
 import { FtpDestination } from '../../../core/destinations/ftp';
 import { GoogleDriveDestination } from '../../../core/destinations/google-drive';
 import { SftpDestination } from '../../../core/destinations/sftp';
+import { findOpensshClient } from '../../../core/destinations/sftp-openssh';
 import { startCutProxy, type CutProxy } from '../../harness/cut-proxy';
 import { daemonUnavailable } from '../../harness/daemons';
 import { startDriveEmulator, type DriveEmulator } from '../../harness/drive-emulator';
@@ -85,8 +86,11 @@ async function cutAndRetry(name: string, proxy: CutProxy, destination: () => Des
 	else expect(resumed.every((offset) => offset === 0)).toBe(true);
 }
 
-describe('fault injection: SFTP upload cut at several offsets', () => {
-	const missing = daemonUnavailable('/usr/sbin/sshd', 'openssh-server');
+// Both transports: ssh2 throughout, and OpenSSH's sftp client for the bytes (its own connection
+// through the proxy, besides ssh2's).
+for (const transport of ['ssh2', 'openssh'] as const) describe(`fault injection: SFTP upload (over ${transport}) cut at several offsets`, () => {
+	const openssh = findOpensshClient();
+	const missing = daemonUnavailable('/usr/sbin/sshd', 'openssh-server') ?? (transport === 'openssh' && typeof openssh === 'string' ? openssh : undefined);
 	let sshd: SshdServer;
 	let proxy: CutProxy;
 	beforeAll(async () => {
@@ -100,9 +104,9 @@ describe('fault injection: SFTP upload cut at several offsets', () => {
 	});
 	(missing ? it.skip : it)(missing ? `skipped: ${missing}` : 'never an incomplete file under the final name; the retry resumes and verifies by sha256', async () => {
 		await cutAndRetry(
-			'sftp',
+			`sftp (${transport})`,
 			proxy,
-			() => new SftpDestination({ type: 'sftp', host: '127.0.0.1', port: proxy.port, username: sshd.user.name, password: sshd.user.password, hostKeySha256: sshd.hostKeySha256, folder: sshd.user.home, timeoutMs: 10_000 }),
+			() => new SftpDestination({ type: 'sftp', host: '127.0.0.1', port: proxy.port, username: sshd.user.name, password: sshd.user.password, hostKeySha256: sshd.hostKeySha256, folder: sshd.user.home, timeoutMs: 10_000, transport }),
 			(remote) => path.join(sshd.user.home, remote),
 			true,
 		);
