@@ -4,6 +4,9 @@
  * of the files changed, against the full and against an incremental with nothing changed (the
  * fixed cost of walking and stat-ing the tree). Speed is reported, never asserted; sanity is
  * asserted (our sets verify, and the archives hold the same number of files as tar's).
+ * Besides wall time it prints CPU seconds (Linux): tar + zstd, and ours as Node (all threads:
+ * the main thread reads and packs, a worker thread hashes files) with its main thread alone,
+ * plus zstd. On a shared machine the CPU figures are steadier than the wall-clock ratio.
  *
  *   npx tsx bench/files.bench.ts                          # 20,000 files, 2 GiB, 2 rounds
  *   npx tsx bench/files.bench.ts --files 3000 --size 200MB --rounds 1   # a quick run
@@ -18,7 +21,7 @@
  *   --keep                       keep the work folder
  */
 import { spawn, spawnSync } from 'node:child_process';
-import { mkdirSync, mkdtempSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { readFile, utimes, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
@@ -29,7 +32,7 @@ import { silentLogger } from '../core/logger';
 import { defaultFilesOptions, ProtheusFilesSource } from '../core/sources/protheus-files/files-source';
 import { verifyLocalSet } from '../core/verify/verify-set';
 import { createProtheusTree, rng, tableBytes } from '../test/fixtures/protheus-tree';
-import { statusKiB } from './proc';
+import { procStat, statusKiB, ticksPerSecond } from './proc';
 
 const ROOT = path.resolve(__dirname, '..');
 const MiB = 2 ** 20;
@@ -60,13 +63,30 @@ interface ChildResult {
 	archivedBytes: number;
 	changed: number;
 	hwmKiB?: number;
+	/** CPU of the whole Node process (all threads), of its main thread alone, and of zstd (reaped children). */
 	cpuSeconds: number;
+	mainThreadCpuSeconds?: number;
+	zstdCpuSeconds?: number;
+}
+
+/** CPU seconds of this process's main thread (Linux: the main thread's id is the pid), or undefined. */
+function mainThreadCpu(): number | undefined {
+	try {
+		const text = readFileSync(`/proc/self/task/${process.pid}/stat`, 'utf8');
+		const rest = text.slice(text.lastIndexOf(')') + 2).split(' ');
+		return (Number(rest[11]) + Number(rest[12])) / ticksPerSecond();
+	} catch {
+		return undefined;
+	}
 }
 
 /** One backup in its own process, so its peak memory is its own. */
 async function child(): Promise<void> {
 	const req = JSON.parse(process.env.FILES_BENCH_REQUEST!) as ChildRequest;
+	ticksPerSecond(); // runs getconf once, outside the measured window
 	const cpu0 = process.cpuUsage();
+	const main0 = mainThreadCpu();
+	const children0 = procStat(process.pid)?.childrenCpu;
 	const t0 = performance.now();
 	const result = await makeBackup(new ProtheusFilesSource(), {
 		connection: null,
@@ -78,6 +98,8 @@ async function child(): Promise<void> {
 	});
 	const ms = performance.now() - t0;
 	const cpu = process.cpuUsage(cpu0);
+	const main1 = mainThreadCpu();
+	const children1 = procStat(process.pid)?.childrenCpu;
 	const m = manifestOf(result.manifest, 'protheus-files');
 	const out: ChildResult = {
 		ms,
@@ -90,6 +112,8 @@ async function child(): Promise<void> {
 		changed: m.inventory.changes.changed.length,
 		hwmKiB: statusKiB('self', 'VmHWM'),
 		cpuSeconds: (cpu.user + cpu.system) / 1e6,
+		mainThreadCpuSeconds: main0 !== undefined && main1 !== undefined ? main1 - main0 : undefined,
+		zstdCpuSeconds: children0 !== undefined && children1 !== undefined ? children1 - children0 : undefined,
 	};
 	process.stdout.write(`BENCH_RESULT ${JSON.stringify(out)}\n`);
 }
@@ -111,17 +135,22 @@ function runOurs(req: ChildRequest): Promise<ChildResult> {
 	});
 }
 
-/** `tar -I <compressor> -cf` of the same two folders; wall time and archive size. */
-function runTar(treeRoot: string, out: string, compressor: string): { ms: number; bytes: number; entries: number } {
+/** `tar -I <compressor> -cf` of the same two folders; wall time, CPU of tar and its compressor, archive size. */
+function runTar(treeRoot: string, out: string, compressor: string): { ms: number; cpuSeconds?: number; bytes: number; entries: number } {
 	rmSync(out, { force: true });
+	const children0 = procStat(process.pid)?.childrenCpu;
 	const t0 = performance.now();
 	const r = spawnSync('tar', ['-I', compressor, '-cf', out, '-C', treeRoot, 'apo', 'protheus_data'], { stdio: ['ignore', 'ignore', 'pipe'] });
 	const ms = performance.now() - t0;
+	const children1 = procStat(process.pid)?.childrenCpu;
+	const cpuSeconds = children0 !== undefined && children1 !== undefined ? children1 - children0 : undefined;
 	if (r.status !== 0) throw new Error(`tar failed: ${r.stderr.toString()}`);
 	const list = spawnSync('tar', ['-I', 'zstd', '-tf', out], { maxBuffer: 256 * MiB });
 	const entries = list.stdout.toString().split('\n').filter((l) => l && !l.endsWith('/')).length;
-	return { ms, bytes: statSync(out).size, entries };
+	return { ms, cpuSeconds, bytes: statSync(out).size, entries };
 }
+
+const cpuText = (seconds: number | undefined) => (seconds === undefined ? 'n/a' : seconds.toFixed(1));
 
 async function main(): Promise<void> {
 	if (process.argv.includes('--child')) return child();
@@ -162,14 +191,14 @@ async function main(): Promise<void> {
 		for (let round = 1; round <= rounds; round++) {
 			tarInfo = runTar(treeRoot, tarOut, 'zstd');
 			results.tar.push(tarInfo.ms);
-			say(`round ${round}: tar -I zstd -cf        ${(tarInfo.ms / 1000).toFixed(2)} s, ${formatBytes(tarInfo.bytes)}`);
+			say(`round ${round}: tar -I zstd -cf        ${(tarInfo.ms / 1000).toFixed(2)} s, ${formatBytes(tarInfo.bytes)}, CPU ${cpuText(tarInfo.cpuSeconds)} s (tar + zstd)`);
 			const t0Info = runTar(treeRoot, tarOut, 'zstd -T0');
 			results.tarT0.push(t0Info.ms);
-			say(`round ${round}: tar -I 'zstd -T0' -cf  ${(t0Info.ms / 1000).toFixed(2)} s, ${formatBytes(t0Info.bytes)}`);
+			say(`round ${round}: tar -I 'zstd -T0' -cf  ${(t0Info.ms / 1000).toFixed(2)} s, ${formatBytes(t0Info.bytes)}, CPU ${cpuText(t0Info.cpuSeconds)} s (tar + zstd)`);
 			rmSync(path.join(staging, 'bench'), { recursive: true, force: true }); // each round's full starts from nothing
 			ours = await runOurs({ tree: treeRoot, staging, type: 'full' });
 			results.ours.push(ours.ms);
-			say(`round ${round}: ours (full)            ${(ours.ms / 1000).toFixed(2)} s, ${formatBytes(ours.archiveBytes)}, peak RSS ${formatBytes((ours.hwmKiB ?? 0) * 1024)}, CPU ${ours.cpuSeconds.toFixed(1)} s (Node)`);
+			say(`round ${round}: ours (full)            ${(ours.ms / 1000).toFixed(2)} s, ${formatBytes(ours.archiveBytes)}, peak RSS ${formatBytes((ours.hwmKiB ?? 0) * 1024)}, CPU ${ours.cpuSeconds.toFixed(1)} s (Node; main thread ${cpuText(ours.mainThreadCpuSeconds)} s) + ${cpuText(ours.zstdCpuSeconds)} s (zstd)`);
 		}
 		rmSync(tarOut, { force: true });
 		if (!ours || !tarInfo) throw new Error('no round ran');

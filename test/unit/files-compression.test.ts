@@ -1,7 +1,7 @@
 import { spawnSync } from 'node:child_process';
 import { Readable } from 'node:stream';
 import { buffer } from 'node:stream/consumers';
-import { chooseCodec, compress, decompress } from '../../core/sources/protheus-files/compression';
+import { chooseCodec, compress, decompress, startCompression } from '../../core/sources/protheus-files/compression';
 
 const hasZstd = spawnSync('zstd', ['--version']).status === 0;
 /** Tests that need the zstd command say so when it is missing (scripts/setup.sh installs it). */
@@ -19,6 +19,23 @@ describe('archive compression', () => {
 		const back = await decompress('zstd', Readable.from([compressed]));
 		expect((await buffer(back.output)).toString()).toBe('tar bytes of a tiny incremental');
 		await back.done;
+	});
+
+	it.each(['zstd', 'gzip', 'none'] as const)('compresses what is written to its input (%s), each write called back', async (method) => {
+		if (method === 'zstd' && !hasZstd) return console.warn('skipped: zstd is not installed');
+		const codec = await chooseCodec(method, null);
+		const running = startCompression(codec);
+		const compressed = buffer(running.output);
+		const parts = [Buffer.alloc(3 << 20, 0x41), Buffer.from('fim do arquivo')];
+		let calledBack = 0;
+		for (const part of parts) running.input.write(part, (error) => !error && calledBack++);
+		running.input.end();
+		await running.done;
+		const back = await decompress(method, Readable.from([await compressed]));
+		expect((await buffer(back.output)).equals(Buffer.concat(parts))).toBe(true);
+		await back.done;
+		expect(calledBack).toBe(2);
+		expect(running.releasesChunks).toBe(method !== 'none');
 	});
 
 	it('falls back to gzip, saying why, when zstd is not installed', async () => {

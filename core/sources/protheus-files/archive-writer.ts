@@ -1,23 +1,23 @@
-import { createHash } from 'node:crypto';
-import { once } from 'node:events';
 import * as fs from 'node:fs';
-import { open, type FileHandle } from 'node:fs/promises';
 import { promisify } from 'node:util';
-import { Readable } from 'node:stream';
-import * as tar from 'tar-stream';
+import type { Writable } from 'node:stream';
 import type { BackupSetWriter } from '../../backup-set/set-writer';
 import type { ArtifactRecord } from '../../backup-set/manifest';
 import { BackupError, systemErrorCode } from '../../errors';
 import type { ProgressListener } from '../../pipeline/hashing';
-import { compress, type Codec } from './compression';
+import { startCompression, type Codec } from './compression';
 import { FsPacer } from './fs-pacer';
+import { InlineHasher, WorkerHasher, type RangeHasher } from './range-hasher';
+import { encodeTarHeader, tarPadding, TAR_END } from './tar-header';
 import type { TreeEntry } from './tree';
 
-const CHUNK = 1 << 20;
-/** Small files are read ahead, several at a time, so per-file latency (open, stat, close) overlaps with packing. */
-const SMALL_FILE = 1 << 20;
-const AHEAD_FILES = 64;
-const AHEAD_BYTES = 32 << 20;
+/** Bytes per write to the compressor: tar blocks of many small files go in one write. */
+const BATCH = 1 << 20;
+/** Written but not yet taken by the compressor: stop reading above HIGH, go on below LOW. */
+const BACKLOG_HIGH = 8 << 20;
+const BACKLOG_LOW = 4 << 20;
+/** Below this many bytes of files, hashing stays on the main thread (a worker takes ~30 ms to start). */
+const WORKER_MIN_BYTES = 16 << 20;
 
 /** What was stored for one file: the hash of the bytes in the archive, and whether it changed while read. */
 export interface StoredFile {
@@ -36,6 +36,12 @@ export interface StoredFile {
  * as it is read, the archive hashed as it is written. A file is read up to the size it had
  * when opened (tar needs the size up front); when its size or mtime differs after the read,
  * or it ended early (the gap is zero-filled), it is reported as inconsistent.
+ *
+ * Tar blocks are built here (tar-header.ts) and file content is read straight into the
+ * buffers handed to the compressor, many small files to a buffer: no per-file stream, copy
+ * or write. On a fast local disk the reads are synchronous (see FsPacer); the files' hashes
+ * are computed from those same buffers on a worker thread (range-hasher.ts), so `onFile`
+ * comes a little after the file was read, always in the order of `entries`.
  */
 export async function writeTarArchive(options: {
 	set: BackupSetWriter;
@@ -45,98 +51,374 @@ export async function writeTarArchive(options: {
 	onFile: (entry: TreeEntry, stored: StoredFile) => void;
 	onProgress?: ProgressListener;
 	signal?: AbortSignal;
+	/** Hash on a worker thread from this many bytes of files on (default 16 MiB; tests set 0 or Infinity). */
+	workerMinBytes?: number;
+	/** How filesystem calls are paced (tests pass one that finds every call slow). */
+	pacer?: FsPacer;
 }): Promise<ArtifactRecord> {
-	const pack = tar.pack();
-	const compression = compress(options.codec, nodeReadable(pack));
+	const compression = startCompression(options.codec);
 	const stop = new AbortController();
 	const writing = options.set.writeArtifact(options.artifactPath, 'tar', compression.output, options.onProgress);
 	writing.catch(() => stop.abort());
 	compression.done.catch(() => stop.abort());
 	const cancel = () => stop.abort();
 	options.signal?.addEventListener('abort', cancel, { once: true });
+	const fileBytes = options.entries.reduce((sum, e) => sum + (e.type === 'file' ? e.size : 0), 0);
+	// The worker keeps each buffer it was shared, so only where buffers are refilled (not 'none').
+	const hasher = fileBytes >= (options.workerMinBytes ?? WORKER_MIN_BYTES) && compression.releasesChunks ? workerOrInline() : new InlineHasher();
+	const results = new InOrder(options.onFile);
+	const out = new BlockWriter(compression.input, stop.signal, { reuse: compression.releasesChunks, hasher, onDigests: (digests) => results.digested(digests) });
 	try {
 		try {
+			const pacer = options.pacer ?? new FsPacer();
+			const files = new FileReader(pacer, out, stop.signal);
 			const ahead = new ReadAhead(options.entries);
 			for (let i = 0; i < options.entries.length; i++) {
 				const entry = options.entries[i];
-				if (stop.signal.aborted) break;
-				const prefetched = ahead.take(i);
-				if (prefetched) {
-					options.onFile(entry, await addRead(pack, entry, await prefetched));
-				} else if (entry.type === 'file') {
-					const stored = await addFile(pack, entry, stop.signal);
-					options.onFile(entry, stored);
-				} else {
-					await addEntry(pack, headerOf(entry, entry.size, entry.mtimeMs, entry.mode));
-				}
+				if (out.behind) await out.catchUp();
+				if (stop.signal.aborted || out.failure) break;
+				const prefetched = ahead.take(i, pacer.slow);
+				if (entry.type === 'file') {
+					const { stored, id } = prefetched ? files.add(entry, await prefetched) : await files.archive(entry);
+					results.add(entry, stored, id);
+				} else out.put(encodeTarHeader({ name: entry.path, type: entry.type === 'dir' ? 'directory' : 'symlink', size: 0, mode: entry.mode, mtimeMs: entry.mtimeMs, uid: entry.uid, gid: entry.gid, linkname: entry.target }));
 			}
-			if (!stop.signal.aborted) pack.finalize();
-			else pack.destroy(new Error('stopped'));
+			if (stop.signal.aborted || out.failure) compression.input.destroy(out.failure ?? new Error('stopped'));
+			else {
+				out.put(TAR_END);
+				out.flush();
+				compression.input.end();
+				await out.hashed();
+			}
 		} catch (error) {
-			pack.destroy(error as Error);
+			compression.input.destroy(error as Error);
 			const [written, compressed] = await Promise.allSettled([writing, compression.done]);
+			if (options.signal?.aborted) throw stopped();
 			// When the output side failed first (disk full, zstd died), that is the cause to report.
-			if (stop.signal.aborted && !options.signal?.aborted) {
+			if (stop.signal.aborted) {
 				if (written.status === 'rejected') throw written.reason;
 				if (compressed.status === 'rejected') throw compressed.reason;
 			}
 			throw error;
 		}
 		const [written, compressed] = await Promise.allSettled([writing, compression.done]);
-		if (options.signal?.aborted)
-			throw new BackupError('DUMP_FAILED', 'The backup was stopped before the archive was complete', 'Nothing was kept: the unfinished set was removed.');
+		if (options.signal?.aborted) throw stopped();
 		if (written.status === 'rejected') throw written.reason;
 		if (compressed.status === 'rejected') throw compressed.reason;
+		if (out.failure) throw out.failure;
+		if (!results.complete()) throw new Error(`internal error: not every file of ${options.artifactPath} was hashed`);
 		const produced = compression.producedBytes?.();
 		if (produced !== undefined && produced !== written.value.bytes)
 			throw new BackupError('DUMP_FAILED', `zstd wrote ${produced} bytes but ${written.value.bytes} reached ${options.artifactPath}`, 'The archive is incomplete and was not kept. Run the backup again; if it repeats, report it.');
 		return written.value;
 	} finally {
 		options.signal?.removeEventListener('abort', cancel);
+		await hasher.close();
+	}
+}
+
+/** A hashing thread, or hashing inline where threads cannot be started (same hashes, less parallel). */
+function workerOrInline(): RangeHasher {
+	try {
+		return new WorkerHasher();
+	} catch {
+		return new InlineHasher();
+	}
+}
+
+/** Hands each file's outcome to `onFile` in archive order, once its hash has come back. */
+class InOrder {
+	private readonly queue: Array<{ entry: TreeEntry; stored: StoredFile; ready: boolean }> = [];
+	private readonly byId = new Map<number, { entry: TreeEntry; stored: StoredFile; ready: boolean }>();
+	private head = 0;
+
+	constructor(private readonly onFile: (entry: TreeEntry, stored: StoredFile) => void) {}
+
+	/** `id` is the file's hashing id, or undefined when it was skipped (nothing to wait for). */
+	add(entry: TreeEntry, stored: StoredFile, id: number | undefined) {
+		const item = { entry, stored, ready: id === undefined };
+		this.queue.push(item);
+		if (id !== undefined) this.byId.set(id, item);
+		this.release();
+	}
+
+	digested(digests: Array<[number, string]>) {
+		for (const [id, sha256] of digests) {
+			const item = this.byId.get(id)!;
+			this.byId.delete(id);
+			item.stored.sha256 = sha256;
+			item.ready = true;
+		}
+		this.release();
+	}
+
+	complete(): boolean {
+		return this.head === this.queue.length;
+	}
+
+	private release() {
+		while (this.head < this.queue.length && this.queue[this.head].ready) {
+			const { entry, stored } = this.queue[this.head];
+			this.queue[this.head++] = undefined as never; // let it go
+			this.onFile(entry, stored);
+		}
+	}
+}
+
+/** A point in the archive being built, to take back an entry that could not be read. */
+interface Mark {
+	flushed: number;
+	used: number;
+	ranges: number;
+}
+
+/**
+ * Fills buffers of BATCH bytes with tar blocks and writes each, full, to the compressor's
+ * input, handing the same buffer to the hasher for the file ranges it holds. A buffer is
+ * refilled only once both are done with it, and at most BACKLOG_HIGH bytes wait in either:
+ * memory stays flat whatever the tree.
+ */
+export class BlockWriter {
+	buffer: Buffer;
+	/** Bytes of `buffer` filled so far. */
+	used = 0;
+	/** [fileId, start, end, last] quadruples of file content in `buffer`, for the hasher. */
+	private ranges: number[] = [];
+	/** Buffers written so far: a mark in an earlier one can no longer be rewound to. */
+	private flushed = 0;
+	private writing = 0;
+	private hashing = 0;
+	private lastHash: Promise<unknown> = Promise.resolve();
+	private wake?: () => void;
+	/** Buffers nobody holds any more, refilled instead of allocating (less garbage collection). */
+	private readonly spare: Buffer[] = [];
+	private readonly shared: boolean;
+	/** Why the input refused a write or the hasher failed, if one did. */
+	failure?: Error;
+
+	constructor(
+		private readonly input: Writable,
+		private readonly signal: AbortSignal,
+		private readonly options: { reuse: boolean; hasher: RangeHasher; onDigests: (digests: Array<[number, string]>) => void },
+	) {
+		this.shared = options.hasher instanceof WorkerHasher;
+		this.buffer = this.newBuffer();
+	}
+
+	/** The compressor or the hasher is behind: `await catchUp()` before adding more. */
+	get behind(): boolean {
+		return this.writing > BACKLOG_HIGH || this.hashing > BACKLOG_HIGH;
+	}
+
+	async catchUp(): Promise<void> {
+		while ((this.writing > BACKLOG_LOW || this.hashing > BACKLOG_LOW) && !this.failure && !this.signal.aborted) {
+			await new Promise<void>((resolve) => {
+				const done = () => {
+					this.signal.removeEventListener('abort', done);
+					this.wake = undefined;
+					resolve();
+				};
+				this.wake = done;
+				this.signal.addEventListener('abort', done, { once: true });
+			});
+		}
+	}
+
+	/** Room left in the current buffer, starting a new one when it is full. */
+	room(): number {
+		if (this.used === BATCH) this.flush();
+		return BATCH - this.used;
+	}
+
+	put(bytes: Buffer) {
+		for (let offset = 0; offset < bytes.length; ) {
+			const count = Math.min(this.room(), bytes.length - offset);
+			bytes.copy(this.buffer, this.used, offset, offset + count);
+			this.used += count;
+			offset += count;
+		}
+	}
+
+	zeros(count: number) {
+		while (count > 0) {
+			const n = Math.min(this.room(), count);
+			this.buffer.fill(0, this.used, this.used + n);
+			this.used += n;
+			count -= n;
+		}
+	}
+
+	/** `count` bytes of file `id` were just put in `buffer` at `used`: to be hashed. */
+	commitFileBytes(id: number, count: number) {
+		this.ranges.push(id, this.used, this.used + count, 0);
+		this.used += count;
+	}
+
+	/** File `id` is complete: its hash comes back through onDigests. */
+	endFile(id: number) {
+		this.ranges.push(id, this.used, this.used, 1);
+	}
+
+	mark(): Mark {
+		return { flushed: this.flushed, used: this.used, ranges: this.ranges.length };
+	}
+
+	/** Drops what was added since `mark`, when none of it was written yet; false otherwise. */
+	rewind(mark: Mark): boolean {
+		if (mark.flushed !== this.flushed) return false;
+		this.used = mark.used;
+		this.ranges.length = mark.ranges;
+		return true;
+	}
+
+	flush() {
+		if (!this.used) return;
+		const full = this.buffer;
+		const chunk = full.subarray(0, this.used);
+		const ranges = this.ranges;
+		this.buffer = this.spare.pop() ?? this.newBuffer();
+		this.used = 0;
+		this.ranges = [];
+		this.flushed++;
+		let holders = ranges.length ? 2 : 1;
+		const release = () => {
+			// Never more buffers than were ever in use at once: the backlog limits bound them.
+			if (--holders === 0 && this.options.reuse) this.spare.push(full);
+			if (this.wake && (this.failure || (this.writing <= BACKLOG_LOW && this.hashing <= BACKLOG_LOW))) this.wake();
+		};
+		this.writing += chunk.length;
+		this.input.write(chunk, (error) => {
+			this.writing -= chunk.length;
+			if (error) this.failure ??= error;
+			release();
+		});
+		if (!ranges.length) return;
+		this.hashing += chunk.length;
+		this.lastHash = this.options.hasher.hash(full, ranges).then(
+			(digests) => {
+				this.hashing -= chunk.length;
+				this.options.onDigests(digests);
+				release();
+			},
+			(error: Error) => {
+				this.failure ??= error;
+				this.wake?.();
+			},
+		);
+	}
+
+	/** Settles once every buffer written so far was hashed (and its digests delivered). */
+	async hashed(): Promise<void> {
+		await this.lastHash;
+		if (this.failure) throw this.failure;
+	}
+
+	private newBuffer(): Buffer {
+		return this.shared ? Buffer.from(new SharedArrayBuffer(BATCH)) : Buffer.allocUnsafe(BATCH);
 	}
 }
 
 /**
- * tar-stream's pack is a streamx stream; bridging it by hand (data / pause / resume) moves
- * bytes about three times faster than Readable.from's async iteration.
+ * Reads files into the archive: synchronously while the disk answers fast, through the thread
+ * pool once it is slow (FsPacer). The bytes are hashed where they lie in the outgoing buffers.
  */
-function nodeReadable(pack: tar.Pack): Readable {
-	const out = new Readable({
-		highWaterMark: 1 << 20,
-		read: () => pack.resume(),
-		destroy: (error, callback) => {
-			pack.destroy(error ?? undefined);
-			callback(error);
-		},
-	});
-	pack.on('data', (chunk: unknown) => {
-		if (!out.push(chunk as Buffer)) pack.pause();
-	});
-	pack.on('end', () => out.push(null));
-	pack.on('error', (error: unknown) => out.destroy(error as Error));
-	return out;
-}
+class FileReader {
+	private nextId = 0;
 
-function headerOf(entry: TreeEntry, size: number, mtimeMs: number, mode: number): Partial<tar.Header> & { name: string } {
-	return {
-		name: entry.path,
-		type: entry.type === 'dir' ? 'directory' : entry.type === 'symlink' ? 'symlink' : 'file',
-		size: entry.type === 'file' ? size : 0,
-		mode,
-		mtime: new Date(Math.floor(mtimeMs)),
-		uid: entry.uid,
-		gid: entry.gid,
-		linkname: entry.target ?? undefined,
-	};
-}
+	constructor(
+		private readonly pacer: FsPacer,
+		private readonly out: BlockWriter,
+		private readonly signal: AbortSignal,
+	) {}
 
-/** Adds one entry; its outcome comes through the callback (the entry stream's own 'error' event would be unhandled). */
-function addEntry(pack: tar.Pack, header: Partial<tar.Header> & { name: string }, content?: Buffer): Promise<void> {
-	return new Promise((resolve, reject) => {
-		const done = (error?: Error | null) => (error ? reject(error) : resolve());
-		const sink = content ? pack.entry(header, content, done) : pack.entry(header, done);
-		sink.on('error', () => undefined);
-	});
+	/** Adds one file; its `sha256` is filled in when the hasher returns `id`'s digest. */
+	async archive(entry: TreeEntry): Promise<{ stored: StoredFile; id?: number }> {
+		if (this.pacer.due()) await this.pacer.yield();
+		let fd: number;
+		try {
+			fd = await this.open(entry.absolute);
+		} catch (error) {
+			return { stored: { sha256: '', size: 0, mtimeMs: 0, mode: 0, skipped: skipReason(error) } };
+		}
+		const mark = this.out.mark();
+		try {
+			const before = await this.fstat(fd);
+			const size = before.size;
+			const mode = before.mode & 0o7777;
+			const out = this.out;
+			const id = this.nextId++;
+			out.put(encodeTarHeader({ name: entry.path, type: 'file', size, mode, mtimeMs: before.mtimeMs, uid: entry.uid, gid: entry.gid }));
+			let position = 0;
+			let endedEarly = false;
+			while (position < size) {
+				if (out.behind) await out.catchUp();
+				if (this.signal.aborted || out.failure) throw out.failure ?? new Error('stopped');
+				if (this.pacer.due()) await this.pacer.yield();
+				const length = Math.min(out.room(), size - position);
+				const offset = out.used;
+				let bytesRead = endedEarly ? 0 : await this.read(fd, out.buffer, offset, length, position);
+				if (bytesRead === 0) {
+					// The file shrank while read: keep the archive valid (tar promised `size` bytes).
+					endedEarly = true;
+					out.buffer.fill(0, offset, offset + length);
+					bytesRead = length;
+				}
+				out.commitFileBytes(id, bytesRead);
+				position += bytesRead;
+			}
+			out.endFile(id);
+			out.zeros(tarPadding(size));
+			const after = await this.fstat(fd);
+			const inconsistent = compareStats(size, endedEarly ? size - 1 : size, before.mtimeMs, after.size, after.mtimeMs);
+			return { stored: { sha256: '', size, mtimeMs: before.mtimeMs, mode, inconsistent }, id };
+		} catch (error) {
+			if (this.signal.aborted || this.out.failure) throw error;
+			// Unreadable before any of it left: leave it out, as a file that vanished. Once part of
+			// it is written the archive cannot take it back, and the backup fails.
+			if (systemErrorCode(error) && this.out.rewind(mark)) return { stored: { sha256: '', size: 0, mtimeMs: 0, mode: 0, skipped: skipReason(error) } };
+			throw error;
+		} finally {
+			await this.close(fd);
+		}
+	}
+
+	/** Adds a file read ahead (ReadAhead, on a slow filesystem): its content is copied in. */
+	add(entry: TreeEntry, read: SmallRead): { stored: StoredFile; id?: number } {
+		if (read.skipped || !read.content) return { stored: { sha256: '', size: 0, mtimeMs: 0, mode: 0, skipped: read.skipped } };
+		const out = this.out;
+		const id = this.nextId++;
+		out.put(encodeTarHeader({ name: entry.path, type: 'file', size: read.size, mode: read.mode, mtimeMs: read.mtimeMs, uid: entry.uid, gid: entry.gid }));
+		for (let offset = 0; offset < read.size; ) {
+			const count = Math.min(out.room(), read.size - offset);
+			read.content.copy(out.buffer, out.used, offset, offset + count);
+			out.commitFileBytes(id, count);
+			offset += count;
+		}
+		out.endFile(id);
+		out.zeros(tarPadding(read.size));
+		return { stored: { sha256: '', size: read.size, mtimeMs: read.mtimeMs, mode: read.mode, inconsistent: read.inconsistent }, id };
+	}
+
+	private open(path: string): number | Promise<number> {
+		return this.pacer.slow ? fsOpen(path, 'r') : this.pacer.timed(() => fs.openSync(path, 'r'));
+	}
+
+	private fstat(fd: number): fs.Stats | Promise<fs.Stats> {
+		return this.pacer.slow ? fsFstat(fd) : this.pacer.timed(() => fs.fstatSync(fd));
+	}
+
+	private read(fd: number, buffer: Buffer, offset: number, length: number, position: number): number | Promise<number> {
+		return this.pacer.slow ? fsRead(fd, buffer, offset, length, position) : this.pacer.timed(() => fs.readSync(fd, buffer, offset, length, position), length);
+	}
+
+	private async close(fd: number): Promise<void> {
+		try {
+			if (this.pacer.slow) await fsClose(fd);
+			else fs.closeSync(fd);
+		} catch {
+			// read-only: nothing was lost
+		}
+	}
 }
 
 interface SmallRead {
@@ -148,22 +430,30 @@ interface SmallRead {
 	skipped?: string;
 }
 
-/** Reads the small files just ahead of the packer, a bounded number and size at a time (memory stays bounded). */
+/** Files up to this size are read ahead on a slow filesystem. */
+const SMALL_FILE = 1 << 20;
+const AHEAD_FILES = 64;
+const AHEAD_BYTES = 32 << 20;
+
+/**
+ * On a slow filesystem (a network share, see FsPacer) each file costs several round trips:
+ * the small files just ahead are read concurrently, a bounded number and size at a time, so
+ * their latencies overlap. On a fast disk nothing is read ahead (direct reads are cheaper).
+ */
 class ReadAhead {
 	private next = 0;
 	private readonly pending = new Map<number, Promise<SmallRead>>();
 	private bytes = 0;
-	private readonly pacer = new FsPacer();
 
 	constructor(private readonly entries: TreeEntry[]) {}
 
-	take(index: number): Promise<SmallRead> | undefined {
+	take(index: number, slow: boolean): Promise<SmallRead> | undefined {
 		const read = this.pending.get(index);
 		if (read) {
 			this.pending.delete(index);
 			this.bytes -= this.entries[index].size;
 		}
-		this.fill(index);
+		if (slow) this.fill(index);
 		return read;
 	}
 
@@ -172,7 +462,7 @@ class ReadAhead {
 		while (this.next < this.entries.length && this.next - from <= AHEAD_FILES * 4 && this.pending.size < AHEAD_FILES && this.bytes < AHEAD_BYTES) {
 			const entry = this.entries[this.next];
 			if (entry.type === 'file' && entry.size <= SMALL_FILE) {
-				this.pending.set(this.next, this.pacer.run(() => readSmallSync(entry), () => readSmall(entry)));
+				this.pending.set(this.next, readSmall(entry));
 				this.bytes += entry.size;
 			}
 			this.next++;
@@ -180,7 +470,7 @@ class ReadAhead {
 	}
 }
 
-/** Whole content of a small file, with the before/after check; never rejects. Callback fs: lighter than FileHandle. */
+/** Whole content of a small file, with the before/after check; never rejects. */
 async function readSmall(entry: TreeEntry): Promise<SmallRead> {
 	let fd: number;
 	try {
@@ -208,33 +498,7 @@ async function readSmall(entry: TreeEntry): Promise<SmallRead> {
 	}
 }
 
-/** readSmall, synchronously: for local disks, where it is many times cheaper (see FsPacer). */
-function readSmallSync(entry: TreeEntry): SmallRead {
-	let fd: number;
-	try {
-		fd = fs.openSync(entry.absolute, 'r');
-	} catch (error) {
-		return { size: 0, mtimeMs: 0, mode: 0, skipped: skipReason(error) };
-	}
-	try {
-		const before = fs.fstatSync(fd);
-		const size = before.size;
-		const content = Buffer.allocUnsafe(size);
-		let position = 0;
-		while (position < size) {
-			const bytesRead = fs.readSync(fd, content, position, size - position, position);
-			if (bytesRead === 0) break;
-			position += bytesRead;
-		}
-		content.fill(0, position);
-		const after = fs.fstatSync(fd);
-		return { content, size, mtimeMs: before.mtimeMs, mode: before.mode & 0o7777, inconsistent: compareStats(size, position, before.mtimeMs, after.size, after.mtimeMs) };
-	} catch (error) {
-		return { size: 0, mtimeMs: 0, mode: 0, skipped: skipReason(error) };
-	} finally {
-		fs.closeSync(fd);
-	}
-}
+const stopped = () => new BackupError('DUMP_FAILED', 'The backup was stopped before the archive was complete', 'Nothing was kept: the unfinished set was removed.');
 
 const fsOpen = promisify(fs.open);
 const fsFstat = promisify(fs.fstat);
@@ -252,52 +516,4 @@ function compareStats(size: number, read: number, mtimeBefore: number, sizeAfter
 	if (sizeAfter !== size) return `size changed from ${size} to ${sizeAfter} bytes while being read`;
 	if (mtimeAfter !== mtimeBefore) return 'modified while being read (mtime changed)';
 	return undefined;
-}
-
-async function addRead(pack: tar.Pack, entry: TreeEntry, read: SmallRead): Promise<StoredFile> {
-	if (read.skipped || !read.content) return { sha256: '', size: 0, mtimeMs: 0, mode: 0, skipped: read.skipped };
-	const content = read.content;
-	await addEntry(pack, headerOf(entry, read.size, read.mtimeMs, read.mode), content);
-	return { sha256: createHash('sha256').update(content).digest('hex'), size: read.size, mtimeMs: read.mtimeMs, mode: read.mode, inconsistent: read.inconsistent };
-}
-
-async function addFile(pack: tar.Pack, entry: TreeEntry, signal: AbortSignal): Promise<StoredFile> {
-	let file: FileHandle;
-	try {
-		file = await open(entry.absolute, 'r');
-	} catch (error) {
-		return { sha256: '', size: 0, mtimeMs: 0, mode: 0, skipped: skipReason(error) };
-	}
-	try {
-		const before = await file.stat();
-		const size = before.size;
-		const hash = createHash('sha256');
-		let finish!: (error?: Error | null) => void;
-		const added = new Promise<void>((resolve, reject) => (finish = (error) => (error ? reject(error) : resolve())));
-		added.catch(() => undefined); // awaited below; if a read fails first, its own error is the one reported
-		const sink = pack.entry(headerOf(entry, size, before.mtimeMs, before.mode & 0o7777), (error) => finish(error));
-		sink.on('error', () => undefined); // reported through the callback
-		let position = 0;
-		let endedEarly = false;
-		while (position < size) {
-			const want = Math.min(CHUNK, size - position);
-			let chunk = Buffer.allocUnsafe(want);
-			const { bytesRead } = await file.read(chunk, 0, want, position);
-			if (bytesRead === 0) {
-				// The file shrank while read: keep the archive valid (tar promised `size` bytes).
-				endedEarly = true;
-				chunk = Buffer.alloc(want);
-			} else if (bytesRead < want) chunk = chunk.subarray(0, bytesRead);
-			position += chunk.length;
-			hash.update(chunk);
-			if (!sink.write(chunk)) await once(sink, 'drain', { signal });
-		}
-		sink.end(undefined);
-		await added;
-		const after = await file.stat();
-		const inconsistent = compareStats(size, endedEarly ? size - 1 : size, before.mtimeMs, after.size, after.mtimeMs);
-		return { sha256: hash.digest('hex'), size, mtimeMs: before.mtimeMs, mode: before.mode & 0o7777, inconsistent };
-	} finally {
-		await file.close();
-	}
 }

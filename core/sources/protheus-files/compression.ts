@@ -3,7 +3,7 @@ import { constants } from 'node:fs';
 import { access } from 'node:fs/promises';
 import { delimiter, join } from 'node:path';
 import { finished, pipeline } from 'node:stream/promises';
-import { PassThrough, type Readable } from 'node:stream';
+import { PassThrough, type Readable, type Writable } from 'node:stream';
 import { createGunzip, createGzip } from 'node:zlib';
 import { BackupError } from '../../errors';
 import { BoundedTail } from '../../pipeline/bounded-tail';
@@ -77,8 +77,15 @@ export async function chooseCodec(wanted: ArchiveCompression, level: number | nu
 	};
 }
 
-/** Runs the zstd command over `input`; its exit status is part of `done`. */
-function runZstd(zstdPath: string, args: string[], input: Readable, what: string): Running {
+/** A compression being fed by the caller: write to `input` (with backpressure), end it, read `output`. */
+export interface Compressor extends Running {
+	input: Writable;
+	/** A chunk written to `input` is no longer referenced once its write callback ran, so its buffer may be refilled. */
+	releasesChunks: boolean;
+}
+
+/** Runs the zstd command; `feed` supplies its stdin and settles when all of it went in. Its exit status is part of `done`. */
+function runZstd(zstdPath: string, args: string[], what: string, feed: (stdin: Writable) => Promise<unknown>): Compressor {
 	const child = spawn(zstdPath, args, { stdio: ['pipe', 'pipe', 'pipe'], windowsHide: true });
 	const stderr = new BoundedTail(4096);
 	child.stderr.on('data', (chunk: Buffer) => stderr.push(chunk));
@@ -86,7 +93,7 @@ function runZstd(zstdPath: string, args: string[], input: Readable, what: string
 		child.on('error', reject);
 		child.on('close', (code) => resolve(code));
 	});
-	const feeding = pipeline(input, child.stdin).catch((error: unknown) => {
+	const feeding = feed(child.stdin).catch((error: unknown) => {
 		child.kill('SIGTERM');
 		throw error;
 	});
@@ -112,15 +119,24 @@ function runZstd(zstdPath: string, args: string[], input: Readable, what: string
 	});
 	let produced = 0;
 	child.stdout.on('data', (chunk: Buffer) => (produced += chunk.length)); // already flowing into `output`
-	return { output, done, producedBytes: () => produced };
+	return { input: child.stdin, releasesChunks: true, output, done, producedBytes: () => produced };
+}
+
+const ZSTD_ARGS = (level: number) => ['-q', '-c', '-T0', ...(level > 19 ? ['--ultra'] : []), `-${level}`];
+
+/** Compresses what the caller writes to `input`; destroying `input` with an error abandons it. */
+export function startCompression(codec: Codec): Compressor {
+	if (codec.method === 'zstd') return runZstd(codec.zstdPath!, ZSTD_ARGS(codec.level ?? 3), 'compressing', (stdin) => finished(stdin));
+	const stage = codec.method === 'gzip' ? createGzip({ level: codec.level ?? 6, chunkSize: 1 << 20 }) : new PassThrough({ highWaterMark: 1 << 20 });
+	const done = finished(stage, { readable: false });
+	done.catch(() => undefined);
+	// zlib has consumed a chunk when it calls back; a PassThrough still holds it in its queue.
+	return { input: stage, releasesChunks: codec.method === 'gzip', output: stage, done };
 }
 
 export function compress(codec: Codec, input: Readable): Running {
 	if (codec.method === 'none') return { output: input, done: finished(input) };
-	if (codec.method === 'zstd') {
-		const level = codec.level ?? 3;
-		return runZstd(codec.zstdPath!, ['-q', '-c', '-T0', ...(level > 19 ? ['--ultra'] : []), `-${level}`], input, 'compressing');
-	}
+	if (codec.method === 'zstd') return runZstd(codec.zstdPath!, ZSTD_ARGS(codec.level ?? 3), 'compressing', (stdin) => pipeline(input, stdin));
 	const gzip = createGzip({ level: codec.level ?? 6, chunkSize: 1 << 20 });
 	const done = pipeline(input, gzip);
 	done.catch(() => undefined);
@@ -144,7 +160,7 @@ export async function decompress(method: string, input: Readable, zstdPath?: str
 				'This set is compressed with zstd and the zstd command is not installed on this host',
 				'Install zstd (Debian/Ubuntu: apt-get install zstd; Windows: the zstd release zip, with zstd.exe on PATH) and run again.',
 			);
-		return runZstd(found, ['-d', '-q', '-c'], input, 'decompressing');
+		return runZstd(found, ['-d', '-q', '-c'], 'decompressing', (stdin) => pipeline(input, stdin));
 	}
 	throw new BackupError('UNSUPPORTED_OPTION', `Compression "${method}" is not supported for file sets`, 'Update n8n-nodes-totvs-backup.');
 }

@@ -233,7 +233,7 @@ export class ProtheusFilesSource implements Source<FilesConnection, FilesDumpOpt
 				include: plan.include,
 				exclude: plan.exclude,
 				changeDetection: options.paranoid ? 'sha256' : 'size-mtime',
-				archiver: `${packageInfo().name} ${packageInfo().version} (tar-stream) + ${plan.codec.description}`,
+				archiver: `${packageInfo().name} ${packageInfo().version} (ustar/pax) + ${plan.codec.description}`,
 			},
 			inventory,
 			compression: { method: plan.codec.method, level: plan.codec.level },
