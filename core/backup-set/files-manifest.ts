@@ -1,4 +1,4 @@
-import { arrayOf, integer, nullable, object, oneOf, string } from './schema';
+import { arrayOf, integer, nullable, object, oneOf, optional, string } from './schema';
 
 /**
  * What a Protheus file-tree set's manifest records: the folders backed up and, in the inventory,
@@ -47,6 +47,12 @@ export interface FileEntry {
 	target: string | null;
 	/** Files: backupId of the set whose archive holds this content (this set or an ancestor). */
 	from: string | null;
+	/** Owner and group ids on the backed-up host (absent in sets made before owners were indexed). */
+	uid?: number;
+	gid?: number;
+	/** Their names on the backed-up host; absent (or null) when it did not know them. */
+	uname?: string | null;
+	gname?: string | null;
 }
 
 export interface FilesInventory {
@@ -92,6 +98,10 @@ export const filesInventorySchema = object({
 			sha256: nullable(sha256),
 			target: nullable(string()),
 			from: nullable(string()),
+			uid: optional(integer()),
+			gid: optional(integer()),
+			uname: optional(nullable(string())),
+			gname: optional(nullable(string())),
 		}),
 	),
 	changes: object({ added: arrayOf(string()), changed: arrayOf(string()), deleted: arrayOf(string()) }),

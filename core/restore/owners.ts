@@ -1,5 +1,4 @@
-import { execFile } from 'node:child_process';
-import { readFile } from 'node:fs/promises';
+import { lookUpAccounts } from '../system-accounts';
 
 /** The owner an archive entry (or an index entry) records; null where it records none. */
 export interface RecordedOwner {
@@ -108,29 +107,6 @@ export class OwnerResolver {
 async function lookUp(database: 'passwd' | 'group', names: string[]): Promise<Map<string, number>> {
 	const found = new Map<string, number>();
 	const wanted = new Set(names.filter((n) => lookupName.test(n)));
-	if (!wanted.size) return found;
-	const take = (text: string) => {
-		for (const line of text.split('\n')) {
-			const [entryName, , entryId] = line.split(':');
-			if (entryName && wanted.has(entryName) && /^\d+$/.test(entryId ?? '') && !found.has(entryName)) found.set(entryName, Number(entryId));
-		}
-	};
-	const list = [...wanted];
-	try {
-		for (let i = 0; i < list.length; i += 200) take(await getent(database, list.slice(i, i + 200)));
-	} catch {
-		// No getent (minimal images) or the directory service did not answer: the local files.
-		take(await readFile(`/etc/${database}`, 'utf8').catch(() => ''));
-	}
+	for (const account of await lookUpAccounts(database, [...wanted])) if (wanted.has(account.name) && !found.has(account.name)) found.set(account.name, account.id);
 	return found;
-}
-
-/** `getent <database> <names…>`: prints the entries found; exit status 2 only means some were not. */
-function getent(database: string, names: string[]): Promise<string> {
-	return new Promise((resolve, reject) => {
-		execFile('getent', [database, ...names], { timeout: 60_000, maxBuffer: 16 << 20 }, (error, stdout) => {
-			if (!error || (error as { code?: unknown }).code === 2) resolve(stdout);
-			else reject(error);
-		});
-	});
 }

@@ -4,21 +4,17 @@
  * written to while it is read, and a host without zstd.
  */
 import { execFileSync, spawn } from 'node:child_process';
-import { createWriteStream, existsSync, mkdtempSync, rmSync } from 'node:fs';
+import { existsSync, mkdtempSync, rmSync } from 'node:fs';
 import { mkdir, readFile, readdir, rm, stat, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { Readable } from 'node:stream';
-import { pipeline } from 'node:stream/promises';
-import * as tar from 'tar-stream';
-import { MANIFEST_FILE, manifestOf, parseManifest, serializeManifest, type FileEntry } from '../../core/backup-set/manifest';
+import { manifestOf, type FileEntry } from '../../core/backup-set/manifest';
 import { BackupError } from '../../core/errors';
-import { hashFile } from '../../core/pipeline/hashing';
 import { silentLogger } from '../../core/logger';
 import { restoreFilesChain } from '../../core/restore/files-chain';
-import { chooseCodec, compress } from '../../core/sources/protheus-files/compression';
 import { verifyLocalSet } from '../../core/verify/verify-set';
 import { mountSmallDisk } from '../harness/small-disk';
+import { replaceArchive } from '../fixtures/files-archive';
 import { createProtheusTree, filesBackup, snapshotTree, type ProtheusTree } from '../fixtures/protheus-tree';
 
 let work: string;
@@ -88,29 +84,6 @@ describe('missing parent', () => {
 		expect((await verifyLocalSet(promoted.folder)).verification.ok).toBe(true);
 	});
 });
-
-/** Replaces a set's archive with `entries` (zstd), and records the new size and hash so only the walk can tell. */
-async function replaceArchive(folder: string, entries: Array<{ header: Partial<tar.Header> & { name: string }; content?: Buffer }>, indexEdit?: (entries: FileEntry[]) => FileEntry[]) {
-	const manifestPath = join(folder, MANIFEST_FILE);
-	const manifest = manifestOf(parseManifest(await readFile(manifestPath, 'utf8'), manifestPath), 'protheus-files');
-	const artifact = manifest.artifacts[0];
-	const archivePath = join(folder, artifact.path);
-	const pack = tar.pack();
-	const codec = await chooseCodec('zstd', null);
-	const running = compress(codec, Readable.from(pack));
-	const written = pipeline(running.output, createWriteStream(archivePath));
-	for (const { header, content } of entries) {
-		await new Promise<void>((resolve, reject) => (content ? pack.entry(header, content, (e) => (e ? reject(e) : resolve())) : pack.entry(header, (e) => (e ? reject(e) : resolve()))));
-	}
-	pack.finalize();
-	await Promise.all([written, running.done]);
-	const { bytes, sha256 } = await hashFile(archivePath);
-	artifact.bytes = bytes;
-	artifact.sha256 = sha256;
-	if (indexEdit) manifest.inventory.entries = indexEdit(manifest.inventory.entries);
-	await writeFile(manifestPath, serializeManifest(manifest as never));
-	return manifest;
-}
 
 describe('tampered and malicious archives', () => {
 	it('Verify fails naming the archive when its bytes were altered', async () => {

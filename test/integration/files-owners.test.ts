@@ -8,19 +8,15 @@
  * which restores the content and says owners were not restored.
  */
 import { execFile, execFileSync } from 'node:child_process';
-import { createWriteStream, mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, rmSync } from 'node:fs';
 import { appendFile, chmod, chown, lchown, lstat, mkdir, readFile, readdir, rm, symlink, unlink, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { Readable } from 'node:stream';
-import { pipeline } from 'node:stream/promises';
 import * as tar from 'tar-stream';
 import type { BackupResult } from '../../core/backup';
-import { MANIFEST_FILE, manifestOf, parseManifest, serializeManifest, type FileEntry } from '../../core/backup-set/manifest';
-import { hashFile } from '../../core/pipeline/hashing';
+import { manifestOf, type FileEntry } from '../../core/backup-set/manifest';
 import { restoreFilesChain, type FilesRestoreResult } from '../../core/restore/files-chain';
-import { readArchive } from '../../core/sources/protheus-files/archive-reader';
-import { chooseCodec, compress } from '../../core/sources/protheus-files/compression';
+import { readSetArchive, replaceArchive } from '../fixtures/files-archive';
 import { age, filesBackup, snapshotTree, type TreeNode } from '../fixtures/protheus-tree';
 
 const isRoot = process.geteuid?.() === 0;
@@ -125,36 +121,23 @@ const names = (owner: string) => {
 const contentOf = (tree: Map<string, TreeNode>, modeMask = 0o7777) =>
 	[...tree].map(([path, n]) => ({ path, type: n.type, size: n.size, sha256: n.sha256, target: n.target, mode: n.mode & modeMask, mtimeMs: n.type === 'symlink' ? 0 : n.mtimeMs }));
 
-/** Whether the set's index records owners (then an owner-only change reaches an incremental). */
-const indexRecordsOwners = (set: BackupResult) => manifestOf(set.manifest, 'protheus-files').inventory.entries.every((e) => typeof (e as { uid?: unknown }).uid === 'number');
-
 describe('owners through a chain restore (as root)', () => {
-	const points: Array<{ set: BackupResult; owners: Map<string, string>; content: Map<string, TreeNode>; ownerOnly: string[] }> = [];
+	const points: Array<{ set: BackupResult; owners: Map<string, string>; content: Map<string, TreeNode> }> = [];
 
 	const restoreAndCompare = async (index: number) => {
-		const { set, owners, content, ownerOnly } = points[index];
+		const { set, owners, content } = points[index];
 		const target = join(work, 'restore', `point-${index}`);
 		const result = await restoreFilesChain({ setFolder: set.folder, target });
 		expect(result.ownersRestored).toBe(true);
 		expect(result.owners).toMatchObject({ note: null, mapping: 'names', unknownUsers: [], unknownGroups: [], failed: [], failedCount: 0 });
 		const restored = await ownersOf(join(target, 'protheus_data'), 'protheus_data');
-		const expected = new Map(owners);
-		if (!indexRecordsOwners(set))
-			for (const path of ownerOnly) {
-				// Known gap of the backup side, reported: a chown alone changes neither size nor mtime.
-				console.warn(`skipped: owner-only change of ${path} — the set's index records no owners, so the incremental does not carry it`);
-				expected.delete(path);
-				restored.delete(path);
-			}
-		expect([...restored].map(([p, o]) => [p, o, names(o)])).toEqual([...expected].map(([p, o]) => [p, o, names(o)]));
+		expect([...restored].map(([p, o]) => [p, o, names(o)])).toEqual([...owners].map(([p, o]) => [p, o, names(o)]));
 		expect(contentOf(await snapshotTree(join(target, 'protheus_data')))).toEqual(contentOf(content));
 		return result;
 	};
 
-	/** `ownerOnly`: files whose owner alone changed since the previous point (they stay so in later points until re-archived). */
-	const point = async (set: BackupResult, ownerOnly: string[] = []) => {
-		const carried = [...(points.at(-1)?.ownerOnly ?? []), ...ownerOnly];
-		points.push({ set, owners: await ownersOf(data, 'protheus_data'), content: await snapshotTree(data), ownerOnly: carried });
+	const point = async (set: BackupResult) => {
+		points.push({ set, owners: await ownersOf(data, 'protheus_data'), content: await snapshotTree(data) });
 	};
 
 	beforeAll(() => {
@@ -193,9 +176,20 @@ describe('owners through a chain restore (as root)', () => {
 		await writeFile(join(data, 'data', 'sa1010.dbf'), 'clientes\n');
 		await chown(join(data, 'data'), WWW.user.id, WWW.group.id);
 		await chown(join(data, 'data', 'sa1010.dbf'), WWW.user.id, DAEMON.group.id);
+		const spf = join(data, 'system', 'sigapss.spf');
+		const sizeAndMtime = async () => ((info) => [info.size, Math.floor(info.mtimeMs)])(await lstat(spf));
+		const beforeChown = points[0].content.get('system/sigapss.spf')!;
+		expect(await sizeAndMtime()).toEqual([beforeChown.size, beforeChown.mtimeMs]); // the chown alone: size and mtime as in the full
 		const i1 = await backup('incremental');
-		expect(manifestOf(i1.manifest, 'protheus-files').inventory.changes.changed).toContain('protheus_data/system/sx2010.dtc');
-		await point(i1, ['protheus_data/system/sigapss.spf']);
+		const inventory = manifestOf(i1.manifest, 'protheus-files').inventory;
+		expect(inventory.changes.changed).toEqual(expect.arrayContaining(['protheus_data/system', 'protheus_data/system/menu.xnu', 'protheus_data/system/sigapss.spf', 'protheus_data/system/sx2010.dtc']));
+		// The owner-only change is carried by the incremental: its archive holds the file, with the new owner and names.
+		expect(inventory.entries.find((e) => e.path === 'protheus_data/system/sigapss.spf')).toMatchObject({ from: i1.manifest.backupId, uid: DAEMON.user.id, gid: DAEMON.group.id, uname: 'daemon', gname: 'daemon' });
+		const archived = (await readSetArchive(i1.folder)).find((e) => e.header.name === 'protheus_data/system/sigapss.spf');
+		expect(archived?.header).toMatchObject({ uid: DAEMON.user.id, gid: DAEMON.group.id, uname: 'daemon', gname: 'daemon' });
+		// Files nobody touched are not re-archived.
+		expect(inventory.entries.find((e) => e.path === 'protheus_data/system/sigamat.emp')!.from).toBe(points[0].set.manifest.backupId);
+		await point(i1);
 		await restoreAndCompare(1);
 
 		// Incremental 2: a deletion, a folder given away, a new file in it.
@@ -214,32 +208,22 @@ describe('owners through a chain restore (as root)', () => {
 
 type HeaderOwner = Partial<Pick<tar.Header, 'uid' | 'gid' | 'uname' | 'gname' | 'pax'>>;
 
+/** The index as sets made before it recorded owners have it: the restore takes owners from the archive headers. */
+const withoutIndexOwners = (entries: FileEntry[]) =>
+	entries.map((e) => {
+		const older = { ...e };
+		for (const field of ['uid', 'gid', 'uname', 'gname'] as const) delete older[field];
+		return older;
+	});
+
 /**
  * Replaces the set's archive with the same entries carrying `owner(entry)`: ustar uid/gid and
- * uname/gname, or pax records (as GNU tar writes them); `indexEdit` changes the manifest's index.
+ * uname/gname, or pax records (as GNU tar writes them); `indexEdit` changes the manifest's index
+ * (by default it drops the index's owners, so the headers are what the restore reads).
  */
-async function rewriteOwners(folder: string, owner: (path: string) => HeaderOwner, indexEdit?: (entries: FileEntry[]) => FileEntry[]) {
-	const manifestPath = join(folder, MANIFEST_FILE);
-	const manifest = manifestOf(parseManifest(await readFile(manifestPath, 'utf8'), manifestPath), 'protheus-files');
-	const artifact = manifest.artifacts[0];
-	const archivePath = join(folder, artifact.path);
-	const entries: Array<{ header: tar.Header; content: Buffer }> = [];
-	await readArchive(archivePath, manifest.compression.method, async (entry) => {
-		const chunks: Buffer[] = [];
-		for await (const chunk of entry.stream) chunks.push(chunk as Buffer);
-		entries.push({ header: { ...entry.header, uname: '', gname: '', pax: null, ...owner(entry.path) }, content: Buffer.concat(chunks) });
-	});
-	const packing = tar.pack();
-	const running = compress(await chooseCodec(manifest.compression.method as 'zstd' | 'gzip', null), Readable.from(packing));
-	const written = pipeline(running.output, createWriteStream(archivePath));
-	for (const { header, content } of entries) await new Promise<void>((resolve, reject) => (header.type === 'file' ? packing.entry(header, content, (e) => (e ? reject(e) : resolve())) : packing.entry(header, (e) => (e ? reject(e) : resolve()))));
-	packing.finalize();
-	await Promise.all([written, running.done]);
-	const { bytes, sha256 } = await hashFile(archivePath);
-	artifact.bytes = bytes;
-	artifact.sha256 = sha256;
-	if (indexEdit) manifest.inventory.entries = indexEdit(manifest.inventory.entries);
-	await writeFile(manifestPath, serializeManifest(manifest as never));
+async function rewriteOwners(folder: string, owner: (path: string) => HeaderOwner, indexEdit: (entries: FileEntry[]) => FileEntry[] = withoutIndexOwners) {
+	const entries = (await readSetArchive(folder)).map(({ header, content }) => ({ header: { ...header, uname: '', gname: '', pax: null, ...owner(header.name) }, content }));
+	await replaceArchive(folder, entries, indexEdit);
 }
 
 describe('user and group names against numeric ids', () => {
@@ -350,6 +334,34 @@ async function restoreInChild(wrapper: string[], setFolder: string, target: stri
 	);
 	return JSON.parse(stdout) as FilesRestoreResult;
 }
+
+describe('owners in the index, and sets made before it recorded them', () => {
+	it('records every entry\'s uid, gid and names as on disk; an incremental on an older set re-archives nothing for owners', async () => {
+		const own = mkdtempSync(join(work, 'index-'));
+		const full = await filesBackup(own, 'full', { folders: [data], protheusDefaults: false });
+		const entries = manifestOf(full.manifest, 'protheus-files').inventory.entries;
+		expect(entries.length).toBeGreaterThan(5);
+		for (const e of entries) {
+			const info = await lstat(join(data, '..', e.path));
+			const uname = getent('passwd', [String(info.uid)]);
+			const gname = getent('group', [String(info.gid)]);
+			expect({ path: e.path, uid: e.uid, gid: e.gid, uname: e.uname, gname: e.gname }).toEqual({
+				path: e.path,
+				uid: info.uid,
+				gid: info.gid,
+				uname: [...uname.keys()][0], // undefined when this machine has no name for the id
+				gname: [...gname.keys()][0],
+			});
+		}
+		// A parent written before the index had owners: owners are not compared, nothing is re-archived for them.
+		await replaceArchive(full.folder, await readSetArchive(full.folder), withoutIndexOwners);
+		const incremental = await filesBackup(own, 'incremental', { folders: [data], protheusDefaults: false });
+		const inventory = manifestOf(incremental.manifest, 'protheus-files').inventory;
+		expect(inventory.changes).toEqual({ added: [], changed: [], deleted: [] });
+		expect(inventory.totals.archivedFiles).toBe(0);
+		expect(inventory.entries.map((e) => [e.path, e.uid, e.gid])).toEqual(entries.map((e) => [e.path, e.uid, e.gid])); // recorded from now on
+	});
+});
 
 describe('restores that cannot set owners: content restored, owners reported', () => {
 	it('by a user that is not root: every entry belongs to that user and the result says owners were not restored', async () => {

@@ -88,6 +88,8 @@ async function tarStreamReference(files: Map<string, StoredFile>): Promise<Buffe
 			mtime: new Date(Math.floor(stored?.mtimeMs ?? e.mtimeMs)),
 			uid: e.uid,
 			gid: e.gid,
+			uname: e.uname,
+			gname: e.gname,
 			linkname: e.target ?? undefined,
 		};
 		await new Promise<void>((resolve, reject) => {

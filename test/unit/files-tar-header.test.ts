@@ -5,6 +5,7 @@ import { join } from 'node:path';
 import { Readable } from 'node:stream';
 import { buffer } from 'node:stream/consumers';
 import * as tar from 'tar-stream';
+import { ownerOfHeader, type OwnerHeader, type RecordedOwner } from '../../core/restore/owners';
 import { encodeTarHeader, tarPadding, TAR_END, type TarHeaderFields } from '../../core/sources/protheus-files/tar-header';
 
 type Entry = TarHeaderFields & { content?: Buffer };
@@ -12,8 +13,8 @@ type Entry = TarHeaderFields & { content?: Buffer };
 const when = Date.UTC(2025, 2, 14, 9, 26, 53, 589);
 const longFolder = `protheus_data/${'x'.repeat(90)}/${'y'.repeat(60)}`;
 const entries: Entry[] = [
-	{ name: 'apo', type: 'directory', size: 0, mode: 0o755, mtimeMs: when, uid: 0, gid: 0 },
-	{ name: 'apo/tttp120.rpo', type: 'file', size: 5, mode: 0o644, mtimeMs: when + 0.7, uid: 1000, gid: 1000, content: Buffer.from('RPO\u0000!') },
+	{ name: 'apo', type: 'directory', size: 0, mode: 0o755, mtimeMs: when, uid: 0, gid: 0, uname: 'root', gname: 'root' },
+	{ name: 'apo/tttp120.rpo', type: 'file', size: 5, mode: 0o644, mtimeMs: when + 0.7, uid: 1000, gid: 1000, uname: 'totvs', gname: 'totvs', content: Buffer.from('RPO\u0000!') },
 	{ name: 'apo/vazio.ini', type: 'file', size: 0, mode: 0o600, mtimeMs: when, uid: 1000, gid: 1000, content: Buffer.alloc(0) },
 	// Longer than 100 bytes but splittable into ustar's prefix and name.
 	{ name: longFolder, type: 'directory', size: 0, mode: 0o700, mtimeMs: when, uid: 1, gid: 2 },
@@ -25,9 +26,21 @@ const entries: Entry[] = [
 	{ name: 'protheus_data/relatórios/ação de cobrança.txt', type: 'file', size: 7, mode: 0o664, mtimeMs: when, content: Buffer.from('cobrado') },
 	{ name: 'protheus_data/atalho', type: 'symlink', size: 0, mode: 0o777, mtimeMs: when, linkname: 'relatórios/ação de cobrança.txt' },
 	{ name: 'protheus_data/atalho-longo', type: 'symlink', size: 0, mode: 0o777, mtimeMs: when, linkname: `${'../'.repeat(2)}${'l'.repeat(120)}` },
-	{ name: 'protheus_data/setuid.sh', type: 'file', size: 3, mode: 0o4755, mtimeMs: when, uid: 70_000_000, gid: 3, content: Buffer.from('#!\n') },
+	{ name: 'protheus_data/setuid.sh', type: 'file', size: 3, mode: 0o4755, mtimeMs: when, uid: 262_142, gid: 3, uname: 'u'.repeat(31), gname: 'sys', content: Buffer.from('#!\n') },
 	// Mode 0 is written as tar-stream wrote it (0644).
 	{ name: 'protheus_data/sem-permissao', type: 'file', size: 1, mode: 0, mtimeMs: 0, content: Buffer.from('x') },
+];
+
+const BIG_UID = 1_863_201_104; // the kind of id SSSD gives an Active Directory user
+const BIG_GID = 1_863_200_513;
+const LONG_USER = 'protheus.appserver.producao.filial01'; // 36 bytes: more than ustar's 31
+/** Owners ustar cannot hold: they go in pax records, as GNU tar writes them in posix format. */
+const ownerEntries: Entry[] = [
+	{ name: 'protheus_data/ad.dtc', type: 'file', size: 2, mode: 0o640, mtimeMs: when, uid: BIG_UID, gid: BIG_GID, uname: 'ana.souza', gname: 'domain users', content: Buffer.from('ad') },
+	{ name: 'protheus_data/seis-setes.dtc', type: 'file', size: 1, mode: 0o640, mtimeMs: when, uid: 0o777777, gid: 0o777776, content: Buffer.from('7') },
+	{ name: 'protheus_data/longo', type: 'directory', size: 0, mode: 0o750, mtimeMs: when, uid: 1000, gid: 1000, uname: LONG_USER, gname: 'totvs' },
+	{ name: 'protheus_data/joão.txt', type: 'file', size: 1, mode: 0o644, mtimeMs: when, uid: 1001, gid: BIG_GID, uname: 'joão', gname: 'finanças', content: Buffer.from('j') },
+	{ name: 'protheus_data/atalho-ad', type: 'symlink', size: 0, mode: 0o777, mtimeMs: when, uid: BIG_UID, gid: 1000, uname: 'ana.souza', gname: 'totvs', linkname: 'ad.dtc' },
 ];
 
 function ourArchive(list: Entry[]): Buffer {
@@ -44,7 +57,7 @@ async function tarStreamArchive(list: Entry[]): Promise<Buffer> {
 	const pack = tar.pack();
 	const out = buffer(Readable.from(pack as unknown as AsyncIterable<Buffer>));
 	for (const e of list) {
-		const header: Partial<tar.Header> & { name: string } = { name: e.name, type: e.type, size: e.size, mode: e.mode, mtime: new Date(Math.floor(e.mtimeMs)), uid: e.uid, gid: e.gid, linkname: e.linkname ?? undefined };
+		const header: Partial<tar.Header> & { name: string } = { name: e.name, type: e.type, size: e.size, mode: e.mode, mtime: new Date(Math.floor(e.mtimeMs)), uid: e.uid, gid: e.gid, uname: e.uname, gname: e.gname, linkname: e.linkname ?? undefined };
 		await new Promise<void>((resolve, reject) => {
 			const done = (error?: Error | null) => (error ? reject(error) : resolve());
 			if (e.content) pack.entry(header, e.content, done);
@@ -79,12 +92,71 @@ describe('tar headers', () => {
 		return expect(seen).resolves.toBe(9 * 2 ** 30);
 	});
 
+	it('write owners ustar cannot hold as pax uid, gid, uname and gname records, read back as the restore reads them', async () => {
+		const extract = tar.extract();
+		const seen: Array<{ name: string; linkname: string | null } & RecordedOwner> = [];
+		extract.on('entry', (header, stream, next) => {
+			seen.push({ name: header.name, linkname: header.linkname ?? null, ...ownerOfHeader(header as OwnerHeader) });
+			stream.on('end', next).resume();
+		});
+		const done = new Promise<void>((resolve, reject) => extract.on('finish', () => resolve()).on('error', reject));
+		extract.end(ourArchive(ownerEntries));
+		await done;
+		expect(seen).toEqual(ownerEntries.map((e) => ({ name: e.name, uid: e.uid, gid: e.gid, uname: e.uname ?? null, gname: e.gname ?? null, linkname: e.linkname ?? null })));
+		// Ids that fit stay in the ustar fields, names that fit in ustar's 32 bytes; only the rest is in pax.
+		const ad = encodeTarHeader(ownerEntries[0]);
+		expect(ad.subarray(512, 1024).toString('latin1')).toMatch(/^\d+ uid=1863201104\n\d+ gid=1863200513\n\0/);
+		expect(ad.subarray(1024 + 265, 1024 + 265 + 9).toString('latin1')).toBe('ana.souza');
+		expect(ad.subarray(1024, 1024 + 100).toString('latin1').replace(/\0+$/, '')).toBe('protheus_data/ad.dtc'); // the entry keeps its name for pax-unaware readers
+		// 0o777777 itself is what an overflowed field holds: it goes to pax too.
+		expect(encodeTarHeader(ownerEntries[1]).subarray(512, 1024).toString('latin1')).toMatch(/^\d+ uid=262143\n\0/);
+		const joao = encodeTarHeader(ownerEntries[3]).subarray(512, 1024).toString('utf8');
+		expect(joao).toContain('path=protheus_data/joão.txt\n');
+		expect(joao).toContain(' gid=1863200513\n');
+		expect(joao).toContain(' uname=joão\n');
+		expect(joao).toContain(' gname=finanças\n');
+		// Everything ustar holds: one block, as before.
+		expect(encodeTarHeader(entries[1]).length).toBe(512);
+		expect(encodeTarHeader(entries[10]).length).toBe(512); // 262142 and a 31-byte name still fit
+	});
+
 	const hasTar = spawnSync('tar', ['--version']).status === 0;
+	(hasTar ? it : it.skip)(hasTar ? 'list owners as GNU tar reads them: names with tar -tvf, ids with --numeric-owner' : 'skipped: GNU tar is not installed', async () => {
+		const work = await mkdtemp(join(tmpdir(), 'totvs-tar-owners-'));
+		try {
+			const archive = join(work, 'a.tar');
+			await writeFile(archive, ourArchive([...entries, ...ownerEntries]));
+			const list = (args: string[]) => {
+				const run = spawnSync('tar', [...args, archive], { encoding: 'utf8', env: { ...process.env, LC_ALL: 'C.UTF-8', TZ: 'UTC' } });
+				expect(run.stderr).toBe('');
+				expect(run.status).toBe(0);
+				// "drwxr-xr-x root/root 0 2025-03-14 09:26 apo" -> path -> owner column
+				return new Map(run.stdout.trim().split('\n').map((line) => {
+					const [, owner, path] = /^\S+ (\S+(?: \S+)*?) +\d+ \d{4}-\d\d-\d\d \d\d:\d\d (.+?)(?: -> .*)?$/.exec(line) ?? [];
+					return [path, owner];
+				}));
+			};
+			const byName = list(['-tvf']);
+			const byId = list(['--numeric-owner', '-tvf']);
+			expect(byName.get('apo/tttp120.rpo')).toBe('totvs/totvs');
+			expect(byId.get('apo/tttp120.rpo')).toBe('1000/1000');
+			expect(byName.get('protheus_data/ad.dtc')).toBe('ana.souza/domain users');
+			expect(byId.get('protheus_data/ad.dtc')).toBe(`${BIG_UID}/${BIG_GID}`);
+			expect(byId.get('protheus_data/seis-setes.dtc')).toBe(`${0o777777}/${0o777776}`);
+			expect(byName.get('protheus_data/longo')).toBe(`${LONG_USER}/totvs`);
+			expect(byId.get('protheus_data/atalho-ad')).toBe(`${BIG_UID}/1000`);
+			expect(byName.get('protheus_data/setuid.sh')).toBe(`${'u'.repeat(31)}/sys`);
+			expect(byId.get('protheus_data/setuid.sh')).toBe('262142/3');
+		} finally {
+			await rm(work, { recursive: true, force: true });
+		}
+	});
+
 	(hasTar ? it : it.skip)(hasTar ? 'are extracted by GNU tar with names, links, content, modes and times intact' : 'skipped: GNU tar is not installed', async () => {
 		const work = await mkdtemp(join(tmpdir(), 'totvs-tar-header-'));
 		try {
 			const archive = join(work, 'a.tar');
-			await writeFile(archive, ourArchive(entries));
+			await writeFile(archive, ourArchive([...entries, ...ownerEntries]));
 			const target = join(work, 'out');
 			await mkdir(target);
 			const run = spawnSync('tar', ['-xpf', archive, '-C', target, '--no-same-owner'], { encoding: 'utf8' });
@@ -92,7 +164,7 @@ describe('tar headers', () => {
 			expect(run.status).toBe(0);
 			const listing = spawnSync('tar', ['-tvf', archive], { encoding: 'utf8' });
 			expect(listing.status).toBe(0);
-			for (const e of entries) {
+			for (const e of [...entries, ...ownerEntries]) {
 				const path = join(target, e.name);
 				const info = await lstat(path);
 				expect({ name: e.name, type: info.isDirectory() ? 'directory' : info.isSymbolicLink() ? 'symlink' : 'file' }).toEqual({ name: e.name, type: e.type });

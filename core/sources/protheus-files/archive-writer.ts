@@ -81,7 +81,7 @@ export async function writeTarArchive(options: {
 				if (entry.type === 'file') {
 					const { stored, id } = prefetched ? files.add(entry, await prefetched) : await files.archive(entry);
 					results.add(entry, stored, id);
-				} else out.put(encodeTarHeader({ name: entry.path, type: entry.type === 'dir' ? 'directory' : 'symlink', size: 0, mode: entry.mode, mtimeMs: entry.mtimeMs, uid: entry.uid, gid: entry.gid, linkname: entry.target }));
+				} else out.put(encodeTarHeader({ name: entry.path, type: entry.type === 'dir' ? 'directory' : 'symlink', size: 0, mode: entry.mode, mtimeMs: entry.mtimeMs, uid: entry.uid, gid: entry.gid, uname: entry.uname, gname: entry.gname, linkname: entry.target }));
 			}
 			if (stop.signal.aborted || out.failure) compression.input.destroy(out.failure ?? new Error('stopped'));
 			else {
@@ -347,7 +347,7 @@ class FileReader {
 			const mode = before.mode & 0o7777;
 			const out = this.out;
 			const id = this.nextId++;
-			out.put(encodeTarHeader({ name: entry.path, type: 'file', size, mode, mtimeMs: before.mtimeMs, uid: entry.uid, gid: entry.gid }));
+			out.put(encodeTarHeader({ name: entry.path, type: 'file', size, mode, mtimeMs: before.mtimeMs, uid: entry.uid, gid: entry.gid, uname: entry.uname, gname: entry.gname }));
 			let position = 0;
 			let endedEarly = false;
 			while (position < size) {
@@ -387,7 +387,7 @@ class FileReader {
 		if (read.skipped || !read.content) return { stored: { sha256: '', size: 0, mtimeMs: 0, mode: 0, skipped: read.skipped } };
 		const out = this.out;
 		const id = this.nextId++;
-		out.put(encodeTarHeader({ name: entry.path, type: 'file', size: read.size, mode: read.mode, mtimeMs: read.mtimeMs, uid: entry.uid, gid: entry.gid }));
+		out.put(encodeTarHeader({ name: entry.path, type: 'file', size: read.size, mode: read.mode, mtimeMs: read.mtimeMs, uid: entry.uid, gid: entry.gid, uname: entry.uname, gname: entry.gname }));
 		for (let offset = 0; offset < read.size; ) {
 			const count = Math.min(out.room(), read.size - offset);
 			read.content.copy(out.buffer, out.used, offset, offset + count);

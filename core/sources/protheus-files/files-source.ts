@@ -132,7 +132,7 @@ export class ProtheusFilesSource implements Source<FilesConnection, FilesDumpOpt
 			if (entry.type !== 'file') {
 				toArchive.push(entry); // folders and links are headers only: every archive has them all
 				if (plan.previous && !old) changes.added.push(entry.path);
-				else if (plan.previous && (old!.type !== entry.type || old!.target !== entry.target)) changes.changed.push(entry.path);
+				else if (plan.previous && (old!.type !== entry.type || old!.target !== entry.target || ownerChanged(old!, entry))) changes.changed.push(entry.path);
 				continue;
 			}
 			if (!plan.previous) {
@@ -144,7 +144,7 @@ export class ProtheusFilesSource implements Source<FilesConnection, FilesDumpOpt
 				toArchive.push(entry);
 				continue;
 			}
-			let same = old.type === 'file' && old.size === entry.size && old.mtime === isoMtime(entry.mtimeMs) && !previouslyInconsistent.has(entry.path);
+			let same = old.type === 'file' && old.size === entry.size && old.mtime === isoMtime(entry.mtimeMs) && !ownerChanged(old, entry) && !previouslyInconsistent.has(entry.path);
 			if (same && options.paranoid) {
 				try {
 					same = (await hashFile(entry.absolute)).sha256 === old.sha256;
@@ -247,6 +247,18 @@ export class ProtheusFilesSource implements Source<FilesConnection, FilesDumpOpt
 	}
 }
 
+/**
+ * Whether a chown gave the entry another owner or group since the previous set (it changes
+ * neither size nor mtime). Sets made before the index recorded owners have none: their
+ * entries count as unchanged, so the first incremental after an upgrade does not re-archive
+ * every file. Ids only: names follow the ids on this machine, and a directory service that
+ * does not answer for once must not make every file look changed.
+ */
+function ownerChanged(old: FileEntry, entry: TreeEntry): boolean {
+	if (typeof old.uid !== 'number' && typeof old.gid !== 'number') return false;
+	return old.uid !== entry.uid || old.gid !== entry.gid;
+}
+
 function toIndexEntry(entry: TreeEntry, sha256: string | null, from: string | null): FileEntry {
 	return {
 		path: entry.path,
@@ -257,6 +269,10 @@ function toIndexEntry(entry: TreeEntry, sha256: string | null, from: string | nu
 		sha256: entry.type === 'file' ? sha256 : null,
 		target: entry.target,
 		from: entry.type === 'file' ? from : null,
+		uid: entry.uid,
+		gid: entry.gid,
+		...(entry.uname ? { uname: entry.uname } : {}),
+		...(entry.gname ? { gname: entry.gname } : {}),
 	};
 }
 

@@ -3,7 +3,9 @@
  * before (so archive-reader, GNU tar and older sets see exactly the same format): a ustar
  * header, with a long name split into prefix/name; when the name cannot be split, or is not
  * ASCII, or the link target is longer than 100 bytes, a pax extended header ('x', named
- * "PaxHeader", holding `path` and `linkpath`) comes first.
+ * "PaxHeader", holding `path` and `linkpath`) comes first. Owners as GNU tar writes them in
+ * posix format: user and group names in the ustar fields, and pax `uid`/`gid` records for ids
+ * the 6-digit fields cannot hold, `uname`/`gname` for names longer than 31 bytes or not ASCII.
  */
 export type TarEntryType = 'file' | 'directory' | 'symlink';
 
@@ -18,6 +20,9 @@ export interface TarHeaderFields {
 	mtimeMs: number;
 	uid?: number;
 	gid?: number;
+	/** Owner and group names on the backed-up machine; empty or unset when unknown. */
+	uname?: string;
+	gname?: string;
 	linkname?: string | null;
 }
 
@@ -38,8 +43,16 @@ interface Fields {
 	mtimeSeconds: number;
 	uid: number;
 	gid: number;
+	uname: string;
+	gname: string;
 	linkname: string;
 }
+
+/** The largest id the 6 octal digits of the ustar uid/gid fields hold (all sevens means "did not fit"). */
+const MAX_USTAR_ID = 0o777777 - 1;
+/** ustar's uname/gname fields: 32 bytes, NUL-terminated. */
+const USTAR_NAME_BYTES = 31;
+const fitsUstarName = (name: string) => Buffer.byteLength(name) === name.length && name.length <= USTAR_NAME_BYTES;
 
 /** The header block(s) of one entry: 512 bytes, or a pax header, its records and then the entry's 512. */
 export function encodeTarHeader(header: TarHeaderFields): Buffer {
@@ -52,20 +65,30 @@ export function encodeTarHeader(header: TarHeaderFields): Buffer {
 		mtimeSeconds: (Math.floor(header.mtimeMs) / 1000) | 0,
 		uid: header.uid || 0,
 		gid: header.gid || 0,
+		uname: header.uname ?? '',
+		gname: header.gname ?? '',
 		linkname: header.linkname ?? '',
 	};
+	let owners = '';
+	if (fields.uid > MAX_USTAR_ID) owners += paxRecord('uid', String(fields.uid));
+	if (fields.gid > MAX_USTAR_ID) owners += paxRecord('gid', String(fields.gid));
+	if (!fitsUstarName(fields.uname)) owners += paxRecord('uname', fields.uname);
+	if (!fitsUstarName(fields.gname)) owners += paxRecord('gname', fields.gname);
+	if (!fitsUstarName(fields.uname)) fields.uname = ''; // the pax record holds it
+	if (!fitsUstarName(fields.gname)) fields.gname = '';
 	const ustar = encodeUstar(fields);
-	if (ustar) return ustar;
+	if (ustar && !owners) return ustar;
 	let records = '';
-	if (fields.name) records += paxRecord('path', fields.name);
-	if (fields.linkname) records += paxRecord('linkpath', fields.linkname);
-	const pax = Buffer.from(records);
-	const placeholder = { ...fields, name: 'PaxHeader', linkname: fields.linkname ? 'PaxHeader' : '' };
+	if (!ustar && fields.name) records += paxRecord('path', fields.name);
+	if (!ustar && fields.linkname) records += paxRecord('linkpath', fields.linkname);
+	const pax = Buffer.from(records + owners);
+	// The name and link are in the pax records only when ustar cannot hold them (then as tar-stream wrote them).
+	const entry = ustar ? fields : { ...fields, name: 'PaxHeader', linkname: fields.linkname ? 'PaxHeader' : '' };
 	return Buffer.concat([
-		encodeUstar({ ...placeholder, typeflag: TYPEFLAG['pax-header'], size: pax.length })!,
+		encodeUstar({ ...entry, name: 'PaxHeader', linkname: entry.linkname ? 'PaxHeader' : '', typeflag: TYPEFLAG['pax-header'], size: pax.length })!,
 		pax,
 		Buffer.alloc(tarPadding(pax.length)),
-		encodeUstar(placeholder)!,
+		ustar ?? encodeUstar(entry)!,
 	]);
 }
 
@@ -102,6 +125,8 @@ function encodeUstar(fields: Fields): Buffer | null {
 	block[156] = 0x30 + fields.typeflag;
 	if (fields.linkname) block.write(fields.linkname, 157, 'utf8');
 	block.write('ustar\u000000', 257, 'latin1');
+	if (fields.uname) block.write(fields.uname, 265, 'latin1');
+	if (fields.gname) block.write(fields.gname, 297, 'latin1');
 	block.write(octal(0, 6), 329, 'latin1'); // devmajor
 	block.write(octal(0, 6), 337, 'latin1'); // devminor
 	if (prefix) block.write(prefix, 345, 'latin1');

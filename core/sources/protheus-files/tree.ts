@@ -4,6 +4,7 @@ import { basename, join, resolve } from 'node:path';
 import type { FileEntryType, FilesRoot } from '../../backup-set/files-manifest';
 import { BackupError, systemErrorCode } from '../../errors';
 import { FsPacer } from './fs-pacer';
+import { nameOwners } from './owner-names';
 import type { Selection } from './patterns';
 
 /** One entry found on disk, before it is archived. */
@@ -17,6 +18,9 @@ export interface TreeEntry {
 	mode: number;
 	uid: number;
 	gid: number;
+	/** The names of uid and gid on this machine; unset when it does not know them. */
+	uname?: string;
+	gname?: string;
 	target: string | null;
 }
 
@@ -86,6 +90,7 @@ export async function scanTree(roots: FilesRoot[], selection: Selection, signal?
 		scan.entries.push(rootEntry!);
 		await walkFolder(root.path, root.label, selection, scan, signal);
 	}
+	await nameOwners(scan.entries);
 	return scan;
 }
 
