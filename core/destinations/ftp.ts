@@ -95,7 +95,9 @@ export class FtpDestination implements Destination {
 	 * server in most states, but not all of them (it never times out while it believes it is
 	 * waiting for our side). If neither the control nor the data connection moves a byte for
 	 * three timeouts in a row, the connection is closed and the operation fails with TIMEOUT
-	 * rather than hang the workflow.
+	 * rather than hang the workflow. Closing gives the operation a moment to find the cause
+	 * itself (an upload checks for a full disk on a new connection): a specific finding such as
+	 * DISK_FULL is kept, anything vaguer becomes the TIMEOUT.
 	 */
 	private watched<T>(operation: () => Promise<T>): Promise<T> {
 		const limitMs = 3 * (this.config.timeoutMs ?? 30_000);
@@ -104,10 +106,12 @@ export class FtpDestination implements Destination {
 			const sockets = [ftp?.socket, ftp?.dataSocket];
 			return sockets.reduce((sum, socket) => sum + (socket ? socket.bytesRead + socket.bytesWritten : 0), 0) + this.localWork;
 		};
+		let timedOut: BackupError | undefined;
 		let stop = () => {};
 		const stalled = new Promise<never>((_resolve, reject) => {
 			let last = activity();
 			let quietSince = Date.now();
+			let grace: NodeJS.Timeout | undefined;
 			const timer = setInterval(() => {
 				const now = activity();
 				if (now !== last || this.localWork > 0) {
@@ -115,15 +119,23 @@ export class FtpDestination implements Destination {
 					quietSince = Date.now();
 				} else if (Date.now() - quietSince >= limitMs) {
 					clearInterval(timer);
-					const error = new BackupError('TIMEOUT', `No reply or data from ${this.describe()} for ${Math.round(limitMs / 1000)} s; connection closed`, 'Check the server and the network (a firewall dropping idle connections, a full or hung server), then run again: nothing incomplete is left under a final name.');
+					timedOut = new BackupError('TIMEOUT', `No reply or data from ${this.describe()} for ${Math.round(limitMs / 1000)} s; connection closed`, 'Check the server and the network (a firewall dropping idle connections, a full or hung server), then run again: nothing incomplete is left under a final name.');
+					const error = timedOut;
 					this.client?.close();
-					reject(error);
+					grace = setTimeout(() => reject(error), limitMs / 3);
 				}
 			}, Math.min(1000, limitMs / 4));
 			timer.unref();
-			stop = () => clearInterval(timer);
+			stop = () => {
+				clearInterval(timer);
+				clearTimeout(grace);
+			};
 		});
-		return Promise.race([operation(), stalled]).finally(stop);
+		const vague = (error: unknown) => !(error instanceof BackupError) || ['TRANSFER_FAILED', 'UNREACHABLE', 'TIMEOUT'].includes(error.code);
+		const outcome = operation().catch((error: unknown) => {
+			throw timedOut && vague(error) ? timedOut : error;
+		});
+		return Promise.race([outcome, stalled]).finally(stop);
 	}
 
 	/* ---------------------------------------------------------------- connection and TLS */

@@ -27,3 +27,29 @@ it('lets the next operation run after a stalled one (the queue is not stuck)', a
 	await expect(destination.list('a')).rejects.toMatchObject({ code: 'TIMEOUT' });
 	await expect(destination.list('b')).rejects.toMatchObject({ code: 'TIMEOUT' });
 });
+
+it('reports TIMEOUT, not the vaguer error the closed connection gives the stuck command', async () => {
+	const destination = new FtpDestination({ type: 'ftp', host: '127.0.0.1', port: 2121, username: 'u', password: 'secret-pw', tls: 'none', timeoutMs: 100 });
+	let fail: (error: Error) => void = () => undefined;
+	const client = {
+		closed: false,
+		cd: () => new Promise((_resolve, reject) => (fail = reject)),
+		close: () => fail(new Error('User closed client during task')),
+		ftp: {},
+	};
+	Object.assign(destination, { connect: async () => client, client });
+	await expect(destination.list('prod')).rejects.toMatchObject({ code: 'TIMEOUT' });
+});
+
+it('keeps a specific finding the operation makes once its connection is closed (an upload finding a full disk)', async () => {
+	const destination = new FtpDestination({ type: 'ftp', host: '127.0.0.1', port: 2121, username: 'u', password: 'secret-pw', tls: 'none', timeoutMs: 100 });
+	let fail: (error: Error) => void = () => undefined;
+	const client = {
+		closed: false,
+		cd: () => new Promise((_resolve, reject) => (fail = reject)),
+		close: () => setTimeout(() => fail(new BackupError('DISK_FULL', 'The FTP server\'s disk is full', 'Free space on the server.')), 20),
+		ftp: {},
+	};
+	Object.assign(destination, { connect: async () => client, client });
+	await expect(destination.list('prod')).rejects.toMatchObject({ code: 'DISK_FULL' });
+});
