@@ -9,7 +9,7 @@ import { createProtheusDatabase, dropDatabase, type ProtheusDatabaseDescription 
 import { startDriveEmulator, type DriveEmulator } from '../harness/drive-emulator';
 import { createRole, dropRole } from '../harness/postgres';
 import { sharedPostgres, uniqueName } from '../harness/shared-postgres';
-import { startSshd, type SshdServer } from '../harness/sshd';
+import { sftpCredentialData, startSshd, type SshdServer } from '../harness/sshd';
 import type { CredentialToImport } from './n8n-cli';
 
 export interface ProtheusSource {
@@ -85,18 +85,7 @@ export async function startSftpDestination(): Promise<SftpDestination> {
 			id,
 			name,
 			type: 'totvsSftp',
-			data: {
-				host: sshd.host,
-				port: sshd.port,
-				username: sshd.user.name,
-				authentication: 'privateKey',
-				privateKey: sshd.clientKey,
-				passphrase: sshd.clientKeyPassphrase,
-				hostFingerprint: sshd.hostKeySha256,
-				folder: '',
-				remoteHash: true,
-				...overrides,
-			},
+			data: { ...sftpCredentialData(sshd), ...overrides },
 		}),
 		stop: () => sshd.stop(),
 	};

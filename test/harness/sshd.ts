@@ -35,6 +35,21 @@ export interface SshdServer {
 	stop(): Promise<void>;
 }
 
+/** The TOTVS SFTP credential's data for this server: the client key with its passphrase, the pinned host key. */
+export function sftpCredentialData(sshd: SshdServer): Record<string, string | number | boolean> {
+	return {
+		host: sshd.host,
+		port: sshd.port,
+		username: sshd.user.name,
+		authentication: 'privateKey',
+		privateKey: sshd.clientKey,
+		passphrase: sshd.clientKeyPassphrase,
+		hostFingerprint: sshd.hostKeySha256,
+		folder: '',
+		remoteHash: true,
+	};
+}
+
 function keygen(file: string, passphrase = ''): string {
 	// ssh-keygen only takes the passphrase as an argument; it is a throwaway test key.
 	execFileSync('ssh-keygen', ['-q', '-t', 'ed25519', '-N', passphrase, '-C', 'totvs-test', '-f', file]);

@@ -17,7 +17,7 @@ import { createProtheusDatabase, dropDatabase } from '../fixtures/protheus-db';
 import { daemonUnavailable } from '../harness/daemons';
 import { MANUAL_TRIGGER_TYPE, PACKAGE_NAME, type HarnessCredential } from '../harness/n8n-engine';
 import { sharedPostgres, uniqueName } from '../harness/shared-postgres';
-import { startSshd, type SshdServer } from '../harness/sshd';
+import { sftpCredentialData, startSshd, type SshdServer } from '../harness/sshd';
 import { credentialFor, DUMP_TYPE, runTotvsWorkflow, UPLOAD_TYPE, VERIFY_TYPE } from '../harness/totvs-workflow';
 
 const RESTORE_TEST_TYPE = `${PACKAGE_NAME}.totvsRestoreTest`;
@@ -40,21 +40,7 @@ let sshd: SshdServer;
 
 const credentials = (): Record<string, HarnessCredential> => ({
 	restore: { type: 'totvsPostgres', name: 'Restore server', data: credentialFor(server, 'postgres') },
-	sftp: {
-		type: 'totvsSftp',
-		name: 'Offsite SFTP',
-		data: {
-			host: sshd.host,
-			port: sshd.port,
-			username: sshd.user.name,
-			authentication: 'privateKey',
-			privateKey: sshd.clientKey,
-			passphrase: sshd.clientKeyPassphrase,
-			hostFingerprint: sshd.hostKeySha256,
-			folder: '',
-			remoteHash: true,
-		},
-	},
+	sftp: { type: 'totvsSftp', name: 'Offsite SFTP', data: sftpCredentialData(sshd) },
 });
 
 function restoreTestNode(parameters: INodeParameters = {}) {

@@ -15,7 +15,7 @@ import { daemonUnavailable } from '../harness/daemons';
 import { startDriveEmulator, type DriveEmulator } from '../harness/drive-emulator';
 import { MANUAL_TRIGGER_TYPE, type HarnessCredential } from '../harness/n8n-engine';
 import { sharedPostgres, uniqueName } from '../harness/shared-postgres';
-import { startSshd, type SshdServer } from '../harness/sshd';
+import { sftpCredentialData, startSshd, type SshdServer } from '../harness/sshd';
 import { DUMP_TYPE, UPLOAD_TYPE, VERIFY_TYPE, credentialFor, runTotvsWorkflow } from '../harness/totvs-workflow';
 import { startVsftpd, vsftpdUnavailable, type VsftpdServers } from '../harness/vsftpd';
 
@@ -32,17 +32,7 @@ let drive: DriveEmulator;
 let serviceAccountJson: string;
 const clientEmail = 'backup@totvs-test.iam.gserviceaccount.com';
 
-const sftpData = (): ICredentialDataDecryptedObject => ({
-	host: sshd.host,
-	port: sshd.port,
-	username: sshd.user.name,
-	authentication: 'privateKey',
-	privateKey: sshd.clientKey,
-	passphrase: sshd.clientKeyPassphrase,
-	hostFingerprint: sshd.hostKeySha256,
-	folder: '',
-	remoteHash: true,
-});
+const sftpData = (): ICredentialDataDecryptedObject => sftpCredentialData(sshd);
 const ftpData = (): ICredentialDataDecryptedObject => ({
 	host: ftp.host,
 	port: ftp.explicit.port,
