@@ -8,7 +8,7 @@ cd "$(dirname "${BASH_SOURCE[0]}")/.."
 
 log() { printf '\n==> %s\n' "$*" >&2; }
 
-PACKAGES=(postgresql postgresql-contrib zstd openssh-server vsftpd openssl)
+PACKAGES=(postgresql postgresql-contrib zstd openssh-server openssh-client vsftpd openssl)
 
 is_installed() {
 	[ "$(dpkg-query -W -f='${Status}' "$1" 2>/dev/null)" = 'install ok installed' ]
@@ -52,7 +52,7 @@ if ! ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1; then
 	echo 'error: PostgreSQL server binaries missing (/usr/lib/postgresql/<version>/bin/initdb)' >&2
 	exit 1
 fi
-for tool in zstd openssl; do
+for tool in zstd openssl sftp; do
 	command -v "$tool" >/dev/null || { echo "error: $tool not on PATH" >&2; exit 1; }
 done
 # sshd refuses to start without its privilege-separation folder.
