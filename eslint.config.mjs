@@ -100,7 +100,10 @@ export default defineConfig([
 				'error',
 				{
 					patterns: [
-						{ group: ['n8n-workflow', 'n8n-core', 'n8n-workflow/*', 'n8n-core/*'], message: 'core/ has no n8n import; map to n8n in nodes/shared.' },
+						{
+							group: ['n8n-workflow', 'n8n-core', 'n8n-workflow/*', 'n8n-core/*'],
+							message: 'core/ has no n8n import; map to n8n in nodes/shared.',
+						},
 						{ group: ['**/nodes/**', '**/credentials/**'], message: 'core/ must not depend on the n8n layer.' },
 					],
 				},

@@ -90,7 +90,11 @@ async function child(): Promise<void> {
 	const t0 = performance.now();
 	const result = await makeBackup(new ProtheusFilesSource(), {
 		connection: null,
-		options: { ...defaultFilesOptions, folders: [path.join(req.tree, 'apo'), path.join(req.tree, 'protheus_data')], protheusDefaults: false },
+		options: {
+			...defaultFilesOptions,
+			folders: [path.join(req.tree, 'apo'), path.join(req.tree, 'protheus_data')],
+			protheusDefaults: false,
+		},
 		environment: 'bench',
 		type: req.type,
 		stagingFolder: req.staging,
@@ -136,17 +140,26 @@ function runOurs(req: ChildRequest): Promise<ChildResult> {
 }
 
 /** `tar -I <compressor> -cf` of the same two folders; wall time, CPU of tar and its compressor, archive size. */
-function runTar(treeRoot: string, out: string, compressor: string): { ms: number; cpuSeconds?: number; bytes: number; entries: number } {
+function runTar(
+	treeRoot: string,
+	out: string,
+	compressor: string,
+): { ms: number; cpuSeconds?: number; bytes: number; entries: number } {
 	rmSync(out, { force: true });
 	const children0 = procStat(process.pid)?.childrenCpu;
 	const t0 = performance.now();
-	const r = spawnSync('tar', ['-I', compressor, '-cf', out, '-C', treeRoot, 'apo', 'protheus_data'], { stdio: ['ignore', 'ignore', 'pipe'] });
+	const r = spawnSync('tar', ['-I', compressor, '-cf', out, '-C', treeRoot, 'apo', 'protheus_data'], {
+		stdio: ['ignore', 'ignore', 'pipe'],
+	});
 	const ms = performance.now() - t0;
 	const children1 = procStat(process.pid)?.childrenCpu;
 	const cpuSeconds = children0 !== undefined && children1 !== undefined ? children1 - children0 : undefined;
 	if (r.status !== 0) throw new Error(`tar failed: ${r.stderr.toString()}`);
 	const list = spawnSync('tar', ['-I', 'zstd', '-tf', out], { maxBuffer: 256 * MiB });
-	const entries = list.stdout.toString().split('\n').filter((l) => l && !l.endsWith('/')).length;
+	const entries = list.stdout
+		.toString()
+		.split('\n')
+		.filter((l) => l && !l.endsWith('/')).length;
 	return { ms, cpuSeconds, bytes: statSync(out).size, entries };
 }
 
@@ -158,7 +171,10 @@ async function main(): Promise<void> {
 	const size = parseSize(arg('size', 'BENCH_SIZE', '2GB'));
 	const rounds = Math.max(1, Number(arg('rounds', 'BENCH_ROUNDS', '2')));
 	const changedPercent = Number(arg('changed', 'BENCH_CHANGED', '1'));
-	const work = process.argv.includes('--dir') || process.env.BENCH_DIR ? arg('dir', 'BENCH_DIR', '') : mkdtempSync(path.join(os.tmpdir(), 'totvs-files-bench-'));
+	const work =
+		process.argv.includes('--dir') || process.env.BENCH_DIR
+			? arg('dir', 'BENCH_DIR', '')
+			: mkdtempSync(path.join(os.tmpdir(), 'totvs-files-bench-'));
 	mkdirSync(work, { recursive: true });
 	const stamp = new Date().toISOString().replace(/[-:]/g, '').slice(0, 13);
 	const outFile = arg('out', 'BENCH_OUT', path.join(ROOT, 'bench', 'results', `files-${stamp}Z.txt`));
@@ -179,8 +195,12 @@ async function main(): Promise<void> {
 			smallFiles: small,
 			smallFileBytes: Math.round((size * 0.5) / small),
 		});
-		say(`files benchmark ${new Date().toISOString()} on ${os.cpus().length} CPUs (${os.cpus()[0]?.model ?? '?'}), Node ${process.version}, ${spawnSync('zstd', ['--version']).stdout.toString().trim()}`);
-		say(`tree: ${tree.files.length} files, ${formatBytes(tree.bytes)} (generated in ${((performance.now() - t0) / 1000).toFixed(0)} s) at ${treeRoot}`);
+		say(
+			`files benchmark ${new Date().toISOString()} on ${os.cpus().length} CPUs (${os.cpus()[0]?.model ?? '?'}), Node ${process.version}, ${spawnSync('zstd', ['--version']).stdout.toString().trim()}`,
+		);
+		say(
+			`tree: ${tree.files.length} files, ${formatBytes(tree.bytes)} (generated in ${((performance.now() - t0) / 1000).toFixed(0)} s) at ${treeRoot}`,
+		);
 
 		const staging = path.join(work, 'staging');
 		mkdirSync(staging);
@@ -191,23 +211,35 @@ async function main(): Promise<void> {
 		for (let round = 1; round <= rounds; round++) {
 			tarInfo = runTar(treeRoot, tarOut, 'zstd');
 			results.tar.push(tarInfo.ms);
-			say(`round ${round}: tar -I zstd -cf        ${(tarInfo.ms / 1000).toFixed(2)} s, ${formatBytes(tarInfo.bytes)}, CPU ${cpuText(tarInfo.cpuSeconds)} s (tar + zstd)`);
+			say(
+				`round ${round}: tar -I zstd -cf        ${(tarInfo.ms / 1000).toFixed(2)} s, ${formatBytes(tarInfo.bytes)}, CPU ${cpuText(tarInfo.cpuSeconds)} s (tar + zstd)`,
+			);
 			const t0Info = runTar(treeRoot, tarOut, 'zstd -T0');
 			results.tarT0.push(t0Info.ms);
-			say(`round ${round}: tar -I 'zstd -T0' -cf  ${(t0Info.ms / 1000).toFixed(2)} s, ${formatBytes(t0Info.bytes)}, CPU ${cpuText(t0Info.cpuSeconds)} s (tar + zstd)`);
+			say(
+				`round ${round}: tar -I 'zstd -T0' -cf  ${(t0Info.ms / 1000).toFixed(2)} s, ${formatBytes(t0Info.bytes)}, CPU ${cpuText(t0Info.cpuSeconds)} s (tar + zstd)`,
+			);
 			rmSync(path.join(staging, 'bench'), { recursive: true, force: true }); // each round's full starts from nothing
 			ours = await runOurs({ tree: treeRoot, staging, type: 'full' });
 			results.ours.push(ours.ms);
-			say(`round ${round}: ours (full)            ${(ours.ms / 1000).toFixed(2)} s, ${formatBytes(ours.archiveBytes)}, peak RSS ${formatBytes((ours.hwmKiB ?? 0) * 1024)}, CPU ${ours.cpuSeconds.toFixed(1)} s (Node; main thread ${cpuText(ours.mainThreadCpuSeconds)} s) + ${cpuText(ours.zstdCpuSeconds)} s (zstd)`);
+			say(
+				`round ${round}: ours (full)            ${(ours.ms / 1000).toFixed(2)} s, ${formatBytes(ours.archiveBytes)}, peak RSS ${formatBytes((ours.hwmKiB ?? 0) * 1024)}, CPU ${ours.cpuSeconds.toFixed(1)} s (Node; main thread ${cpuText(ours.mainThreadCpuSeconds)} s) + ${cpuText(ours.zstdCpuSeconds)} s (zstd)`,
+			);
 		}
 		rmSync(tarOut, { force: true });
 		if (!ours || !tarInfo) throw new Error('no round ran');
-		if (ours.files + ours.symlinks !== tarInfo.entries) throw new Error(`our archive has ${ours.files} files and ${ours.symlinks} links, tar's ${tarInfo.entries} entries`);
+		if (ours.files + ours.symlinks !== tarInfo.entries)
+			throw new Error(
+				`our archive has ${ours.files} files and ${ours.symlinks} links, tar's ${tarInfo.entries} entries`,
+			);
 		const verify = await verifyLocalSet(ours.folder);
-		if (!verify.verification.ok) throw new Error(`our full set does not verify: ${JSON.stringify(verify.verification.checks)}`);
+		if (!verify.verification.ok)
+			throw new Error(`our full set does not verify: ${JSON.stringify(verify.verification.checks)}`);
 		const best = (xs: number[]) => Math.min(...xs);
 		const throughput = (ms: number) => `${formatBytes((tree.bytes / ms) * 1000)}/s`;
-		say(`full: ours ${throughput(best(results.ours))} vs tar -I zstd ${throughput(best(results.tar))}: ratio ${(best(results.tar) / best(results.ours)).toFixed(2)}x (target >= 0.9x); vs tar -I 'zstd -T0': ${(best(results.tarT0) / best(results.ours)).toFixed(2)}x`);
+		say(
+			`full: ours ${throughput(best(results.ours))} vs tar -I zstd ${throughput(best(results.tar))}: ratio ${(best(results.tar) / best(results.ours)).toFixed(2)}x (target >= 0.9x); vs tar -I 'zstd -T0': ${(best(results.tarT0) / best(results.ours)).toFixed(2)}x`,
+		);
 
 		// Incremental with nothing changed: the fixed cost (walk + stat of every entry, manifest).
 		const idle = await runOurs({ tree: treeRoot, staging, type: 'incremental' });
@@ -215,7 +247,9 @@ async function main(): Promise<void> {
 
 		// Change N% of the files (same size, new content and mtime), then the incremental.
 		const random = rng(99);
-		const picked = [...tree.files].filter((f) => f.startsWith('apo/') || f.startsWith('protheus_data/')).filter(() => random() < changedPercent / 100);
+		const picked = [...tree.files]
+			.filter((f) => f.startsWith('apo/') || f.startsWith('protheus_data/'))
+			.filter(() => random() < changedPercent / 100);
 		let changedBytes = 0;
 		for (const rel of picked) {
 			const file = path.join(treeRoot, rel);
@@ -231,7 +265,8 @@ async function main(): Promise<void> {
 			changedBytes += size;
 		}
 		const incremental = await runOurs({ tree: treeRoot, staging, type: 'incremental' });
-		if (incremental.changed !== picked.length) throw new Error(`the incremental found ${incremental.changed} changed files, ${picked.length} were changed`);
+		if (incremental.changed !== picked.length)
+			throw new Error(`the incremental found ${incremental.changed} changed files, ${picked.length} were changed`);
 		const verifyIncremental = await verifyLocalSet(incremental.folder);
 		if (!verifyIncremental.verification.ok) throw new Error('our incremental set does not verify');
 		const fullMs = best(results.ours);

@@ -99,7 +99,11 @@ function parseConfig(argv: string[]): Config {
 		return eq ? eq.slice(name.length + 3) : undefined;
 	};
 	const opt = (name: string, env: string) => flag(name) ?? process.env[env];
-	const list = (s: string) => s.split(',').map((x) => x.trim()).filter(Boolean);
+	const list = (s: string) =>
+		s
+			.split(',')
+			.map((x) => x.trim())
+			.filter(Boolean);
 
 	let targets: Config['targets'];
 	const scales = opt('scales', 'BENCH_SCALES');
@@ -113,13 +117,19 @@ function parseConfig(argv: string[]): Config {
 	}
 	if (targets.some((t) => !Number.isFinite(t.scale))) throw new Error('scales must be numbers');
 	const rounds = Number(opt('rounds', 'BENCH_ROUNDS') ?? 3);
-	if (!Number.isInteger(rounds) || rounds < 2) throw new Error('--rounds must be an integer ≥ 2 (alternation needs two)');
+	if (!Number.isInteger(rounds) || rounds < 2)
+		throw new Error('--rounds must be an integer ≥ 2 (alternation needs two)');
 	const variants = list(opt('variants', 'BENCH_VARIANTS') ?? 'baseline,ours') as Variant[];
-	for (const v of variants) if (!VARIANTS.includes(v)) throw new Error(`unknown variant ${v} (known: ${VARIANTS.join(', ')})`);
-	if (!variants.includes('baseline') || !variants.includes('ours')) throw new Error('--variants must include baseline and ours');
+	for (const v of variants)
+		if (!VARIANTS.includes(v)) throw new Error(`unknown variant ${v} (known: ${VARIANTS.join(', ')})`);
+	if (!variants.includes('baseline') || !variants.includes('ours'))
+		throw new Error('--variants must include baseline and ours');
 	const order = (opt('order', 'BENCH_ORDER') ?? 'abab') as Config['order'];
 	if (order !== 'abab' && order !== 'abba') throw new Error('--order is abab or abba');
-	const stamp = new Date().toISOString().replace(/:\d\d\.\d+Z$/, 'Z').replace(/:/g, '');
+	const stamp = new Date()
+		.toISOString()
+		.replace(/:\d\d\.\d+Z$/, 'Z')
+		.replace(/:/g, '');
 	const out = path.resolve(opt('out', 'BENCH_OUT') ?? path.join(ROOT, 'bench', 'results', `pg-dump-${stamp}.txt`));
 	const verbose = argv.includes('--verbose') || Boolean(process.env.BENCH_VERBOSE);
 	return { targets, rounds, variants, order, out, verbose };
@@ -141,7 +151,8 @@ const median = (xs: number[]) => {
 };
 const mib = (kib: number | undefined) => (kib === undefined ? 'n/a' : `${Math.round(kib / 1024)}MiB`);
 const secs = (s: number | undefined, digits = 2) => (s === undefined ? 'n/a' : `${s.toFixed(digits)}s`);
-const gib = (bytes: number) => (bytes >= 2 ** 30 ? `${(bytes / 2 ** 30).toFixed(1)}GiB` : `${Math.round(bytes / MiB)}MiB`);
+const gib = (bytes: number) =>
+	bytes >= 2 ** 30 ? `${(bytes / 2 ** 30).toFixed(1)}GiB` : `${Math.round(bytes / MiB)}MiB`;
 
 // ---------------------------------------------------------------------------------------------
 // Runs
@@ -168,7 +179,8 @@ function counters(server: PgServer): Counters {
 }
 function usage(before: Counters, after: Counters): { serverCpuSeconds?: number; busy?: number; total?: number } {
 	return {
-		serverCpuSeconds: before.server !== undefined && after.server !== undefined ? after.server - before.server : undefined,
+		serverCpuSeconds:
+			before.server !== undefined && after.server !== undefined ? after.server - before.server : undefined,
 		busy: before.machine && after.machine ? after.machine.busy - before.machine.busy : undefined,
 		total: before.machine && after.machine ? after.machine.total - before.machine.total : undefined,
 	};
@@ -182,7 +194,13 @@ function accountCpu(r: RunRecord, busy: number | undefined, total: number | unde
 	return { ...r, machineBusy: busy / total, ownCpuSeconds: own, otherCpuSeconds: other, otherShare: other / total };
 }
 
-async function runBaseline(server: PgServer, database: string, staging: string, round: number, time: string | undefined): Promise<RunRecord> {
+async function runBaseline(
+	server: PgServer,
+	database: string,
+	staging: string,
+	round: number,
+	time: string | undefined,
+): Promise<RunRecord> {
 	const file = path.join(staging, `baseline-${round}.dump`);
 	const timeFile = path.join(staging, `baseline-${round}.time`);
 	const pgDump = path.join(server.binDir, 'pg_dump');
@@ -238,7 +256,15 @@ async function runOurs(
 	const info = server.info();
 	const request: OursRequest = {
 		mode: variant === 'pipe' ? 'pipe' : 'ours',
-		connection: { host: info.host, port: info.port, database, user: info.user, password: info.password, sslMode: 'disable', binFolder: info.binDir },
+		connection: {
+			host: info.host,
+			port: info.port,
+			database,
+			user: info.user,
+			password: info.password,
+			sslMode: 'disable',
+			binFolder: info.binDir,
+		},
 		staging,
 		environment: 'bench',
 		options: variant === 'lite' ? LITE : {},
@@ -313,14 +339,23 @@ function describeRun(r: RunRecord, dbBytes: number): string {
 		if (r.chunks) parts.push(`${r.chunks} reads of ${r.meanChunkBytes} B mean`);
 		const p = r.phases ?? {};
 		if (p.preflight !== undefined || p.pgDumpExited !== undefined)
-			parts.push(`pre-flight ${secs(p.preflight === undefined ? undefined : p.preflight / 1000)}, pg_dump exit at ${secs(p.pgDumpExited === undefined ? undefined : p.pgDumpExited / 1000)}`);
+			parts.push(
+				`pre-flight ${secs(p.preflight === undefined ? undefined : p.preflight / 1000)}, pg_dump exit at ${secs(p.pgDumpExited === undefined ? undefined : p.pgDumpExited / 1000)}`,
+			);
 	}
 	return parts.join(' | ');
 }
 
 // ---------------------------------------------------------------------------------------------
 
-async function benchOneSize(server: PgServer, config: Config, target: Config['targets'][number], index: number, failures: string[], time: string | undefined) {
+async function benchOneSize(
+	server: PgServer,
+	config: Config,
+	target: Config['targets'][number],
+	index: number,
+	failures: string[],
+	time: string | undefined,
+) {
 	const database = `bench_${index}_${target.scale}`;
 	say(`== ${target.label}: fixture scale ${target.scale} ==`);
 	const fixture = await createProtheusDatabase(server, {
@@ -358,24 +393,34 @@ async function benchOneSize(server: PgServer, config: Config, target: Config['ta
 	// Sanity (asserted): same tables in every archive; every table counted exactly by default.
 	const reference = runs.find((r) => r.variant === 'baseline')!.toc;
 	for (const r of runs) {
-		const same = r.toc.tableData.size === reference.tableData.size && [...reference.tableData].every((t) => r.toc.tableData.has(t));
+		const same =
+			r.toc.tableData.size === reference.tableData.size &&
+			[...reference.tableData].every((t) => r.toc.tableData.has(t));
 		if (!same || r.toc.entries !== reference.entries)
 			failures.push(
 				`${sizeLabel} ${r.variant} round ${r.round}: archive lists ${r.toc.entries} entries / ${r.toc.tableData.size} TABLE DATA, baseline ${reference.entries} / ${reference.tableData.size}`,
 			);
 		if (r.variant === 'ours' && r.exactCounts !== r.tables)
-			failures.push(`${sizeLabel} ours round ${r.round}: ${r.exactCounts} of ${r.tables} tables counted exactly (defaults count all)`);
+			failures.push(
+				`${sizeLabel} ours round ${r.round}: ${r.exactCounts} of ${r.tables} tables counted exactly (defaults count all)`,
+			);
 	}
 	if (reference.tableData.size !== fixture.tables.length)
-		failures.push(`${sizeLabel}: dump has ${reference.tableData.size} TABLE DATA entries, database ${fixture.tables.length} tables`);
+		failures.push(
+			`${sizeLabel}: dump has ${reference.tableData.size} TABLE DATA entries, database ${fixture.tables.length} tables`,
+		);
 
 	const by = (v: Variant) => runs.filter((r) => r.variant === v);
 	const med = (v: Variant, f: (r: RunRecord) => number | undefined) => {
-		const xs = by(v).map(f).filter((x): x is number => x !== undefined);
+		const xs = by(v)
+			.map(f)
+			.filter((x): x is number => x !== undefined);
 		return xs.length ? median(xs) : undefined;
 	};
 	const max = (v: Variant, f: (r: RunRecord) => number | undefined) => {
-		const xs = by(v).map(f).filter((x): x is number => x !== undefined);
+		const xs = by(v)
+			.map(f)
+			.filter((x): x is number => x !== undefined);
 		return xs.length ? Math.max(...xs) : undefined;
 	};
 	const base = med('baseline', (r) => r.seconds)!;
@@ -391,9 +436,26 @@ async function benchOneSize(server: PgServer, config: Config, target: Config['ta
 		const s = med(v, (r) => r.seconds)!;
 		say(
 			`  ${v.padEnd(8)} ${s.toFixed(2).padStart(7)}s ${tput(s).toFixed(1).padStart(6)} MiB/s  dump ${formatBytes(med(v, (r) => r.dumpBytes)!)}` +
-				`  server cpu ${secs(med(v, (r) => r.serverCpuSeconds), 1)}  pg_dump cpu ${secs(med(v, (r) => r.pgDumpCpuSeconds), 1)}` +
-				`  own cpu ${secs(med(v, (r) => r.ownCpuSeconds), 1)}  other load ${secs(med(v, (r) => r.otherCpuSeconds), 1)}` +
-				(v === 'baseline' ? '' : `  node cpu ${secs(med(v, (r) => r.nodeCpuSeconds), 1)}  node peak rss ${mib(max(v, (r) => r.nodeHwmKiB))}`) +
+				`  server cpu ${secs(
+					med(v, (r) => r.serverCpuSeconds),
+					1,
+				)}  pg_dump cpu ${secs(
+					med(v, (r) => r.pgDumpCpuSeconds),
+					1,
+				)}` +
+				`  own cpu ${secs(
+					med(v, (r) => r.ownCpuSeconds),
+					1,
+				)}  other load ${secs(
+					med(v, (r) => r.otherCpuSeconds),
+					1,
+				)}` +
+				(v === 'baseline'
+					? ''
+					: `  node cpu ${secs(
+							med(v, (r) => r.nodeCpuSeconds),
+							1,
+						)}  node peak rss ${mib(max(v, (r) => r.nodeHwmKiB))}`) +
 				(v === 'baseline' || v === 'ours' ? '' : `  vs baseline ${(base / s).toFixed(3)}`),
 		);
 	}
@@ -406,7 +468,10 @@ async function benchOneSize(server: PgServer, config: Config, target: Config['ta
 			`  WARNING: other processes used ${Math.round(otherLoad * 100)}% of the machine's CPU during a median run; ` +
 				'timings are disturbed (compare own cpu, or rerun on a quiet machine)',
 		);
-	const extra = config.variants.filter((v) => v !== 'baseline' && v !== 'ours').map((v) => ` ${v}=${med(v, (r) => r.seconds)!.toFixed(2)}s`).join('');
+	const extra = config.variants
+		.filter((v) => v !== 'baseline' && v !== 'ours')
+		.map((v) => ` ${v}=${med(v, (r) => r.seconds)!.toFixed(2)}s`)
+		.join('');
 	say(
 		`RESULT size=${sizeLabel} baseline=${base.toFixed(2)}s ours=${ours.toFixed(2)}s ratio=${ratio.toFixed(2)}` +
 			` paired_ratio=${paired.toFixed(2)} other_load=${Math.round(otherLoad * 100)}%` +
@@ -427,7 +492,9 @@ async function main(): Promise<void> {
 	const server = await startPostgres();
 	const failures: string[] = [];
 	try {
-		const pgDumpVersion = spawnSync(path.join(server.binDir, 'pg_dump'), ['--version'], { encoding: 'utf8' }).stdout.trim();
+		const pgDumpVersion = spawnSync(path.join(server.binDir, 'pg_dump'), ['--version'], {
+			encoding: 'utf8',
+		}).stdout.trim();
 		say(`# pg_dump benchmark ${new Date().toISOString()}`);
 		say(
 			`# host: ${os.cpus().length} CPUs (${os.cpus()[0]?.model ?? '?'}), ${formatBytes(os.totalmem())} RAM, ` +
@@ -438,7 +505,9 @@ async function main(): Promise<void> {
 				(time ? 'GNU time %M (wait4)' : 'polled VmHWM (/usr/bin/time not found)') +
 				'; ours: Node VmHWM at exit, its pg_dump polled VmHWM',
 		);
-		say('# ours = makeBackup(new PostgresSource(), defaults): custom format, gzip default level, exact counts, fingerprints 1000 rows');
+		say(
+			'# ours = makeBackup(new PostgresSource(), defaults): custom format, gzip default level, exact counts, fingerprints 1000 rows',
+		);
 		say();
 		for (const [i, target] of config.targets.entries()) await benchOneSize(server, config, target, i, failures, time);
 	} catch (error) {

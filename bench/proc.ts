@@ -99,13 +99,19 @@ export class ChildWatcher {
 
 	poll(): void {
 		const live = [...this.seen.keys()].filter((pid) => existsSync(`/proc/${pid}`));
-		const candidates = live.length ? live.map((pid) => procStat(pid)).filter((s): s is ProcStat => !!s) : childrenOf(this.parent);
+		const candidates = live.length
+			? live.map((pid) => procStat(pid)).filter((s): s is ProcStat => !!s)
+			: childrenOf(this.parent);
 		for (const stat of candidates) {
 			if (!this.name.test(stat.comm) || stat.ppid !== this.parent) continue;
 			const hwm = statusKiB(stat.pid, 'VmHWM');
 			if (hwm === undefined) continue; // exited (zombie) between the two reads
 			const prev = this.seen.get(stat.pid);
-			this.seen.set(stat.pid, { comm: stat.comm, hwmKiB: Math.max(prev?.hwmKiB ?? 0, hwm), cpu: Math.max(prev?.cpu ?? 0, stat.cpu) });
+			this.seen.set(stat.pid, {
+				comm: stat.comm,
+				hwmKiB: Math.max(prev?.hwmKiB ?? 0, hwm),
+				cpu: Math.max(prev?.cpu ?? 0, stat.cpu),
+			});
 		}
 	}
 
@@ -152,7 +158,8 @@ export async function waitForClientBackendsToExit(dataDir: string, timeoutMs = 5
 	const postmaster = postmasterPid(dataDir);
 	if (postmaster === undefined) return;
 	// "postgres: <user> <database> <host>(<port>) <state>"; auxiliary processes have no "(port)".
-	const isClient = (pid: number) => /^postgres: \S+ \S+ [^ ]+\(\d+\)/.test(readText(`/proc/${pid}/cmdline`)?.replace(/\0/g, ' ') ?? '');
+	const isClient = (pid: number) =>
+		/^postgres: \S+ \S+ [^ ]+\(\d+\)/.test(readText(`/proc/${pid}/cmdline`)?.replace(/\0/g, ' ') ?? '');
 	const deadline = Date.now() + timeoutMs;
 	while (Date.now() < deadline) {
 		const pending = childrenOf(postmaster).filter((c) => c.state === 'Z' || isClient(c.pid));

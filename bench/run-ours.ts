@@ -65,7 +65,9 @@ async function readStdin(): Promise<string> {
 	return Buffer.concat(chunks).toString('utf8');
 }
 
-async function runPipe(req: OursRequest): Promise<{ file: string; bytes: number; sha256: string; chunks: number; meanChunkBytes: number }> {
+async function runPipe(
+	req: OursRequest,
+): Promise<{ file: string; bytes: number; sha256: string; chunks: number; meanChunkBytes: number }> {
 	const pgDump = join(req.connection.binFolder ?? '', 'pg_dump');
 	const { env, dispose } = await childEnvironment(req.connection);
 	const file = join(req.staging, `pipe-${process.pid}.dump`);
@@ -108,7 +110,10 @@ async function main(): Promise<void> {
 			console.error(`[ours warn] ${message}`);
 		},
 	};
-	let result: Pick<OursResult, 'ok' | 'mode' | 'folder' | 'file' | 'bytes' | 'sha256' | 'tables' | 'exactCounts' | 'chunks' | 'meanChunkBytes'>;
+	let result: Pick<
+		OursResult,
+		'ok' | 'mode' | 'folder' | 'file' | 'bytes' | 'sha256' | 'tables' | 'exactCounts' | 'chunks' | 'meanChunkBytes'
+	>;
 	if (req.mode === 'pipe') {
 		result = { ok: true, mode: 'pipe', ...(await runPipe(req)) };
 	} else {

@@ -49,8 +49,15 @@ function parseSize(text: string): number {
 async function child(): Promise<void> {
 	const chunks: Buffer[] = [];
 	for await (const chunk of process.stdin) chunks.push(chunk as Buffer);
-	const { config, localFile, remotePath } = JSON.parse(Buffer.concat(chunks).toString()) as { config: DestinationConfig; localFile: string; remotePath: string };
-	const destination = config.type === 'sftp' ? new SftpDestination(config) : new FtpDestination(config as Extract<DestinationConfig, { type: 'ftp' }>);
+	const { config, localFile, remotePath } = JSON.parse(Buffer.concat(chunks).toString()) as {
+		config: DestinationConfig;
+		localFile: string;
+		remotePath: string;
+	};
+	const destination =
+		config.type === 'sftp'
+			? new SftpDestination(config)
+			: new FtpDestination(config as Extract<DestinationConfig, { type: 'ftp' }>);
 	// Connect first: the timed window is the transfer (the CLIs' login is inside theirs, so
 	// this slightly favours us by one handshake; negligible at these sizes).
 	await destination.list('');
@@ -63,9 +70,14 @@ async function child(): Promise<void> {
 	const ms = Number(process.hrtime.bigint() - started) / 1e6;
 	const own = process.cpuUsage(cpuBefore);
 	const childrenAfter = procStat(process.pid)?.childrenCpu;
-	const cpu = childrenBefore !== undefined && childrenAfter !== undefined ? (own.user + own.system) / 1e6 + childrenAfter - childrenBefore : undefined;
+	const cpu =
+		childrenBefore !== undefined && childrenAfter !== undefined
+			? (own.user + own.system) / 1e6 + childrenAfter - childrenBefore
+			: undefined;
 	await destination.close();
-	console.log(`BENCH_RESULT ${JSON.stringify({ ms, cpu, bytes: result.bytes, verifiedBy: result.verifiedBy, maxRssKiB: process.resourceUsage().maxRSS })}`);
+	console.log(
+		`BENCH_RESULT ${JSON.stringify({ ms, cpu, bytes: result.bytes, verifiedBy: result.verifiedBy, maxRssKiB: process.resourceUsage().maxRSS })}`,
+	);
 }
 
 interface Measured {
@@ -83,10 +95,17 @@ function flushDirtyPages(): void {
 	spawnSync('sync');
 }
 
-function runOurs(config: DestinationConfig, localFile: string, remotePath: string): Promise<Measured & { maxRssKiB: number; verifiedBy: string }> {
+function runOurs(
+	config: DestinationConfig,
+	localFile: string,
+	remotePath: string,
+): Promise<Measured & { maxRssKiB: number; verifiedBy: string }> {
 	flushDirtyPages();
 	return new Promise((resolve, reject) => {
-		const proc = spawn(process.execPath, ['--import', 'tsx', path.join(ROOT, 'bench', 'upload.bench.ts'), '--child'], { stdio: ['pipe', 'pipe', 'inherit'], cwd: ROOT });
+		const proc = spawn(process.execPath, ['--import', 'tsx', path.join(ROOT, 'bench', 'upload.bench.ts'), '--child'], {
+			stdio: ['pipe', 'pipe', 'inherit'],
+			cwd: ROOT,
+		});
 		let out = '';
 		proc.stdout.on('data', (data: Buffer) => (out += data.toString()));
 		proc.on('error', reject);
@@ -111,12 +130,11 @@ function timed(cmd: string, args: string[]): Measured {
 	return { ms, cpu: before !== undefined && after !== undefined ? after - before : undefined };
 }
 
-
 function makeFile(file: string, bytes: number): void {
 	// Random data (incompressible); written in 8 MiB blocks so the bench itself stays small.
 	const fd = openSync(file, 'w');
 	const block = randomBytes(8 * 1024 * 1024);
-	for (let written = 0; written < bytes; ) {
+	for (let written = 0; written < bytes;) {
 		const length = Math.min(block.length, bytes - written);
 		writeSync(fd, block, 0, length);
 		block[written % block.length] ^= 0xff;
@@ -141,9 +159,26 @@ async function main(): Promise<void> {
 	try {
 		const netrc = path.join(work, 'netrc');
 		writeFileSync(netrc, `machine 127.0.0.1 login ${ftp.user.name} password ${ftp.user.password}\n`, { mode: 0o600 });
-		const sftpBase: DestinationConfig = { type: 'sftp', host: '127.0.0.1', port: sshd.port, username: sshd.user.name, password: sshd.user.password, hostKeySha256: sshd.hostKeySha256, folder: sshd.user.home };
-		const ftpBase: DestinationConfig = { type: 'ftp', host: '127.0.0.1', port: ftp.plain.port, username: ftp.user.name, password: ftp.user.password, tls: 'none' };
-		say(`# upload benchmark ${new Date().toISOString()} (loopback; best of ${rounds}; ratio = CLI time / our time, target >= 0.9x)`);
+		const sftpBase: DestinationConfig = {
+			type: 'sftp',
+			host: '127.0.0.1',
+			port: sshd.port,
+			username: sshd.user.name,
+			password: sshd.user.password,
+			hostKeySha256: sshd.hostKeySha256,
+			folder: sshd.user.home,
+		};
+		const ftpBase: DestinationConfig = {
+			type: 'ftp',
+			host: '127.0.0.1',
+			port: ftp.plain.port,
+			username: ftp.user.name,
+			password: ftp.user.password,
+			tls: 'none',
+		};
+		say(
+			`# upload benchmark ${new Date().toISOString()} (loopback; best of ${rounds}; ratio = CLI time / our time, target >= 0.9x)`,
+		);
 		for (const size of sizes) {
 			const file = path.join(work, `data-${size}.bin`);
 			makeFile(file, size);
@@ -155,25 +190,62 @@ async function main(): Promise<void> {
 			const keep = (key: string, measured: Measured) => {
 				if (!best[key] || measured.ms < best[key].ms) best[key] = measured;
 			};
-			const sum = (a: Measured, b: Measured): Measured => ({ ms: a.ms + b.ms, cpu: a.cpu !== undefined && b.cpu !== undefined ? a.cpu + b.cpu : undefined });
+			const sum = (a: Measured, b: Measured): Measured => ({
+				ms: a.ms + b.ms,
+				cpu: a.cpu !== undefined && b.cpu !== undefined ? a.cpu + b.cpu : undefined,
+			});
 			const cpuText = (m: Measured) => `client cpu ${m.cpu?.toFixed(1) ?? 'n/a'} s`;
 			const ratio = (cli: string, ours: string) => `${(best[cli].ms / best[ours].ms).toFixed(2)}x`;
 			for (let round = 0; round < rounds; round++) {
 				const batch = path.join(work, 'batch');
 				writeFileSync(batch, `put ${file} ${sshd.user.home}/cli-${round}.bin\n`);
-				const sshOptions = ['-i', sshd.plainClientKeyFile, '-o', `UserKnownHostsFile=${sshd.knownHostsFile}`, '-o', 'BatchMode=yes'];
-				const cliPut = timed('sftp', ['-q', '-b', batch, ...sshOptions, '-P', String(sshd.port), `${sshd.user.name}@127.0.0.1`]);
+				const sshOptions = [
+					'-i',
+					sshd.plainClientKeyFile,
+					'-o',
+					`UserKnownHostsFile=${sshd.knownHostsFile}`,
+					'-o',
+					'BatchMode=yes',
+				];
+				const cliPut = timed('sftp', [
+					'-q',
+					'-b',
+					batch,
+					...sshOptions,
+					'-P',
+					String(sshd.port),
+					`${sshd.user.name}@127.0.0.1`,
+				]);
 				keep('sftp-cli', cliPut);
 				// The same verification ours makes, done by hand: sha256sum of the uploaded file on the server.
-				const cliHash = timed('ssh', [...sshOptions, '-p', String(sshd.port), `${sshd.user.name}@127.0.0.1`, 'sha256sum', '-b', `${sshd.user.home}/cli-${round}.bin`]);
+				const cliHash = timed('ssh', [
+					...sshOptions,
+					'-p',
+					String(sshd.port),
+					`${sshd.user.name}@127.0.0.1`,
+					'sha256sum',
+					'-b',
+					`${sshd.user.home}/cli-${round}.bin`,
+				]);
 				keep('sftp-cli-verified', sum(cliPut, cliHash));
 				for (const transport of ['auto', 'ssh2'] as const) {
 					const ours = await runOurs({ ...sftpBase, transport }, file, `ours-${transport}-${round}.bin`);
 					keep(`sftp-ours-${transport}`, ours);
 					rss[`sftp-ours-${transport}`] = Math.max(rss[`sftp-ours-${transport}`] ?? 0, ours.maxRssKiB);
-					keep(`sftp-ours-nohash-${transport}`, await runOurs({ ...sftpBase, transport, remoteHash: false }, file, `raw-${transport}-${round}.bin`));
+					keep(
+						`sftp-ours-nohash-${transport}`,
+						await runOurs({ ...sftpBase, transport, remoteHash: false }, file, `raw-${transport}-${round}.bin`),
+					);
 				}
-				const curlPut = timed('curl', ['-s', '-S', '--netrc-file', netrc, '-T', file, `ftp://127.0.0.1:${ftp.plain.port}/cli-${round}.bin`]);
+				const curlPut = timed('curl', [
+					'-s',
+					'-S',
+					'--netrc-file',
+					netrc,
+					'-T',
+					file,
+					`ftp://127.0.0.1:${ftp.plain.port}/cli-${round}.bin`,
+				]);
 				keep('curl', curlPut);
 				// Like for like: ours also computes the file's SHA-256 (the set's recorded hash is checked
 				// against it). openssl, not coreutils' sha256sum: it uses the CPU's SHA instructions, as Node does.
@@ -182,15 +254,20 @@ async function main(): Promise<void> {
 				keep('ftp-ours', ftpOurs);
 				rss['ftp-ours'] = Math.max(rss['ftp-ours'] ?? 0, ftpOurs.maxRssKiB);
 				rmSync(path.join(sshd.user.home, `cli-${round}.bin`), { force: true });
-				for (const transport of ['auto', 'ssh2']) for (const name of [`ours-${transport}-${round}.bin`, `raw-${transport}-${round}.bin`]) rmSync(path.join(sshd.user.home, name), { force: true });
-				for (const name of [`cli-${round}.bin`, `ours-${round}.bin`]) rmSync(path.join(ftp.user.home, name), { force: true });
+				for (const transport of ['auto', 'ssh2'])
+					for (const name of [`ours-${transport}-${round}.bin`, `raw-${transport}-${round}.bin`])
+						rmSync(path.join(sshd.user.home, name), { force: true });
+				for (const name of [`cli-${round}.bin`, `ours-${round}.bin`])
+					rmSync(path.join(ftp.user.home, name), { force: true });
 			}
 			const sftpLine = (what: string, cliKey: string, cliName: string, oursKey: string) =>
 				`${mib.toFixed(0)} MiB SFTP ${what}: ours (auto = OpenSSH client) ${rate(best[`${oursKey}-auto`].ms)} [${cpuText(best[`${oursKey}-auto`])}], ` +
 				`ours (ssh2) ${rate(best[`${oursKey}-ssh2`].ms)} [${cpuText(best[`${oursKey}-ssh2`])}] vs ${cliName} ${rate(best[cliKey].ms)} [${cpuText(best[cliKey])}]: ` +
 				`ratio ${ratio(cliKey, `${oursKey}-auto`)} (auto), ${ratio(cliKey, `${oursKey}-ssh2`)} (ssh2)`;
 			say(sftpLine('verified by remote sha256sum', 'sftp-cli-verified', 'sftp -b then ssh sha256sum', 'sftp-ours'));
-			say(`${sftpLine('without remote hash', 'sftp-cli', 'sftp -b', 'sftp-ours-nohash')}; peak RSS ${(rss['sftp-ours-auto'] / 1024).toFixed(0)} MiB (auto), ${(rss['sftp-ours-ssh2'] / 1024).toFixed(0)} MiB (ssh2)`);
+			say(
+				`${sftpLine('without remote hash', 'sftp-cli', 'sftp -b', 'sftp-ours-nohash')}; peak RSS ${(rss['sftp-ours-auto'] / 1024).toFixed(0)} MiB (auto), ${(rss['sftp-ours-ssh2'] / 1024).toFixed(0)} MiB (ssh2)`,
+			);
 			say(
 				`${mib.toFixed(0)} MiB FTP:  ours ${rate(best['ftp-ours'].ms)} [${cpuText(best['ftp-ours'])}] (size-verified, SHA-256 computed) vs curl -T ${rate(best.curl.ms)} [${cpuText(best.curl)}]: ratio ${ratio('curl', 'ftp-ours')}; ` +
 					`vs openssl sha256 then curl -T ${rate(best['curl-hashed'].ms)}: ${ratio('curl-hashed', 'ftp-ours')}; peak RSS ${(rss['ftp-ours'] / 1024).toFixed(0)} MiB`,

@@ -25,7 +25,8 @@ export interface RestorePointResult {
 }
 
 /** prod-20261126T020000Z-rp-3fa9c1: sorts by time like backupIds; the suffix keeps two runs in one second apart. */
-export const makeRestorePointId = (environment: string, at: Date) => `${environment}-${compactUtc(at)}-rp-${randomBytes(3).toString('hex')}`;
+export const makeRestorePointId = (environment: string, at: Date) =>
+	`${environment}-${compactUtc(at)}-rp-${randomBytes(3).toString('hex')}`;
 
 /**
  * One restore point: the database set, then the Protheus files set, both carrying the same
@@ -43,7 +44,13 @@ export const makeRestorePointId = (environment: string, at: Date) => `${environm
 export async function makeRestorePoint<C, O>(request: RestorePointRequest<C, O>): Promise<RestorePointResult> {
 	const environment = checkEnvironmentName(request.environment);
 	const restorePointId = makeRestorePointId(environment, new Date());
-	const common = { environment, stagingFolder: request.stagingFolder, log: request.log, signal: request.signal, restorePointId };
+	const common = {
+		environment,
+		stagingFolder: request.stagingFolder,
+		log: request.log,
+		signal: request.signal,
+		restorePointId,
+	};
 	const filesRequest = { ...common, connection: null, options: request.files.options, type: request.files.type };
 	request.log.info(`Restore point ${restorePointId}: database set first, then the files set`);
 	// Files pre-flight (folders, appserver.ini, chain base): fail in seconds, not after an hour of pg_dump.
@@ -51,27 +58,50 @@ export async function makeRestorePoint<C, O>(request: RestorePointRequest<C, O>)
 		const stagingFolder = await prepareStagingFolder(request.stagingFolder);
 		await (await request.files.source.prepare({ ...filesRequest, stagingFolder })).close();
 	} catch (error) {
-		throw restorePointError(error, `; restore point ${restorePointId} not made`, 'Nothing was written: the files are checked before the database is dumped.');
+		throw restorePointError(
+			error,
+			`; restore point ${restorePointId} not made`,
+			'Nothing was written: the files are checked before the database is dumped.',
+		);
 	}
 	let database: BackupResult;
 	try {
-		database = await makeBackup(request.database.source, { ...common, connection: request.database.connection, options: request.database.options, type: 'full' });
+		database = await makeBackup(request.database.source, {
+			...common,
+			connection: request.database.connection,
+			options: request.database.options,
+			type: 'full',
+		});
 	} catch (error) {
-		throw restorePointError(error, `; restore point ${restorePointId} not made (no files set without its database)`, 'The files set was not made: a restore point needs its database. Run again once the database side is fixed.');
+		throw restorePointError(
+			error,
+			`; restore point ${restorePointId} not made (no files set without its database)`,
+			'The files set was not made: a restore point needs its database. Run again once the database side is fixed.',
+		);
 	}
 	let files: BackupResult | BackupError;
 	try {
 		files = await makeBackup(request.files.source, filesRequest);
 	} catch (error) {
 		const id = database.manifest.backupId;
-		files = restorePointError(error, `; restore point ${restorePointId} is incomplete`, `Database set ${id} of this restore point is complete and valid on its own. Run again to make a whole restore point.`);
-		request.log.warn(`Restore point ${restorePointId} is incomplete: database set ${id} was made, the files set was not: ${files.message}`);
+		files = restorePointError(
+			error,
+			`; restore point ${restorePointId} is incomplete`,
+			`Database set ${id} of this restore point is complete and valid on its own. Run again to make a whole restore point.`,
+		);
+		request.log.warn(
+			`Restore point ${restorePointId} is incomplete: database set ${id} was made, the files set was not: ${files.message}`,
+		);
 	}
 	return { restorePointId, database, files };
 }
 
 /** The error of one half, saying what it means for the restore point. */
 function restorePointError(error: unknown, messageTail: string, consequence: string): BackupError {
-	const original = isBackupError(error) ? error : new BackupError('DUMP_FAILED', error instanceof Error ? error.message : String(error), '');
-	return new BackupError(original.code, original.message + messageTail, `${original.hint} ${consequence}`.trim(), { cause: error });
+	const original = isBackupError(error)
+		? error
+		: new BackupError('DUMP_FAILED', error instanceof Error ? error.message : String(error), '');
+	return new BackupError(original.code, original.message + messageTail, `${original.hint} ${consequence}`.trim(), {
+		cause: error,
+	});
 }

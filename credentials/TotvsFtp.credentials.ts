@@ -43,7 +43,8 @@ export class TotvsFtp implements ICredentialType {
 			typeOptions: { rows: 4 },
 			default: '',
 			placeholder: '-----BEGIN CERTIFICATE-----',
-			description: 'For a server whose certificate is not signed by a public CA: its CA certificate, or the self-signed certificate itself. Empty: the system CAs.',
+			description:
+				'For a server whose certificate is not signed by a public CA: its CA certificate, or the self-signed certificate itself. Empty: the system CAs.',
 			displayOptions: { show: { tls: ['explicit', 'implicit'] } },
 		},
 		{
@@ -52,7 +53,8 @@ export class TotvsFtp implements ICredentialType {
 			type: 'string',
 			default: '',
 			placeholder: 'AB:CD:…',
-			description: 'Alternatively, pin the server certificate by its SHA-256 fingerprint as `openssl x509 -noout -fingerprint -sha256` prints it. The credential test shows the fingerprint the server presented.',
+			description:
+				'Alternatively, pin the server certificate by its SHA-256 fingerprint as `openssl x509 -noout -fingerprint -sha256` prints it. The credential test shows the fingerprint the server presented.',
 			displayOptions: { show: { tls: ['explicit', 'implicit'] } },
 		},
 		{

@@ -21,8 +21,16 @@ export class TotvsGoogleDriveApi implements ICredentialType {
 			name: 'authentication',
 			type: 'options',
 			options: [
-				{ name: 'Service Account', value: 'serviceAccount', description: 'A JSON key of a Google Cloud service account with the Drive API enabled' },
-				{ name: 'OAuth2 (Refresh Token)', value: 'oauth2', description: 'An OAuth2 client of your Google Cloud project and a refresh token with the drive scope' },
+				{
+					name: 'Service Account',
+					value: 'serviceAccount',
+					description: 'A JSON key of a Google Cloud service account with the Drive API enabled',
+				},
+				{
+					name: 'OAuth2 (Refresh Token)',
+					value: 'oauth2',
+					description: 'An OAuth2 client of your Google Cloud project and a refresh token with the drive scope',
+				},
 			],
 			default: 'serviceAccount',
 		},
@@ -33,7 +41,8 @@ export class TotvsGoogleDriveApi implements ICredentialType {
 			typeOptions: { password: true, rows: 4 },
 			default: '',
 			placeholder: '{ "type": "service_account", "client_email": "…", "private_key": "…" }',
-			description: 'The whole JSON key file downloaded from Google Cloud (IAM → Service Accounts → Keys). Service accounts have no storage of their own: use a folder in a shared drive the account is a member of, or delegation below.',
+			description:
+				'The whole JSON key file downloaded from Google Cloud (IAM → Service Accounts → Keys). Service accounts have no storage of their own: use a folder in a shared drive the account is a member of, or delegation below.',
 			displayOptions: { show: { authentication: ['serviceAccount'] } },
 		},
 		{
@@ -42,7 +51,8 @@ export class TotvsGoogleDriveApi implements ICredentialType {
 			type: 'string',
 			default: '',
 			placeholder: 'backup@example.com',
-			description: 'Optional: the Google Workspace user to act as, when the service account has domain-wide delegation for the drive scope',
+			description:
+				'Optional: the Google Workspace user to act as, when the service account has domain-wide delegation for the drive scope',
 			displayOptions: { show: { authentication: ['serviceAccount'] } },
 		},
 		{
@@ -66,7 +76,8 @@ export class TotvsGoogleDriveApi implements ICredentialType {
 			type: 'string',
 			typeOptions: { password: true },
 			default: '',
-			description: 'A refresh token for the https://www.googleapis.com/auth/drive scope (for example from the OAuth 2.0 Playground with your own client)',
+			description:
+				'A refresh token for the https://www.googleapis.com/auth/drive scope (for example from the OAuth 2.0 Playground with your own client)',
 			displayOptions: { show: { authentication: ['oauth2'] } },
 		},
 		{
@@ -75,7 +86,8 @@ export class TotvsGoogleDriveApi implements ICredentialType {
 			type: 'string',
 			default: '',
 			placeholder: '1AbCdEfGhIjKlMnOpQrStUvWxYz',
-			description: 'The folder backups go to: open it in Google Drive and copy the ID from the address (…/folders/<ID>). On a shared drive, a folder in it or the drive ID.',
+			description:
+				'The folder backups go to: open it in Google Drive and copy the ID from the address (…/folders/<ID>). On a shared drive, a folder in it or the drive ID.',
 			required: true,
 		},
 		{

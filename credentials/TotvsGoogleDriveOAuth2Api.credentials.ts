@@ -40,10 +40,25 @@ export class TotvsGoogleDriveOAuth2Api implements ICredentialType {
 			default: '',
 		},
 		{ displayName: 'Grant Type', name: 'grantType', type: 'hidden', default: 'authorizationCode' },
-		{ displayName: 'Authorization URL', name: 'authUrl', type: 'hidden', default: 'https://accounts.google.com/o/oauth2/v2/auth' },
-		{ displayName: 'Access Token URL', name: 'accessTokenUrl', type: 'hidden', default: 'https://oauth2.googleapis.com/token' },
+		{
+			displayName: 'Authorization URL',
+			name: 'authUrl',
+			type: 'hidden',
+			default: 'https://accounts.google.com/o/oauth2/v2/auth',
+		},
+		{
+			displayName: 'Access Token URL',
+			name: 'accessTokenUrl',
+			type: 'hidden',
+			default: 'https://oauth2.googleapis.com/token',
+		},
 		{ displayName: 'Scope', name: 'scope', type: 'hidden', default: 'https://www.googleapis.com/auth/drive' },
-		{ displayName: 'Auth URI Query Parameters', name: 'authQueryParameters', type: 'hidden', default: 'access_type=offline&prompt=consent' },
+		{
+			displayName: 'Auth URI Query Parameters',
+			name: 'authQueryParameters',
+			type: 'hidden',
+			default: 'access_type=offline&prompt=consent',
+		},
 		{ displayName: 'Authentication', name: 'authentication', type: 'hidden', default: 'body' },
 		// Not editable in the UI; a stored credential may point it at a proxy or a Drive emulator.
 		{ displayName: 'API Base URL', name: 'apiBaseUrl', type: 'hidden', default: 'https://www.googleapis.com' },
@@ -53,7 +68,8 @@ export class TotvsGoogleDriveOAuth2Api implements ICredentialType {
 			type: 'string',
 			default: '',
 			placeholder: '1AbCdEfGhIjKlMnOpQrStUvWxYz',
-			description: 'The folder backups go to: open it in Google Drive and copy the ID from the address (…/folders/<ID>). The Google account you sign in with must be able to edit it.',
+			description:
+				'The folder backups go to: open it in Google Drive and copy the ID from the address (…/folders/<ID>). The Google account you sign in with must be able to edit it.',
 			required: true,
 		},
 	];

@@ -42,7 +42,8 @@ export class TotvsPostgres implements ICredentialType {
 			name: 'user',
 			type: 'string',
 			default: 'postgres',
-			description: 'A user that can read every table: the database owner, or a member of pg_read_all_data (PostgreSQL 14+)',
+			description:
+				'A user that can read every table: the database owner, or a member of pg_read_all_data (PostgreSQL 14+)',
 			required: true,
 		},
 		{
@@ -60,7 +61,11 @@ export class TotvsPostgres implements ICredentialType {
 				{ name: 'Disable', value: 'disable', description: 'Plain connection, usual on a local network' },
 				{ name: 'Require (Verify Certificate and Host Name)', value: 'verify-full' },
 				{ name: 'Require (Verify Certificate Only)', value: 'verify-ca' },
-				{ name: 'Require (Do Not Verify — Insecure)', value: 'require', description: 'Encrypts but accepts any certificate' },
+				{
+					name: 'Require (Do Not Verify — Insecure)',
+					value: 'require',
+					description: 'Encrypts but accepts any certificate',
+				},
 			],
 			default: 'disable',
 		},
@@ -71,7 +76,8 @@ export class TotvsPostgres implements ICredentialType {
 			// A CA certificate is public: shown as plain text, not masked like a secret.
 			typeOptions: { rows: 4 },
 			default: '',
-			description: 'PEM of the certificate authority that signed the server certificate. Leave empty to use the system CAs.',
+			description:
+				'PEM of the certificate authority that signed the server certificate. Leave empty to use the system CAs.',
 			displayOptions: { show: { sslMode: ['verify-full', 'verify-ca'] } },
 		},
 		{
@@ -80,7 +86,8 @@ export class TotvsPostgres implements ICredentialType {
 			type: 'string',
 			default: '',
 			placeholder: '/usr/lib/postgresql/16/bin',
-			description: 'Folder with pg_dump and pg_restore of the server\'s major version or newer. Leave empty to use the newest found on PATH or in /usr/lib/postgresql/*/bin.',
+			description:
+				"Folder with pg_dump and pg_restore of the server's major version or newer. Leave empty to use the newest found on PATH or in /usr/lib/postgresql/*/bin.",
 		},
 	];
 }

@@ -14,7 +14,14 @@ export class TotvsSftp implements ICredentialType {
 	documentationUrl = 'https://www.npmjs.com/package/n8n-nodes-totvs-backup#credentials';
 
 	properties: INodeProperties[] = [
-		{ displayName: 'Host', name: 'host', type: 'string', default: '', placeholder: 'backup.example.com', required: true },
+		{
+			displayName: 'Host',
+			name: 'host',
+			type: 'string',
+			default: '',
+			placeholder: 'backup.example.com',
+			required: true,
+		},
 		{ displayName: 'Port', name: 'port', type: 'number', default: 22, required: true },
 		{ displayName: 'Username', name: 'username', type: 'string', default: '', required: true },
 		{
@@ -61,7 +68,7 @@ export class TotvsSftp implements ICredentialType {
 			default: '',
 			placeholder: 'SHA256:uNiVztksCsDhcc0u9e8BujQXVUpKZIDTMczCvj3tD2s',
 			description:
-				'The server\'s host key as `ssh-keygen -lf /etc/ssh/ssh_host_ed25519_key.pub` prints it on the server (or `ssh-keyscan host | ssh-keygen -lf -`). Connections to any other key are refused. The credential test shows the key the server presented.',
+				"The server's host key as `ssh-keygen -lf /etc/ssh/ssh_host_ed25519_key.pub` prints it on the server (or `ssh-keyscan host | ssh-keygen -lf -`). Connections to any other key are refused. The credential test shows the key the server presented.",
 			required: true,
 		},
 		{
@@ -70,25 +77,33 @@ export class TotvsSftp implements ICredentialType {
 			type: 'string',
 			default: '',
 			placeholder: '/srv/backup/totvs',
-			description: 'Folder on the server where backup sets are kept (absolute, or relative to the login folder). It must exist. Empty: the login folder.',
+			description:
+				'Folder on the server where backup sets are kept (absolute, or relative to the login folder). It must exist. Empty: the login folder.',
 		},
 		{
 			displayName: 'Verify With Remote SHA-256',
 			name: 'remoteHash',
 			type: 'boolean',
 			default: true,
-			description: 'Whether to run `sha256sum` on the server over SSH to prove each upload. Servers that only allow SFTP (no shell) fall back to a size check, or a read-back when asked.',
+			description:
+				'Whether to run `sha256sum` on the server over SSH to prove each upload. Servers that only allow SFTP (no shell) fall back to a size check, or a read-back when asked.',
 		},
 		{
 			displayName: 'Upload Transport',
 			name: 'transport',
 			type: 'options',
 			options: [
-				{ name: 'Auto (OpenSSH Client When Installed)', value: 'auto', description: 'Files of 8 MiB or more go through the OpenSSH `sftp` client (faster), allowed only the pinned host key; otherwise the built-in client' },
+				{
+					name: 'Auto (OpenSSH Client When Installed)',
+					value: 'auto',
+					description:
+						'Files of 8 MiB or more go through the OpenSSH `sftp` client (faster), allowed only the pinned host key; otherwise the built-in client',
+				},
 				{ name: 'Built-in Client (Ssh2)', value: 'ssh2', description: 'Always the built-in SSH client (slower)' },
 			],
 			default: 'auto',
-			description: 'How upload bytes travel. Logins, listing, verification and downloads always use the built-in client.',
+			description:
+				'How upload bytes travel. Logins, listing, verification and downloads always use the built-in client.',
 		},
 	];
 }

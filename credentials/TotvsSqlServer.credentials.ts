@@ -34,7 +34,11 @@ export class TotvsSqlServer implements ICredentialType {
 			type: 'options',
 			options: [
 				{ name: 'Port', value: 'port', description: 'TCP port (1433 for a default instance)' },
-				{ name: 'Instance Name', value: 'instance', description: 'Named instance, resolved by the SQL Server Browser service (UDP 1434)' },
+				{
+					name: 'Instance Name',
+					value: 'instance',
+					description: 'Named instance, resolved by the SQL Server Browser service (UDP 1434)',
+				},
 			],
 			default: 'port',
 		},
@@ -85,7 +89,8 @@ export class TotvsSqlServer implements ICredentialType {
 			name: 'user',
 			type: 'string',
 			default: '',
-			description: 'Backups need db_backupoperator in the database (or sysadmin); Restore Test needs dbcreator (or sysadmin)',
+			description:
+				'Backups need db_backupoperator in the database (or sysadmin); Restore Test needs dbcreator (or sysadmin)',
 			required: true,
 		},
 		{
@@ -100,7 +105,8 @@ export class TotvsSqlServer implements ICredentialType {
 			name: 'encrypt',
 			type: 'boolean',
 			default: true,
-			description: 'Whether to encrypt the connection with TLS (required by Azure and by servers with Force Encryption)',
+			description:
+				'Whether to encrypt the connection with TLS (required by Azure and by servers with Force Encryption)',
 		},
 		// A yes/no switch, not a secret: the rule matches "Certificate" in its name.
 		// eslint-disable-next-line @n8n/community-nodes/credential-password-field
@@ -109,7 +115,8 @@ export class TotvsSqlServer implements ICredentialType {
 			name: 'trustServerCertificate',
 			type: 'boolean',
 			default: false,
-			description: 'Whether to accept any certificate without validating it. Insecure: use only for a self-signed certificate on a trusted network; prefer installing a certificate the n8n host trusts.',
+			description:
+				'Whether to accept any certificate without validating it. Insecure: use only for a self-signed certificate on a trusted network; prefer installing a certificate the n8n host trusts.',
 			displayOptions: { show: { encrypt: [true] } },
 		},
 		{

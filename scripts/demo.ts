@@ -32,7 +32,9 @@ async function main() {
 	try {
 		const fixture = await createProtheusDatabase(server, { name: 'protheus_demo', scale: 2000 });
 		const rows = fixture.tables.reduce((s, t) => s + t.rows, 0);
-		console.log(`PostgreSQL ${server.version}, database protheus_demo (WIN1252): ${fixture.tables.length} tables, ${rows} rows, ${mib(fixture.sizeBytes)}`);
+		console.log(
+			`PostgreSQL ${server.version}, database protheus_demo (WIN1252): ${fixture.tables.length} tables, ${rows} rows, ${mib(fixture.sizeBytes)}`,
+		);
 		const password = 'demo-backup-password';
 		await createRole(server, 'totvs_backup', password, { memberOf: ['pg_read_all_data'] });
 		const pgData = { host: server.host, port: server.port, sslMode: 'disable', binFolder: server.binDir };
@@ -49,7 +51,11 @@ async function main() {
 						credentials: { totvsPostgres: { id: 'source', name: 'Demo Protheus' } },
 					},
 					{ name: 'TOTVS Verify', type: `${TYPE}.totvsVerify`, parameters: {} },
-					{ name: 'TOTVS Upload', type: `${TYPE}.totvsUpload`, parameters: { destination: 'local', localFolder: offsite, operation: 'upload' } },
+					{
+						name: 'TOTVS Upload',
+						type: `${TYPE}.totvsUpload`,
+						parameters: { destination: 'local', localFolder: offsite, operation: 'upload' },
+					},
 					{
 						name: 'TOTVS Restore Test',
 						type: `${TYPE}.totvsRestoreTest`,
@@ -65,21 +71,38 @@ async function main() {
 						credentials: { totvsPostgres: { id: 'restore', name: 'Demo restore server' } },
 					},
 				],
-				connections: Object.fromEntries(NAMES.slice(0, -1).map((name, i) => [name, { main: [[{ node: NAMES[i + 1], type: 'main', index: 0 }]] }])),
+				connections: Object.fromEntries(
+					NAMES.slice(0, -1).map((name, i) => [name, { main: [[{ node: NAMES[i + 1], type: 'main', index: 0 }]] }]),
+				),
 			},
 			{
-				nodeTypes: packageNodeTypes([new pkg.TotvsDump(), new pkg.TotvsVerify(), new pkg.TotvsUpload(), new pkg.TotvsRestoreTest()]),
+				nodeTypes: packageNodeTypes([
+					new pkg.TotvsDump(),
+					new pkg.TotvsVerify(),
+					new pkg.TotvsUpload(),
+					new pkg.TotvsRestoreTest(),
+				]),
 				credentialTypes: [new pkg.TotvsPostgres()],
 				credentials: {
-					source: { type: 'totvsPostgres', name: 'Demo Protheus', data: { ...pgData, database: 'protheus_demo', user: 'totvs_backup', password } },
+					source: {
+						type: 'totvsPostgres',
+						name: 'Demo Protheus',
+						data: { ...pgData, database: 'protheus_demo', user: 'totvs_backup', password },
+					},
 					// Restore Test creates (and drops) a scratch database: it needs a user allowed to.
-					restore: { type: 'totvsPostgres', name: 'Demo restore server', data: { ...pgData, database: 'postgres', user: server.user, password: server.password } },
+					restore: {
+						type: 'totvsPostgres',
+						name: 'Demo restore server',
+						data: { ...pgData, database: 'postgres', user: server.user, password: server.password },
+					},
 				},
 			},
 		);
 		if (result.error) {
 			const error = result.error as { message: string; description?: string; node?: { name: string } };
-			console.error(`The workflow stopped in ${error.node?.name ?? 'a node'}: ${error.message}\n${error.description ?? ''}`);
+			console.error(
+				`The workflow stopped in ${error.node?.name ?? 'a node'}: ${error.message}\n${error.description ?? ''}`,
+			);
 			process.exitCode = 1;
 			return;
 		}
@@ -94,9 +117,13 @@ async function main() {
 		const dumped = result.jsonOf('TOTVS Dump')[0];
 		const uploaded = result.jsonOf('TOTVS Upload')[0];
 		const failed = section.checks.filter((c) => !c.ok).map((c) => c.name);
-		console.log(`\nRestore test checks  ${section.checks.length - failed.length}/${section.checks.length} passed${failed.length ? ` (FAILED: ${failed.join(', ')})` : ''}`);
+		console.log(
+			`\nRestore test checks  ${section.checks.length - failed.length}/${section.checks.length} passed${failed.length ? ` (FAILED: ${failed.join(', ')})` : ''}`,
+		);
 		console.log(`Backup set           ${shown(dumped.location as string)} (${mib(dumped.totalBytes as number)})`);
-		console.log(`Off-site copy        ${shown(join(offsite, (uploaded.uploads as IDataObject[])[0].remotePath as string))}`);
+		console.log(
+			`Off-site copy        ${shown(join(offsite, (uploaded.uploads as IDataObject[])[0].remotePath as string))}`,
+		);
 		const report = output.binary?.report;
 		if (report) {
 			const file = join(staging, report.fileName ?? 'restore-test.html');

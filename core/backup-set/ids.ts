@@ -16,7 +16,10 @@ export function checkEnvironmentName(environment: string): string {
 
 /** 2026-11-26T02:00:00.123Z -> 20261126T020000Z: sortable, and readable in a folder listing. */
 export function compactUtc(at: Date): string {
-	return at.toISOString().replace(/[-:]/g, '').replace(/\.\d+Z$/, 'Z');
+	return at
+		.toISOString()
+		.replace(/[-:]/g, '')
+		.replace(/\.\d+Z$/, 'Z');
 }
 
 /**

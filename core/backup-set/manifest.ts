@@ -12,17 +12,7 @@ import {
 	type SqlServerSourceFacts,
 } from './sqlserver-manifest';
 import { filesInventorySchema, filesSourceSchema, type FilesInventory, type FilesSourceFacts } from './files-manifest';
-import {
-	anything,
-	arrayOf,
-	integer,
-	nullable,
-	object,
-	oneOf,
-	optional,
-	string,
-	type Check,
-} from './schema';
+import { anything, arrayOf, integer, nullable, object, oneOf, optional, string, type Check } from './schema';
 
 /**
  * The manifest: the one contract every node, destination and later restore depends on.
@@ -90,21 +80,28 @@ interface EngineParts {
 	sqlserver: { source: SqlServerSourceFacts; inventory: SqlServerInventory };
 	'protheus-files': { source: FilesSourceFacts; inventory: FilesInventory };
 }
-export type ManifestOf<E extends keyof EngineParts> = Omit<Manifest, 'engine' | 'source' | 'inventory'> & { engine: E } & EngineParts[E];
+export type ManifestOf<E extends keyof EngineParts> = Omit<Manifest, 'engine' | 'source' | 'inventory'> & {
+	engine: E;
+} & EngineParts[E];
 
 /** Narrows a manifest to one engine's parts; a set of another engine is a clear error, not a crash. */
-export function manifestOf<E extends keyof EngineParts>(manifest: Manifest, engine: E, where = manifest.backupId): ManifestOf<E> {
+export function manifestOf<E extends keyof EngineParts>(
+	manifest: Manifest,
+	engine: E,
+	where = manifest.backupId,
+): ManifestOf<E> {
 	if (manifest.engine !== engine)
-		throw new ManifestError(where, `it is a ${manifest.engine} set, not a ${engine} set`, 'Point this step at a set of the right kind.');
+		throw new ManifestError(
+			where,
+			`it is a ${manifest.engine} set, not a ${engine} set`,
+			'Point this step at a set of the right kind.',
+		);
 	return manifest as unknown as ManifestOf<E>;
 }
 
 const isoTime = string(/^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d+)?Z$/, 'an ISO-8601 UTC time');
 const sha256 = string(/^[0-9a-f]{64}$/, '64 lowercase hex characters');
-const relativePath = string(
-	/^(?!\/)(?!.*(^|\/)\.\.(\/|$))[^\0]+$/,
-	'a relative path inside the set folder',
-);
+const relativePath = string(/^(?!\/)(?!.*(^|\/)\.\.(\/|$))[^\0]+$/, 'a relative path inside the set folder');
 
 const commonSchema: Check = object({
 	formatVersion: integer(1),

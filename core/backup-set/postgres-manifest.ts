@@ -113,7 +113,5 @@ export const postgresInventorySchema = object({
 			accentedColumn: nullable(string()),
 		}),
 	),
-	businessDates: arrayOf(
-		object({ schema: string(), table: string(), column: string(), newest: nullable(string()) }),
-	),
+	businessDates: arrayOf(object({ schema: string(), table: string(), column: string(), newest: nullable(string()) })),
 });

@@ -5,8 +5,7 @@
  */
 export type Check = (value: unknown, path: string) => string | undefined;
 
-const typeName = (value: unknown) =>
-	value === null ? 'null' : Array.isArray(value) ? 'array' : typeof value;
+const typeName = (value: unknown) => (value === null ? 'null' : Array.isArray(value) ? 'array' : typeof value);
 
 export const string =
 	(pattern?: RegExp, what?: string): Check =>

@@ -35,14 +35,21 @@ import { abortError, checkRemoteCopy, DigestingMeter, hashFileInWorker } from '.
 
 /** Uppercase hex with ':' separators, the form Node and `openssl x509 -fingerprint` use. */
 export function normalizeCertFingerprint(value: string): string {
-	const hex = value.replace(/^sha256\s*(fingerprint)?\s*=?\s*/i, '').replace(/[^0-9a-f]/gi, '').toUpperCase();
+	const hex = value
+		.replace(/^sha256\s*(fingerprint)?\s*=?\s*/i, '')
+		.replace(/[^0-9a-f]/gi, '')
+		.toUpperCase();
 	return hex.match(/.{2}/g)?.join(':') ?? '';
 }
 
 function certificateChainPem(peer: PeerCertificate & { issuerCertificate?: PeerCertificate }): string[] {
 	const pems: string[] = [];
 	const seen = new Set<string>();
-	for (let cert: (PeerCertificate & { issuerCertificate?: PeerCertificate }) | undefined = peer; cert?.raw && !seen.has(cert.fingerprint256); cert = cert.issuerCertificate) {
+	for (
+		let cert: (PeerCertificate & { issuerCertificate?: PeerCertificate }) | undefined = peer;
+		cert?.raw && !seen.has(cert.fingerprint256);
+		cert = cert.issuerCertificate
+	) {
 		seen.add(cert.fingerprint256);
 		pems.push(new X509Certificate(cert.raw).toString());
 	}
@@ -64,10 +71,18 @@ export class FtpDestination implements Destination {
 		this.port = config.port ?? (config.tls === 'implicit' ? 990 : 21);
 		this.pinned = config.certificateSha256 ? normalizeCertFingerprint(config.certificateSha256) : undefined;
 		if (config.certificateSha256 && this.pinned?.length !== 95) {
-			throw new BackupError('INVALID_INPUT', `"${config.certificateSha256}" is not a SHA-256 certificate fingerprint`, 'Give 64 hex digits (colons optional), as `openssl x509 -noout -fingerprint -sha256 -in cert.pem` prints them.');
+			throw new BackupError(
+				'INVALID_INPUT',
+				`"${config.certificateSha256}" is not a SHA-256 certificate fingerprint`,
+				'Give 64 hex digits (colons optional), as `openssl x509 -noout -fingerprint -sha256 -in cert.pem` prints them.',
+			);
 		}
 		if (config.tls === 'none' && (config.caPem || config.certificateSha256)) {
-			throw new BackupError('INVALID_INPUT', 'A CA or certificate fingerprint was given for a plain (unencrypted) FTP connection', 'Choose explicit or implicit TLS, or remove the certificate settings.');
+			throw new BackupError(
+				'INVALID_INPUT',
+				'A CA or certificate fingerprint was given for a plain (unencrypted) FTP connection',
+				'Choose explicit or implicit TLS, or remove the certificate settings.',
+			);
 		}
 	}
 
@@ -104,7 +119,9 @@ export class FtpDestination implements Destination {
 		const activity = () => {
 			const ftp = this.client?.ftp;
 			const sockets = [ftp?.socket, ftp?.dataSocket];
-			return sockets.reduce((sum, socket) => sum + (socket ? socket.bytesRead + socket.bytesWritten : 0), 0) + this.localWork;
+			return (
+				sockets.reduce((sum, socket) => sum + (socket ? socket.bytesRead + socket.bytesWritten : 0), 0) + this.localWork
+			);
 		};
 		let timedOut: BackupError | undefined;
 		let stop = () => {};
@@ -112,26 +129,34 @@ export class FtpDestination implements Destination {
 			let last = activity();
 			let quietSince = Date.now();
 			let grace: NodeJS.Timeout | undefined;
-			const timer = setInterval(() => {
-				const now = activity();
-				if (now !== last || this.localWork > 0) {
-					last = now;
-					quietSince = Date.now();
-				} else if (Date.now() - quietSince >= limitMs) {
-					clearInterval(timer);
-					timedOut = new BackupError('TIMEOUT', `No reply or data from ${this.describe()} for ${Math.round(limitMs / 1000)} s; connection closed`, 'Check the server and the network (a firewall dropping idle connections, a full or hung server), then run again: nothing incomplete is left under a final name.');
-					const error = timedOut;
-					this.client?.close();
-					grace = setTimeout(() => reject(error), limitMs / 3);
-				}
-			}, Math.min(1000, limitMs / 4));
+			const timer = setInterval(
+				() => {
+					const now = activity();
+					if (now !== last || this.localWork > 0) {
+						last = now;
+						quietSince = Date.now();
+					} else if (Date.now() - quietSince >= limitMs) {
+						clearInterval(timer);
+						timedOut = new BackupError(
+							'TIMEOUT',
+							`No reply or data from ${this.describe()} for ${Math.round(limitMs / 1000)} s; connection closed`,
+							'Check the server and the network (a firewall dropping idle connections, a full or hung server), then run again: nothing incomplete is left under a final name.',
+						);
+						const error = timedOut;
+						this.client?.close();
+						grace = setTimeout(() => reject(error), limitMs / 3);
+					}
+				},
+				Math.min(1000, limitMs / 4),
+			);
 			timer.unref();
 			stop = () => {
 				clearInterval(timer);
 				clearTimeout(grace);
 			};
 		});
-		const vague = (error: unknown) => !(error instanceof BackupError) || ['TRANSFER_FAILED', 'UNREACHABLE', 'TIMEOUT'].includes(error.code);
+		const vague = (error: unknown) =>
+			!(error instanceof BackupError) || ['TRANSFER_FAILED', 'UNREACHABLE', 'TIMEOUT'].includes(error.code);
 		const outcome = operation().catch((error: unknown) => {
 			throw timedOut && vague(error) ? timedOut : error;
 		});
@@ -147,22 +172,34 @@ export class FtpDestination implements Destination {
 	 * handshakes are validated normally (data connections resume that validated session).
 	 */
 	private async tlsOptions(): Promise<ConnectionOptions> {
-		const options: ConnectionOptions = { host: this.config.host, servername: /^[\d.:]+$/.test(this.config.host) ? undefined : this.config.host, minVersion: 'TLSv1.2' };
+		const options: ConnectionOptions = {
+			host: this.config.host,
+			servername: /^[\d.:]+$/.test(this.config.host) ? undefined : this.config.host,
+			minVersion: 'TLSv1.2',
+		};
 		if (this.config.caPem) options.ca = this.config.caPem;
 		if (this.pinned) {
 			if (!this.config.caPem) {
 				const peer = await this.probeCertificate();
-				if (normalizeCertFingerprint(peer.fingerprint256 ?? '') !== this.pinned) throw this.fingerprintError(peer.fingerprint256);
+				if (normalizeCertFingerprint(peer.fingerprint256 ?? '') !== this.pinned)
+					throw this.fingerprintError(peer.fingerprint256);
 				options.ca = certificateChainPem(peer);
 			}
 			// The pinned certificate is what identifies the server, whatever name it was issued for.
-			options.checkServerIdentity = (_host, cert) => (normalizeCertFingerprint(cert.fingerprint256) === this.pinned ? undefined : this.fingerprintError(cert.fingerprint256));
+			options.checkServerIdentity = (_host, cert) =>
+				normalizeCertFingerprint(cert.fingerprint256) === this.pinned
+					? undefined
+					: this.fingerprintError(cert.fingerprint256);
 		}
 		return options;
 	}
 
 	private fingerprintError(seen: string): BackupError {
-		return new BackupError('TLS_CERTIFICATE', `The TLS certificate of ${this.config.host}:${this.port} has SHA-256 fingerprint ${seen}, but ${this.pinned} is pinned; connection refused before logging in`, 'If the server certificate was renewed, check the new fingerprint with the server administrator and update it in the credential. Otherwise someone may be intercepting the connection.');
+		return new BackupError(
+			'TLS_CERTIFICATE',
+			`The TLS certificate of ${this.config.host}:${this.port} has SHA-256 fingerprint ${seen}, but ${this.pinned} is pinned; connection refused before logging in`,
+			'If the server certificate was renewed, check the new fingerprint with the server administrator and update it in the credential. Otherwise someone may be intercepting the connection.',
+		);
 	}
 
 	private async connect(): Promise<Client> {
@@ -179,11 +216,20 @@ export class FtpDestination implements Destination {
 			this.features = await client.features();
 			const home = await client.pwd();
 			const folder = this.config.folder?.trim();
-			this.root = (folder ? (folder.startsWith('/') ? folder : `${home.replace(/\/$/, '')}/${folder}`) : home).replace(/\/+$/, '') || '/';
+			this.root =
+				(folder ? (folder.startsWith('/') ? folder : `${home.replace(/\/$/, '')}/${folder}`) : home).replace(
+					/\/+$/,
+					'',
+				) || '/';
 			try {
 				await client.cd(this.root);
 			} catch (error) {
-				throw new BackupError('SET_NOT_FOUND', `Folder "${this.root}" does not exist on ${this.describe()}`, 'Create the folder on the server, or fix the folder in the destination settings.', { cause: error });
+				throw new BackupError(
+					'SET_NOT_FOUND',
+					`Folder "${this.root}" does not exist on ${this.describe()}`,
+					'Create the folder on the server, or fix the folder in the destination settings.',
+					{ cause: error },
+				);
 			}
 			this.client = client;
 			return client;
@@ -198,10 +244,18 @@ export class FtpDestination implements Destination {
 		const message = (error as Error).message ?? String(error);
 		const code = (error as { code?: unknown }).code;
 		if (error instanceof FTPError && error.code === 530) {
-			return new BackupError('AUTH_FAILED', `Login as "${this.config.username}" refused by ${this.describe()}`, 'Check the username and password in the FTP credential.', { cause: error });
+			return new BackupError(
+				'AUTH_FAILED',
+				`Login as "${this.config.username}" refused by ${this.describe()}`,
+				'Check the username and password in the FTP credential.',
+				{ cause: error },
+			);
 		}
 		if (typeof code === 'string' && /CERT|SELF_SIGNED|UNABLE_TO|ERR_TLS|HOSTNAME/.test(code)) {
-			const seen = await this.probeCertificate().then((peer) => peer.fingerprint256, () => undefined);
+			const seen = await this.probeCertificate().then(
+				(peer) => peer.fingerprint256,
+				() => undefined,
+			);
 			return new BackupError(
 				'TLS_CERTIFICATE',
 				`The TLS certificate of ${this.config.host}:${this.port} was not accepted (${code}: ${message})${seen ? `; its SHA-256 fingerprint is ${seen}` : ''}`,
@@ -210,12 +264,27 @@ export class FtpDestination implements Destination {
 			);
 		}
 		if (/timeout/i.test(message)) {
-			return new BackupError('TIMEOUT', `Timed out talking to ${this.describe()}: ${message}`, 'Check host, port and firewall (passive mode needs the server\'s passive port range open too).', { cause: error });
+			return new BackupError(
+				'TIMEOUT',
+				`Timed out talking to ${this.describe()}: ${message}`,
+				"Check host, port and firewall (passive mode needs the server's passive port range open too).",
+				{ cause: error },
+			);
 		}
 		if (code === 'ECONNREFUSED' || code === 'ENOTFOUND' || code === 'EHOSTUNREACH' || code === 'ECONNRESET') {
-			return new BackupError('UNREACHABLE', `Cannot reach ${this.describe()}: ${message}`, 'Check the host, port and TLS mode (implicit FTPS usually listens on 990, FTP and explicit FTPS on 21).', { cause: error });
+			return new BackupError(
+				'UNREACHABLE',
+				`Cannot reach ${this.describe()}: ${message}`,
+				'Check the host, port and TLS mode (implicit FTPS usually listens on 990, FTP and explicit FTPS on 21).',
+				{ cause: error },
+			);
 		}
-		return new BackupError('UNREACHABLE', `Cannot use ${this.describe()}: ${message}`, 'Check the host, port, TLS mode and credentials.', { cause: error });
+		return new BackupError(
+			'UNREACHABLE',
+			`Cannot use ${this.describe()}: ${message}`,
+			'Check the host, port, TLS mode and credentials.',
+			{ cause: error },
+		);
 	}
 
 	/** The server's certificate chain, fetched on a connection that never logs in. */
@@ -243,16 +312,36 @@ export class FtpDestination implements Destination {
 		const where = this.where(rel);
 		if (error instanceof FTPError) {
 			if (error.code === 452 || error.code === 552 || /No space|quota|Failure writing/i.test(error.message)) {
-				return new BackupError('DISK_FULL', `The FTP server could not store ${where}: ${error.message}`, 'Free space on the server (run Prune) or raise the user\'s quota.', { cause: error });
+				return new BackupError(
+					'DISK_FULL',
+					`The FTP server could not store ${where}: ${error.message}`,
+					"Free space on the server (run Prune) or raise the user's quota.",
+					{ cause: error },
+				);
 			}
 			if (error.code === 550 || error.code === 553) {
-				return new BackupError('PERMISSION_DENIED', `The FTP server refused to ${action} ${where}: ${error.message}`, 'Check that the folder exists and the FTP user may write there (write_enable on vsftpd).', { cause: error });
+				return new BackupError(
+					'PERMISSION_DENIED',
+					`The FTP server refused to ${action} ${where}: ${error.message}`,
+					'Check that the folder exists and the FTP user may write there (write_enable on vsftpd).',
+					{ cause: error },
+				);
 			}
 		}
 		if (this.client?.closed !== false || /timeout|closed|ECONNRESET|EPIPE/i.test((error as Error).message)) {
-			return new BackupError('TRANSFER_FAILED', `Connection to ${this.describe()} failed while trying to ${action} ${where}: ${(error as Error).message}`, 'Run again: the upload resumes or restarts, and nothing incomplete is left under the final name.', { cause: error });
+			return new BackupError(
+				'TRANSFER_FAILED',
+				`Connection to ${this.describe()} failed while trying to ${action} ${where}: ${(error as Error).message}`,
+				'Run again: the upload resumes or restarts, and nothing incomplete is left under the final name.',
+				{ cause: error },
+			);
 		}
-		return new BackupError('TRANSFER_FAILED', `Could not ${action} ${where}: ${(error as Error).message}`, 'Check the path and the server, then run again.', { cause: error });
+		return new BackupError(
+			'TRANSFER_FAILED',
+			`Could not ${action} ${where}: ${(error as Error).message}`,
+			'Check the path and the server, then run again.',
+			{ cause: error },
+		);
 	}
 
 	/* ---------------------------------------------------------------- helpers */
@@ -292,7 +381,8 @@ export class FtpDestination implements Destination {
 
 	/** A hash computed by the server, when it has a command for that. */
 	private async remoteHash(client: Client, absPath: string): Promise<Pick<RemoteFileInfo, 'sha256' | 'md5'>> {
-		const hex = (message: string, length: number) => new RegExp(`\\b([0-9a-fA-F]{${length}})\\b`).exec(message.slice(4))?.[1]?.toLowerCase();
+		const hex = (message: string, length: number) =>
+			new RegExp(`\\b([0-9a-fA-F]{${length}})\\b`).exec(message.slice(4))?.[1]?.toLowerCase();
 		const hashFeature = this.features.get('HASH');
 		if (hashFeature !== undefined && /SHA-256/i.test(hashFeature)) {
 			await client.sendIgnoringError('OPTS HASH SHA-256');
@@ -306,7 +396,9 @@ export class FtpDestination implements Destination {
 			if (value) return { sha256: value };
 		}
 		if (this.features.has('XMD5') || (hashFeature !== undefined && /MD5/i.test(hashFeature))) {
-			const response = await client.sendIgnoringError(this.features.has('XMD5') ? `XMD5 ${absPath}` : `HASH ${absPath}`);
+			const response = await client.sendIgnoringError(
+				this.features.has('XMD5') ? `XMD5 ${absPath}` : `HASH ${absPath}`,
+			);
 			const value = response.code < 300 ? hex(response.message, 32) : undefined;
 			if (value) return { md5: value };
 		}
@@ -348,7 +440,11 @@ export class FtpDestination implements Destination {
 		if (localSize === 0 && this.config.tls !== 'none') {
 			// vsftpd breaks a TLS data connection that carries no bytes (TLS alert or a hang);
 			// backup artifacts, manifests and locks are never empty, so refuse clearly instead.
-			throw new BackupError('UNSUPPORTED_OPTION', `Cannot upload the empty file ${localFile} to ${this.where(rel)} over FTPS`, 'Empty files are not uploaded over FTPS; leave them out of the set or use SFTP.');
+			throw new BackupError(
+				'UNSUPPORTED_OPTION',
+				`Cannot upload the empty file ${localFile} to ${this.where(rel)} over FTPS`,
+				'Empty files are not uploaded over FTPS; leave them out of the set or use SFTP.',
+			);
 		}
 		return this.exclusive(async (client) => {
 			try {
@@ -359,8 +455,12 @@ export class FtpDestination implements Destination {
 				const canProve = this.canHashRemotely() || options.readBack === true;
 				const offset = existing !== undefined && existing <= localSize && canProve ? existing : 0;
 				let local = await this.upload(client, localFile, partial, offset, options);
-				let remote: RemoteFileInfo = { size: (await this.size(client, partial)) ?? -1, ...(await this.remoteHash(client, partial)) };
-				if (options.readBack && !remote.sha256 && !remote.md5) remote.sha256 = await this.readBackSha256(client, partial);
+				let remote: RemoteFileInfo = {
+					size: (await this.size(client, partial)) ?? -1,
+					...(await this.remoteHash(client, partial)),
+				};
+				if (options.readBack && !remote.sha256 && !remote.md5)
+					remote.sha256 = await this.readBackSha256(client, partial);
 				let verifiedBy: VerificationMethod;
 				let resumedFrom = offset;
 				try {
@@ -370,18 +470,36 @@ export class FtpDestination implements Destination {
 					resumedFrom = 0; // the resumed prefix was not ours: start over once
 					local = await this.upload(client, localFile, partial, 0, options);
 					remote = { size: (await this.size(client, partial)) ?? -1, ...(await this.remoteHash(client, partial)) };
-					if (options.readBack && !remote.sha256 && !remote.md5) remote.sha256 = await this.readBackSha256(client, partial);
+					if (options.readBack && !remote.sha256 && !remote.md5)
+						remote.sha256 = await this.readBackSha256(client, partial);
 					verifiedBy = checkRemoteCopy(local, remote, this.where(rel));
 				}
 				if (verifiedBy === 'sha256' && options.readBack && !this.canHashRemotely()) verifiedBy = 'read-back';
 				if (options.expectedSha256 && options.expectedSha256 !== local.sha256) {
-					throw new BackupError('VERIFY_FAILED', `Local file ${localFile} has SHA-256 ${local.sha256}, expected ${options.expectedSha256}`, 'The staged file changed after it was made; run Verify on the set.');
+					throw new BackupError(
+						'VERIFY_FAILED',
+						`Local file ${localFile} has SHA-256 ${local.sha256}, expected ${options.expectedSha256}`,
+						'The staged file changed after it was made; run Verify on the set.',
+					);
 				}
 				await this.renameOver(client, partial, this.abs(rel));
-				return { remotePath: rel, bytes: local.bytes, sha256: local.sha256, verifiedBy, remote, resumedFrom, durationMs: Date.now() - started };
+				return {
+					remotePath: rel,
+					bytes: local.bytes,
+					sha256: local.sha256,
+					verifiedBy,
+					remote,
+					resumedFrom,
+					durationMs: Date.now() - started,
+				};
 			} catch (error) {
 				if (!(error instanceof FTPError) && !(error instanceof BackupError) && (await this.diskIsFull(parentOf(rel)))) {
-					throw new BackupError('DISK_FULL', `The FTP server's disk is full: could not store ${this.where(rel)}`, 'Free space on the server (run Prune) or raise the user\'s quota.', { cause: error });
+					throw new BackupError(
+						'DISK_FULL',
+						`The FTP server's disk is full: could not store ${this.where(rel)}`,
+						"Free space on the server (run Prune) or raise the user's quota.",
+						{ cause: error },
+					);
 				}
 				throw await this.fileError(error, 'upload', rel);
 			}
@@ -395,7 +513,10 @@ export class FtpDestination implements Destination {
 	private async upload(client: Client, localFile: string, partial: string, offset: number, options: TransferOptions) {
 		// MD5 only for a server that can give MD5 but not SHA-256.
 		const hashFeature = this.features.get('HASH') ?? '';
-		const md5Only = (this.features.has('XMD5') || /MD5/i.test(hashFeature)) && !this.features.has('XSHA256') && !/SHA-256/i.test(hashFeature);
+		const md5Only =
+			(this.features.has('XMD5') || /MD5/i.test(hashFeature)) &&
+			!this.features.has('XSHA256') &&
+			!/SHA-256/i.test(hashFeature);
 		const hashing = hashFileInWorker(localFile, { md5: md5Only });
 		hashing.catch(() => undefined); // awaited below; avoid an unhandled rejection meanwhile
 		const meter = new DigestingMeter(options.onProgress, offset, 2000, false, false);
@@ -417,13 +538,24 @@ export class FtpDestination implements Destination {
 		if (options.signal?.aborted) throw abortError(partial);
 		this.localWork++;
 		const digest = await hashing.finally(() => this.localWork--);
-		if (offset + meter.bytes !== digest.bytes) throw new Error(`${localFile} changed while it was uploaded (${offset + meter.bytes} bytes sent, ${digest.bytes} hashed)`);
+		if (offset + meter.bytes !== digest.bytes)
+			throw new Error(
+				`${localFile} changed while it was uploaded (${offset + meter.bytes} bytes sent, ${digest.bytes} hashed)`,
+			);
 		return digest;
 	}
 
 	private async readBackSha256(client: Client, absPath: string): Promise<string> {
 		const hash = createHash('sha256');
-		await client.downloadTo(new Writable({ write: (chunk: Buffer, _e, cb) => { hash.update(chunk); cb(); } }), absPath);
+		await client.downloadTo(
+			new Writable({
+				write: (chunk: Buffer, _e, cb) => {
+					hash.update(chunk);
+					cb();
+				},
+			}),
+			absPath,
+		);
 		return hash.digest('hex');
 	}
 
@@ -434,11 +566,19 @@ export class FtpDestination implements Destination {
 		return this.exclusive(async (client) => {
 			try {
 				const size = await this.size(client, this.abs(rel));
-				if (size === undefined) throw new BackupError('SET_NOT_FOUND', `No file ${this.where(rel)}`, 'List the destination to see which sets it holds.');
+				if (size === undefined)
+					throw new BackupError(
+						'SET_NOT_FOUND',
+						`No file ${this.where(rel)}`,
+						'List the destination to see which sets it holds.',
+					);
 				return await downloadToLocal(
 					() => {
 						const sink = new PassThrough({ highWaterMark: 1 << 20 });
-						client.downloadTo(sink, this.abs(rel)).then(() => sink.end(), (error) => sink.destroy(error));
+						client.downloadTo(sink, this.abs(rel)).then(
+							() => sink.end(),
+							(error) => sink.destroy(error),
+						);
 						return sink;
 					},
 					localFile,
@@ -522,7 +662,10 @@ export class FtpDestination implements Destination {
 		await this.exclusive(async (client) => {
 			const response = await client.sendIgnoringError(`RMD ${this.abs(rel)}`);
 			if (response.code >= 400) {
-				const stillThere = await client.cd(this.abs(rel)).then(() => true, () => false);
+				const stillThere = await client.cd(this.abs(rel)).then(
+					() => true,
+					() => false,
+				);
 				await client.cd(this.root);
 				if (stillThere) throw await this.fileError(new FTPError(response), 'delete', rel);
 			}
@@ -536,7 +679,9 @@ export class FtpDestination implements Destination {
 			try {
 				if ((await this.size(client, this.abs(rel))) !== undefined) return false;
 				await this.mkdirs(client, parentOf(rel));
-				const temp = this.abs(`${parentOf(rel) ? `${parentOf(rel)}/` : ''}.${baseName(rel)}.${randomBytes(6).toString('hex')}.tmp`);
+				const temp = this.abs(
+					`${parentOf(rel) ? `${parentOf(rel)}/` : ''}.${baseName(rel)}.${randomBytes(6).toString('hex')}.tmp`,
+				);
 				const source = new PassThrough();
 				source.end(data);
 				await client.uploadFrom(source, temp);
@@ -552,7 +697,15 @@ export class FtpDestination implements Destination {
 				await new Promise((resolve) => setTimeout(resolve, Math.min(5000, 50 + 4 * (Date.now() - checkedAt))));
 				// Read back: if another writer renamed in the same instant, only one content stands.
 				const chunks: Buffer[] = [];
-				await client.downloadTo(new Writable({ write: (chunk: Buffer, _e, cb) => { chunks.push(chunk); cb(); } }), this.abs(rel));
+				await client.downloadTo(
+					new Writable({
+						write: (chunk: Buffer, _e, cb) => {
+							chunks.push(chunk);
+							cb();
+						},
+					}),
+					this.abs(rel),
+				);
 				return Buffer.concat(chunks).equals(data);
 			} catch (error) {
 				throw await this.fileError(error, 'create', rel);
@@ -566,9 +719,22 @@ export class FtpDestination implements Destination {
 			try {
 				const size = await this.size(client, this.abs(rel));
 				if (size === undefined) return null;
-				if (size > maxBytes) throw new BackupError('INVALID_INPUT', `${this.where(rel)} is ${size} bytes, more than the ${maxBytes} expected`, 'This is not the small file expected here (lock or manifest); check the destination.');
+				if (size > maxBytes)
+					throw new BackupError(
+						'INVALID_INPUT',
+						`${this.where(rel)} is ${size} bytes, more than the ${maxBytes} expected`,
+						'This is not the small file expected here (lock or manifest); check the destination.',
+					);
 				const chunks: Buffer[] = [];
-				await client.downloadTo(new Writable({ write: (chunk: Buffer, _e, cb) => { chunks.push(chunk); cb(); } }), this.abs(rel));
+				await client.downloadTo(
+					new Writable({
+						write: (chunk: Buffer, _e, cb) => {
+							chunks.push(chunk);
+							cb();
+						},
+					}),
+					this.abs(rel),
+				);
 				return Buffer.concat(chunks);
 			} catch (error) {
 				throw await this.fileError(error, 'read', rel);

@@ -57,7 +57,9 @@ export class DriveHttpError extends Error {
 
 /** Reads Google's error body: { error: { code, message, errors: [{ reason }] } }. */
 function driveErrorFrom(status: number, body: unknown): DriveHttpError {
-	const error = (body as { error?: { message?: string; errors?: Array<{ reason?: string }>; status?: string } } | undefined)?.error;
+	const error = (
+		body as { error?: { message?: string; errors?: Array<{ reason?: string }>; status?: string } } | undefined
+	)?.error;
 	const reason = error?.errors?.[0]?.reason ?? error?.status;
 	return new DriveHttpError(status, reason, error?.message ?? `HTTP ${status}`);
 }
@@ -66,7 +68,11 @@ function driveErrorFrom(status: number, body: unknown): DriveHttpError {
 function isTransient(error: unknown): boolean {
 	if (error instanceof BackupError) return false;
 	if (error instanceof DriveHttpError) {
-		return error.status === 429 || error.status >= 500 || (error.status === 403 && (error.reason === 'rateLimitExceeded' || error.reason === 'userRateLimitExceeded'));
+		return (
+			error.status === 429 ||
+			error.status >= 500 ||
+			(error.status === 403 && (error.reason === 'rateLimitExceeded' || error.reason === 'userRateLimitExceeded'))
+		);
 	}
 	return true; // fetch failures: reset, refused, timeout
 }
@@ -103,7 +109,11 @@ export class GoogleDriveDestination implements Destination {
 
 	constructor(private readonly config: GoogleDriveConfig) {
 		if (!config.rootFolderId?.trim()) {
-			throw new BackupError('INVALID_INPUT', 'No Google Drive folder id given', 'Open the folder in Google Drive and copy the id from its address (…/folders/<id>); for a shared drive, share it with the service account.');
+			throw new BackupError(
+				'INVALID_INPUT',
+				'No Google Drive folder id given',
+				'Open the folder in Google Drive and copy the id from its address (…/folders/<id>); for a shared drive, share it with the service account.',
+			);
 		}
 		this.apiBase = (config.apiBaseUrl ?? 'https://www.googleapis.com').replace(/\/+$/, '');
 		this.tokenUrl = config.tokenUrl ?? 'https://oauth2.googleapis.com/token';
@@ -113,12 +123,22 @@ export class GoogleDriveDestination implements Destination {
 		this.oauth = new googleAuth.OAuth2();
 		this.oauth.refreshHandler = async () => this.fetchToken();
 		// Node's own fetch: gaxios would otherwise load node-fetch with a dynamic import.
-		this.api = drive({ version: 'v3', auth: this.oauth, rootUrl: `${this.apiBase}/`, retry: false, timeout: this.timeoutMs, fetchImplementation: fetch });
+		this.api = drive({
+			version: 'v3',
+			auth: this.oauth,
+			rootUrl: `${this.apiBase}/`,
+			retry: false,
+			timeout: this.timeoutMs,
+			fetchImplementation: fetch,
+		});
 		this.folderIds.set('', config.rootFolderId.trim());
 	}
 
 	describe(): string {
-		const who = this.config.auth.kind === 'serviceAccount' ? this.config.auth.subject ?? this.config.auth.clientEmail : 'oauth2';
+		const who =
+			this.config.auth.kind === 'serviceAccount'
+				? (this.config.auth.subject ?? this.config.auth.clientEmail)
+				: 'oauth2';
 		const host = this.config.apiBaseUrl ? ` via ${this.apiBase}` : '';
 		return `gdrive://${who}/${this.config.rootFolderId}${host}`;
 	}
@@ -134,14 +154,27 @@ export class GoogleDriveDestination implements Destination {
 		const form = new URLSearchParams();
 		if (authConfig.kind === 'serviceAccount') {
 			const now = Math.floor(Date.now() / 1000);
-			const claims: Record<string, string | number> = { iss: authConfig.clientEmail, scope: DRIVE_SCOPE, aud: this.tokenUrl, iat: now, exp: now + 3600 };
+			const claims: Record<string, string | number> = {
+				iss: authConfig.clientEmail,
+				scope: DRIVE_SCOPE,
+				aud: this.tokenUrl,
+				iat: now,
+				exp: now + 3600,
+			};
 			if (authConfig.subject) claims.sub = authConfig.subject;
 			const unsigned = `${base64url(JSON.stringify({ alg: 'RS256', typ: 'JWT' }))}.${base64url(JSON.stringify(claims))}`;
 			let signature: string;
 			try {
-				signature = createSign('RSA-SHA256').update(unsigned).sign(authConfig.privateKey.replace(/\\n/g, '\n'), 'base64url');
+				signature = createSign('RSA-SHA256')
+					.update(unsigned)
+					.sign(authConfig.privateKey.replace(/\\n/g, '\n'), 'base64url');
 			} catch (error) {
-				throw new BackupError('AUTH_FAILED', `The service account private key for ${authConfig.clientEmail} cannot be used: ${(error as Error).message}`, 'Paste the "private_key" value from the JSON key file exactly, including the BEGIN/END lines.', { cause: error });
+				throw new BackupError(
+					'AUTH_FAILED',
+					`The service account private key for ${authConfig.clientEmail} cannot be used: ${(error as Error).message}`,
+					'Paste the "private_key" value from the JSON key file exactly, including the BEGIN/END lines.',
+					{ cause: error },
+				);
 			}
 			form.set('grant_type', 'urn:ietf:params:oauth:grant-type:jwt-bearer');
 			form.set('assertion', `${unsigned}.${signature}`);
@@ -153,16 +186,31 @@ export class GoogleDriveDestination implements Destination {
 		}
 		const response = await withRetries(
 			async () => {
-				const answer = await fetch(this.tokenUrl, { method: 'POST', body: form, signal: AbortSignal.timeout(this.timeoutMs) });
-				if (answer.status >= 500 || answer.status === 429) throw new DriveHttpError(answer.status, undefined, `token endpoint answered ${answer.status}`);
+				const answer = await fetch(this.tokenUrl, {
+					method: 'POST',
+					body: form,
+					signal: AbortSignal.timeout(this.timeoutMs),
+				});
+				if (answer.status >= 500 || answer.status === 429)
+					throw new DriveHttpError(answer.status, undefined, `token endpoint answered ${answer.status}`);
 				return answer;
 			},
 			isTransient,
 			{ maxRetries: 3 },
 		).catch((error) => {
-			throw new BackupError('UNREACHABLE', `Cannot reach Google's token endpoint ${this.tokenUrl}: ${(error as Error).message}`, 'Check this machine\'s internet access (and proxy settings) to oauth2.googleapis.com.', { cause: error });
+			throw new BackupError(
+				'UNREACHABLE',
+				`Cannot reach Google's token endpoint ${this.tokenUrl}: ${(error as Error).message}`,
+				"Check this machine's internet access (and proxy settings) to oauth2.googleapis.com.",
+				{ cause: error },
+			);
 		});
-		const body = (await response.json().catch(() => ({}))) as { access_token?: string; expires_in?: number; error?: string; error_description?: string };
+		const body = (await response.json().catch(() => ({}))) as {
+			access_token?: string;
+			expires_in?: number;
+			error?: string;
+			error_description?: string;
+		};
 		if (!response.ok || !body.access_token) {
 			const detail = `${body.error ?? response.status}${body.error_description ? `: ${body.error_description}` : ''}`;
 			const hint =
@@ -178,7 +226,8 @@ export class GoogleDriveDestination implements Destination {
 
 	private async authHeader(): Promise<string> {
 		const { token } = await this.oauth.getAccessToken();
-		if (!token) throw new BackupError('AUTH_FAILED', 'No access token from Google', 'Check the Google Drive credential.');
+		if (!token)
+			throw new BackupError('AUTH_FAILED', 'No access token from Google', 'Check the Google Drive credential.');
 		return `Bearer ${token}`;
 	}
 
@@ -188,13 +237,38 @@ export class GoogleDriveDestination implements Destination {
 		if (error instanceof BackupError) return error;
 		const where = this.where(rel);
 		if (error instanceof DriveHttpError) {
-			if (error.reason === 'storageQuotaExceeded' || error.reason === 'quotaExceeded' || error.reason === 'teamDriveFileLimitExceeded' || error.reason === 'numChildrenInNonRootLimitExceeded') {
-				return new BackupError('QUOTA_EXCEEDED', `Google Drive is full: cannot ${action} ${where} (${error.reason}: ${error.message})`, 'Free space in the Drive / shared drive (run Prune, empty the trash) or buy more storage. Service accounts have no storage of their own: use a shared drive.', { cause: error });
+			if (
+				error.reason === 'storageQuotaExceeded' ||
+				error.reason === 'quotaExceeded' ||
+				error.reason === 'teamDriveFileLimitExceeded' ||
+				error.reason === 'numChildrenInNonRootLimitExceeded'
+			) {
+				return new BackupError(
+					'QUOTA_EXCEEDED',
+					`Google Drive is full: cannot ${action} ${where} (${error.reason}: ${error.message})`,
+					'Free space in the Drive / shared drive (run Prune, empty the trash) or buy more storage. Service accounts have no storage of their own: use a shared drive.',
+					{ cause: error },
+				);
 			}
-			if (error.reason === 'uploadLimitExceeded' || error.reason === 'dailyLimitExceeded' || (error.status === 403 && error.reason === 'userRateLimitExceeded')) {
-				return new BackupError('QUOTA_EXCEEDED', `Google Drive refused to ${action} ${where}: upload limit reached (${error.reason}: ${error.message})`, 'Google allows 750 GB of uploads per user per day; wait until the limit resets (24 h) or spread uploads over days / accounts. Retries with backoff were already made.', { cause: error });
+			if (
+				error.reason === 'uploadLimitExceeded' ||
+				error.reason === 'dailyLimitExceeded' ||
+				(error.status === 403 && error.reason === 'userRateLimitExceeded')
+			) {
+				return new BackupError(
+					'QUOTA_EXCEEDED',
+					`Google Drive refused to ${action} ${where}: upload limit reached (${error.reason}: ${error.message})`,
+					'Google allows 750 GB of uploads per user per day; wait until the limit resets (24 h) or spread uploads over days / accounts. Retries with backoff were already made.',
+					{ cause: error },
+				);
 			}
-			if (error.status === 401) return new BackupError('AUTH_FAILED', `Google rejected the access token for ${where}`, 'Check the Google Drive credential.', { cause: error });
+			if (error.status === 401)
+				return new BackupError(
+					'AUTH_FAILED',
+					`Google rejected the access token for ${where}`,
+					'Check the Google Drive credential.',
+					{ cause: error },
+				);
 			if (error.status === 403 || error.status === 404) {
 				return new BackupError(
 					'PERMISSION_DENIED',
@@ -206,7 +280,12 @@ export class GoogleDriveDestination implements Destination {
 				);
 			}
 		}
-		return new BackupError('TRANSFER_FAILED', `Could not ${action} ${where}: ${(error as Error).message}`, 'Google Drive or the network failed repeatedly; run again (uploads resume).', { cause: error });
+		return new BackupError(
+			'TRANSFER_FAILED',
+			`Could not ${action} ${where}: ${(error as Error).message}`,
+			'Google Drive or the network failed repeatedly; run again (uploads resume).',
+			{ cause: error },
+		);
 	}
 
 	/** A googleapis call with our backoff (the client's own retry is off). */
@@ -233,13 +312,23 @@ export class GoogleDriveDestination implements Destination {
 		let pageToken: string | undefined;
 		do {
 			const page = await this.call(() =>
-				this.api.files.list({ ...this.common, includeItemsFromAllDrives: true, corpora: 'allDrives', q: `'${escapeQuery(parentId)}' in parents and name = '${escapeQuery(name)}' and trashed = false`, fields: `nextPageToken,files(${FILE_FIELDS})`, pageSize: 100, pageToken }),
+				this.api.files.list({
+					...this.common,
+					includeItemsFromAllDrives: true,
+					corpora: 'allDrives',
+					q: `'${escapeQuery(parentId)}' in parents and name = '${escapeQuery(name)}' and trashed = false`,
+					fields: `nextPageToken,files(${FILE_FIELDS})`,
+					pageSize: 100,
+					pageToken,
+				}),
 			);
 			files.push(...(page.files ?? []));
 			pageToken = page.nextPageToken ?? undefined;
 		} while (pageToken);
 		// Oldest first: with duplicates (Drive allows them) the oldest is the one that counts.
-		return files.sort((a, b) => (a.createdTime ?? '').localeCompare(b.createdTime ?? '') || (a.id ?? '').localeCompare(b.id ?? ''));
+		return files.sort(
+			(a, b) => (a.createdTime ?? '').localeCompare(b.createdTime ?? '') || (a.id ?? '').localeCompare(b.id ?? ''),
+		);
 	}
 
 	private rootChecked = false;
@@ -248,8 +337,15 @@ export class GoogleDriveDestination implements Destination {
 		if (!this.rootChecked) {
 			// Drive lists nothing for an unknown parent: check the root once so a wrong or
 			// unshared folder id is an error, not an empty destination.
-			const root = await this.call(() => this.api.files.get({ ...this.common, fileId: this.config.rootFolderId.trim(), fields: 'id,mimeType' }));
-			if (root.mimeType !== FOLDER_MIME) throw new BackupError('INVALID_INPUT', `Google Drive item ${this.config.rootFolderId} is not a folder`, 'Give the id of a folder (or shared drive), from its address …/folders/<id>.');
+			const root = await this.call(() =>
+				this.api.files.get({ ...this.common, fileId: this.config.rootFolderId.trim(), fields: 'id,mimeType' }),
+			);
+			if (root.mimeType !== FOLDER_MIME)
+				throw new BackupError(
+					'INVALID_INPUT',
+					`Google Drive item ${this.config.rootFolderId} is not a folder`,
+					'Give the id of a folder (or shared drive), from its address …/folders/<id>.',
+				);
 			this.rootChecked = true;
 		}
 		const known = this.folderIds.get(relFolder);
@@ -259,7 +355,13 @@ export class GoogleDriveDestination implements Destination {
 		const name = baseName(relFolder);
 		let folder = (await this.childrenNamed(parentId, name)).find((file) => file.mimeType === FOLDER_MIME);
 		if (!folder && create) {
-			folder = await this.call(() => this.api.files.create({ ...this.common, requestBody: { name, mimeType: FOLDER_MIME, parents: [parentId] }, fields: 'id,createdTime' }));
+			folder = await this.call(() =>
+				this.api.files.create({
+					...this.common,
+					requestBody: { name, mimeType: FOLDER_MIME, parents: [parentId] },
+					fields: 'id,createdTime',
+				}),
+			);
 			// Two writers may have created it at once: settle on the oldest, drop ours if not it.
 			const all = (await this.childrenNamed(parentId, name)).filter((file) => file.mimeType === FOLDER_MIME);
 			if (all[0]?.id && all[0].id !== folder.id) {
@@ -296,13 +398,23 @@ export class GoogleDriveDestination implements Destination {
 			const stat = await fsp.stat(localFile);
 			const parentId = (await this.folderId(parentOf(rel), true))!;
 			const sessionKey = `${rel}|${stat.size}|${stat.mtimeMs}`;
-			const { file, digest, resumedFrom } = await this.resumableUpload(localFile, stat.size, sessionKey, { name: baseName(partialName(rel)), parents: [parentId] }, options);
+			const { file, digest, resumedFrom } = await this.resumableUpload(
+				localFile,
+				stat.size,
+				sessionKey,
+				{ name: baseName(partialName(rel)), parents: [parentId] },
+				options,
+			);
 			const remote = this.info(file);
 			let verifiedBy;
 			try {
 				verifiedBy = checkRemoteCopy(digest, remote, this.where(rel));
 				if (options.expectedSha256 && options.expectedSha256 !== digest.sha256) {
-					throw new BackupError('VERIFY_FAILED', `Local file ${localFile} has SHA-256 ${digest.sha256}, expected ${options.expectedSha256}`, 'The staged file changed after it was made; run Verify on the set.');
+					throw new BackupError(
+						'VERIFY_FAILED',
+						`Local file ${localFile} has SHA-256 ${digest.sha256}, expected ${options.expectedSha256}`,
+						'The staged file changed after it was made; run Verify on the set.',
+					);
 				}
 			} catch (error) {
 				await this.call(() => this.api.files.delete({ ...this.common, fileId: file.id! })).catch(() => undefined);
@@ -310,9 +422,21 @@ export class GoogleDriveDestination implements Destination {
 			}
 			// Rename into place, then drop older files of that name (Drive allows duplicates).
 			const older = await this.childrenNamed(parentId, baseName(rel));
-			await this.call(() => this.api.files.update({ ...this.common, fileId: file.id!, requestBody: { name: baseName(rel) }, fields: 'id' }));
-			for (const old of older) if (old.id && old.id !== file.id) await this.call(() => this.api.files.delete({ ...this.common, fileId: old.id! }));
-			return { remotePath: rel, bytes: digest.bytes, sha256: digest.sha256, verifiedBy, remote, resumedFrom, durationMs: Date.now() - started };
+			await this.call(() =>
+				this.api.files.update({ ...this.common, fileId: file.id!, requestBody: { name: baseName(rel) }, fields: 'id' }),
+			);
+			for (const old of older)
+				if (old.id && old.id !== file.id)
+					await this.call(() => this.api.files.delete({ ...this.common, fileId: old.id! }));
+			return {
+				remotePath: rel,
+				bytes: digest.bytes,
+				sha256: digest.sha256,
+				verifiedBy,
+				remote,
+				resumedFrom,
+				durationMs: Date.now() - started,
+			};
 		} catch (error) {
 			throw this.toBackupError(error, 'upload', rel);
 		}
@@ -323,7 +447,13 @@ export class GoogleDriveDestination implements Destination {
 	 * 308 + Range says what the server has. One chunk is in memory at a time. Every local byte is
 	 * hashed exactly once, in order, as it is first read (re-sent bytes were already hashed).
 	 */
-	private async resumableUpload(localFile: string, size: number, sessionKey: string, metadata: DriveFile, options: TransferOptions) {
+	private async resumableUpload(
+		localFile: string,
+		size: number,
+		sessionKey: string,
+		metadata: DriveFile,
+		options: TransferOptions,
+	) {
 		const meter = new DigestingMeter(options.onProgress, 0, 2000, true);
 		const file = await fsp.open(localFile, 'r');
 		let hashedUpTo = 0;
@@ -370,9 +500,13 @@ export class GoogleDriveDestination implements Destination {
 					failures = 0;
 				} catch (error) {
 					if (!isTransient(error) || options.signal?.aborted || ++failures > this.maxRetries) throw error;
-					await new Promise((resolve) => setTimeout(resolve, Math.min(30_000, 500 * 2 ** failures) * (0.5 + Math.random() / 2)));
+					await new Promise((resolve) =>
+						setTimeout(resolve, Math.min(30_000, 500 * 2 ** failures) * (0.5 + Math.random() / 2)),
+					);
 					// Ask the session what it kept, then go on from there.
-					const status = await this.sessionOffset(sessionUri, size).catch((statusError) => (isTransient(statusError) ? offset : Promise.reject(statusError)));
+					const status = await this.sessionOffset(sessionUri, size).catch((statusError) =>
+						isTransient(statusError) ? offset : Promise.reject(statusError),
+					);
 					if (status === undefined) answer = { expired: true };
 					else if (typeof status === 'object') answer = { done: status };
 					else answer = { next: status };
@@ -402,14 +536,20 @@ export class GoogleDriveDestination implements Destination {
 				const url = `${this.apiBase}/upload/drive/v3/files?uploadType=resumable&supportsAllDrives=true&fields=${encodeURIComponent(FILE_FIELDS)}`;
 				const response = await fetch(url, {
 					method: 'POST',
-					headers: { authorization: await this.authHeader(), 'content-type': 'application/json; charset=UTF-8', 'x-upload-content-type': 'application/octet-stream', 'x-upload-content-length': String(size) },
+					headers: {
+						authorization: await this.authHeader(),
+						'content-type': 'application/json; charset=UTF-8',
+						'x-upload-content-type': 'application/octet-stream',
+						'x-upload-content-length': String(size),
+					},
 					body: JSON.stringify(metadata),
 					signal: AbortSignal.any([AbortSignal.timeout(this.timeoutMs), ...(signal ? [signal] : [])]),
 				});
 				const body = await response.json().catch(() => undefined);
 				if (!response.ok) throw driveErrorFrom(response.status, body);
 				const location = response.headers.get('location');
-				if (!location) throw new DriveHttpError(response.status, undefined, 'resumable session answer had no Location header');
+				if (!location)
+					throw new DriveHttpError(response.status, undefined, 'resumable session answer had no Location header');
 				return location;
 			},
 			isTransient,
@@ -418,18 +558,30 @@ export class GoogleDriveDestination implements Destination {
 	}
 
 	/** Sends one chunk. 308 -> next offset from Range; 200/201 -> the file; 404/410 -> expired. */
-	private async putChunk(sessionUri: string, chunk: Buffer, offset: number, size: number, signal?: AbortSignal): Promise<{ done: DriveFile } | { next: number } | { expired: true }> {
+	private async putChunk(
+		sessionUri: string,
+		chunk: Buffer,
+		offset: number,
+		size: number,
+		signal?: AbortSignal,
+	): Promise<{ done: DriveFile } | { next: number } | { expired: true }> {
 		const range = chunk.length ? `bytes ${offset}-${offset + chunk.length - 1}/${size}` : `bytes */${size}`;
 		const response = await fetch(sessionUri, {
 			method: 'PUT',
-			headers: { authorization: await this.authHeader(), 'content-range': range, 'content-length': String(chunk.length) },
+			headers: {
+				authorization: await this.authHeader(),
+				'content-range': range,
+				'content-length': String(chunk.length),
+			},
 			body: chunk,
 			signal: AbortSignal.any([AbortSignal.timeout(Math.max(this.timeoutMs, 300_000)), ...(signal ? [signal] : [])]),
 		});
 		return this.readSessionAnswer(response);
 	}
 
-	private async readSessionAnswer(response: Response): Promise<{ done: DriveFile } | { next: number } | { expired: true }> {
+	private async readSessionAnswer(
+		response: Response,
+	): Promise<{ done: DriveFile } | { next: number } | { expired: true }> {
 		if (response.status === 308) {
 			await response.arrayBuffer();
 			const range = /bytes=0-(\d+)/.exec(response.headers.get('range') ?? '');
@@ -443,7 +595,11 @@ export class GoogleDriveDestination implements Destination {
 
 	/** Status query (`Content-Range: bytes *\/size`): bytes kept, the finished file, or undefined if expired. */
 	private async sessionOffset(sessionUri: string, size: number): Promise<number | DriveFile | undefined> {
-		const response = await fetch(sessionUri, { method: 'PUT', headers: { authorization: await this.authHeader(), 'content-range': `bytes */${size}`, 'content-length': '0' }, signal: AbortSignal.timeout(this.timeoutMs) });
+		const response = await fetch(sessionUri, {
+			method: 'PUT',
+			headers: { authorization: await this.authHeader(), 'content-range': `bytes */${size}`, 'content-length': '0' },
+			signal: AbortSignal.timeout(this.timeoutMs),
+		});
 		const answer = await this.readSessionAnswer(response);
 		if ('done' in answer) return answer.done;
 		if ('expired' in answer) return undefined;
@@ -456,10 +612,24 @@ export class GoogleDriveDestination implements Destination {
 		const rel = normalizeRemotePath(remotePath);
 		try {
 			const file = await this.findFile(rel);
-			if (!file?.id) throw new BackupError('SET_NOT_FOUND', `No file ${this.where(rel)}`, 'List the destination to see which sets it holds.');
-			const result = await downloadToLocal(() => this.download(file.id!, options.signal), localFile, Number(file.size ?? 0), options);
+			if (!file?.id)
+				throw new BackupError(
+					'SET_NOT_FOUND',
+					`No file ${this.where(rel)}`,
+					'List the destination to see which sets it holds.',
+				);
+			const result = await downloadToLocal(
+				() => this.download(file.id!, options.signal),
+				localFile,
+				Number(file.size ?? 0),
+				options,
+			);
 			if (file.sha256Checksum && file.sha256Checksum !== result.sha256) {
-				throw new BackupError('VERIFY_FAILED', `Downloaded ${this.where(rel)} has SHA-256 ${result.sha256}, Drive reports ${file.sha256Checksum}`, 'Download again; if it repeats, the copy on Drive is damaged.');
+				throw new BackupError(
+					'VERIFY_FAILED',
+					`Downloaded ${this.where(rel)} has SHA-256 ${result.sha256}, Drive reports ${file.sha256Checksum}`,
+					'Download again; if it repeats, the copy on Drive is damaged.',
+				);
 			}
 			return result;
 		} catch (error) {
@@ -468,11 +638,15 @@ export class GoogleDriveDestination implements Destination {
 	}
 
 	private async download(fileId: string, signal?: AbortSignal): Promise<Readable> {
-		const response = await fetch(`${this.apiBase}/drive/v3/files/${encodeURIComponent(fileId)}?alt=media&supportsAllDrives=true`, {
-			headers: { authorization: await this.authHeader() },
-			signal,
-		});
-		if (!response.ok || !response.body) throw driveErrorFrom(response.status, await response.json().catch(() => undefined));
+		const response = await fetch(
+			`${this.apiBase}/drive/v3/files/${encodeURIComponent(fileId)}?alt=media&supportsAllDrives=true`,
+			{
+				headers: { authorization: await this.authHeader() },
+				signal,
+			},
+		);
+		if (!response.ok || !response.body)
+			throw driveErrorFrom(response.status, await response.json().catch(() => undefined));
 		return Readable.fromWeb(response.body as import('node:stream/web').ReadableStream);
 	}
 
@@ -485,11 +659,25 @@ export class GoogleDriveDestination implements Destination {
 			let pageToken: string | undefined;
 			do {
 				const page = await this.call(() =>
-					this.api.files.list({ ...this.common, includeItemsFromAllDrives: true, corpora: 'allDrives', q: `'${escapeQuery(folderId)}' in parents and trashed = false`, fields: `nextPageToken,files(${FILE_FIELDS})`, pageSize: 1000, pageToken }),
+					this.api.files.list({
+						...this.common,
+						includeItemsFromAllDrives: true,
+						corpora: 'allDrives',
+						q: `'${escapeQuery(folderId)}' in parents and trashed = false`,
+						fields: `nextPageToken,files(${FILE_FIELDS})`,
+						pageSize: 1000,
+						pageToken,
+					}),
 				);
 				for (const file of page.files ?? []) {
 					const isFolder = file.mimeType === FOLDER_MIME;
-					entries.push({ name: file.name ?? '', path: rel ? `${rel}/${file.name}` : file.name ?? '', isFolder, size: isFolder ? 0 : Number(file.size ?? 0), modifiedAt: file.modifiedTime ? new Date(file.modifiedTime) : undefined });
+					entries.push({
+						name: file.name ?? '',
+						path: rel ? `${rel}/${file.name}` : (file.name ?? ''),
+						isFolder,
+						size: isFolder ? 0 : Number(file.size ?? 0),
+						modifiedAt: file.modifiedTime ? new Date(file.modifiedTime) : undefined,
+					});
 				}
 				pageToken = page.nextPageToken ?? undefined;
 			} while (pageToken);
@@ -529,7 +717,8 @@ export class GoogleDriveDestination implements Destination {
 			const folderId = await this.folderId(rel, false);
 			if (!folderId) return;
 			await this.deleteById(folderId);
-			for (const key of [...this.folderIds.keys()]) if (key === rel || key.startsWith(`${rel}/`)) this.folderIds.delete(key);
+			for (const key of [...this.folderIds.keys()])
+				if (key === rel || key.startsWith(`${rel}/`)) this.folderIds.delete(key);
 		} catch (error) {
 			throw this.toBackupError(error, 'delete', rel);
 		}
@@ -550,7 +739,9 @@ export class GoogleDriveDestination implements Destination {
 			// A one-chunk resumable upload (the client's media upload ignores a custom rootUrl).
 			const data = Buffer.from(content);
 			const session = await this.startSession({ name: baseName(rel), parents: [parentId] }, data.length);
-			const answer = await withRetries(() => this.putChunk(session, data, 0, data.length), isTransient, { maxRetries: this.maxRetries });
+			const answer = await withRetries(() => this.putChunk(session, data, 0, data.length), isTransient, {
+				maxRetries: this.maxRetries,
+			});
 			if (!('done' in answer)) throw new DriveHttpError(500, undefined, `Drive did not finish the upload of ${rel}`);
 			const created = answer.done;
 			// Drive allows duplicate names: the oldest file wins; later creators remove theirs.
@@ -568,7 +759,12 @@ export class GoogleDriveDestination implements Destination {
 		try {
 			const file = await this.findFile(rel);
 			if (!file?.id) return null;
-			if (Number(file.size ?? 0) > maxBytes) throw new BackupError('INVALID_INPUT', `${this.where(rel)} is ${file.size} bytes, more than the ${maxBytes} expected`, 'This is not the small file expected here (lock or manifest); check the destination.');
+			if (Number(file.size ?? 0) > maxBytes)
+				throw new BackupError(
+					'INVALID_INPUT',
+					`${this.where(rel)} is ${file.size} bytes, more than the ${maxBytes} expected`,
+					'This is not the small file expected here (lock or manifest); check the destination.',
+				);
 			const chunks: Buffer[] = [];
 			for await (const chunk of await this.download(file.id)) chunks.push(chunk as Buffer);
 			return Buffer.concat(chunks);

@@ -19,10 +19,18 @@ export async function downloadToLocal(
 ): Promise<GetResult> {
 	const started = Date.now();
 	await fsp.mkdir(path.dirname(localFile), { recursive: true });
-	const temp = path.join(path.dirname(localFile), `.${path.basename(localFile)}.${randomBytes(4).toString('hex')}.download`);
+	const temp = path.join(
+		path.dirname(localFile),
+		`.${path.basename(localFile)}.${randomBytes(4).toString('hex')}.download`,
+	);
 	const meter = new DigestingMeter(options.onProgress);
 	try {
-		await pipeline(await openSource(), meter, createWriteStream(temp, { flags: 'wx', mode: 0o640, highWaterMark: 1 << 20 }), { signal: options.signal });
+		await pipeline(
+			await openSource(),
+			meter,
+			createWriteStream(temp, { flags: 'wx', mode: 0o640, highWaterMark: 1 << 20 }),
+			{ signal: options.signal },
+		);
 		const handle = await fsp.open(temp, 'r');
 		try {
 			await handle.sync();
@@ -31,7 +39,11 @@ export async function downloadToLocal(
 		}
 		const digest = meter.digest();
 		if (expectedBytes !== undefined && digest.bytes !== expectedBytes) {
-			throw new BackupError('TRANSFER_FAILED', `Download to ${localFile} got ${digest.bytes} bytes, expected ${expectedBytes}`, 'The connection ended early; run the download again.');
+			throw new BackupError(
+				'TRANSFER_FAILED',
+				`Download to ${localFile} got ${digest.bytes} bytes, expected ${expectedBytes}`,
+				'The connection ended early; run the download again.',
+			);
 		}
 		await fsp.rename(temp, localFile);
 		return { localFile, bytes: digest.bytes, sha256: digest.sha256, durationMs: Date.now() - started };

@@ -30,7 +30,11 @@ export class LocalFolderDestination implements Destination {
 
 	constructor(config: LocalFolderConfig) {
 		if (!path.isAbsolute(config.folder)) {
-			throw new BackupError('INVALID_INPUT', `Destination folder "${config.folder}" is not an absolute path`, 'Give the full path of the folder or mounted share, e.g. /mnt/backup.');
+			throw new BackupError(
+				'INVALID_INPUT',
+				`Destination folder "${config.folder}" is not an absolute path`,
+				'Give the full path of the folder or mounted share, e.g. /mnt/backup.',
+			);
 		}
 		this.root = path.resolve(config.folder);
 	}
@@ -47,12 +51,27 @@ export class LocalFolderDestination implements Destination {
 		const where = `${this.describe()}/${remotePath}`;
 		const code = systemErrorCode(error);
 		if (code === 'ENOSPC' || code === 'EDQUOT') {
-			return new BackupError('DISK_FULL', `No space left to ${action} ${where}`, 'Free space on the destination (or run Prune), or choose a larger destination.', { cause: error });
+			return new BackupError(
+				'DISK_FULL',
+				`No space left to ${action} ${where}`,
+				'Free space on the destination (or run Prune), or choose a larger destination.',
+				{ cause: error },
+			);
 		}
 		if (code === 'EACCES' || code === 'EPERM' || code === 'EROFS') {
-			return new BackupError('PERMISSION_DENIED', `Not allowed to ${action} ${where} (${code})`, 'Give the n8n user write access to the destination folder, or check that the share is mounted read-write.', { cause: error });
+			return new BackupError(
+				'PERMISSION_DENIED',
+				`Not allowed to ${action} ${where} (${code})`,
+				'Give the n8n user write access to the destination folder, or check that the share is mounted read-write.',
+				{ cause: error },
+			);
 		}
-		return new BackupError('TRANSFER_FAILED', `Could not ${action} ${where}: ${(error as Error).message}`, 'Check that the folder (or network share) is mounted and reachable, then run again.', { cause: error });
+		return new BackupError(
+			'TRANSFER_FAILED',
+			`Could not ${action} ${where}: ${(error as Error).message}`,
+			'Check that the folder (or network share) is mounted and reachable, then run again.',
+			{ cause: error },
+		);
 	}
 
 	async put(localFile: string, remotePath: string, options: PutOptions = {}): Promise<PutResult> {
@@ -77,13 +96,25 @@ export class LocalFolderDestination implements Destination {
 			}
 			const local = meter.digest();
 			if (options.expectedSha256 && options.expectedSha256 !== local.sha256) {
-				throw new BackupError('VERIFY_FAILED', `Local file ${localFile} has SHA-256 ${local.sha256}, expected ${options.expectedSha256}`, 'The staged file changed after it was made; run Verify on the set.');
+				throw new BackupError(
+					'VERIFY_FAILED',
+					`Local file ${localFile} has SHA-256 ${local.sha256}, expected ${options.expectedSha256}`,
+					'The staged file changed after it was made; run Verify on the set.',
+				);
 			}
 			// Read the partial back: on a network share the size alone proves little.
 			const remote = await this.hashPartial(partial);
 			const verifiedBy = checkRemoteCopy(local, remote, `${this.describe()}/${remotePath}`);
 			await fsp.rename(partial, target);
-			return { remotePath, bytes: local.bytes, sha256: local.sha256, verifiedBy: verifiedBy === 'sha256' ? 'read-back' : verifiedBy, remote, resumedFrom: 0, durationMs: Date.now() - started };
+			return {
+				remotePath,
+				bytes: local.bytes,
+				sha256: local.sha256,
+				verifiedBy: verifiedBy === 'sha256' ? 'read-back' : verifiedBy,
+				remote,
+				resumedFrom: 0,
+				durationMs: Date.now() - started,
+			};
 		} catch (error) {
 			if (error instanceof BackupError) throw error;
 			throw this.fail(error, 'write', remotePath);
@@ -102,7 +133,12 @@ export class LocalFolderDestination implements Destination {
 	async get(remotePath: string, localFile: string, options: TransferOptions = {}): Promise<GetResult> {
 		const source = this.full(remotePath);
 		const info = await this.stat(remotePath);
-		if (!info) throw new BackupError('SET_NOT_FOUND', `No file ${this.describe()}/${remotePath}`, 'List the destination to see which sets it holds.');
+		if (!info)
+			throw new BackupError(
+				'SET_NOT_FOUND',
+				`No file ${this.describe()}/${remotePath}`,
+				'List the destination to see which sets it holds.',
+			);
 		return downloadToLocal(() => createReadStream(source, { highWaterMark: 1 << 20 }), localFile, info.size, options);
 	}
 
@@ -120,7 +156,13 @@ export class LocalFolderDestination implements Destination {
 			const entryPath = rel ? `${rel}/${dirent.name}` : dirent.name;
 			const st = await fsp.stat(this.full(entryPath)).catch(() => null);
 			if (!st) continue;
-			entries.push({ name: dirent.name, path: entryPath, isFolder: st.isDirectory(), size: st.isDirectory() ? 0 : st.size, modifiedAt: st.mtime });
+			entries.push({
+				name: dirent.name,
+				path: entryPath,
+				isFolder: st.isDirectory(),
+				size: st.isDirectory() ? 0 : st.size,
+				modifiedAt: st.mtime,
+			});
 		}
 		return entries;
 	}
@@ -168,7 +210,12 @@ export class LocalFolderDestination implements Destination {
 	async readSmallFile(remotePath: string, maxBytes = 1 << 20): Promise<Buffer | null> {
 		const info = await this.stat(remotePath);
 		if (!info) return null;
-		if (info.size > maxBytes) throw new BackupError('INVALID_INPUT', `${this.describe()}/${remotePath} is ${info.size} bytes, more than the ${maxBytes} expected`, 'This is not the small file expected here (lock or manifest); check the destination.');
+		if (info.size > maxBytes)
+			throw new BackupError(
+				'INVALID_INPUT',
+				`${this.describe()}/${remotePath} is ${info.size} bytes, more than the ${maxBytes} expected`,
+				'This is not the small file expected here (lock or manifest); check the destination.',
+			);
 		return fsp.readFile(this.full(remotePath));
 	}
 

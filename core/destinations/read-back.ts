@@ -10,7 +10,11 @@ import os from 'node:os';
 import path from 'node:path';
 import type { Destination, TransferOptions } from './destination';
 
-export async function readBackSha256(destination: Destination, remotePath: string, options: TransferOptions & { scratchFolder?: string } = {}): Promise<{ bytes: number; sha256: string }> {
+export async function readBackSha256(
+	destination: Destination,
+	remotePath: string,
+	options: TransferOptions & { scratchFolder?: string } = {},
+): Promise<{ bytes: number; sha256: string }> {
 	const folder = await fsp.mkdtemp(path.join(options.scratchFolder ?? os.tmpdir(), 'totvs-read-back-'));
 	try {
 		const result = await destination.get(remotePath, path.join(folder, randomBytes(4).toString('hex')), options);

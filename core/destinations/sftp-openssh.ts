@@ -36,7 +36,8 @@ export function findOpensshClient(): OpensshClient | string {
 	// The askpass helper is a POSIX shell script; Windows' OpenSSH port is not used.
 	if (process.platform === 'win32') return (found = 'the OpenSSH client fast path needs a POSIX system');
 	// Our temporary files are named in `-o` values, which split at spaces and expand `%` tokens.
-	if (!/^[A-Za-z0-9._/-]+$/.test(os.tmpdir())) return (found = `the temporary folder ${os.tmpdir()} has characters ssh options cannot carry`);
+	if (!/^[A-Za-z0-9._/-]+$/.test(os.tmpdir()))
+		return (found = `the temporary folder ${os.tmpdir()} has characters ssh options cannot carry`);
 	const dirs = (process.env.PATH ?? '/usr/bin:/bin').split(path.delimiter).filter(Boolean);
 	const executable = (file: string) => {
 		try {
@@ -46,7 +47,9 @@ export function findOpensshClient(): OpensshClient | string {
 			return false;
 		}
 	};
-	const dir = dirs.find((candidate) => executable(path.join(candidate, 'sftp')) && executable(path.join(candidate, 'ssh')));
+	const dir = dirs.find(
+		(candidate) => executable(path.join(candidate, 'sftp')) && executable(path.join(candidate, 'ssh')),
+	);
 	if (!dir) return (found = 'the OpenSSH client (sftp, ssh) is not installed (Debian: apt-get install openssh-client)');
 	const ssh = path.join(dir, 'ssh');
 	const banner = spawnSync(ssh, ['-V'], { encoding: 'utf8', timeout: 10_000 });
@@ -106,7 +109,17 @@ function knownHostsName(host: string, port: number): string {
 	return port === 22 ? name : `[${name}]:${port}`;
 }
 
-export type OpensshFailureKind = 'host-key' | 'auth' | 'unreachable' | 'timeout' | 'permission' | 'write' | 'disk-full' | 'stalled' | 'cancelled' | 'failed';
+export type OpensshFailureKind =
+	| 'host-key'
+	| 'auth'
+	| 'unreachable'
+	| 'timeout'
+	| 'permission'
+	| 'write'
+	| 'disk-full'
+	| 'stalled'
+	| 'cancelled'
+	| 'failed';
 
 /** Why the OpenSSH client failed, with its stderr (secrets scrubbed) for the message. */
 export class OpensshFailure extends Error {
@@ -121,13 +134,29 @@ export class OpensshFailure extends Error {
 
 /** Classifies what sftp / ssh printed on a failed run. Order matters: login problems first. */
 export function classifyStderr(stderr: string): OpensshFailureKind {
-	if (/Host key verification failed|REMOTE HOST IDENTIFICATION HAS CHANGED|No \S+ host key is known|no matching host key type found|host key mismatch/i.test(stderr)) return 'host-key';
-	if (/Permission denied \([^)]*\)|Too many authentication failures|incorrect passphrase|Load key .*: (invalid format|error in libcrypto)|No more authentication methods/i.test(stderr)) return 'auth';
-	if (/Connection refused|Could not resolve hostname|No route to host|Network is unreachable|Name or service not known/i.test(stderr)) return 'unreachable';
+	if (
+		/Host key verification failed|REMOTE HOST IDENTIFICATION HAS CHANGED|No \S+ host key is known|no matching host key type found|host key mismatch/i.test(
+			stderr,
+		)
+	)
+		return 'host-key';
+	if (
+		/Permission denied \([^)]*\)|Too many authentication failures|incorrect passphrase|Load key .*: (invalid format|error in libcrypto)|No more authentication methods/i.test(
+			stderr,
+		)
+	)
+		return 'auth';
+	if (
+		/Connection refused|Could not resolve hostname|No route to host|Network is unreachable|Name or service not known/i.test(
+			stderr,
+		)
+	)
+		return 'unreachable';
 	if (/Connection timed out|Operation timed out|Timeout, server .* not responding/i.test(stderr)) return 'timeout';
 	if (/No space left on device|Disk quota exceeded/i.test(stderr)) return 'disk-full';
 	if (/Permission denied/i.test(stderr)) return 'permission';
-	if (/write remote|Couldn't write to remote file|dest open|remote open|close remote|remote fsync/i.test(stderr)) return 'write';
+	if (/write remote|Couldn't write to remote file|dest open|remote open|close remote|remote fsync/i.test(stderr))
+		return 'write';
 	return 'failed';
 }
 
@@ -175,7 +204,11 @@ export async function opensshUpload(client: OpensshClient, upload: OpensshUpload
 	try {
 		const knownHosts = path.join(dir, 'known_hosts');
 		const type = keyType(upload.hostKey);
-		await fsp.writeFile(knownHosts, `${knownHostsName(upload.host, upload.port)} ${type} ${upload.hostKey.toString('base64')}\n`, { mode: 0o600 });
+		await fsp.writeFile(
+			knownHosts,
+			`${knownHostsName(upload.host, upload.port)} ${type} ${upload.hostKey.toString('base64')}\n`,
+			{ mode: 0o600 },
+		);
 		const env: NodeJS.ProcessEnv = { PATH: process.env.PATH ?? '/usr/bin:/bin', HOME: dir, LC_ALL: 'C' };
 		const usesKey = !!upload.privateKey;
 		const needsAskpass = !!upload.password || (usesKey && !!upload.passphrase);
@@ -214,10 +247,26 @@ export async function opensshUpload(client: OpensshClient, upload: OpensshUpload
 		if (needsAskpass) {
 			const askpass = path.join(dir, 'askpass');
 			await fsp.writeFile(askpass, ASKPASS, { mode: 0o700 });
-			Object.assign(env, { SSH_ASKPASS: askpass, SSH_ASKPASS_REQUIRE: 'force', TOTVS_SSH_PASSWORD: upload.password ?? '', TOTVS_SSH_PASSPHRASE: upload.passphrase ?? '' });
+			Object.assign(env, {
+				SSH_ASKPASS: askpass,
+				SSH_ASKPASS_REQUIRE: 'force',
+				TOTVS_SSH_PASSWORD: upload.password ?? '',
+				TOTVS_SSH_PASSPHRASE: upload.passphrase ?? '',
+			});
 		}
 		const destination = upload.host.includes(':') ? `[${upload.host}]` : upload.host;
-		const args = ['-F', '/dev/null', '-S', client.ssh, ...options.flatMap((option) => ['-o', option]), '-P', String(upload.port), '-b', '-', destination];
+		const args = [
+			'-F',
+			'/dev/null',
+			'-S',
+			client.ssh,
+			...options.flatMap((option) => ['-o', option]),
+			'-P',
+			String(upload.port),
+			'-b',
+			'-',
+			destination,
+		];
 		await runChild(upload, client, args, env, command, [dir]);
 	} finally {
 		await fsp.rm(dir, { recursive: true, force: true });
@@ -225,9 +274,20 @@ export async function opensshUpload(client: OpensshClient, upload: OpensshUpload
 }
 
 /** Spawns sftp, feeds the batch, watches growth, maps the exit. Waits for the child to be gone. */
-function runChild(upload: OpensshUpload, client: OpensshClient, args: string[], env: NodeJS.ProcessEnv, command: string, scrubPaths: string[]): Promise<void> {
+function runChild(
+	upload: OpensshUpload,
+	client: OpensshClient,
+	args: string[],
+	env: NodeJS.ProcessEnv,
+	command: string,
+	scrubPaths: string[],
+): Promise<void> {
 	const spawn = upload.spawn ?? nodeSpawn;
-	const secrets = [upload.password, upload.passphrase, ...(upload.privateKey ?? '').split('\n').filter((line) => line.length > 20 && !line.startsWith('-----'))].filter((value): value is string => !!value);
+	const secrets = [
+		upload.password,
+		upload.passphrase,
+		...(upload.privateKey ?? '').split('\n').filter((line) => line.length > 20 && !line.startsWith('-----')),
+	].filter((value): value is string => !!value);
 	const scrub = (text: string) => {
 		let out = text;
 		for (const secret of secrets) out = out.split(secret).join('***');
@@ -257,19 +317,22 @@ function runChild(upload: OpensshUpload, client: OpensshClient, args: string[], 
 		let lastSize = -1;
 		let lastGrowth = Date.now();
 		let polling = false;
-		const poller = setInterval(async () => {
-			if (polling) return;
-			polling = true;
-			const size = await upload.remoteSize().catch(() => undefined);
-			polling = false;
-			if (size !== undefined && size > lastSize) {
-				lastSize = size;
-				lastGrowth = Date.now();
-				upload.onProgress?.(size);
-			} else if (Date.now() - lastGrowth > upload.stallTimeoutMs) {
-				stop('stalled');
-			}
-		}, Math.min(2000, Math.max(250, Math.floor(upload.stallTimeoutMs / 4))));
+		const poller = setInterval(
+			async () => {
+				if (polling) return;
+				polling = true;
+				const size = await upload.remoteSize().catch(() => undefined);
+				polling = false;
+				if (size !== undefined && size > lastSize) {
+					lastSize = size;
+					lastGrowth = Date.now();
+					upload.onProgress?.(size);
+				} else if (Date.now() - lastGrowth > upload.stallTimeoutMs) {
+					stop('stalled');
+				}
+			},
+			Math.min(2000, Math.max(250, Math.floor(upload.stallTimeoutMs / 4))),
+		);
 
 		let settled = false;
 		const settle = (error?: OpensshFailure) => {
@@ -282,7 +345,8 @@ function runChild(upload: OpensshUpload, client: OpensshClient, args: string[], 
 		};
 		child.once('error', (error) => {
 			// Could not start at all (no 'close' follows then).
-			if (child.pid === undefined) settle(new OpensshFailure('failed', scrub(`cannot run ${client.sftp}: ${error.message}`)));
+			if (child.pid === undefined)
+				settle(new OpensshFailure('failed', scrub(`cannot run ${client.sftp}: ${error.message}`)));
 			else stderr += `\n${error.message}`;
 		});
 		child.once('close', (code) => {

@@ -27,7 +27,15 @@ import {
 	type VerificationMethod,
 } from './destination';
 import { downloadToLocal } from './local-download';
-import { findOpensshClient, opensshUpload, OpensshFailure, plainLoginValues, uploadCommand, type OpensshClient, type SpawnFunction } from './sftp-openssh';
+import {
+	findOpensshClient,
+	opensshUpload,
+	OpensshFailure,
+	plainLoginValues,
+	uploadCommand,
+	type OpensshClient,
+	type SpawnFunction,
+} from './sftp-openssh';
 import { abortError, checkRemoteCopy, DigestingMeter, hashFileInWorker } from './verification';
 
 const NO_SUCH_FILE = 2;
@@ -86,10 +94,18 @@ export class SftpDestination implements Destination {
 		private readonly hooks: SftpHooks = {},
 	) {
 		if (!config.hostKeySha256?.trim()) {
-			throw new BackupError('INVALID_INPUT', `No host key fingerprint given for ${this.describe()}`, 'Run `ssh-keygen -lf /etc/ssh/ssh_host_ed25519_key.pub` on the server (or `ssh-keyscan host | ssh-keygen -lf -`) and paste the SHA256:… value.');
+			throw new BackupError(
+				'INVALID_INPUT',
+				`No host key fingerprint given for ${this.describe()}`,
+				'Run `ssh-keygen -lf /etc/ssh/ssh_host_ed25519_key.pub` on the server (or `ssh-keyscan host | ssh-keygen -lf -`) and paste the SHA256:… value.',
+			);
 		}
 		if (!config.password && !config.privateKey) {
-			throw new BackupError('INVALID_INPUT', `No password or private key given for ${this.describe()}`, 'Set a password or a private key in the SFTP credential.');
+			throw new BackupError(
+				'INVALID_INPUT',
+				`No password or private key given for ${this.describe()}`,
+				'Set a password or a private key in the SFTP credential.',
+			);
 		}
 		this.pinned = normalizeFingerprint(config.hostKeySha256);
 		this.timeoutMs = config.timeoutMs ?? 30_000;
@@ -146,7 +162,13 @@ export class SftpDestination implements Destination {
 				},
 				// AES-GCM first: hardware-accelerated in Node's OpenSSL, the fastest for bulk data.
 				algorithms: {
-					cipher: ['aes128-gcm@openssh.com', 'aes256-gcm@openssh.com', 'chacha20-poly1305@openssh.com', 'aes128-ctr', 'aes256-ctr'],
+					cipher: [
+						'aes128-gcm@openssh.com',
+						'aes256-gcm@openssh.com',
+						'chacha20-poly1305@openssh.com',
+						'aes128-ctr',
+						'aes256-ctr',
+					],
 				},
 			};
 			client.on('ready', () => {
@@ -158,22 +180,50 @@ export class SftpDestination implements Destination {
 					const folder = this.config.folder?.trim() || '.';
 					sftp.realpath(folder, (realError, root) => {
 						if (realError) {
-							return fail(new BackupError('SET_NOT_FOUND', `Folder "${folder}" does not exist on ${this.describe()}`, 'Create the folder on the server, or fix the folder in the destination settings.', { cause: realError }));
+							return fail(
+								new BackupError(
+									'SET_NOT_FOUND',
+									`Folder "${folder}" does not exist on ${this.describe()}`,
+									'Create the folder on the server, or fix the folder in the destination settings.',
+									{ cause: realError },
+								),
+							);
 						}
 						settled = true;
-						const session: Session = { client, sftp, root: root.replace(/\/+$/, '') || '/', hostKey: seenKey!, closed: false };
+						const session: Session = {
+							client,
+							sftp,
+							root: root.replace(/\/+$/, '') || '/',
+							hostKey: seenKey!,
+							closed: false,
+						};
 						client.on('close', () => (session.closed = true));
 						resolve(session);
 					});
 				});
 			});
 			client.on('error', (error) => fail(this.sshError(error, seenFingerprint)));
-			client.on('close', () => fail(new BackupError('UNREACHABLE', `Connection to ${this.describe()} closed during login`, 'Check the host, port and that the SSH server accepts connections from this machine.')));
+			client.on('close', () =>
+				fail(
+					new BackupError(
+						'UNREACHABLE',
+						`Connection to ${this.describe()} closed during login`,
+						'Check the host, port and that the SSH server accepts connections from this machine.',
+					),
+				),
+			);
 			try {
 				client.connect(options);
 			} catch (error) {
 				// ssh2 parses (and decrypts) the private key here: a bad key or passphrase.
-				fail(new BackupError('AUTH_FAILED', `Cannot use the private key for ${this.describe()}: ${(error as Error).message}`, 'Check the private key (OpenSSH or PEM format) and its passphrase.', { cause: error }));
+				fail(
+					new BackupError(
+						'AUTH_FAILED',
+						`Cannot use the private key for ${this.describe()}: ${(error as Error).message}`,
+						'Check the private key (OpenSSH or PEM format) and its passphrase.',
+						{ cause: error },
+					),
+				);
 			}
 		});
 		return this.session;
@@ -189,15 +239,35 @@ export class SftpDestination implements Destination {
 			);
 		}
 		if (error.level === 'client-authentication') {
-			return new BackupError('AUTH_FAILED', `Login as "${this.config.username}" refused by ${this.describe()}`, 'Check the username and password or private key (and passphrase), and that the key is in the user\'s authorized_keys.', { cause: error });
+			return new BackupError(
+				'AUTH_FAILED',
+				`Login as "${this.config.username}" refused by ${this.describe()}`,
+				"Check the username and password or private key (and passphrase), and that the key is in the user's authorized_keys.",
+				{ cause: error },
+			);
 		}
 		if (/passphrase|private key|Cannot parse/i.test(error.message)) {
-			return new BackupError('AUTH_FAILED', `Cannot use the private key for ${this.describe()}: ${error.message}`, 'Check the key text and its passphrase.', { cause: error });
+			return new BackupError(
+				'AUTH_FAILED',
+				`Cannot use the private key for ${this.describe()}: ${error.message}`,
+				'Check the key text and its passphrase.',
+				{ cause: error },
+			);
 		}
 		if (error.level === 'client-timeout' || /timed out/i.test(error.message)) {
-			return new BackupError('TIMEOUT', `Timed out connecting to ${this.describe()}`, 'Check that the host and port are right and that a firewall lets this machine through.', { cause: error });
+			return new BackupError(
+				'TIMEOUT',
+				`Timed out connecting to ${this.describe()}`,
+				'Check that the host and port are right and that a firewall lets this machine through.',
+				{ cause: error },
+			);
 		}
-		return new BackupError('UNREACHABLE', `Cannot reach ${this.describe()}: ${error.message}`, 'Check the host, port and network path to the SSH server.', { cause: error });
+		return new BackupError(
+			'UNREACHABLE',
+			`Cannot reach ${this.describe()}: ${error.message}`,
+			'Check the host, port and network path to the SSH server.',
+			{ cause: error },
+		);
 	}
 
 	private abs(session: Session, remotePath: string, allowRoot = false): string {
@@ -212,16 +282,36 @@ export class SftpDestination implements Destination {
 		const code = (error as { code?: number }).code;
 		const where = this.where(remotePath);
 		if (session.closed) {
-			return new BackupError('TRANSFER_FAILED', `Connection to ${this.describe()} was lost while trying to ${action} ${where}`, 'Run again: the upload resumes or restarts, and nothing incomplete is left under the final name.', { cause: error });
+			return new BackupError(
+				'TRANSFER_FAILED',
+				`Connection to ${this.describe()} was lost while trying to ${action} ${where}`,
+				'Run again: the upload resumes or restarts, and nothing incomplete is left under the final name.',
+				{ cause: error },
+			);
 		}
 		if (code === PERMISSION) {
-			return new BackupError('PERMISSION_DENIED', `Not allowed to ${action} ${where}`, 'Give the SFTP user write access to the destination folder.', { cause: error });
+			return new BackupError(
+				'PERMISSION_DENIED',
+				`Not allowed to ${action} ${where}`,
+				'Give the SFTP user write access to the destination folder.',
+				{ cause: error },
+			);
 		}
 		const free = await this.freeBytes(session, this.abs(session, parentOf(remotePath), true)).catch(() => undefined);
 		if (free !== undefined && free < 1 << 20) {
-			return new BackupError('DISK_FULL', `The server's disk is full: could not ${action} ${where} (${free} bytes free)`, 'Free space on the SFTP server (run Prune) or raise the user\'s quota.', { cause: error });
+			return new BackupError(
+				'DISK_FULL',
+				`The server's disk is full: could not ${action} ${where} (${free} bytes free)`,
+				"Free space on the SFTP server (run Prune) or raise the user's quota.",
+				{ cause: error },
+			);
 		}
-		return new BackupError('TRANSFER_FAILED', `Could not ${action} ${where}: ${(error as Error).message}`, 'Check the path and the server, then run again.', { cause: error });
+		return new BackupError(
+			'TRANSFER_FAILED',
+			`Could not ${action} ${where}: ${(error as Error).message}`,
+			'Check the path and the server, then run again.',
+			{ cause: error },
+		);
 	}
 
 	private freeBytes(session: Session, absFolder: string): Promise<number> {
@@ -332,24 +422,47 @@ export class SftpDestination implements Destination {
 				verifiedBy = checkRemoteCopy(local, remote, this.where(rel)) === 'sha256' ? 'read-back' : 'size';
 			}
 			if (options.expectedSha256 && options.expectedSha256 !== local.sha256) {
-				throw new BackupError('VERIFY_FAILED', `Local file ${localFile} has SHA-256 ${local.sha256}, expected ${options.expectedSha256}`, 'The staged file changed after it was made; run Verify on the set.');
+				throw new BackupError(
+					'VERIFY_FAILED',
+					`Local file ${localFile} has SHA-256 ${local.sha256}, expected ${options.expectedSha256}`,
+					'The staged file changed after it was made; run Verify on the set.',
+				);
 			}
 			await this.renameOver(session, partial, target);
 			const final = await this.statAbs(session, target);
-			return { remotePath: rel, bytes: local.bytes, sha256: local.sha256, verifiedBy, remote: { ...remote, modifiedAt: final?.mtime ? new Date(final.mtime * 1000) : undefined }, resumedFrom: offset, durationMs: Date.now() - started };
+			return {
+				remotePath: rel,
+				bytes: local.bytes,
+				sha256: local.sha256,
+				verifiedBy,
+				remote: { ...remote, modifiedAt: final?.mtime ? new Date(final.mtime * 1000) : undefined },
+				resumedFrom: offset,
+				durationMs: Date.now() - started,
+			};
 		} catch (error) {
 			throw await this.fileError(session, error, 'upload', rel);
 		}
 	}
 
 	/** Sends the local file from `offset` into the remote partial: OpenSSH's client or ssh2. */
-	private async transfer(session: Session, localFile: string, localSize: number, partial: string, offset: number, options: TransferOptions): Promise<{ bytes: number; sha256: string }> {
+	private async transfer(
+		session: Session,
+		localFile: string,
+		localSize: number,
+		partial: string,
+		offset: number,
+		options: TransferOptions,
+	): Promise<{ bytes: number; sha256: string }> {
 		const client = this.opensshFor(localFile, localSize, partial, offset);
 		if (!client) return this.upload(session, localFile, localSize, partial, offset, options);
 		try {
 			return await this.uploadWithOpenssh(client, session, localFile, localSize, partial, offset, options);
 		} catch (error) {
-			if ((this.config.transport ?? 'auto') === 'auto' && error instanceof OpensshFailure && (error.kind === 'auth' || error.kind === 'unreachable')) {
+			if (
+				(this.config.transport ?? 'auto') === 'auto' &&
+				error instanceof OpensshFailure &&
+				(error.kind === 'auth' || error.kind === 'unreachable')
+			) {
 				// ssh2 logged in a moment ago with the same settings, so this client cannot (a key
 				// format it does not read, a per-user connection limit): stay on ssh2 here.
 				this.opensshUnusable = error.stderr;
@@ -363,20 +476,38 @@ export class SftpDestination implements Destination {
 	private opensshFor(localFile: string, localSize: number, partial: string, offset: number): OpensshClient | undefined {
 		const transport = this.config.transport ?? 'auto';
 		if (transport === 'ssh2' || (offset > 0 && offset >= localSize)) return undefined;
-		if (transport === 'auto' && (this.opensshUnusable !== undefined || localSize - offset < OPENSSH_MIN_BYTES)) return undefined;
+		if (transport === 'auto' && (this.opensshUnusable !== undefined || localSize - offset < OPENSSH_MIN_BYTES))
+			return undefined;
 		const client = findOpensshClient();
 		if (typeof client === 'string') {
 			if (transport === 'auto') return undefined;
-			throw new BackupError('UNSUPPORTED_OPTION', `Cannot upload to ${this.describe()} with the OpenSSH client: ${client}`, 'Install the OpenSSH client (openssh-client 8.4 or later), or set the SFTP transport to auto or ssh2.');
+			throw new BackupError(
+				'UNSUPPORTED_OPTION',
+				`Cannot upload to ${this.describe()} with the OpenSSH client: ${client}`,
+				'Install the OpenSSH client (openssh-client 8.4 or later), or set the SFTP transport to auto or ssh2.',
+			);
 		}
 		// Names the batch syntax cannot carry (newlines, backslashes, very long) and unusual
 		// user or host names go over ssh2, whatever the mode: same result, only slower.
-		if (!partial.startsWith('/') || !uploadCommand(localFile, partial, offset > 0) || !plainLoginValues(this.config.host, this.config.username)) return undefined;
+		if (
+			!partial.startsWith('/') ||
+			!uploadCommand(localFile, partial, offset > 0) ||
+			!plainLoginValues(this.config.host, this.config.username)
+		)
+			return undefined;
 		return client;
 	}
 
 	/** The OpenSSH client uploads; the local file is hashed in a worker meanwhile. */
-	private async uploadWithOpenssh(client: OpensshClient, session: Session, localFile: string, localSize: number, partial: string, offset: number, options: TransferOptions): Promise<{ bytes: number; sha256: string }> {
+	private async uploadWithOpenssh(
+		client: OpensshClient,
+		session: Session,
+		localFile: string,
+		localSize: number,
+		partial: string,
+		offset: number,
+		options: TransferOptions,
+	): Promise<{ bytes: number; sha256: string }> {
 		const hashing = hashFileInWorker(localFile);
 		hashing.catch(() => undefined); // awaited below; avoid an unhandled rejection meanwhile
 		const started = Date.now();
@@ -400,39 +531,90 @@ export class SftpDestination implements Destination {
 			spawn: this.hooks.spawn,
 		});
 		const digest = await hashing;
-		if (digest.bytes !== localSize) throw new Error(`${localFile} changed while it was uploaded (${localSize} bytes expected, ${digest.bytes} hashed)`);
+		if (digest.bytes !== localSize)
+			throw new Error(
+				`${localFile} changed while it was uploaded (${localSize} bytes expected, ${digest.bytes} hashed)`,
+			);
 		return digest;
 	}
 
 	/** The same BackupError codes as the ssh2 path, with what sftp printed (secrets scrubbed). */
 	private async opensshError(session: Session, error: unknown, partial: string): Promise<BackupError> {
-		if (!(error instanceof OpensshFailure)) return error instanceof BackupError ? error : this.fileError(session, error, 'upload', partial);
+		if (!(error instanceof OpensshFailure))
+			return error instanceof BackupError ? error : this.fileError(session, error, 'upload', partial);
 		const said = error.stderr ? ` (sftp: ${error.stderr})` : '';
 		const where = `sftp://${this.config.username}@${this.config.host}:${this.config.port ?? 22}${partial}`;
 		switch (error.kind) {
 			case 'host-key':
-				return new BackupError('HOST_KEY_MISMATCH', `The OpenSSH client was shown a host key for ${this.config.host}:${this.config.port ?? 22} other than the pinned ${this.pinned}; connection refused, nothing uploaded${said}`, 'Someone may be intercepting the connection, or the server has several addresses with different keys. Check with the server administrator before trusting another key.', { cause: error });
+				return new BackupError(
+					'HOST_KEY_MISMATCH',
+					`The OpenSSH client was shown a host key for ${this.config.host}:${this.config.port ?? 22} other than the pinned ${this.pinned}; connection refused, nothing uploaded${said}`,
+					'Someone may be intercepting the connection, or the server has several addresses with different keys. Check with the server administrator before trusting another key.',
+					{ cause: error },
+				);
 			case 'auth':
-				return new BackupError('AUTH_FAILED', `Login as "${this.config.username}" by the OpenSSH client refused by ${this.describe()}${said}`, 'Check the password or private key and passphrase; if only the OpenSSH client fails, set the SFTP transport to ssh2.', { cause: error });
+				return new BackupError(
+					'AUTH_FAILED',
+					`Login as "${this.config.username}" by the OpenSSH client refused by ${this.describe()}${said}`,
+					'Check the password or private key and passphrase; if only the OpenSSH client fails, set the SFTP transport to ssh2.',
+					{ cause: error },
+				);
 			case 'unreachable':
-				return new BackupError('UNREACHABLE', `The OpenSSH client cannot reach ${this.describe()}${said}`, 'Check the host, port and network path to the SSH server.', { cause: error });
+				return new BackupError(
+					'UNREACHABLE',
+					`The OpenSSH client cannot reach ${this.describe()}${said}`,
+					'Check the host, port and network path to the SSH server.',
+					{ cause: error },
+				);
 			case 'timeout':
-				return new BackupError('TIMEOUT', `The OpenSSH client timed out connecting to ${this.describe()}${said}`, 'Check that the host and port are right and that a firewall lets this machine through.', { cause: error });
+				return new BackupError(
+					'TIMEOUT',
+					`The OpenSSH client timed out connecting to ${this.describe()}${said}`,
+					'Check that the host and port are right and that a firewall lets this machine through.',
+					{ cause: error },
+				);
 			case 'stalled':
-				return new BackupError('TIMEOUT', `No progress for ${Math.round(this.timeoutMs / 1000)} s uploading to ${where}; the transfer was stopped${said}`, 'The server or network stalled; run again (the upload resumes).', { cause: error });
+				return new BackupError(
+					'TIMEOUT',
+					`No progress for ${Math.round(this.timeoutMs / 1000)} s uploading to ${where}; the transfer was stopped${said}`,
+					'The server or network stalled; run again (the upload resumes).',
+					{ cause: error },
+				);
 			case 'cancelled':
 				return abortError(partial);
 			case 'permission':
-				return new BackupError('PERMISSION_DENIED', `Not allowed to write ${where}${said}`, 'Give the SFTP user write access to the destination folder.', { cause: error });
+				return new BackupError(
+					'PERMISSION_DENIED',
+					`Not allowed to write ${where}${said}`,
+					'Give the SFTP user write access to the destination folder.',
+					{ cause: error },
+				);
 			case 'disk-full':
-				return new BackupError('DISK_FULL', `The server's disk is full: could not write ${where}${said}`, 'Free space on the SFTP server (run Prune) or raise the user\'s quota.', { cause: error });
+				return new BackupError(
+					'DISK_FULL',
+					`The server's disk is full: could not write ${where}${said}`,
+					"Free space on the SFTP server (run Prune) or raise the user's quota.",
+					{ cause: error },
+				);
 			default: {
 				// sftp reports ENOSPC as a plain "Failure": ask statvfs (over ssh2) whether the disk is full.
-				const free = session.closed ? undefined : await this.freeBytes(session, partial.slice(0, partial.lastIndexOf('/')) || '/').catch(() => undefined);
+				const free = session.closed
+					? undefined
+					: await this.freeBytes(session, partial.slice(0, partial.lastIndexOf('/')) || '/').catch(() => undefined);
 				if (free !== undefined && free < 1 << 20) {
-					return new BackupError('DISK_FULL', `The server's disk is full: could not write ${where} (${free} bytes free)${said}`, 'Free space on the SFTP server (run Prune) or raise the user\'s quota.', { cause: error });
+					return new BackupError(
+						'DISK_FULL',
+						`The server's disk is full: could not write ${where} (${free} bytes free)${said}`,
+						"Free space on the SFTP server (run Prune) or raise the user's quota.",
+						{ cause: error },
+					);
 				}
-				return new BackupError('TRANSFER_FAILED', `Upload to ${where} failed${said}`, 'Run again: the upload resumes or restarts, and nothing incomplete is left under the final name.', { cause: error });
+				return new BackupError(
+					'TRANSFER_FAILED',
+					`Upload to ${where} failed${said}`,
+					'Run again: the upload resumes or restarts, and nothing incomplete is left under the final name.',
+					{ cause: error },
+				);
 			}
 		}
 	}
@@ -442,7 +624,14 @@ export class SftpDestination implements Destination {
 	 * WRITE requests in flight, while a worker thread hashes the whole local file (the resumed
 	 * prefix too), so the digest covers what the remote file should be. Memory: concurrency x chunk.
 	 */
-	private async upload(session: Session, localFile: string, localSize: number, partial: string, offset: number, options: TransferOptions): Promise<{ bytes: number; sha256: string; md5?: string }> {
+	private async upload(
+		session: Session,
+		localFile: string,
+		localSize: number,
+		partial: string,
+		offset: number,
+		options: TransferOptions,
+	): Promise<{ bytes: number; sha256: string; md5?: string }> {
 		const sftp = session.sftp;
 		// The whole file (the resumed prefix too) is hashed in a worker thread, beside the transfer.
 		const hashing = hashFileInWorker(localFile);
@@ -459,12 +648,21 @@ export class SftpDestination implements Destination {
 				let reading = false;
 				let failed = false;
 				let lastProgress = Date.now();
-				const watchdog = setInterval(() => {
-					if (Date.now() - lastProgress > this.timeoutMs) {
-						finish(new BackupError('TIMEOUT', `No progress for ${Math.round(this.timeoutMs / 1000)} s uploading to ${this.describe()}`, 'The server or network stalled; run again (the upload resumes).'));
-						session.client.end();
-					}
-				}, Math.min(5000, this.timeoutMs));
+				const watchdog = setInterval(
+					() => {
+						if (Date.now() - lastProgress > this.timeoutMs) {
+							finish(
+								new BackupError(
+									'TIMEOUT',
+									`No progress for ${Math.round(this.timeoutMs / 1000)} s uploading to ${this.describe()}`,
+									'The server or network stalled; run again (the upload resumes).',
+								),
+							);
+							session.client.end();
+						}
+					},
+					Math.min(5000, this.timeoutMs),
+				);
 				const onAbort = () => finish(abortError(partial));
 				options.signal?.addEventListener('abort', onAbort);
 				const finish = (error?: Error) => {
@@ -513,13 +711,17 @@ export class SftpDestination implements Destination {
 			if (!session.closed) await this.call((cb) => sftp.close(handle, cb)).catch(() => undefined);
 		}
 		const digest = await hashing;
-		if (digest.bytes !== localSize) throw new Error(`${localFile} changed while it was uploaded (${localSize} bytes expected, ${digest.bytes} hashed)`);
+		if (digest.bytes !== localSize)
+			throw new Error(
+				`${localFile} changed while it was uploaded (${localSize} bytes expected, ${digest.bytes} hashed)`,
+			);
 		return digest;
 	}
 
 	private async readBackSha256(session: Session, absPath: string): Promise<string> {
 		const hash = createHash('sha256');
-		for await (const chunk of session.sftp.createReadStream(absPath, { highWaterMark: 256 * 1024 })) hash.update(chunk as Buffer);
+		for await (const chunk of session.sftp.createReadStream(absPath, { highWaterMark: 256 * 1024 }))
+			hash.update(chunk as Buffer);
 		return hash.digest('hex');
 	}
 
@@ -532,9 +734,19 @@ export class SftpDestination implements Destination {
 		const st = await this.statAbs(session, abs).catch(async (error) => {
 			throw await this.fileError(session, error, 'read', rel);
 		});
-		if (!st) throw new BackupError('SET_NOT_FOUND', `No file ${this.where(rel)}`, 'List the destination to see which sets it holds.');
+		if (!st)
+			throw new BackupError(
+				'SET_NOT_FOUND',
+				`No file ${this.where(rel)}`,
+				'List the destination to see which sets it holds.',
+			);
 		try {
-			return await downloadToLocal(() => session.sftp.createReadStream(abs, { highWaterMark: 256 * 1024 }), localFile, st.size, options);
+			return await downloadToLocal(
+				() => session.sftp.createReadStream(abs, { highWaterMark: 256 * 1024 }),
+				localFile,
+				st.size,
+				options,
+			);
 		} catch (error) {
 			throw await this.fileError(session, error, 'download', rel);
 		}
@@ -621,7 +833,8 @@ export class SftpDestination implements Destination {
 				throw error;
 			}
 		} catch (error) {
-			if ((await this.statAbs(session, target).catch(() => null)) && (error as { code?: number }).code === 4) return false;
+			if ((await this.statAbs(session, target).catch(() => null)) && (error as { code?: number }).code === 4)
+				return false;
 			throw await this.fileError(session, error, 'create', rel);
 		} finally {
 			await this.call((cb) => session.sftp.unlink(temp, cb)).catch(() => undefined);
@@ -641,7 +854,12 @@ export class SftpDestination implements Destination {
 		const rel = normalizeRemotePath(remotePath);
 		const info = await this.stat(rel);
 		if (!info) return null;
-		if (info.size > maxBytes) throw new BackupError('INVALID_INPUT', `${this.where(rel)} is ${info.size} bytes, more than the ${maxBytes} expected`, 'This is not the small file expected here (lock or manifest); check the destination.');
+		if (info.size > maxBytes)
+			throw new BackupError(
+				'INVALID_INPUT',
+				`${this.where(rel)} is ${info.size} bytes, more than the ${maxBytes} expected`,
+				'This is not the small file expected here (lock or manifest); check the destination.',
+			);
 		const session = await this.connect();
 		return this.call<Buffer>((cb) => session.sftp.readFile(this.abs(session, rel), cb));
 	}

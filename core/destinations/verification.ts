@@ -76,7 +76,7 @@ export function checkRemoteCopy(
 		new BackupError(
 			'VERIFY_FAILED',
 			`The copy at ${where} does not match the local file: ${what} is ${got}, expected ${expected}`,
-			'The upload was corrupted or changed on the way or on the server. Run the upload again; if it repeats, check the server\'s disk and any proxy or antivirus in between.',
+			"The upload was corrupted or changed on the way or on the server. Run the upload again; if it repeats, check the server's disk and any proxy or antivirus in between.",
 		);
 	if (remote.size !== local.bytes) throw fail('size', local.bytes, remote.size);
 	if (remote.sha256) {
@@ -91,14 +91,23 @@ export function checkRemoteCopy(
 }
 
 export function abortError(where: string): BackupError {
-	return new BackupError('TRANSFER_FAILED', `Transfer of ${where} was cancelled`, 'Run it again; it resumes or restarts safely.');
+	return new BackupError(
+		'TRANSFER_FAILED',
+		`Transfer of ${where} was cancelled`,
+		'Run it again; it resumes or restarts safely.',
+	);
 }
 
 /** Retries `attempt` with exponential backoff and jitter while `isRetryable(error)`. */
 export async function withRetries<T>(
 	attempt: (attemptNumber: number) => Promise<T>,
 	isRetryable: (error: unknown) => boolean,
-	{ maxRetries = 5, baseDelayMs = 500, maxDelayMs = 30_000, signal }: { maxRetries?: number; baseDelayMs?: number; maxDelayMs?: number; signal?: AbortSignal } = {},
+	{
+		maxRetries = 5,
+		baseDelayMs = 500,
+		maxDelayMs = 30_000,
+		signal,
+	}: { maxRetries?: number; baseDelayMs?: number; maxDelayMs?: number; signal?: AbortSignal } = {},
 ): Promise<T> {
 	for (let n = 0; ; n++) {
 		try {

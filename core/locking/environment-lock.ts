@@ -58,7 +58,11 @@ export interface LockOptions {
 	now?: () => Date;
 }
 
-export const currentOwner = (executionId?: string): LockOwner => ({ hostname: hostname(), pid: process.pid, ...(executionId ? { executionId } : {}) });
+export const currentOwner = (executionId?: string): LockOwner => ({
+	hostname: hostname(),
+	pid: process.pid,
+	...(executionId ? { executionId } : {}),
+});
 
 export const lockPath = (environment: string) => `${environment}/${LOCK_FILE}`;
 
@@ -82,11 +86,20 @@ export class EnvironmentLock {
 	}
 
 	/** Acquires the lock, waiting up to `waitMs` for a live holder; throws LOCKED naming it. */
-	static async acquire(destination: Destination, environment: string, owner: LockOwner, options: LockOptions): Promise<EnvironmentLock> {
+	static async acquire(
+		destination: Destination,
+		environment: string,
+		owner: LockOwner,
+		options: LockOptions,
+	): Promise<EnvironmentLock> {
 		const staleAfterMs = options.staleAfterMs ?? 10 * 60_000;
-		const settings = { staleAfterMs, renewEveryMs: options.renewEveryMs ?? Math.max(1000, Math.floor(staleAfterMs / 4)), now: options.now ?? (() => new Date()) };
+		const settings = {
+			staleAfterMs,
+			renewEveryMs: options.renewEveryMs ?? Math.max(1000, Math.floor(staleAfterMs / 4)),
+			now: options.now ?? (() => new Date()),
+		};
 		const deadline = Date.now() + (options.waitMs ?? 0);
-		for (let vanished = 0; ; ) {
+		for (let vanished = 0; ;) {
 			const now = settings.now().toISOString();
 			const record: LockRecord = {
 				format: 1,
@@ -107,7 +120,9 @@ export class EnvironmentLock {
 			// Released between our attempt and our read: try again at once (a few times).
 			if (holder === undefined && ++vanished < 5) continue;
 			if (Date.now() >= deadline) throw lockedError(destination, environment, holder, settings.now());
-			await new Promise((resolve) => setTimeout(resolve, Math.min(options.pollMs ?? 2000, Math.max(0, deadline - Date.now()))));
+			await new Promise((resolve) =>
+				setTimeout(resolve, Math.min(options.pollMs ?? 2000, Math.max(0, deadline - Date.now()))),
+			);
 		}
 	}
 
@@ -149,7 +164,8 @@ export class EnvironmentLock {
 		clearInterval(this.renewTimer);
 		await this.renewing?.catch(() => undefined);
 		const current = await readLock(this.destination, this.record.environment);
-		if (current !== 'unreadable' && current?.token === this.record.token) await this.destination.remove(lockPath(this.record.environment));
+		if (current !== 'unreadable' && current?.token === this.record.token)
+			await this.destination.remove(lockPath(this.record.environment));
 	}
 
 	private startRenewing() {
@@ -157,7 +173,8 @@ export class EnvironmentLock {
 			if (this.renewing) return;
 			this.renewing = this.renew()
 				.catch((error) => {
-					if (!this.lost) this.lost = error instanceof BackupError ? error : lockLostError(this.destination, this.record);
+					if (!this.lost)
+						this.lost = error instanceof BackupError ? error : lockLostError(this.destination, this.record);
 				})
 				.finally(() => (this.renewing = undefined));
 		}, this.options.renewEveryMs);
@@ -184,7 +201,11 @@ export async function withEnvironmentLock<T>(
 }
 
 /** 'acquired', or the live holder (undefined when it vanished meanwhile, 'unreadable' when garbled). */
-async function tryAcquire(destination: Destination, record: LockRecord, now: () => Date): Promise<'acquired' | LockRecord | 'unreadable' | undefined> {
+async function tryAcquire(
+	destination: Destination,
+	record: LockRecord,
+	now: () => Date,
+): Promise<'acquired' | LockRecord | 'unreadable' | undefined> {
 	const path = lockPath(record.environment);
 	if (await createIfAbsent(destination, path, JSON.stringify(record))) {
 		// Backends without a server-side exclusive create decide races afterwards: confirm.
@@ -262,7 +283,12 @@ function parseLock(content: Buffer | null): LockRecord | 'unreadable' | undefine
 	if (!content) return undefined;
 	try {
 		const value = JSON.parse(content.toString('utf8')) as LockRecord;
-		if (value?.format !== 1 || typeof value.token !== 'string' || typeof value.renewedAt !== 'string' || !Number.isFinite(value.staleAfterMs))
+		if (
+			value?.format !== 1 ||
+			typeof value.token !== 'string' ||
+			typeof value.renewedAt !== 'string' ||
+			!Number.isFinite(value.staleAfterMs)
+		)
 			return 'unreadable';
 		return value;
 	} catch {
@@ -282,7 +308,12 @@ async function writeLock(destination: Destination, record: LockRecord): Promise<
 	}
 }
 
-function lockedError(destination: Destination, environment: string, holder: LockRecord | 'unreadable' | undefined, now: Date): BackupError {
+function lockedError(
+	destination: Destination,
+	environment: string,
+	holder: LockRecord | 'unreadable' | undefined,
+	now: Date,
+): BackupError {
 	const where = `${destination.describe()}/${lockPath(environment)}`;
 	if (holder === 'unreadable' || holder === undefined)
 		return new BackupError(
@@ -302,6 +333,6 @@ function lockLostError(destination: Destination, mine: LockRecord, current?: Loc
 	return new BackupError(
 		'LOCK_LOST',
 		`Lost the lock on environment ${mine.environment} at ${destination.describe()}${current ? `: it is now held by ${describeOwner(current.owner)}` : ''}`,
-		'This execution stalled for longer than the lock\'s stale period and another one took over, so it stopped before changing anything more. Run it again; nothing complete was deleted and unfinished uploads resume.',
+		"This execution stalled for longer than the lock's stale period and another one took over, so it stopped before changing anything more. Run it again; nothing complete was deleted and unfinished uploads resume.",
 	);
 }

@@ -4,7 +4,10 @@ import type { RestoreReport } from './postgres-restore-test';
 export type ReportLanguage = 'en' | 'pt-BR';
 
 const escapeHtml = (value: unknown) =>
-	String(value ?? '').replace(/[&<>"']/g, (ch) => ({ '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;', "'": '&#39;' })[ch]!);
+	String(value ?? '').replace(
+		/[&<>"']/g,
+		(ch) => ({ '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;', "'": '&#39;' })[ch]!,
+	);
 
 const TEXT = {
 	en: {

@@ -35,7 +35,8 @@ export interface CompareContext {
 }
 
 const key = (t: { schema: string; name?: string; table?: string }) => `${t.schema}.${t.name ?? t.table}`;
-const list = (names: string[], max = 15) => (names.length > max ? `${names.slice(0, max).join(', ')} and ${names.length - max} more` : names.join(', '));
+const list = (names: string[], max = 15) =>
+	names.length > max ? `${names.slice(0, max).join(', ')} and ${names.length - max} more` : names.join(', ');
 const lower = (name: string) => name.toLowerCase();
 const isTop = (name: string) => lower(name).startsWith('top_');
 const isSys = (name: string) => lower(name).startsWith('sys_');
@@ -57,7 +58,13 @@ export function compareWithManifest(
 		tableSetCheck('sys-tables', 'SYS_* tables', expected.tables, actual.tables, isSys),
 		context.functionsDumped
 			? proceduresCheck(expected, actual)
-			: check('procedures', true, 'not applicable', `${actual.counts.functions} functions`, 'The dump was limited to some tables (pg_dump -t), which leaves functions out: procedures cannot be checked'),
+			: check(
+					'procedures',
+					true,
+					'not applicable',
+					`${actual.counts.functions} functions`,
+					'The dump was limited to some tables (pg_dump -t), which leaves functions out: procedures cannot be checked',
+				),
 		countCheck('unq-indexes', '_UNQ indexes', expected.counts.unqIndexes, actual.counts.unqIndexes),
 		countCheck('triggers', 'triggers', expected.counts.triggers, actual.counts.triggers),
 		rowCountsCheck(pairs, expected.snapshotConsistent),
@@ -73,8 +80,14 @@ function encodingCheck(source: PostgresSourceFacts, restored: RestoredFacts): Ch
 	const want = `${source.encoding} / ${source.collation} / ${source.ctype}`;
 	const got = `${restored.encoding} / ${restored.collation} / ${restored.ctype}`;
 	return want === got
-		? check('encoding', true, want, got, 'Encoding, collation and ctype equal the source database\'s')
-		: check('encoding', false, want, got, 'The restored database does not have the source\'s encoding / collation / ctype: Protheus would read text and sort keys differently');
+		? check('encoding', true, want, got, "Encoding, collation and ctype equal the source database's")
+		: check(
+				'encoding',
+				false,
+				want,
+				got,
+				"The restored database does not have the source's encoding / collation / ctype: Protheus would read text and sort keys differently",
+			);
 }
 
 function tableSetCheck(
@@ -91,9 +104,24 @@ function tableSetCheck(
 	const extra = [...got].filter((t) => !wanted.has(t));
 	const expected = `${want.length} ${what}`;
 	if (!missing.length && !extra.length)
-		return check(name, true, expected, `${got.size} ${what}`, want.length ? `All ${want.length} ${what} of the backup are present` : `The backup has no ${what}`);
-	const problems = [missing.length ? `missing: ${list(missing)}` : '', extra.length ? `not in the backup: ${list(extra)}` : ''].filter(Boolean);
-	return check(name, false, expected, `${got.size} ${what} (${missing.length} missing, ${extra.length} extra)`, `${what}: ${problems.join('; ')}`);
+		return check(
+			name,
+			true,
+			expected,
+			`${got.size} ${what}`,
+			want.length ? `All ${want.length} ${what} of the backup are present` : `The backup has no ${what}`,
+		);
+	const problems = [
+		missing.length ? `missing: ${list(missing)}` : '',
+		extra.length ? `not in the backup: ${list(extra)}` : '',
+	].filter(Boolean);
+	return check(
+		name,
+		false,
+		expected,
+		`${got.size} ${what} (${missing.length} missing, ${extra.length} extra)`,
+		`${what}: ${problems.join('; ')}`,
+	);
 }
 
 function proceduresCheck(expected: PostgresInventory, actual: PostgresInventory): CheckResult {
@@ -102,20 +130,40 @@ function proceduresCheck(expected: PostgresInventory, actual: PostgresInventory)
 	const existsNow = new Set(actual.dbaccess.topSpProcedures.filter((p) => p.exists).map((p) => lower(p.name)));
 	const missing = existedAtSource.filter((p) => !existsNow.has(lower(p)));
 	const alreadyMissing = listed.filter((p) => !p.exists).map((p) => p.name);
-	const note = alreadyMissing.length ? ` (${alreadyMissing.length} named in TOP_SP were already missing at the source: ${list(alreadyMissing)})` : '';
+	const note = alreadyMissing.length
+		? ` (${alreadyMissing.length} named in TOP_SP were already missing at the source: ${list(alreadyMissing)})`
+		: '';
 	const want = `${existedAtSource.length} TOP_SP procedures, ${expected.counts.functions} functions`;
 	const got = `${existedAtSource.length - missing.length} TOP_SP procedures, ${actual.counts.functions} functions`;
 	if (missing.length)
-		return check('procedures', false, want, got, `Procedures named in TOP_SP are missing: ${list(missing)}. Protheus routines that call them fail${note}`);
+		return check(
+			'procedures',
+			false,
+			want,
+			got,
+			`Procedures named in TOP_SP are missing: ${list(missing)}. Protheus routines that call them fail${note}`,
+		);
 	if (actual.counts.functions !== expected.counts.functions)
-		return check('procedures', false, want, got, `The restored database has ${actual.counts.functions} functions, the source had ${expected.counts.functions}${note}`);
+		return check(
+			'procedures',
+			false,
+			want,
+			got,
+			`The restored database has ${actual.counts.functions} functions, the source had ${expected.counts.functions}${note}`,
+		);
 	return check('procedures', true, want, got, `Every procedure named in TOP_SP exists${note}`);
 }
 
 function countCheck(name: string, what: string, expected: number, actual: number): CheckResult {
 	return expected === actual
 		? check(name, true, String(expected), String(actual), `${actual} ${what}, as in the backup`)
-		: check(name, false, String(expected), String(actual), `${actual} ${what} after the restore, ${expected} in the backup`);
+		: check(
+				name,
+				false,
+				String(expected),
+				String(actual),
+				`${actual} ${what} after the restore, ${expected} in the backup`,
+			);
 }
 
 type Pair = readonly [TableInventory, TableInventory];
@@ -132,41 +180,89 @@ function rowCountsCheck(pairs: Pair[], snapshotConsistent: boolean): CheckResult
 		const tolerant = want.rowsEstimated || !snapshotConsistent;
 		if (tolerant) estimated++;
 		const allowed = tolerant ? Math.ceil(want.rows * ESTIMATE_TOLERANCE) : 0;
-		if (Math.abs(got.rows - want.rows) > allowed) wrong.push(`${key(got)} ${got.rows} (expected ${want.rows}${tolerant ? ' ±' + allowed : ''})`);
+		if (Math.abs(got.rows - want.rows) > allowed)
+			wrong.push(`${key(got)} ${got.rows} (expected ${want.rows}${tolerant ? ' ±' + allowed : ''})`);
 	}
 	const tolerance = estimated ? `; ${estimated} estimated counts compared within ±${ESTIMATE_TOLERANCE * 100}%` : '';
 	const expected = `${expectedRows} rows in ${pairs.length} tables${tolerance}`;
 	return wrong.length
-		? check('row-counts', false, expected, `${actualRows} rows; ${wrong.length} tables differ`, `Row counts differ: ${list(wrong, 10)}`)
-		: check('row-counts', true, expected, `${actualRows} rows`, `Every table has the rows recorded at dump time${tolerance}`);
+		? check(
+				'row-counts',
+				false,
+				expected,
+				`${actualRows} rows; ${wrong.length} tables differ`,
+				`Row counts differ: ${list(wrong, 10)}`,
+			)
+		: check(
+				'row-counts',
+				true,
+				expected,
+				`${actualRows} rows`,
+				`Every table has the rows recorded at dump time${tolerance}`,
+			);
 }
 
 function maxRecnoCheck(pairs: Pair[]): CheckResult {
 	const withRecno = pairs.filter(([want]) => want.hasRecno);
-	const wrong = withRecno.filter(([want, got]) => want.maxRecno !== got.maxRecno).map(([want, got]) => `${key(got)} ${got.maxRecno} (expected ${want.maxRecno})`);
+	const wrong = withRecno
+		.filter(([want, got]) => want.maxRecno !== got.maxRecno)
+		.map(([want, got]) => `${key(got)} ${got.maxRecno} (expected ${want.maxRecno})`);
 	const expected = `max(R_E_C_N_O_) as recorded for ${withRecno.length} tables`;
 	return wrong.length
-		? check('max-recno', false, expected, `${wrong.length} tables differ`, `max(R_E_C_N_O_) differs: ${list(wrong, 10)}`)
-		: check('max-recno', true, expected, `${withRecno.length} equal`, 'The highest record number of every table is the one recorded at dump time');
+		? check(
+				'max-recno',
+				false,
+				expected,
+				`${wrong.length} tables differ`,
+				`max(R_E_C_N_O_) differs: ${list(wrong, 10)}`,
+			)
+		: check(
+				'max-recno',
+				true,
+				expected,
+				`${withRecno.length} equal`,
+				'The highest record number of every table is the one recorded at dump time',
+			);
 }
 
 function duplicateRecnoCheck(restored: RestoredFacts): CheckResult {
 	const expected = `no duplicate R_E_C_N_O_ in ${restored.duplicateChecked} key tables`;
 	if (!restored.duplicateRecnos.length)
-		return check('duplicate-recno', true, expected, 'none', `R_E_C_N_O_ is unique in every key table (${KEY_ALIASES.map((a) => a.toUpperCase()).join(', ')})`);
+		return check(
+			'duplicate-recno',
+			true,
+			expected,
+			'none',
+			`R_E_C_N_O_ is unique in every key table (${KEY_ALIASES.map((a) => a.toUpperCase()).join(', ')})`,
+		);
 	const detail = restored.duplicateRecnos.map((d) => `${d.table} (${d.recnos.join(', ')})`);
-	return check('duplicate-recno', false, expected, `${restored.duplicateRecnos.length} tables with duplicates`, `Duplicate R_E_C_N_O_ values: ${list(detail, 10)}`);
+	return check(
+		'duplicate-recno',
+		false,
+		expected,
+		`${restored.duplicateRecnos.length} tables with duplicates`,
+		`Duplicate R_E_C_N_O_ values: ${list(detail, 10)}`,
+	);
 }
 
 function protheusColumnsCheck(tables: TableInventory[]): CheckResult {
 	const protheus = tables.filter((t) => PROTHEUS_TABLE.test(t.name));
 	const wrong = protheus
 		.filter((t) => !t.hasRecno || !t.hasDeleted)
-		.map((t) => `${key(t)} lacks ${[t.hasRecno ? '' : 'R_E_C_N_O_', t.hasDeleted ? '' : 'D_E_L_E_T_'].filter(Boolean).join(' and ')}`);
+		.map(
+			(t) =>
+				`${key(t)} lacks ${[t.hasRecno ? '' : 'R_E_C_N_O_', t.hasDeleted ? '' : 'D_E_L_E_T_'].filter(Boolean).join(' and ')}`,
+		);
 	const expected = `R_E_C_N_O_ and D_E_L_E_T_ in all ${protheus.length} Protheus tables`;
 	return wrong.length
 		? check('protheus-columns', false, expected, `${wrong.length} tables lack them`, list(wrong, 10))
-		: check('protheus-columns', true, expected, `present in all ${protheus.length}`, 'Every Protheus table has R_E_C_N_O_ and D_E_L_E_T_');
+		: check(
+				'protheus-columns',
+				true,
+				expected,
+				`present in all ${protheus.length}`,
+				'Every Protheus table has R_E_C_N_O_ and D_E_L_E_T_',
+			);
 }
 
 function fingerprintsCheck(expected: PostgresInventory, actual: PostgresInventory): CheckResult {
@@ -177,22 +273,62 @@ function fingerprintsCheck(expected: PostgresInventory, actual: PostgresInventor
 		.map((f) => `${key(f)}${f.accentedColumn ? ` (text column ${f.accentedColumn})` : ''}`);
 	const want = `${compared.length} fingerprints equal (first rows by R_E_C_N_O_, md5 in the database encoding)`;
 	return wrong.length
-		? check('fingerprints', false, want, `${wrong.length} differ`, `Content differs from the dump time in ${list(wrong, 10)}: an encoding conversion or altered data`)
-		: check('fingerprints', true, want, `${compared.length} equal`, compared.length ? 'The first rows of every key table are byte for byte those of the source' : 'The backup recorded no fingerprints');
+		? check(
+				'fingerprints',
+				false,
+				want,
+				`${wrong.length} differ`,
+				`Content differs from the dump time in ${list(wrong, 10)}: an encoding conversion or altered data`,
+			)
+		: check(
+				'fingerprints',
+				true,
+				want,
+				`${compared.length} equal`,
+				compared.length
+					? 'The first rows of every key table are byte for byte those of the source'
+					: 'The backup recorded no fingerprints',
+			);
 }
 
 function freshnessCheck(actual: PostgresInventory, rule: CompareContext): CheckResult {
 	const dates = actual.businessDates.filter((d) => d.newest);
 	const backupDay = rule.backupTime.slice(0, 10).replace(/-/g, '');
 	const described = dates.map((d) => `${d.column} ${d.newest}`).join(', ') || 'no business dates';
-	if (rule.maxAgeDays <= 0) return check('freshness', true, 'not checked (turned off)', described, 'Freshness check turned off');
-	const oldest = new Date(Date.parse(rule.backupTime) - rule.maxAgeDays * 86_400_000).toISOString().slice(0, 10).replace(/-/g, '');
+	if (rule.maxAgeDays <= 0)
+		return check('freshness', true, 'not checked (turned off)', described, 'Freshness check turned off');
+	const oldest = new Date(Date.parse(rule.backupTime) - rule.maxAgeDays * 86_400_000)
+		.toISOString()
+		.slice(0, 10)
+		.replace(/-/g, '');
 	const expected = `newest business date on or after ${oldest} (backup ${backupDay} − ${rule.maxAgeDays} days)`;
-	if (!actual.businessDates.length) return check('freshness', true, expected, described, 'The backup holds none of the tables with business dates (SE1, SF2, CT2)');
-	const newest = dates.map((d) => d.newest!).sort().pop();
+	if (!actual.businessDates.length)
+		return check(
+			'freshness',
+			true,
+			expected,
+			described,
+			'The backup holds none of the tables with business dates (SE1, SF2, CT2)',
+		);
+	const newest = dates
+		.map((d) => d.newest!)
+		.sort()
+		.pop();
 	return newest && newest >= oldest
-		? check('freshness', true, expected, described, `The newest business date, ${newest}, is within ${rule.maxAgeDays} days of the backup`)
-		: check('freshness', false, expected, described, `The newest business date (${newest ?? 'none'}) is older than ${rule.maxAgeDays} days before the backup: the backup may come from a stale copy or an environment nobody uses`);
+		? check(
+				'freshness',
+				true,
+				expected,
+				described,
+				`The newest business date, ${newest}, is within ${rule.maxAgeDays} days of the backup`,
+			)
+		: check(
+				'freshness',
+				false,
+				expected,
+				described,
+				`The newest business date (${newest ?? 'none'}) is older than ${rule.maxAgeDays} days before the backup: the backup may come from a stale copy or an environment nobody uses`,
+			);
 }
 
 /** Encoding of the connected database and duplicate R_E_C_N_O_ in its key tables. */

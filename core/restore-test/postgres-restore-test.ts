@@ -80,7 +80,9 @@ export interface RealRestoreReport extends RestoreReport {
  * are reported, not thrown; errors of the environment (no server, no privilege) are thrown.
  */
 export async function runRestoreTest(request: RestoreRequest): Promise<RestoreReport> {
-	const { manifest, verification } = await verifyLocalSet(request.folder, { pgClientFolder: request.connection.binFolder });
+	const { manifest, verification } = await verifyLocalSet(request.folder, {
+		pgClientFolder: request.connection.binFolder,
+	});
 	if (!manifest || !verification.ok) return notRestored(manifest, verification.checks);
 	const { source } = postgresParts(manifest);
 	if (await isSourceServer(source, request.connection))
@@ -117,7 +119,10 @@ export async function runRestore(request: RealRestoreRequest): Promise<RealResto
 	const manifest = await readSet(request.folder);
 	const { source } = postgresParts(manifest);
 	const where = `${request.connection.host}:${request.connection.port}`;
-	if ((await isSourceDatabase(source, request.connection, target)) && !(request.replaceExisting && request.allowSourceDatabase))
+	if (
+		(await isSourceDatabase(source, request.connection, target)) &&
+		!(request.replaceExisting && request.allowSourceDatabase)
+	)
 		throw new BackupError(
 			'TARGET_IS_SOURCE',
 			`"${target}" on ${where} is the database backup set ${manifest.backupId} was taken from`,
@@ -141,7 +146,13 @@ export async function runRestore(request: RealRestoreRequest): Promise<RealResto
 			);
 		const { verification } = await verifyLocalSet(request.folder, { pgClientFolder: request.connection.binFolder });
 		if (!verification.ok) return { ...notRestored(manifest, verification.checks), replaced: false };
-		const outcome = await restoreAndCheck({ ...request, freshnessDays: 0 }, manifest, admin, staging, verification.checks);
+		const outcome = await restoreAndCheck(
+			{ ...request, freshnessDays: 0 },
+			manifest,
+			admin,
+			staging,
+			verification.checks,
+		);
 		if (!outcome.passed) {
 			const keep = request.keepOnFailure;
 			if (!keep) await dropOrReport(admin, staging, outcome.checks, request.log);
@@ -182,8 +193,24 @@ export async function runRestore(request: RealRestoreRequest): Promise<RealResto
 }
 
 function notRestored(manifest: Manifest | undefined, checks: CheckResult[]): RestoreReport {
-	const skipped = check('restore', false, 'restored', 'not attempted', 'The set failed verification, so it was not restored: a damaged artifact cannot give a trustworthy database');
-	return { backupId: manifest?.backupId ?? null, manifest, passed: false, restoreMs: 0, checksMs: 0, restoredBytes: 0, database: null, kept: false, checks: [...checks, skipped] };
+	const skipped = check(
+		'restore',
+		false,
+		'restored',
+		'not attempted',
+		'The set failed verification, so it was not restored: a damaged artifact cannot give a trustworthy database',
+	);
+	return {
+		backupId: manifest?.backupId ?? null,
+		manifest,
+		passed: false,
+		restoreMs: 0,
+		checksMs: 0,
+		restoredBytes: 0,
+		database: null,
+		kept: false,
+		checks: [...checks, skipped],
+	};
 }
 
 /** A session for CREATE / DROP DATABASE, never on one of the databases it will drop or rename. */
@@ -208,18 +235,43 @@ async function restoreAndCheck(
 	const { connection, log, signal } = request;
 	const target: PostgresConnection = { ...connection, database };
 	const checks = [...verificationChecks];
-	const report = { backupId: manifest.backupId, manifest, passed: false, restoreMs: 0, checksMs: 0, restoredBytes: 0, checks };
+	const report = {
+		backupId: manifest.backupId,
+		manifest,
+		passed: false,
+		restoreMs: 0,
+		checksMs: 0,
+		restoredBytes: 0,
+		checks,
+	};
 	if (signal?.aborted) throw cancelled(database);
 	let created = false;
 	try {
 		log.info(`Restoring ${manifest.backupId} into "${database}" on ${connection.host}:${connection.port}`);
-		await createDatabaseForSet(admin, connection, database, source, request.restore, (name) => connect({ ...connection, database: name }));
+		await createDatabaseForSet(admin, connection, database, source, request.restore, (name) =>
+			connect({ ...connection, database: name }),
+		);
 		created = true;
 		const archive = archivePathOf(request.folder, manifest);
 		try {
-			const { ms, version } = await runPgRestore({ connection, database, archive, options: request.restore, log, signal });
+			const { ms, version } = await runPgRestore({
+				connection,
+				database,
+				archive,
+				options: request.restore,
+				log,
+				signal,
+			});
 			report.restoreMs = ms;
-			checks.push(check('restore', true, 'pg_restore --exit-on-error succeeds', `restored in ${formatDuration(ms)}`, `pg_restore ${version} with ${request.restore.jobs} jobs restored every object without error`));
+			checks.push(
+				check(
+					'restore',
+					true,
+					'pg_restore --exit-on-error succeeds',
+					`restored in ${formatDuration(ms)}`,
+					`pg_restore ${version} with ${request.restore.jobs} jobs restored every object without error`,
+				),
+			);
 		} catch (error) {
 			if (!(error instanceof BackupError) || error.code !== 'RESTORE_FAILED') throw error;
 			checks.push(check('restore', false, 'pg_restore --exit-on-error succeeds', 'failed', error.message));
@@ -238,7 +290,13 @@ async function restoreAndCheck(
 		try {
 			const facts = await readRestoredFacts(client, restored);
 			const functionsDumped = !(Array.isArray(manifest.options.includeTables) && manifest.options.includeTables.length);
-			checks.push(...compareWithManifest(source, inventory, facts, { backupTime: manifest.startedAt, maxAgeDays: request.freshnessDays, functionsDumped }));
+			checks.push(
+				...compareWithManifest(source, inventory, facts, {
+					backupTime: manifest.startedAt,
+					maxAgeDays: request.freshnessDays,
+					functionsDumped,
+				}),
+			);
 			const size = await client.query<{ bytes: string }>('SELECT pg_database_size(current_database()) AS bytes');
 			report.restoredBytes = Number(size.rows[0].bytes);
 		} finally {
@@ -246,10 +304,15 @@ async function restoreAndCheck(
 		}
 		report.checksMs = Date.now() - started;
 		report.passed = checks.every((c) => c.ok);
-		log.info(`Checks of "${database}": ${checks.filter((c) => c.ok).length}/${checks.length} passed in ${formatDuration(report.checksMs)}`);
+		log.info(
+			`Checks of "${database}": ${checks.filter((c) => c.ok).length}/${checks.length} passed in ${formatDuration(report.checksMs)}`,
+		);
 		return report;
 	} catch (error) {
-		if (created) await dropDatabase(admin, database).catch((dropError) => log.warn(`Could not drop "${database}": ${(dropError as Error).message}`));
+		if (created)
+			await dropDatabase(admin, database).catch((dropError) =>
+				log.warn(`Could not drop "${database}": ${(dropError as Error).message}`),
+			);
 		throw error;
 	}
 }
@@ -267,6 +330,14 @@ async function dropOrReport(admin: Client, database: string, checks: CheckResult
 		await dropDatabase(admin, database);
 	} catch (error) {
 		log.warn(`Could not drop "${database}": ${(error as Error).message}`);
-		checks.push(check('cleanup', false, `database "${database}" dropped`, 'still present', `DROP DATABASE failed: ${(error as Error).message}. Drop it by hand.`));
+		checks.push(
+			check(
+				'cleanup',
+				false,
+				`database "${database}" dropped`,
+				'still present',
+				`DROP DATABASE failed: ${(error as Error).message}. Drop it by hand.`,
+			),
+		);
 	}
 }

@@ -45,7 +45,10 @@ export interface FetchedRemoteSet {
  * what was downloaded. A copy that fails verification is removed and reported before anything
  * is restored.
  */
-export async function fetchRemoteDatabaseSet(destination: Destination, options: FetchRemoteSetOptions): Promise<FetchedRemoteSet> {
+export async function fetchRemoteDatabaseSet(
+	destination: Destination,
+	options: FetchRemoteSetOptions,
+): Promise<FetchedRemoteSet> {
 	const environment = checkEnvironmentName(options.environment);
 	const staging = await prepareStagingFolder(options.stagingFolder);
 	const work = await makeDownloadFolder(staging);
@@ -67,7 +70,7 @@ export async function fetchRemoteDatabaseSet(destination: Destination, options: 
 			throw new BackupError(
 				'SET_NOT_FOUND',
 				`Backup set ${backupId} on ${where} is a ${manifest.engine} ${manifest.component} set, not a PostgreSQL database set`,
-				'Restore Test restores PostgreSQL database sets: choose one of those (the List operation of TOTVS Upload shows each set\'s engine and component).',
+				"Restore Test restores PostgreSQL database sets: choose one of those (the List operation of TOTVS Upload shows each set's engine and component).",
 			);
 		if (!result.verification.ok) throw downloadNotVerified(backupId, where, remotePath, result.verification);
 		return {
@@ -98,7 +101,13 @@ export async function makeDownloadFolder(staging: string): Promise<string> {
  * whose folder exists there already stays where it was downloaded). Returns where the `target`
  * set is kept, or undefined when removed. Runs once; later calls do nothing.
  */
-export function downloadFinisher(d: { work: string; staging: string; environment: string; backupIds: string[]; target: string }): (keep: boolean) => Promise<string | undefined> {
+export function downloadFinisher(d: {
+	work: string;
+	staging: string;
+	environment: string;
+	backupIds: string[];
+	target: string;
+}): (keep: boolean) => Promise<string | undefined> {
 	let finished = false;
 	return async (keep) => {
 		if (finished) return undefined;
@@ -132,7 +141,12 @@ export function downloadFinisher(d: { work: string; staging: string; environment
 }
 
 /** A downloaded set that failed verification: nothing is restored from it. */
-export function downloadNotVerified(backupId: string, where: string, remotePath: string, verification: Verification): BackupError {
+export function downloadNotVerified(
+	backupId: string,
+	where: string,
+	remotePath: string,
+	verification: Verification,
+): BackupError {
 	const failed = verification.checks.filter((c) => !c.ok && !c.notRun);
 	return new BackupError(
 		'VERIFY_FAILED',

@@ -12,11 +12,15 @@ export async function findLocalDatabaseSet(root: string, environment: string, ba
 	const folder = resolve(root.trim());
 	const env = checkEnvironmentName(environment);
 	const catalog = await listSets(folder, env);
-	const candidates = catalog.sets.filter((s) => s.manifest.engine === 'postgres' && s.manifest.component === 'database');
+	const candidates = catalog.sets.filter(
+		(s) => s.manifest.engine === 'postgres' && s.manifest.component === 'database',
+	);
 	const wanted = backupId?.trim();
 	const chosen = wanted ? candidates.find((s) => s.backupId === wanted) : candidates[candidates.length - 1];
 	if (chosen) return chosen.folder;
-	const unfinished = catalog.unfinished.length ? ` (${catalog.unfinished.length} unfinished set folders without a manifest were ignored)` : '';
+	const unfinished = catalog.unfinished.length
+		? ` (${catalog.unfinished.length} unfinished set folders without a manifest were ignored)`
+		: '';
 	throw new BackupError(
 		'SET_NOT_FOUND',
 		wanted

@@ -32,7 +32,8 @@ export interface FetchedRemoteSqlServerChain extends FetchedRemoteSet {
 	chain: string[];
 }
 
-const isSqlServerDatabaseSet = (s: RemoteSetEntry) => s.manifest.engine === 'sqlserver' && s.manifest.component === 'database';
+const isSqlServerDatabaseSet = (s: RemoteSetEntry) =>
+	s.manifest.engine === 'sqlserver' && s.manifest.component === 'database';
 
 /**
  * Downloads a SQL Server set from a destination for a restore, with every set its restore needs
@@ -41,7 +42,10 @@ const isSqlServerDatabaseSet = (s: RemoteSetEntry) => s.manifest.engine === 'sql
  * private folder inside the folder it shares with n8n; a set of the same ID already there (the
  * one Dump wrote) is neither reused nor touched, and `finish` removes only what was downloaded.
  */
-export async function fetchRemoteSqlServerChain(destination: Destination, options: FetchRemoteSqlServerOptions): Promise<FetchedRemoteSqlServerChain> {
+export async function fetchRemoteSqlServerChain(
+	destination: Destination,
+	options: FetchRemoteSqlServerOptions,
+): Promise<FetchedRemoteSqlServerChain> {
 	const environment = checkEnvironmentName(options.environment);
 	const where = destination.describe();
 	const { sets } = await listRemoteSets(destination, environment);
@@ -55,10 +59,15 @@ export async function fetchRemoteSqlServerChain(destination: Destination, option
 		});
 	let chain: string[];
 	try {
-		chain = planRestoreChain(chainMemberOf(target.manifest), sameDatabase.map((s) => chainMemberOf(s.manifest))).map((member) => member.backupId);
+		chain = planRestoreChain(
+			chainMemberOf(target.manifest),
+			sameDatabase.map((s) => chainMemberOf(s.manifest)),
+		).map((member) => member.backupId);
 	} catch (error) {
 		if (!(error instanceof BackupError)) throw error;
-		throw new BackupError(error.code, `${error.message} (sets on ${where}/${environment})`, error.hint, { cause: error });
+		throw new BackupError(error.code, `${error.message} (sets on ${where}/${environment})`, error.hint, {
+			cause: error,
+		});
 	}
 
 	const shared = options.sharedFolder({ serverFolder: m.source.serverFolder, localFolder: m.source.localFolder });
@@ -85,11 +94,14 @@ export async function fetchRemoteSqlServerChain(destination: Destination, option
 				logger: options.logger,
 				signal: options.signal,
 			});
-			if (!result.verification.ok) throw downloadNotVerified(backupId, where, remoteSetFolder(environment, backupId), result.verification);
+			if (!result.verification.ok)
+				throw downloadNotVerified(backupId, where, remoteSetFolder(environment, backupId), result.verification);
 			downloadedBytes += result.downloadedBytes;
 			if (backupId === target.backupId) folder = result.folder;
 		}
-		options.logger?.info(`Downloaded ${chain.length} set(s) of ${m.backupId}'s restore chain from ${where} into ${work}`);
+		options.logger?.info(
+			`Downloaded ${chain.length} set(s) of ${m.backupId}'s restore chain from ${where} into ${work}`,
+		);
 		return {
 			folder,
 			backupId: m.backupId,
@@ -107,13 +119,23 @@ export async function fetchRemoteSqlServerChain(destination: Destination, option
 	}
 }
 
-function chooseSet(sets: RemoteSetEntry[], environment: string, backupId: string | undefined, where: string): RemoteSetEntry {
+function chooseSet(
+	sets: RemoteSetEntry[],
+	environment: string,
+	backupId: string | undefined,
+	where: string,
+): RemoteSetEntry {
 	const wanted = backupId?.trim();
-	const entry = wanted && wanted !== 'latest' ? sets.find((s) => s.backupId === wanted) : sets.filter((s) => isSqlServerDatabaseSet(s) && s.remoteStatus === 'complete').at(-1);
+	const entry =
+		wanted && wanted !== 'latest'
+			? sets.find((s) => s.backupId === wanted)
+			: sets.filter((s) => isSqlServerDatabaseSet(s) && s.remoteStatus === 'complete').at(-1);
 	if (!entry)
 		throw new BackupError(
 			'SET_NOT_FOUND',
-			wanted && wanted !== 'latest' ? `No complete backup set ${wanted} in ${where}/${environment}` : `No complete SQL Server database set of environment ${environment} on ${where}`,
+			wanted && wanted !== 'latest'
+				? `No complete backup set ${wanted} in ${where}/${environment}`
+				: `No complete SQL Server database set of environment ${environment} on ${where}`,
 			'Check the environment name, the backup ID and the destination, or use the List operation of TOTVS Upload to see what it holds.',
 		);
 	if (!isSqlServerDatabaseSet(entry))

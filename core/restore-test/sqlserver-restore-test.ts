@@ -116,12 +116,16 @@ export async function runSqlServerSetRestore(request: SqlServerSetRestoreRequest
 				`Staging database "${staging}" already exists on ${where}`,
 				'An earlier restore of this set was kept on failure or is still running. Look at it, drop it, and run again.',
 			);
-		if (intoSource) request.log.warn(`Restore of ${backupId} will replace "${target}" on ${where}, the database it was taken from`);
+		if (intoSource)
+			request.log.warn(`Restore of ${backupId} will replace "${target}" on ${where}, the database it was taken from`);
 
 		const { verification } = await verifyLocalSet(request.folder);
 		const verified = verification.checks.filter((c) => !c.notRun);
 		if (!verification.ok) return { ...notRestored(manifest, verified), replaced: false };
-		const outcome = await restoreAndCheck(request, manifest, verified, runner, { database: staging, keepWhenPassed: true });
+		const outcome = await restoreAndCheck(request, manifest, verified, runner, {
+			database: staging,
+			keepWhenPassed: true,
+		});
 		if (!outcome.passed) return { ...outcome, database: outcome.kept ? staging : null, replaced: false };
 		if (request.signal?.aborted) {
 			await runner.query(dropDatabaseStatement(staging), {}, { timeoutMs: 0 });
@@ -130,7 +134,14 @@ export async function runSqlServerSetRestore(request: SqlServerSetRestoreRequest
 		const cleanup = await swapIntoTarget({ runner, staging, target, existing, aside, log: request.log });
 		const checks = cleanup ? [...outcome.checks, cleanup] : outcome.checks;
 		request.log.info(`Restored ${backupId} into "${target}" on ${where}${existing ? ' (replaced)' : ''}`);
-		return { ...outcome, checks, passed: checks.every((c) => c.ok), database: target, kept: false, replaced: existing !== undefined };
+		return {
+			...outcome,
+			checks,
+			passed: checks.every((c) => c.ok),
+			database: target,
+			kept: false,
+			replaced: existing !== undefined,
+		};
 	} finally {
 		await runner.close().catch(() => undefined);
 	}
@@ -181,6 +192,22 @@ async function restoreAndCheck(
 }
 
 function notRestored(manifest: Manifest | undefined, verified: CheckResult[]): RestoreReport {
-	const skipped = check('restore', false, 'restored', 'not attempted', 'The set failed verification, so it was not restored: a damaged artifact cannot give a trustworthy database');
-	return { backupId: manifest?.backupId ?? null, manifest, passed: false, restoreMs: 0, checksMs: 0, restoredBytes: 0, database: null, kept: false, checks: [...verified, skipped] };
+	const skipped = check(
+		'restore',
+		false,
+		'restored',
+		'not attempted',
+		'The set failed verification, so it was not restored: a damaged artifact cannot give a trustworthy database',
+	);
+	return {
+		backupId: manifest?.backupId ?? null,
+		manifest,
+		passed: false,
+		restoreMs: 0,
+		checksMs: 0,
+		restoredBytes: 0,
+		database: null,
+		kept: false,
+		checks: [...verified, skipped],
+	};
 }

@@ -9,7 +9,14 @@ import type { Logger } from '../logger';
 import { silentLogger } from '../logger';
 import { readArchive, type ArchiveEntry } from '../sources/protheus-files/archive-reader';
 import { resolveChain, type ChainLink } from '../sources/protheus-files/chain';
-import { OwnerResolver, ownerOfHeader, ownerOfIndexEntry, RecordedOwners, type OwnerHeader, type RecordedOwner } from './owners';
+import {
+	OwnerResolver,
+	ownerOfHeader,
+	ownerOfIndexEntry,
+	RecordedOwners,
+	type OwnerHeader,
+	type RecordedOwner,
+} from './owners';
 
 export interface FilesRestoreResult {
 	target: string;
@@ -77,13 +84,16 @@ export async function restoreFilesChain(options: {
 	for (let i = 0; i < chain.length; i++) {
 		const link = chain[i];
 		if (i > 0) await writer.applyDeletions(chain[i - 1].manifest.inventory.entries, link.manifest.inventory.entries);
-		for (const path of refused.keys()) if (!link.manifest.inventory.entries.some((e) => e.path === path)) refused.delete(path);
+		for (const path of refused.keys())
+			if (!link.manifest.inventory.entries.some((e) => e.path === path)) refused.delete(path);
 		log.info(`Restoring ${link.manifest.backupId} (${link.manifest.type}) into ${target}`);
 		bytes += await extractSet(link, writer, refused, headerOwners, options.signal, options.zstdPath);
 	}
 	const numeric = options.numericOwner ?? false;
 	const cannot = whyOwnersCannotBeSet();
-	const owners = cannot ? undefined : new OwnerSetter(new OwnerResolver(numeric), (entry) => ownerOfIndexEntry(entry) ?? headerOwners?.get(entry.path));
+	const owners = cannot
+		? undefined
+		: new OwnerSetter(new OwnerResolver(numeric), (entry) => ownerOfIndexEntry(entry) ?? headerOwners?.get(entry.path));
 	await owners?.load(final);
 	await writer.applyAttributes(final, refused, owners);
 	// Folders made for the restore stay private while it fills; once its entries have their
@@ -92,7 +102,9 @@ export async function restoreFilesChain(options: {
 	const outcome = ownersOutcome(owners, cannot, numeric);
 	if (outcome.note) log.warn(outcome.note);
 	if (outcome.unknownUsers.length || outcome.unknownGroups.length)
-		log.warn(`Names this machine does not know, given their recorded numeric ids: ${[...outcome.unknownUsers.map((u) => `user ${u}`), ...outcome.unknownGroups.map((g) => `group ${g}`)].join(', ')}`);
+		log.warn(
+			`Names this machine does not know, given their recorded numeric ids: ${[...outcome.unknownUsers.map((u) => `user ${u}`), ...outcome.unknownGroups.map((g) => `group ${g}`)].join(', ')}`,
+		);
 	return {
 		target,
 		chain: chain.map((l) => l.manifest.backupId),
@@ -122,8 +134,10 @@ async function prepareTarget(target: string): Promise<{ target: string; created:
 	} catch (error) {
 		if (systemErrorCode(error) === 'ENOENT') {
 			const first = await mkdir(absolute, { recursive: true, mode: 0o700 });
-			for (let folder = absolute; first && folder.length >= first.length; folder = dirname(folder)) created.unshift(folder);
-		} else if (systemErrorCode(error) === 'ENOTDIR') throw new BackupError('TARGET_EXISTS', `Restore target ${absolute} is a file`, 'Give a folder path.');
+			for (let folder = absolute; first && folder.length >= first.length; folder = dirname(folder))
+				created.unshift(folder);
+		} else if (systemErrorCode(error) === 'ENOTDIR')
+			throw new BackupError('TARGET_EXISTS', `Restore target ${absolute} is a file`, 'Give a folder path.');
 		else throw error;
 	}
 	return { target: await realpath(absolute), created };
@@ -140,45 +154,76 @@ async function extractSet(
 ): Promise<number> {
 	const { manifest, folder } = link;
 	const artifact = manifest.artifacts.find((a) => a.kind === 'tar');
-	if (!artifact) throw new BackupError('RESTORE_FAILED', `Set ${manifest.backupId} lists no tar archive`, 'The manifest is damaged: use another copy of the set.');
+	if (!artifact)
+		throw new BackupError(
+			'RESTORE_FAILED',
+			`Set ${manifest.backupId} lists no tar archive`,
+			'The manifest is damaged: use another copy of the set.',
+		);
 	const index = new Map(manifest.inventory.entries.map((e) => [e.path, e]));
 	const archivePath = join(folder, ...artifact.path.split('/'));
 	let bytes = 0;
-	await readArchive(archivePath, manifest.compression.method, async (entry) => {
-		if (signal?.aborted) throw new BackupError('CANCELLED', 'The restore was stopped', 'The target folder holds a partial restore: remove it.');
-		const expected = index.get(entry.path);
-		const type = entry.header.type;
-		const kind = type === 'directory' ? 'dir' : type === 'symlink' ? 'symlink' : type === 'file' || type === 'contiguous-file' ? 'file' : undefined;
-		if (!kind)
-			throw new BackupError('UNSAFE_ARCHIVE', `Archive entry "${entry.path}" in ${manifest.backupId} is a ${type}, which TOTVS Dump never writes`, 'The archive was altered: do not use it.');
-		if (!expected || expected.type !== kind || (kind === 'file' && expected.from !== manifest.backupId)) {
-			entry.stream.resume();
-			throw new BackupError('RESTORE_FAILED', `Archive entry "${entry.path}" of ${manifest.backupId} is not in that set's index`, 'The archive and its manifest do not belong together (altered or mixed up): use another copy of the set.');
-		}
-		owners?.record(entry.path, ownerOfHeader(entry.header as OwnerHeader));
-		if (kind === 'dir') {
-			entry.stream.resume();
-			await writer.directory(entry.segments);
-		} else if (kind === 'symlink') {
-			entry.stream.resume();
-			const reason = await writer.symlink(entry.segments, entry.header.linkname ?? '');
-			if (reason) refused.set(entry.path, { path: entry.path, target: entry.header.linkname ?? '', reason });
-			else refused.delete(entry.path);
-		} else {
-			bytes += await writer.file(entry, expected);
-		}
-	}, zstdPath);
+	await readArchive(
+		archivePath,
+		manifest.compression.method,
+		async (entry) => {
+			if (signal?.aborted)
+				throw new BackupError(
+					'CANCELLED',
+					'The restore was stopped',
+					'The target folder holds a partial restore: remove it.',
+				);
+			const expected = index.get(entry.path);
+			const type = entry.header.type;
+			const kind =
+				type === 'directory'
+					? 'dir'
+					: type === 'symlink'
+						? 'symlink'
+						: type === 'file' || type === 'contiguous-file'
+							? 'file'
+							: undefined;
+			if (!kind)
+				throw new BackupError(
+					'UNSAFE_ARCHIVE',
+					`Archive entry "${entry.path}" in ${manifest.backupId} is a ${type}, which TOTVS Dump never writes`,
+					'The archive was altered: do not use it.',
+				);
+			if (!expected || expected.type !== kind || (kind === 'file' && expected.from !== manifest.backupId)) {
+				entry.stream.resume();
+				throw new BackupError(
+					'RESTORE_FAILED',
+					`Archive entry "${entry.path}" of ${manifest.backupId} is not in that set's index`,
+					'The archive and its manifest do not belong together (altered or mixed up): use another copy of the set.',
+				);
+			}
+			owners?.record(entry.path, ownerOfHeader(entry.header as OwnerHeader));
+			if (kind === 'dir') {
+				entry.stream.resume();
+				await writer.directory(entry.segments);
+			} else if (kind === 'symlink') {
+				entry.stream.resume();
+				const reason = await writer.symlink(entry.segments, entry.header.linkname ?? '');
+				if (reason) refused.set(entry.path, { path: entry.path, target: entry.header.linkname ?? '', reason });
+				else refused.delete(entry.path);
+			} else {
+				bytes += await writer.file(entry, expected);
+			}
+		},
+		zstdPath,
+	);
 	return bytes;
 }
 
 /** Why this process cannot give files to their recorded owners, or undefined when it can (root). */
 function whyOwnersCannotBeSet(): string | undefined {
-	if (typeof process.geteuid !== 'function') return `Owners are not restored on ${process.platform}: it has no Unix owners (files belong to the user that runs n8n)`;
+	if (typeof process.geteuid !== 'function')
+		return `Owners are not restored on ${process.platform}: it has no Unix owners (files belong to the user that runs n8n)`;
 	const euid = process.geteuid();
 	if (euid === 0) return undefined;
 	return (
 		`Owners not restored: only root can give files to other users and this restore runs as uid ${euid} (as tar -x does for a normal user), so every entry belongs to that user. ` +
-		'Run the restore as root, or give the tree to the AppServer\'s user afterwards (e.g. chown -R totvs:totvs on the restored folders).'
+		"Run the restore as root, or give the tree to the AppServer's user afterwards (e.g. chown -R totvs:totvs on the restored folders)."
 	);
 }
 
@@ -209,7 +254,11 @@ class OwnerSetter {
 			await lchown(path, ids.uid, ids.gid);
 		} catch (error) {
 			this.failedCount++;
-			if (this.failed.length < MAX_LISTED_FAILURES) this.failed.push({ path: entry.path, reason: `cannot set owner ${ids.uid}:${ids.gid} (${systemErrorCode(error) ?? (error as Error).message})` });
+			if (this.failed.length < MAX_LISTED_FAILURES)
+				this.failed.push({
+					path: entry.path,
+					reason: `cannot set owner ${ids.uid}:${ids.gid} (${systemErrorCode(error) ?? (error as Error).message})`,
+				});
 		}
 	}
 }
@@ -222,7 +271,10 @@ function ownersOutcome(owners: OwnerSetter | undefined, cannot: string | undefin
 			`Owners of ${entryCount(owners.failedCount)} could not be set (first: ${owners.failed[0].path}: ${owners.failed[0].reason}); ` +
 				'the folder may be on a share that maps root to nobody (NFS root_squash) or on a filesystem without Unix owners: restore onto a local Linux filesystem, or chown afterwards.',
 		);
-	if (owners?.unrecorded) problems.push(`Owners of ${entryCount(owners.unrecorded)} are not recorded in the sets (ids too large for the tar header, and no user or group name): they belong to the restoring user.`);
+	if (owners?.unrecorded)
+		problems.push(
+			`Owners of ${entryCount(owners.unrecorded)} are not recorded in the sets (ids too large for the tar header, and no user or group name): they belong to the restoring user.`,
+		);
 	return {
 		note: problems.length ? problems.join(' ') : null,
 		mapping: numeric ? 'numeric' : 'names',
@@ -242,7 +294,11 @@ class SafeWriter {
 	private pathOf(segments: string[]): string {
 		const path = join(this.root, ...segments);
 		if (!path.startsWith(this.root + sep))
-			throw new BackupError('UNSAFE_ARCHIVE', `Entry "${segments.join('/')}" resolves outside ${this.root}`, 'The archive was altered: do not use it.');
+			throw new BackupError(
+				'UNSAFE_ARCHIVE',
+				`Entry "${segments.join('/')}" resolves outside ${this.root}`,
+				'The archive was altered: do not use it.',
+			);
 		return path;
 	}
 
@@ -260,8 +316,17 @@ class SafeWriter {
 		try {
 			const info = await lstat(path);
 			if (info.isSymbolicLink())
-				throw new BackupError('UNSAFE_ARCHIVE', `Archive entry "${entry}" would be written through the link ${relative(this.root, path)}`, 'The archive was altered: do not use it. Nothing was written through the link.');
-			if (!info.isDirectory()) throw new BackupError('RESTORE_FAILED', `${path} is a file where the archive has a folder`, 'The chain is inconsistent: use another copy of the sets.');
+				throw new BackupError(
+					'UNSAFE_ARCHIVE',
+					`Archive entry "${entry}" would be written through the link ${relative(this.root, path)}`,
+					'The archive was altered: do not use it. Nothing was written through the link.',
+				);
+			if (!info.isDirectory())
+				throw new BackupError(
+					'RESTORE_FAILED',
+					`${path} is a file where the archive has a folder`,
+					'The chain is inconsistent: use another copy of the sets.',
+				);
 		} catch (error) {
 			if (systemErrorCode(error) !== 'ENOENT') throw error;
 			await mkdir(path, { mode: 0o700 });
@@ -280,19 +345,23 @@ class SafeWriter {
 		const path = this.pathOf(segments);
 		const parts = linkTarget.split(/[\\/]+/).filter((s) => s && s !== '.');
 		const firstDown = parts.findIndex((s) => s !== '..');
-		const reason =
-			!linkTarget ? 'empty link target'
-			: isAbsolute(linkTarget) || /^[A-Za-z]:/.test(linkTarget) || linkTarget.startsWith('\\') ? 'absolute link target'
-			: firstDown !== -1 && parts.slice(firstDown).includes('..') ? 'link target climbs with ".." after descending'
-			: !`${resolve(dirname(path), linkTarget)}${sep}`.startsWith(this.root + sep) ? 'link target outside the restore folder'
-			: undefined;
+		const reason = !linkTarget
+			? 'empty link target'
+			: isAbsolute(linkTarget) || /^[A-Za-z]:/.test(linkTarget) || linkTarget.startsWith('\\')
+				? 'absolute link target'
+				: firstDown !== -1 && parts.slice(firstDown).includes('..')
+					? 'link target climbs with ".." after descending'
+					: !`${resolve(dirname(path), linkTarget)}${sep}`.startsWith(this.root + sep)
+						? 'link target outside the restore folder'
+						: undefined;
 		await this.removeExisting(path);
 		if (reason) return `${reason} (${linkTarget}): not created`;
 		try {
 			await symlink(linkTarget, path);
 		} catch (error) {
 			// Windows lets only administrators (or Developer Mode) create links: report it, keep restoring.
-			if (systemErrorCode(error) === 'EPERM') return `links cannot be created here (EPERM; on Windows run n8n as administrator or enable Developer Mode): ${linkTarget}`;
+			if (systemErrorCode(error) === 'EPERM')
+				return `links cannot be created here (EPERM; on Windows run n8n as administrator or enable Developer Mode): ${linkTarget}`;
 			throw error;
 		}
 		return undefined;
@@ -320,14 +389,23 @@ class SafeWriter {
 		}
 		const sha256 = hash.digest('hex');
 		if (sha256 !== expected.sha256 || size !== expected.size)
-			throw new BackupError('RESTORE_FAILED', `${entry.path}: restored content (${size} bytes, SHA-256 ${sha256.slice(0, 12)}…) differs from the index (${expected.size} bytes, ${expected.sha256?.slice(0, 12)}…)`, 'The archive was damaged or altered: verify the set and use another copy.');
+			throw new BackupError(
+				'RESTORE_FAILED',
+				`${entry.path}: restored content (${size} bytes, SHA-256 ${sha256.slice(0, 12)}…) differs from the index (${expected.size} bytes, ${expected.sha256?.slice(0, 12)}…)`,
+				'The archive was damaged or altered: verify the set and use another copy.',
+			);
 		return size;
 	}
 
 	private async removeExisting(path: string): Promise<void> {
 		try {
 			const info = await lstat(path);
-			if (info.isDirectory()) throw new BackupError('RESTORE_FAILED', `${path} is a folder where the archive has a file or link`, 'The chain is inconsistent: use another copy of the sets.');
+			if (info.isDirectory())
+				throw new BackupError(
+					'RESTORE_FAILED',
+					`${path} is a folder where the archive has a file or link`,
+					'The chain is inconsistent: use another copy of the sets.',
+				);
 			await unlink(path);
 		} catch (error) {
 			if (systemErrorCode(error) !== 'ENOENT') throw error;
@@ -362,11 +440,20 @@ class SafeWriter {
 				info = await lstat(path);
 			} catch (error) {
 				if (systemErrorCode(error) === 'ENOENT')
-					throw new BackupError('RESTORE_FAILED', `${entry.path} is in the index but not in any archive of the chain`, 'The chain is incomplete or damaged: verify its sets.');
+					throw new BackupError(
+						'RESTORE_FAILED',
+						`${entry.path} is in the index but not in any archive of the chain`,
+						'The chain is incomplete or damaged: verify its sets.',
+					);
 				throw error;
 			}
 			const actual = info.isDirectory() ? 'dir' : info.isSymbolicLink() ? 'symlink' : 'file';
-			if (actual !== entry.type) throw new BackupError('RESTORE_FAILED', `${entry.path} was restored as a ${actual}, the index has a ${entry.type}`, 'The chain is damaged: verify its sets.');
+			if (actual !== entry.type)
+				throw new BackupError(
+					'RESTORE_FAILED',
+					`${entry.path} was restored as a ${actual}, the index has a ${entry.type}`,
+					'The chain is damaged: verify its sets.',
+				);
 			await owners?.apply(path, entry);
 			if (entry.type === 'symlink') {
 				await lutimes(path, when, when).catch(() => undefined); // not every filesystem keeps link times

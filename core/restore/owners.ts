@@ -33,7 +33,12 @@ const name = (pax: string | undefined, field: string | undefined): string | null
 /** The owner a tar header records: pax records first (GNU tar writes them for long names and large ids), then ustar fields. */
 export function ownerOfHeader(header: OwnerHeader): RecordedOwner {
 	const pax = header.pax ?? {};
-	return { uid: id(pax.uid, header.uid), gid: id(pax.gid, header.gid), uname: name(pax.uname, header.uname), gname: name(pax.gname, header.gname) };
+	return {
+		uid: id(pax.uid, header.uid),
+		gid: id(pax.gid, header.gid),
+		uname: name(pax.uname, header.uname),
+		gname: name(pax.gname, header.gname),
+	};
 }
 
 /** The owner an index entry records, when its manifest has owner fields (`uid`, `gid`, `uname`, `gname`); undefined otherwise. */
@@ -107,6 +112,7 @@ export class OwnerResolver {
 async function lookUp(database: 'passwd' | 'group', names: string[]): Promise<Map<string, number>> {
 	const found = new Map<string, number>();
 	const wanted = new Set(names.filter((n) => lookupName.test(n)));
-	for (const account of await lookUpAccounts(database, [...wanted])) if (wanted.has(account.name) && !found.has(account.name)) found.set(account.name, account.id);
+	for (const account of await lookUpAccounts(database, [...wanted]))
+		if (wanted.has(account.name) && !found.has(account.name)) found.set(account.name, account.id);
 	return found;
 }

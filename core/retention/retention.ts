@@ -60,7 +60,16 @@ export interface RetentionPolicy {
 	timeZone?: string;
 }
 
-export type KeepRule = 'last' | 'daily' | 'weekly' | 'monthly' | 'yearly' | 'minimum-age' | 'newest-verified-full' | 'dependency' | 'unfinished-recent';
+export type KeepRule =
+	| 'last'
+	| 'daily'
+	| 'weekly'
+	| 'monthly'
+	| 'yearly'
+	| 'minimum-age'
+	| 'newest-verified-full'
+	| 'dependency'
+	| 'unfinished-recent';
 export type DeleteRule = 'not-selected' | 'damaged' | 'chain-broken' | 'unfinished-stale';
 
 export interface Reason<R extends string = KeepRule | DeleteRule> {
@@ -112,8 +121,16 @@ const COUNTS = ['keepLast', 'keepDaily', 'keepWeekly', 'keepMonthly', 'keepYearl
 export function checkPolicy(policy: RetentionPolicy): void {
 	for (const field of [...COUNTS, 'minimumAgeDays', 'unfinishedAfterHours'] as const) {
 		const value = policy[field];
-		if (!Number.isFinite(value) || value < 0 || (COUNTS.includes(field as (typeof COUNTS)[number]) && !Number.isInteger(value)))
-			throw new BackupError('INVALID_INPUT', `Retention "${field}" is ${value}`, 'Use a whole number of 0 or more (0 turns that rule off).');
+		if (
+			!Number.isFinite(value) ||
+			value < 0 ||
+			(COUNTS.includes(field as (typeof COUNTS)[number]) && !Number.isInteger(value))
+		)
+			throw new BackupError(
+				'INVALID_INPUT',
+				`Retention "${field}" is ${value}`,
+				'Use a whole number of 0 or more (0 turns that rule off).',
+			);
 	}
 	if (COUNTS.every((field) => policy[field] === 0) && policy.minimumAgeDays === 0)
 		throw new BackupError(
@@ -192,12 +209,15 @@ export function planPrune(
 				addKeep(set, { rule: 'minimum-age', text: `younger than the minimum age of ${policy.minimumAgeDays} days` });
 		}
 		const newestFull = group.find((s) => s.type === 'full' && s.verified);
-		if (newestFull) addKeep(newestFull, { rule: 'newest-verified-full', text: 'the newest verified full backup is always kept' });
+		if (newestFull)
+			addKeep(newestFull, { rule: 'newest-verified-full', text: 'the newest verified full backup is always kept' });
 
 		const candidates = group.filter((s) => usability(s).ok);
-		candidates.slice(0, policy.keepLast).forEach((set, i) =>
-			addKeep(set, { rule: 'last', text: `number ${i + 1} of the ${policy.keepLast} newest sets kept` }),
-		);
+		candidates
+			.slice(0, policy.keepLast)
+			.forEach((set, i) =>
+				addKeep(set, { rule: 'last', text: `number ${i + 1} of the ${policy.keepLast} newest sets kept` }),
+			);
 		for (const { period, field, rule, noun } of PERIOD_RULES) {
 			const limit = policy[field] as number;
 			const seen = new Set<string>();
@@ -239,7 +259,10 @@ export function planPrune(
 			? { rule: 'damaged', text: `damaged and older than the minimum age: ${state.why}` }
 			: !state.ok
 				? { rule: 'chain-broken', text: `cannot be restored: ${state.why}` }
-				: { rule: 'not-selected', text: 'not among the newest kept by Keep Last / Daily / Weekly / Monthly / Yearly, older than the minimum age, and no kept set depends on it' };
+				: {
+						rule: 'not-selected',
+						text: 'not among the newest kept by Keep Last / Daily / Weekly / Monthly / Yearly, older than the minimum age, and no kept set depends on it',
+					};
 		return { ...base, action: 'delete', reasons: [reason] };
 	});
 
@@ -253,8 +276,14 @@ export function planPrune(
 			bytes: u.bytes ?? 0,
 			action: stale ? 'delete' : 'keep',
 			reason: stale
-				? { rule: 'unfinished-stale', text: `unfinished (no manifest) and unchanged for more than ${policy.unfinishedAfterHours} hours: an interrupted backup or upload` }
-				: { rule: 'unfinished-recent', text: `unfinished (no manifest) but changed within ${policy.unfinishedAfterHours} hours: it may still be in progress` },
+				? {
+						rule: 'unfinished-stale',
+						text: `unfinished (no manifest) and unchanged for more than ${policy.unfinishedAfterHours} hours: an interrupted backup or upload`,
+					}
+				: {
+						rule: 'unfinished-recent',
+						text: `unfinished (no manifest) but changed within ${policy.unfinishedAfterHours} hours: it may still be in progress`,
+					},
 		};
 	});
 

@@ -19,9 +19,17 @@ export async function checkDestination(config: DestinationConfig): Promise<Desti
 		const entries = await destination.list('');
 		const probe = `.totvs-credential-test-${randomBytes(6).toString('hex')}`;
 		if (!(await destination.createExclusive(probe, 'n8n-nodes-totvs-backup credential test\n')))
-			throw new BackupError('PERMISSION_DENIED', `Connected to ${destination.describe()}, but could not create a test file there`, 'Check that the user may write to that folder.');
+			throw new BackupError(
+				'PERMISSION_DENIED',
+				`Connected to ${destination.describe()}, but could not create a test file there`,
+				'Check that the user may write to that folder.',
+			);
 		await destination.remove(probe);
-		return { where: destination.describe(), entries: entries.length, folders: entries.filter((e) => e.isFolder).length };
+		return {
+			where: destination.describe(),
+			entries: entries.length,
+			folders: entries.filter((e) => e.isFolder).length,
+		};
 	} finally {
 		await destination.close().catch(() => undefined);
 	}

@@ -6,9 +6,17 @@ export function parseServiceAccountKey(json: string): { clientEmail: string; pri
 	try {
 		key = JSON.parse(json);
 	} catch {
-		throw new BackupError('INVALID_INPUT', 'The service account key is not valid JSON', 'Paste the whole JSON key file downloaded from Google Cloud (IAM → Service Accounts → Keys → Add key → JSON).');
+		throw new BackupError(
+			'INVALID_INPUT',
+			'The service account key is not valid JSON',
+			'Paste the whole JSON key file downloaded from Google Cloud (IAM → Service Accounts → Keys → Add key → JSON).',
+		);
 	}
 	if (typeof key?.client_email !== 'string' || typeof key.private_key !== 'string')
-		throw new BackupError('INVALID_INPUT', 'The service account key has no client_email or private_key', 'Paste the whole JSON key file of a service account (its "type" is "service_account"), not an OAuth client file.');
+		throw new BackupError(
+			'INVALID_INPUT',
+			'The service account key has no client_email or private_key',
+			'Paste the whole JSON key file of a service account (its "type" is "service_account"), not an OAuth client file.',
+		);
 	return { clientEmail: key.client_email, privateKey: key.private_key };
 }

@@ -31,10 +31,15 @@ export interface RemoteCatalog extends Catalog {
 }
 
 export const remoteSetFolder = (environment: string, backupId: string) => `${environment}/${backupId}`;
-export const remoteManifestPath = (environment: string, backupId: string) => `${remoteSetFolder(environment, backupId)}/${MANIFEST_FILE}`;
+export const remoteManifestPath = (environment: string, backupId: string) =>
+	`${remoteSetFolder(environment, backupId)}/${MANIFEST_FILE}`;
 
 /** Reads and validates a set's manifest on the destination; SET_NOT_FOUND when it has none. */
-export async function readRemoteManifest(destination: Destination, environment: string, backupId: string): Promise<Manifest> {
+export async function readRemoteManifest(
+	destination: Destination,
+	environment: string,
+	backupId: string,
+): Promise<Manifest> {
 	const path = remoteManifestPath(environment, backupId);
 	const content = await destination.readSmallFile(path, MAX_MANIFEST_BYTES);
 	if (!content)
@@ -49,9 +54,16 @@ export async function readRemoteManifest(destination: Destination, environment: 
 /** Lists the sets on a destination, for one environment or all; complete sets oldest first. */
 export async function listRemoteSets(destination: Destination, environment?: string): Promise<RemoteCatalog> {
 	const catalog: RemoteCatalog = { sets: [], unfinished: [], invalid: [] };
-	const environments = environment ? [environment] : (await destination.list('')).filter((e) => e.isFolder).map((e) => e.name).sort();
+	const environments = environment
+		? [environment]
+		: (await destination.list(''))
+				.filter((e) => e.isFolder)
+				.map((e) => e.name)
+				.sort();
 	for (const env of environments) {
-		const folders = (await destination.list(env)).filter((e) => e.isFolder).sort((a, b) => a.name.localeCompare(b.name));
+		const folders = (await destination.list(env))
+			.filter((e) => e.isFolder)
+			.sort((a, b) => a.name.localeCompare(b.name));
 		for (const folder of folders) {
 			const entries = await destination.list(folder.path);
 			if (!entries.some((e) => e.name === MANIFEST_FILE && !e.isFolder)) {
@@ -82,16 +94,25 @@ export async function listRemoteSets(destination: Destination, environment?: str
 			}
 		}
 	}
-	catalog.sets.sort((a, b) => a.manifest.startedAt.localeCompare(b.manifest.startedAt) || a.backupId.localeCompare(b.backupId));
+	catalog.sets.sort(
+		(a, b) => a.manifest.startedAt.localeCompare(b.manifest.startedAt) || a.backupId.localeCompare(b.backupId),
+	);
 	return catalog;
 }
 
 /** Every artifact present with its recorded size; undefined when so, else what is wrong. */
-async function missingArtifacts(destination: Destination, folder: string, manifest: Manifest, entries: RemoteEntry[]): Promise<string | undefined> {
+async function missingArtifacts(
+	destination: Destination,
+	folder: string,
+	manifest: Manifest,
+	entries: RemoteEntry[],
+): Promise<string | undefined> {
 	const topLevel = new Map(entries.filter((e) => !e.isFolder).map((e) => [e.name, e.size]));
 	const problems: string[] = [];
 	for (const artifact of manifest.artifacts) {
-		const size = artifact.path.includes('/') ? (await destination.stat(`${folder}/${artifact.path}`))?.size : topLevel.get(artifact.path);
+		const size = artifact.path.includes('/')
+			? (await destination.stat(`${folder}/${artifact.path}`))?.size
+			: topLevel.get(artifact.path);
 		if (size === undefined) problems.push(`${artifact.path}: missing`);
 		else if (size !== artifact.bytes) problems.push(`${artifact.path}: ${size} bytes, expected ${artifact.bytes}`);
 	}
@@ -119,6 +140,11 @@ export function retentionInput(catalog: RemoteCatalog): { sets: SetSummary[]; un
 			verified: s.remoteStatus === 'complete',
 			...(s.problem ? { problem: s.problem } : {}),
 		})),
-		unfinished: catalog.unfinished.map((u) => ({ environment: u.environment, backupId: u.backupId, modifiedAt: u.modifiedAt.toISOString(), bytes: u.bytes })),
+		unfinished: catalog.unfinished.map((u) => ({
+			environment: u.environment,
+			backupId: u.backupId,
+			modifiedAt: u.modifiedAt.toISOString(),
+			bytes: u.bytes,
+		})),
 	};
 }

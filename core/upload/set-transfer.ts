@@ -18,13 +18,24 @@ import type { Destination, VerificationMethod } from '../destinations/destinatio
 import { BackupError, systemErrorCode } from '../errors';
 import { formatBytes } from '../format';
 import { prepareStagingFolder } from '../location/staging-folder';
-import { withEnvironmentLock, type EnvironmentLock, type LockOptions, type LockOwner } from '../locking/environment-lock';
+import {
+	withEnvironmentLock,
+	type EnvironmentLock,
+	type LockOptions,
+	type LockOwner,
+} from '../locking/environment-lock';
 import type { Logger } from '../logger';
 import { silentLogger } from '../logger';
 import { hashFile } from '../pipeline/hashing';
 import { planPrune, type PrunePlan, type RetentionPolicy } from '../retention/retention';
 import { verifyLocalSet, type Verification, type VerifyOptions } from '../verify/verify-set';
-import { listRemoteSets, readRemoteManifest, remoteSetFolder, retentionInput, type RemoteSetEntry } from './remote-catalog';
+import {
+	listRemoteSets,
+	readRemoteManifest,
+	remoteSetFolder,
+	retentionInput,
+	type RemoteSetEntry,
+} from './remote-catalog';
 
 /** Weakest first: a set is as verified as its least verified file. */
 const STRENGTH: VerificationMethod[] = ['size', 'md5', 'read-back', 'sha256'];
@@ -71,66 +82,86 @@ export interface UploadSetResult {
 	alreadyThere: boolean;
 }
 
-export async function uploadSet(destination: Destination, setFolder: string, options: UploadSetOptions): Promise<UploadSetResult> {
+export async function uploadSet(
+	destination: Destination,
+	setFolder: string,
+	options: UploadSetOptions,
+): Promise<UploadSetResult> {
 	const started = Date.now();
 	const logger = options.logger ?? silentLogger;
 	const manifest = await readSet(setFolder);
 	const environment = checkEnvironmentName(manifest.environment);
 	const remoteFolder = remoteSetFolder(environment, manifest.backupId);
 
-	return withEnvironmentLock(options.lock.via ?? destination, environment, options.lock.owner, { ...options.lock.options, purpose: 'upload' }, async (lock) => {
-		const existing = await remoteManifestIfAny(destination, manifest);
-		const files: UploadedFile[] = [];
-		for (const artifact of manifest.artifacts) {
-			const remotePath = `${remoteFolder}/${artifact.path}`;
-			const remote = await destination.stat(remotePath, { withHash: true });
-			const sameHash = remote?.sha256 === undefined ? undefined : remote.sha256.toLowerCase() === artifact.sha256;
-			if (remote?.size === artifact.bytes && (sameHash || (existing && sameHash === undefined))) {
-				// Proven equal by its SHA-256; or part of a set already complete there, where only the size can be checked.
-				files.push({ path: artifact.path, bytes: artifact.bytes, verifiedBy: sameHash ? 'sha256' : 'size', skipped: true });
-				continue;
-			}
-			if (existing)
-				throw new BackupError(
-					'VERIFY_FAILED',
-					`Set ${manifest.backupId} is already complete on ${destination.describe()}, but its ${artifact.path} ${remote ? 'differs' : 'is missing'} there`,
-					'The copy on the destination is damaged. Delete that set folder on the destination (or run Prune) and upload again.',
+	return withEnvironmentLock(
+		options.lock.via ?? destination,
+		environment,
+		options.lock.owner,
+		{ ...options.lock.options, purpose: 'upload' },
+		async (lock) => {
+			const existing = await remoteManifestIfAny(destination, manifest);
+			const files: UploadedFile[] = [];
+			for (const artifact of manifest.artifacts) {
+				const remotePath = `${remoteFolder}/${artifact.path}`;
+				const remote = await destination.stat(remotePath, { withHash: true });
+				const sameHash = remote?.sha256 === undefined ? undefined : remote.sha256.toLowerCase() === artifact.sha256;
+				if (remote?.size === artifact.bytes && (sameHash || (existing && sameHash === undefined))) {
+					// Proven equal by its SHA-256; or part of a set already complete there, where only the size can be checked.
+					files.push({
+						path: artifact.path,
+						bytes: artifact.bytes,
+						verifiedBy: sameHash ? 'sha256' : 'size',
+						skipped: true,
+					});
+					continue;
+				}
+				if (existing)
+					throw new BackupError(
+						'VERIFY_FAILED',
+						`Set ${manifest.backupId} is already complete on ${destination.describe()}, but its ${artifact.path} ${remote ? 'differs' : 'is missing'} there`,
+						'The copy on the destination is damaged. Delete that set folder on the destination (or run Prune) and upload again.',
+					);
+				await lock.assertHeld();
+				const put = await destination.put(join(setFolder, ...artifact.path.split('/')), remotePath, {
+					readBack: options.readBack,
+					expectedSha256: artifact.sha256,
+					signal: options.signal,
+				});
+				logger.info(
+					`Uploaded ${artifact.path} of ${manifest.backupId} to ${destination.describe()} (${formatBytes(put.bytes)}, checked by ${put.verifiedBy})`,
 				);
-			await lock.assertHeld();
-			const put = await destination.put(join(setFolder, ...artifact.path.split('/')), remotePath, {
-				readBack: options.readBack,
-				expectedSha256: artifact.sha256,
-				signal: options.signal,
-			});
-			logger.info(`Uploaded ${artifact.path} of ${manifest.backupId} to ${destination.describe()} (${formatBytes(put.bytes)}, checked by ${put.verifiedBy})`);
-			files.push({ path: artifact.path, bytes: put.bytes, verifiedBy: put.verifiedBy, skipped: false });
-		}
+				files.push({ path: artifact.path, bytes: put.bytes, verifiedBy: put.verifiedBy, skipped: false });
+			}
 
-		if (!existing) {
-			// Last: only now does the set exist on the destination.
-			await lock.assertHeld();
-			const manifestFile = join(setFolder, MANIFEST_FILE);
-			const put = await destination.put(manifestFile, `${remoteFolder}/${MANIFEST_FILE}`, {
-				readBack: options.readBack,
-				expectedSha256: (await hashFile(manifestFile)).sha256,
-				signal: options.signal,
-			});
-			files.push({ path: MANIFEST_FILE, bytes: put.bytes, verifiedBy: put.verifiedBy, skipped: false });
-		} else {
-			files.push({ path: MANIFEST_FILE, bytes: 0, verifiedBy: 'sha256', skipped: true });
-		}
-		const verifiedBy = files.reduce<VerificationMethod>((weakest, f) => (STRENGTH.indexOf(f.verifiedBy) < STRENGTH.indexOf(weakest) ? f.verifiedBy : weakest), 'sha256');
-		return {
-			destination: destination.describe(),
-			remotePath: remoteFolder,
-			bytes: manifest.artifacts.reduce((sum, a) => sum + a.bytes, 0),
-			verified: verifiedBy !== 'size',
-			verifiedBy,
-			durationMs: Date.now() - started,
-			files,
-			alreadyThere: files.every((f) => f.skipped),
-		};
-	});
+			if (!existing) {
+				// Last: only now does the set exist on the destination.
+				await lock.assertHeld();
+				const manifestFile = join(setFolder, MANIFEST_FILE);
+				const put = await destination.put(manifestFile, `${remoteFolder}/${MANIFEST_FILE}`, {
+					readBack: options.readBack,
+					expectedSha256: (await hashFile(manifestFile)).sha256,
+					signal: options.signal,
+				});
+				files.push({ path: MANIFEST_FILE, bytes: put.bytes, verifiedBy: put.verifiedBy, skipped: false });
+			} else {
+				files.push({ path: MANIFEST_FILE, bytes: 0, verifiedBy: 'sha256', skipped: true });
+			}
+			const verifiedBy = files.reduce<VerificationMethod>(
+				(weakest, f) => (STRENGTH.indexOf(f.verifiedBy) < STRENGTH.indexOf(weakest) ? f.verifiedBy : weakest),
+				'sha256',
+			);
+			return {
+				destination: destination.describe(),
+				remotePath: remoteFolder,
+				bytes: manifest.artifacts.reduce((sum, a) => sum + a.bytes, 0),
+				verified: verifiedBy !== 'size',
+				verifiedBy,
+				durationMs: Date.now() - started,
+				files,
+				alreadyThere: files.every((f) => f.skipped),
+			};
+		},
+	);
 }
 
 /**
@@ -180,7 +211,10 @@ export interface DownloadSetResult {
 export async function downloadSet(destination: Destination, options: DownloadSetOptions): Promise<DownloadSetResult> {
 	const started = Date.now();
 	const environment = checkEnvironmentName(options.environment);
-	const backupId = options.backupId.trim() === 'latest' || !options.backupId.trim() ? await latestSetId(destination, environment, options.component) : options.backupId.trim();
+	const backupId =
+		options.backupId.trim() === 'latest' || !options.backupId.trim()
+			? await latestSetId(destination, environment, options.component)
+			: options.backupId.trim();
 	const manifest = await readRemoteManifest(destination, environment, backupId);
 	const staging = await prepareStagingFolder(options.stagingFolder);
 	const folder = join(staging, environment, backupId);
@@ -197,11 +231,18 @@ export async function downloadSet(destination: Destination, options: DownloadSet
 			const have = await hashFile(local);
 			if (have.bytes === artifact.bytes && have.sha256 === artifact.sha256) continue;
 		}
-		const got = await destination.get(`${remoteSetFolder(environment, backupId)}/${artifact.path}`, local, { signal: options.signal });
+		const got = await destination.get(`${remoteSetFolder(environment, backupId)}/${artifact.path}`, local, {
+			signal: options.signal,
+		});
 		downloadedBytes += got.bytes;
-		options.logger?.info(`Downloaded ${artifact.path} of ${backupId} from ${destination.describe()} (${formatBytes(got.bytes)})`);
+		options.logger?.info(
+			`Downloaded ${artifact.path} of ${backupId} from ${destination.describe()} (${formatBytes(got.bytes)})`,
+		);
 	}
-	if (!(await exists(manifestPath))) await destination.get(`${remoteSetFolder(environment, backupId)}/${MANIFEST_FILE}`, manifestPath, { signal: options.signal });
+	if (!(await exists(manifestPath)))
+		await destination.get(`${remoteSetFolder(environment, backupId)}/${MANIFEST_FILE}`, manifestPath, {
+			signal: options.signal,
+		});
 	const { verification } = await verifyLocalSet(folder, options.verify);
 	return {
 		manifest,
@@ -216,7 +257,9 @@ export async function downloadSet(destination: Destination, options: DownloadSet
 
 async function latestSetId(destination: Destination, environment: string, component?: string): Promise<string> {
 	const { sets } = await listRemoteSets(destination, environment);
-	const usable = sets.filter((s: RemoteSetEntry) => s.remoteStatus === 'complete' && (!component || s.manifest.component === component));
+	const usable = sets.filter(
+		(s: RemoteSetEntry) => s.remoteStatus === 'complete' && (!component || s.manifest.component === component),
+	);
 	const latest = usable[usable.length - 1];
 	if (!latest)
 		throw new BackupError(
@@ -279,5 +322,13 @@ export async function pruneSets(destination: Destination, options: PruneOptions)
 		return { plan, dryRun: options.dryRun, deleted };
 	};
 	// A dry run changes nothing, so it does not wait for or block a running upload.
-	return options.dryRun ? run() : withEnvironmentLock(options.lock.via ?? destination, environment, options.lock.owner, { ...options.lock.options, purpose: 'prune' }, run);
+	return options.dryRun
+		? run()
+		: withEnvironmentLock(
+				options.lock.via ?? destination,
+				environment,
+				options.lock.owner,
+				{ ...options.lock.options, purpose: 'prune' },
+				run,
+			);
 }

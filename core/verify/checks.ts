@@ -33,7 +33,14 @@ export const check = (name: string, ok: boolean, expected: string, actual: strin
 });
 
 /** A check that could not run in this context: listed, never counted as passed. */
-export const notRun = (name: string, expected: string, message: string): CheckResult => ({ name, ok: false, expected, actual: 'not run', message, notRun: true });
+export const notRun = (name: string, expected: string, message: string): CheckResult => ({
+	name,
+	ok: false,
+	expected,
+	actual: 'not run',
+	message,
+	notRun: true,
+});
 
 /** A verification passes when every check that ran passed. */
 export const allPassed = (checks: CheckResult[]) => checks.every((c) => c.ok || c.notRun);

@@ -17,13 +17,18 @@ export type { CheckResult, Verification, VerifyOptions } from './checks';
  * SHA-256, and the archive itself is readable and holds data for every inventoried table.
  * Failures are reported as checks, not thrown: the report says everything that is wrong.
  */
-export async function verifyLocalSet(folder: string, options: VerifyOptions = {}): Promise<{ manifest?: Manifest; verification: Verification }> {
+export async function verifyLocalSet(
+	folder: string,
+	options: VerifyOptions = {},
+): Promise<{ manifest?: Manifest; verification: Verification }> {
 	const checkedAt = new Date().toISOString();
 	const checks: CheckResult[] = [];
 	let manifest: Manifest;
 	try {
 		manifest = await readSet(folder);
-		checks.push(check('manifest', true, 'valid manifest', 'valid manifest', `manifest.json of ${manifest.backupId} is valid`));
+		checks.push(
+			check('manifest', true, 'valid manifest', 'valid manifest', `manifest.json of ${manifest.backupId} is valid`),
+		);
 	} catch (error) {
 		if (!(error instanceof BackupError)) throw error;
 		checks.push(check('manifest', false, 'valid manifest', 'invalid or missing', error.message));
@@ -58,7 +63,9 @@ export async function checkArtifacts(folder: string, manifest: Manifest): Promis
 			const actual = await hashFile(path);
 			bytes += actual.bytes;
 			if (actual.sha256 !== artifact.sha256)
-				problems.push(`${artifact.path}: SHA-256 ${actual.sha256.slice(0, 16)}…, expected ${artifact.sha256.slice(0, 16)}… (content altered)`);
+				problems.push(
+					`${artifact.path}: SHA-256 ${actual.sha256.slice(0, 16)}…, expected ${artifact.sha256.slice(0, 16)}… (content altered)`,
+				);
 		} catch (error) {
 			if (systemErrorCode(error) !== 'ENOENT') throw error;
 			problems.push(`${artifact.path}: missing`);
@@ -67,6 +74,18 @@ export async function checkArtifacts(folder: string, manifest: Manifest): Promis
 	const total = manifest.artifacts.reduce((sum, a) => sum + a.bytes, 0);
 	const expected = `${manifest.artifacts.length} artifacts, ${formatBytes(total)}, SHA-256 as recorded`;
 	return problems.length
-		? check('artifacts', false, expected, `${problems.length} of ${manifest.artifacts.length} differ`, problems.slice(0, 20).join('; '))
-		: check('artifacts', true, expected, `${manifest.artifacts.length} match (${formatBytes(bytes)} read)`, 'Every artifact has the size and SHA-256 recorded at backup time');
+		? check(
+				'artifacts',
+				false,
+				expected,
+				`${problems.length} of ${manifest.artifacts.length} differ`,
+				problems.slice(0, 20).join('; '),
+			)
+		: check(
+				'artifacts',
+				true,
+				expected,
+				`${manifest.artifacts.length} match (${formatBytes(bytes)} read)`,
+				'Every artifact has the size and SHA-256 recorded at backup time',
+			);
 }

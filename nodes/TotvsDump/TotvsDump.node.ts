@@ -1,13 +1,13 @@
-import type {
-	IExecuteFunctions,
-	INodeExecutionData,
-	INodeType,
-	INodeTypeDescription,
-} from 'n8n-workflow';
+import type { IExecuteFunctions, INodeExecutionData, INodeType, INodeTypeDescription } from 'n8n-workflow';
 import { NodeConnectionTypes } from 'n8n-workflow';
 import { makeBackup } from '../../core/backup';
 import { PostgresSource } from '../../core/sources/postgres/postgres-source';
-import { POSTGRES_CREDENTIAL, POSTGRES_CREDENTIAL_TEST, postgresConnection, testPostgresCredential } from '../shared/postgres-credential';
+import {
+	POSTGRES_CREDENTIAL,
+	POSTGRES_CREDENTIAL_TEST,
+	postgresConnection,
+	testPostgresCredential,
+} from '../shared/postgres-credential';
 import { forEachBackupItem } from '../shared/run-items';
 import { SQLSERVER_CREDENTIAL_TEST, testSqlServerCredential } from '../shared/sqlserver-credential';
 import type { Language } from '../shared/summary';
@@ -23,7 +23,8 @@ export class TotvsDump implements INodeType {
 		icon: 'file:totvsDump.svg',
 		group: ['transform'],
 		version: 1,
-		subtitle: '={{ ($parameter["source"] === "sqlserver" ? "SQL Server " + $parameter["sqlServerBackupType"] : $parameter["source"] === "protheusFiles" ? "Files " + $parameter["filesBackupType"] : $parameter["source"] === "postgresAndFiles" ? "PostgreSQL + Files " + $parameter["filesBackupType"] : "PostgreSQL") + " → " + ($parameter["environment"] || "") }}',
+		subtitle:
+			'={{ ($parameter["source"] === "sqlserver" ? "SQL Server " + $parameter["sqlServerBackupType"] : $parameter["source"] === "protheusFiles" ? "Files " + $parameter["filesBackupType"] : $parameter["source"] === "postgresAndFiles" ? "PostgreSQL + Files " + $parameter["filesBackupType"] : "PostgreSQL") + " → " + ($parameter["environment"] || "") }}',
 		description: 'Back up a TOTVS Protheus database or file tree into a verified, self-describing backup set',
 		defaults: { name: 'TOTVS Dump' },
 		inputs: [NodeConnectionTypes.Main],
@@ -51,10 +52,28 @@ export class TotvsDump implements INodeType {
 				name: 'source',
 				type: 'options',
 				options: [
-					{ name: 'Database + Files (Restore Point)', value: 'postgresAndFiles', description: 'The PostgreSQL database, then the Protheus files, as two sets of one restore point sharing a restorePointId' },
-					{ name: 'PostgreSQL Database', value: 'postgres', description: 'Protheus database on PostgreSQL, with pg_dump' },
-					{ name: 'Protheus Files', value: 'protheusFiles', description: 'RPOs, ini files and Protheus_Data as a tar archive: full, differential or incremental' },
-					{ name: 'SQL Server Database', value: 'sqlserver', description: 'Protheus or RM database on SQL Server: full, differential or log backup written by SQL Server to a shared folder' },
+					{
+						name: 'Database + Files (Restore Point)',
+						value: 'postgresAndFiles',
+						description:
+							'The PostgreSQL database, then the Protheus files, as two sets of one restore point sharing a restorePointId',
+					},
+					{
+						name: 'PostgreSQL Database',
+						value: 'postgres',
+						description: 'Protheus database on PostgreSQL, with pg_dump',
+					},
+					{
+						name: 'Protheus Files',
+						value: 'protheusFiles',
+						description: 'RPOs, ini files and Protheus_Data as a tar archive: full, differential or incremental',
+					},
+					{
+						name: 'SQL Server Database',
+						value: 'sqlserver',
+						description:
+							'Protheus or RM database on SQL Server: full, differential or log backup written by SQL Server to a shared folder',
+					},
 				],
 				default: 'postgres',
 				description: 'What to back up',
@@ -65,7 +84,8 @@ export class TotvsDump implements INodeType {
 				type: 'string',
 				default: 'prod',
 				required: true,
-				description: 'Name of the TOTVS environment; sets are stored under &lt;staging folder&gt;/&lt;environment&gt;/ and their IDs start with it',
+				description:
+					'Name of the TOTVS environment; sets are stored under &lt;staging folder&gt;/&lt;environment&gt;/ and their IDs start with it',
 			},
 			{
 				displayName: 'Staging Folder',
@@ -73,7 +93,8 @@ export class TotvsDump implements INodeType {
 				type: 'string',
 				default: '',
 				placeholder: '/mnt/backup/totvs',
-				description: 'Local or mounted network folder where backup sets are written. It must exist. Leave empty for ~/.n8n-files/totvs-backups under the n8n user folder.',
+				description:
+					'Local or mounted network folder where backup sets are written. It must exist. Leave empty for ~/.n8n-files/totvs-backups under the n8n user folder.',
 			},
 			postgresOptions,
 			...sqlServerProperties,
@@ -81,7 +102,12 @@ export class TotvsDump implements INodeType {
 		],
 	};
 
-	methods = { credentialTest: { [POSTGRES_CREDENTIAL_TEST]: testPostgresCredential, [SQLSERVER_CREDENTIAL_TEST]: testSqlServerCredential } };
+	methods = {
+		credentialTest: {
+			[POSTGRES_CREDENTIAL_TEST]: testPostgresCredential,
+			[SQLSERVER_CREDENTIAL_TEST]: testSqlServerCredential,
+		},
+	};
 
 	async execute(this: IExecuteFunctions): Promise<INodeExecutionData[][]> {
 		if (this.getNodeParameter('source', 0) === 'sqlserver') return runSqlServerDump(this);
@@ -89,7 +115,7 @@ export class TotvsDump implements INodeType {
 		if (this.getNodeParameter('source', 0) === 'postgresAndFiles') return runRestorePointDump(this);
 		const credential = postgresConnection(await this.getCredentials(POSTGRES_CREDENTIAL));
 		const source = new PostgresSource();
-		const language = (i: number) => (this.getNodeParameter('options.language', i, 'en') as Language);
+		const language = (i: number) => this.getNodeParameter('options.language', i, 'en') as Language;
 		return forEachBackupItem(this, 'TOTVS Dump', language, async (_item, i) => {
 			const options = readPostgresOptions(this, i);
 			const result = await makeBackup(source, {

@@ -3,7 +3,11 @@ import { makeBackup } from '../../core/backup';
 import { manifestOf } from '../../core/backup-set/manifest';
 import { formatBytes, formatDuration } from '../../core/format';
 import type { ArchiveCompression } from '../../core/sources/protheus-files/compression';
-import { defaultFilesOptions, ProtheusFilesSource, type FilesDumpOptions } from '../../core/sources/protheus-files/files-source';
+import {
+	defaultFilesOptions,
+	ProtheusFilesSource,
+	type FilesDumpOptions,
+} from '../../core/sources/protheus-files/files-source';
 import { PROTHEUS_DEFAULT_EXCLUDE, PROTHEUS_DEFAULT_INCLUDE } from '../../core/sources/protheus-files/patterns';
 import { backupItem, type BackupItemJson } from '../shared/backup-item';
 import { forEachBackupItem, splitList } from '../shared/run-items';
@@ -27,14 +31,20 @@ const filesOptionList: INodeProperties[] = [
 		name: 'paranoid',
 		type: 'boolean',
 		default: false,
-		description: 'Whether to hash every file to find changes, instead of trusting size and modification time. Reads the whole tree on every run; catches tools that restore mtimes.',
+		description:
+			'Whether to hash every file to find changes, instead of trusting size and modification time. Reads the whole tree on every run; catches tools that restore mtimes.',
 	},
 	{
 		displayName: 'Compression',
 		name: 'compression',
 		type: 'options',
 		options: [
-			{ name: 'Zstandard', value: 'zstd', description: 'Fast and small; uses the zstd command, or gzip when it is not installed (the manifest says which)' },
+			{
+				name: 'Zstandard',
+				value: 'zstd',
+				description:
+					'Fast and small; uses the zstd command, or gzip when it is not installed (the manifest says which)',
+			},
 			{ name: 'Gzip', value: 'gzip', description: 'Works everywhere, slower' },
 			{ name: 'None', value: 'none' },
 		],
@@ -53,7 +63,8 @@ const filesOptionList: INodeProperties[] = [
 		type: 'string',
 		default: '',
 		placeholder: '*.bak, system/sc*.dtc',
-		description: 'Comma-separated patterns of files or folders to leave out (* ? ** [abc]; case-insensitive; a pattern without / matches at any depth)',
+		description:
+			'Comma-separated patterns of files or folders to leave out (* ? ** [abc]; case-insensitive; a pattern without / matches at any depth)',
 	},
 	{
 		displayName: 'Include Patterns',
@@ -61,14 +72,16 @@ const filesOptionList: INodeProperties[] = [
 		type: 'string',
 		default: '',
 		placeholder: '*.rpo, protheus_data/system',
-		description: 'Comma-separated patterns of files or folders to back up. With Protheus defaults off and this empty, everything in the folders is backed up.',
+		description:
+			'Comma-separated patterns of files or folders to back up. With Protheus defaults off and this empty, everything in the folders is backed up.',
 	},
 	{
 		displayName: 'Promote to Full When No Base',
 		name: 'promoteToFull',
 		type: 'boolean',
 		default: false,
-		description: 'Whether to make a full backup, and say so in the item, when a differential or incremental has no earlier set to build on. Off: the node fails instead.',
+		description:
+			'Whether to make a full backup, and say so in the item, when a differential or incremental has no earlier set to build on. Off: the node fails instead.',
 	},
 	{
 		displayName: 'Use Protheus Defaults',
@@ -88,11 +101,20 @@ export const filesProperties: INodeProperties[] = [
 		displayOptions: show,
 		options: [
 			{ name: 'Full', value: 'full', description: 'Every selected file' },
-			{ name: 'Differential', value: 'differential', description: 'Files added, changed or deleted since the last full backup of these folders' },
-			{ name: 'Incremental', value: 'incremental', description: 'Files added, changed or deleted since the last backup of any type of these folders' },
+			{
+				name: 'Differential',
+				value: 'differential',
+				description: 'Files added, changed or deleted since the last full backup of these folders',
+			},
+			{
+				name: 'Incremental',
+				value: 'incremental',
+				description: 'Files added, changed or deleted since the last backup of any type of these folders',
+			},
 		],
 		default: 'full',
-		description: 'Differential and incremental sets build on the earlier sets of the same folders in the same staging folder and environment. With Database + Files this is the type of the files set; the database set is always a full dump.',
+		description:
+			'Differential and incremental sets build on the earlier sets of the same folders in the same staging folder and environment. With Database + Files this is the type of the files set; the database set is always a full dump.',
 	},
 	{
 		displayName: 'Folders',
@@ -102,7 +124,8 @@ export const filesProperties: INodeProperties[] = [
 		displayOptions: show,
 		default: '',
 		placeholder: '/totvs/protheus_data\n/totvs/protheus/apo',
-		description: 'Absolute paths of the folders (or single files) to back up, one per line or comma-separated. Can stay empty when an appserver.ini is given.',
+		description:
+			'Absolute paths of the folders (or single files) to back up, one per line or comma-separated. Can stay empty when an appserver.ini is given.',
 	},
 	{
 		displayName: 'Appserver.ini Path',
@@ -111,7 +134,8 @@ export const filesProperties: INodeProperties[] = [
 		displayOptions: show,
 		default: '',
 		placeholder: '/totvs/protheus/bin/appserver/appserver.ini',
-		description: 'Optional. Backs up this file and, for each environment in it, its RootPath (Protheus_Data), SourcePath (RPO folder), RpoCustom and RPOTLPP.',
+		description:
+			'Optional. Backs up this file and, for each environment in it, its RootPath (Protheus_Data), SourcePath (RPO folder), RpoCustom and RPOTLPP.',
 	},
 	{
 		displayName: 'Options',
@@ -155,7 +179,11 @@ export function readFilesOptions(ctx: IExecuteFunctions, i: number, collection =
 }
 
 /** The file-set fields of the item: what changed, what was torn or skipped, and whether a full was made instead. */
-export function filesFields(json: BackupItemJson, result: Parameters<typeof backupItem>[0], language: Language): IDataObject {
+export function filesFields(
+	json: BackupItemJson,
+	result: Parameters<typeof backupItem>[0],
+	language: Language,
+): IDataObject {
 	const m = manifestOf(result.manifest, 'protheus-files');
 	const { totals, changes, inconsistent, skipped, promotedToFull } = m.inventory;
 	const n = (x: number) => x.toLocaleString(language === 'pt-BR' ? 'pt-BR' : 'en-US');
@@ -167,13 +195,27 @@ export function filesFields(json: BackupItemJson, result: Parameters<typeof back
 		summary += pt
 			? ` (${n(changes.added.length)} novos, ${n(changes.changed.length)} alterados, ${n(changes.deleted.length)} excluídos desde ${m.parentBackupId})`
 			: ` (${n(changes.added.length)} added, ${n(changes.changed.length)} changed, ${n(changes.deleted.length)} deleted since ${m.parentBackupId})`;
-	summary += pt ? `, ${formatBytes(json.totalBytes)} em ${formatDuration(json.durationMs)}.` : `, ${formatBytes(json.totalBytes)} in ${formatDuration(json.durationMs)}.`;
-	if (promotedToFull) summary += pt ? ` Feito completo em vez de ${promotedToFull.requested}: não havia base.` : ` Made a full instead of the ${promotedToFull.requested} asked for: no base to build on.`;
+	summary += pt
+		? `, ${formatBytes(json.totalBytes)} em ${formatDuration(json.durationMs)}.`
+		: `, ${formatBytes(json.totalBytes)} in ${formatDuration(json.durationMs)}.`;
+	if (promotedToFull)
+		summary += pt
+			? ` Feito completo em vez de ${promotedToFull.requested}: não havia base.`
+			: ` Made a full instead of the ${promotedToFull.requested} asked for: no base to build on.`;
 	if (inconsistent.length)
 		summary += pt
-			? ` ATENÇÃO: ${n(inconsistent.length)} arquivo(s) alterado(s) durante a leitura (cópia a quente): ${inconsistent.slice(0, 3).map((i) => i.path).join(', ')}.`
-			: ` WARNING: ${n(inconsistent.length)} file(s) changed while being read (hot copy): ${inconsistent.slice(0, 3).map((i) => i.path).join(', ')}.`;
-	if (skipped.length) summary += pt ? ` ${n(skipped.length)} ignorado(s) (arquivos especiais ou ilegíveis).` : ` ${n(skipped.length)} skipped (special or unreadable files).`;
+			? ` ATENÇÃO: ${n(inconsistent.length)} arquivo(s) alterado(s) durante a leitura (cópia a quente): ${inconsistent
+					.slice(0, 3)
+					.map((i) => i.path)
+					.join(', ')}.`
+			: ` WARNING: ${n(inconsistent.length)} file(s) changed while being read (hot copy): ${inconsistent
+					.slice(0, 3)
+					.map((i) => i.path)
+					.join(', ')}.`;
+	if (skipped.length)
+		summary += pt
+			? ` ${n(skipped.length)} ignorado(s) (arquivos especiais ou ilegíveis).`
+			: ` ${n(skipped.length)} skipped (special or unreadable files).`;
 	const LIST = 100;
 	return {
 		fileCount: totals.files,

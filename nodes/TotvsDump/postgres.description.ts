@@ -21,7 +21,8 @@ export const postgresOptions: INodeProperties = {
 			name: 'checkFreeSpace',
 			type: 'boolean',
 			default: true,
-			description: 'Whether to refuse to start when the staging disk clearly cannot hold the dump (estimated from the table sizes)',
+			description:
+				'Whether to refuse to start when the staging disk clearly cannot hold the dump (estimated from the table sizes)',
 		},
 		{
 			displayName: 'Compression',
@@ -40,14 +41,15 @@ export const postgresOptions: INodeProperties = {
 			name: 'compressionLevel',
 			type: 'number',
 			default: -1,
-			description: 'Level for the chosen compression (gzip 1-9, zstd 1-22, lz4 1-12). -1 uses pg_dump\'s default.',
+			description: "Level for the chosen compression (gzip 1-9, zstd 1-22, lz4 1-12). -1 uses pg_dump's default.",
 		},
 		{
 			displayName: 'Exact Row Counts Up To (MB)',
 			name: 'exactCountLimitMb',
 			type: 'number',
 			default: 0,
-			description: 'Tables larger than this get the planner\'s row estimate instead of count(*), marked as estimated in the manifest. 0 counts every table exactly.',
+			description:
+				"Tables larger than this get the planner's row estimate instead of count(*), marked as estimated in the manifest. 0 counts every table exactly.",
 		},
 		{
 			displayName: 'Exclude Schemas',
@@ -69,7 +71,8 @@ export const postgresOptions: INodeProperties = {
 			name: 'fingerprintRows',
 			type: 'number',
 			default: 1000,
-			description: 'Rows of each key Protheus table (SA1, SB1, SE1, CT2…) hashed into the manifest, so a restore can prove the content and its encoding are intact',
+			description:
+				'Rows of each key Protheus table (SA1, SB1, SE1, CT2…) hashed into the manifest, so a restore can prove the content and its encoding are intact',
 		},
 		{
 			displayName: 'Format',
@@ -77,7 +80,11 @@ export const postgresOptions: INodeProperties = {
 			type: 'options',
 			options: [
 				{ name: 'Custom (One File)', value: 'custom', description: 'Made with pg_dump -Fc' },
-				{ name: 'Directory (Parallel)', value: 'directory', description: 'Made with pg_dump -Fd -j N: faster on large databases' },
+				{
+					name: 'Directory (Parallel)',
+					value: 'directory',
+					description: 'Made with pg_dump -Fd -j N: faster on large databases',
+				},
 			],
 			default: 'custom',
 		},
@@ -93,7 +100,8 @@ export const postgresOptions: INodeProperties = {
 			name: 'includeTables',
 			type: 'string',
 			default: '',
-			description: 'Comma-separated pg_dump table patterns; empty backs up all tables. With tables given, only those tables are dumped (no functions).',
+			description:
+				'Comma-separated pg_dump table patterns; empty backs up all tables. With tables given, only those tables are dumped (no functions).',
 		},
 		{
 			displayName: 'Parallel Jobs',

@@ -37,7 +37,15 @@ export async function runRestorePointDump(ctx: IExecuteFunctions): Promise<INode
 		const databaseItem = { ...postgresItem(point.database, language(i)), restorePointId };
 		ctx.logger.info(databaseItem.summary);
 		if (point.files instanceof Error)
-			return [databaseItem, new ItemFailure(point.files.message, point.files.hint, { restorePointId, component: 'files', engine: 'protheus-files', databaseBackupId: databaseItem.backupId })];
+			return [
+				databaseItem,
+				new ItemFailure(point.files.message, point.files.hint, {
+					restorePointId,
+					component: 'files',
+					engine: 'protheus-files',
+					databaseBackupId: databaseItem.backupId,
+				}),
+			];
 		const json = backupItem(point.files, '');
 		const filesItem = { ...json, ...filesFields(json, point.files, language(i)), restorePointId };
 		ctx.logger.info(String(filesItem.summary));

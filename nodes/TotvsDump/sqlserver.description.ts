@@ -2,7 +2,11 @@ import type { IDataObject, IExecuteFunctions, INodeExecutionData, INodePropertie
 import { makeBackup } from '../../core/backup';
 import { manifestOf } from '../../core/backup-set/manifest';
 import { formatBytes, formatDuration } from '../../core/format';
-import { defaultSqlServerDumpOptions, SqlServerSource, type SqlServerDumpOptions } from '../../core/sources/sqlserver/sqlserver-source';
+import {
+	defaultSqlServerDumpOptions,
+	SqlServerSource,
+	type SqlServerDumpOptions,
+} from '../../core/sources/sqlserver/sqlserver-source';
 import { backupItem } from '../shared/backup-item';
 import { forEachBackupItem } from '../shared/run-items';
 import { SQLSERVER_CREDENTIAL, sqlServerConnection } from '../shared/sqlserver-credential';
@@ -19,8 +23,16 @@ export const sqlServerProperties: INodeProperties[] = [
 		displayOptions: show,
 		options: [
 			{ name: 'Full', value: 'full', description: 'BACKUP DATABASE: the whole database' },
-			{ name: 'Differential', value: 'differential', description: 'BACKUP DATABASE WITH DIFFERENTIAL: changes since the last full backup' },
-			{ name: 'Log', value: 'log', description: 'BACKUP LOG: the transaction log since the last log backup (FULL or BULK_LOGGED recovery only)' },
+			{
+				name: 'Differential',
+				value: 'differential',
+				description: 'BACKUP DATABASE WITH DIFFERENTIAL: changes since the last full backup',
+			},
+			{
+				name: 'Log',
+				value: 'log',
+				description: 'BACKUP LOG: the transaction log since the last log backup (FULL or BULK_LOGGED recovery only)',
+			},
 		],
 		default: 'full',
 	},
@@ -32,7 +44,8 @@ export const sqlServerProperties: INodeProperties[] = [
 		default: '',
 		required: true,
 		placeholder: 'D:\\Backup\\n8n or \\\\filer\\totvs-backup',
-		description: 'SQL Server writes the backup file itself, on its own host: a folder (local to SQL Server or a UNC share) its service account can write',
+		description:
+			'SQL Server writes the backup file itself, on its own host: a folder (local to SQL Server or a UNC share) its service account can write',
 	},
 	{
 		displayName: 'Backup Folder (Local Mount Path)',
@@ -42,7 +55,8 @@ export const sqlServerProperties: INodeProperties[] = [
 		default: '',
 		required: true,
 		placeholder: '/mnt/sqlbackup',
-		description: 'The same folder mounted on the n8n host (SMB/CIFS or NFS). n8n hashes the file from here. With the Staging Folder in this folder (or inside it), the file is renamed into the backup set; otherwise it is copied. Verify and Restore Test need the set inside it.',
+		description:
+			'The same folder mounted on the n8n host (SMB/CIFS or NFS). n8n hashes the file from here. With the Staging Folder in this folder (or inside it), the file is renamed into the backup set; otherwise it is copied. Verify and Restore Test need the set inside it.',
 	},
 	{
 		displayName: 'Options',
@@ -57,8 +71,17 @@ export const sqlServerProperties: INodeProperties[] = [
 				name: 'compression',
 				type: 'options',
 				options: [
-					{ name: 'Auto', value: 'auto', description: 'WITH COMPRESSION where the edition supports it (Enterprise, Developer, Standard 2008 R2+), otherwise without' },
-					{ name: 'On', value: 'on', description: 'WITH COMPRESSION; fails on editions without backup compression (Express, Web)' },
+					{
+						name: 'Auto',
+						value: 'auto',
+						description:
+							'WITH COMPRESSION where the edition supports it (Enterprise, Developer, Standard 2008 R2+), otherwise without',
+					},
+					{
+						name: 'On',
+						value: 'on',
+						description: 'WITH COMPRESSION; fails on editions without backup compression (Express, Web)',
+					},
 					{ name: 'Off', value: 'off', description: 'WITH NO_COMPRESSION' },
 				],
 				default: 'auto',
@@ -68,7 +91,8 @@ export const sqlServerProperties: INodeProperties[] = [
 				name: 'copyOnly',
 				type: 'boolean',
 				default: false,
-				description: 'Whether to make a COPY_ONLY backup, which leaves the differential base and the log chain of other backup tools untouched (full and log only)',
+				description:
+					'Whether to make a COPY_ONLY backup, which leaves the differential base and the log chain of other backup tools untouched (full and log only)',
 			},
 			{
 				displayName: 'Progress Step (%)',
@@ -83,7 +107,8 @@ export const sqlServerProperties: INodeProperties[] = [
 				name: 'promoteToFull',
 				type: 'boolean',
 				default: false,
-				description: 'Whether a differential or log backup with no full backup to base it on becomes a full backup instead of failing (as Ola Hallengren\'s ChangeBackupType)',
+				description:
+					"Whether a differential or log backup with no full backup to base it on becomes a full backup instead of failing (as Ola Hallengren's ChangeBackupType)",
 			},
 			languageOption,
 		],

@@ -10,7 +10,12 @@ import { NodeConnectionTypes, NodeOperationError } from 'n8n-workflow';
 import { manifestPathOf } from '../../core/backup';
 import { readSet } from '../../core/backup-set/catalog';
 import { restoreReportHtml } from '../../core/restore-test/html-report';
-import { runRestore, runRestoreTest, type RestoreReport, type RestoreRequest } from '../../core/restore-test/postgres-restore-test';
+import {
+	runRestore,
+	runRestoreTest,
+	type RestoreReport,
+	type RestoreRequest,
+} from '../../core/restore-test/postgres-restore-test';
 import { runSqlServerSetRestore, runSqlServerSetRestoreTest } from '../../core/restore-test/sqlserver-restore-test';
 import { fetchRemoteDatabaseSet, type FetchedRemoteSet } from '../../core/restore-test/remote-set';
 import { fetchRemoteSqlServerChain } from '../../core/restore-test/sqlserver-remote-set';
@@ -26,7 +31,12 @@ import {
 	testSftpCredential,
 	type DestinationChoice,
 } from '../shared/destination-credentials';
-import { POSTGRES_CREDENTIAL, POSTGRES_CREDENTIAL_TEST, postgresConnection, testPostgresCredential } from '../shared/postgres-credential';
+import {
+	POSTGRES_CREDENTIAL,
+	POSTGRES_CREDENTIAL_TEST,
+	postgresConnection,
+	testPostgresCredential,
+} from '../shared/postgres-credential';
 import { ItemFailure, forEachBackupItem } from '../shared/run-items';
 import { sharedFolderOf, sqlServerRestoreServer } from '../shared/sqlserver-access';
 import { SQLSERVER_CREDENTIAL_TEST, testSqlServerCredential } from '../shared/sqlserver-credential';
@@ -40,8 +50,10 @@ export class TotvsRestoreTest implements INodeType {
 		icon: 'file:totvsRestoreTest.svg',
 		group: ['transform'],
 		version: 1,
-		subtitle: '={{ $parameter["operation"] === "restore" ? "Restore into " + $parameter["targetDatabase"] : "Restore test" }}',
-		description: 'Prove a TOTVS backup restores: restore it into a scratch database, check the ERP data against the manifest, drop it. Also restores a set for real.',
+		subtitle:
+			'={{ $parameter["operation"] === "restore" ? "Restore into " + $parameter["targetDatabase"] : "Restore test" }}',
+		description:
+			'Prove a TOTVS backup restores: restore it into a scratch database, check the ERP data against the manifest, drop it. Also restores a set for real.',
 		defaults: { name: 'TOTVS Restore Test' },
 		inputs: [NodeConnectionTypes.Main],
 		outputs: [NodeConnectionTypes.Main],
@@ -51,11 +63,33 @@ export class TotvsRestoreTest implements INodeType {
 		// takes a parameter whose every value selects a credential as the node's main auth field and
 		// hides it, and the parameters its display conditions name (Backup Set), from the node panel.
 		credentials: [
-			{ name: 'totvsPostgres', required: true, testedBy: 'totvsPostgresConnectionTest', displayName: 'Restore Server Credential', displayOptions: { show: { '/restoreServer': ['postgres'] } } },
-			{ name: 'totvsSqlServer', required: true, testedBy: 'totvsSqlServerConnectionTest', displayName: 'Restore Server Credential', displayOptions: { show: { '/restoreServer': ['sqlserver'] } } },
+			{
+				name: 'totvsPostgres',
+				required: true,
+				testedBy: 'totvsPostgresConnectionTest',
+				displayName: 'Restore Server Credential',
+				displayOptions: { show: { '/restoreServer': ['postgres'] } },
+			},
+			{
+				name: 'totvsSqlServer',
+				required: true,
+				testedBy: 'totvsSqlServerConnectionTest',
+				displayName: 'Restore Server Credential',
+				displayOptions: { show: { '/restoreServer': ['sqlserver'] } },
+			},
 			// "From a Destination": the same destination credentials as TOTVS Upload's
-			{ name: 'totvsSftp', required: true, testedBy: 'totvsSftpConnectionTest', displayOptions: { show: { setSource: ['destination'], destination: ['sftp'] } } },
-			{ name: 'totvsFtp', required: true, testedBy: 'totvsFtpConnectionTest', displayOptions: { show: { setSource: ['destination'], destination: ['ftp'] } } },
+			{
+				name: 'totvsSftp',
+				required: true,
+				testedBy: 'totvsSftpConnectionTest',
+				displayOptions: { show: { setSource: ['destination'], destination: ['sftp'] } },
+			},
+			{
+				name: 'totvsFtp',
+				required: true,
+				testedBy: 'totvsFtpConnectionTest',
+				displayOptions: { show: { setSource: ['destination'], destination: ['ftp'] } },
+			},
 			{
 				name: 'totvsGoogleDriveApi',
 				required: true,
@@ -63,7 +97,11 @@ export class TotvsRestoreTest implements INodeType {
 				displayOptions: { show: { setSource: ['destination'], destination: ['googleDrive'] } },
 			},
 			// OAuth2: n8n tests it by the sign-in itself, so no testedBy
-			{ name: 'totvsGoogleDriveOAuth2Api', required: true, displayOptions: { show: { setSource: ['destination'], destination: ['googleDriveSignIn'] } } },
+			{
+				name: 'totvsGoogleDriveOAuth2Api',
+				required: true,
+				displayOptions: { show: { setSource: ['destination'], destination: ['googleDriveSignIn'] } },
+			},
 		],
 		properties: restoreTestProperties,
 	};
@@ -81,7 +119,8 @@ export class TotvsRestoreTest implements INodeType {
 	async execute(this: IExecuteFunctions): Promise<INodeExecutionData[][]> {
 		// Read once, and only when an item restores on PostgreSQL.
 		let postgres: PostgresConnection | undefined;
-		const postgresServer = async () => (postgres ??= postgresConnection(await this.getCredentials(POSTGRES_CREDENTIAL)));
+		const postgresServer = async () =>
+			(postgres ??= postgresConnection(await this.getCredentials(POSTGRES_CREDENTIAL)));
 		const language = (i: number) => this.getNodeParameter('options.language', i, 'en') as Language;
 		const reports = new Map<number, IBinaryData>();
 		const [output] = await forEachBackupItem(this, 'TOTVS Restore Test', language, async (_item, i) => {
@@ -89,7 +128,10 @@ export class TotvsRestoreTest implements INodeType {
 			const real = operation === 'restore';
 			const options = this.getNodeParameter('options', i, {}) as IDataObject;
 			const onSqlServer = this.getNodeParameter('restoreServer', i, 'postgres') === 'sqlserver';
-			const fetched = this.getNodeParameter('setSource', i) === 'destination' ? await fetchFromDestination(this, i, onSqlServer, postgresServer) : undefined;
+			const fetched =
+				this.getNodeParameter('setSource', i) === 'destination'
+					? await fetchFromDestination(this, i, onSqlServer, postgresServer)
+					: undefined;
 			const realTarget = () => ({
 				target: this.getNodeParameter('targetDatabase', i) as string,
 				replaceExisting: this.getNodeParameter('replaceExisting', i, false) as boolean,
@@ -115,7 +157,9 @@ export class TotvsRestoreTest implements INodeType {
 						log: this.logger,
 						signal,
 					};
-					report = real ? await runSqlServerSetRestore({ ...request, ...realTarget(), address }) : await runSqlServerSetRestoreTest(request);
+					report = real
+						? await runSqlServerSetRestore({ ...request, ...realTarget(), address })
+						: await runSqlServerSetRestoreTest(request);
 				} else {
 					report = await runPostgres({
 						folder,
@@ -149,12 +193,16 @@ export class TotvsRestoreTest implements INodeType {
 				restoreMs: report.restoreMs,
 				checksMs: report.checksMs,
 				restoredBytes: report.restoredBytes,
-				...(real ? { database: report.database, replaced: report.replaced ?? false } : { scratchDatabase: report.database }),
+				...(real
+					? { database: report.database, replaced: report.replaced ?? false }
+					: { scratchDatabase: report.database }),
 				kept: report.kept,
 				...(fetched ? { source: sourceOf(fetched, keptAt) } : {}),
 				checks: report.checks.map((c) => ({ ...c })),
 			};
-			const setFields: IDataObject = report.manifest ? backupItem({ manifest: report.manifest, folder, manifestPath: manifestPathOf(folder) }, summary) : {};
+			const setFields: IDataObject = report.manifest
+				? backupItem({ manifest: report.manifest, folder, manifestPath: manifestPathOf(folder) }, summary)
+				: {};
 			if (fetched && !keptAt) {
 				// The downloaded copy is gone: do not hand its path to the next node.
 				delete setFields.location;
@@ -165,9 +213,7 @@ export class TotvsRestoreTest implements INodeType {
 				const failed = report.checks.filter((c) => !c.ok);
 				return new ItemFailure(
 					`${real ? 'Restore' : 'Restore test'} of backup set ${report.backupId ?? folder}${fetched ? ` from ${fetched.destination}` : ''} failed: ${failed.map((c) => `${c.name}: ${c.message}`).join('; ')}`,
-					(report.kept
-						? `Database "${report.database}" was kept for investigation: drop it when done. `
-						: '') +
+					(report.kept ? `Database "${report.database}" was kept for investigation: drop it when done. ` : '') +
 						(real
 							? report.replaced
 								? `Database "${report.database}" holds the restored copy, which passed its checks; see the failed check for what is left to do.`
@@ -190,19 +236,36 @@ export class TotvsRestoreTest implements INodeType {
 }
 
 /** The restore server must be of the set's engine: say which to choose rather than fail inside pg_restore or RESTORE. */
-async function checkEngineMatches(ctx: IExecuteFunctions, i: number, folder: string, onSqlServer: boolean): Promise<void> {
+async function checkEngineMatches(
+	ctx: IExecuteFunctions,
+	i: number,
+	folder: string,
+	onSqlServer: boolean,
+): Promise<void> {
 	// An unreadable manifest is reported by the restore test's own verification.
 	const manifest = await readSet(folder).catch(() => undefined);
 	if (!manifest || (manifest.engine === 'sqlserver') === onSqlServer) return;
 	if (manifest.engine === 'sqlserver')
-		throw new NodeOperationError(ctx.getNode(), `Backup set ${manifest.backupId} is a SQL Server backup, but the restore server is PostgreSQL`, {
+		throw new NodeOperationError(
+			ctx.getNode(),
+			`Backup set ${manifest.backupId} is a SQL Server backup, but the restore server is PostgreSQL`,
+			{
+				itemIndex: i,
+				description:
+					'Set "Restore Server" to SQL Server and choose a "TOTVS SQL Server" credential for the server to restore on.',
+			},
+		);
+	throw new NodeOperationError(
+		ctx.getNode(),
+		`Backup set ${manifest.backupId} is a ${manifest.engine} ${manifest.component} set, but the restore server is SQL Server`,
+		{
 			itemIndex: i,
-			description: 'Set "Restore Server" to SQL Server and choose a "TOTVS SQL Server" credential for the server to restore on.',
-		});
-	throw new NodeOperationError(ctx.getNode(), `Backup set ${manifest.backupId} is a ${manifest.engine} ${manifest.component} set, but the restore server is SQL Server`, {
-		itemIndex: i,
-		description: manifest.engine === 'postgres' ? 'Set "Restore Server" to PostgreSQL and choose a "TOTVS PostgreSQL" credential.' : 'Restore Test restores database sets (PostgreSQL or SQL Server).',
-	});
+			description:
+				manifest.engine === 'postgres'
+					? 'Set "Restore Server" to PostgreSQL and choose a "TOTVS PostgreSQL" credential.'
+					: 'Restore Test restores database sets (PostgreSQL or SQL Server).',
+		},
+	);
 }
 
 /** The set to restore: from the input item (TOTVS Dump / Verify), or chosen in a backups folder. */
@@ -219,7 +282,8 @@ async function setFolderOf(ctx: IExecuteFunctions, i: number): Promise<string> {
 	if (!folder)
 		throw new NodeOperationError(ctx.getNode(), 'No backup set folder to restore', {
 			itemIndex: i,
-			description: 'Connect TOTVS Dump or TOTVS Verify before this node, set "Backup Set Folder" to the folder holding manifest.json, or choose "From a Backups Folder".',
+			description:
+				'Connect TOTVS Dump or TOTVS Verify before this node, set "Backup Set Folder" to the folder holding manifest.json, or choose "From a Backups Folder".',
 		});
 	return folder;
 }
@@ -247,9 +311,16 @@ async function fetchFromDestination(
 			logger: ctx.logger,
 			signal: ctx.getExecutionCancelSignal?.(),
 		};
-		if (!restoreServer) return await fetchRemoteSqlServerChain(destination, { ...common, sharedFolder: (recorded) => sharedFolderOf(ctx, i, recorded) });
+		if (!restoreServer)
+			return await fetchRemoteSqlServerChain(destination, {
+				...common,
+				sharedFolder: (recorded) => sharedFolderOf(ctx, i, recorded),
+			});
 		// pg_restore of the restore server's client folder checks the archive
-		return await fetchRemoteDatabaseSet(destination, { ...common, verify: { pgClientFolder: restoreServer.binFolder } });
+		return await fetchRemoteDatabaseSet(destination, {
+			...common,
+			verify: { pgClientFolder: restoreServer.binFolder },
+		});
 	} finally {
 		// The restore can take long: do not hold the connection meanwhile.
 		await destination.close().catch(() => undefined);

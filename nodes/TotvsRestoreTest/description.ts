@@ -43,7 +43,11 @@ export const restoreTestProperties: INodeProperties[] = [
 		noDataExpression: true,
 		options: [
 			{ name: 'PostgreSQL', value: 'postgres', description: 'Restore PostgreSQL sets with pg_restore' },
-			{ name: 'SQL Server', value: 'sqlserver', description: 'Restore SQL Server sets (full, differential, log chains) with RESTORE DATABASE' },
+			{
+				name: 'SQL Server',
+				value: 'sqlserver',
+				description: 'Restore SQL Server sets (full, differential, log chains) with RESTORE DATABASE',
+			},
 		],
 		default: 'postgres',
 		description: 'Engine of the server the sets are restored on; it must be the engine of the sets',
@@ -58,7 +62,7 @@ export const restoreTestProperties: INodeProperties[] = [
 	},
 	{
 		displayName:
-			'The credential is the restore server\'s (a "TOTVS SQL Server" credential, often not production\'s); the node works from its master database and its login needs CREATE DATABASE (dbcreator). The chain (full, differential, logs) is restored into totvs_rt_&lt;backup ID&gt; (Restore: totvs_rs_&lt;backup ID&gt;) in the server\'s default data and log folders, checked with DBCC CHECKDB and the TOTVS checks, then dropped (Restore: renamed to the target). SQL Server reads the sets itself, through the shared folder below; sets from a destination are downloaded into it.',
+			"The credential is the restore server's (a \"TOTVS SQL Server\" credential, often not production's); the node works from its master database and its login needs CREATE DATABASE (dbcreator). The chain (full, differential, logs) is restored into totvs_rt_&lt;backup ID&gt; (Restore: totvs_rs_&lt;backup ID&gt;) in the server's default data and log folders, checked with DBCC CHECKDB and the TOTVS checks, then dropped (Restore: renamed to the target). SQL Server reads the sets itself, through the shared folder below; sets from a destination are downloaded into it.",
 		name: 'sqlServerNotice',
 		type: 'notice',
 		default: '',
@@ -66,7 +70,7 @@ export const restoreTestProperties: INodeProperties[] = [
 	},
 	{
 		displayName:
-			'Restore on SQL Server: the restored database keeps the file names of its staging copy (totvs_rs_&lt;backup ID&gt;_1.mdf, _2.ldf … in the default folders) and the source\'s logical file names. Replacing an existing database disconnects its sessions (ROLLBACK IMMEDIATE), renames it to totvs_old_&lt;target&gt;, gives the restored copy its name, then drops the old one.',
+			"Restore on SQL Server: the restored database keeps the file names of its staging copy (totvs_rs_&lt;backup ID&gt;_1.mdf, _2.ldf … in the default folders) and the source's logical file names. Replacing an existing database disconnects its sessions (ROLLBACK IMMEDIATE), renames it to totvs_old_&lt;target&gt;, gives the restored copy its name, then drops the old one.",
 		name: 'sqlServerRestoreNotice',
 		type: 'notice',
 		default: '',
@@ -78,11 +82,16 @@ export const restoreTestProperties: INodeProperties[] = [
 		type: 'options',
 		options: [
 			{ name: 'From Input Item', value: 'item', description: 'The set made or verified by the previous TOTVS node' },
-			{ name: 'From a Backups Folder', value: 'folder', description: 'A set in a local or mounted network folder, by ID or the latest of an environment' },
+			{
+				name: 'From a Backups Folder',
+				value: 'folder',
+				description: 'A set in a local or mounted network folder, by ID or the latest of an environment',
+			},
 			{
 				name: 'From a Destination',
 				value: 'destination',
-				description: 'A set uploaded by TOTVS Upload (SFTP, FTP/FTPS, Google Drive, network folder), by ID or the latest of an environment: downloaded and verified first',
+				description:
+					'A set uploaded by TOTVS Upload (SFTP, FTP/FTPS, Google Drive, network folder), by ID or the latest of an environment: downloaded and verified first',
 			},
 		],
 		default: 'item',
@@ -94,7 +103,8 @@ export const restoreTestProperties: INodeProperties[] = [
 		default: '={{ $json.location }}',
 		required: true,
 		displayOptions: { show: { setSource: ['item'] } },
-		description: 'Folder of the backup set, the one holding its manifest file. The default takes it from the TOTVS Dump or Verify item.',
+		description:
+			'Folder of the backup set, the one holding its manifest file. The default takes it from the TOTVS Dump or Verify item.',
 	},
 	{
 		displayName: 'Backups Folder',
@@ -104,7 +114,7 @@ export const restoreTestProperties: INodeProperties[] = [
 		required: true,
 		placeholder: '/mnt/backup/totvs',
 		displayOptions: fromFolder,
-		description: 'Folder holding one sub-folder per environment, as TOTVS Dump\'s staging folder does',
+		description: "Folder holding one sub-folder per environment, as TOTVS Dump's staging folder does",
 	},
 	destination,
 	localFolder,
@@ -156,7 +166,8 @@ export const restoreTestProperties: INodeProperties[] = [
 		required: true,
 		placeholder: 'protheus_restored',
 		displayOptions: restoreOnly,
-		description: 'Database to restore into, on the server of the credential. It must not exist unless "Replace Existing Database" is on.',
+		description:
+			'Database to restore into, on the server of the credential. It must not exist unless "Replace Existing Database" is on.',
 	},
 	{
 		displayName: 'Replace Existing Database',
@@ -164,7 +175,8 @@ export const restoreTestProperties: INodeProperties[] = [
 		type: 'boolean',
 		default: false,
 		displayOptions: restoreOnly,
-		description: 'Whether to replace the target database if it exists. The set is restored and checked under a temporary name first; the old database is dropped only when every check passed and the restored copy has taken its name.',
+		description:
+			'Whether to replace the target database if it exists. The set is restored and checked under a temporary name first; the old database is dropped only when every check passed and the restored copy has taken its name.',
 	},
 	{
 		displayName: 'Allow Replacing the Source Database',
@@ -172,7 +184,8 @@ export const restoreTestProperties: INodeProperties[] = [
 		type: 'boolean',
 		default: false,
 		displayOptions: { show: { operation: ['restore'], replaceExisting: [true] } },
-		description: 'Whether the target may be the very database the set was taken from (same server and database name). Replaces production data: for disaster recovery only.',
+		description:
+			'Whether the target may be the very database the set was taken from (same server and database name). Replaces production data: for disaster recovery only.',
 	},
 	{
 		displayName: 'Options',
@@ -188,7 +201,8 @@ export const restoreTestProperties: INodeProperties[] = [
 				default: 3,
 				typeOptions: { minValue: 0 },
 				displayOptions: { show: { '/operation': ['restoreTest'], ...postgresOption } },
-				description: 'The newest business date (E1_EMISSAO, F2_EMISSAO, CT2_DATA) must be at most this many days before the backup. 0 turns the check off.',
+				description:
+					'The newest business date (E1_EMISSAO, F2_EMISSAO, CT2_DATA) must be at most this many days before the backup. 0 turns the check off.',
 			},
 			{
 				displayName: 'Database Encoding',
@@ -197,7 +211,8 @@ export const restoreTestProperties: INodeProperties[] = [
 				default: '',
 				placeholder: 'UTF8',
 				displayOptions: { show: postgresOption },
-				description: 'Leave empty to use the source\'s encoding (what Protheus needs). Another encoding rehearses a migration: the fingerprint check then shows whose text changes.',
+				description:
+					"Leave empty to use the source's encoding (what Protheus needs). Another encoding rehearses a migration: the fingerprint check then shows whose text changes.",
 			},
 			{
 				displayName: 'HTML Report',
@@ -219,7 +234,8 @@ export const restoreTestProperties: INodeProperties[] = [
 				name: 'keepOnFailure',
 				type: 'boolean',
 				default: false,
-				description: 'Whether to keep the restored database when the restore or a check fails, for investigation (named in the report). It is always dropped when the execution is cancelled.',
+				description:
+					'Whether to keep the restored database when the restore or a check fails, for investigation (named in the report). It is always dropped when the execution is cancelled.',
 			},
 			{
 				displayName: 'Keep Downloaded Set',

@@ -27,17 +27,37 @@ export class TotvsUpload implements INodeType {
 		group: ['output'],
 		version: 1,
 		subtitle: '={{ $parameter["operation"] + ": " + $parameter["destination"] }}',
-		description: 'Copy TOTVS backup sets off-site (SFTP, FTP/FTPS, Google Drive, network folder), verified; list, download and prune them',
+		description:
+			'Copy TOTVS backup sets off-site (SFTP, FTP/FTPS, Google Drive, network folder), verified; list, download and prune them',
 		defaults: { name: 'TOTVS Upload' },
 		inputs: [NodeConnectionTypes.Main],
 		outputs: [NodeConnectionTypes.Main],
 		usableAsTool: true,
 		credentials: [
-			{ name: 'totvsSftp', required: true, testedBy: 'totvsSftpConnectionTest', displayOptions: { show: { destination: ['sftp'] } } },
-			{ name: 'totvsFtp', required: true, testedBy: 'totvsFtpConnectionTest', displayOptions: { show: { destination: ['ftp'] } } },
-			{ name: 'totvsGoogleDriveApi', required: true, testedBy: 'totvsGoogleDriveConnectionTest', displayOptions: { show: { destination: ['googleDrive'] } } },
+			{
+				name: 'totvsSftp',
+				required: true,
+				testedBy: 'totvsSftpConnectionTest',
+				displayOptions: { show: { destination: ['sftp'] } },
+			},
+			{
+				name: 'totvsFtp',
+				required: true,
+				testedBy: 'totvsFtpConnectionTest',
+				displayOptions: { show: { destination: ['ftp'] } },
+			},
+			{
+				name: 'totvsGoogleDriveApi',
+				required: true,
+				testedBy: 'totvsGoogleDriveConnectionTest',
+				displayOptions: { show: { destination: ['googleDrive'] } },
+			},
 			// OAuth2: n8n tests it by the sign-in itself, so no testedBy
-			{ name: 'totvsGoogleDriveOAuth2Api', required: true, displayOptions: { show: { destination: ['googleDriveSignIn'] } } },
+			{
+				name: 'totvsGoogleDriveOAuth2Api',
+				required: true,
+				displayOptions: { show: { destination: ['googleDriveSignIn'] } },
+			},
 		],
 		properties: uploadProperties,
 	};
@@ -54,14 +74,18 @@ export class TotvsUpload implements INodeType {
 		const operation = this.getNodeParameter('operation', 0) as 'upload' | 'list' | 'download' | 'prune';
 		const choice = this.getNodeParameter('destination', 0) as DestinationChoice;
 		const language = (i: number) => this.getNodeParameter('options.language', i, 'en') as Language;
-		const option = <T>(i: number, name: string, fallback: T) => this.getNodeParameter(`options.${name}`, i, fallback) as T;
+		const option = <T>(i: number, name: string, fallback: T) =>
+			this.getNodeParameter(`options.${name}`, i, fallback) as T;
 		const signal = this.getExecutionCancelSignal?.();
 
 		// One connection per distinct destination for the whole run (a local folder may differ per item).
 		const open = new Map<string, Destination>();
 		let remoteConfig: DestinationConfig | undefined;
 		const destinationFor = async (i: number, use: 'data' | 'lock' = 'data'): Promise<Destination> => {
-			const config = choice === 'local' ? await destinationConfigOf(this, choice, i) : (remoteConfig ??= await destinationConfigOf(this, choice, i));
+			const config =
+				choice === 'local'
+					? await destinationConfigOf(this, choice, i)
+					: (remoteConfig ??= await destinationConfigOf(this, choice, i));
 			// The lock gets a connection of its own, so renewals never wait behind a long transfer.
 			const key = `${choice === 'local' ? `local:${(config as { folder: string }).folder}` : choice}#${use}`;
 			let destination = open.get(key);
@@ -96,9 +120,15 @@ export class TotvsUpload implements INodeType {
 						if (!setFolder)
 							throw new NodeOperationError(this.getNode(), 'No backup set folder to upload', {
 								itemIndex: i,
-								description: 'Connect TOTVS Dump (or Verify) before this node, or set "Backup Set Folder" to the folder that holds manifest.json.',
+								description:
+									'Connect TOTVS Dump (or Verify) before this node, or set "Backup Set Folder" to the folder that holds manifest.json.',
 							});
-						const result = await uploadSet(destination, setFolder, { lock: await lock(i), readBack: option(i, 'readBack', false), logger: this.logger, signal });
+						const result = await uploadSet(destination, setFolder, {
+							lock: await lock(i),
+							readBack: option(i, 'readBack', false),
+							logger: this.logger,
+							signal,
+						});
 						const previous = Array.isArray(item.json.uploads) ? (item.json.uploads as IDataObject[]) : [];
 						const backupId = result.remotePath.split('/').pop()!;
 						const summary = uploadSummary(backupId, result, language(i));
@@ -168,7 +198,12 @@ export class TotvsUpload implements INodeType {
 						const section = {
 							...json,
 							verification: { ...result.verification },
-							download: { destination: destination.describe(), remotePath: `${json.environment}/${json.backupId}`, bytes: result.downloadedBytes, durationMs: result.durationMs },
+							download: {
+								destination: destination.describe(),
+								remotePath: `${json.environment}/${json.backupId}`,
+								bytes: result.downloadedBytes,
+								durationMs: result.durationMs,
+							},
 						};
 						if (!ok)
 							return new ItemFailure(
@@ -199,8 +234,24 @@ export class TotvsUpload implements INodeType {
 						const summary = pruneSummary(environment, destination.describe(), result, language(i));
 						this.logger.info(summary);
 						const all = [
-							...result.plan.sets.map((d) => ({ backupId: d.backupId, type: d.type, startedAt: d.startedAt, bytes: d.bytes, action: d.action, rules: d.reasons.map((r) => r.rule), reasons: d.reasons.map((r) => r.text) })),
-							...result.plan.unfinished.map((u) => ({ backupId: u.backupId, type: 'unfinished', startedAt: u.modifiedAt, bytes: u.bytes, action: u.action, rules: [u.reason.rule], reasons: [u.reason.text] })),
+							...result.plan.sets.map((d) => ({
+								backupId: d.backupId,
+								type: d.type,
+								startedAt: d.startedAt,
+								bytes: d.bytes,
+								action: d.action,
+								rules: d.reasons.map((r) => r.rule),
+								reasons: d.reasons.map((r) => r.text),
+							})),
+							...result.plan.unfinished.map((u) => ({
+								backupId: u.backupId,
+								type: 'unfinished',
+								startedAt: u.modifiedAt,
+								bytes: u.bytes,
+								action: u.action,
+								rules: [u.reason.rule],
+								reasons: [u.reason.text],
+							})),
 						];
 						return {
 							prune: {

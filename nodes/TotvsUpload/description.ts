@@ -14,10 +14,30 @@ export const uploadProperties: INodeProperties[] = [
 		type: 'options',
 		noDataExpression: true,
 		options: [
-			{ name: 'Download', value: 'download', description: 'Fetch a set to the staging folder and verify it', action: 'Download a backup set' },
-			{ name: 'List', value: 'list', description: 'List the sets on the destination, with status and size', action: 'List backup sets' },
-			{ name: 'Prune', value: 'prune', description: 'Delete old sets by a retention policy, never breaking a chain', action: 'Prune old backup sets' },
-			{ name: 'Upload', value: 'upload', description: 'Copy the backup set of each item to the destination', action: 'Upload a backup set' },
+			{
+				name: 'Download',
+				value: 'download',
+				description: 'Fetch a set to the staging folder and verify it',
+				action: 'Download a backup set',
+			},
+			{
+				name: 'List',
+				value: 'list',
+				description: 'List the sets on the destination, with status and size',
+				action: 'List backup sets',
+			},
+			{
+				name: 'Prune',
+				value: 'prune',
+				description: 'Delete old sets by a retention policy, never breaking a chain',
+				action: 'Prune old backup sets',
+			},
+			{
+				name: 'Upload',
+				value: 'upload',
+				description: 'Copy the backup set of each item to the destination',
+				action: 'Upload a backup set',
+			},
 		],
 		default: 'upload',
 	},
@@ -30,7 +50,8 @@ export const uploadProperties: INodeProperties[] = [
 		type: 'string',
 		default: '={{ $json.location }}',
 		required: true,
-		description: 'Folder of the backup set to upload, the one holding its manifest file. The default takes it from the TOTVS Dump or Verify item.',
+		description:
+			'Folder of the backup set to upload, the one holding its manifest file. The default takes it from the TOTVS Dump or Verify item.',
 		displayOptions: show(['upload']),
 	},
 
@@ -59,7 +80,8 @@ export const uploadProperties: INodeProperties[] = [
 		type: 'string',
 		default: '',
 		placeholder: '/mnt/backup/totvs',
-		description: 'Local folder the set is downloaded into (as &lt;folder&gt;/&lt;environment&gt;/&lt;backup ID&gt;). It must exist. Empty: ~/.n8n-files/totvs-backups under the n8n user folder.',
+		description:
+			'Local folder the set is downloaded into (as &lt;folder&gt;/&lt;environment&gt;/&lt;backup ID&gt;). It must exist. Empty: ~/.n8n-files/totvs-backups under the n8n user folder.',
 		displayOptions: show(['download']),
 	},
 
@@ -140,7 +162,8 @@ export const uploadProperties: INodeProperties[] = [
 				name: 'includeUnfinished',
 				type: 'boolean',
 				default: false,
-				description: 'Whether List also returns folders without manifest (interrupted or running uploads), with remoteStatus "unfinished"',
+				description:
+					'Whether List also returns folders without manifest (interrupted or running uploads), with remoteStatus "unfinished"',
 			},
 			{
 				displayName: 'PostgreSQL Client Folder',
@@ -155,7 +178,8 @@ export const uploadProperties: INodeProperties[] = [
 				name: 'readBack',
 				type: 'boolean',
 				default: false,
-				description: 'Whether Upload downloads and hashes each file again when the destination gives no remote hash (FTP without HASH, SFTP without shell). Doubles the traffic.',
+				description:
+					'Whether Upload downloads and hashes each file again when the destination gives no remote hash (FTP without HASH, SFTP without shell). Doubles the traffic.',
 			},
 			{
 				displayName: 'Time Zone',
@@ -179,7 +203,8 @@ export const uploadProperties: INodeProperties[] = [
 				type: 'number',
 				typeOptions: { minValue: 0 },
 				default: 60,
-				description: 'For Upload and Prune: how long to wait when another execution is writing to the same environment on this destination',
+				description:
+					'For Upload and Prune: how long to wait when another execution is writing to the same environment on this destination',
 			},
 			languageOption,
 		],

@@ -2,7 +2,8 @@ import { formatBytes, formatDuration } from '../../core/format';
 import type { PruneResult, UploadSetResult } from '../../core/upload/set-transfer';
 import type { Language } from '../shared/summary';
 
-const bytes = (n: number, language: Language) => (language === 'pt-BR' ? formatBytes(n).replace('.', ',') : formatBytes(n));
+const bytes = (n: number, language: Language) =>
+	language === 'pt-BR' ? formatBytes(n).replace('.', ',') : formatBytes(n);
 
 const CHECKED_BY = {
 	en: { sha256: 'remote SHA-256', md5: 'remote MD5', 'read-back': 'read-back', size: 'size only' },
@@ -20,12 +21,20 @@ export function uploadSummary(backupId: string, result: UploadSetResult, languag
 		: `Backup ${backupId} uploaded to ${result.destination}: ${bytes(result.bytes, language)} in ${formatDuration(result.durationMs)}, checked by ${how}.`;
 }
 
-export function downloadSummary(backupId: string, from: string, bytesDone: number, ok: boolean, language: Language): string {
+export function downloadSummary(
+	backupId: string,
+	from: string,
+	bytesDone: number,
+	ok: boolean,
+	language: Language,
+): string {
 	if (language === 'pt-BR')
 		return ok
 			? `Backup ${backupId} baixado de ${from} (${bytes(bytesDone, language)}) e verificado.`
 			: `Backup ${backupId} baixado de ${from}, mas FALHOU na verificação.`;
-	return ok ? `Backup ${backupId} downloaded from ${from} (${bytes(bytesDone, language)}) and verified.` : `Backup ${backupId} downloaded from ${from}, but it FAILED verification.`;
+	return ok
+		? `Backup ${backupId} downloaded from ${from} (${bytes(bytesDone, language)}) and verified.`
+		: `Backup ${backupId} downloaded from ${from}, but it FAILED verification.`;
 }
 
 export function pruneSummary(environment: string, where: string, result: PruneResult, language: Language): string {

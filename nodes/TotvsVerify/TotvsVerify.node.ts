@@ -16,7 +16,8 @@ export class TotvsVerify implements INodeType {
 		group: ['transform'],
 		version: 1,
 		subtitle: 'Local backup set',
-		description: 'Prove a TOTVS backup set is intact: sizes and SHA-256 of every artifact, the dump readable (PostgreSQL) or the log chain complete and RESTORE VERIFYONLY passing (SQL Server)',
+		description:
+			'Prove a TOTVS backup set is intact: sizes and SHA-256 of every artifact, the dump readable (PostgreSQL) or the log chain complete and RESTORE VERIFYONLY passing (SQL Server)',
 		defaults: { name: 'TOTVS Verify' },
 		inputs: [NodeConnectionTypes.Main],
 		outputs: [NodeConnectionTypes.Main],
@@ -37,7 +38,8 @@ export class TotvsVerify implements INodeType {
 				type: 'string',
 				default: '={{ $json.location }}',
 				required: true,
-				description: 'Folder of the backup set, the one holding its manifest file. The default takes it from the TOTVS Dump item.',
+				description:
+					'Folder of the backup set, the one holding its manifest file. The default takes it from the TOTVS Dump item.',
 			},
 			{
 				displayName: 'Check With SQL Server (VERIFYONLY)',
@@ -61,7 +63,8 @@ export class TotvsVerify implements INodeType {
 						type: 'string',
 						default: '',
 						placeholder: '/usr/lib/postgresql/16/bin',
-						description: 'Folder with pg_restore. Leave empty to use the newest found on PATH or in /usr/lib/postgresql/*/bin.',
+						description:
+							'Folder with pg_restore. Leave empty to use the newest found on PATH or in /usr/lib/postgresql/*/bin.',
 					},
 					languageOption,
 				],
@@ -78,7 +81,8 @@ export class TotvsVerify implements INodeType {
 			if (!folder)
 				throw new NodeOperationError(this.getNode(), 'No backup set folder to verify', {
 					itemIndex: i,
-					description: 'Connect TOTVS Dump before this node, or set "Backup Set Folder" to the folder that holds manifest.json.',
+					description:
+						'Connect TOTVS Dump before this node, or set "Backup Set Folder" to the folder that holds manifest.json.',
 				});
 			const pgClientFolder = this.getNodeParameter('options.pgClientFolder', i, '') as string;
 			const sqlServer = await sqlServerVerifyAccess(this, i, folder);
@@ -86,7 +90,8 @@ export class TotvsVerify implements INodeType {
 			const backupId = manifest?.backupId ?? String(item.json.backupId ?? folder);
 			const summary = verifySummary(backupId, verification.checks, language(i));
 			this.logger.info(summary);
-			for (const skipped of verification.checks.filter((c) => c.notRun)) this.logger.warn(`${backupId}: ${skipped.name} not run: ${skipped.message}`);
+			for (const skipped of verification.checks.filter((c) => c.notRun))
+				this.logger.warn(`${backupId}: ${skipped.name} not run: ${skipped.message}`);
 			if (!verification.ok) {
 				const failed = verification.checks.filter((c) => !c.ok && !c.notRun);
 				const file = manifest && sqlServer ? sqlServerBackupFile(folder, manifest, sqlServer.shared) : undefined;

@@ -6,7 +6,13 @@ import type {
 	IExecuteFunctions,
 	INodeCredentialTestResult,
 } from 'n8n-workflow';
-import type { DestinationConfig, FtpConfig, FtpTlsMode, GoogleDriveConfig, SftpConfig } from '../../core/destinations/destination';
+import type {
+	DestinationConfig,
+	FtpConfig,
+	FtpTlsMode,
+	GoogleDriveConfig,
+	SftpConfig,
+} from '../../core/destinations/destination';
 import { DRIVE_SCOPE } from '../../core/destinations/google-drive';
 import { BackupError, isBackupError } from '../../core/errors';
 import { parseServiceAccountKey } from '../../core/upload/google-key';
@@ -30,7 +36,9 @@ export function sftpConfig(data: ICredentialDataDecryptedObject): SftpConfig {
 		host: text(data.host),
 		port: Number(data.port) || 22,
 		username: text(data.username),
-		...(byKey ? { privateKey: String(data.privateKey ?? ''), passphrase: String(data.passphrase ?? '') || undefined } : { password: String(data.password ?? '') }),
+		...(byKey
+			? { privateKey: String(data.privateKey ?? ''), passphrase: String(data.passphrase ?? '') || undefined }
+			: { password: String(data.password ?? '') }),
 		hostKeySha256: text(data.hostFingerprint),
 		folder: text(data.folder) || undefined,
 		remoteHash: data.remoteHash !== false,
@@ -54,11 +62,19 @@ export function ftpConfig(data: ICredentialDataDecryptedObject): FtpConfig {
 }
 
 export function googleDriveConfig(data: ICredentialDataDecryptedObject): GoogleDriveConfig {
-	const endpoints = data.customEndpoints === true ? { apiBaseUrl: text(data.apiBaseUrl) || undefined, tokenUrl: text(data.tokenUrl) || undefined } : {};
+	const endpoints =
+		data.customEndpoints === true
+			? { apiBaseUrl: text(data.apiBaseUrl) || undefined, tokenUrl: text(data.tokenUrl) || undefined }
+			: {};
 	if (data.authentication === 'oauth2')
 		return {
 			type: 'google-drive',
-			auth: { kind: 'oauth2', clientId: text(data.clientId), clientSecret: String(data.clientSecret ?? ''), refreshToken: String(data.refreshToken ?? '') },
+			auth: {
+				kind: 'oauth2',
+				clientId: text(data.clientId),
+				clientSecret: String(data.clientSecret ?? ''),
+				refreshToken: String(data.refreshToken ?? ''),
+			},
 			rootFolderId: text(data.folderId),
 			...endpoints,
 		};
@@ -82,26 +98,51 @@ const SIGN_IN_AGAIN =
  * Errors never include token values.
  */
 export function googleDriveOAuth2Config(data: ICredentialDataDecryptedObject): GoogleDriveConfig {
-	const tokens = typeof data.oauthTokenData === 'object' && data.oauthTokenData !== null ? (data.oauthTokenData as IDataObject) : undefined;
-	if (!tokens) throw new BackupError('AUTH_FAILED', 'The Google Drive OAuth2 credential is not connected to a Google account', 'Open the credential and click "Sign in with Google".');
+	const tokens =
+		typeof data.oauthTokenData === 'object' && data.oauthTokenData !== null
+			? (data.oauthTokenData as IDataObject)
+			: undefined;
+	if (!tokens)
+		throw new BackupError(
+			'AUTH_FAILED',
+			'The Google Drive OAuth2 credential is not connected to a Google account',
+			'Open the credential and click "Sign in with Google".',
+		);
 	const refreshToken = String(tokens.refresh_token ?? '').trim();
-	if (!refreshToken) throw new BackupError('AUTH_FAILED', 'The Google Drive OAuth2 credential has no refresh token, so it cannot work unattended', SIGN_IN_AGAIN);
+	if (!refreshToken)
+		throw new BackupError(
+			'AUTH_FAILED',
+			'The Google Drive OAuth2 credential has no refresh token, so it cannot work unattended',
+			SIGN_IN_AGAIN,
+		);
 	// Google's consent screen lets the user untick a permission; the token answer lists what was granted.
 	const granted = String(tokens.scope ?? '').trim();
 	if (granted && !granted.split(/\s+/).includes(DRIVE_SCOPE)) {
-		throw new BackupError('AUTH_FAILED', `The Google Drive OAuth2 credential was not granted access to Google Drive (${DRIVE_SCOPE})`, 'Sign in again and allow "See, edit, create and delete all of your Google Drive files".');
+		throw new BackupError(
+			'AUTH_FAILED',
+			`The Google Drive OAuth2 credential was not granted access to Google Drive (${DRIVE_SCOPE})`,
+			'Sign in again and allow "See, edit, create and delete all of your Google Drive files".',
+		);
 	}
 	const apiBaseUrl = text(data.apiBaseUrl).replace(/\/+$/, '');
 	return {
 		type: 'google-drive',
-		auth: { kind: 'oauth2', clientId: text(data.clientId), clientSecret: String(data.clientSecret ?? ''), refreshToken },
+		auth: {
+			kind: 'oauth2',
+			clientId: text(data.clientId),
+			clientSecret: String(data.clientSecret ?? ''),
+			refreshToken,
+		},
 		rootFolderId: text(data.folderId),
 		tokenUrl: text(data.accessTokenUrl) || undefined,
 		...(apiBaseUrl && apiBaseUrl !== DEFAULT_DRIVE_API ? { apiBaseUrl } : {}),
 	};
 }
 
-export const CONFIG_FROM_CREDENTIAL: Record<keyof typeof DESTINATION_CREDENTIAL, (data: ICredentialDataDecryptedObject) => DestinationConfig> = {
+export const CONFIG_FROM_CREDENTIAL: Record<
+	keyof typeof DESTINATION_CREDENTIAL,
+	(data: ICredentialDataDecryptedObject) => DestinationConfig
+> = {
 	sftp: sftpConfig,
 	ftp: ftpConfig,
 	googleDrive: googleDriveConfig,
@@ -109,7 +150,10 @@ export const CONFIG_FROM_CREDENTIAL: Record<keyof typeof DESTINATION_CREDENTIAL,
 };
 
 /** What every destination credential's Test button reports: where it connected, how, and what it found. */
-async function testDestination(config: () => DestinationConfig, how: (config: DestinationConfig) => string): Promise<INodeCredentialTestResult> {
+async function testDestination(
+	config: () => DestinationConfig,
+	how: (config: DestinationConfig) => string,
+): Promise<INodeCredentialTestResult> {
 	try {
 		const resolved = config();
 		const check = await checkDestination(resolved);
@@ -118,36 +162,52 @@ async function testDestination(config: () => DestinationConfig, how: (config: De
 			message: `Connected to ${check.where}${how(resolved)}; the folder has ${check.entries} entries (${check.folders} folders), and a test file was written and deleted`,
 		};
 	} catch (error) {
-		return { status: 'Error', message: isBackupError(error) ? `${error.message}. ${error.hint}` : (error as Error).message };
+		return {
+			status: 'Error',
+			message: isBackupError(error) ? `${error.message}. ${error.hint}` : (error as Error).message,
+		};
 	}
 }
 
 const data = (credential: ICredentialsDecrypted) => credential.data ?? {};
 
-export async function testSftpCredential(this: ICredentialTestFunctions, credential: ICredentialsDecrypted): Promise<INodeCredentialTestResult> {
+export async function testSftpCredential(
+	this: ICredentialTestFunctions,
+	credential: ICredentialsDecrypted,
+): Promise<INodeCredentialTestResult> {
 	return testDestination(
 		() => sftpConfig(data(credential)),
 		(c) => `; host key ${(c as SftpConfig).hostKeySha256} matches the pinned fingerprint`,
 	);
 }
 
-export async function testFtpCredential(this: ICredentialTestFunctions, credential: ICredentialsDecrypted): Promise<INodeCredentialTestResult> {
+export async function testFtpCredential(
+	this: ICredentialTestFunctions,
+	credential: ICredentialsDecrypted,
+): Promise<INodeCredentialTestResult> {
 	return testDestination(
 		() => ftpConfig(data(credential)),
 		(c) => {
 			const ftp = c as FtpConfig;
 			if (ftp.tls === 'none') return ' over plain FTP (unencrypted)';
-			return ftp.certificateSha256 ? ` over TLS (${ftp.tls}); certificate fingerprint matches the pinned one` : ` over TLS (${ftp.tls}); certificate validated`;
+			return ftp.certificateSha256
+				? ` over TLS (${ftp.tls}); certificate fingerprint matches the pinned one`
+				: ` over TLS (${ftp.tls}); certificate validated`;
 		},
 	);
 }
 
-export async function testGoogleDriveCredential(this: ICredentialTestFunctions, credential: ICredentialsDecrypted): Promise<INodeCredentialTestResult> {
+export async function testGoogleDriveCredential(
+	this: ICredentialTestFunctions,
+	credential: ICredentialsDecrypted,
+): Promise<INodeCredentialTestResult> {
 	return testDestination(
 		() => googleDriveConfig(data(credential)),
 		(c) => {
 			const auth = (c as GoogleDriveConfig).auth;
-			return auth.kind === 'serviceAccount' ? ` as service account ${auth.clientEmail}${auth.subject ? ` acting for ${auth.subject}` : ''}` : ' with OAuth2';
+			return auth.kind === 'serviceAccount'
+				? ` as service account ${auth.clientEmail}${auth.subject ? ` acting for ${auth.subject}` : ''}`
+				: ' with OAuth2';
 		},
 	);
 }
@@ -156,7 +216,11 @@ export async function testGoogleDriveCredential(this: ICredentialTestFunctions, 
  * The DestinationConfig for item i: the folder parameter for a Local / Network Folder, else the
  * selected credential mapped to its config.
  */
-export async function destinationConfigOf(ctx: IExecuteFunctions, choice: DestinationChoice, i: number): Promise<DestinationConfig> {
+export async function destinationConfigOf(
+	ctx: IExecuteFunctions,
+	choice: DestinationChoice,
+	i: number,
+): Promise<DestinationConfig> {
 	if (choice === 'local') return { type: 'local', folder: String(ctx.getNodeParameter('localFolder', i, '')).trim() };
 	return CONFIG_FROM_CREDENTIAL[choice](await ctx.getCredentials(DESTINATION_CREDENTIAL[choice], i));
 }

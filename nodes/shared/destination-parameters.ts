@@ -10,7 +10,10 @@ import type { IDisplayOptions, INodeProperties } from 'n8n-workflow';
  * value selects a credential as the node's main auth field, and hides from the node panel both
  * it and the parameters its own display conditions name, which would be Destination.
  */
-export function destinationProperties(show: IDisplayOptions['show'] = {}): { destination: INodeProperties; localFolder: INodeProperties } {
+export function destinationProperties(show: IDisplayOptions['show'] = {}): {
+	destination: INodeProperties;
+	localFolder: INodeProperties;
+} {
 	const shown = Object.keys(show ?? {}).length ? { displayOptions: { show } } : {};
 	return {
 		destination: {
@@ -23,7 +26,8 @@ export function destinationProperties(show: IDisplayOptions['show'] = {}): { des
 				{
 					name: 'Google Drive (Service Account / Refresh Token)',
 					value: 'googleDrive',
-					description: 'With a service account key (shared drives, domain-wide delegation) or a pasted OAuth2 refresh token',
+					description:
+						'With a service account key (shared drives, domain-wide delegation) or a pasted OAuth2 refresh token',
 				},
 				{
 					name: 'Google Drive (Sign in with Google)',

@@ -49,7 +49,10 @@ export async function testPostgresCredential(
 				status: 'Error',
 				message: `Connected to PostgreSQL ${version}, but pg_dump ${pgDump.version} (${pgDump.path}) is older and cannot dump it: install the PostgreSQL ${major} client tools or newer on the n8n host`,
 			};
-		return { status: 'OK', message: `Connected to PostgreSQL ${version}; pg_dump ${pgDump.version} (${pgDump.path}) can dump it` };
+		return {
+			status: 'OK',
+			message: `Connected to PostgreSQL ${version}; pg_dump ${pgDump.version} (${pgDump.path}) can dump it`,
+		};
 	} catch (error) {
 		const message = isBackupError(error) ? `${error.message}. ${error.hint}` : (error as Error).message;
 		return { status: 'Error', message };

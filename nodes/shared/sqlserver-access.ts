@@ -2,7 +2,12 @@ import type { IDisplayOptions, IExecuteFunctions, INodeProperties } from 'n8n-wo
 import { readSet } from '../../core/backup-set/catalog';
 import { manifestOf, type Manifest } from '../../core/backup-set/manifest';
 import { connectSqlServer } from '../../core/sources/sqlserver/mssql-runner';
-import { checkSharedFolder, isInShared, serverPathFor, type SharedFolder } from '../../core/sources/sqlserver/shared-folder';
+import {
+	checkSharedFolder,
+	isInShared,
+	serverPathFor,
+	type SharedFolder,
+} from '../../core/sources/sqlserver/shared-folder';
 import type { SqlServerAddress } from '../../core/sources/sqlserver/restore';
 import type { SqlRunner } from '../../core/sources/sqlserver/runner';
 import type { SqlServerVerifyAccess } from '../../core/sources/sqlserver/verify';
@@ -13,7 +18,11 @@ import { SQLSERVER_CREDENTIAL, sqlServerConnection } from '../shared/sqlserver-c
  * did not ask for it (the check is then reported as not run) or the set is not a SQL Server one.
  * Empty folder parameters mean the folders TOTVS Dump recorded in the set's manifest.
  */
-export async function sqlServerVerifyAccess(ctx: IExecuteFunctions, itemIndex: number, setFolder: string): Promise<SqlServerVerifyAccess | undefined> {
+export async function sqlServerVerifyAccess(
+	ctx: IExecuteFunctions,
+	itemIndex: number,
+	setFolder: string,
+): Promise<SqlServerVerifyAccess | undefined> {
 	if (ctx.getNodeParameter('checkWithSqlServer', itemIndex, false) !== true) return undefined;
 	const recorded = await recordedSharedFolder(setFolder);
 	if (!recorded) return undefined;
@@ -27,7 +36,8 @@ export async function sqlServerVerifyAccess(ctx: IExecuteFunctions, itemIndex: n
 export function sharedFolderOf(ctx: IExecuteFunctions, itemIndex: number, recorded: SharedFolder): SharedFolder {
 	return checkSharedFolder({
 		serverFolder: String(ctx.getNodeParameter('sqlServerFolder', itemIndex, '') ?? '').trim() || recorded.serverFolder,
-		localFolder: String(ctx.getNodeParameter('sqlServerLocalFolder', itemIndex, '') ?? '').trim() || recorded.localFolder,
+		localFolder:
+			String(ctx.getNodeParameter('sqlServerLocalFolder', itemIndex, '') ?? '').trim() || recorded.localFolder,
 	});
 }
 
@@ -43,11 +53,18 @@ export async function sqlServerConnector(ctx: IExecuteFunctions, itemIndex: numb
  * renames or drops, whatever database the credential names), and its address as the credential
  * gives it (to recognise the server a set was taken from).
  */
-export async function sqlServerRestoreServer(ctx: IExecuteFunctions, itemIndex: number): Promise<{ connect: () => Promise<SqlRunner>; address: SqlServerAddress }> {
+export async function sqlServerRestoreServer(
+	ctx: IExecuteFunctions,
+	itemIndex: number,
+): Promise<{ connect: () => Promise<SqlRunner>; address: SqlServerAddress }> {
 	const connection = sqlServerConnection(await ctx.getCredentials(SQLSERVER_CREDENTIAL, itemIndex));
 	return {
 		connect: () => connectSqlServer(connection, 'master'),
-		address: { server: connection.server, port: connection.instance ? null : connection.port, instance: connection.instance || null },
+		address: {
+			server: connection.server,
+			port: connection.instance ? null : connection.port,
+			instance: connection.instance || null,
+		},
 	};
 }
 
@@ -64,7 +81,9 @@ export function sqlServerBackupFile(folder: string, manifest: Manifest, shared: 
 	const artifact = manifest.artifacts.find((a) => a.kind === 'sqlserver-backup');
 	if (!artifact) return undefined;
 	const localPath = `${folder.replace(/[\\/]+$/, '')}/${artifact.path}`;
-	return isInShared(localPath, shared) ? `${localPath} (SQL Server read ${serverPathFor(localPath, shared)})` : localPath;
+	return isInShared(localPath, shared)
+		? `${localPath} (SQL Server read ${serverPathFor(localPath, shared)})`
+		: localPath;
 }
 
 /** The shared folder's two paths, shown when `displayOptions` match; read by sharedFolderOf. */
@@ -77,7 +96,8 @@ export function sharedFolderProperties(displayOptions: IDisplayOptions): INodePr
 			displayOptions,
 			default: '',
 			placeholder: 'D:\\Backup\\n8n or \\\\filer\\totvs-backup',
-			description: 'The shared backup folder as SQL Server sees it. Leave empty to use the one TOTVS Dump recorded in the set.',
+			description:
+				'The shared backup folder as SQL Server sees it. Leave empty to use the one TOTVS Dump recorded in the set.',
 		},
 		{
 			displayName: 'Backup Folder (Local Mount Path)',
@@ -86,7 +106,8 @@ export function sharedFolderProperties(displayOptions: IDisplayOptions): INodePr
 			displayOptions,
 			default: '',
 			placeholder: '/mnt/sqlbackup',
-			description: 'The same folder as mounted on the n8n host; the set must lie inside it. Leave empty to use the one TOTVS Dump recorded in the set.',
+			description:
+				'The same folder as mounted on the n8n host; the set must lie inside it. Leave empty to use the one TOTVS Dump recorded in the set.',
 		},
 	];
 }

@@ -33,7 +33,10 @@ export function sqlServerConnection(data: ICredentialDataDecryptedObject): SqlSe
 }
 
 /** The credential's Test button: connects and reports version, edition and recovery model. */
-export async function testSqlServerCredential(this: ICredentialTestFunctions, credential: ICredentialsDecrypted): Promise<INodeCredentialTestResult> {
+export async function testSqlServerCredential(
+	this: ICredentialTestFunctions,
+	credential: ICredentialsDecrypted,
+): Promise<INodeCredentialTestResult> {
 	const connection = sqlServerConnection(credential.data ?? {});
 	try {
 		const runner = await connectSqlServer(connection);

@@ -65,7 +65,12 @@ function backupWorkflow(id: string, credentialId: string): WorkflowJson {
 					conditions: {
 						options: { caseSensitive: true, leftValue: '', typeValidation: 'strict', version: 2 },
 						conditions: [
-							{ id: 'status-ok', leftValue: '={{ $json.status }}', rightValue: 'ok', operator: { type: 'string', operation: 'equals' } },
+							{
+								id: 'status-ok',
+								leftValue: '={{ $json.status }}',
+								rightValue: 'ok',
+								operator: { type: 'string', operation: 'equals' },
+							},
 						],
 						combinator: 'and',
 					},
@@ -79,7 +84,12 @@ function backupWorkflow(id: string, credentialId: string): WorkflowJson {
 					mode: 'manual',
 					assignments: {
 						assignments: [
-							{ id: 'text', name: 'text', type: 'string', value: '=Backup FAILED: {{ $json.error.message }} / {{ $json.error.description }}' },
+							{
+								id: 'text',
+								name: 'text',
+								type: 'string',
+								value: '=Backup FAILED: {{ $json.error.message }} / {{ $json.error.description }}',
+							},
 							{ id: 'status', name: 'status', type: 'string', value: '={{ $json.status }}' },
 						],
 					},
@@ -163,7 +173,9 @@ describe('TOTVS Dump -> TOTVS Verify in a real n8n', () => {
 
 		// The default staging folder is under the n8n user folder, as documented.
 		const location = item.location as string;
-		expect(location).toBe(path.join(instance.userFolder, '.n8n-files', 'totvs-backups', 'e2e', item.backupId as string));
+		expect(location).toBe(
+			path.join(instance.userFolder, '.n8n-files', 'totvs-backups', 'e2e', item.backupId as string),
+		);
 		expect(existsSync(item.manifestPath as string)).toBe(true);
 		const artifacts = item.artifacts as Array<{ path: string; bytes: number; sha256: string }>;
 		expect(artifacts.length).toBeGreaterThan(0);

@@ -9,7 +9,14 @@
  */
 import { readFileSync, rmSync } from 'node:fs';
 import path from 'node:path';
-import { PACKAGE_NAME, REPO_ROOT, setupOwner, startN8n, type N8nInstance, type RunningN8n } from '../../scripts/n8n-env';
+import {
+	PACKAGE_NAME,
+	REPO_ROOT,
+	setupOwner,
+	startN8n,
+	type N8nInstance,
+	type RunningN8n,
+} from '../../scripts/n8n-env';
 import { freshInstance } from './n8n-cli';
 
 interface Described {
@@ -30,7 +37,9 @@ let cookie: string;
  */
 function installedPackage(): { nodes: Described[]; credentials: Described[] } {
 	const root = path.join(instance.userFolder, '.n8n', 'nodes', 'node_modules', PACKAGE_NAME);
-	const pkg = JSON.parse(readFileSync(path.join(root, 'package.json'), 'utf8')) as { n8n: { nodes: string[]; credentials: string[] } };
+	const pkg = JSON.parse(readFileSync(path.join(root, 'package.json'), 'utf8')) as {
+		n8n: { nodes: string[]; credentials: string[] };
+	};
 	const load = (file: string) =>
 		// eslint-disable-next-line @typescript-eslint/no-require-imports -- the list of files is only known at run time
 		Object.values(require(path.join(REPO_ROOT, file)) as Record<string, new () => unknown>).map((Class) => new Class());
@@ -50,7 +59,11 @@ async function get(url: string): Promise<Response> {
 		try {
 			return await fetch(url, { headers: { cookie } });
 		} catch (error) {
-			if (attempt === 3) throw new Error(`GET ${url} failed ${attempt} times: ${(error as Error).message} (${String((error as Error).cause ?? '')})`, { cause: error });
+			if (attempt === 3)
+				throw new Error(
+					`GET ${url} failed ${attempt} times: ${(error as Error).message} (${String((error as Error).cause ?? '')})`,
+					{ cause: error },
+				);
 		}
 	}
 }
@@ -63,7 +76,8 @@ async function getJson<T>(url: string): Promise<T> {
 
 function iconPath(described: Described): string {
 	const icon = typeof described.iconUrl === 'string' ? described.iconUrl : described.iconUrl?.light;
-	if (!icon) throw new Error(`${described.name} has no iconUrl in the editor's list (icon: ${JSON.stringify(described.icon)})`);
+	if (!icon)
+		throw new Error(`${described.name} has no iconUrl in the editor's list (icon: ${JSON.stringify(described.icon)})`);
 	return icon;
 }
 
@@ -105,7 +119,10 @@ describe('the n8n editor', () => {
 		const listed = await getJson<Described[]>(`${n8n!.url}/types/credentials.json`);
 		for (const credential of expected) {
 			const entry = listed.find((c) => c.name === credential.name);
-			expect({ credential: credential.name, listed: entry?.displayName }).toEqual({ credential: credential.name, listed: credential.displayName });
+			expect({ credential: credential.name, listed: entry?.displayName }).toEqual({
+				credential: credential.name,
+				listed: credential.displayName,
+			});
 			await expectSvg(`${n8n!.url}/${iconPath(entry!)}`);
 		}
 		console.log(`credentials listed with icons: ${expected.map((c) => c.name).join(', ')}`);

@@ -66,7 +66,14 @@ function setNode(original: Node, parameters: Record<string, unknown>): Node {
 function triggerStandIn(original: Node): Node {
 	const output = TRIGGER_STAND_INS[original.type];
 	if (output === undefined) {
-		return { id: original.id, name: original.name, type: 'n8n-nodes-base.noOp', typeVersion: 1, position: original.position, parameters: {} };
+		return {
+			id: original.id,
+			name: original.name,
+			type: 'n8n-nodes-base.noOp',
+			typeVersion: 1,
+			position: original.position,
+			parameters: {},
+		};
 	}
 	return setNode(original, { mode: 'raw', jsonOutput: JSON.stringify(output, null, 2) });
 }
@@ -107,11 +114,17 @@ export function testCopy(example: WorkflowJson, overrides: TestCopyOptions = {})
 	const unknownStart = (overrides.startFrom ?? []).filter((name) => !allTriggers.some((t) => t.name === name));
 	if (unknownStart.length) throw new Error(`${example.name}: no trigger named ${unknownStart.join(', ')}`);
 	const triggers = overrides.startFrom ? allTriggers.filter((t) => overrides.startFrom!.includes(t.name)) : allTriggers;
-	const unknownTriggers = example.nodes.filter((n) => /trigger$/i.test(n.type) && !isTrigger(n) && n.type !== 'n8n-nodes-base.manualTrigger');
+	const unknownTriggers = example.nodes.filter(
+		(n) => /trigger$/i.test(n.type) && !isTrigger(n) && n.type !== 'n8n-nodes-base.manualTrigger',
+	);
 	if (unknownTriggers.length) {
-		throw new Error(`${example.name}: no test stand-in for ${unknownTriggers.map((n) => n.type).join(', ')}: add it to TRIGGER_STAND_INS.`);
+		throw new Error(
+			`${example.name}: no test stand-in for ${unknownTriggers.map((n) => n.type).join(', ')}: add it to TRIGGER_STAND_INS.`,
+		);
 	}
-	const nodes = example.nodes.map((node) => (isTrigger(node) ? triggerStandIn(node) : isNotification(node) ? notificationStandIn(node) : node));
+	const nodes = example.nodes.map((node) =>
+		isTrigger(node) ? triggerStandIn(node) : isNotification(node) ? notificationStandIn(node) : node,
+	);
 	const connections: Record<string, unknown> = { ...example.connections };
 	if (triggers.length) {
 		nodes.push({

@@ -51,7 +51,9 @@ import {
 } from './sources';
 
 const EXAMPLES_DIR = path.join(REPO_ROOT, 'examples');
-const exampleFiles = readdirSync(EXAMPLES_DIR).filter((f) => f.endsWith('.json')).sort();
+const exampleFiles = readdirSync(EXAMPLES_DIR)
+	.filter((f) => f.endsWith('.json'))
+	.sort();
 const examples = exampleFiles.map((file) => ({
 	file,
 	workflow: JSON.parse(readFileSync(path.join(EXAMPLES_DIR, file), 'utf8')) as WorkflowJson,
@@ -75,14 +77,16 @@ function withTestPaths(workflow: WorkflowJson): WorkflowJson {
 	const copy = JSON.parse(JSON.stringify(workflow)) as WorkflowJson;
 	for (const node of copy.nodes.filter((n) => n.type.startsWith(`${PACKAGE_NAME}.`))) {
 		for (const [name, value] of Object.entries(node.parameters ?? {})) {
-			if (typeof value === 'string' && value.includes(EXAMPLE_PROTHEUS_ROOT)) node.parameters![name] = value.split(EXAMPLE_PROTHEUS_ROOT).join(tree.root);
+			if (typeof value === 'string' && value.includes(EXAMPLE_PROTHEUS_ROOT))
+				node.parameters![name] = value.split(EXAMPLE_PROTHEUS_ROOT).join(tree.root);
 		}
 	}
 	return copy;
 }
 
 /** The runnable copy of an example: test paths, test triggers and notification stand-ins. */
-const runnableCopy = (example: WorkflowJson, options: TestCopyOptions = {}) => testCopy(withTestPaths(example), options);
+const runnableCopy = (example: WorkflowJson, options: TestCopyOptions = {}) =>
+	testCopy(withTestPaths(example), options);
 
 const HOURLY = 'hourly-protheus-files-incremental.json';
 const HOURLY_TRIGGER = 'Every hour at :15 (07-19, Mon-Sat)';
@@ -104,7 +108,10 @@ interface CredentialRef {
 
 /** Test data for each credential type the examples use (loopback servers only). */
 const CREDENTIALS_FOR_TEST: Record<string, (ref: CredentialRef) => CredentialToImport> = {
-	totvsPostgres: (ref) => (ref.id === RESTORE_SERVER_CREDENTIAL_ID ? restoreServerCredential(ref.id, ref.name) : source.credential(ref.id, ref.name)),
+	totvsPostgres: (ref) =>
+		ref.id === RESTORE_SERVER_CREDENTIAL_ID
+			? restoreServerCredential(ref.id, ref.name)
+			: source.credential(ref.id, ref.name),
 	totvsSftp: (ref) => sftp.credential(ref.id, ref.name),
 	totvsGoogleDriveApi: (ref) => drive.credential(ref.id, ref.name),
 };
@@ -113,7 +120,10 @@ const BAD_PASSWORD_CREDENTIAL_ID = 'E2eExamplePgBad1';
 
 function credentialRefs(workflow: WorkflowJson): CredentialRef[] {
 	return workflow.nodes.flatMap((node) =>
-		Object.entries((node.credentials ?? {}) as Record<string, { id: string; name: string }>).map(([type, ref]) => ({ type, ...ref })),
+		Object.entries((node.credentials ?? {}) as Record<string, { id: string; name: string }>).map(([type, ref]) => ({
+			type,
+			...ref,
+		})),
 	);
 }
 
@@ -127,7 +137,8 @@ function withCredential(workflow: WorkflowJson, type: string, id: string): Workf
 	return copy;
 }
 
-const ourNodes = (workflow: WorkflowJson) => workflow.nodes.filter((n) => n.type.startsWith(`${PACKAGE_NAME}.`)).map((n) => n.name);
+const ourNodes = (workflow: WorkflowJson) =>
+	workflow.nodes.filter((n) => n.type.startsWith(`${PACKAGE_NAME}.`)).map((n) => n.name);
 
 /** Names of the nodes a run of `copy` reaches from its Manual Trigger (a test copy starts from some of the triggers). */
 function reachable(copy: WorkflowJson): Set<string> {
@@ -153,7 +164,12 @@ const notifications = (example: WorkflowJson) => example.nodes.filter(isNotifica
  * Checks every example's run must pass: a clean run and messages whose expressions all resolved.
  * `messageExpected: false`: an example that is quiet while all is well sent nothing.
  */
-function expectCleanRun(execution: Execution, example: WorkflowJson, copy: WorkflowJson, messageExpected = true): RawRun {
+function expectCleanRun(
+	execution: Execution,
+	example: WorkflowJson,
+	copy: WorkflowJson,
+	messageExpected = true,
+): RawRun {
 	const run = succeeded(execution);
 	const reached = reachable(copy);
 	for (const name of ourNodes(example).filter((n) => reached.has(n))) expect(ranNodes(run)).toContain(name);
@@ -171,7 +187,11 @@ function expectCleanRun(execution: Execution, example: WorkflowJson, copy: Workf
 			for (const [field, value] of Object.entries(message)) {
 				if (field === STAND_IN_FIELD) continue;
 				// An expression that read a missing field shows as "undefined", "null" or "[object Object]".
-				expect({ node: name, field, value }).toEqual({ node: name, field, value: expect.not.stringMatching(/undefined|\bnull\b|\[object Object\]|^\s*$/) });
+				expect({ node: name, field, value }).toEqual({
+					node: name,
+					field,
+					value: expect.not.stringMatching(/undefined|\bnull\b|\[object Object\]|^\s*$/),
+				});
 			}
 		}
 	}
@@ -189,7 +209,12 @@ async function expectedFiles(): Promise<Map<string, number>> {
 		if (node.type !== 'file') continue;
 		if (file === 'bin/appserver/appserver.ini') out.set('appserver.ini', node.size);
 		else if (file.startsWith('apo/')) out.set(file, node.size);
-		else if (file.startsWith('protheus_data/') && !/^protheus_data\/(systemload|spool)\//.test(file) && !/\.(tmp|log)$/.test(file)) out.set(file, node.size);
+		else if (
+			file.startsWith('protheus_data/') &&
+			!/^protheus_data\/(systemload|spool)\//.test(file) &&
+			!/\.(tmp|log)$/.test(file)
+		)
+			out.set(file, node.size);
 	}
 	return out;
 }
@@ -198,11 +223,15 @@ async function expectedFiles(): Promise<Map<string, number>> {
 function filesInArchive(item: Record<string, unknown>): string[] {
 	const artifacts = item.artifacts as Array<{ path: string }>;
 	expect(artifacts.map((a) => a.path)).toEqual([expect.stringMatching(/^files\.tar/)]);
-	const listing = execFileSync('tar', ['--quoting-style=literal', '-tvf', path.join(item.location as string, artifacts[0].path)], {
-		encoding: 'utf8',
-		env: { ...process.env, LC_ALL: 'C.UTF-8' },
-		maxBuffer: 64 << 20,
-	});
+	const listing = execFileSync(
+		'tar',
+		['--quoting-style=literal', '-tvf', path.join(item.location as string, artifacts[0].path)],
+		{
+			encoding: 'utf8',
+			env: { ...process.env, LC_ALL: 'C.UTF-8' },
+			maxBuffer: 64 << 20,
+		},
+	);
 	// "-rw-r--r-- user/group 1234 2026-11-26 10:15 protheus_data/web/nova página.htm"
 	return listing
 		.split('\n')
@@ -216,8 +245,17 @@ function expectUploadedFilesSet(run: RawRun, dumpNode: string): Record<string, u
 	const [[dumped]] = nodeOutputs(run, dumpNode);
 	const [[done]] = nodeOutputs(run, 'Done (no message)');
 	const backupId = dumped.backupId as string;
-	expect(done).toMatchObject({ status: 'ok', backupId, engine: 'protheus-files', component: 'files', environment: 'prod', verification: { ok: true } });
-	expect(done.uploads).toEqual([expect.objectContaining({ remotePath: `prod/${backupId}`, bytes: dumped.totalBytes, verified: true })]);
+	expect(done).toMatchObject({
+		status: 'ok',
+		backupId,
+		engine: 'protheus-files',
+		component: 'files',
+		environment: 'prod',
+		verification: { ok: true },
+	});
+	expect(done.uploads).toEqual([
+		expect.objectContaining({ remotePath: `prod/${backupId}`, bytes: dumped.totalBytes, verified: true }),
+	]);
 	expect(readFileSync(path.join(sftp.sshd.user.home, 'prod', backupId, 'manifest.json'), 'utf8')).toContain(backupId);
 	expect(ranNodes(run)).not.toContain('Slack: files backup FAILED');
 	return dumped;
@@ -232,7 +270,12 @@ const EXPECTATIONS: Record<string, (run: RawRun) => void | Promise<void>> = {
 		expect(ranNodes(run)).not.toContain('TOTVS Dump: nightly full');
 		const dumped = expectUploadedFilesSet(run, 'TOTVS Dump: incremental');
 		const expected = await expectedFiles();
-		expect(dumped).toMatchObject({ type: 'full', promotedToFull: true, fileCount: expected.size, archivedFiles: expected.size });
+		expect(dumped).toMatchObject({
+			type: 'full',
+			promotedToFull: true,
+			fileCount: expected.size,
+			archivedFiles: expected.size,
+		});
 		expect(dumped.fileBytes).toBe([...expected.values()].reduce((a, b) => a + b, 0));
 		expect(dumped.promotionReason).toContain('no backup of these folders exists');
 		expect(filesInArchive(dumped)).toEqual([...expected.keys()].sort());
@@ -240,31 +283,63 @@ const EXPECTATIONS: Record<string, (run: RawRun) => void | Promise<void>> = {
 	'nightly-postgres-backup.json': (run) => {
 		const [verified] = nodeOutputs(run, 'TOTVS Verify');
 		expect(verified).toHaveLength(1);
-		expect(verified[0]).toMatchObject({ status: 'ok', environment: 'prod', database: source.database, verification: { ok: true } });
+		expect(verified[0]).toMatchObject({
+			status: 'ok',
+			environment: 'prod',
+			database: source.database,
+			verification: { ok: true },
+		});
 		expect(ranNodes(run)).not.toContain('Slack: backup FAILED');
 		const [messages] = nodeOutputs(run, 'Slack: backup OK');
 		expect(messages).toHaveLength(1);
-		expect(messages[0].text).toContain(`TOTVS backup *${verified[0].backupId as string}* OK: ${verified[0].tableCount as number} tables`);
+		expect(messages[0].text).toContain(
+			`TOTVS backup *${verified[0].backupId as string}* OK: ${verified[0].tableCount as number} tables`,
+		);
 		expect(messages[0].text).toContain(verified[0].location as string);
 		expect(messages[0].text).toContain(verified[0].summary as string);
 		// The set went to the SFTP server, byte for byte, and the retention policy ran (in Dry Run).
 		const backupId = verified[0].backupId as string;
 		const [[pruned]] = nodeOutputs(run, 'Prune old sets');
-		const upload = { destination: `sftp://${sftp.sshd.user.name}@127.0.0.1:${sftp.sshd.port}`, remotePath: `prod/${backupId}` };
-		const toDrive = { destination: expect.stringContaining(`gdrive://backup@totvs-e2e.iam.gserviceaccount.com/${drive.drive.rootFolderId}`), remotePath: `prod/${backupId}`, bytes: verified[0].totalBytes, verified: true };
-		expect(pruned).toMatchObject({ status: 'ok', backupId, uploads: [{ ...upload, bytes: verified[0].totalBytes, verified: true }, toDrive] });
+		const upload = {
+			destination: `sftp://${sftp.sshd.user.name}@127.0.0.1:${sftp.sshd.port}`,
+			remotePath: `prod/${backupId}`,
+		};
+		const toDrive = {
+			destination: expect.stringContaining(
+				`gdrive://backup@totvs-e2e.iam.gserviceaccount.com/${drive.drive.rootFolderId}`,
+			),
+			remotePath: `prod/${backupId}`,
+			bytes: verified[0].totalBytes,
+			verified: true,
+		};
+		expect(pruned).toMatchObject({
+			status: 'ok',
+			backupId,
+			uploads: [{ ...upload, bytes: verified[0].totalBytes, verified: true }, toDrive],
+		});
 		expect(pruned.prune).toMatchObject({ environment: 'prod', dryRun: true, deleteCount: 0 });
 		expect(readFileSync(path.join(sftp.sshd.user.home, 'prod', backupId, 'manifest.json'), 'utf8')).toContain(backupId);
 		const uploads = pruned.uploads as Array<{ destination: string; remotePath: string }>;
-		expect(messages[0].text).toContain(`Off-site: ${uploads.map((u) => `${u.destination}/${u.remotePath}`).join(', ')}`);
+		expect(messages[0].text).toContain(
+			`Off-site: ${uploads.map((u) => `${u.destination}/${u.remotePath}`).join(', ')}`,
+		);
 		expect(messages[0].text).toContain(`Retention: ${pruned.summary as string}`);
 	},
 	// Runs after the nightly example (files in name order), so the SFTP server holds its set.
 	'weekly-restore-test.json': (run) => {
 		const [tested] = nodeOutputs(run, 'TOTVS Restore Test');
 		expect(tested).toHaveLength(1);
-		const item = tested[0] as { backupId: string; status: string; restoreTest: { passed: boolean; checks: Array<{ ok: boolean }>; source: { remotePath: string } } };
-		expect(item).toMatchObject({ status: 'ok', environment: 'prod', database: source.database, restoreTest: { passed: true } });
+		const item = tested[0] as {
+			backupId: string;
+			status: string;
+			restoreTest: { passed: boolean; checks: Array<{ ok: boolean }>; source: { remotePath: string } };
+		};
+		expect(item).toMatchObject({
+			status: 'ok',
+			environment: 'prod',
+			database: source.database,
+			restoreTest: { passed: true },
+		});
 		expect(item.restoreTest.checks.filter((c) => !c.ok)).toEqual([]);
 		expect(item.restoreTest.source.remotePath).toBe(`prod/${item.backupId}`);
 		const [nightly] = nodeOutputs(lastRuns['nightly-postgres-backup.json'], 'TOTVS Verify');
@@ -272,7 +347,10 @@ const EXPECTATIONS: Record<string, (run: RawRun) => void | Promise<void>> = {
 		expect(ranNodes(run)).not.toContain('Slack: restore test FAILED');
 		const [emails] = nodeOutputs(run, 'Email: restore test report');
 		expect(emails).toHaveLength(1);
-		expect(emails[0]).toMatchObject({ toEmail: 'dba-team@example.com', subject: `[TOTVS] Restore test passed: ${item.backupId}` });
+		expect(emails[0]).toMatchObject({
+			toEmail: 'dba-team@example.com',
+			subject: `[TOTVS] Restore test passed: ${item.backupId}`,
+		});
 		expect(emails[0].text).toContain(`${item.restoreTest.checks.length} checks passed`);
 		expect(emails[0].html).toContain(`<b>${item.backupId}</b>`);
 	},
@@ -280,7 +358,9 @@ const EXPECTATIONS: Record<string, (run: RawRun) => void | Promise<void>> = {
 		const { workflow, execution } = SAMPLE_WORKFLOW_ERROR;
 		const [slack] = nodeOutputs(run, 'Slack: workflow error');
 		expect(slack).toHaveLength(1);
-		expect(slack[0].text).toContain(`*${workflow.name}* stopped with an error in node ${execution.lastNodeExecuted}: ${execution.error.message}`);
+		expect(slack[0].text).toContain(
+			`*${workflow.name}* stopped with an error in node ${execution.lastNodeExecuted}: ${execution.error.message}`,
+		);
 		expect(slack[0].text).toContain(execution.url);
 		const [email] = nodeOutputs(run, 'Email: workflow error');
 		expect(email).toHaveLength(1);
@@ -297,9 +377,16 @@ beforeAll(async () => {
 		startSftpDestination(),
 		startDriveDestination(),
 		// A real Protheus install's layout (appserver.ini, RPOs, Protheus_Data), small: ~600 files, ~5 MB.
-		createProtheusTree(path.join(work, 'totvs', 'protheus'), { smallFiles: 400, rpoBytes: 1 << 20, tables: 6, tableBytes: 64 << 10 }),
+		createProtheusTree(path.join(work, 'totvs', 'protheus'), {
+			smallFiles: 400,
+			rpoBytes: 1 << 20,
+			tables: 6,
+			tableBytes: 64 << 10,
+		}),
 	]);
-	const refs = new Map(examples.flatMap(({ workflow }) => credentialRefs(testCopy(workflow))).map((ref) => [ref.id, ref]));
+	const refs = new Map(
+		examples.flatMap(({ workflow }) => credentialRefs(testCopy(workflow))).map((ref) => [ref.id, ref]),
+	);
 	const missing = [...refs.values()].filter((ref) => !CREDENTIALS_FOR_TEST[ref.type]).map((ref) => ref.type);
 	if (missing.length) throw new Error(`No test credential for ${missing.join(', ')}: add it to CREDENTIALS_FOR_TEST.`);
 	await importCredentials(instance, [
@@ -319,10 +406,15 @@ afterAll(async () => {
 
 describe('examples/ in a real n8n', () => {
 	it('has examples, each with sticky notes that explain it', () => {
-		expect(exampleFiles).toEqual(expect.arrayContaining(['nightly-postgres-backup.json', HOURLY, 'error-alert.json', 'weekly-restore-test.json']));
+		expect(exampleFiles).toEqual(
+			expect.arrayContaining(['nightly-postgres-backup.json', HOURLY, 'error-alert.json', 'weekly-restore-test.json']),
+		);
 		for (const { file, workflow } of examples) {
 			const notes = workflow.nodes.filter((n) => n.type === 'n8n-nodes-base.stickyNote');
-			expect({ file, explained: notes.some((n) => String(n.parameters?.content ?? '').length > 100) }).toEqual({ file, explained: true });
+			expect({ file, explained: notes.some((n) => String(n.parameters?.content ?? '').length > 100) }).toEqual({
+				file,
+				explained: true,
+			});
 			// Node names are unique (connections refer to nodes by name) and ids are stable.
 			expect(new Set(workflow.nodes.map((n) => n.name)).size).toBe(workflow.nodes.length);
 			expect(workflow.id).toMatch(/^[A-Za-z0-9]{16}$/);
@@ -333,7 +425,10 @@ describe('examples/ in a real n8n', () => {
 		const example = examples.find((e) => e.file === file)!.workflow;
 		const { startFrom, messageOnSuccess } = GENERIC_RUN[file] ?? {};
 		const copy = runnableCopy(example, { startFrom });
-		expect(copy.nodes.some((n) => n.name === MANUAL_TRIGGER_NAME) || copy.nodes.some((n) => n.type === 'n8n-nodes-base.manualTrigger')).toBe(true);
+		expect(
+			copy.nodes.some((n) => n.name === MANUAL_TRIGGER_NAME) ||
+				copy.nodes.some((n) => n.type === 'n8n-nodes-base.manualTrigger'),
+		).toBe(true);
 		await importWorkflow(instance, copy);
 		const run = expectCleanRun(await executeWorkflow(instance, copy), example, copy, messageOnSuccess !== false);
 		lastRuns[file] = run;
@@ -363,7 +458,10 @@ describe('examples/ in a real n8n', () => {
 	it('hourly example: the next run is an incremental holding only the files changed since', async () => {
 		const example = examples.find((e) => e.file === HOURLY)!.workflow;
 		const [[first]] = nodeOutputs(lastRuns[HOURLY], 'TOTVS Dump: incremental');
-		await writeFile(path.join(tree.protheusData, 'system', 'sigafat.xnu'), '<ApMenu><Menu Status="Enable"><Title lang="pt">Faturamento (alterado)</Title></Menu></ApMenu>\n');
+		await writeFile(
+			path.join(tree.protheusData, 'system', 'sigafat.xnu'),
+			'<ApMenu><Menu Status="Enable"><Title lang="pt">Faturamento (alterado)</Title></Menu></ApMenu>\n',
+		);
 		await writeFile(path.join(tree.protheusData, 'web', 'nova página.htm'), '<html>nova</html>\n');
 		await rm(path.join(tree.protheusData, 'profile', '000', 'arquivo 0.prf'));
 		// Changes the defaults leave out must not show up.
@@ -400,13 +498,22 @@ describe('examples/ in a real n8n', () => {
 
 	it('hourly example: the nightly schedule starts a new chain with a full of every file', async () => {
 		const example = examples.find((e) => e.file === HOURLY)!.workflow;
-		const copy = runnableCopy(example, { id: 'E2eHourlyNightly', name: 'hourly example, nightly full (e2e)', startFrom: [NIGHTLY_FILES_TRIGGER] });
+		const copy = runnableCopy(example, {
+			id: 'E2eHourlyNightly',
+			name: 'hourly example, nightly full (e2e)',
+			startFrom: [NIGHTLY_FILES_TRIGGER],
+		});
 		await importWorkflow(instance, copy);
 		const run = expectCleanRun(await executeWorkflow(instance, copy), example, copy, false);
 		expect(ranNodes(run)).not.toContain('TOTVS Dump: incremental');
 		const dumped = expectUploadedFilesSet(run, 'TOTVS Dump: nightly full');
 		const expected = await expectedFiles();
-		expect(dumped).toMatchObject({ type: 'full', promotedToFull: false, fileCount: expected.size, archivedFiles: expected.size });
+		expect(dumped).toMatchObject({
+			type: 'full',
+			promotedToFull: false,
+			fileCount: expected.size,
+			archivedFiles: expected.size,
+		});
 		expect(dumped.baseBackupId ?? null).toBeNull();
 		expect(filesInArchive(dumped)).toEqual([...expected.keys()].sort());
 	});
@@ -416,7 +523,11 @@ describe('examples/ in a real n8n', () => {
 		const broken = JSON.parse(JSON.stringify(example)) as WorkflowJson;
 		const dump = broken.nodes.find((n) => n.name === 'TOTVS Dump: incremental')!;
 		dump.parameters!.appserverIni = `${EXAMPLE_PROTHEUS_ROOT}/bin/appserver/missing.ini`;
-		const copy = runnableCopy(broken, { id: 'E2eHourlyBadPath', name: 'hourly example, appserver.ini missing (e2e)', startFrom: [HOURLY_TRIGGER] });
+		const copy = runnableCopy(broken, {
+			id: 'E2eHourlyBadPath',
+			name: 'hourly example, appserver.ini missing (e2e)',
+			startFrom: [HOURLY_TRIGGER],
+		});
 		await importWorkflow(instance, copy);
 		const run = expectCleanRun(await executeWorkflow(instance, copy), example, copy);
 		const [[dumped]] = nodeOutputs(run, 'TOTVS Dump: incremental');

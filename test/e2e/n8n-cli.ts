@@ -159,7 +159,8 @@ export function succeeded(execution: Execution): RawRun {
 
 export function printTimings(file: string): void {
 	const lines = timings.map((t) => `  ${(t.ms / 1000).toFixed(1).padStart(6)} s  ${t.what}`);
-	if (crashesOnExit.length) lines.push(`  n8n crashed on exit after a complete result ${crashesOnExit.length} time(s) (see executeWorkflow)`);
+	if (crashesOnExit.length)
+		lines.push(`  n8n crashed on exit after a complete result ${crashesOnExit.length} time(s) (see executeWorkflow)`);
 	// The report reads these; jest shows console output of each file.
 	console.log(`n8n CLI timings (${file}):\n${lines.join('\n')}`);
 }

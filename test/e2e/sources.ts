@@ -65,7 +65,15 @@ export function restoreServerCredential(id: string, name: string): CredentialToI
 		id,
 		name,
 		type: 'totvsPostgres',
-		data: { host: server.host, port: server.port, database: 'postgres', user: server.user, password: server.password, sslMode: 'disable', binFolder: server.binDir },
+		data: {
+			host: server.host,
+			port: server.port,
+			database: 'postgres',
+			user: server.user,
+			password: server.password,
+			sslMode: 'disable',
+			binFolder: server.binDir,
+		},
 	};
 }
 
@@ -101,15 +109,29 @@ export interface DriveDestination {
 export async function startDriveDestination(): Promise<DriveDestination> {
 	const clientEmail = 'backup@totvs-e2e.iam.gserviceaccount.com';
 	const { privateKey, publicKey } = generateKeyPairSync('rsa', { modulusLength: 2048 });
-	const drive = await startDriveEmulator({ serviceAccount: { clientEmail, publicKeyPem: publicKey.export({ type: 'spki', format: 'pem' }) as string } });
-	const serviceAccountJson = JSON.stringify({ type: 'service_account', client_email: clientEmail, private_key: privateKey.export({ type: 'pkcs8', format: 'pem' }) });
+	const drive = await startDriveEmulator({
+		serviceAccount: { clientEmail, publicKeyPem: publicKey.export({ type: 'spki', format: 'pem' }) as string },
+	});
+	const serviceAccountJson = JSON.stringify({
+		type: 'service_account',
+		client_email: clientEmail,
+		private_key: privateKey.export({ type: 'pkcs8', format: 'pem' }),
+	});
 	return {
 		drive,
 		credential: (id, name) => ({
 			id,
 			name,
 			type: 'totvsGoogleDriveApi',
-			data: { authentication: 'serviceAccount', serviceAccountJson, subject: '', folderId: drive.rootFolderId, customEndpoints: true, apiBaseUrl: drive.url, tokenUrl: drive.tokenUrl },
+			data: {
+				authentication: 'serviceAccount',
+				serviceAccountJson,
+				subject: '',
+				folderId: drive.rootFolderId,
+				customEndpoints: true,
+				apiBaseUrl: drive.url,
+				tokenUrl: drive.tokenUrl,
+			},
 		}),
 		stop: () => drive.stop(),
 	};

@@ -13,9 +13,24 @@ import { databaseNameFor } from '../../core/sources/postgres/restore';
 import type { N8nInstance } from '../../scripts/n8n-env';
 import { daemonUnavailable } from '../harness/daemons';
 import { sharedPostgres } from '../harness/shared-postgres';
-import { executeWorkflow, freshInstance, importCredentials, importWorkflow, nodeOutputs, printTimings, succeeded, type WorkflowJson } from './n8n-cli';
+import {
+	executeWorkflow,
+	freshInstance,
+	importCredentials,
+	importWorkflow,
+	nodeOutputs,
+	printTimings,
+	succeeded,
+	type WorkflowJson,
+} from './n8n-cli';
 import { DUMP_TYPE, RESTORE_TEST_TYPE, UPLOAD_TYPE, VERIFY_TYPE } from './node-types';
-import { createProtheusSource, restoreServerCredential, startSftpDestination, type ProtheusSource, type SftpDestination } from './sources';
+import {
+	createProtheusSource,
+	restoreServerCredential,
+	startSftpDestination,
+	type ProtheusSource,
+	type SftpDestination,
+} from './sources';
 
 const unavailable = daemonUnavailable('/usr/sbin/sshd', 'openssh-server');
 const suite = unavailable ? describe.skip : describe;
@@ -54,11 +69,23 @@ const workflow: WorkflowJson = {
 		{
 			name: 'TOTVS Restore Test',
 			type: RESTORE_TEST_TYPE,
-			parameters: { setSource: 'destination', destination: 'sftp', environment: ENV, pick: 'latest', stagingFolder: '', options: { htmlReport: true } },
-			credentials: { totvsPostgres: { id: RESTORE_CREDENTIAL, name: 'Restore server' }, totvsSftp: { id: SFTP_CREDENTIAL, name: 'Offsite SFTP' } },
+			parameters: {
+				setSource: 'destination',
+				destination: 'sftp',
+				environment: ENV,
+				pick: 'latest',
+				stagingFolder: '',
+				options: { htmlReport: true },
+			},
+			credentials: {
+				totvsPostgres: { id: RESTORE_CREDENTIAL, name: 'Restore server' },
+				totvsSftp: { id: SFTP_CREDENTIAL, name: 'Offsite SFTP' },
+			},
 		},
 	].map((node, i) => ({ id: `e2e-up-rt-${i}`, typeVersion: 1, position: [i * 220, 0], ...node })),
-	connections: Object.fromEntries(NAMES.slice(0, -1).map((name, i) => [name, { main: [[{ node: NAMES[i + 1], type: 'main', index: 0 }]] }])),
+	connections: Object.fromEntries(
+		NAMES.slice(0, -1).map((name, i) => [name, { main: [[{ node: NAMES[i + 1], type: 'main', index: 0 }]] }]),
+	),
 	settings: { executionOrder: 'v1' },
 };
 
@@ -70,7 +97,11 @@ async function sha256(file: string): Promise<string> {
 
 beforeAll(async () => {
 	if (unavailable) return;
-	[instance, source, sftp] = await Promise.all([freshInstance('upload-restore'), createProtheusSource('e2e_up'), startSftpDestination()]);
+	[instance, source, sftp] = await Promise.all([
+		freshInstance('upload-restore'),
+		createProtheusSource('e2e_up'),
+		startSftpDestination(),
+	]);
 	await importCredentials(instance, [
 		source.credential(SOURCE_CREDENTIAL, 'Protheus PostgreSQL'),
 		restoreServerCredential(RESTORE_CREDENTIAL, 'Restore server'),
@@ -99,16 +130,31 @@ suite('Dump -> Verify -> Upload (SFTP) -> Restore Test (from SFTP) in a real n8n
 
 		// Upload: the set is on the SFTP server, byte for byte, in <environment>/<backup ID>.
 		const [[uploaded]] = nodeOutputs(run, 'Upload to SFTP');
-		expect(uploaded).toMatchObject({ status: 'ok', backupId, environment: ENV, location: verified.location, totalBytes: verified.totalBytes });
+		expect(uploaded).toMatchObject({
+			status: 'ok',
+			backupId,
+			environment: ENV,
+			location: verified.location,
+			totalBytes: verified.totalBytes,
+		});
 		const remoteSet = path.join(sftp.sshd.user.home, ENV, backupId);
 		const artifacts = verified.artifacts as Array<{ path: string; bytes: number; sha256: string }>;
 		expect(artifacts.length).toBeGreaterThan(0);
-		expect(readdirSync(remoteSet)).toEqual(expect.arrayContaining(['manifest.json', ...artifacts.map((a) => a.path.split('/')[0])]));
+		expect(readdirSync(remoteSet)).toEqual(
+			expect.arrayContaining(['manifest.json', ...artifacts.map((a) => a.path.split('/')[0])]),
+		);
 		for (const artifact of artifacts) expect(await sha256(path.join(remoteSet, artifact.path))).toBe(artifact.sha256);
 
 		// Restore Test: the copy on the SFTP server (not Dump's local set) was downloaded, verified and restored.
 		const [[tested]] = nodeOutputs(run, 'TOTVS Restore Test');
-		expect(tested).toMatchObject({ status: 'ok', backupId, environment: ENV, engine: 'postgres', database: source.database, totalBytes: verified.totalBytes });
+		expect(tested).toMatchObject({
+			status: 'ok',
+			backupId,
+			environment: ENV,
+			engine: 'postgres',
+			database: source.database,
+			totalBytes: verified.totalBytes,
+		});
 		const section = tested.restoreTest as {
 			passed: boolean;
 			checks: Array<{ name: string; ok: boolean }>;
@@ -117,7 +163,9 @@ suite('Dump -> Verify -> Upload (SFTP) -> Restore Test (from SFTP) in a real n8n
 		expect(section.passed).toBe(true);
 		expect(section.checks.length).toBeGreaterThan(10);
 		expect(section.checks.filter((c) => !c.ok)).toEqual([]);
-		expect(section.checks.map((c) => c.name)).toEqual(expect.arrayContaining(['restore', 'row-counts', 'max-recno', 'duplicate-recno', 'fingerprints']));
+		expect(section.checks.map((c) => c.name)).toEqual(
+			expect.arrayContaining(['restore', 'row-counts', 'max-recno', 'duplicate-recno', 'fingerprints']),
+		);
 		expect(section.source).toMatchObject({
 			destination: `sftp://${sftp.sshd.user.name}@127.0.0.1:${sftp.sshd.port}`,
 			remotePath: `${ENV}/${backupId}`,
@@ -129,7 +177,9 @@ suite('Dump -> Verify -> Upload (SFTP) -> Restore Test (from SFTP) in a real n8n
 
 		// The scratch database is gone and Dump's local set is still there.
 		const scratch = databaseNameFor(SCRATCH_PREFIX, backupId);
-		expect(await sharedPostgres().admin('SELECT 1 FROM pg_database WHERE datname = $1', 'postgres', [scratch])).toEqual([]);
+		expect(await sharedPostgres().admin('SELECT 1 FROM pg_database WHERE datname = $1', 'postgres', [scratch])).toEqual(
+			[],
+		);
 		expect(existsSync(verified.manifestPath as string)).toBe(true);
 
 		// No secret in what n8n printed.

@@ -62,7 +62,17 @@ export function spawnDaemon(cmd: string, args: string[]): Daemon {
 	let output = '';
 	child.stdout?.on('data', (data: Buffer) => (output = (output + data.toString()).slice(-8000)));
 	child.stderr?.on('data', (data: Buffer) => (output = (output + data.toString()).slice(-8000)));
-	const watchdog = spawn('/bin/sh', ['-c', 'trap "exit 0" TERM; while kill -0 "$1" 2>/dev/null; do sleep 1; done; kill "$2" 2>/dev/null', 'daemon-watchdog', String(process.pid), String(child.pid)], { detached: true, stdio: 'ignore' });
+	const watchdog = spawn(
+		'/bin/sh',
+		[
+			'-c',
+			'trap "exit 0" TERM; while kill -0 "$1" 2>/dev/null; do sleep 1; done; kill "$2" 2>/dev/null',
+			'daemon-watchdog',
+			String(process.pid),
+			String(child.pid),
+		],
+		{ detached: true, stdio: 'ignore' },
+	);
 	watchdog.unref();
 	const killSync = () => {
 		try {

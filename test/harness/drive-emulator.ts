@@ -86,7 +86,13 @@ export interface DriveEmulator {
 	stop(): Promise<void>;
 }
 
-function googleError(res: ServerResponse, status: number, reason: string, message: string, headers: Record<string, string> = {}): void {
+function googleError(
+	res: ServerResponse,
+	status: number,
+	reason: string,
+	message: string,
+	headers: Record<string, string> = {},
+): void {
 	res.writeHead(status, { 'content-type': 'application/json; charset=UTF-8', ...headers });
 	res.end(JSON.stringify({ error: { code: status, message, errors: [{ domain: 'global', reason, message }] } }));
 }
@@ -118,10 +124,17 @@ function project(file: StoredFile, fields: string | undefined): Record<string, u
 		createdTime: file.createdTime,
 		modifiedTime: file.modifiedTime,
 		trashed: file.trashed,
-		...(file.mimeType === FOLDER_MIME ? {} : { size: String(file.size), md5Checksum: file.md5Checksum, sha256Checksum: file.sha256Checksum }),
+		...(file.mimeType === FOLDER_MIME
+			? {}
+			: { size: String(file.size), md5Checksum: file.md5Checksum, sha256Checksum: file.sha256Checksum }),
 	};
 	// Drive's default for files.get / create / update: kind, id, name, mimeType.
-	const wanted = fields && fields !== '*' ? fields.split(',').map((field) => field.trim()) : fields === '*' ? Object.keys(full) : ['kind', 'id', 'name', 'mimeType'];
+	const wanted =
+		fields && fields !== '*'
+			? fields.split(',').map((field) => field.trim())
+			: fields === '*'
+				? Object.keys(full)
+				: ['kind', 'id', 'name', 'mimeType'];
 	return Object.fromEntries(wanted.filter((key) => full[key] !== undefined).map((key) => [key, full[key]]));
 }
 
@@ -159,8 +172,19 @@ export async function startDriveEmulator(options: DriveEmulatorOptions = {}): Pr
 	const newId = () => randomBytes(12).toString('base64url');
 	const now = () => new Date().toISOString();
 	const rootFolderId = newId();
-	files.set(rootFolderId, { id: rootFolderId, name: 'backups', mimeType: FOLDER_MIME, parents: [], size: 0, createdTime: now(), modifiedTime: now(), trashed: false });
-	const serviceKey: KeyObject | undefined = options.serviceAccount ? createPublicKey(options.serviceAccount.publicKeyPem) : undefined;
+	files.set(rootFolderId, {
+		id: rootFolderId,
+		name: 'backups',
+		mimeType: FOLDER_MIME,
+		parents: [],
+		size: 0,
+		createdTime: now(),
+		modifiedTime: now(),
+		trashed: false,
+	});
+	const serviceKey: KeyObject | undefined = options.serviceAccount
+		? createPublicKey(options.serviceAccount.publicKeyPem)
+		: undefined;
 	let tokenUrl = '';
 
 	const emulator: DriveEmulator = {
@@ -181,7 +205,13 @@ export async function startDriveEmulator(options: DriveEmulatorOptions = {}): Pr
 
 	const usedBytes = () => [...files.values()].reduce((sum, file) => sum + file.size, 0);
 
-	function storeFile(metadata: Partial<StoredFile>, blob: string | undefined, size: number, md5?: string, sha256?: string): StoredFile {
+	function storeFile(
+		metadata: Partial<StoredFile>,
+		blob: string | undefined,
+		size: number,
+		md5?: string,
+		sha256?: string,
+	): StoredFile {
 		const file: StoredFile = {
 			id: newId(),
 			name: metadata.name ?? 'Untitled',
@@ -202,7 +232,7 @@ export async function startDriveEmulator(options: DriveEmulatorOptions = {}): Pr
 	/** Checks quota and the daily cap before accepting `bytes` more; answers the error itself. */
 	function refuseUpload(res: ServerResponse, bytes: number): boolean {
 		if (emulator.quotaBytes !== undefined && usedBytes() + bytes > emulator.quotaBytes) {
-			googleError(res, 403, 'storageQuotaExceeded', 'The user\'s Drive storage quota has been exceeded.');
+			googleError(res, 403, 'storageQuotaExceeded', "The user's Drive storage quota has been exceeded.");
 			return true;
 		}
 		if (emulator.dailyUploadCapBytes !== undefined && emulator.uploadedToday + bytes > emulator.dailyUploadCapBytes) {
@@ -228,24 +258,55 @@ export async function startDriveEmulator(options: DriveEmulatorOptions = {}): Pr
 		const issue = () => {
 			const token = `ya29.${randomBytes(24).toString('base64url')}`;
 			tokens.add(token);
-			json(res, 200, { access_token: token, expires_in: 3599, token_type: 'Bearer', scope: 'https://www.googleapis.com/auth/drive' });
+			json(res, 200, {
+				access_token: token,
+				expires_in: 3599,
+				token_type: 'Bearer',
+				scope: 'https://www.googleapis.com/auth/drive',
+			});
 		};
 		if (grant === 'refresh_token') {
 			const client = options.oauthClient;
-			if (!client || form.get('client_id') !== client.clientId || form.get('client_secret') !== client.clientSecret) return json(res, 401, { error: 'invalid_client', error_description: 'Unauthorized' });
-			if (form.get('refresh_token') !== client.refreshToken) return json(res, 400, { error: 'invalid_grant', error_description: 'Token has been expired or revoked.' });
+			if (!client || form.get('client_id') !== client.clientId || form.get('client_secret') !== client.clientSecret)
+				return json(res, 401, { error: 'invalid_client', error_description: 'Unauthorized' });
+			if (form.get('refresh_token') !== client.refreshToken)
+				return json(res, 400, { error: 'invalid_grant', error_description: 'Token has been expired or revoked.' });
 			return issue();
 		}
 		if (grant === 'urn:ietf:params:oauth:grant-type:jwt-bearer') {
 			const [header, claims, signature] = (form.get('assertion') ?? '').split('.');
-			if (!serviceKey || !signature) return json(res, 400, { error: 'invalid_grant', error_description: 'Invalid JWT.' });
-			const valid = createVerify('RSA-SHA256').update(`${header}.${claims}`).verify(serviceKey, Buffer.from(signature, 'base64url'));
-			const payload = JSON.parse(Buffer.from(claims, 'base64url').toString()) as { iss?: string; aud?: string; exp?: number; iat?: number; sub?: string; scope?: string };
+			if (!serviceKey || !signature)
+				return json(res, 400, { error: 'invalid_grant', error_description: 'Invalid JWT.' });
+			const valid = createVerify('RSA-SHA256')
+				.update(`${header}.${claims}`)
+				.verify(serviceKey, Buffer.from(signature, 'base64url'));
+			const payload = JSON.parse(Buffer.from(claims, 'base64url').toString()) as {
+				iss?: string;
+				aud?: string;
+				exp?: number;
+				iat?: number;
+				sub?: string;
+				scope?: string;
+			};
 			if (!valid) return json(res, 400, { error: 'invalid_grant', error_description: 'Invalid JWT Signature.' });
-			if (payload.iss !== options.serviceAccount!.clientEmail) return json(res, 400, { error: 'invalid_grant', error_description: 'Invalid email or User ID' });
-			if (payload.aud !== tokenUrl) return json(res, 400, { error: 'invalid_grant', error_description: 'Invalid JWT: Token must be a short-lived token and in a reasonable timeframe' });
-			if (!payload.exp || !payload.iat || payload.exp - payload.iat > 3600 || payload.exp * 1000 < Date.now()) return json(res, 400, { error: 'invalid_grant', error_description: 'Invalid JWT: Token must be a short-lived token and in a reasonable timeframe' });
-			if (payload.sub && !options.serviceAccount!.allowedSubjects?.includes(payload.sub)) return json(res, 401, { error: 'unauthorized_client', error_description: 'Client is unauthorized to retrieve access tokens using this method, or client not authorized for any of the scopes requested.' });
+			if (payload.iss !== options.serviceAccount!.clientEmail)
+				return json(res, 400, { error: 'invalid_grant', error_description: 'Invalid email or User ID' });
+			if (payload.aud !== tokenUrl)
+				return json(res, 400, {
+					error: 'invalid_grant',
+					error_description: 'Invalid JWT: Token must be a short-lived token and in a reasonable timeframe',
+				});
+			if (!payload.exp || !payload.iat || payload.exp - payload.iat > 3600 || payload.exp * 1000 < Date.now())
+				return json(res, 400, {
+					error: 'invalid_grant',
+					error_description: 'Invalid JWT: Token must be a short-lived token and in a reasonable timeframe',
+				});
+			if (payload.sub && !options.serviceAccount!.allowedSubjects?.includes(payload.sub))
+				return json(res, 401, {
+					error: 'unauthorized_client',
+					error_description:
+						'Client is unauthorized to retrieve access tokens using this method, or client not authorized for any of the scopes requested.',
+				});
 			return issue();
 		}
 		return json(res, 400, { error: 'unsupported_grant_type', error_description: 'Invalid grant_type' });
@@ -279,7 +340,12 @@ export async function startDriveEmulator(options: DriveEmulatorOptions = {}): Pr
 		const isLast = end + 1 === total;
 		if (total !== session.total || start !== session.received || (!isLast && length % UNIT !== 0)) {
 			req.resume();
-			return googleError(res, 400, 'badContent', `Invalid request. According to the Content-Range header, the upload offset is ${start} byte(s) and the chunk is ${length} byte(s); ${session.received} byte(s) were received (chunks must be multiples of 262144 bytes except the last).`);
+			return googleError(
+				res,
+				400,
+				'badContent',
+				`Invalid request. According to the Content-Range header, the upload offset is ${start} byte(s) and the chunk is ${length} byte(s); ${session.received} byte(s) were received (chunks must be multiples of 262144 bytes except the last).`,
+			);
 		}
 		if (emulator.dailyUploadCapBytes !== undefined && emulator.uploadedToday + length > emulator.dailyUploadCapBytes) {
 			req.resume();
@@ -322,7 +388,7 @@ export async function startDriveEmulator(options: DriveEmulatorOptions = {}): Pr
 		if (emulator.quotaBytes !== undefined && usedBytes() + session.total > emulator.quotaBytes) {
 			sessions.delete(session.id);
 			await fsp.rm(session.blob, { force: true });
-			return googleError(res, 403, 'storageQuotaExceeded', 'The user\'s Drive storage quota has been exceeded.');
+			return googleError(res, 403, 'storageQuotaExceeded', "The user's Drive storage quota has been exceeded.");
 		}
 		session.done = storeFile(session.metadata, session.blob, session.total, md5, sha256);
 		json(res, 200, project(session.done, session.fields));
@@ -333,7 +399,8 @@ export async function startDriveEmulator(options: DriveEmulatorOptions = {}): Pr
 		if (!boundary) return googleError(res, 400, 'badContent', 'Multipart upload needs a boundary');
 		const body = await readBody(req);
 		const parts = body.toString('latin1').split(`--${boundary}`).slice(1, -1);
-		if (parts.length !== 2) return googleError(res, 400, 'badContent', 'Multipart upload must have metadata and media parts');
+		if (parts.length !== 2)
+			return googleError(res, 400, 'badContent', 'Multipart upload must have metadata and media parts');
 		const [metaPart, mediaPart] = parts.map((part) => {
 			const split = part.indexOf('\r\n\r\n');
 			return Buffer.from(part.slice(split + 4, part.endsWith('\r\n') ? -2 : undefined), 'latin1');
@@ -343,7 +410,13 @@ export async function startDriveEmulator(options: DriveEmulatorOptions = {}): Pr
 		const blob = path.join(dir, newId());
 		await fsp.writeFile(blob, mediaPart);
 		emulator.uploadedToday += mediaPart.length;
-		const file = storeFile(metadata, blob, mediaPart.length, createHash('md5').update(mediaPart).digest('hex'), createHash('sha256').update(mediaPart).digest('hex'));
+		const file = storeFile(
+			metadata,
+			blob,
+			mediaPart.length,
+			createHash('md5').update(mediaPart).digest('hex'),
+			createHash('sha256').update(mediaPart).digest('hex'),
+		);
 		json(res, 200, project(file, fields));
 	}
 
@@ -351,14 +424,24 @@ export async function startDriveEmulator(options: DriveEmulatorOptions = {}): Pr
 		const auth = req.headers.authorization ?? '';
 		if (!auth.startsWith('Bearer ') || !tokens.has(auth.slice(7))) {
 			req.resume();
-			return googleError(res, 401, 'authError', 'Request had invalid authentication credentials.', { 'www-authenticate': 'Bearer realm="https://accounts.google.com/"' });
+			return googleError(res, 401, 'authError', 'Request had invalid authentication credentials.', {
+				'www-authenticate': 'Bearer realm="https://accounts.google.com/"',
+			});
 		}
-		const isChunk = req.method === 'PUT' && url.pathname === '/upload/drive/v3/files' && req.headers['content-length'] !== '0';
-		const faultIndex = emulator.faults.findIndex((fault) => (fault.on ?? 'any') === 'any' || (fault.on === 'chunk' && isChunk));
+		const isChunk =
+			req.method === 'PUT' && url.pathname === '/upload/drive/v3/files' && req.headers['content-length'] !== '0';
+		const faultIndex = emulator.faults.findIndex(
+			(fault) => (fault.on ?? 'any') === 'any' || (fault.on === 'chunk' && isChunk),
+		);
 		if (faultIndex >= 0) {
 			const [fault] = emulator.faults.splice(faultIndex, 1);
 			req.resume();
-			return googleError(res, fault.status, fault.reason ?? (fault.status === 429 ? 'rateLimitExceeded' : 'backendError'), fault.message ?? 'Injected fault');
+			return googleError(
+				res,
+				fault.status,
+				fault.reason ?? (fault.status === 429 ? 'rateLimitExceeded' : 'backendError'),
+				fault.message ?? 'Injected fault',
+			);
 		}
 		const fields = url.searchParams.get('fields') ?? undefined;
 		const fileMatch = /^\/drive\/v3\/files\/([^/]+)$/.exec(url.pathname);
@@ -369,14 +452,18 @@ export async function startDriveEmulator(options: DriveEmulatorOptions = {}): Pr
 			if (type === 'resumable') {
 				const total = Number(req.headers['x-upload-content-length'] ?? NaN);
 				const metadata = JSON.parse((await readBody(req)).toString() || '{}') as Partial<StoredFile>;
-				if (!Number.isFinite(total)) return googleError(res, 400, 'badRequest', 'X-Upload-Content-Length is required by this emulator');
+				if (!Number.isFinite(total))
+					return googleError(res, 400, 'badRequest', 'X-Upload-Content-Length is required by this emulator');
 				if (refuseUpload(res, total)) return;
 				const id = newId();
 				const blob = path.join(dir, id);
 				await fsp.writeFile(blob, '');
 				sessions.set(id, { id, metadata, total, received: 0, blob, fields });
 				// Like Google, the session URI is on the host the client called (a proxy in fault tests).
-				res.writeHead(200, { location: `http://${req.headers.host ?? emulator.url.slice(7)}/upload/drive/v3/files?uploadType=resumable&upload_id=${id}`, 'content-length': '0' });
+				res.writeHead(200, {
+					location: `http://${req.headers.host ?? emulator.url.slice(7)}/upload/drive/v3/files?uploadType=resumable&upload_id=${id}`,
+					'content-length': '0',
+				});
 				res.end();
 				return;
 			}
@@ -402,7 +489,10 @@ export async function startDriveEmulator(options: DriveEmulatorOptions = {}): Pr
 			const start = Number(url.searchParams.get('pageToken') ?? 0);
 			const page = all.slice(start, start + pageSize);
 			const listFields = /files\(([^)]*)\)/.exec(fields ?? '')?.[1];
-			const body: Record<string, unknown> = { kind: 'drive#fileList', files: page.map((file) => project(file, listFields)) };
+			const body: Record<string, unknown> = {
+				kind: 'drive#fileList',
+				files: page.map((file) => project(file, listFields)),
+			};
 			if (start + pageSize < all.length) body.nextPageToken = String(start + pageSize);
 			return json(res, 200, body);
 		}
@@ -417,7 +507,8 @@ export async function startDriveEmulator(options: DriveEmulatorOptions = {}): Pr
 				return googleError(res, 404, 'notFound', `File not found: ${fileMatch[1]}.`);
 			}
 			if (req.method === 'GET' && url.searchParams.get('alt') === 'media') {
-				if (!file.blob) return googleError(res, 403, 'fileNotDownloadable', 'Only files with binary content can be downloaded.');
+				if (!file.blob)
+					return googleError(res, 403, 'fileNotDownloadable', 'Only files with binary content can be downloaded.');
 				res.writeHead(200, { 'content-type': file.mimeType, 'content-length': String(file.size) });
 				createReadStream(file.blob).pipe(res);
 				return;
@@ -435,7 +526,8 @@ export async function startDriveEmulator(options: DriveEmulatorOptions = {}): Pr
 			}
 			if (req.method === 'DELETE') {
 				const doomed = [file.id];
-				for (let i = 0; i < doomed.length; i++) for (const child of files.values()) if (child.parents.includes(doomed[i])) doomed.push(child.id);
+				for (let i = 0; i < doomed.length; i++)
+					for (const child of files.values()) if (child.parents.includes(doomed[i])) doomed.push(child.id);
 				for (const id of doomed) {
 					const gone = files.get(id);
 					files.delete(id);
@@ -453,7 +545,8 @@ export async function startDriveEmulator(options: DriveEmulatorOptions = {}): Pr
 	const server = http.createServer((req, res) => {
 		const url = new URL(req.url ?? '/', 'http://127.0.0.1');
 		emulator.requests.push(`${req.method} ${url.pathname}${url.search}`);
-		const done = url.pathname === '/token' ? readBody(req).then((body) => handleToken(body, res)) : handleApi(req, res, url);
+		const done =
+			url.pathname === '/token' ? readBody(req).then((body) => handleToken(body, res)) : handleApi(req, res, url);
 		done.catch((error) => {
 			if (!res.headersSent) googleError(res, 500, 'backendError', (error as Error).message);
 			else res.destroy();

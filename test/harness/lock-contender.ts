@@ -9,20 +9,36 @@ import { currentOwner, withEnvironmentLock } from '../../core/locking/environmen
 import { openDestination } from '../../core/upload/open-destination';
 
 async function main() {
-	const { destination: config, id, holdMs, startAt } = JSON.parse(process.env.TOTVS_CONTENDER ?? '{}') as { destination: DestinationConfig; id: string; holdMs: number; startAt?: number };
+	const {
+		destination: config,
+		id,
+		holdMs,
+		startAt,
+	} = JSON.parse(process.env.TOTVS_CONTENDER ?? '{}') as {
+		destination: DestinationConfig;
+		id: string;
+		holdMs: number;
+		startAt?: number;
+	};
 	const destination = openDestination(config);
 	await destination.list(''); // connected before the start signal
 	// All contenders start at the same moment, so they really race (process start-up varies by seconds).
 	if (startAt) await new Promise((resolve) => setTimeout(resolve, Math.max(0, startAt - Date.now())));
 	try {
-		const report = await withEnvironmentLock(destination, 'prod', currentOwner(id), { purpose: 'upload', waitMs: 120_000, pollMs: 100 }, async (lock) => {
-			const enteredAt = Date.now();
-			const alone = await destination.createExclusive('prod/inside.marker', id);
-			await new Promise((resolve) => setTimeout(resolve, holdMs));
-			await lock.assertHeld();
-			if (alone) await destination.remove('prod/inside.marker');
-			return { id, alone, enteredAt, leftAt: Date.now() };
-		});
+		const report = await withEnvironmentLock(
+			destination,
+			'prod',
+			currentOwner(id),
+			{ purpose: 'upload', waitMs: 120_000, pollMs: 100 },
+			async (lock) => {
+				const enteredAt = Date.now();
+				const alone = await destination.createExclusive('prod/inside.marker', id);
+				await new Promise((resolve) => setTimeout(resolve, holdMs));
+				await lock.assertHeld();
+				if (alone) await destination.remove('prod/inside.marker');
+				return { id, alone, enteredAt, leftAt: Date.now() };
+			},
+		);
 		process.stdout.write(`${JSON.stringify(report)}\n`);
 	} finally {
 		await destination.close();

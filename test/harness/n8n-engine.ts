@@ -355,10 +355,7 @@ export class HarnessCredentialsHelper extends ICredentialsHelper {
 	/** Only when the test listed credential types can an unknown type be an error. */
 	private readonly enforceKnownTypes: boolean;
 
-	constructor(
-		credentialTypes: ICredentialType[] | undefined,
-		credentials: Record<string, HarnessCredential>,
-	) {
+	constructor(credentialTypes: ICredentialType[] | undefined, credentials: Record<string, HarnessCredential>) {
 		super();
 		for (const type of credentialTypes ?? []) this.types.set(type.name, type);
 		this.enforceKnownTypes = credentialTypes !== undefined;
@@ -380,8 +377,7 @@ export class HarnessCredentialsHelper extends ICredentialsHelper {
 
 	isCredentialUsableByNode(credentialType: string, nodeType: string): boolean {
 		const type = this.types.get(credentialType) as
-			| (ICredentialType & { restrictToSupportedNodes?: boolean })
-			| undefined;
+			(ICredentialType & { restrictToSupportedNodes?: boolean }) | undefined;
 		if (!type?.restrictToSupportedNodes) return true;
 		return (type.supportedNodes ?? []).includes(nodeType);
 	}
@@ -402,7 +398,14 @@ export class HarnessCredentialsHelper extends ICredentialsHelper {
 		// Generic auth: `{ headers: { Authorization: '=Bearer {{$credentials.token}}' } }` and the like.
 		const resolve = (value: unknown): unknown =>
 			typeof value === 'string' && value.startsWith('=') && workflow && node
-				? workflow.expression.getSimpleParameterValue(node, value, 'internal', { $credentials: credentials }, undefined, '')
+				? workflow.expression.getSimpleParameterValue(
+						node,
+						value,
+						'internal',
+						{ $credentials: credentials },
+						undefined,
+						'',
+					)
 				: value;
 		const result: Record<string, unknown> = { ...options };
 		for (const [section, entries] of Object.entries(authenticate.properties)) {
@@ -428,7 +431,12 @@ export class HarnessCredentialsHelper extends ICredentialsHelper {
 		if (!type?.preAuthentication) return undefined;
 		// As in n8n: only when the expirable field (e.g. a session token) is empty or has expired.
 		const expirable = type.properties.find((property) => property.typeOptions?.expirable === true);
-		if (expirable && credentials[expirable.name] !== '' && credentials[expirable.name] !== undefined && !credentialsExpired) {
+		if (
+			expirable &&
+			credentials[expirable.name] !== '' &&
+			credentials[expirable.name] !== undefined &&
+			!credentialsExpired
+		) {
 			return undefined;
 		}
 		const output = await type.preAuthentication.call(helpers, credentials);
@@ -445,7 +453,10 @@ export class HarnessCredentialsHelper extends ICredentialsHelper {
 	): Promise<ICredentialDataDecryptedObject | undefined> {
 		const type = this.types.get(typeName);
 		if (!type?.preAuthentication) return undefined;
-		return { ...credentials, ...(await type.preAuthentication.call(helpers, credentials)) } as ICredentialDataDecryptedObject;
+		return {
+			...credentials,
+			...(await type.preAuthentication.call(helpers, credentials)),
+		} as ICredentialDataDecryptedObject;
 	}
 
 	async getCredentials(nodeCredentials: INodeCredentialsDetails, type: string): Promise<ICredentials> {

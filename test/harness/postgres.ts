@@ -155,7 +155,11 @@ function run(
 			(error, stdout, stderr) => {
 				if (error) {
 					const detail = `${stderr}${stdout}`.trim();
-					reject(new Error(`${path.basename(file)} ${args.join(' ')} failed: ${error.message}${detail ? `\n${detail}` : ''}`));
+					reject(
+						new Error(
+							`${path.basename(file)} ${args.join(' ')} failed: ${error.message}${detail ? `\n${detail}` : ''}`,
+						),
+					);
 				} else resolve({ stdout, stderr });
 			},
 		);
@@ -253,7 +257,16 @@ function startWatchdog(info: PgStopInfo): number | undefined {
 	].join('\n');
 	const child = spawn(
 		'/bin/sh',
-		['-c', script, 'pg-watchdog', String(process.pid), path.join(info.binDir, 'pg_ctl'), info.dataDir, info.tempDir, info.asPostgres ? '1' : '0'],
+		[
+			'-c',
+			script,
+			'pg-watchdog',
+			String(process.pid),
+			path.join(info.binDir, 'pg_ctl'),
+			info.dataDir,
+			info.tempDir,
+			info.asPostgres ? '1' : '0',
+		],
 		{ detached: true, stdio: 'ignore', cwd: os.tmpdir(), env: serverEnv() },
 	);
 	child.unref();
@@ -289,7 +302,11 @@ export function adminFor(info: PgConnectionInfo): PgAdmin {
 	return {
 		...info,
 		connect,
-		async admin<R extends pg.QueryResultRow = pg.QueryResultRow>(sql: string, database = 'postgres', params?: unknown[]) {
+		async admin<R extends pg.QueryResultRow = pg.QueryResultRow>(
+			sql: string,
+			database = 'postgres',
+			params?: unknown[],
+		) {
 			const client = await connect(database);
 			try {
 				// Several statements in one string give one result each: return the last one's rows.
@@ -371,7 +388,7 @@ export async function startPostgres(opts: StartPostgresOptions = {}): Promise<Pg
 		} catch {
 			throw new Error(
 				'Running as root but there is no `postgres` system user to run the server as ' +
-					'(Debian\'s postgresql package creates it): run `apt-get install postgresql`.',
+					"(Debian's postgresql package creates it): run `apt-get install postgresql`.",
 			);
 		}
 	}
@@ -394,12 +411,18 @@ export async function startPostgres(opts: StartPostgresOptions = {}): Promise<Pg
 		await run(
 			path.join(binDir, 'initdb'),
 			[
-				'-D', dataDir,
-				'-U', user,
-				'--pwfile', pwFile,
-				'-A', 'scram-sha-256',
-				'--locale', 'C',
-				'-E', 'UTF8',
+				'-D',
+				dataDir,
+				'-U',
+				user,
+				'--pwfile',
+				pwFile,
+				'-A',
+				'scram-sha-256',
+				'--locale',
+				'C',
+				'-E',
+				'UTF8',
 				...(opts.durable ? [] : ['--no-sync']),
 			],
 			{ asPostgres, cwd: tempDir },

@@ -32,6 +32,9 @@ export function sharedPostgres(): PgAdmin {
 
 /** A lower-case name safe as a database or role name, unique across workers and runs. */
 export function uniqueName(prefix: string): string {
-	const clean = prefix.toLowerCase().replace(/[^a-z0-9_]/g, '_').slice(0, 30);
+	const clean = prefix
+		.toLowerCase()
+		.replace(/[^a-z0-9_]/g, '_')
+		.slice(0, 30);
 	return `${clean}_${process.pid}_${randomBytes(4).toString('hex')}`;
 }

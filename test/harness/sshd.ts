@@ -68,25 +68,31 @@ export async function startSshd(): Promise<SshdServer> {
 	keygen(path.join(dir, 'client_key'), clientKeyPassphrase);
 	keygen(path.join(dir, 'plain_client_key'));
 	const authorized = path.join(dir, 'authorized_keys');
-	await fsp.writeFile(authorized, readFileSync(path.join(dir, 'client_key.pub'), 'utf8') + readFileSync(path.join(dir, 'plain_client_key.pub'), 'utf8'), { mode: 0o644 });
+	await fsp.writeFile(
+		authorized,
+		readFileSync(path.join(dir, 'client_key.pub'), 'utf8') +
+			readFileSync(path.join(dir, 'plain_client_key.pub'), 'utf8'),
+		{ mode: 0o644 },
+	);
 	const port = await freePort();
-	const config = (listenPort: number, hostKey: string) => [
-		`Port ${listenPort}`,
-		'ListenAddress 127.0.0.1',
-		`HostKey ${path.join(dir, hostKey)}`,
-		`AuthorizedKeysFile ${authorized}`,
-		`PidFile ${path.join(dir, `sshd-${listenPort}.pid`)}`,
-		'StrictModes no',
-		'UsePAM no',
-		'PasswordAuthentication yes',
-		'KbdInteractiveAuthentication no',
-		'PubkeyAuthentication yes',
-		`AllowUsers ${user.name}`,
-		'Subsystem sftp internal-sftp',
-		'LogLevel ERROR',
-		'MaxStartups 100',
-		'MaxSessions 100',
-	].join('\n');
+	const config = (listenPort: number, hostKey: string) =>
+		[
+			`Port ${listenPort}`,
+			'ListenAddress 127.0.0.1',
+			`HostKey ${path.join(dir, hostKey)}`,
+			`AuthorizedKeysFile ${authorized}`,
+			`PidFile ${path.join(dir, `sshd-${listenPort}.pid`)}`,
+			'StrictModes no',
+			'UsePAM no',
+			'PasswordAuthentication yes',
+			'KbdInteractiveAuthentication no',
+			'PubkeyAuthentication yes',
+			`AllowUsers ${user.name}`,
+			'Subsystem sftp internal-sftp',
+			'LogLevel ERROR',
+			'MaxStartups 100',
+			'MaxSessions 100',
+		].join('\n');
 	const start = async (listenPort: number, hostKey: string): Promise<Daemon> => {
 		const configFile = path.join(dir, `sshd_config-${listenPort}`);
 		await fsp.writeFile(configFile, `${config(listenPort, hostKey)}\n`, { mode: 0o600 });

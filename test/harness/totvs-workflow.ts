@@ -8,7 +8,14 @@ import { TotvsGoogleDriveApi } from '../../credentials/TotvsGoogleDriveApi.crede
 import { TotvsSftp } from '../../credentials/TotvsSftp.credentials';
 import { TotvsRestoreTest } from '../../nodes/TotvsRestoreTest/TotvsRestoreTest.node';
 import type { PgConnectionInfo } from './postgres';
-import { MANUAL_TRIGGER_TYPE, PACKAGE_NAME, packageNodeTypes, runWorkflow, type HarnessCredential, type WorkflowInput } from './n8n-engine';
+import {
+	MANUAL_TRIGGER_TYPE,
+	PACKAGE_NAME,
+	packageNodeTypes,
+	runWorkflow,
+	type HarnessCredential,
+	type WorkflowInput,
+} from './n8n-engine';
 
 export const DUMP_TYPE = `${PACKAGE_NAME}.totvsDump`;
 export const VERIFY_TYPE = `${PACKAGE_NAME}.totvsVerify`;
@@ -25,8 +32,21 @@ export interface PostgresCredentialData {
 	[key: string]: string | number;
 }
 
-export function credentialFor(server: PgConnectionInfo, database: string, user = server.user, password = server.password): PostgresCredentialData {
-	return { host: server.host, port: server.port, database, user, password, sslMode: 'disable', binFolder: server.binDir };
+export function credentialFor(
+	server: PgConnectionInfo,
+	database: string,
+	user = server.user,
+	password = server.password,
+): PostgresCredentialData {
+	return {
+		host: server.host,
+		port: server.port,
+		database,
+		user,
+		password,
+		sslMode: 'disable',
+		binFolder: server.binDir,
+	};
 }
 
 export interface DumpVerifyOptions {
@@ -51,7 +71,14 @@ export function dumpVerifyWorkflow(options: DumpVerifyOptions = {}): WorkflowInp
 				continueOnFail: options.continueOnFail,
 			},
 			...(withVerify
-				? [{ name: 'TOTVS Verify', type: VERIFY_TYPE, parameters: { ...options.verifyParameters }, continueOnFail: options.continueOnFail }]
+				? [
+						{
+							name: 'TOTVS Verify',
+							type: VERIFY_TYPE,
+							parameters: { ...options.verifyParameters },
+							continueOnFail: options.continueOnFail,
+						},
+					]
 				: []),
 		],
 		connections: {
@@ -62,7 +89,11 @@ export function dumpVerifyWorkflow(options: DumpVerifyOptions = {}): WorkflowInp
 }
 
 /** `otherCredentials`: more credentials by id, e.g. a restore server's beside production's `pg`. */
-export function runTotvsWorkflow(workflow: WorkflowInput, credential: PostgresCredentialData, otherCredentials: Record<string, HarnessCredential> = {}) {
+export function runTotvsWorkflow(
+	workflow: WorkflowInput,
+	credential: PostgresCredentialData,
+	otherCredentials: Record<string, HarnessCredential> = {},
+) {
 	return runWorkflow(workflow, {
 		nodeTypes: packageNodeTypes([new TotvsDump(), new TotvsVerify(), new TotvsRestoreTest(), new TotvsUpload()]),
 		credentialTypes: [new TotvsPostgres(), new TotvsSftp(), new TotvsFtp(), new TotvsGoogleDriveApi()],

@@ -8,7 +8,15 @@ import { execFileSync } from 'node:child_process';
 import { promises as fsp, readFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { createTestUser, daemonUnavailable, freePort, spawnDaemon, waitForPort, type Daemon, type TestUser } from './daemons';
+import {
+	createTestUser,
+	daemonUnavailable,
+	freePort,
+	spawnDaemon,
+	waitForPort,
+	type Daemon,
+	type TestUser,
+} from './daemons';
 
 export type VsftpdMode = 'none' | 'explicit' | 'implicit';
 
@@ -37,15 +45,45 @@ export function vsftpdUnavailable(): string | undefined {
 	return daemonUnavailable('/usr/sbin/vsftpd', 'vsftpd') ?? daemonUnavailable('openssl', 'openssl');
 }
 
-function makeCertificate(dir: string, name: string): { certFile: string; keyFile: string; pem: string; sha256: string } {
+function makeCertificate(
+	dir: string,
+	name: string,
+): { certFile: string; keyFile: string; pem: string; sha256: string } {
 	const certFile = path.join(dir, `${name}.pem`);
 	const keyFile = path.join(dir, `${name}.key`);
-	execFileSync('openssl', ['req', '-x509', '-newkey', 'rsa:2048', '-nodes', '-keyout', keyFile, '-out', certFile, '-days', '2', '-subj', '/CN=127.0.0.1', '-addext', 'subjectAltName=IP:127.0.0.1'], { stdio: 'pipe' });
-	const fingerprint = execFileSync('openssl', ['x509', '-noout', '-fingerprint', '-sha256', '-in', certFile], { encoding: 'utf8' });
+	execFileSync(
+		'openssl',
+		[
+			'req',
+			'-x509',
+			'-newkey',
+			'rsa:2048',
+			'-nodes',
+			'-keyout',
+			keyFile,
+			'-out',
+			certFile,
+			'-days',
+			'2',
+			'-subj',
+			'/CN=127.0.0.1',
+			'-addext',
+			'subjectAltName=IP:127.0.0.1',
+		],
+		{ stdio: 'pipe' },
+	);
+	const fingerprint = execFileSync('openssl', ['x509', '-noout', '-fingerprint', '-sha256', '-in', certFile], {
+		encoding: 'utf8',
+	});
 	return { certFile, keyFile, pem: readFileSync(certFile, 'utf8'), sha256: fingerprint.split('=')[1].trim() };
 }
 
-async function startInstance(dir: string, mode: VsftpdMode, cert: { certFile: string; keyFile: string }, pasvBase: number): Promise<{ instance: VsftpdInstance; daemon: Daemon }> {
+async function startInstance(
+	dir: string,
+	mode: VsftpdMode,
+	cert: { certFile: string; keyFile: string },
+	pasvBase: number,
+): Promise<{ instance: VsftpdInstance; daemon: Daemon }> {
 	const port = await freePort();
 	const emptyDir = path.join(dir, 'empty');
 	await fsp.mkdir(emptyDir, { recursive: true, mode: 0o755 });
@@ -76,7 +114,17 @@ async function startInstance(dir: string, mode: VsftpdMode, cert: { certFile: st
 		'data_connection_timeout=60',
 	];
 	if (mode !== 'none') {
-		lines.push('ssl_enable=YES', `rsa_cert_file=${cert.certFile}`, `rsa_private_key_file=${cert.keyFile}`, 'force_local_logins_ssl=YES', 'force_local_data_ssl=YES', 'allow_anon_ssl=NO', 'ssl_tlsv1=YES', 'ssl_sslv2=NO', 'ssl_sslv3=NO');
+		lines.push(
+			'ssl_enable=YES',
+			`rsa_cert_file=${cert.certFile}`,
+			`rsa_private_key_file=${cert.keyFile}`,
+			'force_local_logins_ssl=YES',
+			'force_local_data_ssl=YES',
+			'allow_anon_ssl=NO',
+			'ssl_tlsv1=YES',
+			'ssl_sslv2=NO',
+			'ssl_sslv3=NO',
+		);
 	}
 	if (mode === 'implicit') lines.push('implicit_ssl=YES');
 	const configFile = path.join(dir, `vsftpd-${mode}.conf`);

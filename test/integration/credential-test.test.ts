@@ -39,7 +39,9 @@ describe('TOTVS PostgreSQL credential test', () => {
 		try {
 			const result = await run({ ...credentialFor(server, 'postgres'), binFolder: old });
 			expect(result.status).toBe('Error');
-			expect(result.message).toMatch(/but pg_dump 12\.9 .* is older and cannot dump it: install the PostgreSQL 1\d client tools/);
+			expect(result.message).toMatch(
+				/but pg_dump 12\.9 .* is older and cannot dump it: install the PostgreSQL 1\d client tools/,
+			);
 		} finally {
 			rmSync(old, { recursive: true, force: true });
 		}

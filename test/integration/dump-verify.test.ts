@@ -3,13 +3,28 @@
  * Protheus-like database. Counts are compared with what the database itself reports.
  */
 import { execFileSync } from 'node:child_process';
-import { chmodSync, mkdtempSync, readFileSync, readdirSync, rmSync, statSync, writeFileSync, mkdirSync, existsSync } from 'node:fs';
+import {
+	chmodSync,
+	mkdtempSync,
+	readFileSync,
+	readdirSync,
+	rmSync,
+	statSync,
+	writeFileSync,
+	mkdirSync,
+	existsSync,
+} from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { readSet as readAnySet } from '../../core/backup-set/catalog';
 import type { INodeParameters } from 'n8n-workflow';
 import { manifestOf } from '../../core/backup-set/manifest';
-import { createProtheusDatabase, describeProtheusDatabase, dropDatabase, type ProtheusDatabaseDescription } from '../fixtures/protheus-db';
+import {
+	createProtheusDatabase,
+	describeProtheusDatabase,
+	dropDatabase,
+	type ProtheusDatabaseDescription,
+} from '../fixtures/protheus-db';
 import { createRole, dropRole } from '../harness/postgres';
 import { sharedPostgres, uniqueName } from '../harness/shared-postgres';
 import { mountSmallDisk } from '../harness/small-disk';
@@ -52,7 +67,12 @@ function listTree(folder: string): string[] {
 }
 
 /** A pg_dump stand-in folder that records argv and environment names, then runs the real one. */
-function spyClientFolder(delaySeconds = 0): { folder: string; argv: () => string[]; envNames: () => string[]; passFileMode: () => string } {
+function spyClientFolder(delaySeconds = 0): {
+	folder: string;
+	argv: () => string[];
+	envNames: () => string[];
+	passFileMode: () => string;
+} {
 	const folder = mkdtempSync(join(tmpdir(), 'totvs-spy-'));
 	writeFileSync(
 		join(folder, 'pg_dump'),
@@ -68,26 +88,48 @@ exec "${server.binDir}/pg_dump" "$@"
 	chmodSync(join(folder, 'pg_dump'), 0o755);
 	execFileSync('ln', ['-s', join(server.binDir, 'pg_restore'), join(folder, 'pg_restore')]);
 	const read = (name: string) => readFileSync(join(folder, name), 'utf8').trim().split('\n');
-	return { folder, argv: () => read('argv'), envNames: () => read('env'), passFileMode: () => read('passfile-mode')[0] };
+	return {
+		folder,
+		argv: () => read('argv'),
+		envNames: () => read('env'),
+		passFileMode: () => read('passfile-mode')[0],
+	};
 }
 
 /** Rows of one table inside a dump, counted from the COPY data pg_restore prints. */
 function rowsInDump(archive: string, table: string): number {
-	const sql = execFileSync(join(server.binDir, 'pg_restore'), ['--data-only', `--table=${table}`, '--file=-', archive], {
-		maxBuffer: 256 * 1024 * 1024,
-	}).toString('latin1');
+	const sql = execFileSync(
+		join(server.binDir, 'pg_restore'),
+		['--data-only', `--table=${table}`, '--file=-', archive],
+		{
+			maxBuffer: 256 * 1024 * 1024,
+		},
+	).toString('latin1');
 	const copy = sql.slice(sql.indexOf('COPY '));
-	return copy.slice(copy.indexOf('\n') + 1, copy.indexOf('\n\\.')).split('\n').filter(Boolean).length;
+	return copy
+		.slice(copy.indexOf('\n') + 1, copy.indexOf('\n\\.'))
+		.split('\n')
+		.filter(Boolean).length;
 }
 
 describe('Dump -> Verify in the n8n engine', () => {
 	it('emits one verified item whose manifest describes the database exactly', async () => {
 		const spy = spyClientFolder();
-		const result = await runTotvsWorkflow(dumpVerifyWorkflow({ dumpParameters: { stagingFolder: staging } }), credential({ binFolder: spy.folder }));
+		const result = await runTotvsWorkflow(
+			dumpVerifyWorkflow({ dumpParameters: { stagingFolder: staging } }),
+			credential({ binFolder: spy.folder }),
+		);
 		expect(result.error).toBeUndefined();
 		const [item, ...rest] = result.jsonOf('TOTVS Verify');
 		expect(rest).toHaveLength(0);
-		expect(item).toMatchObject({ status: 'ok', environment: 'prod', component: 'database', engine: 'postgres', type: 'full', database });
+		expect(item).toMatchObject({
+			status: 'ok',
+			environment: 'prod',
+			component: 'database',
+			engine: 'postgres',
+			type: 'full',
+			database,
+		});
 		expect(result.outputOf('TOTVS Verify')[0].pairedItem).toEqual({ item: 0 });
 		expect(item.backupId).toMatch(/^prod-\d{8}T\d{6}Z-full-db$/);
 		expect(item.location).toBe(join(staging, 'prod', item.backupId as string));
@@ -106,7 +148,11 @@ describe('Dump -> Verify in the n8n engine', () => {
 		const inventoried = Object.fromEntries(manifest.inventory.tables.map((t) => [t.name, t]));
 		expect(Object.keys(inventoried).sort()).toEqual(live.tables.map((t) => t.name).sort());
 		for (const table of live.tables) {
-			expect({ table: table.name, rows: inventoried[table.name].rows, maxRecno: inventoried[table.name].maxRecno }).toEqual({
+			expect({
+				table: table.name,
+				rows: inventoried[table.name].rows,
+				maxRecno: inventoried[table.name].maxRecno,
+			}).toEqual({
 				table: table.name,
 				rows: table.rows,
 				maxRecno: table.maxRecno,
@@ -116,12 +162,23 @@ describe('Dump -> Verify in the n8n engine', () => {
 		expect(item.rowCount).toBe(live.tables.reduce((sum, t) => sum + t.rows, 0));
 		expect(item.tableCount).toBe(live.tables.length);
 
-		expect(manifest.source).toMatchObject({ database, encoding: 'WIN1252', collation: 'C', ctype: 'C', user: backupUser });
+		expect(manifest.source).toMatchObject({
+			database,
+			encoding: 'WIN1252',
+			collation: 'C',
+			ctype: 'C',
+			user: backupUser,
+		});
 		expect(manifest.source.extensions.map((e) => e.name)).toEqual(expect.arrayContaining(live.extensions));
 		expect(manifest.inventory.snapshotConsistent).toBe(true);
 		expect(manifest.inventory.counts.unqIndexes).toBe(live.uniqueIndexes.length);
 		expect(manifest.inventory.counts.triggers).toBe(live.triggers.length);
-		expect(manifest.inventory.dbaccess.topTables.sort()).toEqual(live.tables.map((t) => t.name).filter((n) => n.startsWith('top_')).sort());
+		expect(manifest.inventory.dbaccess.topTables.sort()).toEqual(
+			live.tables
+				.map((t) => t.name)
+				.filter((n) => n.startsWith('top_'))
+				.sort(),
+		);
 		expect(manifest.inventory.dbaccess.sysTables.length).toBeGreaterThanOrEqual(2);
 		expect(manifest.inventory.dbaccess.topSpProcedures.map((p) => [p.name.toLowerCase(), p.exists])).toEqual(
 			live.procedures.map((p) => [p.name.toLowerCase(), p.exists]).sort(),
@@ -130,7 +187,11 @@ describe('Dump -> Verify in the n8n engine', () => {
 		expect(sa1).toMatchObject({ accentedColumn: 'a1_nome', rows: Math.min(1000, inventoried.sa1010.rows) });
 		expect(sa1?.md5).toMatch(/^[0-9a-f]{32}$/);
 		const newest = Object.fromEntries(manifest.inventory.businessDates.map((d) => [d.column, d.newest]));
-		expect(newest).toMatchObject({ e1_emissao: live.newest.e1_emissao, f2_emissao: live.newest.f2_emissao, ct2_data: live.newest.ct2_data });
+		expect(newest).toMatchObject({
+			e1_emissao: live.newest.e1_emissao,
+			f2_emissao: live.newest.f2_emissao,
+			ct2_data: live.newest.ct2_data,
+		});
 
 		// The artifact on disk is the one the manifest describes, and pg_restore reads it.
 		const dump = manifest.artifacts[0];
@@ -188,7 +249,9 @@ describe('Dump -> Verify in the n8n engine', () => {
 
 	it('makes a directory-format dump with parallel jobs that verifies', async () => {
 		const result = await runTotvsWorkflow(
-			dumpVerifyWorkflow({ dumpParameters: { stagingFolder: staging, options: { format: 'directory', jobs: 2, compressionLevel: 1 } } }),
+			dumpVerifyWorkflow({
+				dumpParameters: { stagingFolder: staging, options: { format: 'directory', jobs: 2, compressionLevel: 1 } },
+			}),
 			credential(),
 		);
 		expect(result.error).toBeUndefined();
@@ -197,26 +260,35 @@ describe('Dump -> Verify in the n8n engine', () => {
 		const manifest = await readSet(item.location as string);
 		expect(manifest.options).toMatchObject({ format: 'directory', jobs: 2 });
 		expect(manifest.artifacts.length).toBeGreaterThan(10);
-		expect(manifest.artifacts.every((a) => a.kind === 'pg_dump-directory' && a.path.startsWith(`${database}.dir/`))).toBe(true);
+		expect(
+			manifest.artifacts.every((a) => a.kind === 'pg_dump-directory' && a.path.startsWith(`${database}.dir/`)),
+		).toBe(true);
 		expect(manifest.artifacts.map((a) => a.path)).toContain(`${database}.dir/toc.dat`);
 	});
 
 	it('honours table filters, and the inventory matches exactly what was dumped', async () => {
 		const result = await runTotvsWorkflow(
-			dumpVerifyWorkflow({ dumpParameters: { stagingFolder: staging, options: { includeTables: 'sa*, se1010', excludeTables: 'sa2*' } } }),
+			dumpVerifyWorkflow({
+				dumpParameters: { stagingFolder: staging, options: { includeTables: 'sa*, se1010', excludeTables: 'sa2*' } },
+			}),
 			credential(),
 		);
 		expect(result.error).toBeUndefined();
 		const item = result.jsonOf('TOTVS Verify')[0];
 		expect(item.status).toBe('ok');
 		const manifest = await readSet(item.location as string);
-		const expected = fixture.tables.map((t) => t.name).filter((n) => (/^sa/.test(n) || n === 'se1010') && !/^sa2/.test(n));
+		const expected = fixture.tables
+			.map((t) => t.name)
+			.filter((n) => (/^sa/.test(n) || n === 'se1010') && !/^sa2/.test(n));
 		expect(manifest.inventory.tables.map((t) => t.name).sort()).toEqual(expected.sort());
 	});
 
 	it('marks row counts of tables above the exact-count limit as estimated', async () => {
 		const result = await runTotvsWorkflow(
-			dumpVerifyWorkflow({ dumpParameters: { stagingFolder: staging, options: { exactCountLimitMb: 0.01 } }, withVerify: false }),
+			dumpVerifyWorkflow({
+				dumpParameters: { stagingFolder: staging, options: { exactCountLimitMb: 0.01 } },
+				withVerify: false,
+			}),
 			credential(),
 		);
 		expect(result.error).toBeUndefined();
@@ -224,14 +296,20 @@ describe('Dump -> Verify in the n8n engine', () => {
 		const big = manifest.inventory.tables.filter((t) => t.bytes > 0.01 * 1024 * 1024);
 		expect(big.length).toBeGreaterThan(0);
 		expect(big.every((t) => t.rowsEstimated)).toBe(true);
-		expect(manifest.inventory.tables.filter((t) => t.bytes <= 0.01 * 1024 * 1024).every((t) => !t.rowsEstimated)).toBe(true);
+		expect(manifest.inventory.tables.filter((t) => t.bytes <= 0.01 * 1024 * 1024).every((t) => !t.rowsEstimated)).toBe(
+			true,
+		);
 	});
 });
 
 const manifestPathOf = (item: Record<string, unknown>) => item.manifestPath as string;
 
 /** Runs the workflow expecting TOTVS Dump to fail; checks no set was reported or left behind. */
-async function expectDumpFailure(credentialData: ReturnType<typeof credential>, dumpParameters: INodeParameters, folderToWatch = staging) {
+async function expectDumpFailure(
+	credentialData: ReturnType<typeof credential>,
+	dumpParameters: INodeParameters,
+	folderToWatch = staging,
+) {
 	const before = listTree(folderToWatch);
 	const result = await runTotvsWorkflow(dumpVerifyWorkflow({ dumpParameters }), credentialData);
 	expect(result.status).toBe('error');
@@ -337,7 +415,11 @@ describe('bad input: a clear error, no set reported, nothing lost', () => {
 
 		it('pre-flight refuses when the dump clearly cannot fit; nothing is written', async () => {
 			if (typeof disk === 'string') return console.warn(`skipped: ${disk}`);
-			const error = await expectDumpFailure(credential(), { stagingFolder: disk.path, options: { compression: 'none' } }, disk.path);
+			const error = await expectDumpFailure(
+				credential(),
+				{ stagingFolder: disk.path, options: { compression: 'none' } },
+				disk.path,
+			);
 			expect(error.message).toMatch(/has .* free; the dump is estimated at/);
 			expect(readdirSync(disk.path)).toEqual([]);
 		});
@@ -368,7 +450,10 @@ describe('bad input: a clear error, no set reported, nothing lost', () => {
 		expect(dumped).toMatchObject({ status: 'failed', error: { message: expect.stringMatching(/refused user/) } });
 		expect(dumped.summary).toMatch(/^TOTVS Dump FAILED: PostgreSQL at .* refused user/);
 		expect(verified).toEqual(dumped);
-		expect(listTree(join(staging, 'prod'))).toEqual(['prod-20200101T000000Z-full-db', 'prod-20200101T000000Z-full-db/keep.me']);
+		expect(listTree(join(staging, 'prod'))).toEqual([
+			'prod-20200101T000000Z-full-db',
+			'prod-20200101T000000Z-full-db/keep.me',
+		]);
 	});
 });
 
@@ -376,7 +461,10 @@ describe('Verify catches damaged sets and names what is wrong', () => {
 	let setFolder: string;
 	let manifest: ReturnType<typeof manifestOf<'postgres'>>;
 	beforeEach(async () => {
-		const result = await runTotvsWorkflow(dumpVerifyWorkflow({ dumpParameters: { stagingFolder: staging }, withVerify: false }), credential());
+		const result = await runTotvsWorkflow(
+			dumpVerifyWorkflow({ dumpParameters: { stagingFolder: staging }, withVerify: false }),
+			credential(),
+		);
 		setFolder = result.jsonOf('TOTVS Dump')[0].location as string;
 		manifest = await readSet(setFolder);
 	});
@@ -386,7 +474,12 @@ describe('Verify catches damaged sets and names what is wrong', () => {
 			{
 				nodes: [
 					{ name: 'Start', type: 'n8n-nodes-base.manualTrigger' },
-					{ name: 'TOTVS Verify', type: 'n8n-nodes-totvs-backup.totvsVerify', parameters: { setFolder }, continueOnFail },
+					{
+						name: 'TOTVS Verify',
+						type: 'n8n-nodes-totvs-backup.totvsVerify',
+						parameters: { setFolder },
+						continueOnFail,
+					},
 				],
 				connections: { Start: { main: [[{ node: 'TOTVS Verify', type: 'main', index: 0 }]] } },
 			},
@@ -401,7 +494,9 @@ describe('Verify catches damaged sets and names what is wrong', () => {
 		writeFileSync(dumpPath, bytes);
 		const result = await verifyOnly();
 		expect(result.error).toMatchObject({ name: 'NodeOperationError' });
-		expect(result.error?.message).toMatch(new RegExp(`failed verification: artifacts: ${manifest.artifacts[0].path}: SHA-256 .* \\(content altered\\)`));
+		expect(result.error?.message).toMatch(
+			new RegExp(`failed verification: artifacts: ${manifest.artifacts[0].path}: SHA-256 .* \\(content altered\\)`),
+		);
 		expect((result.error as unknown as { description: string }).description).toMatch(/Make a new backup/);
 		// Nothing deleted: the damaged set is kept for investigation.
 		expect(existsSync(dumpPath)).toBe(true);
@@ -410,7 +505,9 @@ describe('Verify catches damaged sets and names what is wrong', () => {
 		const [item] = soft.jsonOf('TOTVS Verify');
 		expect(item.status).toBe('failed');
 		expect(item.summary).toMatch(/FAILED verification \(1 of 3 checks\)/);
-		expect((item.verification as { checks: Array<{ name: string; ok: boolean }> }).checks.map((c) => [c.name, c.ok])).toEqual([
+		expect(
+			(item.verification as { checks: Array<{ name: string; ok: boolean }> }).checks.map((c) => [c.name, c.ok]),
+		).toEqual([
 			['manifest', true],
 			['artifacts', false],
 			['archive', true],

@@ -5,7 +5,19 @@
  * links, empty folders) with what the source held when that set was made. Then a
  * differential, and verification of every set.
  */
-import { appendFile, chmod, mkdir, readFile, rename, rm, stat, symlink, unlink, utimes, writeFile } from 'node:fs/promises';
+import {
+	appendFile,
+	chmod,
+	mkdir,
+	readFile,
+	rename,
+	rm,
+	stat,
+	symlink,
+	unlink,
+	utimes,
+	writeFile,
+} from 'node:fs/promises';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -13,7 +25,14 @@ import type { BackupResult } from '../../core/backup';
 import { manifestOf } from '../../core/backup-set/manifest';
 import { restoreFilesChain } from '../../core/restore/files-chain';
 import { verifyLocalSet } from '../../core/verify/verify-set';
-import { age, createProtheusTree, filesBackup, snapshotTree, type ProtheusTree, type TreeNode } from '../fixtures/protheus-tree';
+import {
+	age,
+	createProtheusTree,
+	filesBackup,
+	snapshotTree,
+	type ProtheusTree,
+	type TreeNode,
+} from '../fixtures/protheus-tree';
 
 let work: string;
 let tree: ProtheusTree;
@@ -25,7 +44,9 @@ beforeAll(async () => {
 	staging = join(work, 'staging');
 	await mkdir(staging);
 });
-afterAll(() => (process.env.KEEP_FILES_TEST ? console.warn(`kept ${work}`) : rmSync(work, { recursive: true, force: true })));
+afterAll(() =>
+	process.env.KEEP_FILES_TEST ? console.warn(`kept ${work}`) : rmSync(work, { recursive: true, force: true }),
+);
 
 const fromIni = () => ({ appserverIni: tree.appserverIni });
 
@@ -52,7 +73,15 @@ function compareTrees(actual: Map<string, TreeNode>, expected: Map<string, TreeN
 	expect([...actual.keys()].sort()).toEqual([...expected.keys()].sort());
 	for (const [path, want] of expected) {
 		const got = actual.get(path)!;
-		const pick = (n: TreeNode) => ({ path, type: n.type, size: n.size, sha256: n.sha256, target: n.target, mode: n.type === 'symlink' ? 0 : n.mode, mtimeMs: n.type === 'symlink' ? 0 : n.mtimeMs });
+		const pick = (n: TreeNode) => ({
+			path,
+			type: n.type,
+			size: n.size,
+			sha256: n.sha256,
+			target: n.target,
+			mode: n.type === 'symlink' ? 0 : n.mode,
+			mtimeMs: n.type === 'symlink' ? 0 : n.mtimeMs,
+		});
 		expect(pick(got)).toEqual(pick(want));
 	}
 }
@@ -63,7 +92,9 @@ async function restoreAndCompare(set: BackupResult, expected: Map<string, TreeNo
 	const result = await restoreFilesChain({ setFolder: set.folder, target });
 	compareTrees(await snapshotTree(target), expected);
 	// Byte for byte, not only by hash, for the RPOs and an accented name.
-	for (const path of live ? ['apo/tttm120.rpo', 'apo/custom.rpo', 'protheus_data/dirdoc/co01/Nota Fiscal nº 123 - São Paulo.xml'] : []) {
+	for (const path of live
+		? ['apo/tttm120.rpo', 'apo/custom.rpo', 'protheus_data/dirdoc/co01/Nota Fiscal nº 123 - São Paulo.xml']
+		: []) {
 		expect((await readFile(join(target, path))).equals(await readFile(join(tree.root, path)))).toBe(true);
 	}
 	return result;
@@ -89,7 +120,10 @@ describe('Protheus file sets: full, incrementals, differential', () => {
 		expect(paths).toContain('protheus_data/web/empty folder');
 		expect(paths).toContain('protheus_data/dirdoc/co01/Relatório de Vendas março.txt');
 		expect(paths.filter((p) => /systemload|spool|\.tmp$|\.log$/.test(p))).toEqual([]);
-		expect(m.inventory.entries.find((e) => e.path === 'protheus_data/system/menu-padrao.xnu')).toMatchObject({ type: 'symlink', target: 'sigacom.xnu' });
+		expect(m.inventory.entries.find((e) => e.path === 'protheus_data/system/menu-padrao.xnu')).toMatchObject({
+			type: 'symlink',
+			target: 'sigacom.xnu',
+		});
 		expect(m.inventory.entries.find((e) => e.path === 'protheus_data/system/sigapss.spf')?.mode).toBe(0o600);
 		expect(m.inventory.totals.files).toBe(m.inventory.totals.archivedFiles);
 		points.push({ set: full, state: await expectedState() });
@@ -104,7 +138,10 @@ describe('Protheus file sets: full, incrementals, differential', () => {
 		await writeFile(join(d, 'system/sx2010.dtc'), dtc);
 		await appendFile(join(tree.apo, 'custom.rpo'), Buffer.alloc(70_000, 7));
 		await unlink(join(d, 'web/000/arquivo 1.htm'));
-		await rename(join(d, 'dirdoc/co01/Relatório de Vendas março.txt'), join(d, 'dirdoc/co01/Relatório de Vendas abril.txt'));
+		await rename(
+			join(d, 'dirdoc/co01/Relatório de Vendas março.txt'),
+			join(d, 'dirdoc/co01/Relatório de Vendas abril.txt'),
+		);
 		await mkdir(join(d, 'profile/novo usuário/configurações'), { recursive: true });
 		await writeFile(join(d, 'profile/novo usuário/configurações/preferências.prf'), 'idioma=pt-BR\n');
 		await chmod(join(d, 'system/sigamat.emp'), 0o640);
@@ -123,8 +160,12 @@ describe('Protheus file sets: full, incrementals, differential', () => {
 				'protheus_data/profile/novo usuário/configurações/preferências.prf',
 			].sort(),
 		);
-		expect(m1.inventory.changes.changed.sort()).toEqual(['apo/custom.rpo', 'protheus_data/system/menu-padrao.xnu', 'protheus_data/system/sx2010.dtc'].sort());
-		expect(m1.inventory.changes.deleted.sort()).toEqual(['protheus_data/dirdoc/co01/Relatório de Vendas março.txt', 'protheus_data/web/000/arquivo 1.htm'].sort());
+		expect(m1.inventory.changes.changed.sort()).toEqual(
+			['apo/custom.rpo', 'protheus_data/system/menu-padrao.xnu', 'protheus_data/system/sx2010.dtc'].sort(),
+		);
+		expect(m1.inventory.changes.deleted.sort()).toEqual(
+			['protheus_data/dirdoc/co01/Relatório de Vendas março.txt', 'protheus_data/web/000/arquivo 1.htm'].sort(),
+		);
 		// Only what changed has content in the archive; the rest points at the full.
 		expect(m1.inventory.totals.archivedFiles).toBe(4);
 		expect(m1.inventory.entries.find((e) => e.path === 'apo/tttm120.rpo')?.from).toBe(points[0].set.manifest.backupId);
@@ -142,7 +183,9 @@ describe('Protheus file sets: full, incrementals, differential', () => {
 		const m2 = manifestOf(i2.manifest, 'protheus-files');
 		expect(m2.parentBackupId).toBe(i1.manifest.backupId);
 		expect(m2.baseBackupId).toBe(points[0].set.manifest.backupId);
-		expect(m2.inventory.changes.deleted).toEqual(expect.arrayContaining(['protheus_data/profile/000', 'protheus_data/web/empty folder']));
+		expect(m2.inventory.changes.deleted).toEqual(
+			expect.arrayContaining(['protheus_data/profile/000', 'protheus_data/web/empty folder']),
+		);
 		expect(m2.inventory.changes.changed).toEqual(['protheus_data/system/sigafat.xnu']);
 		points.push({ set: i2, state: await expectedState() });
 
@@ -150,7 +193,11 @@ describe('Protheus file sets: full, incrementals, differential', () => {
 		await appendFile(join(d, 'profile/004/arquivo 1000.prf'), 'x');
 		const i3 = await filesBackup(staging, 'incremental', fromIni());
 		const m3 = manifestOf(i3.manifest, 'protheus-files');
-		expect(m3.inventory.changes).toEqual({ added: [], changed: ['protheus_data/profile/004/arquivo 1000.prf'], deleted: [] });
+		expect(m3.inventory.changes).toEqual({
+			added: [],
+			changed: ['protheus_data/profile/004/arquivo 1000.prf'],
+			deleted: [],
+		});
 		expect(m3.inventory.totals.archivedFiles).toBe(1);
 		points.push({ set: i3, state: await expectedState() });
 	});
@@ -183,8 +230,16 @@ describe('Protheus file sets: full, incrementals, differential', () => {
 		const full = points[0].set.manifest.backupId;
 		expect([m.type, m.baseBackupId, m.parentBackupId]).toEqual(['differential', full, full]);
 		// Everything since the full, including what the incrementals already had.
-		expect(m.inventory.changes.changed).toEqual(expect.arrayContaining(['apo/custom.rpo', 'protheus_data/system/sx2010.idx', 'protheus_data/profile/004/arquivo 1000.prf']));
-		expect(m.inventory.changes.deleted).toEqual(expect.arrayContaining(['protheus_data/web/000/arquivo 1.htm', 'protheus_data/profile/000']));
+		expect(m.inventory.changes.changed).toEqual(
+			expect.arrayContaining([
+				'apo/custom.rpo',
+				'protheus_data/system/sx2010.idx',
+				'protheus_data/profile/004/arquivo 1000.prf',
+			]),
+		);
+		expect(m.inventory.changes.deleted).toEqual(
+			expect.arrayContaining(['protheus_data/web/000/arquivo 1.htm', 'protheus_data/profile/000']),
+		);
 		const result = await restoreAndCompare(diff, await expectedState(), 'differential');
 		expect(result.chain).toEqual([full, m.backupId]);
 		expect((await verifyLocalSet(diff.folder)).verification.ok).toBe(true);
@@ -206,7 +261,9 @@ describe('Protheus file sets: full, incrementals, differential', () => {
 		const sameMs = (Math.floor(mtimeMs) + 0.0005) / 1000; // seconds as a double: aim inside the same millisecond
 		await utimes(path, sameMs, sameMs);
 		const plain = await filesBackup(staging, 'incremental', fromIni());
-		expect(manifestOf(plain.manifest, 'protheus-files').inventory.changes.changed).not.toContain('protheus_data/system/sigamat.emp');
+		expect(manifestOf(plain.manifest, 'protheus-files').inventory.changes.changed).not.toContain(
+			'protheus_data/system/sigamat.emp',
+		);
 		const paranoid = await filesBackup(staging, 'incremental', { ...fromIni(), paranoid: true });
 		const m = manifestOf(paranoid.manifest, 'protheus-files');
 		expect(m.source.changeDetection).toBe('sha256');

@@ -70,7 +70,9 @@ describe('missing parent', () => {
 		expect(chain.ok).toBe(false);
 		expect(chain.message).toContain(full.manifest.backupId);
 
-		const restoreError = await caught(restoreFilesChain({ setFolder: incremental.folder, target: join(work, 'lost-full-restore') }));
+		const restoreError = await caught(
+			restoreFilesChain({ setFolder: incremental.folder, target: join(work, 'lost-full-restore') }),
+		);
 		expect(restoreError.code).toBe('BACKUP_CHAIN_BROKEN');
 		expect(restoreError.message).toContain(full.manifest.backupId);
 		expect(existsSync(join(work, 'lost-full-restore'))).toBe(false);
@@ -107,11 +109,21 @@ describe('tampered and malicious archives', () => {
 		const m = manifestOf(set.manifest, 'protheus-files');
 		const victim = m.inventory.entries.find((e) => e.path.endsWith('sigamat.emp'))!;
 		const entries = m.inventory.entries.map((e) => ({
-			header: { name: e.path, type: e.type === 'dir' ? ('directory' as const) : e.type, mode: e.mode, linkname: e.target ?? undefined, size: e.size },
+			header: {
+				name: e.path,
+				type: e.type === 'dir' ? ('directory' as const) : e.type,
+				mode: e.mode,
+				linkname: e.target ?? undefined,
+				size: e.size,
+			},
 			content: e.type === 'file' ? (e === victim ? Buffer.alloc(e.size, 1) : null) : undefined,
 		}));
 		// Real content for every file but the victim.
-		for (const entry of entries) if (entry.content === null) entry.content = await readFile(join(entry.header.name.startsWith('apo/') ? tree.root : tree.root, entry.header.name));
+		for (const entry of entries)
+			if (entry.content === null)
+				entry.content = await readFile(
+					join(entry.header.name.startsWith('apo/') ? tree.root : tree.root, entry.header.name),
+				);
 		await replaceArchive(set.folder, entries as never);
 		const { verification } = await verifyLocalSet(set.folder);
 		expect(verification.checks.find((c) => c.name === 'artifacts')!.ok).toBe(true);
@@ -155,8 +167,26 @@ describe('tampered and malicious archives', () => {
 		const outside = join(work, 'outside-dir');
 		await mkdir(outside);
 		const mtime = new Date().toISOString();
-		const link = (path: string, target: string): FileEntry => ({ path, type: 'symlink', size: 0, mtime, mode: 0o777, sha256: null, target, from: null });
-		const dir = (path: string): FileEntry => ({ path, type: 'dir', size: 0, mtime, mode: 0o755, sha256: null, target: null, from: null });
+		const link = (path: string, target: string): FileEntry => ({
+			path,
+			type: 'symlink',
+			size: 0,
+			mtime,
+			mode: 0o777,
+			sha256: null,
+			target,
+			from: null,
+		});
+		const dir = (path: string): FileEntry => ({
+			path,
+			type: 'dir',
+			size: 0,
+			mtime,
+			mode: 0o755,
+			sha256: null,
+			target: null,
+			from: null,
+		});
 		await replaceArchive(
 			set.folder,
 			[
@@ -167,7 +197,14 @@ describe('tampered and malicious archives', () => {
 				{ header: { name: 'web/ok', type: 'symlink', linkname: '../web/inner' } },
 				{ header: { name: 'web/inner', type: 'directory', mode: 0o755 } },
 			],
-			() => [dir('web'), link('web/abs', outside), dir('web/inner'), link('web/ok', '../web/inner'), link('web/sneaky', 'inner/../../..'), link('web/up', '../../outside-dir')],
+			() => [
+				dir('web'),
+				link('web/abs', outside),
+				dir('web/inner'),
+				link('web/ok', '../web/inner'),
+				link('web/sneaky', 'inner/../../..'),
+				link('web/up', '../../outside-dir'),
+			],
 		);
 		const target = join(work, 'links-target');
 		const result = await restoreFilesChain({ setFolder: set.folder, target });
@@ -187,7 +224,21 @@ describe('tampered and malicious archives', () => {
 				{ header: { name: 'web/ok', type: 'symlink', linkname: 'inner' } },
 				{ header: { name: 'web/ok/x.txt', type: 'file', mode: 0o644 }, content: Buffer.from('x') },
 			],
-			() => [dir('web'), dir('web/inner'), link('web/ok', 'inner'), { path: 'web/ok/x.txt', type: 'file', size: 1, mtime, mode: 0o644, sha256: '2d711642b726b04401627ca9fbac32f5c8530fb1903cc4db02258717921a4881', target: null, from: second.manifest.backupId }],
+			() => [
+				dir('web'),
+				dir('web/inner'),
+				link('web/ok', 'inner'),
+				{
+					path: 'web/ok/x.txt',
+					type: 'file',
+					size: 1,
+					mtime,
+					mode: 0o644,
+					sha256: '2d711642b726b04401627ca9fbac32f5c8530fb1903cc4db02258717921a4881',
+					target: null,
+					from: second.manifest.backupId,
+				},
+			],
 		);
 		const error = await caught(restoreFilesChain({ setFolder: second.folder, target: join(work, 'links-target-2') }));
 		expect(error.code).toBe('UNSAFE_ARCHIVE');
@@ -252,27 +303,33 @@ describe('hot backups and hosts without zstd', () => {
 		}
 	});
 
-	it.each(['none', 'zstd', 'gzip'] as const)('fails with DISK_FULL when the staging disk fills (compression %s), and removes the unfinished set', async (compression) => {
-		const disk = mountSmallDisk(1024 * 1024);
-		if (typeof disk === 'string') {
-			console.warn(`staging disk full: skipped: ${disk}`);
-			return;
-		}
-		try {
-			const error = await caught(filesBackup(disk.path, 'full', { ...folders(), compression }));
-			expect(error.code).toBe('DISK_FULL');
-			expect(error.message).toContain(disk.path);
-			expect(await readdir(join(disk.path, 'p12'))).toEqual([]);
-		} finally {
-			disk.unmount();
-		}
-	});
+	it.each(['none', 'zstd', 'gzip'] as const)(
+		'fails with DISK_FULL when the staging disk fills (compression %s), and removes the unfinished set',
+		async (compression) => {
+			const disk = mountSmallDisk(1024 * 1024);
+			if (typeof disk === 'string') {
+				console.warn(`staging disk full: skipped: ${disk}`);
+				return;
+			}
+			try {
+				const error = await caught(filesBackup(disk.path, 'full', { ...folders(), compression }));
+				expect(error.code).toBe('DISK_FULL');
+				expect(error.message).toContain(disk.path);
+				expect(await readdir(join(disk.path, 'p12'))).toEqual([]);
+			} finally {
+				disk.unmount();
+			}
+		},
+	);
 
 	it('stops when the n8n execution is cancelled, and removes the unfinished set', async () => {
 		const staging = await newStaging('cancelled');
 		const cancel = new AbortController();
 		// Cancelled right after the pre-flight, as a user pressing "Stop" would.
-		const log = { ...silentLogger, info: (message: string) => message.startsWith('Pre-flight passed') && cancel.abort() };
+		const log = {
+			...silentLogger,
+			info: (message: string) => message.startsWith('Pre-flight passed') && cancel.abort(),
+		};
 		const error = await caught(filesBackup(staging, 'full', folders(), { signal: cancel.signal, log }));
 		expect(error.code).toBe('DUMP_FAILED');
 		expect(error.message).toContain('stopped');
@@ -281,7 +338,10 @@ describe('hot backups and hosts without zstd', () => {
 
 	it('falls back to gzip when the zstd command is missing, says so, and still restores', async () => {
 		const staging = await newStaging('no-zstd');
-		const set = await filesBackup(staging, 'full', { folders: [join(tree.protheusData, 'dirdoc')], zstdPath: join(work, 'no-such-zstd') });
+		const set = await filesBackup(staging, 'full', {
+			folders: [join(tree.protheusData, 'dirdoc')],
+			zstdPath: join(work, 'no-such-zstd'),
+		});
 		const m = manifestOf(set.manifest, 'protheus-files');
 		expect(m.compression.method).toBe('gzip');
 		expect(m.source.archiver).toContain('zstd command not found');
@@ -291,7 +351,9 @@ describe('hot backups and hosts without zstd', () => {
 		await restoreFilesChain({ setFolder: set.folder, target });
 		const restored = await snapshotTree(join(target, 'dirdoc'));
 		const source = await snapshotTree(join(tree.protheusData, 'dirdoc'));
-		expect([...restored.entries()].map(([p, n]) => [p, n.sha256, n.mode])).toEqual([...source.entries()].map(([p, n]) => [p, n.sha256, n.mode]));
+		expect([...restored.entries()].map(([p, n]) => [p, n.sha256, n.mode])).toEqual(
+			[...source.entries()].map(([p, n]) => [p, n.sha256, n.mode]),
+		);
 		expect((await stat(join(target, 'dirdoc', 'co01', 'vazia'))).isDirectory()).toBe(true);
 	});
 });

@@ -9,7 +9,20 @@
  */
 import { execFile, execFileSync } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
-import { appendFile, chmod, chown, lchown, lstat, mkdir, readFile, readdir, rm, symlink, unlink, writeFile } from 'node:fs/promises';
+import {
+	appendFile,
+	chmod,
+	chown,
+	lchown,
+	lstat,
+	mkdir,
+	readFile,
+	readdir,
+	rm,
+	symlink,
+	unlink,
+	writeFile,
+} from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import * as tar from 'tar-stream';
@@ -22,9 +35,11 @@ import { age, filesBackup, snapshotTree, type TreeNode } from '../fixtures/proth
 const isRoot = process.geteuid?.() === 0;
 /** Tests that chown need root (CI runs as root); elsewhere they say why they did not run. */
 const asRoot = (name: string, fn: () => Promise<void>, unavailable?: string) =>
-	!isRoot ? it.skip(`skipped: not root (only root can give files to other users): ${name}`, fn)
-	: unavailable ? it.skip(`skipped: ${unavailable}: ${name}`, fn)
-	: it(name, fn);
+	!isRoot
+		? it.skip(`skipped: not root (only root can give files to other users): ${name}`, fn)
+		: unavailable
+			? it.skip(`skipped: ${unavailable}: ${name}`, fn)
+			: it(name, fn);
 
 const works = (command: string, args: string[]) => {
 	try {
@@ -50,7 +65,12 @@ function getent(database: 'passwd' | 'group', names: string[]): Map<string, numb
 	} catch (error) {
 		text = String((error as { stdout?: string }).stdout ?? ''); // exit 2: some not found
 	}
-	return new Map(text.split('\n').filter(Boolean).map((line) => [line.split(':')[0], Number(line.split(':')[2])]));
+	return new Map(
+		text
+			.split('\n')
+			.filter(Boolean)
+			.map((line) => [line.split(':')[0], Number(line.split(':')[2])]),
+	);
 }
 
 const users = getent('passwd', ['daemon', 'www-data', 'nobody']);
@@ -59,7 +79,10 @@ const account = (map: Map<string, number>, name: string): Account => ({ name, id
 const DAEMON = { user: account(users, 'daemon'), group: account(groups, 'daemon') };
 const WWW = { user: account(users, 'www-data'), group: account(groups, 'www-data') };
 const NOBODY = { user: account(users, 'nobody'), group: account(groups, 'nogroup') };
-const missingAccounts = [DAEMON, WWW, NOBODY].flatMap((o) => [o.user, o.group]).filter((a) => a.id < 0).map((a) => a.name);
+const missingAccounts = [DAEMON, WWW, NOBODY]
+	.flatMap((o) => [o.user, o.group])
+	.filter((a) => a.id < 0)
+	.map((a) => a.name);
 
 let work: string;
 let data: string;
@@ -83,7 +106,8 @@ beforeAll(async () => {
 	// setgid + group execute: chown after chmod would clear the bit, so this checks the order.
 	await chmod(join(data, 'web', 'wsindex.apw'), 0o2750);
 	if (!isRoot || missingAccounts.length) return;
-	const give = (path: string, owner: { user: Account; group: Account }) => chown(join(data, path), owner.user.id, owner.group.id);
+	const give = (path: string, owner: { user: Account; group: Account }) =>
+		chown(join(data, path), owner.user.id, owner.group.id);
 	await give('.', DAEMON);
 	await give('system', WWW);
 	await chown(join(data, 'system', 'sx2010.dtc'), DAEMON.user.id, WWW.group.id);
@@ -96,7 +120,8 @@ beforeAll(async () => {
 });
 afterAll(() => rmSync(work, { recursive: true, force: true }));
 
-const backup = (type: 'full' | 'incremental') => filesBackup(staging, type, { folders: [data], protheusDefaults: false });
+const backup = (type: 'full' | 'incremental') =>
+	filesBackup(staging, type, { folders: [data], protheusDefaults: false });
 
 /** path (from the folder's parent) -> "uid:gid", links not followed. */
 async function ownersOf(folder: string, label: string): Promise<Map<string, string>> {
@@ -104,7 +129,8 @@ async function ownersOf(folder: string, label: string): Promise<Map<string, stri
 	const walk = async (path: string, relative: string) => {
 		const info = await lstat(path);
 		out.set(relative, `${info.uid}:${info.gid}`);
-		if (info.isDirectory()) for (const name of (await readdir(path)).sort()) await walk(join(path, name), `${relative}/${name}`);
+		if (info.isDirectory())
+			for (const name of (await readdir(path)).sort()) await walk(join(path, name), `${relative}/${name}`);
 	};
 	await walk(folder, label);
 	return out;
@@ -119,7 +145,15 @@ const names = (owner: string) => {
 };
 
 const contentOf = (tree: Map<string, TreeNode>, modeMask = 0o7777) =>
-	[...tree].map(([path, n]) => ({ path, type: n.type, size: n.size, sha256: n.sha256, target: n.target, mode: n.mode & modeMask, mtimeMs: n.type === 'symlink' ? 0 : n.mtimeMs }));
+	[...tree].map(([path, n]) => ({
+		path,
+		type: n.type,
+		size: n.size,
+		sha256: n.sha256,
+		target: n.target,
+		mode: n.mode & modeMask,
+		mtimeMs: n.type === 'symlink' ? 0 : n.mtimeMs,
+	}));
 
 describe('owners through a chain restore (as root)', () => {
 	const points: Array<{ set: BackupResult; owners: Map<string, string>; content: Map<string, TreeNode> }> = [];
@@ -129,7 +163,14 @@ describe('owners through a chain restore (as root)', () => {
 		const target = join(work, 'restore', `point-${index}`);
 		const result = await restoreFilesChain({ setFolder: set.folder, target });
 		expect(result.ownersRestored).toBe(true);
-		expect(result.owners).toMatchObject({ note: null, mapping: 'names', unknownUsers: [], unknownGroups: [], failed: [], failedCount: 0 });
+		expect(result.owners).toMatchObject({
+			note: null,
+			mapping: 'names',
+			unknownUsers: [],
+			unknownGroups: [],
+			failed: [],
+			failedCount: 0,
+		});
 		const restored = await ownersOf(join(target, 'protheus_data'), 'protheus_data');
 		expect([...restored].map(([p, o]) => [p, o, names(o)])).toEqual([...owners].map(([p, o]) => [p, o, names(o)]));
 		expect(contentOf(await snapshotTree(join(target, 'protheus_data')))).toEqual(contentOf(content));
@@ -144,24 +185,43 @@ describe('owners through a chain restore (as root)', () => {
 		if (missingAccounts.length) console.warn(`skipped: this machine has no ${missingAccounts.join(', ')} account`);
 	});
 
-	asRoot('restores the owners of every file, folder and link of a full (lchown for links, owner before mode)', async () => {
-		if (missingAccounts.length) return;
-		await point(await backup('full'));
-		const before = points[0].owners;
-		expect(new Set(before.values()).size).toBeGreaterThanOrEqual(4); // really several owners, links included
-		expect(names(before.get('protheus_data/system/menu.xnu')!)).toBe('daemon:daemon');
-		expect(names(before.get('protheus_data/system')!)).toBe('www-data:www-data');
-		await restoreAndCompare(0);
-		const target = join(work, 'restore', 'point-0', 'protheus_data');
-		expect((await lstat(join(target, 'web', 'wsindex.apw'))).mode & 0o7777).toBe(0o2750);
-		// The link's target kept its own owner: lchown did not follow the link.
-		expect(names(`${(await lstat(join(target, 'system', 'sigamat.emp'))).uid}:${(await lstat(join(target, 'system', 'sigamat.emp'))).gid}`)).toBe('nobody:nogroup');
-		// What the AppServer needs: its user can write its files in the restored tree (the restore folder is open to it).
-		expect((await lstat(join(work, 'restore', 'point-0'))).mode & 0o777).toBe(0o755);
-		const asWww = ['--reuid', String(WWW.user.id), '--regid', String(WWW.group.id), '--clear-groups', '--', 'sh', '-c', 'echo nova-senha >> "$1"', 'sh', join(target, 'system', 'sigapss.spf')];
-		execFileSync('setpriv', asWww);
-		expect(await readFile(join(target, 'system', 'sigapss.spf'), 'utf8')).toBe('senhas\nnova-senha\n');
-	});
+	asRoot(
+		'restores the owners of every file, folder and link of a full (lchown for links, owner before mode)',
+		async () => {
+			if (missingAccounts.length) return;
+			await point(await backup('full'));
+			const before = points[0].owners;
+			expect(new Set(before.values()).size).toBeGreaterThanOrEqual(4); // really several owners, links included
+			expect(names(before.get('protheus_data/system/menu.xnu')!)).toBe('daemon:daemon');
+			expect(names(before.get('protheus_data/system')!)).toBe('www-data:www-data');
+			await restoreAndCompare(0);
+			const target = join(work, 'restore', 'point-0', 'protheus_data');
+			expect((await lstat(join(target, 'web', 'wsindex.apw'))).mode & 0o7777).toBe(0o2750);
+			// The link's target kept its own owner: lchown did not follow the link.
+			expect(
+				names(
+					`${(await lstat(join(target, 'system', 'sigamat.emp'))).uid}:${(await lstat(join(target, 'system', 'sigamat.emp'))).gid}`,
+				),
+			).toBe('nobody:nogroup');
+			// What the AppServer needs: its user can write its files in the restored tree (the restore folder is open to it).
+			expect((await lstat(join(work, 'restore', 'point-0'))).mode & 0o777).toBe(0o755);
+			const asWww = [
+				'--reuid',
+				String(WWW.user.id),
+				'--regid',
+				String(WWW.group.id),
+				'--clear-groups',
+				'--',
+				'sh',
+				'-c',
+				'echo nova-senha >> "$1"',
+				'sh',
+				join(target, 'system', 'sigapss.spf'),
+			];
+			execFileSync('setpriv', asWww);
+			expect(await readFile(join(target, 'system', 'sigapss.spf'), 'utf8')).toBe('senhas\nnova-senha\n');
+		},
+	);
 
 	asRoot('restores owners changed by incrementals: folders, links, changed and new files', async () => {
 		if (missingAccounts.length) return;
@@ -182,13 +242,35 @@ describe('owners through a chain restore (as root)', () => {
 		expect(await sizeAndMtime()).toEqual([beforeChown.size, beforeChown.mtimeMs]); // the chown alone: size and mtime as in the full
 		const i1 = await backup('incremental');
 		const inventory = manifestOf(i1.manifest, 'protheus-files').inventory;
-		expect(inventory.changes.changed).toEqual(expect.arrayContaining(['protheus_data/system', 'protheus_data/system/menu.xnu', 'protheus_data/system/sigapss.spf', 'protheus_data/system/sx2010.dtc']));
+		expect(inventory.changes.changed).toEqual(
+			expect.arrayContaining([
+				'protheus_data/system',
+				'protheus_data/system/menu.xnu',
+				'protheus_data/system/sigapss.spf',
+				'protheus_data/system/sx2010.dtc',
+			]),
+		);
 		// The owner-only change is carried by the incremental: its archive holds the file, with the new owner and names.
-		expect(inventory.entries.find((e) => e.path === 'protheus_data/system/sigapss.spf')).toMatchObject({ from: i1.manifest.backupId, uid: DAEMON.user.id, gid: DAEMON.group.id, uname: 'daemon', gname: 'daemon' });
-		const archived = (await readSetArchive(i1.folder)).find((e) => e.header.name === 'protheus_data/system/sigapss.spf');
-		expect(archived?.header).toMatchObject({ uid: DAEMON.user.id, gid: DAEMON.group.id, uname: 'daemon', gname: 'daemon' });
+		expect(inventory.entries.find((e) => e.path === 'protheus_data/system/sigapss.spf')).toMatchObject({
+			from: i1.manifest.backupId,
+			uid: DAEMON.user.id,
+			gid: DAEMON.group.id,
+			uname: 'daemon',
+			gname: 'daemon',
+		});
+		const archived = (await readSetArchive(i1.folder)).find(
+			(e) => e.header.name === 'protheus_data/system/sigapss.spf',
+		);
+		expect(archived?.header).toMatchObject({
+			uid: DAEMON.user.id,
+			gid: DAEMON.group.id,
+			uname: 'daemon',
+			gname: 'daemon',
+		});
 		// Files nobody touched are not re-archived.
-		expect(inventory.entries.find((e) => e.path === 'protheus_data/system/sigamat.emp')!.from).toBe(points[0].set.manifest.backupId);
+		expect(inventory.entries.find((e) => e.path === 'protheus_data/system/sigamat.emp')!.from).toBe(
+			points[0].set.manifest.backupId,
+		);
 		await point(i1);
 		await restoreAndCompare(1);
 
@@ -221,8 +303,15 @@ const withoutIndexOwners = (entries: FileEntry[]) =>
  * uname/gname, or pax records (as GNU tar writes them); `indexEdit` changes the manifest's index
  * (by default it drops the index's owners, so the headers are what the restore reads).
  */
-async function rewriteOwners(folder: string, owner: (path: string) => HeaderOwner, indexEdit: (entries: FileEntry[]) => FileEntry[] = withoutIndexOwners) {
-	const entries = (await readSetArchive(folder)).map(({ header, content }) => ({ header: { ...header, uname: '', gname: '', pax: null, ...owner(header.name) }, content }));
+async function rewriteOwners(
+	folder: string,
+	owner: (path: string) => HeaderOwner,
+	indexEdit: (entries: FileEntry[]) => FileEntry[] = withoutIndexOwners,
+) {
+	const entries = (await readSetArchive(folder)).map(({ header, content }) => ({
+		header: { ...header, uname: '', gname: '', pax: null, ...owner(header.name) },
+		content,
+	}));
 	await replaceArchive(folder, entries, indexEdit);
 }
 
@@ -233,7 +322,9 @@ describe('user and group names against numeric ids', () => {
 	const MOVED_UID = 48_215; // the id "daemon" had on the machine the backup came from
 	const MOVED_GID = 48_216;
 	const recorded = (path: string) =>
-		path.endsWith('sigapss.spf') ? { uid: UNKNOWN_UID, gid: UNKNOWN_GID, uname: 'totvs-nao-existe', gname: 'totvs-grupo-nao-existe' } : { uid: MOVED_UID, gid: MOVED_GID, uname: 'daemon', gname: 'daemon' };
+		path.endsWith('sigapss.spf')
+			? { uid: UNKNOWN_UID, gid: UNKNOWN_GID, uname: 'totvs-nao-existe', gname: 'totvs-grupo-nao-existe' }
+			: { uid: MOVED_UID, gid: MOVED_GID, uname: 'daemon', gname: 'daemon' };
 
 	beforeAll(async () => {
 		if (!isRoot || missingAccounts.length) return;
@@ -242,21 +333,24 @@ describe('user and group names against numeric ids', () => {
 		await rewriteOwners(set.folder, recorded);
 	});
 
-	asRoot('prefers the name known here over the recorded id, and falls back to the id for a name this machine does not know', async () => {
-		if (missingAccounts.length) return;
-		expect(getent('passwd', ['totvs-nao-existe']).size).toBe(0);
-		const target = join(work, 'names-restore');
-		const result = await restoreFilesChain({ setFolder: set.folder, target });
-		expect(result.ownersRestored).toBe(true);
-		expect(result.owners.mapping).toBe('names');
-		expect(result.owners.unknownUsers).toEqual(['totvs-nao-existe']);
-		expect(result.owners.unknownGroups).toEqual(['totvs-grupo-nao-existe']);
-		const owners = await ownersOf(join(target, 'protheus_data'), 'protheus_data');
-		for (const [path, owner] of owners) {
-			if (path.endsWith('sigapss.spf')) expect([path, owner]).toEqual([path, `${UNKNOWN_UID}:${UNKNOWN_GID}`]);
-			else expect([path, names(owner)]).toEqual([path, 'daemon:daemon']);
-		}
-	});
+	asRoot(
+		'prefers the name known here over the recorded id, and falls back to the id for a name this machine does not know',
+		async () => {
+			if (missingAccounts.length) return;
+			expect(getent('passwd', ['totvs-nao-existe']).size).toBe(0);
+			const target = join(work, 'names-restore');
+			const result = await restoreFilesChain({ setFolder: set.folder, target });
+			expect(result.ownersRestored).toBe(true);
+			expect(result.owners.mapping).toBe('names');
+			expect(result.owners.unknownUsers).toEqual(['totvs-nao-existe']);
+			expect(result.owners.unknownGroups).toEqual(['totvs-grupo-nao-existe']);
+			const owners = await ownersOf(join(target, 'protheus_data'), 'protheus_data');
+			for (const [path, owner] of owners) {
+				if (path.endsWith('sigapss.spf')) expect([path, owner]).toEqual([path, `${UNKNOWN_UID}:${UNKNOWN_GID}`]);
+				else expect([path, names(owner)]).toEqual([path, 'daemon:daemon']);
+			}
+		},
+	);
 
 	asRoot('with numericOwner, sets the recorded ids and ignores the names (tar --numeric-owner)', async () => {
 		if (missingAccounts.length) return;
@@ -278,25 +372,30 @@ describe('ids the ustar fields cannot hold, and owners recorded in the index', (
 	const BIG_GID = 1_863_200_513;
 	const ALL_SEVENS = 0o777777; // what a 6-digit field holds when the id did not fit
 
-	asRoot('takes large ids from pax records, and leaves entries whose id did not fit and that have no name (saying so)', async () => {
-		if (missingAccounts.length) return;
-		const own = mkdtempSync(join(work, 'big-ids-'));
-		const set = await filesBackup(own, 'full', { folders: [data], protheusDefaults: false });
-		await rewriteOwners(set.folder, (path) =>
-			path.endsWith('sx2010.dtc') ? { uid: ALL_SEVENS, gid: ALL_SEVENS, pax: { uid: String(BIG_UID), gid: String(BIG_GID) } }
-			: path.endsWith('sigapss.spf') ? { uid: ALL_SEVENS, gid: ALL_SEVENS }
-			: { uid: DAEMON.user.id, gid: DAEMON.group.id },
-		);
-		const target = join(work, 'big-ids-restore');
-		const result = await restoreFilesChain({ setFolder: set.folder, target });
-		expect(result.ownersRestored).toBe(false);
-		expect(result.owners.note).toContain('Owners of 1 entry are not recorded');
-		expect(result.owners.failedCount).toBe(0);
-		const owners = await ownersOf(join(target, 'protheus_data'), 'protheus_data');
-		expect(owners.get('protheus_data/system/sx2010.dtc')).toBe(`${BIG_UID}:${BIG_GID}`);
-		expect(owners.get('protheus_data/system/sigapss.spf')).toBe(`${process.geteuid!()}:${process.getegid!()}`);
-		expect(owners.get('protheus_data/web/wsindex.apw')).toBe(`${DAEMON.user.id}:${DAEMON.group.id}`);
-	});
+	asRoot(
+		'takes large ids from pax records, and leaves entries whose id did not fit and that have no name (saying so)',
+		async () => {
+			if (missingAccounts.length) return;
+			const own = mkdtempSync(join(work, 'big-ids-'));
+			const set = await filesBackup(own, 'full', { folders: [data], protheusDefaults: false });
+			await rewriteOwners(set.folder, (path) =>
+				path.endsWith('sx2010.dtc')
+					? { uid: ALL_SEVENS, gid: ALL_SEVENS, pax: { uid: String(BIG_UID), gid: String(BIG_GID) } }
+					: path.endsWith('sigapss.spf')
+						? { uid: ALL_SEVENS, gid: ALL_SEVENS }
+						: { uid: DAEMON.user.id, gid: DAEMON.group.id },
+			);
+			const target = join(work, 'big-ids-restore');
+			const result = await restoreFilesChain({ setFolder: set.folder, target });
+			expect(result.ownersRestored).toBe(false);
+			expect(result.owners.note).toContain('Owners of 1 entry are not recorded');
+			expect(result.owners.failedCount).toBe(0);
+			const owners = await ownersOf(join(target, 'protheus_data'), 'protheus_data');
+			expect(owners.get('protheus_data/system/sx2010.dtc')).toBe(`${BIG_UID}:${BIG_GID}`);
+			expect(owners.get('protheus_data/system/sigapss.spf')).toBe(`${process.geteuid!()}:${process.getegid!()}`);
+			expect(owners.get('protheus_data/web/wsindex.apw')).toBe(`${DAEMON.user.id}:${DAEMON.group.id}`);
+		},
+	);
 
 	asRoot('prefers owners recorded in the index (the whole tree at that point) over the archive headers', async () => {
 		if (missingAccounts.length) return;
@@ -306,19 +405,33 @@ describe('ids the ustar fields cannot hold, and owners recorded in the index', (
 			set.folder,
 			() => ({ uid: NOBODY.user.id, gid: NOBODY.group.id, uname: 'nobody', gname: 'nogroup' }),
 			(entries) =>
-				entries.map((e) => ({ ...e, ...(e.path.endsWith('wsindex.apw') ? { uid: 4_000, gid: 4_001, uname: 'www-data', gname: 'www-data' } : { uid: DAEMON.user.id, gid: DAEMON.group.id, uname: null, gname: null }) })),
+				entries.map((e) => ({
+					...e,
+					...(e.path.endsWith('wsindex.apw')
+						? { uid: 4_000, gid: 4_001, uname: 'www-data', gname: 'www-data' }
+						: { uid: DAEMON.user.id, gid: DAEMON.group.id, uname: null, gname: null }),
+				})),
 		);
 		const target = join(work, 'index-owners-restore');
 		const result = await restoreFilesChain({ setFolder: set.folder, target });
 		expect(result.ownersRestored).toBe(true);
 		const owners = await ownersOf(join(target, 'protheus_data'), 'protheus_data');
 		expect(owners.size).toBeGreaterThan(5);
-		for (const [path, owner] of owners) expect([path, names(owner)]).toEqual([path, path.endsWith('wsindex.apw') ? 'www-data:www-data' : 'daemon:daemon']);
+		for (const [path, owner] of owners)
+			expect([path, names(owner)]).toEqual([
+				path,
+				path.endsWith('wsindex.apw') ? 'www-data:www-data' : 'daemon:daemon',
+			]);
 	});
 });
 
 /** Runs restoreFilesChain in a child process started through `wrapper` (setpriv, unshare…), returning its result. */
-async function restoreInChild(wrapper: string[], setFolder: string, target: string, home: string): Promise<FilesRestoreResult> {
+async function restoreInChild(
+	wrapper: string[],
+	setFolder: string,
+	target: string,
+	home: string,
+): Promise<FilesRestoreResult> {
 	const script = join(home, 'restore-child.ts');
 	await writeFile(
 		script,
@@ -328,15 +441,18 @@ async function restoreInChild(wrapper: string[], setFolder: string, target: stri
 	await chmod(script, 0o644);
 	const tsx = join(__dirname, '../../node_modules/.bin/tsx');
 	const stdout = await new Promise<string>((resolve, reject) =>
-		execFile(wrapper[0], [...wrapper.slice(1), tsx, script, setFolder, target], { cwd: join(__dirname, '../..'), env: { ...process.env, HOME: home } }, (error, out, err) =>
-			error ? reject(new Error(`${error.message}\n${err}`)) : resolve(out),
+		execFile(
+			wrapper[0],
+			[...wrapper.slice(1), tsx, script, setFolder, target],
+			{ cwd: join(__dirname, '../..'), env: { ...process.env, HOME: home } },
+			(error, out, err) => (error ? reject(new Error(`${error.message}\n${err}`)) : resolve(out)),
 		),
 	);
 	return JSON.parse(stdout) as FilesRestoreResult;
 }
 
 describe('owners in the index, and sets made before it recorded them', () => {
-	it('records every entry\'s uid, gid and names as on disk; an incremental on an older set re-archives nothing for owners', async () => {
+	it("records every entry's uid, gid and names as on disk; an incremental on an older set re-archives nothing for owners", async () => {
 		const own = mkdtempSync(join(work, 'index-'));
 		const full = await filesBackup(own, 'full', { folders: [data], protheusDefaults: false });
 		const entries = manifestOf(full.manifest, 'protheus-files').inventory.entries;
@@ -366,7 +482,9 @@ describe('owners in the index, and sets made before it recorded them', () => {
 describe('restores that cannot set owners: content restored, owners reported', () => {
 	it('by a user that is not root: every entry belongs to that user and the result says owners were not restored', async () => {
 		if (isRoot && (missingAccounts.length || !works('setpriv', ['--version']))) {
-			console.warn(`skipped: cannot drop to another user here (no setpriv, or no ${missingAccounts.join(', ')} account)`);
+			console.warn(
+				`skipped: cannot drop to another user here (no setpriv, or no ${missingAccounts.join(', ')} account)`,
+			);
 			return;
 		}
 		const own = join(work, 'unprivileged');
@@ -379,7 +497,12 @@ describe('restores that cannot set owners: content restored, owners reported', (
 			// As root, run the restore in a child process that dropped to nobody (setpriv), as n8n usually runs.
 			runner = { uid: NOBODY.user.id, gid: NOBODY.group.id };
 			execFileSync('chown', ['-R', `${runner.uid}:${runner.gid}`, own]);
-			result = await restoreInChild(['setpriv', `--reuid=${runner.uid}`, `--regid=${runner.gid}`, '--clear-groups', '--'], set.folder, target, own);
+			result = await restoreInChild(
+				['setpriv', `--reuid=${runner.uid}`, `--regid=${runner.gid}`, '--clear-groups', '--'],
+				set.folder,
+				target,
+				own,
+			);
 		} else {
 			runner = { uid: process.geteuid?.() ?? -1, gid: process.getegid?.() ?? -1 };
 			result = await restoreFilesChain({ setFolder: set.folder, target });
@@ -392,25 +515,34 @@ describe('restores that cannot set owners: content restored, owners reported', (
 		expect(owners.size).toBe(manifestOf(set.manifest, 'protheus-files').inventory.entries.length);
 		for (const [path, owner] of owners) expect([path, owner]).toEqual([path, `${runner.uid}:${runner.gid}`]);
 		// Content, modes (setgid may be dropped: the user is not in the recorded group, as with tar) and mtimes as backed up.
-		expect(contentOf(await snapshotTree(join(target, 'protheus_data')), 0o777)).toEqual(contentOf(await snapshotTree(data), 0o777));
+		expect(contentOf(await snapshotTree(join(target, 'protheus_data')), 0o777)).toEqual(
+			contentOf(await snapshotTree(data), 0o777),
+		);
 	});
 
-	asRoot('as root of a user namespace that maps only root (rootless containers): chown fails, the restore completes and lists the failures', async () => {
-		if (missingAccounts.length) return;
-		const own = join(work, 'userns');
-		await mkdir(own, { recursive: true });
-		const set = await filesBackup(own, 'full', { folders: [data], protheusDefaults: false });
-		const target = join(own, 'restored');
-		const result = await restoreInChild(['unshare', '--user', '--map-root-user', '--'], set.folder, target, own);
-		const recorded = await ownersOf(data, 'protheus_data');
-		const notRoot = [...recorded.values()].filter((o) => o !== '0:0').length;
-		expect(notRoot).toBeGreaterThan(3);
-		expect(result.ownersRestored).toBe(false);
-		expect(result.owners.failedCount).toBe(notRoot);
-		expect(result.owners.failed[0].reason).toContain('EINVAL');
-		expect(result.owners.note).toContain(`Owners of ${notRoot} entries could not be set`);
-		// Content as backed up; the entries stay with the restoring (mapped) root.
-		expect(contentOf(await snapshotTree(join(target, 'protheus_data')), 0o777)).toEqual(contentOf(await snapshotTree(data), 0o777));
-		for (const [path, owner] of await ownersOf(join(target, 'protheus_data'), 'protheus_data')) expect([path, owner]).toEqual([path, '0:0']);
-	}, userNamespaces ? undefined : 'user namespaces are not available here (unshare --user --map-root-user failed)');
+	asRoot(
+		'as root of a user namespace that maps only root (rootless containers): chown fails, the restore completes and lists the failures',
+		async () => {
+			if (missingAccounts.length) return;
+			const own = join(work, 'userns');
+			await mkdir(own, { recursive: true });
+			const set = await filesBackup(own, 'full', { folders: [data], protheusDefaults: false });
+			const target = join(own, 'restored');
+			const result = await restoreInChild(['unshare', '--user', '--map-root-user', '--'], set.folder, target, own);
+			const recorded = await ownersOf(data, 'protheus_data');
+			const notRoot = [...recorded.values()].filter((o) => o !== '0:0').length;
+			expect(notRoot).toBeGreaterThan(3);
+			expect(result.ownersRestored).toBe(false);
+			expect(result.owners.failedCount).toBe(notRoot);
+			expect(result.owners.failed[0].reason).toContain('EINVAL');
+			expect(result.owners.note).toContain(`Owners of ${notRoot} entries could not be set`);
+			// Content as backed up; the entries stay with the restoring (mapped) root.
+			expect(contentOf(await snapshotTree(join(target, 'protheus_data')), 0o777)).toEqual(
+				contentOf(await snapshotTree(data), 0o777),
+			);
+			for (const [path, owner] of await ownersOf(join(target, 'protheus_data'), 'protheus_data'))
+				expect([path, owner]).toEqual([path, '0:0']);
+		},
+		userNamespaces ? undefined : 'user namespaces are not available here (unshare --user --map-root-user failed)',
+	);
 });

@@ -10,7 +10,13 @@ import type { INodeParameters } from 'n8n-workflow';
 import { TotvsDump } from '../../nodes/TotvsDump/TotvsDump.node';
 import { TotvsVerify } from '../../nodes/TotvsVerify/TotvsVerify.node';
 import { createProtheusTree, type ProtheusTree } from '../fixtures/protheus-tree';
-import { MANUAL_TRIGGER_TYPE, PACKAGE_NAME, packageNodeTypes, runWorkflow, type WorkflowInput } from '../harness/n8n-engine';
+import {
+	MANUAL_TRIGGER_TYPE,
+	PACKAGE_NAME,
+	packageNodeTypes,
+	runWorkflow,
+	type WorkflowInput,
+} from '../harness/n8n-engine';
 
 let work: string;
 let tree: ProtheusTree;
@@ -25,7 +31,12 @@ function filesWorkflow(dump: INodeParameters, continueOnFail = false): WorkflowI
 	return {
 		nodes: [
 			{ name: 'Start', type: MANUAL_TRIGGER_TYPE },
-			{ name: 'TOTVS Dump', type: `${PACKAGE_NAME}.totvsDump`, parameters: { source: 'protheusFiles', environment: 'p12', ...dump }, continueOnFail },
+			{
+				name: 'TOTVS Dump',
+				type: `${PACKAGE_NAME}.totvsDump`,
+				parameters: { source: 'protheusFiles', environment: 'p12', ...dump },
+				continueOnFail,
+			},
 			{ name: 'TOTVS Verify', type: `${PACKAGE_NAME}.totvsVerify`, parameters: {}, continueOnFail },
 		],
 		connections: {
@@ -35,7 +46,8 @@ function filesWorkflow(dump: INodeParameters, continueOnFail = false): WorkflowI
 	};
 }
 
-const run = (workflow: WorkflowInput) => runWorkflow(workflow, { nodeTypes: packageNodeTypes([new TotvsDump(), new TotvsVerify()]) });
+const run = (workflow: WorkflowInput) =>
+	runWorkflow(workflow, { nodeTypes: packageNodeTypes([new TotvsDump(), new TotvsVerify()]) });
 
 describe('TOTVS Dump (Protheus files) → TOTVS Verify in n8n', () => {
 	it('makes a full, then an incremental that Verify proves, chain included', async () => {
@@ -45,11 +57,19 @@ describe('TOTVS Dump (Protheus files) → TOTVS Verify in n8n', () => {
 		const full = await run(filesWorkflow({ ...common, filesBackupType: 'full' }));
 		expect(full.error).toBeUndefined();
 		const fullItem = full.jsonOf('TOTVS Dump')[0];
-		expect(fullItem).toMatchObject({ type: 'full', engine: 'protheus-files', component: 'files', status: 'ok', promotedToFull: false });
+		expect(fullItem).toMatchObject({
+			type: 'full',
+			engine: 'protheus-files',
+			component: 'files',
+			status: 'ok',
+			promotedToFull: false,
+		});
 
 		await writeFile(join(tree.protheusData, 'system', 'sigafat.xnu'), '<ApMenu>alterado</ApMenu>\n');
 		await writeFile(join(tree.protheusData, 'web', 'nova página.htm'), '<html>nova</html>\n');
-		const incremental = await run(filesWorkflow({ ...common, filesBackupType: 'incremental', options: { language: 'pt-BR' } }));
+		const incremental = await run(
+			filesWorkflow({ ...common, filesBackupType: 'incremental', options: { language: 'pt-BR' } }),
+		);
 		expect(incremental.error).toBeUndefined();
 		expect(incremental.status).toBe('success');
 		const item = incremental.jsonOf('TOTVS Dump')[0];
@@ -59,7 +79,13 @@ describe('TOTVS Dump (Protheus files) → TOTVS Verify in n8n', () => {
 			baseBackupId: fullItem.backupId,
 			parentBackupId: fullItem.backupId,
 			archivedFiles: 2,
-			changes: { added: 1, changed: 1, deleted: 0, addedPaths: ['protheus_data/web/nova página.htm'], changedPaths: ['protheus_data/system/sigafat.xnu'] },
+			changes: {
+				added: 1,
+				changed: 1,
+				deleted: 0,
+				addedPaths: ['protheus_data/web/nova página.htm'],
+				changedPaths: ['protheus_data/system/sigafat.xnu'],
+			},
 			inconsistentFiles: [],
 			status: 'ok',
 		});
@@ -81,7 +107,11 @@ describe('TOTVS Dump (Protheus files) → TOTVS Verify in n8n', () => {
 	it('without a base: fails with what to do, or promotes to a full and says so', async () => {
 		const staging = join(work, 'empty-staging');
 		await mkdir(staging);
-		const params = { stagingFolder: staging, folders: `${tree.protheusData}\n${tree.apo}`, filesBackupType: 'incremental' };
+		const params = {
+			stagingFolder: staging,
+			folders: `${tree.protheusData}\n${tree.apo}`,
+			filesBackupType: 'incremental',
+		};
 		const failed = await run(filesWorkflow(params, true));
 		const item = failed.jsonOf('TOTVS Dump')[0];
 		expect(item.status).toBe('failed');

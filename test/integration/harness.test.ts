@@ -18,11 +18,30 @@ const ANCHOR = new Date('2026-03-15T12:34:56.000Z');
 const SCALE = 200;
 
 const BUSINESS_TABLES = [
-	'sa1010', 'sa2010', 'sb1010', 'sb2010', 'sc5010', 'sc6010', 'se1010', 'sf2010', 'sd2010', 'ct2010',
-	'sa1020', 'sb1020', 'se1020',
+	'sa1010',
+	'sa2010',
+	'sb1010',
+	'sb2010',
+	'sc5010',
+	'sc6010',
+	'se1010',
+	'sf2010',
+	'sd2010',
+	'ct2010',
+	'sa1020',
+	'sb1020',
+	'se1020',
 ];
 const REQUIRED_TABLES = [
-	...BUSINESS_TABLES, 'sx2010', 'sx3010', 'six010', 'top_field', 'top_param', 'top_sp', 'sys_company', 'sys_usr',
+	...BUSINESS_TABLES,
+	'sx2010',
+	'sx3010',
+	'six010',
+	'top_field',
+	'top_param',
+	'top_sp',
+	'sys_company',
+	'sys_usr',
 ];
 
 describe('PostgreSQL harness', () => {
@@ -36,7 +55,13 @@ describe('PostgreSQL harness', () => {
 		expect(Number(row.num)).toBeGreaterThanOrEqual(150000);
 		expect(row.addr).toBe('127.0.0.1/32');
 
-		const wrong = new pg.Client({ host: server.host, port: server.port, user: server.user, password: 'not-the-password', database: 'postgres' });
+		const wrong = new pg.Client({
+			host: server.host,
+			port: server.port,
+			user: server.user,
+			password: 'not-the-password',
+			database: 'postgres',
+		});
 		await expect(wrong.connect()).rejects.toThrow(/password authentication failed/);
 		await wrong.end().catch(() => undefined);
 	});
@@ -46,7 +71,13 @@ describe('PostgreSQL harness', () => {
 		const password = "p'ss w\\rd";
 		await createRole(server, role, password, { memberOf: ['pg_read_all_data'] });
 		try {
-			const client = new pg.Client({ host: server.host, port: server.port, user: role, password, database: 'postgres' });
+			const client = new pg.Client({
+				host: server.host,
+				port: server.port,
+				user: role,
+				password,
+				database: 'postgres',
+			});
 			await client.connect();
 			try {
 				const { rows } = await client.query<{ su: boolean; reader: boolean }>(
@@ -116,7 +147,9 @@ describe('Protheus fixture database', () => {
 		expect([desc.encoding, desc.collate, desc.ctype]).toEqual(['WIN1252', 'C', 'C']);
 		expect(desc.extensions).toContain('uuid-ossp');
 		const uuid = await rolledBack(() =>
-			one<{ id: string }>("INSERT INTO mpmenu_menu (m_name, m_desc, r_e_c_n_o_) VALUES ('SIGATST', 'Teste', 1000) RETURNING m_id AS id"),
+			one<{ id: string }>(
+				"INSERT INTO mpmenu_menu (m_name, m_desc, r_e_c_n_o_) VALUES ('SIGATST', 'Teste', 1000) RETURNING m_id AS id",
+			),
 		);
 		expect(uuid.id).toMatch(/^[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$/);
 	});
@@ -179,7 +212,11 @@ describe('Protheus fixture database', () => {
 		expect(ordinary.def).toContain('(a1_filial, a1_cod, a1_loja, r_e_c_n_o_, d_e_l_e_t_)');
 		// The unique index really is enforced.
 		await expect(
-			rolledBack(() => db.query("INSERT INTO sa1010 (a1_cod, a1_loja, r_e_c_n_o_) SELECT a1_cod, a1_loja, 999999 FROM sa1010 WHERE r_e_c_n_o_ = 1")),
+			rolledBack(() =>
+				db.query(
+					'INSERT INTO sa1010 (a1_cod, a1_loja, r_e_c_n_o_) SELECT a1_cod, a1_loja, 999999 FROM sa1010 WHERE r_e_c_n_o_ = 1',
+				),
+			),
 		).rejects.toThrow(/sa1010_unq/);
 	});
 
@@ -205,11 +242,18 @@ describe('Protheus fixture database', () => {
 		expect(desc.procedures.length).toBeGreaterThanOrEqual(1);
 		expect(desc.procedures.map((p) => p.name)).toContain('MAT001_01');
 		for (const p of desc.procedures) expect(p.exists).toBe(true);
-		const product = await one<{ cod: string }>("SELECT b2_cod AS cod FROM sb2010 WHERE d_e_l_e_t_ = ' ' ORDER BY r_e_c_n_o_ LIMIT 1");
+		const product = await one<{ cod: string }>(
+			"SELECT b2_cod AS cod FROM sb2010 WHERE d_e_l_e_t_ = ' ' ORDER BY r_e_c_n_o_ LIMIT 1",
+		);
 		const viaProc = await one<{ v: number }>("SELECT mat001_01('01', $1) AS v", [product.cod]);
-		const direct = await one<{ v: number }>("SELECT sum(b2_qatu) AS v FROM sb2010 WHERE b2_cod = $1 AND d_e_l_e_t_ = ' '", [product.cod]);
+		const direct = await one<{ v: number }>(
+			"SELECT sum(b2_qatu) AS v FROM sb2010 WHERE b2_cod = $1 AND d_e_l_e_t_ = ' '",
+			[product.cod],
+		);
 		expect(viaProc.v).toBe(direct.v);
-		const field = await one<{ t: string }>("SELECT field_type AS t FROM top_field WHERE field_table = 'SD2010' AND field_name = 'D2_QUANT'");
+		const field = await one<{ t: string }>(
+			"SELECT field_type AS t FROM top_field WHERE field_table = 'SD2010' AND field_name = 'D2_QUANT'",
+		);
 		expect(field.t).toBe('P');
 	});
 
@@ -221,7 +265,9 @@ describe('Protheus fixture database', () => {
 		for (const table of ['sc6010', 'sd2010', 'se1010', 'ct2010']) {
 			const t = desc.tables.find((x) => x.name === table);
 			expect(t?.rows).toBe(SCALE);
-			const r = await one<{ max: number; distinct: string }>(`SELECT max(r_e_c_n_o_) AS max, count(DISTINCT r_e_c_n_o_) AS distinct FROM ${table}`);
+			const r = await one<{ max: number; distinct: string }>(
+				`SELECT max(r_e_c_n_o_) AS max, count(DISTINCT r_e_c_n_o_) AS distinct FROM ${table}`,
+			);
 			expect(t?.maxRecno).toBe(r.max);
 			expect(Number(r.distinct)).toBe(SCALE);
 			expect(r.max).toBeGreaterThan(SCALE); // R_E_C_N_O_ has holes, as real tables do
@@ -250,7 +296,10 @@ describe('Protheus fixture database', () => {
 			};
 			expect(await fingerprint(again)).toBe(await fingerprint(name));
 			expect(await fingerprint(other)).not.toBe(await fingerprint(name));
-			const [own] = await server.admin<{ owner: string }>("SELECT tableowner AS owner FROM pg_tables WHERE tablename = 'sd2010'", again);
+			const [own] = await server.admin<{ owner: string }>(
+				"SELECT tableowner AS owner FROM pg_tables WHERE tablename = 'sd2010'",
+				again,
+			);
 			expect(own.owner).toBe(owner);
 		} finally {
 			await dropDatabase(server, again);

@@ -131,11 +131,7 @@ const TYPE = (name: string) => `${PACKAGE_NAME}.${name}`;
 /** Trigger -> one node under test -> NoOp, so we can see what reached the next node. */
 function chain(node: WorkflowInput['nodes'][number]): WorkflowInput {
 	return {
-		nodes: [
-			{ name: 'Start', type: MANUAL_TRIGGER_TYPE },
-			node,
-			{ name: 'After', type: NO_OP_TYPE },
-		],
+		nodes: [{ name: 'Start', type: MANUAL_TRIGGER_TYPE }, node, { name: 'After', type: NO_OP_TYPE }],
 		connections: {
 			Start: { main: [[{ node: node.name, type: 'main', index: 0 }]] },
 			[node.name]: { main: [[{ node: 'After', type: 'main', index: 0 }]] },
@@ -184,7 +180,7 @@ describe('n8n engine harness', () => {
 		expect(Expression.getActiveImplementation()).toBe('legacy');
 	});
 
-	it('uses pinned data as a node\'s output, as the n8n editor does', async () => {
+	it("uses pinned data as a node's output, as the n8n editor does", async () => {
 		const result = await runWorkflow(
 			{ ...echo, pinData: { Start: [{ json: { backupId: 'pinned' } }] } },
 			{ nodeTypes, credentialTypes, credentials },
@@ -292,8 +288,8 @@ describe('n8n engine harness', () => {
 	});
 
 	it('rejects a workflow whose node type the harness was not given', async () => {
-		await expect(
-			runWorkflow(chain({ name: 'Mystery', type: TYPE('notRegistered') }), { nodeTypes }),
-		).rejects.toThrow(`Unrecognized node type: ${TYPE('notRegistered')}`);
+		await expect(runWorkflow(chain({ name: 'Mystery', type: TYPE('notRegistered') }), { nodeTypes })).rejects.toThrow(
+			`Unrecognized node type: ${TYPE('notRegistered')}`,
+		);
 	});
 });

@@ -2,7 +2,16 @@
  * Manual Trigger → TOTVS Dump (Database + Files) → TOTVS Verify in n8n's real engine: one
  * restore point made of a PostgreSQL set and a Protheus files set sharing a restorePointId.
  */
-import { chmodSync, existsSync, mkdirSync, mkdtempSync, readdirSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
+import {
+	chmodSync,
+	existsSync,
+	mkdirSync,
+	mkdtempSync,
+	readdirSync,
+	rmSync,
+	symlinkSync,
+	writeFileSync,
+} from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { INodeParameters } from 'n8n-workflow';
@@ -53,7 +62,9 @@ function restorePointWorkflow(dump: INodeParameters, continueOnFail = false) {
 
 /** Type, size, content hash and link target of every entry: what a restore must give back. */
 const contentOf = (snapshot: Map<string, TreeNode>) =>
-	[...snapshot].map(([path, n]) => ({ path, type: n.type, size: n.size, sha256: n.sha256, target: n.target })).sort((a, b) => a.path.localeCompare(b.path));
+	[...snapshot]
+		.map(([path, n]) => ({ path, type: n.type, size: n.size, sha256: n.sha256, target: n.target }))
+		.sort((a, b) => a.path.localeCompare(b.path));
 
 describe('TOTVS Dump (Database + Files) → TOTVS Verify in n8n', () => {
 	it('makes two verified sets of one restore point: database first, then files', async () => {
@@ -73,7 +84,9 @@ describe('TOTVS Dump (Database + Files) → TOTVS Verify in n8n', () => {
 		expect(setsIn(staging)).toEqual([dumped[0].backupId, dumped[1].backupId].sort());
 
 		const verified = result.jsonOf('TOTVS Verify');
-		expect(verified.map((v) => [v.backupId, v.restorePointId, v.status, (v.verification as { ok: boolean }).ok])).toEqual([
+		expect(
+			verified.map((v) => [v.backupId, v.restorePointId, v.status, (v.verification as { ok: boolean }).ok]),
+		).toEqual([
 			[dumped[0].backupId, restorePointId, 'ok', true],
 			[dumped[1].backupId, restorePointId, 'ok', true],
 		]);
@@ -87,13 +100,17 @@ describe('TOTVS Dump (Database + Files) → TOTVS Verify in n8n', () => {
 		// The database set describes the live database, table by table.
 		const live = await describeProtheusDatabase(server, database);
 		expect(dbManifest.source.database).toBe(database);
-		expect(dbManifest.inventory.tables.map((t) => [t.name, t.rows]).sort()).toEqual(live.tables.map((t) => [t.name, t.rows]).sort());
+		expect(dbManifest.inventory.tables.map((t) => [t.name, t.rows]).sort()).toEqual(
+			live.tables.map((t) => [t.name, t.rows]).sort(),
+		);
 		expect(dumped[0].rowCount).toBe(live.tables.reduce((sum, t) => sum + t.rows, 0));
 
 		// The files set restores to exactly the source folders.
 		const target = join(work, 'restored');
 		await restoreFilesChain({ setFolder: dumped[1].location as string, target });
-		expect(contentOf(await snapshotTree(join(target, 'protheus_data')))).toEqual(contentOf(await snapshotTree(tree.protheusData)));
+		expect(contentOf(await snapshotTree(join(target, 'protheus_data')))).toEqual(
+			contentOf(await snapshotTree(tree.protheusData)),
+		);
 		expect(contentOf(await snapshotTree(join(target, 'apo')))).toEqual(contentOf(await snapshotTree(tree.apo)));
 		expect(dumped[1].fileCount).toBe(filesManifest.inventory.totals.files);
 		expect(filesManifest.inventory.totals.files).toBeGreaterThan(200);
@@ -122,7 +139,10 @@ describe('TOTVS Dump (Database + Files) → TOTVS Verify in n8n', () => {
 
 	it('files that cannot be backed up fail before the database is dumped: nothing written', async () => {
 		const missing = join(work, 'no-such-folder');
-		const result = await runTotvsWorkflow(restorePointWorkflow({ folders: missing }, true), credentialFor(server, database));
+		const result = await runTotvsWorkflow(
+			restorePointWorkflow({ folders: missing }, true),
+			credentialFor(server, database),
+		);
 		const items = result.jsonOf('TOTVS Dump');
 		expect(items).toHaveLength(1);
 		const error = items[0].error as { message: string; description: string };
@@ -146,17 +166,27 @@ describe('TOTVS Dump (Database + Files) → TOTVS Verify in n8n', () => {
 		chmodSync(join(bin, 'pg_dump'), 0o755);
 		symlinkSync(join(server.binDir, 'pg_restore'), join(bin, 'pg_restore'));
 
-		const result = await runTotvsWorkflow(restorePointWorkflow({ folders: vanishing }, true), { ...credentialFor(server, database), binFolder: bin });
+		const result = await runTotvsWorkflow(restorePointWorkflow({ folders: vanishing }, true), {
+			...credentialFor(server, database),
+			binFolder: bin,
+		});
 		const [db, files, ...rest] = result.jsonOf('TOTVS Dump');
 		expect(rest).toHaveLength(0);
 		expect(existsSync(vanishing)).toBe(false);
 		expect(db).toMatchObject({ component: 'database', status: 'ok' });
-		expect(files).toMatchObject({ component: 'files', status: 'failed', restorePointId: db.restorePointId, databaseBackupId: db.backupId });
+		expect(files).toMatchObject({
+			component: 'files',
+			status: 'failed',
+			restorePointId: db.restorePointId,
+			databaseBackupId: db.backupId,
+		});
 		expect(result.outputOf('TOTVS Dump').map((o) => o.pairedItem)).toEqual([{ item: 0 }, { item: 0 }]);
 		const error = files.error as { message: string; description: string };
 		expect(error.message).toContain(vanishing);
 		expect(error.message).toMatch(/restore point prod-\S+ is incomplete$/);
-		expect(error.description).toContain(`Database set ${db.backupId as string} of this restore point is complete and valid`);
+		expect(error.description).toContain(
+			`Database set ${db.backupId as string} of this restore point is complete and valid`,
+		);
 		expect(setsIn(staging)).toEqual([db.backupId]);
 		expect(result.jsonOf('TOTVS Verify').map((v) => [v.component, v.status])).toEqual([
 			['database', 'ok'],
@@ -165,10 +195,15 @@ describe('TOTVS Dump (Database + Files) → TOTVS Verify in n8n', () => {
 
 		// Without Continue On Fail the node fails on the files, naming the database set that was kept.
 		mkdirSync(join(vanishing, 'system'), { recursive: true });
-		const thrown = await runTotvsWorkflow(restorePointWorkflow({ folders: vanishing }), { ...credentialFor(server, database), binFolder: bin });
+		const thrown = await runTotvsWorkflow(restorePointWorkflow({ folders: vanishing }), {
+			...credentialFor(server, database),
+			binFolder: bin,
+		});
 		expect(thrown.status).toBe('error');
 		expect(thrown.error?.message).toMatch(/is incomplete$/);
-		expect(thrown.error?.description).toMatch(/Database set prod-\S+-full-db(-\d+)? of this restore point is complete and valid/);
+		expect(thrown.error?.description).toMatch(
+			/Database set prod-\S+-full-db(-\d+)? of this restore point is complete and valid/,
+		);
 		expect(setsIn(staging)).toHaveLength(2);
 	});
 });

@@ -26,8 +26,23 @@ const suite = unavailable ? describe.skip : describe;
 if (unavailable) console.warn(`TOTVS Restore Test from a destination: skipped: ${unavailable}`);
 
 const CHECK_NAMES = [
-	'manifest', 'artifacts', 'archive', 'restore', 'encoding', 'tables', 'top-tables', 'sys-tables', 'procedures',
-	'unq-indexes', 'triggers', 'row-counts', 'max-recno', 'duplicate-recno', 'protheus-columns', 'fingerprints', 'freshness',
+	'manifest',
+	'artifacts',
+	'archive',
+	'restore',
+	'encoding',
+	'tables',
+	'top-tables',
+	'sys-tables',
+	'procedures',
+	'unq-indexes',
+	'triggers',
+	'row-counts',
+	'max-recno',
+	'duplicate-recno',
+	'protheus-columns',
+	'fingerprints',
+	'freshness',
 ];
 
 // Its own environment name: backup IDs (and so scratch database names) are made of the
@@ -47,19 +62,34 @@ function restoreTestNode(parameters: INodeParameters = {}) {
 	return {
 		name: 'TOTVS Restore Test',
 		type: RESTORE_TEST_TYPE,
-		parameters: { setSource: 'destination', destination: 'sftp', environment: ENV, pick: 'latest', stagingFolder: staging, ...parameters },
-		credentials: { totvsPostgres: { id: 'restore', name: 'Restore server' }, totvsSftp: { id: 'sftp', name: 'Offsite SFTP' } },
+		parameters: {
+			setSource: 'destination',
+			destination: 'sftp',
+			environment: ENV,
+			pick: 'latest',
+			stagingFolder: staging,
+			...parameters,
+		},
+		credentials: {
+			totvsPostgres: { id: 'restore', name: 'Restore server' },
+			totvsSftp: { id: 'sftp', name: 'Offsite SFTP' },
+		},
 	};
 }
 
 function chain(names: string[]) {
-	return Object.fromEntries(names.slice(0, -1).map((name, i) => [name, { main: [[{ node: names[i + 1], type: 'main' as const, index: 0 }]] }]));
+	return Object.fromEntries(
+		names.slice(0, -1).map((name, i) => [name, { main: [[{ node: names[i + 1], type: 'main' as const, index: 0 }]] }]),
+	);
 }
 
 /** Restore Test alone, from the SFTP server. */
 function runRestoreTestAlone(parameters: INodeParameters = {}) {
 	return runTotvsWorkflow(
-		{ nodes: [{ name: 'Start', type: MANUAL_TRIGGER_TYPE }, restoreTestNode(parameters)], connections: chain(['Start', 'TOTVS Restore Test']) },
+		{
+			nodes: [{ name: 'Start', type: MANUAL_TRIGGER_TYPE }, restoreTestNode(parameters)],
+			connections: chain(['Start', 'TOTVS Restore Test']),
+		},
 		credentialFor(server, database),
 		credentials(),
 	);
@@ -68,7 +98,11 @@ function runRestoreTestAlone(parameters: INodeParameters = {}) {
 const sha256 = (path: string) => createHash('sha256').update(readFileSync(path)).digest('hex');
 
 async function databasesLike(pattern: string): Promise<string[]> {
-	return (await server.admin<{ datname: string }>('SELECT datname FROM pg_database WHERE datname LIKE $1', 'postgres', [pattern])).map((r) => r.datname);
+	return (
+		await server.admin<{ datname: string }>('SELECT datname FROM pg_database WHERE datname LIKE $1', 'postgres', [
+			pattern,
+		])
+	).map((r) => r.datname);
 }
 
 beforeAll(async () => {
@@ -104,9 +138,19 @@ suite('TOTVS Restore Test from a destination, in n8n', () => {
 			{
 				nodes: [
 					{ name: 'Start', type: MANUAL_TRIGGER_TYPE },
-					{ name: 'TOTVS Dump', type: DUMP_TYPE, parameters: { environment: ENV, stagingFolder: staging }, credentials: { totvsPostgres: { id: 'pg', name: 'Protheus PostgreSQL' } } },
+					{
+						name: 'TOTVS Dump',
+						type: DUMP_TYPE,
+						parameters: { environment: ENV, stagingFolder: staging },
+						credentials: { totvsPostgres: { id: 'pg', name: 'Protheus PostgreSQL' } },
+					},
 					{ name: 'TOTVS Verify', type: VERIFY_TYPE, parameters: {} },
-					{ name: 'Upload SFTP', type: UPLOAD_TYPE, parameters: { destination: 'sftp', operation: 'upload' }, credentials: { totvsSftp: { id: 'sftp', name: 'Offsite SFTP' } } },
+					{
+						name: 'Upload SFTP',
+						type: UPLOAD_TYPE,
+						parameters: { destination: 'sftp', operation: 'upload' },
+						credentials: { totvsSftp: { id: 'sftp', name: 'Offsite SFTP' } },
+					},
 					restoreTestNode(),
 				],
 				connections: chain(names),
@@ -122,7 +166,13 @@ suite('TOTVS Restore Test from a destination, in n8n', () => {
 
 		const [item] = result.jsonOf('TOTVS Restore Test');
 		expect(result.outputOf('TOTVS Restore Test')[0].pairedItem).toEqual({ item: 0 });
-		expect(item).toMatchObject({ status: 'ok', backupId, environment: ENV, engine: 'postgres', totalBytes: uploaded.totalBytes });
+		expect(item).toMatchObject({
+			status: 'ok',
+			backupId,
+			environment: ENV,
+			engine: 'postgres',
+			totalBytes: uploaded.totalBytes,
+		});
 		const section = item.restoreTest as IDataObject;
 		expect(section.passed).toBe(true);
 		const checks = section.checks as Array<{ name: string; ok: boolean }>;
@@ -156,9 +206,13 @@ suite('TOTVS Restore Test from a destination, in n8n', () => {
 			const result = await runRestoreTestAlone();
 			expect(result.error).toMatchObject({ name: 'NodeOperationError' });
 			expect(result.error?.message).toMatch(
-				new RegExp(`^Backup set ${backupId} downloaded from sftp://.* \\(${ENV}/${backupId}\\) failed verification, nothing was restored: .*${dump.path.replace(/[.]/g, '\\.')}`),
+				new RegExp(
+					`^Backup set ${backupId} downloaded from sftp://.* \\(${ENV}/${backupId}\\) failed verification, nothing was restored: .*${dump.path.replace(/[.]/g, '\\.')}`,
+				),
 			);
-			expect((result.error as unknown as { description: string }).description).toMatch(/copy on the destination is damaged/);
+			expect((result.error as unknown as { description: string }).description).toMatch(
+				/copy on the destination is damaged/,
+			);
 			// Nothing restored, nothing left behind, Dump's good local copy untouched.
 			expect(result.logs.join('\n')).toMatch(new RegExp(`Downloaded .* of ${backupId} from sftp://`));
 			expect(result.logs.join('\n')).not.toMatch(/Restoring /);
@@ -168,7 +222,10 @@ suite('TOTVS Restore Test from a destination, in n8n', () => {
 			// With Continue On Fail the item goes on, marked failed.
 			const tolerant = await runTotvsWorkflow(
 				{
-					nodes: [{ name: 'Start', type: MANUAL_TRIGGER_TYPE }, { ...restoreTestNode({ pick: 'backupId', backupId }), continueOnFail: true }],
+					nodes: [
+						{ name: 'Start', type: MANUAL_TRIGGER_TYPE },
+						{ ...restoreTestNode({ pick: 'backupId', backupId }), continueOnFail: true },
+					],
 					connections: chain(['Start', 'TOTVS Restore Test']),
 				},
 				credentialFor(server, database),
@@ -188,11 +245,20 @@ suite('TOTVS Restore Test from a destination, in n8n', () => {
 		const backupId = uploaded.backupId as string;
 		const elsewhere = mkdtempSync(join(tmpdir(), 'totvs-rt-keep-'));
 		try {
-			const result = await runRestoreTestAlone({ pick: 'backupId', backupId, stagingFolder: elsewhere, options: { keepDownload: true } });
+			const result = await runRestoreTestAlone({
+				pick: 'backupId',
+				backupId,
+				stagingFolder: elsewhere,
+				options: { keepDownload: true },
+			});
 			expect(result.error).toBeUndefined();
 			const [item] = result.jsonOf('TOTVS Restore Test');
 			const kept = join(elsewhere, ENV, backupId);
-			expect(item).toMatchObject({ status: 'ok', location: kept, restoreTest: { passed: true, source: { remotePath: `${ENV}/${backupId}`, keptAt: kept } } });
+			expect(item).toMatchObject({
+				status: 'ok',
+				location: kept,
+				restoreTest: { passed: true, source: { remotePath: `${ENV}/${backupId}`, keptAt: kept } },
+			});
 			expect(readdirSync(elsewhere)).toEqual([ENV]);
 			for (const a of localArtifacts) expect(sha256(join(kept, a.path))).toBe(a.sha256);
 			expect(existsSync(join(kept, 'manifest.json'))).toBe(true);
@@ -200,7 +266,8 @@ suite('TOTVS Restore Test from a destination, in n8n', () => {
 			// Where Dump's own set of that ID already is, the kept download stays in its own folder.
 			const again = await runRestoreTestAlone({ pick: 'backupId', backupId, options: { keepDownload: true } });
 			expect(again.error).toBeUndefined();
-			const keptAt = ((again.jsonOf('TOTVS Restore Test')[0].restoreTest as IDataObject).source as IDataObject).keptAt as string;
+			const keptAt = ((again.jsonOf('TOTVS Restore Test')[0].restoreTest as IDataObject).source as IDataObject)
+				.keptAt as string;
 			expect(keptAt).toMatch(new RegExp(`^${staging}/\\.restore-test-download-[^/]+/${ENV}/${backupId}$`));
 			for (const a of localArtifacts) expect(sha256(join(keptAt, a.path))).toBe(a.sha256);
 			rmSync(join(keptAt, '..', '..'), { recursive: true });
@@ -217,8 +284,17 @@ suite('TOTVS Restore Test from a destination, in n8n', () => {
 			const result = await runRestoreTestAlone({ operation: 'restore', targetDatabase: target });
 			expect(result.error).toBeUndefined();
 			const [item] = result.jsonOf('TOTVS Restore Test');
-			expect(item).toMatchObject({ status: 'ok', restore: { passed: true, database: target, replaced: false, source: { remotePath: `${ENV}/${uploaded.backupId}`, keptAt: null } } });
-			const count = async (db: string) => Number((await server.admin<{ n: string }>('SELECT count(*) AS n FROM sa1010', db))[0].n);
+			expect(item).toMatchObject({
+				status: 'ok',
+				restore: {
+					passed: true,
+					database: target,
+					replaced: false,
+					source: { remotePath: `${ENV}/${uploaded.backupId}`, keptAt: null },
+				},
+			});
+			const count = async (db: string) =>
+				Number((await server.admin<{ n: string }>('SELECT count(*) AS n FROM sa1010', db))[0].n);
 			expect(await count(target)).toBe(await count(database));
 			expectStagingHoldsOnlyDumpSet();
 		} finally {

@@ -27,7 +27,13 @@ import { createProtheusDatabase, dropDatabase } from '../fixtures/protheus-db';
 import { createRole, dropRole } from '../harness/postgres';
 import { MANUAL_TRIGGER_TYPE, PACKAGE_NAME } from '../harness/n8n-engine';
 import { sharedPostgres, uniqueName } from '../harness/shared-postgres';
-import { credentialFor, DUMP_TYPE, runTotvsWorkflow, VERIFY_TYPE, type PostgresCredentialData } from '../harness/totvs-workflow';
+import {
+	credentialFor,
+	DUMP_TYPE,
+	runTotvsWorkflow,
+	VERIFY_TYPE,
+	type PostgresCredentialData,
+} from '../harness/totvs-workflow';
 
 const RESTORE_TEST_TYPE = `${PACKAGE_NAME}.totvsRestoreTest`;
 const server = sharedPostgres();
@@ -38,13 +44,33 @@ let manifest: Manifest;
 let scratch: string;
 
 /** The restore server's credential: the same server here, as the superuser, maintenance db postgres. */
-const restoreCredential = (binFolder = server.binDir): PostgresCredentialData => ({ ...credentialFor(server, 'postgres'), binFolder });
-const restoreCredentials = (binFolder?: string) => ({ restore: { type: 'totvsPostgres', name: 'Restore server', data: restoreCredential(binFolder) } });
+const restoreCredential = (binFolder = server.binDir): PostgresCredentialData => ({
+	...credentialFor(server, 'postgres'),
+	binFolder,
+});
+const restoreCredentials = (binFolder?: string) => ({
+	restore: { type: 'totvsPostgres', name: 'Restore server', data: restoreCredential(binFolder) },
+});
 
 /** Every check the restore test reports for a PostgreSQL set, in order. */
 const CHECK_NAMES = [
-	'manifest', 'artifacts', 'archive', 'restore', 'encoding', 'tables', 'top-tables', 'sys-tables', 'procedures',
-	'unq-indexes', 'triggers', 'row-counts', 'max-recno', 'duplicate-recno', 'protheus-columns', 'fingerprints', 'freshness',
+	'manifest',
+	'artifacts',
+	'archive',
+	'restore',
+	'encoding',
+	'tables',
+	'top-tables',
+	'sys-tables',
+	'procedures',
+	'unq-indexes',
+	'triggers',
+	'row-counts',
+	'max-recno',
+	'duplicate-recno',
+	'protheus-columns',
+	'fingerprints',
+	'freshness',
 ];
 
 beforeAll(async () => {
@@ -64,7 +90,12 @@ beforeAll(async () => {
 		{
 			nodes: [
 				{ name: 'Start', type: MANUAL_TRIGGER_TYPE },
-				{ name: 'TOTVS Dump', type: DUMP_TYPE, parameters: { environment: 'prod', stagingFolder: staging }, credentials: { totvsPostgres: { id: 'pg', name: 'Protheus PostgreSQL' } } },
+				{
+					name: 'TOTVS Dump',
+					type: DUMP_TYPE,
+					parameters: { environment: 'prod', stagingFolder: staging },
+					credentials: { totvsPostgres: { id: 'pg', name: 'Protheus PostgreSQL' } },
+				},
 			],
 			connections: { Start: { main: [[{ node: 'TOTVS Dump', type: 'main', index: 0 }]] } },
 		},
@@ -87,7 +118,11 @@ afterEach(async () => {
 });
 
 async function databasesLike(pattern: string): Promise<string[]> {
-	return (await server.admin<{ datname: string }>('SELECT datname FROM pg_database WHERE datname LIKE $1', 'postgres', [pattern])).map((r) => r.datname);
+	return (
+		await server.admin<{ datname: string }>('SELECT datname FROM pg_database WHERE datname LIKE $1', 'postgres', [
+			pattern,
+		])
+	).map((r) => r.datname);
 }
 
 /** Start -> TOTVS Restore Test, on one set folder, with the restore server's credential. */
@@ -119,7 +154,10 @@ interface Check {
 	message: string;
 }
 const checksOf = (item: IDataObject) => (item.restoreTest as { checks: Check[] }).checks;
-const failedNames = (item: IDataObject) => checksOf(item).filter((c) => !c.ok).map((c) => c.name);
+const failedNames = (item: IDataObject) =>
+	checksOf(item)
+		.filter((c) => !c.ok)
+		.map((c) => c.name);
 
 /**
  * A pg_restore stand-in: `--list` and `--version` go to the real one (Verify reads the archive
@@ -159,7 +197,12 @@ describe('Dump -> Verify -> Restore Test in the n8n engine', () => {
 			{
 				nodes: [
 					{ name: 'Start', type: MANUAL_TRIGGER_TYPE },
-					{ name: 'TOTVS Dump', type: DUMP_TYPE, parameters: { environment: 'prod', stagingFolder: staging }, credentials: { totvsPostgres: { id: 'pg', name: 'Protheus PostgreSQL' } } },
+					{
+						name: 'TOTVS Dump',
+						type: DUMP_TYPE,
+						parameters: { environment: 'prod', stagingFolder: staging },
+						credentials: { totvsPostgres: { id: 'pg', name: 'Protheus PostgreSQL' } },
+					},
 					{ name: 'TOTVS Verify', type: VERIFY_TYPE, parameters: {} },
 					{
 						name: 'TOTVS Restore Test',
@@ -181,23 +224,49 @@ describe('Dump -> Verify -> Restore Test in the n8n engine', () => {
 		const [output] = result.outputOf('TOTVS Restore Test');
 		const item = output.json;
 		const dumped = result.jsonOf('TOTVS Dump')[0];
-		const report = item.restoreTest as { passed: boolean; restoreMs: number; restoredBytes: number; scratchDatabase: string; kept: boolean; checks: Check[] };
+		const report = item.restoreTest as {
+			passed: boolean;
+			restoreMs: number;
+			restoredBytes: number;
+			scratchDatabase: string;
+			kept: boolean;
+			checks: Check[];
+		};
 		expect(checksOf(item).filter((c) => !c.ok)).toEqual([]);
 		expect(checksOf(item).map((c) => c.name)).toEqual(CHECK_NAMES);
-		expect(report).toMatchObject({ passed: true, kept: false, scratchDatabase: databaseNameFor(SCRATCH_PREFIX, dumped.backupId as string) });
+		expect(report).toMatchObject({
+			passed: true,
+			kept: false,
+			scratchDatabase: databaseNameFor(SCRATCH_PREFIX, dumped.backupId as string),
+		});
 		expect(item).toMatchObject({ status: 'ok', backupId: dumped.backupId, verification: { ok: true } });
 		expect(report.restoreMs).toBeGreaterThan(0);
 		expect(report.restoredBytes).toBeGreaterThan(1024 * 1024);
 		expect(item.summary).toMatch(/^Teste de restauração do backup prod-.* APROVADO: 17 verificações OK/);
 		// Expected and actual values are real values, e.g. the row total and the encoding.
-		const rows = ((await readSet(dumped.location as string)).inventory as PostgresInventory).tables.reduce((sum, t) => sum + t.rows, 0);
-		expect(checksOf(item).find((c) => c.name === 'row-counts')).toMatchObject({ expected: expect.stringContaining(`${rows} rows`), actual: `${rows} rows` });
-		expect(checksOf(item).find((c) => c.name === 'encoding')).toMatchObject({ expected: 'WIN1252 / C / C', actual: 'WIN1252 / C / C' });
+		const rows = ((await readSet(dumped.location as string)).inventory as PostgresInventory).tables.reduce(
+			(sum, t) => sum + t.rows,
+			0,
+		);
+		expect(checksOf(item).find((c) => c.name === 'row-counts')).toMatchObject({
+			expected: expect.stringContaining(`${rows} rows`),
+			actual: `${rows} rows`,
+		});
+		expect(checksOf(item).find((c) => c.name === 'encoding')).toMatchObject({
+			expected: 'WIN1252 / C / C',
+			actual: 'WIN1252 / C / C',
+		});
 		// The HTML report: binary, small, every check listed, values escaped.
 		const html = Buffer.from(output.binary!.report.data, 'base64').toString('utf8');
-		expect(output.binary!.report).toMatchObject({ mimeType: 'text/html', fileName: `restore-test-${dumped.backupId}.html` });
+		expect(output.binary!.report).toMatchObject({
+			mimeType: 'text/html',
+			fileName: `restore-test-${dumped.backupId}.html`,
+		});
 		expect(html).toContain('APROVADO');
-		for (const name of CHECK_NAMES) expect(html).toContain(`<td style="border:1px solid #ccc;padding:4px 8px;text-align:left;vertical-align:top">${name}</td>`);
+		for (const name of CHECK_NAMES)
+			expect(html).toContain(
+				`<td style="border:1px solid #ccc;padding:4px 8px;text-align:left;vertical-align:top">${name}</td>`,
+			);
 		expect(html.length).toBeLessThan(20_000);
 		expect(await databasesLike(report.scratchDatabase)).toEqual([]);
 		expect(result.logs.join('\n')).not.toContain(server.password);
@@ -209,7 +278,10 @@ describe('Dump -> Verify -> Restore Test in the n8n engine', () => {
 	// pg_dump -t leaves the trigger function out, and the restore check says so.)
 	it.each<[string, Record<string, string | number>]>([
 		['a directory-format (parallel) dump', { format: 'directory', jobs: 2 }],
-		['a dump limited to some tables (no functions in it: procedures not applicable)', { includeTables: 'sa2*, sb1*, top_*' }],
+		[
+			'a dump limited to some tables (no functions in it: procedures not applicable)',
+			{ includeTables: 'sa2*, sb1*, top_*' },
+		],
 	])('restores %s as well', async (_what, dumpOptions) => {
 		const dir = mkdtempSync(join(tmpdir(), 'totvs-rt-dir-'));
 		try {
@@ -223,7 +295,12 @@ describe('Dump -> Verify -> Restore Test in the n8n engine', () => {
 							parameters: { environment: 'homolog', stagingFolder: dir, options: dumpOptions },
 							credentials: { totvsPostgres: { id: 'pg', name: 'Protheus PostgreSQL' } },
 						},
-						{ name: 'TOTVS Restore Test', type: RESTORE_TEST_TYPE, parameters: {}, credentials: { totvsPostgres: { id: 'restore', name: 'Restore server' } } },
+						{
+							name: 'TOTVS Restore Test',
+							type: RESTORE_TEST_TYPE,
+							parameters: {},
+							credentials: { totvsPostgres: { id: 'restore', name: 'Restore server' } },
+						},
 					],
 					connections: {
 						Start: { main: [[{ node: 'TOTVS Dump', type: 'main', index: 0 }]] },
@@ -236,20 +313,33 @@ describe('Dump -> Verify -> Restore Test in the n8n engine', () => {
 			expect(result.error).toBeUndefined();
 			const [item] = result.jsonOf('TOTVS Restore Test');
 			const dumped = await readSet(item.location as string);
-			expect(dumped.options).toMatchObject(dumpOptions.format ? { format: 'directory' } : { includeTables: ['sa2*', 'sb1*', 'top_*'] });
+			expect(dumped.options).toMatchObject(
+				dumpOptions.format ? { format: 'directory' } : { includeTables: ['sa2*', 'sb1*', 'top_*'] },
+			);
 			expect(checksOf(item).map((c) => [c.name, c.ok])).toEqual(CHECK_NAMES.map((name) => [name, true]));
-			if (!dumpOptions.format) expect(checksOf(item).find((c) => c.name === 'procedures')).toMatchObject({ expected: 'not applicable' });
+			if (!dumpOptions.format)
+				expect(checksOf(item).find((c) => c.name === 'procedures')).toMatchObject({ expected: 'not applicable' });
 		} finally {
 			rmSync(dir, { recursive: true, force: true });
 		}
 	});
 
 	it('picks the latest set of an environment in a backups folder', async () => {
-		const result = await restoreTestOnly({ setSource: 'folder', backupsFolder: staging, environment: 'prod', pick: 'latest' });
+		const result = await restoreTestOnly({
+			setSource: 'folder',
+			backupsFolder: staging,
+			environment: 'prod',
+			pick: 'latest',
+		});
 		expect(result.error).toBeUndefined();
 		const [item] = result.jsonOf('TOTVS Restore Test');
 		const newest = (await listSets(staging, 'prod')).sets.at(-1)!;
-		expect(item).toMatchObject({ status: 'ok', backupId: newest.backupId, location: newest.folder, restoreTest: { passed: true } });
+		expect(item).toMatchObject({
+			status: 'ok',
+			backupId: newest.backupId,
+			location: newest.folder,
+			restoreTest: { passed: true },
+		});
 	});
 
 	it('works with a least-privilege restore user (CREATEDB, not superuser), password via PGPASSFILE only', async () => {
@@ -261,12 +351,23 @@ describe('Dump -> Verify -> Restore Test in the n8n engine', () => {
 				{
 					nodes: [
 						{ name: 'Start', type: MANUAL_TRIGGER_TYPE },
-						{ name: 'TOTVS Restore Test', type: RESTORE_TEST_TYPE, parameters: { setFolder }, credentials: { totvsPostgres: { id: 'restore', name: 'Restore server' } } },
+						{
+							name: 'TOTVS Restore Test',
+							type: RESTORE_TEST_TYPE,
+							parameters: { setFolder },
+							credentials: { totvsPostgres: { id: 'restore', name: 'Restore server' } },
+						},
 					],
 					connections: { Start: { main: [[{ node: 'TOTVS Restore Test', type: 'main', index: 0 }]] } },
 				},
 				credentialFor(server, database),
-				{ restore: { type: 'totvsPostgres', name: 'Restore server', data: credentialFor(server, 'postgres', user, password) } },
+				{
+					restore: {
+						type: 'totvsPostgres',
+						name: 'Restore server',
+						data: credentialFor(server, 'postgres', user, password),
+					},
+				},
 			);
 			expect(result.error).toBeUndefined();
 			const [item] = result.jsonOf('TOTVS Restore Test');
@@ -279,13 +380,25 @@ describe('Dump -> Verify -> Restore Test in the n8n engine', () => {
 	});
 
 	it('a backupId that is not there: a clear error', async () => {
-		const result = await restoreTestOnly({ setSource: 'folder', backupsFolder: staging, environment: 'prod', pick: 'backupId', backupId: 'prod-20000101T000000Z-full-db' });
+		const result = await restoreTestOnly({
+			setSource: 'folder',
+			backupsFolder: staging,
+			environment: 'prod',
+			pick: 'backupId',
+			backupId: 'prod-20000101T000000Z-full-db',
+		});
 		expect(result.error?.message).toMatch(/No complete PostgreSQL backup set "prod-20000101T000000Z-full-db" in /);
 	});
 });
 
 describe('each fault fails exactly the right check, and the scratch database is dropped', () => {
-	const cases: Array<{ fault: string; failing: string[]; binFolder?: () => string; parameters?: INodeParameters; detail: RegExp }> = [
+	const cases: Array<{
+		fault: string;
+		failing: string[];
+		binFolder?: () => string;
+		parameters?: INodeParameters;
+		detail: RegExp;
+	}> = [
 		{
 			fault: 'a table missing from the restore',
 			failing: ['tables'],
@@ -323,7 +436,9 @@ describe('each fault fails exactly the right check, and the scratch database is 
 		try {
 			const result = await restoreTestOnly(parameters ?? {}, folder);
 			expect(result.error).toMatchObject({ name: 'NodeOperationError' });
-			expect(result.error?.message).toMatch(new RegExp(`^Restore test of backup set ${manifest.backupId} failed: ${failing[0]}: `));
+			expect(result.error?.message).toMatch(
+				new RegExp(`^Restore test of backup set ${manifest.backupId} failed: ${failing[0]}: `),
+			);
 			expect((result.error as unknown as { description: string }).description).toMatch(/Do not rely on this backup/);
 
 			const soft = await restoreTestOnly(parameters ?? {}, folder, true);
@@ -343,7 +458,13 @@ describe('each fault fails exactly the right check, and the scratch database is 
 	it('"keep on failure" keeps the scratch database and names it', async () => {
 		const folder = pgRestoreStandIn({ sqlAfter: 'DELETE FROM sz1010 WHERE r_e_c_n_o_ = 1' });
 		try {
-			const [output] = (await restoreTestOnly({ options: { keepOnFailure: true, htmlReport: true, htmlBinaryProperty: 'html' } }, folder, true)).outputOf('TOTVS Restore Test');
+			const [output] = (
+				await restoreTestOnly(
+					{ options: { keepOnFailure: true, htmlReport: true, htmlBinaryProperty: 'html' } },
+					folder,
+					true,
+				)
+			).outputOf('TOTVS Restore Test');
 			const item = output.json;
 			expect(item.restoreTest).toMatchObject({ passed: false, kept: true, scratchDatabase: scratch });
 			// The failed item carries its HTML report too: that is the one worth mailing.
@@ -367,7 +488,11 @@ describe('each fault fails exactly the right check, and the scratch database is 
 		try {
 			const [item] = (await restoreTestOnly({}, folder, true)).jsonOf('TOTVS Restore Test');
 			expect(failedNames(item)).toEqual(['restore']);
-			expect(checksOf(item).at(-1)).toMatchObject({ name: 'restore', ok: false, message: expect.stringMatching(/failed \(exit code 1\).*division by zero/s) });
+			expect(checksOf(item).at(-1)).toMatchObject({
+				name: 'restore',
+				ok: false,
+				message: expect.stringMatching(/failed \(exit code 1\).*division by zero/s),
+			});
 		} finally {
 			rmSync(folder, { recursive: true, force: true });
 		}
@@ -420,7 +545,11 @@ describe('cancelling', () => {
 			);
 			while (!existsSync(join(folder, 'schema-done'))) await new Promise((r) => setTimeout(r, 50));
 			// The tables exist: the restore really is half way.
-			expect((await server.admin<{ n: string }>("SELECT count(*) AS n FROM pg_tables WHERE tablename = 'sa1010'", scratch))[0].n).toBe('1');
+			expect(
+				(
+					await server.admin<{ n: string }>("SELECT count(*) AS n FROM pg_tables WHERE tablename = 'sa1010'", scratch)
+				)[0].n,
+			).toBe('1');
 			controller.abort();
 			const error = await outcome;
 			expect(isBackupError(error) && error.code).toBe('CANCELLED');
@@ -443,7 +572,8 @@ describe('Restore (real recovery)', () => {
 		expect(await databasesLike(`${STAGING_PREFIX}%`)).toEqual([]);
 	});
 
-	const restore = (parameters: INodeParameters) => restoreTestOnly({ operation: 'restore', targetDatabase: target, ...parameters });
+	const restore = (parameters: INodeParameters) =>
+		restoreTestOnly({ operation: 'restore', targetDatabase: target, ...parameters });
 
 	it('restores into a new database, refuses it next time, and replaces it only when asked', async () => {
 		const first = await restore({});
@@ -451,13 +581,16 @@ describe('Restore (real recovery)', () => {
 		const [item] = first.jsonOf('TOTVS Restore Test');
 		expect(item).toMatchObject({ status: 'ok', restore: { passed: true, database: target, replaced: false } });
 		expect(item.summary).toMatch(new RegExp(`^Restore of backup ${manifest.backupId} into ${target} PASSED`));
-		const rows = async () => Number((await server.admin<{ n: string }>('SELECT count(*) AS n FROM sz1010', target))[0].n);
+		const rows = async () =>
+			Number((await server.admin<{ n: string }>('SELECT count(*) AS n FROM sz1010', target))[0].n);
 		expect(await rows()).toBe(50);
 
 		// The restored database is now someone's: without the option it is refused, untouched.
-		await server.admin('INSERT INTO sz1010 VALUES (\'NEW\', \' \', 999)', target);
+		await server.admin("INSERT INTO sz1010 VALUES ('NEW', ' ', 999)", target);
 		const refused = await restore({});
-		expect(refused.error?.message).toMatch(new RegExp(`Database "${target}" already exists on ${server.host.replace(/\./g, '\\.')}:${server.port}`));
+		expect(refused.error?.message).toMatch(
+			new RegExp(`Database "${target}" already exists on ${server.host.replace(/\./g, '\\.')}:${server.port}`),
+		);
 		expect((refused.error as unknown as { description: string }).description).toMatch(/Replace Existing Database/);
 		expect(await rows()).toBe(51);
 
@@ -472,7 +605,10 @@ describe('Restore (real recovery)', () => {
 		await server.admin('CREATE TABLE keep_me (x int); INSERT INTO keep_me VALUES (1)', target);
 		const folder = pgRestoreStandIn({ leaveOut: ' public sz1010 ' });
 		try {
-			const result = await restoreTestOnly({ operation: 'restore', targetDatabase: target, replaceExisting: true }, folder);
+			const result = await restoreTestOnly(
+				{ operation: 'restore', targetDatabase: target, replaceExisting: true },
+				folder,
+			);
 			expect(result.error?.message).toMatch(/^Restore of backup set .* failed: tables: /);
 			expect(await server.admin('SELECT x FROM keep_me', target)).toEqual([{ x: 1 }]);
 		} finally {
@@ -482,7 +618,9 @@ describe('Restore (real recovery)', () => {
 
 	it('refuses the database the set was taken from, even with "replace", unless that is allowed too', async () => {
 		// "localhost" on the restore side, 127.0.0.1 in the manifest: still the same server.
-		const sameServer = { restore: { type: 'totvsPostgres', name: 'Restore server', data: { ...restoreCredential(), host: 'localhost' } } };
+		const sameServer = {
+			restore: { type: 'totvsPostgres', name: 'Restore server', data: { ...restoreCredential(), host: 'localhost' } },
+		};
 		const result = await runTotvsWorkflow(
 			{
 				nodes: [
@@ -499,8 +637,14 @@ describe('Restore (real recovery)', () => {
 			credentialFor(server, database),
 			sameServer,
 		);
-		expect(result.error?.message).toMatch(new RegExp(`"${database}" on localhost:${server.port} is the database backup set ${manifest.backupId} was taken from`));
-		expect((result.error as unknown as { description: string }).description).toMatch(/Allow Replacing the Source Database/);
+		expect(result.error?.message).toMatch(
+			new RegExp(
+				`"${database}" on localhost:${server.port} is the database backup set ${manifest.backupId} was taken from`,
+			),
+		);
+		expect((result.error as unknown as { description: string }).description).toMatch(
+			/Allow Replacing the Source Database/,
+		);
 		// The source is untouched.
 		expect(Number((await server.admin<{ n: string }>('SELECT count(*) AS n FROM sz1010', database))[0].n)).toBe(50);
 	});

@@ -34,7 +34,12 @@ import { quoteName } from '../../core/sources/sqlserver/tsql';
 import { verifyLocalSet } from '../../core/verify/verify-set';
 
 const env = process.env;
-const missing = ['TOTVS_TEST_MSSQL_HOST', 'TOTVS_TEST_MSSQL_USER', 'TOTVS_TEST_MSSQL_PASSWORD', 'TOTVS_TEST_MSSQL_SHARED_DIR'].filter((name) => !env[name]);
+const missing = [
+	'TOTVS_TEST_MSSQL_HOST',
+	'TOTVS_TEST_MSSQL_USER',
+	'TOTVS_TEST_MSSQL_PASSWORD',
+	'TOTVS_TEST_MSSQL_SHARED_DIR',
+].filter((name) => !env[name]);
 const SKIP_REASON = 'skipped: no SQL Server (set TOTVS_TEST_MSSQL_*)';
 
 if (missing.length) {
@@ -98,8 +103,12 @@ if (missing.length) {
 		afterAll(async () => {
 			if (master) {
 				for (const name of [restored, `totvs_old_${restored}`])
-					await exec(`IF DB_ID(N'${name}') IS NOT NULL BEGIN ALTER DATABASE ${quoteName(name)} SET SINGLE_USER WITH ROLLBACK IMMEDIATE; DROP DATABASE ${quoteName(name)}; END`).catch(() => undefined);
-				await exec(`IF DB_ID(N'${database}') IS NOT NULL BEGIN ALTER DATABASE ${db} SET SINGLE_USER WITH ROLLBACK IMMEDIATE; DROP DATABASE ${db}; END`).catch(() => undefined);
+					await exec(
+						`IF DB_ID(N'${name}') IS NOT NULL BEGIN ALTER DATABASE ${quoteName(name)} SET SINGLE_USER WITH ROLLBACK IMMEDIATE; DROP DATABASE ${quoteName(name)}; END`,
+					).catch(() => undefined);
+				await exec(
+					`IF DB_ID(N'${database}') IS NOT NULL BEGIN ALTER DATABASE ${db} SET SINGLE_USER WITH ROLLBACK IMMEDIATE; DROP DATABASE ${db}; END`,
+				).catch(() => undefined);
 				await master.close();
 			}
 			await rm(staging, { recursive: true, force: true });
@@ -116,7 +125,9 @@ if (missing.length) {
 			const runner = await connectSqlServer(connection);
 			try {
 				const result = await describeServerForCredential(runner, database);
-				expect(result.message).toMatch(/^Connected to SQL Server \d+\.\d+\.\d+\.\d+ .*; database totvs_live_[0-9a-f]+: recovery model FULL, collation Latin1_General_BIN/);
+				expect(result.message).toMatch(
+					/^Connected to SQL Server \d+\.\d+\.\d+\.\d+ .*; database totvs_live_[0-9a-f]+: recovery model FULL, collation Latin1_General_BIN/,
+				);
 				expect(result.ok).toBe(true);
 			} finally {
 				await runner.close();
@@ -132,20 +143,39 @@ if (missing.length) {
 			expect(diff.manifest.baseBackupId).toBe(full.manifest.backupId);
 			expect(log.manifest.baseBackupId).toBe(full.manifest.backupId);
 			const logInventory = manifestOf(log.manifest, 'sqlserver').inventory;
-			expect(logInventory.tables.find((t) => t.name === 'SA1010')).toMatchObject({ rows: 650, maxRecno: 650, protheus: true });
+			expect(logInventory.tables.find((t) => t.name === 'SA1010')).toMatchObject({
+				rows: 650,
+				maxRecno: 650,
+				protheus: true,
+			});
 			expect(logInventory.backup.lsnSource).toBe('msdb');
 
 			for (const set of [full, diff, log]) {
-				const { verification } = await verifyLocalSet(set.folder, { sqlServer: { connect: () => connectSqlServer(connection), shared } });
+				const { verification } = await verifyLocalSet(set.folder, {
+					sqlServer: { connect: () => connectSqlServer(connection), shared },
+				});
 				expect(verification.checks.filter((c) => !c.ok)).toEqual([]);
 			}
 
 			const chain = await planSqlServerRestore(log.folder, log.manifest);
-			expect(chain.map((s) => s.manifest.backupId)).toEqual([full.manifest.backupId, diff.manifest.backupId, log.manifest.backupId]);
-			const result = await runSqlServerRestoreTest({ chain, runner: master, shared, rowTolerance: 0, statsPercent: 25, log: silentLogger });
+			expect(chain.map((s) => s.manifest.backupId)).toEqual([
+				full.manifest.backupId,
+				diff.manifest.backupId,
+				log.manifest.backupId,
+			]);
+			const result = await runSqlServerRestoreTest({
+				chain,
+				runner: master,
+				shared,
+				rowTolerance: 0,
+				statsPercent: 25,
+				log: silentLogger,
+			});
 			expect(result.checks.filter((c) => !c.ok)).toEqual([]);
 			expect(result.passed).toBe(true);
-			const [gone] = rowsOf<{ id: unknown }>(await master.query('SELECT DB_ID(@name) AS id', { name: result.database }));
+			const [gone] = rowsOf<{ id: unknown }>(
+				await master.query('SELECT DB_ID(@name) AS id', { name: result.database }),
+			);
 			expect(gone.id).toBeNull();
 			chainSets = [full, diff, log];
 		});
@@ -160,8 +190,10 @@ if (missing.length) {
 				allowSourceDatabase: false,
 				log: silentLogger,
 			});
-		const count = async (name: string) => rowsOf<{ n: number }>(await master.query(`SELECT COUNT(*) AS n FROM ${quoteName(name)}.dbo.SA1010`))[0].n;
-		const exists = async (name: string) => rowsOf<{ id: unknown }>(await master.query('SELECT DB_ID(@name) AS id', { name }))[0].id != null;
+		const count = async (name: string) =>
+			rowsOf<{ n: number }>(await master.query(`SELECT COUNT(*) AS n FROM ${quoteName(name)}.dbo.SA1010`))[0].n;
+		const exists = async (name: string) =>
+			rowsOf<{ id: unknown }>(await master.query('SELECT DB_ID(@name) AS id', { name }))[0].id != null;
 
 		it('Restore: the chain into a new database, then again with Replace (old one renamed aside, then dropped)', async () => {
 			expect(chainSets).toHaveLength(3);
@@ -176,7 +208,9 @@ if (missing.length) {
 			expect(await count(restored)).toBe(650);
 			expect(await exists(`totvs_old_${restored}`)).toBe(false);
 			expect(await exists(`totvs_rs_${chainSets[2].manifest.backupId}`)).toBe(false);
-			const [access] = rowsOf<{ a: string }>(await master.query('SELECT user_access_desc AS a FROM sys.databases WHERE name = @name', { name: restored }));
+			const [access] = rowsOf<{ a: string }>(
+				await master.query('SELECT user_access_desc AS a FROM sys.databases WHERE name = @name', { name: restored }),
+			);
 			expect(access.a).toBe('MULTI_USER');
 		});
 
@@ -187,10 +221,21 @@ if (missing.length) {
 				const offsite = new LocalFolderDestination({ type: 'local', folder: offsiteFolder });
 				const lock = { owner: { hostname: hostname(), pid: process.pid }, options: { waitMs: 0 } };
 				for (const set of chainSets) await uploadSet(offsite, set.folder, { lock });
-				const fetched = await fetchRemoteSqlServerChain(offsite, { environment: 'live', sharedFolder: () => shared, stagingFolder: staging, logger: silentLogger });
+				const fetched = await fetchRemoteSqlServerChain(offsite, {
+					environment: 'live',
+					sharedFolder: () => shared,
+					stagingFolder: staging,
+					logger: silentLogger,
+				});
 				try {
 					expect(fetched.chain).toEqual(chainSets.map((s) => s.manifest.backupId));
-					const report = await runSqlServerSetRestoreTest({ folder: fetched.folder, connect: () => connectSqlServer(connection, 'master'), sharedFolder: () => fetched.shared, rowTolerance: 0, log: silentLogger });
+					const report = await runSqlServerSetRestoreTest({
+						folder: fetched.folder,
+						connect: () => connectSqlServer(connection, 'master'),
+						sharedFolder: () => fetched.shared,
+						rowTolerance: 0,
+						log: silentLogger,
+					});
 					expect(report.checks.filter((c) => !c.ok)).toEqual([]);
 					expect(report.passed).toBe(true);
 				} finally {

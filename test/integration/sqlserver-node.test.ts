@@ -34,7 +34,14 @@ function run(parameters: Record<string, unknown>, continueOnFail: boolean) {
 				{
 					name: 'TOTVS Dump',
 					type: DUMP_TYPE,
-					parameters: { source: 'sqlserver', environment: 'prod', stagingFolder: folder, sqlServerFolder: 'D:\\Backup\\n8n', sqlServerLocalFolder: folder, ...parameters } as never,
+					parameters: {
+						source: 'sqlserver',
+						environment: 'prod',
+						stagingFolder: folder,
+						sqlServerFolder: 'D:\\Backup\\n8n',
+						sqlServerLocalFolder: folder,
+						...parameters,
+					} as never,
 					credentials: { totvsSqlServer: { id: 'mssql', name: 'Protheus SQL Server' } },
 					continueOnFail,
 				},
@@ -48,7 +55,17 @@ function run(parameters: Record<string, unknown>, continueOnFail: boolean) {
 				mssql: {
 					type: 'totvsSqlServer',
 					name: 'Protheus SQL Server',
-					data: { server: '127.0.0.1', connectBy: 'port', port: closedPort, database: 'PROTHEUS', authentication: 'sql', user: 'backup_n8n', password: PASSWORD, encrypt: false, connectTimeout: 3 },
+					data: {
+						server: '127.0.0.1',
+						connectBy: 'port',
+						port: closedPort,
+						database: 'PROTHEUS',
+						authentication: 'sql',
+						user: 'backup_n8n',
+						password: PASSWORD,
+						encrypt: false,
+						connectTimeout: 3,
+					},
 				},
 			},
 		},
@@ -70,7 +87,9 @@ describe('TOTVS Dump with a SQL Server source, in n8n', () => {
 		expect(result.status).toBe('success');
 		const [item] = result.jsonOf('TOTVS Dump');
 		expect(item.status).toBe('failed');
-		expect((item.error as { message: string }).message).toMatch(/not-mounted \(as n8n sees it\) does not exist or is not a folder/);
+		expect((item.error as { message: string }).message).toMatch(
+			/not-mounted \(as n8n sees it\) does not exist or is not a folder/,
+		);
 		expect((item.error as { description: string }).description).toMatch(/mount -t cifs/);
 		expect(item.summary).toMatch(/^TOTVS Dump FAILED: /);
 	});

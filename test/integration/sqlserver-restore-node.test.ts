@@ -50,12 +50,30 @@ const credentials = {
 	mssql: {
 		type: 'totvsSqlServer',
 		name: 'Protheus SQL Server',
-		data: { server: 'sqlprod01', connectBy: 'port', port: 1433, database: 'PROTHEUS', authentication: 'sql', user: 'backup_n8n', password: PASSWORD, encrypt: true },
+		data: {
+			server: 'sqlprod01',
+			connectBy: 'port',
+			port: 1433,
+			database: 'PROTHEUS',
+			authentication: 'sql',
+			user: 'backup_n8n',
+			password: PASSWORD,
+			encrypt: true,
+		},
 	},
 	restore: {
 		type: 'totvsSqlServer',
 		name: 'Restore SQL Server',
-		data: { server: 'sqlrestore01', connectBy: 'port', port: 1433, database: 'master', authentication: 'sql', user: 'restore_n8n', password: RESTORE_PASSWORD, encrypt: true },
+		data: {
+			server: 'sqlrestore01',
+			connectBy: 'port',
+			port: 1433,
+			database: 'master',
+			authentication: 'sql',
+			user: 'restore_n8n',
+			password: RESTORE_PASSWORD,
+			encrypt: true,
+		},
 	},
 };
 
@@ -63,19 +81,35 @@ const credentials = {
  * Manual Trigger -> TOTVS Dump (SQL Server, `backupType`) [-> TOTVS Upload (local folder
  * `offsite`)] [-> TOTVS Restore Test]. Dump stages in the share unless `stagingFolder` is given.
  */
-function dumpThen(backupType: 'full' | 'differential' | 'log', restoreParameters?: IDataObject, continueOnFail = false, via?: { stagingFolder: string; offsite: string }) {
+function dumpThen(
+	backupType: 'full' | 'differential' | 'log',
+	restoreParameters?: IDataObject,
+	continueOnFail = false,
+	via?: { stagingFolder: string; offsite: string },
+) {
 	const nodes = [
 		{ name: 'Start', type: MANUAL_TRIGGER_TYPE },
 		{
 			name: 'TOTVS Dump',
 			type: DUMP_TYPE,
-			parameters: { source: 'sqlserver', environment: 'prod', sqlServerBackupType: backupType, stagingFolder: via?.stagingFolder ?? share, sqlServerFolder: SERVER_FOLDER, sqlServerLocalFolder: share },
+			parameters: {
+				source: 'sqlserver',
+				environment: 'prod',
+				sqlServerBackupType: backupType,
+				stagingFolder: via?.stagingFolder ?? share,
+				sqlServerFolder: SERVER_FOLDER,
+				sqlServerLocalFolder: share,
+			},
 			credentials: { totvsSqlServer: { id: 'mssql', name: 'Protheus SQL Server' } },
 		},
 	];
 	const names = ['Start', 'TOTVS Dump'];
 	if (via) {
-		nodes.push({ name: 'TOTVS Upload', type: UPLOAD_TYPE, parameters: { destination: 'local', operation: 'upload', localFolder: via.offsite } } as never);
+		nodes.push({
+			name: 'TOTVS Upload',
+			type: UPLOAD_TYPE,
+			parameters: { destination: 'local', operation: 'upload', localFolder: via.offsite },
+		} as never);
 		names.push('TOTVS Upload');
 	}
 	if (restoreParameters) {
@@ -88,10 +122,16 @@ function dumpThen(backupType: 'full' | 'differential' | 'log', restoreParameters
 		} as never);
 		names.push('TOTVS Restore Test');
 	}
-	const connections = Object.fromEntries(names.slice(0, -1).map((name, i) => [name, { main: [[{ node: names[i + 1], type: 'main', index: 0 }]] }]));
+	const connections = Object.fromEntries(
+		names.slice(0, -1).map((name, i) => [name, { main: [[{ node: names[i + 1], type: 'main', index: 0 }]] }]),
+	);
 	return runWorkflow(
 		{ nodes, connections: connections as never },
-		{ nodeTypes: packageNodeTypes([new TotvsDump(), new TotvsUpload(), new TotvsRestoreTest()]), credentialTypes: [new TotvsSqlServer()], credentials },
+		{
+			nodeTypes: packageNodeTypes([new TotvsDump(), new TotvsUpload(), new TotvsRestoreTest()]),
+			credentialTypes: [new TotvsSqlServer()],
+			credentials,
+		},
 	);
 }
 
@@ -101,7 +141,8 @@ interface Check {
 	actual: string;
 	message: string;
 }
-const restoreTestOf = (item: IDataObject) => item.restoreTest as { passed: boolean; restoreMs: number; scratchDatabase: string; kept: boolean; checks: Check[] };
+const restoreTestOf = (item: IDataObject) =>
+	item.restoreTest as { passed: boolean; restoreMs: number; scratchDatabase: string; kept: boolean; checks: Check[] };
 
 describe('TOTVS Dump (SQL Server) -> TOTVS Restore Test, in n8n', () => {
 	it('restores the full on the restore server through the shared folder, runs DBCC and the TOTVS checks, drops the scratch database', async () => {
@@ -114,7 +155,11 @@ describe('TOTVS Dump (SQL Server) -> TOTVS Restore Test, in n8n', () => {
 		// The restore ran on the restore server's credential, not production's.
 		expect(mockConnections.at(-1)).toEqual({ server: 'sqlrestore01', database: 'master' });
 		expect(mockFake.statements).toContain(`RESTORE FILELISTONLY FROM DISK = N'${serverPath}'`);
-		expect(mockFake.statements.some((s) => s.startsWith(`RESTORE DATABASE [${scratch}] FROM DISK = N'${serverPath}' WITH FILE = 1, MOVE N'PROTHEUS_Data'`))).toBe(true);
+		expect(
+			mockFake.statements.some((s) =>
+				s.startsWith(`RESTORE DATABASE [${scratch}] FROM DISK = N'${serverPath}' WITH FILE = 1, MOVE N'PROTHEUS_Data'`),
+			),
+		).toBe(true);
 		expect(mockFake.statements).toContain(`RESTORE DATABASE [${scratch}] WITH RECOVERY`);
 		expect(mockFake.statements).toContain(`DBCC CHECKDB ([${scratch}]) WITH NO_INFOMSGS, ALL_ERRORMSGS`);
 		expect(mockFake.droppedDatabases).toEqual([scratch]);
@@ -142,8 +187,15 @@ describe('TOTVS Dump (SQL Server) -> TOTVS Restore Test, in n8n', () => {
 			'triggers',
 			'cleanup',
 		]);
-		expect(item).toMatchObject({ status: 'ok', backupId: dumped.backupId, engine: 'sqlserver', location: dumped.location });
-		expect(item.summary).toMatch(new RegExp(`^Restore test of backup ${dumped.backupId} into ${scratch} PASSED: all 16 checks passed`));
+		expect(item).toMatchObject({
+			status: 'ok',
+			backupId: dumped.backupId,
+			engine: 'sqlserver',
+			location: dumped.location,
+		});
+		expect(item.summary).toMatch(
+			new RegExp(`^Restore test of backup ${dumped.backupId} into ${scratch} PASSED: all 16 checks passed`),
+		);
 		const run = JSON.stringify(result.run);
 		expect(run).not.toContain(PASSWORD);
 		expect(run).not.toContain(RESTORE_PASSWORD);
@@ -171,8 +223,17 @@ describe('TOTVS Dump (SQL Server) -> TOTVS Restore Test, in n8n', () => {
 
 	it('DBCC CHECKDB errors fail the dbcc check and the item, and the scratch database is still dropped', async () => {
 		const corruption = [
-			{ number: 8928, severity: 16, message: 'Object ID 901578250, index ID 1, partition ID 72057594045071360: Page (1:312) could not be processed.' },
-			{ number: 8990, severity: 10, message: "CHECKDB found 0 allocation errors and 1 consistency errors in table 'SA1010' (object ID 901578250)." },
+			{
+				number: 8928,
+				severity: 16,
+				message:
+					'Object ID 901578250, index ID 1, partition ID 72057594045071360: Page (1:312) could not be processed.',
+			},
+			{
+				number: 8990,
+				severity: 10,
+				message: "CHECKDB found 0 allocation errors and 1 consistency errors in table 'SA1010' (object ID 901578250).",
+			},
 		];
 		mockFake.failOn(/^DBCC CHECKDB/, Object.assign(sqlError(8928, corruption[0].message), { errors: corruption }));
 		const result = await dumpThen('full', {}, true);
@@ -182,7 +243,9 @@ describe('TOTVS Dump (SQL Server) -> TOTVS Restore Test, in n8n', () => {
 		const section = restoreTestOf(item);
 		expect(section.passed).toBe(false);
 		expect(section.checks.filter((c) => !c.ok).map((c) => c.name)).toEqual(['dbcc']);
-		expect(section.checks.find((c) => c.name === 'dbcc')!.message).toMatch(/^DBCC CHECKDB reported: Msg 8928: .*Page \(1:312\).*Msg 8990: CHECKDB found 0 allocation errors and 1 consistency errors/);
+		expect(section.checks.find((c) => c.name === 'dbcc')!.message).toMatch(
+			/^DBCC CHECKDB reported: Msg 8928: .*Page \(1:312\).*Msg 8990: CHECKDB found 0 allocation errors and 1 consistency errors/,
+		);
 		expect(section.checks.find((c) => c.name === 'cleanup')).toMatchObject({ ok: true });
 		expect(mockFake.droppedDatabases).toEqual([`totvs_rt_${dumped.backupId}`]);
 		expect(item.status).toBe('failed');
@@ -190,13 +253,18 @@ describe('TOTVS Dump (SQL Server) -> TOTVS Restore Test, in n8n', () => {
 	});
 
 	it('a failed RESTORE fails the node clearly, runs nothing more, and still drops the scratch database', async () => {
-		mockFake.failOn(/^RESTORE DATABASE \[totvs_rt_.*\] FROM DISK/, sqlError(3183, 'RESTORE detected an error on page (1:4120) in database "x" as read from the backup set.'));
+		mockFake.failOn(
+			/^RESTORE DATABASE \[totvs_rt_.*\] FROM DISK/,
+			sqlError(3183, 'RESTORE detected an error on page (1:4120) in database "x" as read from the backup set.'),
+		);
 		const result = await dumpThen('full', {});
 		expect(result.status).toBe('error');
 		expect(result.nodeError('TOTVS Restore Test')).toBeDefined();
 		const [dumped] = result.jsonOf('TOTVS Dump');
 		expect(result.error?.message).toMatch(
-			new RegExp(`^Restore test of backup set ${dumped.backupId} failed: restore: RESTORE of ${dumped.backupId} \\(D:\\\\Backup.*PROTHEUS_FULL\\.bak\\) failed: Msg 3183: RESTORE detected an error on page`),
+			new RegExp(
+				`^Restore test of backup set ${dumped.backupId} failed: restore: RESTORE of ${dumped.backupId} \\(D:\\\\Backup.*PROTHEUS_FULL\\.bak\\) failed: Msg 3183: RESTORE detected an error on page`,
+			),
 		);
 		expect((result.error as { description?: string }).description).toMatch(/^Do not rely on this backup/);
 		expect(mockFake.statements.some((s) => s.startsWith('DBCC'))).toBe(false);
@@ -213,12 +281,20 @@ describe('TOTVS Dump (SQL Server) -> TOTVS Restore Test, in n8n', () => {
 		expect(mockFake.statements.some((s) => s.startsWith(`RESTORE DATABASE [${staging}] FROM DISK`))).toBe(true);
 		expect(mockFake.statements.at(-1)).toBe(`ALTER DATABASE [${staging}] MODIFY NAME = [PROTHEUS_RESTORED]`);
 		expect([...mockFake.existingDatabases]).toEqual(['PROTHEUS_RESTORED']);
-		const section = item.restore as { passed: boolean; database: string; replaced: boolean; kept: boolean; checks: Check[] };
+		const section = item.restore as {
+			passed: boolean;
+			database: string;
+			replaced: boolean;
+			kept: boolean;
+			checks: Check[];
+		};
 		expect(section).toMatchObject({ passed: true, database: 'PROTHEUS_RESTORED', replaced: false, kept: false });
 		expect(section.checks.filter((c) => !c.ok)).toEqual([]);
 		expect(item).toMatchObject({ status: 'ok', backupId: dumped.backupId, engine: 'sqlserver' });
 		expect(item.restoreTest).toBeUndefined();
-		expect(item.summary).toMatch(new RegExp(`^Restore of backup ${dumped.backupId} into PROTHEUS_RESTORED PASSED: all 15 checks passed`));
+		expect(item.summary).toMatch(
+			new RegExp(`^Restore of backup ${dumped.backupId} into PROTHEUS_RESTORED PASSED: all 15 checks passed`),
+		);
 	});
 
 	it('Restore over an existing database: refused without Replace; with it, the old one is renamed aside and dropped after the swap', async () => {
@@ -229,9 +305,17 @@ describe('TOTVS Dump (SQL Server) -> TOTVS Restore Test, in n8n', () => {
 		expect((refused.error as { description?: string }).description).toMatch(/turn on "Replace Existing Database"/);
 		expect(mockFake.statements.some((s) => /^(RESTORE DATABASE|ALTER DATABASE)/.test(s))).toBe(false);
 
-		const result = await dumpThen('full', { operation: 'restore', targetDatabase: 'PROTHEUS_RESTORED', replaceExisting: true });
+		const result = await dumpThen('full', {
+			operation: 'restore',
+			targetDatabase: 'PROTHEUS_RESTORED',
+			replaceExisting: true,
+		});
 		expect(result.error).toBeUndefined();
-		const section = result.jsonOf('TOTVS Restore Test')[0].restore as { passed: boolean; replaced: boolean; checks: Check[] };
+		const section = result.jsonOf('TOTVS Restore Test')[0].restore as {
+			passed: boolean;
+			replaced: boolean;
+			checks: Check[];
+		};
 		expect(section).toMatchObject({ passed: true, replaced: true });
 		expect(section.checks.at(-1)).toMatchObject({ name: 'cleanup', ok: true });
 		expect(mockFake.renames.map((r) => r.to)).toEqual(['totvs_old_PROTHEUS_RESTORED', 'PROTHEUS_RESTORED']);
@@ -241,12 +325,25 @@ describe('TOTVS Dump (SQL Server) -> TOTVS Restore Test, in n8n', () => {
 
 	it('Restore whose RESTORE fails: the item fails, the staging copy is dropped, the existing target is untouched', async () => {
 		mockFake.existingDatabases.add('PROTHEUS_RESTORED');
-		mockFake.failOn(/^RESTORE DATABASE \[totvs_rs_.*\] FROM DISK/, sqlError(3183, 'RESTORE detected an error on page (1:4120) in database "x" as read from the backup set.'));
-		const result = await dumpThen('full', { operation: 'restore', targetDatabase: 'PROTHEUS_RESTORED', replaceExisting: true });
+		mockFake.failOn(
+			/^RESTORE DATABASE \[totvs_rs_.*\] FROM DISK/,
+			sqlError(3183, 'RESTORE detected an error on page (1:4120) in database "x" as read from the backup set.'),
+		);
+		const result = await dumpThen('full', {
+			operation: 'restore',
+			targetDatabase: 'PROTHEUS_RESTORED',
+			replaceExisting: true,
+		});
 		expect(result.status).toBe('error');
 		const [dumped] = result.jsonOf('TOTVS Dump');
-		expect(result.error?.message).toMatch(new RegExp(`^Restore of backup set ${dumped.backupId} failed: restore: RESTORE of ${dumped.backupId} .* Msg 3183`));
-		expect((result.error as { description?: string }).description).toBe('The target database was not created or replaced. Restore another set, or investigate this one.');
+		expect(result.error?.message).toMatch(
+			new RegExp(
+				`^Restore of backup set ${dumped.backupId} failed: restore: RESTORE of ${dumped.backupId} .* Msg 3183`,
+			),
+		);
+		expect((result.error as { description?: string }).description).toBe(
+			'The target database was not created or replaced. Restore another set, or investigate this one.',
+		);
 		expect(mockFake.droppedDatabases).toEqual([`totvs_rs_${dumped.backupId}`]);
 		expect(mockFake.statements.some((s) => s.startsWith('ALTER DATABASE'))).toBe(false);
 		expect([...mockFake.existingDatabases]).toEqual(['PROTHEUS_RESTORED']);
@@ -260,7 +357,13 @@ describe('TOTVS Dump (SQL Server) -> TOTVS Restore Test, in n8n', () => {
 		expect(first.error).toBeUndefined();
 		const [full] = first.jsonOf('TOTVS Dump');
 		mockFake.statements.length = 0;
-		const fromDestination = { setSource: 'destination', destination: 'local', localFolder: via.offsite, environment: 'prod', pick: 'latest' };
+		const fromDestination = {
+			setSource: 'destination',
+			destination: 'local',
+			localFolder: via.offsite,
+			environment: 'prod',
+			pick: 'latest',
+		};
 		const result = await dumpThen('log', fromDestination, false, via);
 		expect(result.error).toBeUndefined();
 		const [log] = result.jsonOf('TOTVS Dump');
@@ -268,12 +371,24 @@ describe('TOTVS Dump (SQL Server) -> TOTVS Restore Test, in n8n', () => {
 		const section = item.restoreTest as { passed: boolean; checks: Check[]; source: IDataObject };
 		expect(section.checks.filter((c) => !c.ok)).toEqual([]);
 		expect(section.passed).toBe(true);
-		expect(section.source).toMatchObject({ destination: `file://${via.offsite}`, remotePath: `prod/${log.backupId}`, verified: true, keptAt: null, chain: [full.backupId, log.backupId] });
+		expect(section.source).toMatchObject({
+			destination: `file://${via.offsite}`,
+			remotePath: `prod/${log.backupId}`,
+			verified: true,
+			keptAt: null,
+			chain: [full.backupId, log.backupId],
+		});
 		// SQL Server read the downloaded copies inside the share, through its own path to it.
-		const paths = mockFake.statements.filter((s) => /^RESTORE (DATABASE|LOG) .* FROM DISK/.test(s)).map((s) => /FROM DISK = N'([^']*)'/.exec(s)![1]);
+		const paths = mockFake.statements
+			.filter((s) => /^RESTORE (DATABASE|LOG) .* FROM DISK/.test(s))
+			.map((s) => /FROM DISK = N'([^']*)'/.exec(s)![1]);
 		expect(paths).toHaveLength(2);
 		for (const [i, id] of [full.backupId, log.backupId].entries())
-			expect(paths[i]).toMatch(new RegExp(`^D:\\\\Backup\\\\n8n\\\\\\.restore-test-download-[^\\\\]+\\\\prod\\\\${id}\\\\PROTHEUS_(FULL\\.bak|LOG\\.trn)$`));
+			expect(paths[i]).toMatch(
+				new RegExp(
+					`^D:\\\\Backup\\\\n8n\\\\\\.restore-test-download-[^\\\\]+\\\\prod\\\\${id}\\\\PROTHEUS_(FULL\\.bak|LOG\\.trn)$`,
+				),
+			);
 		// The download is gone; the item keeps Dump's location (the removed copy's path is not passed on).
 		expect((await readdir(share)).filter((name) => name.startsWith('.restore-test-download-'))).toEqual([]);
 		expect(item.location).toBe(log.location);
@@ -283,7 +398,9 @@ describe('TOTVS Dump (SQL Server) -> TOTVS Restore Test, in n8n', () => {
 	it('a SQL Server set on a PostgreSQL restore server says which restore server to choose', async () => {
 		const result = await dumpThen('full', { restoreServer: 'postgres' });
 		expect(result.status).toBe('error');
-		expect(result.error?.message).toMatch(/^Backup set .* is a SQL Server backup, but the restore server is PostgreSQL$/);
+		expect(result.error?.message).toMatch(
+			/^Backup set .* is a SQL Server backup, but the restore server is PostgreSQL$/,
+		);
 		expect((result.error as { description?: string }).description).toMatch(/Set "Restore Server" to SQL Server/);
 	});
 });

@@ -49,14 +49,23 @@ function dumpThenVerify(verifyParameters: IDataObject, continueOnFail = false) {
 				{
 					name: 'TOTVS Dump',
 					type: DUMP_TYPE,
-					parameters: { source: 'sqlserver', environment: 'prod', sqlServerBackupType: 'full', stagingFolder: share, sqlServerFolder: SERVER_FOLDER, sqlServerLocalFolder: share },
+					parameters: {
+						source: 'sqlserver',
+						environment: 'prod',
+						sqlServerBackupType: 'full',
+						stagingFolder: share,
+						sqlServerFolder: SERVER_FOLDER,
+						sqlServerLocalFolder: share,
+					},
 					credentials: { totvsSqlServer: { id: 'mssql', name: 'Protheus SQL Server' } },
 				},
 				{
 					name: 'TOTVS Verify',
 					type: VERIFY_TYPE,
 					parameters: verifyParameters as never,
-					credentials: verifyParameters.checkWithSqlServer ? { totvsSqlServer: { id: 'mssql', name: 'Protheus SQL Server' } } : undefined,
+					credentials: verifyParameters.checkWithSqlServer
+						? { totvsSqlServer: { id: 'mssql', name: 'Protheus SQL Server' } }
+						: undefined,
 					continueOnFail,
 				},
 			],
@@ -72,14 +81,28 @@ function dumpThenVerify(verifyParameters: IDataObject, continueOnFail = false) {
 				mssql: {
 					type: 'totvsSqlServer',
 					name: 'Protheus SQL Server',
-					data: { server: 'sqlprod01', connectBy: 'port', port: 1433, database: 'PROTHEUS', authentication: 'sql', user: 'backup_n8n', password: PASSWORD, encrypt: true },
+					data: {
+						server: 'sqlprod01',
+						connectBy: 'port',
+						port: 1433,
+						database: 'PROTHEUS',
+						authentication: 'sql',
+						user: 'backup_n8n',
+						password: PASSWORD,
+						encrypt: true,
+					},
 				},
 			},
 		},
 	);
 }
 
-const checksOf = (item: IDataObject) => (item.verification as { checks: Array<{ name: string; ok: boolean; notRun?: boolean; actual: string; message: string }> }).checks;
+const checksOf = (item: IDataObject) =>
+	(
+		item.verification as {
+			checks: Array<{ name: string; ok: boolean; notRun?: boolean; actual: string; message: string }>;
+		}
+	).checks;
 
 describe('TOTVS Dump (SQL Server) -> TOTVS Verify, in n8n', () => {
 	it('with "Check With SQL Server": HEADERONLY and VERIFYONLY WITH CHECKSUM run on the file SQL Server wrote, and pass', async () => {
@@ -104,15 +127,23 @@ describe('TOTVS Dump (SQL Server) -> TOTVS Verify, in n8n', () => {
 	});
 
 	it('explicit folder parameters override the recorded ones (a share mounted elsewhere now)', async () => {
-		const result = await dumpThenVerify({ checkWithSqlServer: true, sqlServerFolder: '\\\\filer\\totvs', sqlServerLocalFolder: share });
+		const result = await dumpThenVerify({
+			checkWithSqlServer: true,
+			sqlServerFolder: '\\\\filer\\totvs',
+			sqlServerLocalFolder: share,
+		});
 		const [dumped] = result.jsonOf('TOTVS Dump');
-		expect(mockFake.statements).toContain(`RESTORE HEADERONLY FROM DISK = N'\\\\filer\\totvs\\prod\\${dumped.backupId}\\PROTHEUS_FULL.bak'`);
+		expect(mockFake.statements).toContain(
+			`RESTORE HEADERONLY FROM DISK = N'\\\\filer\\totvs\\prod\\${dumped.backupId}\\PROTHEUS_FULL.bak'`,
+		);
 		// The fake only knows D:\Backup\n8n, so a server that cannot open the path fails the check.
 		expect(result.status).toBe('error');
-		expect(result.error?.message).toMatch(/verifyonly of .*PROTHEUS_FULL\.bak \(SQL Server read \\\\filer\\totvs\\prod\\.*\\PROTHEUS_FULL\.bak\): Msg 3201: Cannot open backup device/);
+		expect(result.error?.message).toMatch(
+			/verifyonly of .*PROTHEUS_FULL\.bak \(SQL Server read \\\\filer\\totvs\\prod\\.*\\PROTHEUS_FULL\.bak\): Msg 3201: Cannot open backup device/,
+		);
 	});
 
-	it('a damaged backup fails with an error naming the file and SQL Server\'s message', async () => {
+	it("a damaged backup fails with an error naming the file and SQL Server's message", async () => {
 		mockFake.failOn(/^RESTORE VERIFYONLY/, sqlError(3189, 'Damage to the backup set was detected.'));
 		const result = await dumpThenVerify({ checkWithSqlServer: true });
 		const [dumped] = result.jsonOf('TOTVS Dump');

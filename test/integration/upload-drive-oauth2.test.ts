@@ -18,7 +18,13 @@ import { TotvsUpload } from '../../nodes/TotvsUpload/TotvsUpload.node';
 import { TotvsVerify } from '../../nodes/TotvsVerify/TotvsVerify.node';
 import { createProtheusDatabase, dropDatabase } from '../fixtures/protheus-db';
 import { startDriveEmulator, type DriveEmulator } from '../harness/drive-emulator';
-import { MANUAL_TRIGGER_TYPE, packageNodeTypes, runWorkflow, type WorkflowInput, type WorkflowNodeInput } from '../harness/n8n-engine';
+import {
+	MANUAL_TRIGGER_TYPE,
+	packageNodeTypes,
+	runWorkflow,
+	type WorkflowInput,
+	type WorkflowNodeInput,
+} from '../harness/n8n-engine';
 import { sharedPostgres, uniqueName } from '../harness/shared-postgres';
 import { DUMP_TYPE, UPLOAD_TYPE, VERIFY_TYPE, credentialFor } from '../harness/totvs-workflow';
 
@@ -58,14 +64,24 @@ function signedInData(tokens: IDataObject = {}): ICredentialDataDecryptedObject 
 const SIGN_IN_CREDENTIAL = { totvsGoogleDriveOAuth2Api: { id: 'google', name: 'Google Drive (backup@example.com)' } };
 
 function uploadNode(name: string, parameters: IDataObject, extra: Partial<WorkflowNodeInput> = {}): WorkflowNodeInput {
-	return { name, type: UPLOAD_TYPE, parameters: { destination: 'googleDriveSignIn', ...parameters }, credentials: SIGN_IN_CREDENTIAL, ...extra };
+	return {
+		name,
+		type: UPLOAD_TYPE,
+		parameters: { destination: 'googleDriveSignIn', ...parameters },
+		credentials: SIGN_IN_CREDENTIAL,
+		...extra,
+	};
 }
 
 function run(nodes: WorkflowNodeInput[], data: ICredentialDataDecryptedObject = signedInData()) {
 	const all = [{ name: 'Start', type: MANUAL_TRIGGER_TYPE }, ...nodes];
 	const workflow: WorkflowInput = {
 		nodes: all,
-		connections: Object.fromEntries(all.slice(0, -1).map((node, i) => [node.name, { main: [[{ node: all[i + 1].name, type: 'main' as const, index: 0 }]] }])),
+		connections: Object.fromEntries(
+			all
+				.slice(0, -1)
+				.map((node, i) => [node.name, { main: [[{ node: all[i + 1].name, type: 'main' as const, index: 0 }]] }]),
+		),
 	};
 	return runWorkflow(workflow, {
 		nodeTypes: packageNodeTypes([new TotvsDump(), new TotvsVerify(), new TotvsUpload()]),
@@ -100,7 +116,12 @@ describe('TOTVS Upload to Google Drive with "Sign in with Google" (emulator)', (
 	it('runs Dump -> Verify -> Upload with the OAuth2 credential, using its refresh token', async () => {
 		const before = tokenRequests();
 		const result = await run([
-			{ name: 'TOTVS Dump', type: DUMP_TYPE, parameters: { environment: 'p12', stagingFolder: staging }, credentials: { totvsPostgres: { id: 'pg', name: 'Protheus PostgreSQL' } } },
+			{
+				name: 'TOTVS Dump',
+				type: DUMP_TYPE,
+				parameters: { environment: 'p12', stagingFolder: staging },
+				credentials: { totvsPostgres: { id: 'pg', name: 'Protheus PostgreSQL' } },
+			},
 			{ name: 'TOTVS Verify', type: VERIFY_TYPE, parameters: {} },
 			uploadNode('Upload Drive', { operation: 'upload' }),
 		]);
@@ -112,7 +133,12 @@ describe('TOTVS Upload to Google Drive with "Sign in with Google" (emulator)', (
 		expect(item).toMatchObject({ status: 'ok', environment: 'p12', verification: { ok: true } });
 		const uploads = item.uploads as IDataObject[];
 		expect(uploads).toHaveLength(1);
-		expect(uploads[0]).toMatchObject({ remotePath: `p12/${backupId}`, verified: true, verifiedBy: 'sha256', bytes: item.totalBytes });
+		expect(uploads[0]).toMatchObject({
+			remotePath: `p12/${backupId}`,
+			verified: true,
+			verifiedBy: 'sha256',
+			bytes: item.totalBytes,
+		});
 		expect(String(uploads[0].destination)).toMatch(/^gdrive:\/\/oauth2\//);
 
 		// The emulator only grants tokens for this client's refresh token: the node handed it over.
@@ -124,7 +150,11 @@ describe('TOTVS Upload to Google Drive with "Sign in with Google" (emulator)', (
 		for (const a of artifacts) {
 			const stored = files.find((f) => f.name === a.path.split('/').pop());
 			expect(stored?.sha256Checksum).toBe(a.sha256);
-			expect(createHash('sha256').update(await drive.readFile(stored!.id)).digest('hex')).toBe(a.sha256);
+			expect(
+				createHash('sha256')
+					.update(await drive.readFile(stored!.id))
+					.digest('hex'),
+			).toBe(a.sha256);
 		}
 		expect(files.some((f) => f.name === 'manifest.json')).toBe(true);
 
@@ -137,39 +167,84 @@ describe('TOTVS Upload to Google Drive with "Sign in with Google" (emulator)', (
 		const backupId = uploaded.backupId as string;
 		const listed = await run([uploadNode('List', { operation: 'list', environment: '' })]);
 		expect(listed.error).toBeUndefined();
-		expect(listed.jsonOf('List')).toEqual([expect.objectContaining({ backupId, environment: 'p12', remoteStatus: 'complete', totalBytes: uploaded.totalBytes, status: 'ok' })]);
+		expect(listed.jsonOf('List')).toEqual([
+			expect.objectContaining({
+				backupId,
+				environment: 'p12',
+				remoteStatus: 'complete',
+				totalBytes: uploaded.totalBytes,
+				status: 'ok',
+			}),
+		]);
 
 		const download = join(work, 'download');
 		mkdirSync(download);
 		const fetched = await run([
-			uploadNode('Download', { operation: 'download', environment: 'p12', backupId: 'latest', stagingFolder: download }),
+			uploadNode('Download', {
+				operation: 'download',
+				environment: 'p12',
+				backupId: 'latest',
+				stagingFolder: download,
+			}),
 			{ name: 'Verify', type: VERIFY_TYPE, parameters: {} },
 		]);
 		expect(fetched.error).toBeUndefined();
 		const [item] = fetched.jsonOf('Verify');
-		expect(item).toMatchObject({ backupId, status: 'ok', location: join(download, 'p12', backupId), verification: { ok: true } });
+		expect(item).toMatchObject({
+			backupId,
+			status: 'ok',
+			location: join(download, 'p12', backupId),
+			verification: { ok: true },
+		});
 		const manifest = JSON.parse(readFileSync(join(download, 'p12', backupId, 'manifest.json'), 'utf8'));
 		expect(manifest.backupId).toBe(backupId);
 
-		const pruned = await run([uploadNode('Prune', { operation: 'prune', environment: 'p12', keepLast: 1, keepDaily: 0, keepWeekly: 0, keepMonthly: 0, minimumAgeDays: 0 })]);
+		const pruned = await run([
+			uploadNode('Prune', {
+				operation: 'prune',
+				environment: 'p12',
+				keepLast: 1,
+				keepDaily: 0,
+				keepWeekly: 0,
+				keepMonthly: 0,
+				minimumAgeDays: 0,
+			}),
+		]);
 		expect(pruned.error).toBeUndefined();
-		expect(pruned.jsonOf('Prune')[0]).toMatchObject({ status: 'ok', prune: { dryRun: true, deleteCount: 0, keepCount: 1 } });
+		expect(pruned.jsonOf('Prune')[0]).toMatchObject({
+			status: 'ok',
+			prune: { dryRun: true, deleteCount: 0, keepCount: 1 },
+		});
 	});
 
 	it('a credential without a refresh token fails before touching Drive, says to sign in again, and shows no token', async () => {
 		expect(uploaded).toBeDefined();
 		const before = drive.requests.length;
 		const noRefresh = signedInData({ refresh_token: undefined });
-		const failed = await run([uploadNode('Upload Drive', { operation: 'upload', setFolder: uploaded.location as string })], noRefresh);
+		const failed = await run(
+			[uploadNode('Upload Drive', { operation: 'upload', setFolder: uploaded.location as string })],
+			noRefresh,
+		);
 		expect(failed.status).toBe('error');
 		expect(failed.error?.message).toMatch(/has no refresh token/);
-		expect((failed.error as { description?: string }).description).toMatch(/"Sign in with Google" again.*offline access/);
+		expect((failed.error as { description?: string }).description).toMatch(
+			/"Sign in with Google" again.*offline access/,
+		);
 		expect(drive.requests.length).toBe(before);
 		const everything = `${JSON.stringify(failed.error)}\n${failed.logs.join('\n')}`;
 		for (const secret of SECRETS) expect(everything).not.toContain(secret);
 
 		// With Continue On Fail the item goes on, marked failed, with the same clear message.
-		const continued = await run([uploadNode('Upload Drive', { operation: 'upload', setFolder: uploaded.location as string }, { continueOnFail: true })], noRefresh);
+		const continued = await run(
+			[
+				uploadNode(
+					'Upload Drive',
+					{ operation: 'upload', setFolder: uploaded.location as string },
+					{ continueOnFail: true },
+				),
+			],
+			noRefresh,
+		);
 		expect(continued.error).toBeUndefined();
 		const [item] = continued.jsonOf('Upload Drive');
 		expect(item.status).toBe('failed');
@@ -178,10 +253,15 @@ describe('TOTVS Upload to Google Drive with "Sign in with Google" (emulator)', (
 	});
 
 	it('a folder the signed-in account cannot reach: the hint speaks of that account, not of a service account', async () => {
-		const failed = await run([uploadNode('List', { operation: 'list', environment: '' })], { ...signedInData(), folderId: 'folder-of-someone-else' });
+		const failed = await run([uploadNode('List', { operation: 'list', environment: '' })], {
+			...signedInData(),
+			folderId: 'folder-of-someone-else',
+		});
 		expect(failed.status).toBe('error');
 		expect(failed.error?.message).toMatch(/Google Drive refused to .*gdrive:\/\/oauth2\/folder-of-someone-else/);
-		expect((failed.error as { description?: string }).description).toMatch(/the Google account the credential signed in with can edit that folder/);
+		expect((failed.error as { description?: string }).description).toMatch(
+			/the Google account the credential signed in with can edit that folder/,
+		);
 	});
 
 	it('a revoked refresh token is refused by Google: clear error, sign in again, no token shown', async () => {

@@ -8,7 +8,17 @@
 import { execFile } from 'node:child_process';
 import { generateKeyPairSync, randomBytes } from 'node:crypto';
 import { promisify } from 'node:util';
-import { chownSync, cpSync, existsSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
+import {
+	chownSync,
+	cpSync,
+	existsSync,
+	mkdirSync,
+	mkdtempSync,
+	readFileSync,
+	readdirSync,
+	rmSync,
+	writeFileSync,
+} from 'node:fs';
 import { rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -17,7 +27,13 @@ import { makeBackup } from '../../core/backup';
 import { readSet } from '../../core/backup-set/catalog';
 import type { BackupType } from '../../core/backup-set/manifest';
 import { BackupSetWriter } from '../../core/backup-set/set-writer';
-import type { Destination, DestinationConfig, FtpConfig, GoogleDriveConfig, SftpConfig } from '../../core/destinations/destination';
+import type {
+	Destination,
+	DestinationConfig,
+	FtpConfig,
+	GoogleDriveConfig,
+	SftpConfig,
+} from '../../core/destinations/destination';
 import { LocalFolderDestination } from '../../core/destinations/local-folder';
 import { BackupError } from '../../core/errors';
 import { silentLogger } from '../../core/logger';
@@ -55,7 +71,15 @@ beforeAll(async () => {
 	await createProtheusDatabase(server, { name: database, scale: 20 });
 	staging = mkdtempSync(join(tmpdir(), 'totvs-upload-staging-'));
 	const result = await makeBackup(new PostgresSource(), {
-		connection: { host: server.host, port: server.port, database, user: server.user, password: server.password, sslMode: 'disable', binFolder: server.binDir },
+		connection: {
+			host: server.host,
+			port: server.port,
+			database,
+			user: server.user,
+			password: server.password,
+			sslMode: 'disable',
+			binFolder: server.binDir,
+		},
 		options: defaultDumpOptions,
 		environment: 'prod',
 		type: 'full',
@@ -98,7 +122,15 @@ const targets: Target[] = [
 			// The destination root is the user's to create (a login folder subfolder here).
 			mkdirSync(join(s.user.home, folder));
 			chownSync(join(s.user.home, folder), s.user.uid, s.user.gid);
-			const config: SftpConfig = { type: 'sftp', host: s.host, port: s.port, username: s.user.name, password: s.user.password, hostKeySha256: s.hostKeySha256, folder };
+			const config: SftpConfig = {
+				type: 'sftp',
+				host: s.host,
+				port: s.port,
+				username: s.user.name,
+				password: s.user.password,
+				hostKeySha256: s.hostKeySha256,
+				folder,
+			};
 			return { config, cleanup: () => rm(join(s.user.home, folder), { recursive: true, force: true }) };
 		},
 	},
@@ -110,7 +142,16 @@ const targets: Target[] = [
 			const folder = join(f.user.home, `t-${randomBytes(4).toString('hex')}`);
 			mkdirSync(folder);
 			chownSync(folder, f.user.uid, f.user.gid);
-			const config: FtpConfig = { type: 'ftp', host: f.host, port: f.explicit.port, username: f.user.name, password: f.user.password, tls: 'explicit', caPem: f.certPem, folder };
+			const config: FtpConfig = {
+				type: 'ftp',
+				host: f.host,
+				port: f.explicit.port,
+				username: f.user.name,
+				password: f.user.password,
+				tls: 'explicit',
+				caPem: f.certPem,
+				folder,
+			};
 			return { config, cleanup: () => rm(folder, { recursive: true, force: true }) };
 		},
 	},
@@ -119,10 +160,16 @@ const targets: Target[] = [
 		async make() {
 			const { privateKey, publicKey } = generateKeyPairSync('rsa', { modulusLength: 2048 });
 			const clientEmail = 'backup@totvs-test.iam.gserviceaccount.com';
-			const emulator = await startDriveEmulator({ serviceAccount: { clientEmail, publicKeyPem: publicKey.export({ type: 'spki', format: 'pem' }).toString() } });
+			const emulator = await startDriveEmulator({
+				serviceAccount: { clientEmail, publicKeyPem: publicKey.export({ type: 'spki', format: 'pem' }).toString() },
+			});
 			const config: GoogleDriveConfig = {
 				type: 'google-drive',
-				auth: { kind: 'serviceAccount', clientEmail, privateKey: privateKey.export({ type: 'pkcs8', format: 'pem' }).toString() },
+				auth: {
+					kind: 'serviceAccount',
+					clientEmail,
+					privateKey: privateKey.export({ type: 'pkcs8', format: 'pem' }).toString(),
+				},
 				rootFolderId: emulator.rootFolderId,
 				apiBaseUrl: emulator.url,
 				tokenUrl: emulator.tokenUrl,
@@ -134,11 +181,25 @@ const targets: Target[] = [
 ];
 
 /** A small set with a real manifest (fake dump bytes): for retention histories. */
-async function syntheticSet(root: string, type: BackupType, at: Date, base: string | null, parent: string | null): Promise<string> {
+async function syntheticSet(
+	root: string,
+	type: BackupType,
+	at: Date,
+	base: string | null,
+	parent: string | null,
+): Promise<string> {
 	const set = await BackupSetWriter.create(root, 'prod', type, 'database', at);
 	const artifact = await set.writeArtifact('protheus.dump', 'pg_dump-custom', Readable.from([randomBytes(64)]));
 	await set.commit(
-		sampleManifest({ backupId: set.backupId, type, baseBackupId: base, parentBackupId: parent, startedAt: at.toISOString(), finishedAt: at.toISOString(), artifacts: [artifact] }),
+		sampleManifest({
+			backupId: set.backupId,
+			type,
+			baseBackupId: base,
+			parentBackupId: parent,
+			startedAt: at.toISOString(),
+			finishedAt: at.toISOString(),
+			artifacts: [artifact],
+		}),
 	);
 	return set.folder;
 }
@@ -167,17 +228,30 @@ for (const target of targets) {
 		});
 
 		it('uploads a set (artifacts, then manifest), lists it complete, and skips it when uploaded again', async () => {
-			const result = await uploadSet(destination, realSetFolder, { lock: { ...lockSettings(), via: lockConnection }, readBack: true });
-			expect(result).toMatchObject({ remotePath: `prod/${realBackupId}`, verified: true, alreadyThere: false, destination: destination.describe() });
+			const result = await uploadSet(destination, realSetFolder, {
+				lock: { ...lockSettings(), via: lockConnection },
+				readBack: true,
+			});
+			expect(result).toMatchObject({
+				remotePath: `prod/${realBackupId}`,
+				verified: true,
+				alreadyThere: false,
+				destination: destination.describe(),
+			});
 			expect(result.files.map((f) => f.path).at(-1)).toBe('manifest.json');
 			expect(result.bytes).toBeGreaterThan(0);
 
 			const catalog = await listRemoteSets(destination);
-			expect(catalog.sets.map((s) => [s.backupId, s.remoteStatus, s.bytes])).toEqual([[realBackupId, 'complete', result.bytes]]);
+			expect(catalog.sets.map((s) => [s.backupId, s.remoteStatus, s.bytes])).toEqual([
+				[realBackupId, 'complete', result.bytes],
+			]);
 			expect(catalog.unfinished).toEqual([]);
 			expect((await destination.list('prod')).map((e) => e.name)).not.toContain(LOCK_FILE); // released
 
-			const again = await uploadSet(destination, realSetFolder, { lock: { ...lockSettings(), via: lockConnection }, readBack: true });
+			const again = await uploadSet(destination, realSetFolder, {
+				lock: { ...lockSettings(), via: lockConnection },
+				readBack: true,
+			});
 			expect(again.alreadyThere).toBe(true);
 		});
 
@@ -188,7 +262,10 @@ for (const target of targets) {
 			expect(artifact).toMatchObject({ backupId: realBackupId });
 			expect((await listRemoteSets(destination)).sets).toEqual([]);
 
-			const result = await uploadSet(destination, realSetFolder, { lock: { ...lockSettings(), via: lockConnection }, readBack: true });
+			const result = await uploadSet(destination, realSetFolder, {
+				lock: { ...lockSettings(), via: lockConnection },
+				readBack: true,
+			});
 			expect(result.verified).toBe(true);
 			const catalog = await listRemoteSets(destination, 'prod');
 			expect(catalog.sets.map((s) => s.remoteStatus)).toEqual(['complete']);
@@ -203,7 +280,9 @@ for (const target of targets) {
 				const bytes = readFileSync(join(copy, artifact));
 				bytes[Math.floor(bytes.length / 2)] ^= 0xff;
 				writeFileSync(join(copy, artifact), bytes);
-				await expect(uploadSet(destination, copy, { lock: { ...lockSettings(), via: lockConnection }, readBack: true })).rejects.toMatchObject({ code: 'VERIFY_FAILED' });
+				await expect(
+					uploadSet(destination, copy, { lock: { ...lockSettings(), via: lockConnection }, readBack: true }),
+				).rejects.toMatchObject({ code: 'VERIFY_FAILED' });
 				const catalog = await listRemoteSets(destination);
 				expect(catalog.sets).toEqual([]); // no manifest: never listed as a backup
 			} finally {
@@ -212,32 +291,53 @@ for (const target of targets) {
 		});
 
 		it('reports a damaged remote set and refuses to call it uploaded', async () => {
-			const { files } = await uploadSet(destination, realSetFolder, { lock: { ...lockSettings(), via: lockConnection }, readBack: true });
+			const { files } = await uploadSet(destination, realSetFolder, {
+				lock: { ...lockSettings(), via: lockConnection },
+				readBack: true,
+			});
 			const artifact = files.find((f) => f.path !== 'manifest.json')!;
 			await destination.remove(`prod/${realBackupId}/${artifact.path}`);
 			const catalog = await listRemoteSets(destination);
 			expect(catalog.sets[0]).toMatchObject({ remoteStatus: 'damaged', problem: `${artifact.path}: missing` });
-			await expect(uploadSet(destination, realSetFolder, { lock: { ...lockSettings(), via: lockConnection }, readBack: true })).rejects.toThrow(/already complete on .* but its .* is missing there/);
+			await expect(
+				uploadSet(destination, realSetFolder, { lock: { ...lockSettings(), via: lockConnection }, readBack: true }),
+			).rejects.toThrow(/already complete on .* but its .* is missing there/);
 		});
 
 		it('downloads the latest set to staging and verifies it (pg_restore reads it)', async () => {
 			await uploadSet(destination, realSetFolder, { lock: { ...lockSettings(), via: lockConnection }, readBack: true });
 			const local = mkdtempSync(join(tmpdir(), 'totvs-download-'));
 			try {
-				const result = await downloadSet(destination, { backupId: 'latest', environment: 'prod', stagingFolder: local });
+				const result = await downloadSet(destination, {
+					backupId: 'latest',
+					environment: 'prod',
+					stagingFolder: local,
+				});
 				expect(result.folder).toBe(join(local, 'prod', realBackupId));
 				expect(result.verification.ok).toBe(true);
-				expect(result.verification.checks.map((c) => c.name)).toEqual(expect.arrayContaining(['manifest', 'artifacts']));
+				expect(result.verification.checks.map((c) => c.name)).toEqual(
+					expect.arrayContaining(['manifest', 'artifacts']),
+				);
 				expect(result.downloadedBytes).toBe(result.bytes);
 				// Again: already complete locally, nothing fetched, still verified.
-				const again = await downloadSet(destination, { backupId: realBackupId, environment: 'prod', stagingFolder: local });
+				const again = await downloadSet(destination, {
+					backupId: realBackupId,
+					environment: 'prod',
+					stagingFolder: local,
+				});
 				expect(again).toMatchObject({ downloadedBytes: 0, verification: { ok: true } });
 				// A local copy damaged since is repaired by downloading again, not trusted.
 				const artifact = result.manifest.artifacts[0];
 				writeFileSync(join(result.folder, artifact.path), 'damaged');
-				const repaired = await downloadSet(destination, { backupId: realBackupId, environment: 'prod', stagingFolder: local });
+				const repaired = await downloadSet(destination, {
+					backupId: realBackupId,
+					environment: 'prod',
+					stagingFolder: local,
+				});
 				expect(repaired).toMatchObject({ downloadedBytes: artifact.bytes, verification: { ok: true } });
-				await expect(downloadSet(destination, { backupId: 'prod-nope', environment: 'prod', stagingFolder: local })).rejects.toThrow(/No complete backup set prod-nope/);
+				await expect(
+					downloadSet(destination, { backupId: 'prod-nope', environment: 'prod', stagingFolder: local }),
+				).rejects.toThrow(/No complete backup set prod-nope/);
 			} finally {
 				rmSync(local, { recursive: true, force: true });
 			}
@@ -253,15 +353,30 @@ for (const target of targets) {
 				const i1 = await syntheticSet(local, 'incremental', day(3), id(f1), id(d1));
 				const f2 = await syntheticSet(local, 'full', day(10), null, null);
 				const i2 = await syntheticSet(local, 'incremental', day(11), id(f2), id(f2));
-				for (const folder of [f1, d1, i1, f2, i2]) await uploadSet(destination, folder, { lock: { ...lockSettings(), via: lockConnection }, readBack: true });
+				for (const folder of [f1, d1, i1, f2, i2])
+					await uploadSet(destination, folder, { lock: { ...lockSettings(), via: lockConnection }, readBack: true });
 				// an interrupted upload from long ago
 				await destination.put(join(f1, 'protheus.dump'), 'prod/prod-20261001T000000Z-full-db/protheus.dump');
 
 				// keep the 2 newest: i2 and f2; i1 by the daily rule of its day? no: keepDaily 0
-				const policy: RetentionPolicy = { keepLast: 2, keepDaily: 0, keepWeekly: 0, keepMonthly: 0, keepYearly: 0, minimumAgeDays: 0, unfinishedAfterHours: 0 };
+				const policy: RetentionPolicy = {
+					keepLast: 2,
+					keepDaily: 0,
+					keepWeekly: 0,
+					keepMonthly: 0,
+					keepYearly: 0,
+					minimumAgeDays: 0,
+					unfinishedAfterHours: 0,
+				};
 				// an hour from now: the unfinished folder written just now is then stale (threshold 0 h)
 				const now = new Date(Date.now() + 3_600_000);
-				const dry = await pruneSets(destination, { environment: 'prod', policy, dryRun: true, lock: { ...lockSettings(), via: lockConnection }, now });
+				const dry = await pruneSets(destination, {
+					environment: 'prod',
+					policy,
+					dryRun: true,
+					lock: { ...lockSettings(), via: lockConnection },
+					now,
+				});
 				expect(dry.deleted).toEqual([]);
 				expect(dry.plan.sets.map((d) => [d.backupId, d.action, d.reasons.map((r) => r.rule).join('+')])).toEqual([
 					[id(i2), 'keep', 'last'],
@@ -270,20 +385,39 @@ for (const target of targets) {
 					[id(d1), 'delete', 'not-selected'],
 					[id(f1), 'delete', 'not-selected'],
 				]);
-				expect(dry.plan.unfinished).toMatchObject([{ backupId: 'prod-20261001T000000Z-full-db', action: 'delete', reason: { rule: 'unfinished-stale' } }]);
+				expect(dry.plan.unfinished).toMatchObject([
+					{ backupId: 'prod-20261001T000000Z-full-db', action: 'delete', reason: { rule: 'unfinished-stale' } },
+				]);
 				expect((await listRemoteSets(destination)).sets).toHaveLength(5);
 
 				// With keepLast 3, i1 is kept, and with it d1 and f1 (its chain).
-				const chain = await pruneSets(destination, { environment: 'prod', policy: { ...policy, keepLast: 3 }, dryRun: false, lock: { ...lockSettings(), via: lockConnection }, now });
+				const chain = await pruneSets(destination, {
+					environment: 'prod',
+					policy: { ...policy, keepLast: 3 },
+					dryRun: false,
+					lock: { ...lockSettings(), via: lockConnection },
+					now,
+				});
 				expect(chain.deleted).toEqual(['prod-20261001T000000Z-full-db']);
 				expect((await listRemoteSets(destination)).sets.map((s) => s.backupId)).toEqual([f1, d1, i1, f2, i2].map(id));
 
-				const real = await pruneSets(destination, { environment: 'prod', policy, dryRun: false, lock: { ...lockSettings(), via: lockConnection }, now });
+				const real = await pruneSets(destination, {
+					environment: 'prod',
+					policy,
+					dryRun: false,
+					lock: { ...lockSettings(), via: lockConnection },
+					now,
+				});
 				expect(real.deleted).toEqual([id(i1), id(d1), id(f1)]);
 				const after = await listRemoteSets(destination);
 				expect(after.sets.map((s) => s.backupId)).toEqual([id(f2), id(i2)]);
 				expect(after.unfinished).toEqual([]);
-				expect((await destination.list('prod')).filter((e) => e.isFolder).map((e) => e.name).sort()).toEqual([id(f2), id(i2)]);
+				expect(
+					(await destination.list('prod'))
+						.filter((e) => e.isFolder)
+						.map((e) => e.name)
+						.sort(),
+				).toEqual([id(f2), id(i2)]);
 			} finally {
 				rmSync(local, { recursive: true, force: true });
 			}
@@ -294,16 +428,36 @@ for (const target of targets) {
 			others.push(other);
 			const held = await EnvironmentLock.acquire(other, 'prod', owner('exec-other'), { purpose: 'upload' });
 			try {
-				const error = await uploadSet(destination, realSetFolder, { lock: { ...lockSettings(), via: lockConnection }, readBack: true }).catch((e: unknown) => e);
+				const error = await uploadSet(destination, realSetFolder, {
+					lock: { ...lockSettings(), via: lockConnection },
+					readBack: true,
+				}).catch((e: unknown) => e);
 				expect(error).toBeInstanceOf(BackupError);
 				expect(error).toMatchObject({ code: 'LOCKED', message: expect.stringContaining('execution exec-other') });
-				const policy: RetentionPolicy = { keepLast: 1, keepDaily: 0, keepWeekly: 0, keepMonthly: 0, keepYearly: 0, minimumAgeDays: 0, unfinishedAfterHours: 0 };
-				await expect(pruneSets(destination, { environment: 'prod', policy, dryRun: false, lock: lockSettings() })).rejects.toMatchObject({ code: 'LOCKED' });
+				const policy: RetentionPolicy = {
+					keepLast: 1,
+					keepDaily: 0,
+					keepWeekly: 0,
+					keepMonthly: 0,
+					keepYearly: 0,
+					minimumAgeDays: 0,
+					unfinishedAfterHours: 0,
+				};
+				await expect(
+					pruneSets(destination, { environment: 'prod', policy, dryRun: false, lock: lockSettings() }),
+				).rejects.toMatchObject({ code: 'LOCKED' });
 				expect((await listRemoteSets(destination)).sets).toEqual([]);
 			} finally {
 				await held.release();
 			}
-			expect((await uploadSet(destination, realSetFolder, { lock: { ...lockSettings(), via: lockConnection }, readBack: true })).verified).toBe(true);
+			expect(
+				(
+					await uploadSet(destination, realSetFolder, {
+						lock: { ...lockSettings(), via: lockConnection },
+						readBack: true,
+					})
+				).verified,
+			).toBe(true);
 		});
 
 		it('takes over a stale lock, and the stale holder then finds it lost', async () => {
@@ -311,12 +465,30 @@ for (const target of targets) {
 			const now = () => new Date(clock);
 			const other = open();
 			others.push(other);
-			const dead = await EnvironmentLock.acquire(other, 'prod', owner('exec-dead'), { purpose: 'upload', staleAfterMs: 60_000, renewEveryMs: 3_600_000, now });
-			await expect(EnvironmentLock.acquire(destination, 'prod', owner('exec-new'), { purpose: 'upload', staleAfterMs: 60_000, now })).rejects.toMatchObject({ code: 'LOCKED' });
+			const dead = await EnvironmentLock.acquire(other, 'prod', owner('exec-dead'), {
+				purpose: 'upload',
+				staleAfterMs: 60_000,
+				renewEveryMs: 3_600_000,
+				now,
+			});
+			await expect(
+				EnvironmentLock.acquire(destination, 'prod', owner('exec-new'), {
+					purpose: 'upload',
+					staleAfterMs: 60_000,
+					now,
+				}),
+			).rejects.toMatchObject({ code: 'LOCKED' });
 			clock += 61_000;
-			const taker = await EnvironmentLock.acquire(destination, 'prod', owner('exec-new'), { purpose: 'upload', staleAfterMs: 60_000, now });
+			const taker = await EnvironmentLock.acquire(destination, 'prod', owner('exec-new'), {
+				purpose: 'upload',
+				staleAfterMs: 60_000,
+				now,
+			});
 			expect(taker.holder.owner.executionId).toBe('exec-new');
-			await expect(dead.assertHeld()).rejects.toMatchObject({ code: 'LOCK_LOST', message: expect.stringContaining('execution exec-new') });
+			await expect(dead.assertHeld()).rejects.toMatchObject({
+				code: 'LOCK_LOST',
+				message: expect.stringContaining('execution exec-new'),
+			});
 			await expect(dead.renew()).rejects.toMatchObject({ code: 'LOCK_LOST' });
 			await dead.release(); // must not remove the taker's lock
 			await taker.assertHeld();
@@ -329,9 +501,23 @@ for (const target of targets) {
 		it('lets exactly one of several concurrent processes in at a time (as n8n queue-mode workers)', async () => {
 			const startAt = Date.now() + 6000;
 			const contenders = Array.from({ length: 5 }, (_, i) =>
-				execFileAsync(TSX, [CONTENDER], { env: { ...process.env, TOTVS_CONTENDER: JSON.stringify({ destination: config, id: `worker-${i}`, holdMs: 300, startAt }) }, timeout: 180_000 }),
+				execFileAsync(TSX, [CONTENDER], {
+					env: {
+						...process.env,
+						TOTVS_CONTENDER: JSON.stringify({ destination: config, id: `worker-${i}`, holdMs: 300, startAt }),
+					},
+					timeout: 180_000,
+				}),
 			);
-			const reports = (await Promise.all(contenders)).map((r) => JSON.parse(r.stdout.trim().split('\n').at(-1)!) as { id: string; alone: boolean; enteredAt: number; leftAt: number });
+			const reports = (await Promise.all(contenders)).map(
+				(r) =>
+					JSON.parse(r.stdout.trim().split('\n').at(-1)!) as {
+						id: string;
+						alone: boolean;
+						enteredAt: number;
+						leftAt: number;
+					},
+			);
 			expect(reports.map((r) => r.id).sort()).toEqual(['worker-0', 'worker-1', 'worker-2', 'worker-3', 'worker-4']);
 			expect(reports.every((r) => r.alone)).toBe(true);
 			// and their time inside never overlapped
@@ -347,13 +533,34 @@ it('stale-lock takeover: several processes find the same dead lock, and still on
 	try {
 		const config: DestinationConfig = { type: 'local', folder };
 		// A lock left by an execution that died long ago.
-		const stale = { format: 1, environment: 'prod', owner: { hostname: 'gone', pid: 1 }, token: 'dead', purpose: 'upload', acquiredAt: '2020-01-01T00:00:00Z', renewedAt: '2020-01-01T00:00:00Z', staleAfterMs: 1000 };
+		const stale = {
+			format: 1,
+			environment: 'prod',
+			owner: { hostname: 'gone', pid: 1 },
+			token: 'dead',
+			purpose: 'upload',
+			acquiredAt: '2020-01-01T00:00:00Z',
+			renewedAt: '2020-01-01T00:00:00Z',
+			staleAfterMs: 1000,
+		};
 		expect(await openDestination(config).createExclusive(lockPath('prod'), JSON.stringify(stale))).toBe(true);
 		const startAt = Date.now() + 6000;
 		const reports = await Promise.all(
 			Array.from({ length: 6 }, (_, i) =>
-				execFileAsync(TSX, [CONTENDER], { env: { ...process.env, TOTVS_CONTENDER: JSON.stringify({ destination: config, id: `taker-${i}`, holdMs: 200, startAt }) }, timeout: 180_000 }).then(
-					(r) => JSON.parse(r.stdout.trim().split('\n').at(-1)!) as { id: string; alone: boolean; enteredAt: number; leftAt: number },
+				execFileAsync(TSX, [CONTENDER], {
+					env: {
+						...process.env,
+						TOTVS_CONTENDER: JSON.stringify({ destination: config, id: `taker-${i}`, holdMs: 200, startAt }),
+					},
+					timeout: 180_000,
+				}).then(
+					(r) =>
+						JSON.parse(r.stdout.trim().split('\n').at(-1)!) as {
+							id: string;
+							alone: boolean;
+							enteredAt: number;
+							leftAt: number;
+						},
 				),
 			),
 		);
@@ -388,10 +595,23 @@ it('stale-lock takeover under random interleavings: never two holders (30 races 
 	const folder = mkdtempSync(join(tmpdir(), 'totvs-jitter-'));
 	try {
 		for (let race = 0; race < 30; race++) {
-			const stale = { format: 1, environment: 'prod', owner: { hostname: 'gone', pid: 1 }, token: `dead-${race}`, purpose: 'upload', acquiredAt: '2020-01-01T00:00:00Z', renewedAt: '2020-01-01T00:00:00Z', staleAfterMs: 1000 };
+			const stale = {
+				format: 1,
+				environment: 'prod',
+				owner: { hostname: 'gone', pid: 1 },
+				token: `dead-${race}`,
+				purpose: 'upload',
+				acquiredAt: '2020-01-01T00:00:00Z',
+				renewedAt: '2020-01-01T00:00:00Z',
+				staleAfterMs: 1000,
+			};
 			const d = () => jittery(new LocalFolderDestination({ type: 'local', folder }));
 			expect(await d().createExclusive(lockPath('prod'), JSON.stringify(stale))).toBe(true);
-			const results = await Promise.allSettled(Array.from({ length: 8 }, (_, i) => EnvironmentLock.acquire(d(), 'prod', currentOwner(`t${i}`), { purpose: 'prune' })));
+			const results = await Promise.allSettled(
+				Array.from({ length: 8 }, (_, i) =>
+					EnvironmentLock.acquire(d(), 'prod', currentOwner(`t${i}`), { purpose: 'prune' }),
+				),
+			);
 			const won = results.flatMap((r) => (r.status === 'fulfilled' ? [r.value] : []));
 			for (const r of results) if (r.status === 'rejected') expect(r.reason).toMatchObject({ code: 'LOCKED' });
 			// exactly one acquired it, and still holds it

@@ -64,11 +64,18 @@ const CREDENTIAL_REF = {
 };
 
 function uploadNode(name: string, destination: keyof typeof CREDENTIAL_REF, parameters: IDataObject = {}) {
-	return { name, type: UPLOAD_TYPE, parameters: { destination, operation: 'upload', ...parameters }, credentials: CREDENTIAL_REF[destination] };
+	return {
+		name,
+		type: UPLOAD_TYPE,
+		parameters: { destination, operation: 'upload', ...parameters },
+		credentials: CREDENTIAL_REF[destination],
+	};
 }
 
 function chain(names: string[]) {
-	return Object.fromEntries(names.slice(0, -1).map((name, i) => [name, { main: [[{ node: names[i + 1], type: 'main' as const, index: 0 }]] }]));
+	return Object.fromEntries(
+		names.slice(0, -1).map((name, i) => [name, { main: [[{ node: names[i + 1], type: 'main' as const, index: 0 }]] }]),
+	);
 }
 
 beforeAll(async () => {
@@ -79,8 +86,14 @@ beforeAll(async () => {
 	sshd = await startSshd();
 	ftp = await startVsftpd();
 	const { publicKey, privateKey } = generateKeyPairSync('rsa', { modulusLength: 2048 });
-	serviceAccountJson = JSON.stringify({ type: 'service_account', client_email: clientEmail, private_key: privateKey.export({ type: 'pkcs8', format: 'pem' }) });
-	drive = await startDriveEmulator({ serviceAccount: { clientEmail, publicKeyPem: publicKey.export({ type: 'spki', format: 'pem' }) as string } });
+	serviceAccountJson = JSON.stringify({
+		type: 'service_account',
+		client_email: clientEmail,
+		private_key: privateKey.export({ type: 'pkcs8', format: 'pem' }),
+	});
+	drive = await startDriveEmulator({
+		serviceAccount: { clientEmail, publicKeyPem: publicKey.export({ type: 'spki', format: 'pem' }) as string },
+	});
 });
 
 afterAll(async () => {
@@ -101,7 +114,12 @@ suite('TOTVS Upload in n8n', () => {
 			{
 				nodes: [
 					{ name: 'Start', type: MANUAL_TRIGGER_TYPE },
-					{ name: 'TOTVS Dump', type: DUMP_TYPE, parameters: { environment: 'prod', stagingFolder: staging }, credentials: { totvsPostgres: { id: 'pg', name: 'Protheus PostgreSQL' } } },
+					{
+						name: 'TOTVS Dump',
+						type: DUMP_TYPE,
+						parameters: { environment: 'prod', stagingFolder: staging },
+						credentials: { totvsPostgres: { id: 'pg', name: 'Protheus PostgreSQL' } },
+					},
 					{ name: 'TOTVS Verify', type: VERIFY_TYPE, parameters: {} },
 					uploadNode('Upload SFTP', 'sftp'),
 					// vsftpd offers no HASH command: ask for a read-back so the copy is proven, not just sized
@@ -128,22 +146,31 @@ suite('TOTVS Upload in n8n', () => {
 			['gdrive', `prod/${backupId}`, true, 'sha256'],
 		]);
 		for (const u of uploads) expect(u).toMatchObject({ bytes: item.totalBytes, durationMs: expect.any(Number) });
-		expect(item.summary).toMatch(new RegExp(`^Backup ${backupId} enviado para gdrive://.*conferido por SHA-256 remoto\\.$`));
+		expect(item.summary).toMatch(
+			new RegExp(`^Backup ${backupId} enviado para gdrive://.*conferido por SHA-256 remoto\\.$`),
+		);
 
 		// The bytes really are there: on the SFTP and FTP servers' disks and in the emulator.
 		const artifacts = item.artifacts as Array<{ path: string; sha256: string }>;
 		for (const home of [sshd.user.home, ftp.user.home]) {
-			for (const a of artifacts) expect(createHash('sha256').update(readFileSync(join(home, 'prod', backupId, a.path))).digest('hex')).toBe(a.sha256);
+			for (const a of artifacts)
+				expect(
+					createHash('sha256')
+						.update(readFileSync(join(home, 'prod', backupId, a.path)))
+						.digest('hex'),
+				).toBe(a.sha256);
 			expect(JSON.parse(readFileSync(join(home, 'prod', backupId, 'manifest.json'), 'utf8')).backupId).toBe(backupId);
 		}
 		const driveFiles = drive.files().filter((f) => !f.trashed);
-		for (const a of artifacts) expect(driveFiles.find((f) => f.name === a.path.split('/').pop())?.sha256Checksum).toBe(a.sha256);
+		for (const a of artifacts)
+			expect(driveFiles.find((f) => f.name === a.path.split('/').pop())?.sha256Checksum).toBe(a.sha256);
 		expect(driveFiles.some((f) => f.name === 'manifest.json')).toBe(true);
 		expect(driveFiles.filter((f) => f.name.includes('lock'))).toEqual([]);
 
 		// No secret in the logs
 		const logs = result.logs.join('\n');
-		for (const secret of [ftp.user.password, sshd.clientKeyPassphrase, 'PRIVATE KEY']) expect(logs).not.toContain(secret);
+		for (const secret of [ftp.user.password, sshd.clientKeyPassphrase, 'PRIVATE KEY'])
+			expect(logs).not.toContain(secret);
 	});
 
 	it('lists, downloads (then verifies) and prunes (dry run) from the destinations', async () => {
@@ -153,19 +180,48 @@ suite('TOTVS Upload in n8n', () => {
 		try {
 			const run = (nodes: IDataObject[]) =>
 				runTotvsWorkflow(
-					{ nodes: [{ name: 'Start', type: MANUAL_TRIGGER_TYPE }, ...(nodes as never[])], connections: chain(['Start', ...nodes.map((n) => n.name as string)]) },
+					{
+						nodes: [{ name: 'Start', type: MANUAL_TRIGGER_TYPE }, ...(nodes as never[])],
+						connections: chain(['Start', ...nodes.map((n) => n.name as string)]),
+					},
 					credentialFor(server, database),
 					destinationCredentials(),
 				);
 
-			const listed = await run([{ name: 'List', type: UPLOAD_TYPE, parameters: { destination: 'sftp', operation: 'list', environment: '' }, credentials: CREDENTIAL_REF.sftp }]);
+			const listed = await run([
+				{
+					name: 'List',
+					type: UPLOAD_TYPE,
+					parameters: { destination: 'sftp', operation: 'list', environment: '' },
+					credentials: CREDENTIAL_REF.sftp,
+				},
+			]);
 			expect(listed.error).toBeUndefined();
 			expect(listed.jsonOf('List')).toEqual([
-				expect.objectContaining({ backupId, environment: 'prod', type: 'full', remoteStatus: 'complete', totalBytes: uploaded.totalBytes, remotePath: `prod/${backupId}`, status: 'ok' }),
+				expect.objectContaining({
+					backupId,
+					environment: 'prod',
+					type: 'full',
+					remoteStatus: 'complete',
+					totalBytes: uploaded.totalBytes,
+					remotePath: `prod/${backupId}`,
+					status: 'ok',
+				}),
 			]);
 
 			const fetched = await run([
-				{ name: 'Download', type: UPLOAD_TYPE, parameters: { destination: 'ftp', operation: 'download', environment: 'prod', backupId: 'latest', stagingFolder: download }, credentials: CREDENTIAL_REF.ftp },
+				{
+					name: 'Download',
+					type: UPLOAD_TYPE,
+					parameters: {
+						destination: 'ftp',
+						operation: 'download',
+						environment: 'prod',
+						backupId: 'latest',
+						stagingFolder: download,
+					},
+					credentials: CREDENTIAL_REF.ftp,
+				},
 				{ name: 'Verify', type: VERIFY_TYPE, parameters: {} },
 			]);
 			expect(fetched.error).toBeUndefined();
@@ -180,12 +236,32 @@ suite('TOTVS Upload in n8n', () => {
 			});
 
 			const pruned = await run([
-				{ name: 'Prune', type: UPLOAD_TYPE, parameters: { destination: 'googleDrive', operation: 'prune', environment: 'prod', keepLast: 1, keepDaily: 0, keepWeekly: 0, keepMonthly: 0, minimumAgeDays: 0 }, credentials: CREDENTIAL_REF.googleDrive },
+				{
+					name: 'Prune',
+					type: UPLOAD_TYPE,
+					parameters: {
+						destination: 'googleDrive',
+						operation: 'prune',
+						environment: 'prod',
+						keepLast: 1,
+						keepDaily: 0,
+						keepWeekly: 0,
+						keepMonthly: 0,
+						minimumAgeDays: 0,
+					},
+					credentials: CREDENTIAL_REF.googleDrive,
+				},
 			]);
 			expect(pruned.error).toBeUndefined();
 			expect(pruned.jsonOf('Prune')[0]).toMatchObject({
 				status: 'ok',
-				prune: { dryRun: true, deleteCount: 0, keepCount: 1, deleted: [], kept: [expect.objectContaining({ backupId, rules: ['newest-verified-full', 'last'] })] },
+				prune: {
+					dryRun: true,
+					deleteCount: 0,
+					keepCount: 1,
+					deleted: [],
+					kept: [expect.objectContaining({ backupId, rules: ['newest-verified-full', 'last'] })],
+				},
 			});
 		} finally {
 			rmSync(download, { recursive: true, force: true });
@@ -197,7 +273,10 @@ suite('TOTVS Upload in n8n', () => {
 		credentials.sftp.data = { ...credentials.sftp.data, hostFingerprint: sshd.otherHostKeySha256 };
 		const result = await runTotvsWorkflow(
 			{
-				nodes: [{ name: 'Start', type: MANUAL_TRIGGER_TYPE }, { ...uploadNode('Upload SFTP', 'sftp', { setFolder: uploaded.location as string }), continueOnFail: true }],
+				nodes: [
+					{ name: 'Start', type: MANUAL_TRIGGER_TYPE },
+					{ ...uploadNode('Upload SFTP', 'sftp', { setFolder: uploaded.location as string }), continueOnFail: true },
+				],
 				connections: chain(['Start', 'Upload SFTP']),
 			},
 			credentialFor(server, database),
@@ -227,18 +306,37 @@ suite('destination credential tests', () => {
 
 	it('SFTP: connects, names the pinned host key, writes a test file; refuses another key', async () => {
 		const ok = await test('totvsSftpConnectionTest', 'totvsSftp', sftpData());
-		expect(ok).toEqual({ status: 'OK', message: expect.stringMatching(new RegExp(`^Connected to sftp://${sshd.user.name}@127\\.0\\.0\\.1:${sshd.port}.*host key ${sshd.hostKeySha256.replace(/[+/]/g, '\\$&')} matches.*a test file was written and deleted$`)) });
-		const wrong = await test('totvsSftpConnectionTest', 'totvsSftp', { ...sftpData(), hostFingerprint: sshd.otherHostKeySha256 });
+		expect(ok).toEqual({
+			status: 'OK',
+			message: expect.stringMatching(
+				new RegExp(
+					`^Connected to sftp://${sshd.user.name}@127\\.0\\.0\\.1:${sshd.port}.*host key ${sshd.hostKeySha256.replace(/[+/]/g, '\\$&')} matches.*a test file was written and deleted$`,
+				),
+			),
+		});
+		const wrong = await test('totvsSftpConnectionTest', 'totvsSftp', {
+			...sftpData(),
+			hostFingerprint: sshd.otherHostKeySha256,
+		});
 		expect(wrong.status).toBe('Error');
 		expect(wrong.message).toContain(sshd.hostKeySha256.replace(/^SHA256:/, '')); // shows the key the server presented
-		const badPassword = await test('totvsSftpConnectionTest', 'totvsSftp', { ...sftpData(), authentication: 'password', password: 'not-the-password' });
+		const badPassword = await test('totvsSftpConnectionTest', 'totvsSftp', {
+			...sftpData(),
+			authentication: 'password',
+			password: 'not-the-password',
+		});
 		expect(badPassword.status).toBe('Error');
 		expect(badPassword.message).not.toContain('not-the-password');
 	});
 
 	it('FTPS: connects with the trusted certificate; refuses a server it cannot validate', async () => {
 		const ok = await test('totvsFtpConnectionTest', 'totvsFtp', ftpData());
-		expect(ok).toEqual({ status: 'OK', message: expect.stringMatching(/^Connected to ftpes:\/\/.* over TLS \(explicit\); certificate validated; .*a test file was written and deleted$/) });
+		expect(ok).toEqual({
+			status: 'OK',
+			message: expect.stringMatching(
+				/^Connected to ftpes:\/\/.* over TLS \(explicit\); certificate validated; .*a test file was written and deleted$/,
+			),
+		});
 		const untrusted = await test('totvsFtpConnectionTest', 'totvsFtp', { ...ftpData(), caPem: ftp.otherCertPem });
 		expect(untrusted.status).toBe('Error');
 		expect(untrusted.message).toContain(ftp.certSha256.slice(0, 8)); // shows what the server presented
@@ -247,8 +345,14 @@ suite('destination credential tests', () => {
 	it('Google Drive: gets a token with the service account and writes in the folder; rejects a broken key without echoing it', async () => {
 		const ok = await test('totvsGoogleDriveConnectionTest', 'totvsGoogleDriveApi', driveData());
 		expect(ok).toEqual({ status: 'OK', message: expect.stringContaining(`as service account ${clientEmail}`) });
-		const broken = await test('totvsGoogleDriveConnectionTest', 'totvsGoogleDriveApi', { ...driveData(), serviceAccountJson: '{"private_key": "-----BEGIN PRIVATE KEY----- secret' });
-		expect(broken).toEqual({ status: 'Error', message: expect.stringMatching(/^The service account key is not valid JSON/) });
+		const broken = await test('totvsGoogleDriveConnectionTest', 'totvsGoogleDriveApi', {
+			...driveData(),
+			serviceAccountJson: '{"private_key": "-----BEGIN PRIVATE KEY----- secret',
+		});
+		expect(broken).toEqual({
+			status: 'Error',
+			message: expect.stringMatching(/^The service account key is not valid JSON/),
+		});
 		expect(broken.message).not.toContain('secret');
 	});
 });

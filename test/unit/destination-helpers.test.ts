@@ -28,7 +28,10 @@ describe('destination helpers', () => {
 		try {
 			execFileSync('ssh-keygen', ['-q', '-t', 'ed25519', '-N', '', '-f', path.join(dir, 'k')]);
 			const printed = execFileSync('ssh-keygen', ['-lf', path.join(dir, 'k.pub')], { encoding: 'utf8' }).split(' ')[1];
-			const blob = Buffer.from(execFileSync('cat', [path.join(dir, 'k.pub')], { encoding: 'utf8' }).split(' ')[1], 'base64');
+			const blob = Buffer.from(
+				execFileSync('cat', [path.join(dir, 'k.pub')], { encoding: 'utf8' }).split(' ')[1],
+				'base64',
+			);
 			expect(sshFingerprint(blob)).toBe(printed);
 		} finally {
 			rmSync(dir, { recursive: true, force: true });
@@ -50,6 +53,8 @@ describe('destination helpers', () => {
 		expect(checkRemoteCopy(local, { size: 3 }, 'x')).toBe('size');
 		expect(() => checkRemoteCopy(local, { size: 2 }, 'sftp://h/x')).toThrow(/size is 2, expected 3/);
 		expect(() => checkRemoteCopy(local, { size: 3, sha256: 'c'.repeat(64) }, 'x')).toThrow(/SHA-256/);
-		expect(() => checkRemoteCopy({ bytes: 3, sha256: 'a'.repeat(64) }, { size: 3, md5: 'c'.repeat(32) }, 'x')).not.toThrow();
+		expect(() =>
+			checkRemoteCopy({ bytes: 3, sha256: 'a'.repeat(64) }, { size: 3, md5: 'c'.repeat(32) }, 'x'),
+		).not.toThrow();
 	});
 });

@@ -11,7 +11,11 @@ import * as credentialModule from '../../credentials/TotvsGoogleDriveOAuth2Api.c
 import { TotvsGoogleDriveOAuth2Api } from '../../credentials/TotvsGoogleDriveOAuth2Api.credentials';
 import { TotvsRestoreTest } from '../../nodes/TotvsRestoreTest/TotvsRestoreTest.node';
 import { TotvsUpload } from '../../nodes/TotvsUpload/TotvsUpload.node';
-import { CONFIG_FROM_CREDENTIAL, DESTINATION_CREDENTIAL, googleDriveOAuth2Config } from '../../nodes/shared/destination-credentials';
+import {
+	CONFIG_FROM_CREDENTIAL,
+	DESTINATION_CREDENTIAL,
+	googleDriveOAuth2Config,
+} from '../../nodes/shared/destination-credentials';
 
 const ACCESS_TOKEN = 'ya29.a0AfB_byC-access-token-value-0123456789';
 const REFRESH_TOKEN = '1//0gLrefresh-token-value-abcdefghijklmnop';
@@ -53,7 +57,10 @@ function failureOf(data: ICredentialDataDecryptedObject): { error: BackupError; 
 	} catch (error) {
 		expect(error).toBeInstanceOf(BackupError);
 		const backupError = error as BackupError;
-		return { error: backupError, text: `${backupError.message}\n${backupError.hint}\n${JSON.stringify(backupError)}\n${String(backupError.stack)}` };
+		return {
+			error: backupError,
+			text: `${backupError.message}\n${backupError.hint}\n${JSON.stringify(backupError)}\n${String(backupError.stack)}`,
+		};
 	}
 	throw new Error('expected the mapping to fail');
 }
@@ -101,15 +108,24 @@ describe('TOTVS Google Drive OAuth2 credential: description', () => {
 		const root = join(__dirname, '..', '..');
 		const pkg = JSON.parse(readFileSync(join(root, 'package.json'), 'utf8')) as { n8n: { credentials: string[] } };
 		expect(pkg.n8n.credentials).toContain('dist/credentials/TotvsGoogleDriveOAuth2Api.credentials.js');
-		expect(readFileSync(join(root, 'index.ts'), 'utf8')).toContain("export { TotvsGoogleDriveOAuth2Api } from './credentials/TotvsGoogleDriveOAuth2Api.credentials';");
+		expect(readFileSync(join(root, 'index.ts'), 'utf8')).toContain(
+			"export { TotvsGoogleDriveOAuth2Api } from './credentials/TotvsGoogleDriveOAuth2Api.credentials';",
+		);
 	});
 
 	it('is offered by every node with a Google Drive destination, without a testedBy', () => {
 		for (const node of [new TotvsUpload(), new TotvsRestoreTest()]) {
 			const destination = node.description.properties.find((p) => p.name === 'destination');
-			expect(destination?.options).toEqual(expect.arrayContaining([expect.objectContaining({ value: 'googleDriveSignIn', name: 'Google Drive (Sign in with Google)' })]));
+			expect(destination?.options).toEqual(
+				expect.arrayContaining([
+					expect.objectContaining({ value: 'googleDriveSignIn', name: 'Google Drive (Sign in with Google)' }),
+				]),
+			);
 			const entry = node.description.credentials?.find((c) => c.name === 'totvsGoogleDriveOAuth2Api');
-			expect(entry).toMatchObject({ required: true, displayOptions: { show: expect.objectContaining({ destination: ['googleDriveSignIn'] }) } });
+			expect(entry).toMatchObject({
+				required: true,
+				displayOptions: { show: expect.objectContaining({ destination: ['googleDriveSignIn'] }) },
+			});
 			expect(entry?.testedBy).toBeUndefined();
 		}
 		expect(DESTINATION_CREDENTIAL.googleDriveSignIn).toBe('totvsGoogleDriveOAuth2Api');
@@ -121,19 +137,30 @@ describe('TOTVS Google Drive OAuth2 credential: token data -> core config', () =
 	it("maps the client and n8n's refresh token to core's OAuth2 config", () => {
 		expect(googleDriveOAuth2Config(signedIn())).toEqual({
 			type: 'google-drive',
-			auth: { kind: 'oauth2', clientId: '123-abc.apps.googleusercontent.com', clientSecret: CLIENT_SECRET, refreshToken: REFRESH_TOKEN },
+			auth: {
+				kind: 'oauth2',
+				clientId: '123-abc.apps.googleusercontent.com',
+				clientSecret: CLIENT_SECRET,
+				refreshToken: REFRESH_TOKEN,
+			},
 			rootFolderId: '1AbCdEfGhIjKlMnOpQrStUvWxYz',
 			tokenUrl: 'https://oauth2.googleapis.com/token',
 		});
 	});
 
 	it('redeems the refresh token at the token URL that issued it, and follows a non-default API URL', () => {
-		const config = googleDriveOAuth2Config({ ...signedIn(), accessTokenUrl: 'http://127.0.0.1:9/token', apiBaseUrl: 'http://127.0.0.1:9/' });
+		const config = googleDriveOAuth2Config({
+			...signedIn(),
+			accessTokenUrl: 'http://127.0.0.1:9/token',
+			apiBaseUrl: 'http://127.0.0.1:9/',
+		});
 		expect(config).toMatchObject({ tokenUrl: 'http://127.0.0.1:9/token', apiBaseUrl: 'http://127.0.0.1:9' });
 	});
 
 	it('accepts a grant listing more scopes than drive', () => {
-		const config = googleDriveOAuth2Config(signedIn({ scope: `openid ${GOOGLE_DRIVE_SCOPE} https://www.googleapis.com/auth/userinfo.email` }));
+		const config = googleDriveOAuth2Config(
+			signedIn({ scope: `openid ${GOOGLE_DRIVE_SCOPE} https://www.googleapis.com/auth/userinfo.email` }),
+		);
 		expect(config.auth).toMatchObject({ kind: 'oauth2', refreshToken: REFRESH_TOKEN });
 	});
 
@@ -148,14 +175,17 @@ describe('TOTVS Google Drive OAuth2 credential: token data -> core config', () =
 	it.each([
 		['no refresh_token', { refresh_token: undefined }],
 		['an empty refresh_token', { refresh_token: '  ' }],
-	])('token data with %s fails clearly, says to sign in again with offline access, and shows no token', (_label, tokens) => {
-		const { error, text } = failureOf(signedIn(tokens));
-		expect(error.code).toBe('AUTH_FAILED');
-		expect(error.message).toMatch(/has no refresh token/);
-		expect(error.hint).toMatch(/"Sign in with Google" again/);
-		expect(error.hint).toMatch(/offline access/);
-		expectNoSecrets(text);
-	});
+	])(
+		'token data with %s fails clearly, says to sign in again with offline access, and shows no token',
+		(_label, tokens) => {
+			const { error, text } = failureOf(signedIn(tokens));
+			expect(error.code).toBe('AUTH_FAILED');
+			expect(error.message).toMatch(/has no refresh token/);
+			expect(error.hint).toMatch(/"Sign in with Google" again/);
+			expect(error.hint).toMatch(/offline access/);
+			expectNoSecrets(text);
+		},
+	);
 
 	it('a sign-in where the Drive permission was not granted fails clearly', () => {
 		const { error, text } = failureOf(signedIn({ scope: 'openid https://www.googleapis.com/auth/drive.file' }));

@@ -25,16 +25,25 @@ function authFields(node: INodeTypeDescription): INodeProperties[] {
 /** editor-ui getMainAuthField (with findAlternativeAuthField); isNodeParameterRequired is always true there. */
 function mainAuthField(node: INodeTypeDescription): INodeProperties | undefined {
 	const fields = authFields(node);
-	const byName = fields.find((f) => f.name === 'authentication' && !f.options?.some((o) => 'value' in o && o.value === 'none'));
+	const byName = fields.find(
+		(f) => f.name === 'authentication' && !f.options?.some((o) => 'value' in o && o.value === 'none'),
+	);
 	if (byName) return byName;
 	const credentialValues = new Map<string, string[]>();
 	for (const credential of node.credentials ?? []) {
 		for (const [name, values] of Object.entries(credential.displayOptions?.show ?? {})) {
-			credentialValues.set(name, [...(credentialValues.get(name) ?? []), ...(values ?? []).map((v) => (v ? String(v) : ''))]);
+			credentialValues.set(name, [
+				...(credentialValues.get(name) ?? []),
+				...(values ?? []).map((v) => (v ? String(v) : '')),
+			]);
 		}
 	}
 	return fields.find(
-		(f) => !!f.options?.length && f.options.every((o) => !('value' in o) || typeof o.value !== 'string' || credentialValues.get(f.name)!.includes(o.value)),
+		(f) =>
+			!!f.options?.length &&
+			f.options.every(
+				(o) => !('value' in o) || typeof o.value !== 'string' || credentialValues.get(f.name)!.includes(o.value),
+			),
 	);
 }
 
@@ -44,7 +53,9 @@ function hiddenFromPanel(node: INodeTypeDescription): string[] {
 	if (!main) return [];
 	const fields = authFields(node);
 	return node.properties
-		.filter((p) => p.name === main.name || fields.some((f) => f.displayOptions?.show && p.name in f.displayOptions.show))
+		.filter(
+			(p) => p.name === main.name || fields.some((f) => f.displayOptions?.show && p.name in f.displayOptions.show),
+		)
 		.map((p) => p.displayName);
 }
 

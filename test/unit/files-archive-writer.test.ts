@@ -39,7 +39,8 @@ beforeAll(async () => {
 	const sizes = [0, 1, 511, 512, 513, MiB - 512, MiB, MiB + 1, 3 * MiB + 7];
 	for (const size of sizes) await writeFile(join(root, 'system', `t${size}.dtc`), randomBytes(size));
 	// Many small files: several per batch.
-	for (let i = 0; i < 300; i++) await writeFile(join(root, 'system', `sx${String(i).padStart(3, '0')}.dbf`), randomBytes(3000 + i * 37));
+	for (let i = 0; i < 300; i++)
+		await writeFile(join(root, 'system', `sx${String(i).padStart(3, '0')}.dbf`), randomBytes(3000 + i * 37));
 	await writeFile(join(root, 'relatório de ação.txt'), 'acentuação e espaços');
 	await writeFile(join(root, `${'pasta-longa-'.repeat(9)}`, `${'nome-longo-'.repeat(12)}.ini`), '[ambiente]\n');
 	await symlink('system/t1.dtc', join(root, 'atalho'));
@@ -51,7 +52,16 @@ afterAll(async () => {
 	await rm(work, { recursive: true, force: true });
 });
 
-async function archive(codec: Codec, options: { workerMinBytes?: number; list?: TreeEntry[]; signal?: AbortSignal; onFile?: (entry: TreeEntry) => void; pacer?: FsPacer } = {}) {
+async function archive(
+	codec: Codec,
+	options: {
+		workerMinBytes?: number;
+		list?: TreeEntry[];
+		signal?: AbortSignal;
+		onFile?: (entry: TreeEntry) => void;
+		pacer?: FsPacer;
+	} = {},
+) {
 	const staging = await mkdtemp(join(work, 'staging-'));
 	const set = await BackupSetWriter.create(staging, 'p12', 'full', 'files', new Date());
 	const files: Array<{ entry: TreeEntry; stored: StoredFile }> = [];
@@ -119,42 +129,57 @@ async function entryNames(plain: Buffer): Promise<string[]> {
 	return names;
 }
 
-const withZstd = (name: string, fn: () => Promise<void>) => (hasZstd ? it(name, fn) : it.skip(`skipped: zstd is not installed: ${name}`, fn));
+const withZstd = (name: string, fn: () => Promise<void>) =>
+	hasZstd ? it(name, fn) : it.skip(`skipped: zstd is not installed: ${name}`, fn);
 
 describe('writeTarArchive', () => {
-	withZstd('writes what tar-stream wrote, with every file hashed, in entry order, on the worker thread and inline alike', async () => {
-		const onWorker = await archive(zstd, { workerMinBytes: 0 });
-		const inline = await archive(zstd, { workerMinBytes: Infinity });
-		const fileEntries = entries.filter((e) => e.type === 'file');
-		for (const run of [onWorker, inline]) {
-			expect(run.files.map((f) => f.entry.path)).toEqual(fileEntries.map((e) => e.path));
-			for (const { entry, stored } of run.files) {
-				const content = await readFile(entry.absolute);
-				expect({ path: entry.path, sha256: stored.sha256, size: stored.size, inconsistent: stored.inconsistent, skipped: stored.skipped }).toEqual({
-					path: entry.path,
-					sha256: createHash('sha256').update(content).digest('hex'),
-					size: content.length,
-					inconsistent: undefined,
-					skipped: undefined,
-				});
+	withZstd(
+		'writes what tar-stream wrote, with every file hashed, in entry order, on the worker thread and inline alike',
+		async () => {
+			const onWorker = await archive(zstd, { workerMinBytes: 0 });
+			const inline = await archive(zstd, { workerMinBytes: Infinity });
+			const fileEntries = entries.filter((e) => e.type === 'file');
+			for (const run of [onWorker, inline]) {
+				expect(run.files.map((f) => f.entry.path)).toEqual(fileEntries.map((e) => e.path));
+				for (const { entry, stored } of run.files) {
+					const content = await readFile(entry.absolute);
+					expect({
+						path: entry.path,
+						sha256: stored.sha256,
+						size: stored.size,
+						inconsistent: stored.inconsistent,
+						skipped: stored.skipped,
+					}).toEqual({
+						path: entry.path,
+						sha256: createHash('sha256').update(content).digest('hex'),
+						size: content.length,
+						inconsistent: undefined,
+						skipped: undefined,
+					});
+				}
+				expect(run.artifact.sha256).toBe(createHash('sha256').update(run.compressed).digest('hex'));
+				expect(run.artifact.bytes).toBe(run.compressed.length);
 			}
-			expect(run.artifact.sha256).toBe(createHash('sha256').update(run.compressed).digest('hex'));
-			expect(run.artifact.bytes).toBe(run.compressed.length);
-		}
-		expect(onWorker.plain.equals(inline.plain)).toBe(true);
-		const reference = await tarStreamReference(new Map(onWorker.files.map((f) => [f.entry.path, f.stored])));
-		expect(onWorker.plain.length).toBe(reference.length);
-		expect(onWorker.plain.equals(reference)).toBe(true);
-	});
+			expect(onWorker.plain.equals(inline.plain)).toBe(true);
+			const reference = await tarStreamReference(new Map(onWorker.files.map((f) => [f.entry.path, f.stored])));
+			expect(onWorker.plain.length).toBe(reference.length);
+			expect(onWorker.plain.equals(reference)).toBe(true);
+		},
+	);
 
-	withZstd('writes the same archive and hashes on a slow filesystem (asynchronous reads, small files read ahead)', async () => {
-		const fast = await archive(zstd, { workerMinBytes: 0 });
-		const slowPacer = new FsPacer(20, 2, 0); // every call counts as slow from the start
-		expect(slowPacer.slow).toBe(true);
-		const slow = await archive(zstd, { workerMinBytes: 0, pacer: slowPacer });
-		expect(slow.plain.equals(fast.plain)).toBe(true);
-		expect(slow.files.map((f) => [f.entry.path, f.stored.sha256])).toEqual(fast.files.map((f) => [f.entry.path, f.stored.sha256]));
-	});
+	withZstd(
+		'writes the same archive and hashes on a slow filesystem (asynchronous reads, small files read ahead)',
+		async () => {
+			const fast = await archive(zstd, { workerMinBytes: 0 });
+			const slowPacer = new FsPacer(20, 2, 0); // every call counts as slow from the start
+			expect(slowPacer.slow).toBe(true);
+			const slow = await archive(zstd, { workerMinBytes: 0, pacer: slowPacer });
+			expect(slow.plain.equals(fast.plain)).toBe(true);
+			expect(slow.files.map((f) => [f.entry.path, f.stored.sha256])).toEqual(
+				fast.files.map((f) => [f.entry.path, f.stored.sha256]),
+			);
+		},
+	);
 
 	withZstd('is extracted by GNU tar into the same tree', async () => {
 		const { path } = await archive(zstd, { workerMinBytes: 0 });
@@ -162,7 +187,8 @@ describe('writeTarArchive', () => {
 		const run = spawnSync('tar', ['-I', 'zstd', '-xpf', path, '-C', target], { encoding: 'utf8' });
 		expect(run.stderr).toBe('');
 		expect(run.status).toBe(0);
-		for (const e of entries.filter((x) => x.type === 'file')) expect((await readFile(join(target, e.path))).equals(await readFile(e.absolute))).toBe(true);
+		for (const e of entries.filter((x) => x.type === 'file'))
+			expect((await readFile(join(target, e.path))).equals(await readFile(e.absolute))).toBe(true);
 	});
 
 	it('writes the same archive with gzip and without compression', async () => {
@@ -178,7 +204,9 @@ describe('writeTarArchive', () => {
 	withZstd('leaves out a file that vanished after the walk, and says so in order', async () => {
 		const gone = join(work, 'protheus_data', 'some.tmp');
 		await writeFile(gone, 'x');
-		const list = (await scanTree(labelRoots([{ path: join(work, 'protheus_data'), kind: 'folder' }]), makeSelection([], []))).entries;
+		const list = (
+			await scanTree(labelRoots([{ path: join(work, 'protheus_data'), kind: 'folder' }]), makeSelection([], []))
+		).entries;
 		await unlink(gone);
 		const run = await archive(zstd, { list, workerMinBytes: 0 });
 		const skipped = run.files.find((f) => f.entry.path === 'protheus_data/some.tmp');
@@ -192,7 +220,11 @@ describe('writeTarArchive', () => {
 	withZstd('stops when cancelled part way, with a clear error', async () => {
 		const cancel = new AbortController();
 		let seen = 0;
-		const error = await archive(zstd, { workerMinBytes: 0, signal: cancel.signal, onFile: () => ++seen === 20 && cancel.abort() }).then(
+		const error = await archive(zstd, {
+			workerMinBytes: 0,
+			signal: cancel.signal,
+			onFile: () => ++seen === 20 && cancel.abort(),
+		}).then(
 			() => undefined,
 			(e: unknown) => e,
 		);
@@ -213,7 +245,11 @@ describe('BlockWriter', () => {
 			},
 		});
 		const stop = new AbortController();
-		const out = new BlockWriter(slow, stop.signal, { reuse: true, hasher: new InlineHasher(), onDigests: () => undefined });
+		const out = new BlockWriter(slow, stop.signal, {
+			reuse: true,
+			hasher: new InlineHasher(),
+			onDigests: () => undefined,
+		});
 		const data = randomBytes(40 * MiB + 123);
 		for (let offset = 0; offset < data.length; offset += 300_000) {
 			if (out.behind) await out.catchUp();
@@ -236,7 +272,7 @@ describe('range hashers', () => {
 		let current = { buffer: Buffer.from(new SharedArrayBuffer(1000)), ranges: [] as number[] };
 		let used = 0;
 		files.forEach((file, id) => {
-			for (let offset = 0; offset < file.length; ) {
+			for (let offset = 0; offset < file.length;) {
 				if (used === 1000) {
 					buffers.push(current);
 					current = { buffer: Buffer.from(new SharedArrayBuffer(1000)), ranges: [] };

@@ -27,8 +27,18 @@ describe('FsPacer', () => {
 
 	it('runs calls synchronously while fast, through the async path once slow', async () => {
 		const pacer = new FsPacer(20, 2, 0); // slow from the start
-		expect(await pacer.run(() => 'sync', async () => 'async')).toBe('async');
+		expect(
+			await pacer.run(
+				() => 'sync',
+				async () => 'async',
+			),
+		).toBe('async');
 		const fast = new FsPacer();
-		expect(await fast.run(() => 'sync', async () => 'async')).toBe('sync');
+		expect(
+			await fast.run(
+				() => 'sync',
+				async () => 'async',
+			),
+		).toBe('sync');
 	});
 });

@@ -7,7 +7,15 @@ import { FtpDestination } from '../../core/destinations/ftp';
 import { BackupError } from '../../core/errors';
 
 function destinationWithStuckClient(timeoutMs: number) {
-	const destination = new FtpDestination({ type: 'ftp', host: '127.0.0.1', port: 2121, username: 'u', password: 'secret-pw', tls: 'none', timeoutMs });
+	const destination = new FtpDestination({
+		type: 'ftp',
+		host: '127.0.0.1',
+		port: 2121,
+		username: 'u',
+		password: 'secret-pw',
+		tls: 'none',
+		timeoutMs,
+	});
 	const stuckClient = { closed: false, cd: () => new Promise(() => undefined), close: () => undefined, ftp: {} };
 	Object.assign(destination, { connect: async () => stuckClient });
 	return { destination };
@@ -15,7 +23,10 @@ function destinationWithStuckClient(timeoutMs: number) {
 
 it('fails a silent operation with TIMEOUT after three timeouts, naming the server and not the password', async () => {
 	const { destination } = destinationWithStuckClient(100);
-	const error = await destination.list('prod').then(() => undefined, (reason: unknown) => reason);
+	const error = await destination.list('prod').then(
+		() => undefined,
+		(reason: unknown) => reason,
+	);
 	expect(error).toBeInstanceOf(BackupError);
 	expect((error as BackupError).code).toBe('TIMEOUT');
 	expect((error as BackupError).message).toContain('ftp://u@127.0.0.1:2121');
@@ -29,7 +40,15 @@ it('lets the next operation run after a stalled one (the queue is not stuck)', a
 });
 
 it('reports TIMEOUT, not the vaguer error the closed connection gives the stuck command', async () => {
-	const destination = new FtpDestination({ type: 'ftp', host: '127.0.0.1', port: 2121, username: 'u', password: 'secret-pw', tls: 'none', timeoutMs: 100 });
+	const destination = new FtpDestination({
+		type: 'ftp',
+		host: '127.0.0.1',
+		port: 2121,
+		username: 'u',
+		password: 'secret-pw',
+		tls: 'none',
+		timeoutMs: 100,
+	});
 	let fail: (error: Error) => void = () => undefined;
 	const client = {
 		closed: false,
@@ -42,12 +61,24 @@ it('reports TIMEOUT, not the vaguer error the closed connection gives the stuck 
 });
 
 it('keeps a specific finding the operation makes once its connection is closed (an upload finding a full disk)', async () => {
-	const destination = new FtpDestination({ type: 'ftp', host: '127.0.0.1', port: 2121, username: 'u', password: 'secret-pw', tls: 'none', timeoutMs: 100 });
+	const destination = new FtpDestination({
+		type: 'ftp',
+		host: '127.0.0.1',
+		port: 2121,
+		username: 'u',
+		password: 'secret-pw',
+		tls: 'none',
+		timeoutMs: 100,
+	});
 	let fail: (error: Error) => void = () => undefined;
 	const client = {
 		closed: false,
 		cd: () => new Promise((_resolve, reject) => (fail = reject)),
-		close: () => setTimeout(() => fail(new BackupError('DISK_FULL', 'The FTP server\'s disk is full', 'Free space on the server.')), 20),
+		close: () =>
+			setTimeout(
+				() => fail(new BackupError('DISK_FULL', "The FTP server's disk is full", 'Free space on the server.')),
+				20,
+			),
 		ftp: {},
 	};
 	Object.assign(destination, { connect: async () => client, client });

@@ -20,7 +20,9 @@ describe('manifest', () => {
 	it('names a missing nested field', () => {
 		const bad = JSON.parse(JSON.stringify(sampleManifest()));
 		delete bad.inventory.tables[0].rows;
-		expect(() => parseManifest(JSON.stringify(bad), 'm.json')).toThrow(/field inventory\.tables\[0\]\.rows: expected an integer/);
+		expect(() => parseManifest(JSON.stringify(bad), 'm.json')).toThrow(
+			/field inventory\.tables\[0\]\.rows: expected an integer/,
+		);
 	});
 
 	it('rejects truncated JSON with a clear reason', () => {
@@ -76,6 +78,7 @@ describe('backup ids', () => {
 
 	it('refuse environment names that are not safe folder names', () => {
 		expect(checkEnvironmentName(' P12-homolog ')).toBe('P12-homolog');
-		for (const bad of ['', '../x', 'a/b', 'prod env', '-x']) expect(() => checkEnvironmentName(bad)).toThrow(BackupError);
+		for (const bad of ['', '../x', 'a/b', 'prod env', '-x'])
+			expect(() => checkEnvironmentName(bad)).toThrow(BackupError);
 	});
 });

@@ -34,7 +34,7 @@ describe('pg_dump name patterns', () => {
 	it('pass each pattern as its own argument', () => {
 		expect(selectionArguments({ ...none, includeSchemas: ['public'], excludeTables: ['a b', "x';drop"] })).toEqual([
 			'--schema=public',
-			"--exclude-table=a b",
+			'--exclude-table=a b',
 			"--exclude-table=x';drop",
 		]);
 	});

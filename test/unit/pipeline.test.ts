@@ -35,13 +35,18 @@ describe('writeHashed', () => {
 			for (let offset = 0; offset < data.length; offset += 4096) slow.write(data.subarray(offset, offset + 4096));
 			slow.end();
 			const reports: Progress[] = [];
-			const many = await writeHashed(slow, join(folder, 'many.bin'), { onProgress: (p) => reports.push(p), progressIntervalMs: 0 });
+			const many = await writeHashed(slow, join(folder, 'many.bin'), {
+				onProgress: (p) => reports.push(p),
+				progressIntervalMs: 0,
+			});
 			const one = await writeHashed(Readable.from([data]), join(folder, 'one.bin'));
 			const expected = { bytes: data.length, sha256: createHash('sha256').update(data).digest('hex') };
 			expect(many).toEqual(expected);
 			expect(one).toEqual(expected);
 			expect((await readFile(join(folder, 'many.bin'))).equals(data)).toBe(true);
-			expect(((await stat(join(folder, 'one.bin'))).mode & 0o777).toString(8)).toBe((0o640 & ~process.umask()).toString(8));
+			expect(((await stat(join(folder, 'one.bin'))).mode & 0o777).toString(8)).toBe(
+				(0o640 & ~process.umask()).toString(8),
+			);
 			expect(reports.at(-1)?.bytes).toBe(data.length);
 		} finally {
 			await rm(folder, { recursive: true, force: true });
@@ -66,7 +71,9 @@ describe('writeHashed', () => {
 		const folder = await mkdtemp(join(tmpdir(), 'totvs-hashed-'));
 		try {
 			await writeHashed(Readable.from([Buffer.from('first')]), join(folder, 'a.bin'));
-			await expect(writeHashed(Readable.from([Buffer.from('second')]), join(folder, 'a.bin'))).rejects.toMatchObject({ code: 'EEXIST' });
+			await expect(writeHashed(Readable.from([Buffer.from('second')]), join(folder, 'a.bin'))).rejects.toMatchObject({
+				code: 'EEXIST',
+			});
 			expect(await readFile(join(folder, 'a.bin'), 'utf8')).toBe('first');
 		} finally {
 			await rm(folder, { recursive: true, force: true });

@@ -43,13 +43,30 @@ const failed = (checks: Array<{ name: string; ok: boolean }>) => checks.filter((
 
 describe('compareWithManifest', () => {
 	it('estimated row counts are compared within the tolerance, exact ones exactly', () => {
-		const expected = inventory([table('se1010', 1000, { rowsEstimated: true }), table('sa1010', 10)], [['e1_emissao', '20261125']]);
-		const within = inventory([table('se1010', 1090, { maxRecno: 1000 }), table('sa1010', 10)], [['e1_emissao', '20261125']]);
+		const expected = inventory(
+			[table('se1010', 1000, { rowsEstimated: true }), table('sa1010', 10)],
+			[['e1_emissao', '20261125']],
+		);
+		const within = inventory(
+			[table('se1010', 1090, { maxRecno: 1000 }), table('sa1010', 10)],
+			[['e1_emissao', '20261125']],
+		);
 		expect(failed(compareWithManifest(source, expected, restored(within), rule))).toEqual([]);
-		const beyond = inventory([table('se1010', 1200, { maxRecno: 1000 }), table('sa1010', 10)], [['e1_emissao', '20261125']]);
-		const rowCheck = compareWithManifest(source, expected, restored(beyond), rule).find((c) => c.name === 'row-counts')!;
-		expect(rowCheck).toMatchObject({ ok: false, message: expect.stringContaining('public.se1010 1200 (expected 1000 ±100)') });
-		const offByOne = inventory([table('se1010', 1000), table('sa1010', 9, { maxRecno: 10 })], [['e1_emissao', '20261125']]);
+		const beyond = inventory(
+			[table('se1010', 1200, { maxRecno: 1000 }), table('sa1010', 10)],
+			[['e1_emissao', '20261125']],
+		);
+		const rowCheck = compareWithManifest(source, expected, restored(beyond), rule).find(
+			(c) => c.name === 'row-counts',
+		)!;
+		expect(rowCheck).toMatchObject({
+			ok: false,
+			message: expect.stringContaining('public.se1010 1200 (expected 1000 ±100)'),
+		});
+		const offByOne = inventory(
+			[table('se1010', 1000), table('sa1010', 9, { maxRecno: 10 })],
+			[['e1_emissao', '20261125']],
+		);
 		expect(failed(compareWithManifest(source, expected, restored(offByOne), rule))).toEqual(['row-counts']);
 	});
 
@@ -57,16 +74,34 @@ describe('compareWithManifest', () => {
 		const tables = [table('se1010', 5)];
 		const stale = inventory(tables, [['e1_emissao', '20261120']]);
 		const check = compareWithManifest(source, stale, restored(stale), rule).find((c) => c.name === 'freshness')!;
-		expect(check).toMatchObject({ ok: false, expected: expect.stringContaining('on or after 20261123'), actual: 'e1_emissao 20261120' });
+		expect(check).toMatchObject({
+			ok: false,
+			expected: expect.stringContaining('on or after 20261123'),
+			actual: 'e1_emissao 20261120',
+		});
 		const fresh = inventory(tables, [['e1_emissao', '20261123']]);
-		expect(compareWithManifest(source, fresh, restored(fresh), rule).find((c) => c.name === 'freshness')!.ok).toBe(true);
-		expect(compareWithManifest(source, stale, restored(stale), { ...rule, maxAgeDays: 0 }).find((c) => c.name === 'freshness')!.ok).toBe(true);
+		expect(compareWithManifest(source, fresh, restored(fresh), rule).find((c) => c.name === 'freshness')!.ok).toBe(
+			true,
+		);
+		expect(
+			compareWithManifest(source, stale, restored(stale), { ...rule, maxAgeDays: 0 }).find(
+				(c) => c.name === 'freshness',
+			)!.ok,
+		).toBe(true);
 	});
 
 	it('duplicates, missing Protheus columns and extra tables each fail their own check', () => {
 		const expected = inventory([table('sa1010', 5)], [['e1_emissao', '20261125']]);
-		const actual = inventory([table('sa1010', 5, { hasDeleted: false }), table('zz9010', 0, { maxRecno: null })], [['e1_emissao', '20261125']]);
-		const checks = compareWithManifest(source, expected, restored(actual, [{ table: 'public.sa1010', recnos: [3] }]), rule);
+		const actual = inventory(
+			[table('sa1010', 5, { hasDeleted: false }), table('zz9010', 0, { maxRecno: null })],
+			[['e1_emissao', '20261125']],
+		);
+		const checks = compareWithManifest(
+			source,
+			expected,
+			restored(actual, [{ table: 'public.sa1010', recnos: [3] }]),
+			rule,
+		);
 		expect(failed(checks)).toEqual(['tables', 'duplicate-recno', 'protheus-columns']);
 		expect(checks.find((c) => c.name === 'tables')!.message).toMatch(/not in the backup: public\.zz9010/);
 		expect(checks.find((c) => c.name === 'protheus-columns')!.message).toMatch(/public\.sa1010 lacks D_E_L_E_T_/);
@@ -75,7 +110,9 @@ describe('compareWithManifest', () => {
 
 describe('databaseNameFor', () => {
 	it('is lower case, [a-z0-9_], at most 63 bytes, and unique for long ids', () => {
-		expect(databaseNameFor('totvs_rt_', 'prod-20261126T020000Z-full-db')).toBe('totvs_rt_prod_20261126t020000z_full_db');
+		expect(databaseNameFor('totvs_rt_', 'prod-20261126T020000Z-full-db')).toBe(
+			'totvs_rt_prod_20261126t020000z_full_db',
+		);
 		const long = 'a'.repeat(63);
 		const one = databaseNameFor('totvs_rt_', `${long}-20261126T020000Z-full-db`);
 		const two = databaseNameFor('totvs_rt_', `${long}-20261127T020000Z-full-db`);
@@ -96,7 +133,15 @@ describe('restoreReportHtml', () => {
 				restoredBytes: 2048,
 				database: 'totvs_rt_prod_1',
 				kept: true,
-				checks: [{ name: 'tables', ok: false, expected: '<b>1</b>', actual: '"0" & \'x\'', message: '<script>alert(1)</script>' }],
+				checks: [
+					{
+						name: 'tables',
+						ok: false,
+						expected: '<b>1</b>',
+						actual: '"0" & \'x\'',
+						message: '<script>alert(1)</script>',
+					},
+				],
 			},
 			'en',
 		);

@@ -7,7 +7,13 @@
 import fc from 'fast-check';
 import type { BackupType } from '../../core/backup-set/manifest';
 import { calendarKeys } from '../../core/retention/calendar';
-import { planPrune, type PrunePlan, type RetentionPolicy, type SetSummary, type UnfinishedSummary } from '../../core/retention/retention';
+import {
+	planPrune,
+	type PrunePlan,
+	type RetentionPolicy,
+	type SetSummary,
+	type UnfinishedSummary,
+} from '../../core/retention/retention';
 
 const DAY = 86_400_000;
 const START = Date.parse('2024-01-01T00:00:00Z');
@@ -33,21 +39,26 @@ const step = fc.record({
 	bytes: fc.integer({ min: 1, max: 1e9 }),
 });
 
-const policyArb = fc.record({
-	keepLast: fc.integer({ min: 0, max: 10 }),
-	keepDaily: fc.integer({ min: 0, max: 14 }),
-	keepWeekly: fc.integer({ min: 0, max: 8 }),
-	keepMonthly: fc.integer({ min: 0, max: 12 }),
-	keepYearly: fc.integer({ min: 0, max: 3 }),
-	minimumAgeDays: fc.oneof(fc.constant(0), fc.integer({ min: 1, max: 60 })),
-	unfinishedAfterHours: fc.integer({ min: 0, max: 72 }),
-	timeZone: fc.constantFrom('UTC', 'America/Sao_Paulo', 'Asia/Kolkata', 'Pacific/Chatham'),
-}).filter((p) => p.keepLast + p.keepDaily + p.keepWeekly + p.keepMonthly + p.keepYearly + p.minimumAgeDays > 0);
+const policyArb = fc
+	.record({
+		keepLast: fc.integer({ min: 0, max: 10 }),
+		keepDaily: fc.integer({ min: 0, max: 14 }),
+		keepWeekly: fc.integer({ min: 0, max: 8 }),
+		keepMonthly: fc.integer({ min: 0, max: 12 }),
+		keepYearly: fc.integer({ min: 0, max: 3 }),
+		minimumAgeDays: fc.oneof(fc.constant(0), fc.integer({ min: 1, max: 60 })),
+		unfinishedAfterHours: fc.integer({ min: 0, max: 72 }),
+		timeZone: fc.constantFrom('UTC', 'America/Sao_Paulo', 'Asia/Kolkata', 'Pacific/Chatham'),
+	})
+	.filter((p) => p.keepLast + p.keepDaily + p.keepWeekly + p.keepMonthly + p.keepYearly + p.minimumAgeDays > 0);
 
 const historyArb: fc.Arbitrary<History> = fc
 	.record({
 		steps: fc.array(step, { maxLength: 60 }),
-		unfinished: fc.array(fc.record({ environment: fc.constantFrom('prod', 'homolog'), ageHours: fc.integer({ min: 0, max: 200 }) }), { maxLength: 4 }),
+		unfinished: fc.array(
+			fc.record({ environment: fc.constantFrom('prod', 'homolog'), ageHours: fc.integer({ min: 0, max: 200 }) }),
+			{ maxLength: 4 },
+		),
 		policy: policyArb,
 		nowAfterMs: fc.integer({ min: 0, max: 90 * DAY }),
 	})
@@ -109,15 +120,23 @@ function expectedKeep({ sets, policy, now }: History): Set<string> {
 	};
 	const justified = new Set<SetSummary>();
 	const groups = new Map<string, SetSummary[]>();
-	for (const s of sets) groups.set(`${s.environment}/${s.component}`, [...(groups.get(`${s.environment}/${s.component}`) ?? []), s]);
+	for (const s of sets)
+		groups.set(`${s.environment}/${s.component}`, [...(groups.get(`${s.environment}/${s.component}`) ?? []), s]);
 	for (const group of groups.values()) {
-		const newest = [...group].sort((a, b) => Date.parse(b.startedAt) - Date.parse(a.startedAt) || b.backupId.localeCompare(a.backupId));
+		const newest = [...group].sort(
+			(a, b) => Date.parse(b.startedAt) - Date.parse(a.startedAt) || b.backupId.localeCompare(a.backupId),
+		);
 		for (const s of newest) if (now.getTime() - Date.parse(s.startedAt) < policy.minimumAgeDays * DAY) justified.add(s);
 		const full = newest.find((s) => s.type === 'full' && s.verified);
 		if (full) justified.add(full);
 		const good = newest.filter(restorable);
 		good.slice(0, policy.keepLast).forEach((s) => justified.add(s));
-		for (const [period, n] of [['day', policy.keepDaily], ['week', policy.keepWeekly], ['month', policy.keepMonthly], ['year', policy.keepYearly]] as const) {
+		for (const [period, n] of [
+			['day', policy.keepDaily],
+			['week', policy.keepWeekly],
+			['month', policy.keepMonthly],
+			['year', policy.keepYearly],
+		] as const) {
 			const firstOfBucket = new Map<string, SetSummary>();
 			for (const s of good) {
 				const key = calendarKeys(new Date(s.startedAt), policy.timeZone ?? 'UTC')[period];
@@ -127,11 +146,13 @@ function expectedKeep({ sets, policy, now }: History): Set<string> {
 		}
 	}
 	const kept = new Set<string>();
-	for (const s of justified) for (let cur: SetSummary | undefined = s; cur && !kept.has(id(cur)); cur = needs(cur)) kept.add(id(cur));
+	for (const s of justified)
+		for (let cur: SetSummary | undefined = s; cur && !kept.has(id(cur)); cur = needs(cur)) kept.add(id(cur));
 	return kept;
 }
 
-const keptIds = (plan: PrunePlan) => new Set(plan.sets.filter((d) => d.action === 'keep').map((d) => `${d.environment}/${d.backupId}`));
+const keptIds = (plan: PrunePlan) =>
+	new Set(plan.sets.filter((d) => d.action === 'keep').map((d) => `${d.environment}/${d.backupId}`));
 
 describe('retention (property tests)', () => {
 	it('decides every set once, with reasons, and keeps exactly what the rules require', () => {
@@ -170,10 +191,12 @@ describe('retention (property tests)', () => {
 						if (fulls.length) expect(kept).toContain(`${env}/${fulls[0].backupId}`);
 					}
 				for (const s of history.sets)
-					if (history.now.getTime() - Date.parse(s.startedAt) < history.policy.minimumAgeDays * DAY) expect(kept).toContain(`${s.environment}/${s.backupId}`);
+					if (history.now.getTime() - Date.parse(s.startedAt) < history.policy.minimumAgeDays * DAY)
+						expect(kept).toContain(`${s.environment}/${s.backupId}`);
 				// unfinished: removed exactly when older than the threshold
 				for (const u of plan.unfinished) {
-					const stale = history.now.getTime() - Date.parse(u.modifiedAt) > history.policy.unfinishedAfterHours * 3_600_000;
+					const stale =
+						history.now.getTime() - Date.parse(u.modifiedAt) > history.policy.unfinishedAfterHours * 3_600_000;
 					expect(u.action).toBe(stale ? 'delete' : 'keep');
 				}
 				const deleted = [...plan.sets, ...plan.unfinished].filter((d) => d.action === 'delete');
@@ -190,7 +213,12 @@ describe('retention (property tests)', () => {
 				count('idempotent');
 				const first = planPrune(history.sets, [], history.policy, history.now);
 				const kept = keptIds(first);
-				const second = planPrune(history.sets.filter((s) => kept.has(`${s.environment}/${s.backupId}`)), [], history.policy, history.now);
+				const second = planPrune(
+					history.sets.filter((s) => kept.has(`${s.environment}/${s.backupId}`)),
+					[],
+					history.policy,
+					history.now,
+				);
 				expect(second.sets.filter((d) => d.action === 'delete')).toEqual([]);
 			}),
 			{ numRuns: 2000 },
@@ -203,9 +231,17 @@ describe('retention (property tests)', () => {
 				count('restorable-chains');
 				const plan = planPrune(history.sets, [], history.policy, history.now);
 				const kept = keptIds(plan);
-				const survivors = new Map(history.sets.filter((s) => kept.has(`${s.environment}/${s.backupId}`)).map((s) => [`${s.environment}/${s.backupId}`, s]));
+				const survivors = new Map(
+					history.sets
+						.filter((s) => kept.has(`${s.environment}/${s.backupId}`))
+						.map((s) => [`${s.environment}/${s.backupId}`, s]),
+				);
 				for (const d of plan.sets) {
-					if (d.action !== 'keep' || !d.reasons.some((r) => ['last', 'daily', 'weekly', 'monthly', 'yearly'].includes(r.rule))) continue;
+					if (
+						d.action !== 'keep' ||
+						!d.reasons.some((r) => ['last', 'daily', 'weekly', 'monthly', 'yearly'].includes(r.rule))
+					)
+						continue;
 					// a set kept by a count rule was restorable before pruning and still is after it
 					let cur = survivors.get(`${d.environment}/${d.backupId}`);
 					while (cur && cur.type !== 'full') {
@@ -235,7 +271,15 @@ describe('retention (examples)', () => {
 		verified: true,
 		...extra,
 	});
-	const policy: RetentionPolicy = { keepLast: 1, keepDaily: 0, keepWeekly: 0, keepMonthly: 0, keepYearly: 0, minimumAgeDays: 0, unfinishedAfterHours: 24 };
+	const policy: RetentionPolicy = {
+		keepLast: 1,
+		keepDaily: 0,
+		keepWeekly: 0,
+		keepMonthly: 0,
+		keepYearly: 0,
+		minimumAgeDays: 0,
+		unfinishedAfterHours: 24,
+	};
 
 	it('keeps the full and differential an incremental needs, and says why', () => {
 		const sets = [
@@ -247,14 +291,20 @@ describe('retention (examples)', () => {
 		const plan = planPrune(sets, [], policy, new Date('2026-11-26T00:00:00Z'));
 		const by = Object.fromEntries(plan.sets.map((d) => [d.backupId, d]));
 		expect(by.i1.reasons.map((r) => r.rule)).toEqual(['last']);
-		expect(by.d1).toMatchObject({ action: 'keep', reasons: [{ rule: 'dependency', text: 'i1 (incremental) needs it to be restored' }] });
+		expect(by.d1).toMatchObject({
+			action: 'keep',
+			reasons: [{ rule: 'dependency', text: 'i1 (incremental) needs it to be restored' }],
+		});
 		expect(by.f1.reasons.map((r) => r.rule).sort()).toEqual(['dependency', 'newest-verified-full']);
 		expect(by.old).toMatchObject({ action: 'delete', reasons: [{ rule: 'not-selected' }] });
 		expect(plan.summary).toBe('Keep 3 sets, delete 1 sets and 0 unfinished folders (100 B)');
 	});
 
 	it('does not let a damaged newest set take the Keep Last slot', () => {
-		const sets = [set('f1', 'full', '2026-11-01T02:00:00Z'), set('f2', 'full', '2026-11-02T02:00:00Z', { verified: false, problem: 'db.dump: missing' })];
+		const sets = [
+			set('f1', 'full', '2026-11-01T02:00:00Z'),
+			set('f2', 'full', '2026-11-02T02:00:00Z', { verified: false, problem: 'db.dump: missing' }),
+		];
 		const plan = planPrune(sets, [], policy, new Date('2026-11-26T00:00:00Z'));
 		expect(plan.sets.map((d) => [d.backupId, d.action, d.reasons[0].rule])).toEqual([
 			['f2', 'delete', 'damaged'],
@@ -270,7 +320,10 @@ describe('retention (examples)', () => {
 		const now = new Date('2026-11-26T00:00:00Z');
 		expect(planPrune(sets, [], { ...daily, timeZone: 'UTC' }, now).deleteCount).toBe(0);
 		const local = planPrune(sets, [], { ...daily, timeZone: 'America/Sao_Paulo' }, now);
-		expect(local.sets.map((d) => [d.backupId, d.action])).toEqual([['b', 'keep'], ['a', 'delete']]);
+		expect(local.sets.map((d) => [d.backupId, d.action])).toEqual([
+			['b', 'keep'],
+			['a', 'delete'],
+		]);
 		expect(local.sets[0].reasons.map((r) => r.text)).toContain('newest set of day 2026-11-01 (1 of 2 daily kept)');
 	});
 
@@ -278,7 +331,9 @@ describe('retention (examples)', () => {
 		const none = { ...policy, keepLast: 0 };
 		expect(() => planPrune([], [], none, new Date())).toThrow(/keeps nothing/);
 		expect(() => planPrune([], [], { ...policy, keepDaily: -1 }, new Date())).toThrow(/keepDaily/);
-		expect(() => planPrune([], [], { ...policy, timeZone: 'Mars/Olympus' }, new Date())).toThrow(/Time zone "Mars\/Olympus"/);
+		expect(() => planPrune([], [], { ...policy, timeZone: 'Mars/Olympus' }, new Date())).toThrow(
+			/Time zone "Mars\/Olympus"/,
+		);
 	});
 
 	it('computes ISO weeks across a year boundary', () => {

@@ -22,7 +22,11 @@ afterEach(async () => {
 
 async function writeSet(data: Buffer, when = at) {
 	const set = await BackupSetWriter.create(root, 'prod', 'full', 'database', when);
-	const artifact = await set.writeArtifact('protheus.dump', 'pg_dump-custom', Readable.from([data.subarray(0, 100), data.subarray(100)]));
+	const artifact = await set.writeArtifact(
+		'protheus.dump',
+		'pg_dump-custom',
+		Readable.from([data.subarray(0, 100), data.subarray(100)]),
+	);
 	const manifestPath = await set.commit(sampleManifest({ backupId: set.backupId, artifacts: [artifact] }));
 	return { set, artifact, manifestPath };
 }
@@ -67,7 +71,9 @@ describe('BackupSetWriter', () => {
 				this.destroy(new Error('pg_dump connection lost'));
 			},
 		});
-		await expect(set.writeArtifact('protheus.dump', 'pg_dump-custom', failing)).rejects.toThrow('pg_dump connection lost');
+		await expect(set.writeArtifact('protheus.dump', 'pg_dump-custom', failing)).rejects.toThrow(
+			'pg_dump connection lost',
+		);
 		expect(set.artifacts).toEqual([]);
 		await set.abort();
 		expect(await readdir(join(root, 'prod'))).toEqual([]);
@@ -102,7 +108,10 @@ describe('streaming hash', () => {
 		const data = randomBytes(5 * 1024 * 1024 + 7);
 		const path = join(root, 'big');
 		await writeFile(path, data);
-		expect(await hashFile(path)).toEqual({ bytes: data.length, sha256: createHash('sha256').update(data).digest('hex') });
+		expect(await hashFile(path)).toEqual({
+			bytes: data.length,
+			sha256: createHash('sha256').update(data).digest('hex'),
+		});
 	});
 });
 

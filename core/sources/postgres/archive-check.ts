@@ -6,18 +6,37 @@ import { readArchiveToc, tableKey } from './archive';
 import { findClientTool } from './client-tools';
 
 /** The dump's own table of contents must list TABLE DATA for every table in the inventory. */
-export async function checkPostgresArchive(folder: string, manifest: Manifest, options: VerifyOptions): Promise<CheckResult> {
-	const archive = manifest.artifacts.find((a) => a.kind === 'pg_dump-custom')?.path ?? manifest.artifacts.find((a) => a.kind === 'pg_dump-directory')?.path.split('/')[0];
+export async function checkPostgresArchive(
+	folder: string,
+	manifest: Manifest,
+	options: VerifyOptions,
+): Promise<CheckResult> {
+	const archive =
+		manifest.artifacts.find((a) => a.kind === 'pg_dump-custom')?.path ??
+		manifest.artifacts.find((a) => a.kind === 'pg_dump-directory')?.path.split('/')[0];
 	const tables = manifestOf(manifest, 'postgres').inventory.tables.map((t) => tableKey(t.schema, t.name));
 	const expected = `pg_restore --list reads the dump; TABLE DATA for ${tables.length} tables`;
-	if (!archive) return check('archive', false, expected, 'no pg_dump artifact', 'The manifest lists no pg_dump archive');
+	if (!archive)
+		return check('archive', false, expected, 'no pg_dump artifact', 'The manifest lists no pg_dump archive');
 	try {
 		const pgRestore = await findClientTool('pg_restore', options.pgClientFolder);
 		const toc = await readArchiveToc(pgRestore.path, join(folder, archive));
 		const missing = tables.filter((t) => !toc.tableData.has(t));
 		return missing.length
-			? check('archive', false, expected, `${missing.length} tables without data`, `Missing TABLE DATA for ${missing.slice(0, 20).join(', ')}`)
-			: check('archive', true, expected, `${toc.entries} entries, TABLE DATA for all ${tables.length} tables`, `pg_restore ${pgRestore.version} read the archive`);
+			? check(
+					'archive',
+					false,
+					expected,
+					`${missing.length} tables without data`,
+					`Missing TABLE DATA for ${missing.slice(0, 20).join(', ')}`,
+				)
+			: check(
+					'archive',
+					true,
+					expected,
+					`${toc.entries} entries, TABLE DATA for all ${tables.length} tables`,
+					`pg_restore ${pgRestore.version} read the archive`,
+				);
 	} catch (error) {
 		if (!(error instanceof BackupError)) throw error;
 		return check('archive', false, expected, 'unreadable', `${error.message}. ${error.hint}`);

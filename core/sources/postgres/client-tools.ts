@@ -101,7 +101,12 @@ export function compareVersions(a: string, b: string): number {
 }
 
 /** pg_dump refuses servers newer than itself; say so before anything is written. */
-export function requireClientForServer(client: ClientToolInfo, tool: ClientTool, serverMajor: number, serverVersion: string) {
+export function requireClientForServer(
+	client: ClientToolInfo,
+	tool: ClientTool,
+	serverMajor: number,
+	serverVersion: string,
+) {
 	if (client.major < serverMajor)
 		throw new BackupError(
 			'CLIENT_TOO_OLD',

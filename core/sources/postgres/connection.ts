@@ -95,7 +95,12 @@ export function connectionError(error: unknown, c: PostgresConnection): BackupEr
 			);
 	}
 	if (/timeout/i.test(detail))
-		return new BackupError('UNREACHABLE', `Timed out connecting to PostgreSQL at ${where}`, 'Check host, port and firewalls.', { cause: error });
+		return new BackupError(
+			'UNREACHABLE',
+			`Timed out connecting to PostgreSQL at ${where}`,
+			'Check host, port and firewalls.',
+			{ cause: error },
+		);
 	if (/SSL|certificate|self[- ]signed/i.test(detail))
 		return new BackupError(
 			'UNREACHABLE',

@@ -12,7 +12,25 @@ export const quoteIdent = (name: string) => `"${name.replace(/"/g, '""')}"`;
 const qualified = (t: { schema: string; name: string }) => `${quoteIdent(t.schema)}.${quoteIdent(t.name)}`;
 
 /** Business tables a TOTVS DBA checks first (TOTVS.md); their aliases, lower case. */
-export const KEY_ALIASES = ['sa1', 'sa2', 'sb1', 'sb2', 'sc5', 'sc6', 'sc7', 'sf1', 'sd1', 'sf2', 'sd2', 'se1', 'se2', 'se5', 'ct1', 'ct2', 'sra'];
+export const KEY_ALIASES = [
+	'sa1',
+	'sa2',
+	'sb1',
+	'sb2',
+	'sc5',
+	'sc6',
+	'sc7',
+	'sf1',
+	'sd1',
+	'sf2',
+	'sd2',
+	'se1',
+	'se2',
+	'se5',
+	'ct1',
+	'ct2',
+	'sra',
+];
 /** Newest business date per alias: how fresh the data in a backup is. */
 const BUSINESS_DATE_COLUMNS: Record<string, string> = { se1: 'e1_emissao', sf2: 'f2_emissao', ct2: 'ct2_data' };
 /** DBAccess table names: 3-character alias + 2-digit company + '0' (sa1010). */
@@ -129,7 +147,11 @@ async function countRows(client: Client, table: TableCandidate, exactCountMaxByt
 	};
 }
 
-export async function countTables(client: Client, tables: TableCandidate[], exactCountMaxBytes: number): Promise<TableInventory[]> {
+export async function countTables(
+	client: Client,
+	tables: TableCandidate[],
+	exactCountMaxBytes: number,
+): Promise<TableInventory[]> {
 	const out: TableInventory[] = [];
 	for (const table of tables) out.push(await countRows(client, table, exactCountMaxBytes));
 	return out;

@@ -76,7 +76,10 @@ export function makeTableMatcher(selection: TableSelection): (schema: string, ta
 	return (schema, table) => {
 		// pg_dump: "-n and -N have no effect when -t is used".
 		if (includeTables.length)
-			return includeTables.some((p) => tableMatches(p, schema, table)) && !excludeTables.some((p) => tableMatches(p, schema, table));
+			return (
+				includeTables.some((p) => tableMatches(p, schema, table)) &&
+				!excludeTables.some((p) => tableMatches(p, schema, table))
+			);
 		if (includeSchemas.length && !includeSchemas.some((r) => r.test(schema))) return false;
 		if (excludeSchemas.some((r) => r.test(schema))) return false;
 		if (excludeTables.some((p) => tableMatches(p, schema, table))) return false;

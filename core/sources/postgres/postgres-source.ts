@@ -13,7 +13,14 @@ import type { DumpOutcome, DumpRequest, PreparedDump, Source } from '../source';
 import { readArchiveToc, tableKey } from './archive';
 import { findClientTool, requireClientForServer, type ClientToolInfo } from './client-tools';
 import { childEnvironment, connect, describeConnection, type PostgresConnection } from './connection';
-import { countTables, listTables, readSourceFacts, takeInventory, type InventoryOptions, type TableCandidate } from './inventory';
+import {
+	countTables,
+	listTables,
+	readSourceFacts,
+	takeInventory,
+	type InventoryOptions,
+	type TableCandidate,
+} from './inventory';
 import { selectionArguments, type TableSelection } from './name-patterns';
 
 export interface PostgresDumpOptions {
@@ -149,7 +156,10 @@ export class PostgresSource implements Source<PostgresConnection, PostgresDumpOp
 			if (options.format === 'custom') await set.addWrittenFile(archive, 'pg_dump-custom');
 			else {
 				for (const file of await walk(set.absolutePath(archive))) {
-					await set.addWrittenFile(`${archive}/${relative(set.absolutePath(archive), file).split('\\').join('/')}`, 'pg_dump-directory');
+					await set.addWrittenFile(
+						`${archive}/${relative(set.absolutePath(archive), file).split('\\').join('/')}`,
+						'pg_dump-directory',
+					);
 				}
 			}
 			await reconcileWithArchive(client, inventory, tables, options, pgRestore, set.absolutePath(archive), log);
@@ -173,7 +183,11 @@ export class PostgresSource implements Source<PostgresConnection, PostgresDumpOp
 }
 
 function inventoryOptions(options: PostgresDumpOptions): InventoryOptions {
-	return { selection: options.selection, exactCountMaxBytes: options.exactCountMaxBytes, fingerprintRows: options.fingerprintRows };
+	return {
+		selection: options.selection,
+		exactCountMaxBytes: options.exactCountMaxBytes,
+		fingerprintRows: options.fingerprintRows,
+	};
 }
 
 /**
@@ -193,13 +207,20 @@ async function reconcileWithArchive(
 	const toc = await readArchiveToc(pgRestore.path, archivePath);
 	const dropped = inventory.tables.filter((t) => !toc.tableData.has(tableKey(t.schema, t.name)));
 	if (dropped.length) {
-		log.warn(`Tables without data in the dump, left out of the inventory: ${dropped.map((t) => tableKey(t.schema, t.name)).join(', ')}`);
+		log.warn(
+			`Tables without data in the dump, left out of the inventory: ${dropped.map((t) => tableKey(t.schema, t.name)).join(', ')}`,
+		);
 		inventory.tables = inventory.tables.filter((t) => toc.tableData.has(tableKey(t.schema, t.name)));
 	}
 	const known = new Set(inventory.tables.map((t) => tableKey(t.schema, t.name)));
 	const missing = [...toc.tableData].filter((key) => !known.has(key));
 	if (missing.length) {
-		const everything = await listTables(client, { includeSchemas: [], excludeSchemas: [], includeTables: [], excludeTables: [] });
+		const everything = await listTables(client, {
+			includeSchemas: [],
+			excludeSchemas: [],
+			includeTables: [],
+			excludeTables: [],
+		});
 		const extra = everything.filter((t) => missing.includes(tableKey(t.schema, t.name)));
 		inventory.tables.push(...(await countTables(client, extra, options.exactCountMaxBytes)));
 		tables.push(...extra);
@@ -260,14 +281,18 @@ async function runPgDump(
 		child.stdout.resume();
 		const code = await exited;
 		if (signal.aborted)
-			throw new BackupError('DUMP_FAILED', 'The backup was stopped before pg_dump finished', 'Nothing was kept: the unfinished set was removed.');
+			throw new BackupError(
+				'DUMP_FAILED',
+				'The backup was stopped before pg_dump finished',
+				'Nothing was kept: the unfinished set was removed.',
+			);
 		if (code !== 0 && /No space left on device|Disk quota exceeded/.test(stderr.text()))
 			throw stagingError(Object.assign(new Error(stderr.lastLines(2)), { code: 'ENOSPC' }), set.root, 'writing to');
 		if (code !== 0)
 			throw new BackupError(
 				'DUMP_FAILED',
 				`pg_dump failed (exit code ${code ?? 'killed'}): ${stderr.lastLines(6)}`,
-				'Read pg_dump\'s message above. Common causes: a lock held for too long, a permission missing on an object, the server closing the connection.',
+				"Read pg_dump's message above. Common causes: a lock held for too long, a permission missing on an object, the server closing the connection.",
 			);
 		log.info(`pg_dump ${request.connection.database}: finished, ${tablesDone}/${tableCount} tables`);
 	} finally {
@@ -287,7 +312,10 @@ async function checkPrivileges(client: Client, tables: TableCandidate[], connect
 	if (rows.length)
 		throw new BackupError(
 			'PERMISSION_DENIED',
-			`User "${connection.user}" cannot read ${rows.slice(0, 10).map((r) => r.name).join(', ')}${rows.length > 10 ? ' and more' : ''}`,
+			`User "${connection.user}" cannot read ${rows
+				.slice(0, 10)
+				.map((r) => r.name)
+				.join(', ')}${rows.length > 10 ? ' and more' : ''}`,
 			`Grant read access to the backup user, e.g. GRANT pg_read_all_data TO "${connection.user}" (PostgreSQL 14+), or GRANT SELECT ON ALL TABLES/SEQUENCES IN SCHEMA ... , or use the database owner.`,
 		);
 }

@@ -100,7 +100,7 @@ export async function createDatabaseForSet(
 				? `Give the restore user the CREATEDB privilege (ALTER ROLE "${connection.user}" CREATEDB), or use another user in the restore credential.`
 				: /locale|collation/i.test(detail)
 					? `Install the locale ${source.collation} on the restore server (Debian: dpkg-reconfigure locales) and restart PostgreSQL; a Protheus database must keep the source's collation.`
-					: 'Check the restore server and the credential\'s user.',
+					: "Check the restore server and the credential's user.",
 			{ cause: error },
 		);
 	}
@@ -132,7 +132,10 @@ export async function dropDatabase(admin: Client, name: string): Promise<void> {
 		await admin.query(`DROP DATABASE IF EXISTS ${quoteIdent(name)} WITH (FORCE)`);
 		return;
 	}
-	await admin.query('SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = $1 AND pid <> pg_backend_pid()', [name]);
+	await admin.query(
+		'SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = $1 AND pid <> pg_backend_pid()',
+		[name],
+	);
 	await admin.query(`DROP DATABASE IF EXISTS ${quoteIdent(name)}`);
 }
 
@@ -142,7 +145,11 @@ export function archivePathOf(folder: string, manifest: Manifest): string {
 	const directory = manifest.artifacts.find((a) => a.kind === 'pg_dump-directory');
 	const relative = custom?.path ?? directory?.path.split('/')[0];
 	if (!relative)
-		throw new BackupError('MANIFEST_INVALID', `Backup set ${manifest.backupId} lists no pg_dump archive`, 'Choose a PostgreSQL database set.');
+		throw new BackupError(
+			'MANIFEST_INVALID',
+			`Backup set ${manifest.backupId} lists no pg_dump archive`,
+			'Choose a PostgreSQL database set.',
+		);
 	return join(folder, ...relative.split('/'));
 }
 
@@ -188,7 +195,10 @@ export async function runPgRestore(run: PgRestoreRun): Promise<{ ms: number; ver
 		const onAbort = () => child.kill('SIGTERM');
 		signal?.addEventListener('abort', onAbort, { once: true });
 		const progress = setInterval(
-			() => log.info(`pg_restore into ${database}: data of ${tables} tables loaded, ${formatDuration(Date.now() - started)}`),
+			() =>
+				log.info(
+					`pg_restore into ${database}: data of ${tables} tables loaded, ${formatDuration(Date.now() - started)}`,
+				),
 			30_000,
 		);
 		try {
@@ -201,7 +211,7 @@ export async function runPgRestore(run: PgRestoreRun): Promise<{ ms: number; ver
 				throw new BackupError(
 					'RESTORE_FAILED',
 					`pg_restore ${pgRestore.version} into "${database}" on ${connection.host}:${connection.port} failed (exit code ${code ?? 'killed'}): ${stderr.lastLines(6)}`,
-					'Read pg_restore\'s message above: a missing role (turn off owners/privileges), a missing extension or locale on the restore server, a full disk, or a damaged dump.',
+					"Read pg_restore's message above: a missing role (turn off owners/privileges), a missing extension or locale on the restore server, a full disk, or a damaged dump.",
 				);
 		} finally {
 			clearInterval(progress);
@@ -215,7 +225,11 @@ export async function runPgRestore(run: PgRestoreRun): Promise<{ ms: number; ver
 }
 
 export const cancelled = (database: string) =>
-	new BackupError('CANCELLED', `The restore into "${database}" was cancelled`, 'Nothing was kept: the partly restored database was dropped.');
+	new BackupError(
+		'CANCELLED',
+		`The restore into "${database}" was cancelled`,
+		'Nothing was kept: the partly restored database was dropped.',
+	);
 
 /** The loopback names of one machine, so "localhost" and "127.0.0.1" are recognised as the same host. */
 const LOOPBACK = new Set(['localhost', '127.0.0.1', '::1', '[::1]']);
@@ -239,6 +253,10 @@ export async function isSourceServer(source: PostgresSourceFacts, connection: Po
 }
 
 /** True when `database` on the restore server is the database the set was taken from. */
-export async function isSourceDatabase(source: PostgresSourceFacts, connection: PostgresConnection, database: string): Promise<boolean> {
+export async function isSourceDatabase(
+	source: PostgresSourceFacts,
+	connection: PostgresConnection,
+	database: string,
+): Promise<boolean> {
 	return database === source.database && (await isSourceServer(source, connection));
 }

@@ -55,7 +55,8 @@ export async function readAppserverIni(iniPath: string): Promise<IniEnvironment[
 		);
 	}
 	const base = dirname(iniPath);
-	const path = (value: string | undefined) => (value ? (isAbsolute(value) || /^[A-Za-z]:[\\/]/.test(value) ? value : resolve(base, value)) : undefined);
+	const path = (value: string | undefined) =>
+		value ? (isAbsolute(value) || /^[A-Za-z]:[\\/]/.test(value) ? value : resolve(base, value)) : undefined;
 	const environments: IniEnvironment[] = [];
 	for (const keys of parseIni(text).values()) {
 		if (!keys.has('sourcepath') && !keys.has('rootpath')) continue;

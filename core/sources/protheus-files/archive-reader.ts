@@ -10,12 +10,14 @@ import { decompress } from './compression';
  * Backslashes count as separators, as they would on Windows.
  */
 export function entrySegments(name: string): string[] {
-	const problem =
-		name.includes('\0') ? 'contains a NUL character'
-		: /^[\\/]/.test(name) || /^[A-Za-z]:/.test(name) ? 'is an absolute path'
-		: undefined;
+	const problem = name.includes('\0')
+		? 'contains a NUL character'
+		: /^[\\/]/.test(name) || /^[A-Za-z]:/.test(name)
+			? 'is an absolute path'
+			: undefined;
 	const segments = name.split(/[\\/]+/).filter((s) => s !== '' && s !== '.');
-	const reason = problem ?? (segments.includes('..') ? 'contains ".."' : segments.length === 0 ? 'is empty' : undefined);
+	const reason =
+		problem ?? (segments.includes('..') ? 'contains ".."' : segments.length === 0 ? 'is empty' : undefined);
 	if (reason)
 		throw new BackupError(
 			'UNSAFE_ARCHIVE',
@@ -44,7 +46,11 @@ export async function readArchive(
 	visit: (entry: ArchiveEntry) => Promise<void>,
 	zstdPath?: string,
 ): Promise<void> {
-	const decompressing = await decompress(compression, createReadStream(archivePath, { highWaterMark: 1 << 20 }), zstdPath);
+	const decompressing = await decompress(
+		compression,
+		createReadStream(archivePath, { highWaterMark: 1 << 20 }),
+		zstdPath,
+	);
 	const extract = tar.extract();
 	decompressing.output.pipe(extract as unknown as NodeJS.WritableStream);
 	decompressing.output.on('error', (error) => extract.destroy(error));
@@ -74,7 +80,12 @@ export async function readArchive(
 	try {
 		await decompressing.done;
 	} catch (error) {
-		if (error instanceof BackupError) throw new BackupError('VERIFY_FAILED', `Archive ${archivePath} cannot be read: ${error.message}`, error.hint);
-		throw new BackupError('VERIFY_FAILED', `Archive ${archivePath} cannot be decompressed: ${(error as Error).message}`, 'The archive is damaged or truncated.');
+		if (error instanceof BackupError)
+			throw new BackupError('VERIFY_FAILED', `Archive ${archivePath} cannot be read: ${error.message}`, error.hint);
+		throw new BackupError(
+			'VERIFY_FAILED',
+			`Archive ${archivePath} cannot be decompressed: ${(error as Error).message}`,
+			'The archive is damaged or truncated.',
+		);
 	}
 }

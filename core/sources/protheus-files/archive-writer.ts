@@ -65,9 +65,16 @@ export async function writeTarArchive(options: {
 	options.signal?.addEventListener('abort', cancel, { once: true });
 	const fileBytes = options.entries.reduce((sum, e) => sum + (e.type === 'file' ? e.size : 0), 0);
 	// The worker keeps each buffer it was shared, so only where buffers are refilled (not 'none').
-	const hasher = fileBytes >= (options.workerMinBytes ?? WORKER_MIN_BYTES) && compression.releasesChunks ? workerOrInline() : new InlineHasher();
+	const hasher =
+		fileBytes >= (options.workerMinBytes ?? WORKER_MIN_BYTES) && compression.releasesChunks
+			? workerOrInline()
+			: new InlineHasher();
 	const results = new InOrder(options.onFile);
-	const out = new BlockWriter(compression.input, stop.signal, { reuse: compression.releasesChunks, hasher, onDigests: (digests) => results.digested(digests) });
+	const out = new BlockWriter(compression.input, stop.signal, {
+		reuse: compression.releasesChunks,
+		hasher,
+		onDigests: (digests) => results.digested(digests),
+	});
 	try {
 		try {
 			const pacer = options.pacer ?? new FsPacer();
@@ -81,7 +88,21 @@ export async function writeTarArchive(options: {
 				if (entry.type === 'file') {
 					const { stored, id } = prefetched ? files.add(entry, await prefetched) : await files.archive(entry);
 					results.add(entry, stored, id);
-				} else out.put(encodeTarHeader({ name: entry.path, type: entry.type === 'dir' ? 'directory' : 'symlink', size: 0, mode: entry.mode, mtimeMs: entry.mtimeMs, uid: entry.uid, gid: entry.gid, uname: entry.uname, gname: entry.gname, linkname: entry.target }));
+				} else
+					out.put(
+						encodeTarHeader({
+							name: entry.path,
+							type: entry.type === 'dir' ? 'directory' : 'symlink',
+							size: 0,
+							mode: entry.mode,
+							mtimeMs: entry.mtimeMs,
+							uid: entry.uid,
+							gid: entry.gid,
+							uname: entry.uname,
+							gname: entry.gname,
+							linkname: entry.target,
+						}),
+					);
 			}
 			if (stop.signal.aborted || out.failure) compression.input.destroy(out.failure ?? new Error('stopped'));
 			else {
@@ -109,7 +130,11 @@ export async function writeTarArchive(options: {
 		if (!results.complete()) throw new Error(`internal error: not every file of ${options.artifactPath} was hashed`);
 		const produced = compression.producedBytes?.();
 		if (produced !== undefined && produced !== written.value.bytes)
-			throw new BackupError('DUMP_FAILED', `zstd wrote ${produced} bytes but ${written.value.bytes} reached ${options.artifactPath}`, 'The archive is incomplete and was not kept. Run the backup again; if it repeats, report it.');
+			throw new BackupError(
+				'DUMP_FAILED',
+				`zstd wrote ${produced} bytes but ${written.value.bytes} reached ${options.artifactPath}`,
+				'The archive is incomplete and was not kept. Run the backup again; if it repeats, report it.',
+			);
 		return written.value;
 	} finally {
 		options.signal?.removeEventListener('abort', cancel);
@@ -199,7 +224,11 @@ export class BlockWriter {
 	constructor(
 		private readonly input: Writable,
 		private readonly signal: AbortSignal,
-		private readonly options: { reuse: boolean; hasher: RangeHasher; onDigests: (digests: Array<[number, string]>) => void },
+		private readonly options: {
+			reuse: boolean;
+			hasher: RangeHasher;
+			onDigests: (digests: Array<[number, string]>) => void;
+		},
 	) {
 		this.shared = options.hasher instanceof WorkerHasher;
 		this.buffer = this.newBuffer();
@@ -231,7 +260,7 @@ export class BlockWriter {
 	}
 
 	put(bytes: Buffer) {
-		for (let offset = 0; offset < bytes.length; ) {
+		for (let offset = 0; offset < bytes.length;) {
 			const count = Math.min(this.room(), bytes.length - offset);
 			bytes.copy(this.buffer, this.used, offset, offset + count);
 			this.used += count;
@@ -347,7 +376,19 @@ class FileReader {
 			const mode = before.mode & 0o7777;
 			const out = this.out;
 			const id = this.nextId++;
-			out.put(encodeTarHeader({ name: entry.path, type: 'file', size, mode, mtimeMs: before.mtimeMs, uid: entry.uid, gid: entry.gid, uname: entry.uname, gname: entry.gname }));
+			out.put(
+				encodeTarHeader({
+					name: entry.path,
+					type: 'file',
+					size,
+					mode,
+					mtimeMs: before.mtimeMs,
+					uid: entry.uid,
+					gid: entry.gid,
+					uname: entry.uname,
+					gname: entry.gname,
+				}),
+			);
 			let position = 0;
 			let endedEarly = false;
 			while (position < size) {
@@ -375,7 +416,8 @@ class FileReader {
 			if (this.signal.aborted || this.out.failure) throw error;
 			// Unreadable before any of it left: leave it out, as a file that vanished. Once part of
 			// it is written the archive cannot take it back, and the backup fails.
-			if (systemErrorCode(error) && this.out.rewind(mark)) return { stored: { sha256: '', size: 0, mtimeMs: 0, mode: 0, skipped: skipReason(error) } };
+			if (systemErrorCode(error) && this.out.rewind(mark))
+				return { stored: { sha256: '', size: 0, mtimeMs: 0, mode: 0, skipped: skipReason(error) } };
 			throw error;
 		} finally {
 			await this.close(fd);
@@ -384,11 +426,24 @@ class FileReader {
 
 	/** Adds a file read ahead (ReadAhead, on a slow filesystem): its content is copied in. */
 	add(entry: TreeEntry, read: SmallRead): { stored: StoredFile; id?: number } {
-		if (read.skipped || !read.content) return { stored: { sha256: '', size: 0, mtimeMs: 0, mode: 0, skipped: read.skipped } };
+		if (read.skipped || !read.content)
+			return { stored: { sha256: '', size: 0, mtimeMs: 0, mode: 0, skipped: read.skipped } };
 		const out = this.out;
 		const id = this.nextId++;
-		out.put(encodeTarHeader({ name: entry.path, type: 'file', size: read.size, mode: read.mode, mtimeMs: read.mtimeMs, uid: entry.uid, gid: entry.gid, uname: entry.uname, gname: entry.gname }));
-		for (let offset = 0; offset < read.size; ) {
+		out.put(
+			encodeTarHeader({
+				name: entry.path,
+				type: 'file',
+				size: read.size,
+				mode: read.mode,
+				mtimeMs: read.mtimeMs,
+				uid: entry.uid,
+				gid: entry.gid,
+				uname: entry.uname,
+				gname: entry.gname,
+			}),
+		);
+		for (let offset = 0; offset < read.size;) {
 			const count = Math.min(out.room(), read.size - offset);
 			read.content.copy(out.buffer, out.used, offset, offset + count);
 			out.commitFileBytes(id, count);
@@ -396,7 +451,10 @@ class FileReader {
 		}
 		out.endFile(id);
 		out.zeros(tarPadding(read.size));
-		return { stored: { sha256: '', size: read.size, mtimeMs: read.mtimeMs, mode: read.mode, inconsistent: read.inconsistent }, id };
+		return {
+			stored: { sha256: '', size: read.size, mtimeMs: read.mtimeMs, mode: read.mode, inconsistent: read.inconsistent },
+			id,
+		};
 	}
 
 	private open(path: string): number | Promise<number> {
@@ -408,7 +466,9 @@ class FileReader {
 	}
 
 	private read(fd: number, buffer: Buffer, offset: number, length: number, position: number): number | Promise<number> {
-		return this.pacer.slow ? fsRead(fd, buffer, offset, length, position) : this.pacer.timed(() => fs.readSync(fd, buffer, offset, length, position), length);
+		return this.pacer.slow
+			? fsRead(fd, buffer, offset, length, position)
+			: this.pacer.timed(() => fs.readSync(fd, buffer, offset, length, position), length);
 	}
 
 	private async close(fd: number): Promise<void> {
@@ -459,7 +519,12 @@ class ReadAhead {
 
 	private fill(from: number) {
 		if (this.next <= from) this.next = from + 1;
-		while (this.next < this.entries.length && this.next - from <= AHEAD_FILES * 4 && this.pending.size < AHEAD_FILES && this.bytes < AHEAD_BYTES) {
+		while (
+			this.next < this.entries.length &&
+			this.next - from <= AHEAD_FILES * 4 &&
+			this.pending.size < AHEAD_FILES &&
+			this.bytes < AHEAD_BYTES
+		) {
 			const entry = this.entries[this.next];
 			if (entry.type === 'file' && entry.size <= SMALL_FILE) {
 				this.pending.set(this.next, readSmall(entry));
@@ -490,7 +555,13 @@ async function readSmall(entry: TreeEntry): Promise<SmallRead> {
 		}
 		content.fill(0, position); // a file that shrank keeps the promised size, zero-filled
 		const after = await fsFstat(fd);
-		return { content, size, mtimeMs: before.mtimeMs, mode: before.mode & 0o7777, inconsistent: compareStats(size, position, before.mtimeMs, after.size, after.mtimeMs) };
+		return {
+			content,
+			size,
+			mtimeMs: before.mtimeMs,
+			mode: before.mode & 0o7777,
+			inconsistent: compareStats(size, position, before.mtimeMs, after.size, after.mtimeMs),
+		};
 	} catch (error) {
 		return { size: 0, mtimeMs: 0, mode: 0, skipped: skipReason(error) };
 	} finally {
@@ -498,20 +569,33 @@ async function readSmall(entry: TreeEntry): Promise<SmallRead> {
 	}
 }
 
-const stopped = () => new BackupError('DUMP_FAILED', 'The backup was stopped before the archive was complete', 'Nothing was kept: the unfinished set was removed.');
+const stopped = () =>
+	new BackupError(
+		'DUMP_FAILED',
+		'The backup was stopped before the archive was complete',
+		'Nothing was kept: the unfinished set was removed.',
+	);
 
 const fsOpen = promisify(fs.open);
 const fsFstat = promisify(fs.fstat);
 const fsClose = promisify(fs.close);
 const fsRead = (fd: number, buffer: Buffer, offset: number, length: number, position: number) =>
-	new Promise<number>((resolve, reject) => fs.read(fd, buffer, offset, length, position, (error, bytesRead) => (error ? reject(error) : resolve(bytesRead))));
+	new Promise<number>((resolve, reject) =>
+		fs.read(fd, buffer, offset, length, position, (error, bytesRead) => (error ? reject(error) : resolve(bytesRead))),
+	);
 
 const skipReason = (error: unknown) => {
 	const code = systemErrorCode(error);
 	return code === 'ENOENT' ? 'vanished during the backup' : `not readable (${code ?? (error as Error).message})`;
 };
 
-function compareStats(size: number, read: number, mtimeBefore: number, sizeAfter: number, mtimeAfter: number): string | undefined {
+function compareStats(
+	size: number,
+	read: number,
+	mtimeBefore: number,
+	sizeAfter: number,
+	mtimeAfter: number,
+): string | undefined {
 	if (read < size) return `shrank from ${size} to ${sizeAfter} bytes while being read`;
 	if (sizeAfter !== size) return `size changed from ${size} to ${sizeAfter} bytes while being read`;
 	if (mtimeAfter !== mtimeBefore) return 'modified while being read (mtime changed)';

@@ -25,13 +25,20 @@ export const sameRoots = (a: FilesRoot[], b: FilesRoot[]) => rootsKey(a) === roo
 export async function resolveChain(folder: string, manifest?: Manifest): Promise<ChainLink[]> {
 	const environmentFolder = join(folder, '..');
 	const chain: ChainLink[] = [];
-	let current: ChainLink = { folder, manifest: manifestOf(manifest ?? (await readSet(folder)), 'protheus-files', folder) };
+	let current: ChainLink = {
+		folder,
+		manifest: manifestOf(manifest ?? (await readSet(folder)), 'protheus-files', folder),
+	};
 	for (;;) {
 		chain.unshift(current);
 		const { parentBackupId, backupId, type } = current.manifest;
 		if (type === 'full') break;
 		if (!parentBackupId || chain.length > 10_000)
-			throw new BackupError('BACKUP_CHAIN_BROKEN', `Set ${backupId} is ${type} but names no parent set`, 'The manifest is damaged: make a new full backup.');
+			throw new BackupError(
+				'BACKUP_CHAIN_BROKEN',
+				`Set ${backupId} is ${type} but names no parent set`,
+				'The manifest is damaged: make a new full backup.',
+			);
 		const parentFolder = join(environmentFolder, parentBackupId);
 		let parent: Manifest;
 		try {
@@ -49,7 +56,11 @@ export async function resolveChain(folder: string, manifest?: Manifest): Promise
 	const base = chain[0].manifest.backupId;
 	const stray = chain.find((link, i) => i > 0 && link.manifest.baseBackupId !== base);
 	if (stray)
-		throw new BackupError('BACKUP_CHAIN_BROKEN', `Set ${stray.manifest.backupId} says its full base is ${stray.manifest.baseBackupId}, but its parents lead to ${base}`, 'The manifests are inconsistent: make a new full backup.');
+		throw new BackupError(
+			'BACKUP_CHAIN_BROKEN',
+			`Set ${stray.manifest.backupId} says its full base is ${stray.manifest.baseBackupId}, but its parents lead to ${base}`,
+			'The manifests are inconsistent: make a new full backup.',
+		);
 	return chain;
 }
 
@@ -72,7 +83,12 @@ function fileSetName(name: string): { key: string; type: string } | undefined {
  * by time, so manifests are read newest first and only until one fits: an environment with
  * months of sets of a 20,000-file tree is not parsed on every run.
  */
-export async function findPrevious(stagingFolder: string, environment: string, roots: FilesRoot[], type: 'differential' | 'incremental'): Promise<PreviousSets> {
+export async function findPrevious(
+	stagingFolder: string,
+	environment: string,
+	roots: FilesRoot[],
+	type: 'differential' | 'incremental',
+): Promise<PreviousSets> {
 	const where = join(stagingFolder, environment);
 	let names: string[];
 	try {
@@ -107,5 +123,7 @@ export async function findPrevious(stagingFolder: string, environment: string, r
 		}
 	}
 	const what = type === 'differential' ? 'full backup' : 'backup';
-	return { problem: `no ${what} of these folders exists in ${where}${seenOtherRoots ? ' (there are file sets of other folders)' : ''}` };
+	return {
+		problem: `no ${what} of these folders exists in ${where}${seenOtherRoots ? ' (there are file sets of other folders)' : ''}`,
+	};
 }

@@ -36,7 +36,12 @@ export const ARCHIVE_EXTENSION: Record<ArchiveCompression, string> = { zstd: 'ta
 /** The zstd command on PATH (zstd.exe on Windows), or undefined. */
 export async function findZstd(explicit?: string): Promise<string | undefined> {
 	const names = process.platform === 'win32' ? ['zstd.exe', 'zstd'] : ['zstd'];
-	const candidates = explicit ? [explicit] : (process.env.PATH ?? '').split(delimiter).filter(Boolean).flatMap((dir) => names.map((n) => join(dir, n)));
+	const candidates = explicit
+		? [explicit]
+		: (process.env.PATH ?? '')
+				.split(delimiter)
+				.filter(Boolean)
+				.flatMap((dir) => names.map((n) => join(dir, n)));
 	for (const candidate of candidates) {
 		try {
 			await access(candidate, constants.X_OK);
@@ -64,7 +69,11 @@ export async function chooseCodec(wanted: ArchiveCompression, level: number | nu
 	if (wanted === 'none') return { method: 'none', level: null, description: 'none' };
 	const [min, max] = wanted === 'zstd' ? [1, 22] : [1, 9];
 	if (level !== null && (!Number.isInteger(level) || level < min || level > max))
-		throw new BackupError('INVALID_INPUT', `Compression level ${level} is not valid for ${wanted}`, `Use ${min} to ${max}, or -1 for the default.`);
+		throw new BackupError(
+			'INVALID_INPUT',
+			`Compression level ${level} is not valid for ${wanted}`,
+			`Use ${min} to ${max}, or -1 for the default.`,
+		);
 	if (wanted === 'zstd') {
 		const found = await findZstd(zstdPath);
 		if (found) return { method: 'zstd', level, description: `zstd ${await zstdVersion(found)}`, zstdPath: found };
@@ -85,7 +94,12 @@ export interface Compressor extends Running {
 }
 
 /** Runs the zstd command; `feed` supplies its stdin and settles when all of it went in. Its exit status is part of `done`. */
-function runZstd(zstdPath: string, args: string[], what: string, feed: (stdin: Writable) => Promise<unknown>): Compressor {
+function runZstd(
+	zstdPath: string,
+	args: string[],
+	what: string,
+	feed: (stdin: Writable) => Promise<unknown>,
+): Compressor {
 	const child = spawn(zstdPath, args, { stdio: ['pipe', 'pipe', 'pipe'], windowsHide: true });
 	const stderr = new BoundedTail(4096);
 	child.stderr.on('data', (chunk: Buffer) => stderr.push(chunk));
@@ -102,7 +116,11 @@ function runZstd(zstdPath: string, args: string[], what: string, feed: (stdin: W
 		if (fed.status === 'rejected') throw fed.reason;
 		if (code.status === 'rejected') throw code.reason;
 		if (code.value !== 0)
-			throw new BackupError('DUMP_FAILED', `zstd failed while ${what} (exit code ${code.value ?? 'killed'}): ${stderr.text()}`, 'The archive is damaged or the disk failed; see the message above.');
+			throw new BackupError(
+				'DUMP_FAILED',
+				`zstd failed while ${what} (exit code ${code.value ?? 'killed'}): ${stderr.text()}`,
+				'The archive is damaged or the disk failed; see the message above.',
+			);
 	})();
 	done.catch(() => undefined); // observed by the caller; avoid an unhandled rejection meanwhile
 	// Consume stdout from now on: when a child exits, Node resumes (and so discards) stdio streams
@@ -126,8 +144,12 @@ const ZSTD_ARGS = (level: number) => ['-q', '-c', '-T0', ...(level > 19 ? ['--ul
 
 /** Compresses what the caller writes to `input`; destroying `input` with an error abandons it. */
 export function startCompression(codec: Codec): Compressor {
-	if (codec.method === 'zstd') return runZstd(codec.zstdPath!, ZSTD_ARGS(codec.level ?? 3), 'compressing', (stdin) => finished(stdin));
-	const stage = codec.method === 'gzip' ? createGzip({ level: codec.level ?? 6, chunkSize: 1 << 20 }) : new PassThrough({ highWaterMark: 1 << 20 });
+	if (codec.method === 'zstd')
+		return runZstd(codec.zstdPath!, ZSTD_ARGS(codec.level ?? 3), 'compressing', (stdin) => finished(stdin));
+	const stage =
+		codec.method === 'gzip'
+			? createGzip({ level: codec.level ?? 6, chunkSize: 1 << 20 })
+			: new PassThrough({ highWaterMark: 1 << 20 });
 	const done = finished(stage, { readable: false });
 	done.catch(() => undefined);
 	// zlib has consumed a chunk when it calls back; a PassThrough still holds it in its queue.
@@ -136,7 +158,8 @@ export function startCompression(codec: Codec): Compressor {
 
 export function compress(codec: Codec, input: Readable): Running {
 	if (codec.method === 'none') return { output: input, done: finished(input) };
-	if (codec.method === 'zstd') return runZstd(codec.zstdPath!, ZSTD_ARGS(codec.level ?? 3), 'compressing', (stdin) => pipeline(input, stdin));
+	if (codec.method === 'zstd')
+		return runZstd(codec.zstdPath!, ZSTD_ARGS(codec.level ?? 3), 'compressing', (stdin) => pipeline(input, stdin));
 	const gzip = createGzip({ level: codec.level ?? 6, chunkSize: 1 << 20 });
 	const done = pipeline(input, gzip);
 	done.catch(() => undefined);
@@ -162,5 +185,9 @@ export async function decompress(method: string, input: Readable, zstdPath?: str
 			);
 		return runZstd(found, ['-d', '-q', '-c'], 'decompressing', (stdin) => pipeline(input, stdin));
 	}
-	throw new BackupError('UNSUPPORTED_OPTION', `Compression "${method}" is not supported for file sets`, 'Update n8n-nodes-totvs-backup.');
+	throw new BackupError(
+		'UNSUPPORTED_OPTION',
+		`Compression "${method}" is not supported for file sets`,
+		'Update n8n-nodes-totvs-backup.',
+	);
 }

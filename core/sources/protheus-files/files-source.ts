@@ -85,8 +85,17 @@ export class ProtheusFilesSource implements Source<FilesConnection, FilesDumpOpt
 		const { roots, forced, include, exclude } = await resolveRoots(options);
 		const scan = await scanTree(roots, makeSelection(include, exclude, forced));
 		const entries: FileEntry[] = [];
-		for (const e of scan.entries) entries.push(toIndexEntry(e, e.type === 'file' ? (await hashFile(e.absolute)).sha256 : null, null));
-		return { engine: 'protheus-files', entries, changes: { added: [], changed: [], deleted: [] }, inconsistent: [], skipped: scan.skipped, promotedToFull: null, totals: totalsOf(entries, 0, 0) };
+		for (const e of scan.entries)
+			entries.push(toIndexEntry(e, e.type === 'file' ? (await hashFile(e.absolute)).sha256 : null, null));
+		return {
+			engine: 'protheus-files',
+			entries,
+			changes: { added: [], changed: [], deleted: [] },
+			inconsistent: [],
+			skipped: scan.skipped,
+			promotedToFull: null,
+			totals: totalsOf(entries, 0, 0),
+		};
 	}
 
 	private async plan(request: DumpRequest<FilesConnection, FilesDumpOptions>): Promise<Plan> {
@@ -94,9 +103,16 @@ export class ProtheusFilesSource implements Source<FilesConnection, FilesDumpOpt
 		const resolved = await resolveRoots(options);
 		const codec = await chooseCodec(options.compression, options.compressionLevel, options.zstdPath);
 		if (options.compression === 'zstd' && codec.method !== 'zstd')
-			request.log.warn('The zstd command is not installed on this host: compressing with gzip instead (slower, larger). Install zstd to get zstd archives.');
+			request.log.warn(
+				'The zstd command is not installed on this host: compressing with gzip instead (slower, larger). Install zstd to get zstd archives.',
+			);
 		const requested = request.type;
-		if (requested === 'log') throw new BackupError('UNSUPPORTED_OPTION', 'File sets have no log backups', 'Choose Full, Differential or Incremental.');
+		if (requested === 'log')
+			throw new BackupError(
+				'UNSUPPORTED_OPTION',
+				'File sets have no log backups',
+				'Choose Full, Differential or Incremental.',
+			);
 		let chain: ChainPosition = { type: 'full', baseBackupId: null, parentBackupId: null };
 		let previous: ChainLink | undefined;
 		let promoted: FilesInventory['promotedToFull'] = null;
@@ -104,7 +120,11 @@ export class ProtheusFilesSource implements Source<FilesConnection, FilesDumpOpt
 			const found = await findPrevious(request.stagingFolder, request.environment, resolved.roots, requested);
 			if (found.parent && found.base) {
 				previous = found.parent;
-				chain = { type: requested, baseBackupId: found.base.manifest.backupId, parentBackupId: found.parent.manifest.backupId };
+				chain = {
+					type: requested,
+					baseBackupId: found.base.manifest.backupId,
+					parentBackupId: found.parent.manifest.backupId,
+				};
 			} else if (options.promoteToFull) {
 				promoted = { requested, reason: `Made a full backup instead of the ${requested} asked for: ${found.problem}` };
 				request.log.warn(promoted.reason);
@@ -119,9 +139,15 @@ export class ProtheusFilesSource implements Source<FilesConnection, FilesDumpOpt
 		return { ...resolved, codec, chain, previous, promoted };
 	}
 
-	private async dump(request: DumpRequest<FilesConnection, FilesDumpOptions>, plan: Plan, set: BackupSetWriter): Promise<DumpOutcome> {
+	private async dump(
+		request: DumpRequest<FilesConnection, FilesDumpOptions>,
+		plan: Plan,
+		set: BackupSetWriter,
+	): Promise<DumpOutcome> {
 		const { log, options, signal } = request;
-		const scan = await scanTree(plan.roots, makeSelection(plan.include, plan.exclude, plan.forced), signal, [request.stagingFolder]);
+		const scan = await scanTree(plan.roots, makeSelection(plan.include, plan.exclude, plan.forced), signal, [
+			request.stagingFolder,
+		]);
 		const before = new Map((plan.previous?.manifest.inventory.entries ?? []).map((e) => [e.path, e]));
 		const previouslyInconsistent = new Set((plan.previous?.manifest.inventory.inconsistent ?? []).map((i) => i.path));
 		const changes: FilesInventory['changes'] = { added: [], changed: [], deleted: [] };
@@ -132,7 +158,11 @@ export class ProtheusFilesSource implements Source<FilesConnection, FilesDumpOpt
 			if (entry.type !== 'file') {
 				toArchive.push(entry); // folders and links are headers only: every archive has them all
 				if (plan.previous && !old) changes.added.push(entry.path);
-				else if (plan.previous && (old!.type !== entry.type || old!.target !== entry.target || ownerChanged(old!, entry))) changes.changed.push(entry.path);
+				else if (
+					plan.previous &&
+					(old!.type !== entry.type || old!.target !== entry.target || ownerChanged(old!, entry))
+				)
+					changes.changed.push(entry.path);
 				continue;
 			}
 			if (!plan.previous) {
@@ -144,7 +174,12 @@ export class ProtheusFilesSource implements Source<FilesConnection, FilesDumpOpt
 				toArchive.push(entry);
 				continue;
 			}
-			let same = old.type === 'file' && old.size === entry.size && old.mtime === isoMtime(entry.mtimeMs) && !ownerChanged(old, entry) && !previouslyInconsistent.has(entry.path);
+			let same =
+				old.type === 'file' &&
+				old.size === entry.size &&
+				old.mtime === isoMtime(entry.mtimeMs) &&
+				!ownerChanged(old, entry) &&
+				!previouslyInconsistent.has(entry.path);
 			if (same && options.paranoid) {
 				try {
 					same = (await hashFile(entry.absolute)).sha256 === old.sha256;
@@ -188,7 +223,8 @@ export class ProtheusFilesSource implements Source<FilesConnection, FilesDumpOpt
 					log.warn(`${entry.path} ${file.inconsistent}: its copy may be torn (hot backup of a file in use)`);
 				}
 			},
-			onProgress: (p) => log.info(`Files ${set.backupId}: ${formatBytes(p.bytes)} written, ${Math.round(p.elapsedMs / 1000)} s`),
+			onProgress: (p) =>
+				log.info(`Files ${set.backupId}: ${formatBytes(p.bytes)} written, ${Math.round(p.elapsedMs / 1000)} s`),
 		});
 		// A file that vanished or became unreadable between the walk and the read is not in the archive: drop it from the index.
 		const entries: FileEntry[] = [];
@@ -203,7 +239,14 @@ export class ProtheusFilesSource implements Source<FilesConnection, FilesDumpOpt
 				changes.changed = changes.changed.filter((p) => p !== entry.path);
 				continue;
 			}
-			if (file) entries.push(toIndexEntry({ ...entry, size: file.size, mtimeMs: file.mtimeMs, mode: file.mode }, file.sha256, set.backupId));
+			if (file)
+				entries.push(
+					toIndexEntry(
+						{ ...entry, size: file.size, mtimeMs: file.mtimeMs, mode: file.mode },
+						file.sha256,
+						set.backupId,
+					),
+				);
 			else {
 				const old = unchangedHash.get(entry.path)!;
 				entries.push(toIndexEntry(entry, old.sha256, old.from));
@@ -220,7 +263,9 @@ export class ProtheusFilesSource implements Source<FilesConnection, FilesDumpOpt
 		};
 		log.info(
 			`Files ${set.backupId}: ${inventory.totals.files} files (${formatBytes(inventory.totals.bytes)}), ${archivedFiles} archived` +
-				(plan.previous ? `; ${changes.added.length} added, ${changes.changed.length} changed, ${changes.deleted.length} deleted` : '') +
+				(plan.previous
+					? `; ${changes.added.length} added, ${changes.changed.length} changed, ${changes.deleted.length} deleted`
+					: '') +
 				(inconsistent.length ? `; ${inconsistent.length} changed while read` : '') +
 				(skipped.length ? `; ${skipped.length} skipped` : ''),
 		);
@@ -293,11 +338,17 @@ function totalsOf(entries: FileEntry[], archivedFiles: number, archivedBytes: nu
  * environment's RootPath, SourcePath, RpoCustom and RPOTLPP. A path inside another root is not
  * a root of its own; a file named that way is always kept, whatever the include patterns say.
  */
-export async function resolveRoots(options: FilesDumpOptions): Promise<Pick<Plan, 'roots' | 'forced' | 'appserverIni' | 'include' | 'exclude'>> {
+export async function resolveRoots(
+	options: FilesDumpOptions,
+): Promise<Pick<Plan, 'roots' | 'forced' | 'appserverIni' | 'include' | 'exclude'>> {
 	const wanted: string[] = [];
 	for (const folder of options.folders.map((f) => f.trim()).filter(Boolean)) {
 		if (!isAbsolutePath(folder))
-			throw new BackupError('INVALID_INPUT', `"${folder}" is not an absolute path`, 'Give full paths, e.g. /totvs/protheus_data or D:\\TOTVS\\Protheus_Data (n8n\'s working folder is not a meaningful base).');
+			throw new BackupError(
+				'INVALID_INPUT',
+				`"${folder}" is not an absolute path`,
+				"Give full paths, e.g. /totvs/protheus_data or D:\\TOTVS\\Protheus_Data (n8n's working folder is not a meaningful base).",
+			);
 		wanted.push(resolve(folder));
 	}
 	let appserverIni: FilesSourceFacts['appserverIni'] = null;
@@ -306,10 +357,15 @@ export async function resolveRoots(options: FilesDumpOptions): Promise<Pick<Plan
 		const environments = pickEnvironments(await readAppserverIni(iniPath), options.iniEnvironments, iniPath);
 		appserverIni = { path: iniPath, environments: environments.map((e) => e.name) };
 		wanted.push(iniPath);
-		for (const env of environments) for (const p of [env.rootPath, env.sourcePath, env.rpoCustom, env.rpoTlpp]) if (p) wanted.push(resolve(p));
+		for (const env of environments)
+			for (const p of [env.rootPath, env.sourcePath, env.rpoCustom, env.rpoTlpp]) if (p) wanted.push(resolve(p));
 	}
 	if (!wanted.length)
-		throw new BackupError('INVALID_INPUT', 'No folders to back up', 'List the Protheus folders (Protheus_Data, the RPO folder, the AppServer folder) or give the path of an appserver.ini.');
+		throw new BackupError(
+			'INVALID_INPUT',
+			'No folders to back up',
+			'List the Protheus folders (Protheus_Data, the RPO folder, the AppServer folder) or give the path of an appserver.ini.',
+		);
 	const found: Array<{ path: string; kind: FilesRoot['kind'] }> = [];
 	for (const path of [...new Set(wanted)]) {
 		try {
@@ -319,7 +375,9 @@ export async function resolveRoots(options: FilesDumpOptions): Promise<Pick<Plan
 			throw new BackupError(
 				'INVALID_INPUT',
 				`Cannot back up ${path}: ${systemErrorCode(error) === 'ENOENT' ? 'it does not exist' : `not readable (${systemErrorCode(error) ?? (error as Error).message})`}`,
-				appserverIni ? `Check the folders and the paths in ${appserverIni.path}; they must exist on the n8n host (mount the share if AppServer runs elsewhere).` : 'Check the folder list; each path must exist on the n8n host.',
+				appserverIni
+					? `Check the folders and the paths in ${appserverIni.path}; they must exist on the n8n host (mount the share if AppServer runs elsewhere).`
+					: 'Check the folder list; each path must exist on the n8n host.',
 				{ cause: error },
 			);
 		}

@@ -12,12 +12,20 @@ import { resolveChain } from './chain';
  * index (name, type, size, SHA-256 of the content, link target), then the chain: every ancestor
  * present, of the same folders, with intact artifacts, and every file's content in one of them.
  */
-export async function checkFilesSet(folder: string, anyManifest: Manifest, options: VerifyOptions & { zstdPath?: string }): Promise<CheckResult[]> {
+export async function checkFilesSet(
+	folder: string,
+	anyManifest: Manifest,
+	options: VerifyOptions & { zstdPath?: string },
+): Promise<CheckResult[]> {
 	const manifest = manifestOf(anyManifest, 'protheus-files', folder);
 	return [await checkArchiveWalk(folder, manifest, options.zstdPath), await checkChain(folder, manifest)];
 }
 
-async function checkArchiveWalk(folder: string, manifest: ReturnType<typeof manifestOf<'protheus-files'>>, zstdPath?: string): Promise<CheckResult> {
+async function checkArchiveWalk(
+	folder: string,
+	manifest: ReturnType<typeof manifestOf<'protheus-files'>>,
+	zstdPath?: string,
+): Promise<CheckResult> {
 	const expectedHere = new Map(
 		manifest.inventory.entries.filter((e) => e.type !== 'file' || e.from === manifest.backupId).map((e) => [e.path, e]),
 	);
@@ -41,7 +49,8 @@ async function checkArchiveWalk(folder: string, manifest: ReturnType<typeof mani
 					return;
 				}
 				seen.add(entry.path);
-				if (type === 'symlink' && (entry.header.linkname ?? '') !== want.target) problems.push(`${entry.path}: link to ${entry.header.linkname}, the index has ${want.target}`);
+				if (type === 'symlink' && (entry.header.linkname ?? '') !== want.target)
+					problems.push(`${entry.path}: link to ${entry.header.linkname}, the index has ${want.target}`);
 				if (type !== 'file') {
 					entry.stream.resume();
 					return;
@@ -54,7 +63,9 @@ async function checkArchiveWalk(folder: string, manifest: ReturnType<typeof mani
 				}
 				const sha256 = hash.digest('hex');
 				if (size !== want.size || sha256 !== want.sha256)
-					problems.push(`${entry.path}: ${size} bytes SHA-256 ${sha256.slice(0, 12)}…, the index has ${want.size} bytes ${want.sha256?.slice(0, 12)}…`);
+					problems.push(
+						`${entry.path}: ${size} bytes SHA-256 ${sha256.slice(0, 12)}…, the index has ${want.size} bytes ${want.sha256?.slice(0, 12)}…`,
+					);
 			},
 			zstdPath,
 		);
@@ -66,17 +77,36 @@ async function checkArchiveWalk(folder: string, manifest: ReturnType<typeof mani
 	for (const path of missing.slice(0, 20)) problems.push(`${path}: missing from the archive`);
 	return problems.length
 		? check('archive', false, expected, `${problems.length} problems`, problems.slice(0, 20).join('; '))
-		: check('archive', true, expected, `${entries} entries match`, `Every entry of ${artifact.path} matches the index (content hashed)`);
+		: check(
+				'archive',
+				true,
+				expected,
+				`${entries} entries match`,
+				`Every entry of ${artifact.path} matches the index (content hashed)`,
+			);
 }
 
-async function checkChain(folder: string, manifest: ReturnType<typeof manifestOf<'protheus-files'>>): Promise<CheckResult> {
-	const expected = manifest.type === 'full' ? 'a full set: every file in its own archive' : `every ancestor back to the full ${manifest.baseBackupId} present and intact`;
+async function checkChain(
+	folder: string,
+	manifest: ReturnType<typeof manifestOf<'protheus-files'>>,
+): Promise<CheckResult> {
+	const expected =
+		manifest.type === 'full'
+			? 'a full set: every file in its own archive'
+			: `every ancestor back to the full ${manifest.baseBackupId} present and intact`;
 	const fromIds = new Set(manifest.inventory.entries.filter((e) => e.type === 'file').map((e) => e.from));
 	try {
 		const chain = await resolveChain(folder, manifest);
 		const ids = new Set(chain.map((l) => l.manifest.backupId));
 		const orphan = [...fromIds].filter((id) => !id || !ids.has(id));
-		if (orphan.length) return check('chain', false, expected, 'files from outside the chain', `The index takes files from ${orphan.join(', ')}, which are not in the chain ${[...ids].join(' → ')}`);
+		if (orphan.length)
+			return check(
+				'chain',
+				false,
+				expected,
+				'files from outside the chain',
+				`The index takes files from ${orphan.join(', ')}, which are not in the chain ${[...ids].join(' → ')}`,
+			);
 		const problems: string[] = [];
 		for (const link of chain.slice(0, -1)) {
 			const artifacts = await checkArtifacts(link.folder, link.manifest);
@@ -84,7 +114,15 @@ async function checkChain(folder: string, manifest: ReturnType<typeof manifestOf
 		}
 		return problems.length
 			? check('chain', false, expected, `${problems.length} ancestors damaged`, problems.join('; '))
-			: check('chain', true, expected, `${chain.length} sets: ${chain.map((l) => `${l.manifest.backupId} (${l.manifest.type})`).join(' → ')}`, chain.length > 1 ? 'Every ancestor is present and its artifacts have the recorded size and SHA-256' : 'A full set needs no other set');
+			: check(
+					'chain',
+					true,
+					expected,
+					`${chain.length} sets: ${chain.map((l) => `${l.manifest.backupId} (${l.manifest.type})`).join(' → ')}`,
+					chain.length > 1
+						? 'Every ancestor is present and its artifacts have the recorded size and SHA-256'
+						: 'A full set needs no other set',
+				);
 	} catch (error) {
 		if (!(error instanceof BackupError)) throw error;
 		return check('chain', false, expected, 'incomplete', `${error.message}. ${error.hint}`);

@@ -26,7 +26,8 @@ export class FsPacer {
 
 	/** Once slow, always slow (for this backup): a share does not get fast half way. */
 	get slow(): boolean {
-		if (!this.switched && this.slowCalls >= this.slowCallsToSwitch && this.slowCalls * 20 >= this.calls) this.switched = true;
+		if (!this.switched && this.slowCalls >= this.slowCallsToSwitch && this.slowCalls * 20 >= this.calls)
+			this.switched = true;
 		return this.switched;
 	}
 

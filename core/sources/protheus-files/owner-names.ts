@@ -29,6 +29,7 @@ export async function nameOwners(entries: Owned[]): Promise<void> {
 /** id -> name for the ids this machine knows. */
 async function namesOf(database: 'passwd' | 'group', ids: Set<number>): Promise<Map<number, string>> {
 	const found = new Map<number, string>();
-	for (const account of await lookUpAccounts(database, [...ids])) if (ids.has(account.id) && !found.has(account.id)) found.set(account.id, account.name);
+	for (const account of await lookUpAccounts(database, [...ids]))
+		if (ids.has(account.id) && !found.has(account.id)) found.set(account.id, account.name);
 	return found;
 }

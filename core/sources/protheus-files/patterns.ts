@@ -10,7 +10,17 @@
 export type PathMatcher = (path: string) => boolean;
 
 /** What a Protheus install needs: RPOs, ini files, Protheus_Data's system, profile, web, dirdoc and local tables. */
-export const PROTHEUS_DEFAULT_INCLUDE = ['*.rpo', '*.ini', 'system', 'profile', 'web', 'dirdoc', 'data', '*.pem', '*.pfx'];
+export const PROTHEUS_DEFAULT_INCLUDE = [
+	'*.rpo',
+	'*.ini',
+	'system',
+	'profile',
+	'web',
+	'dirdoc',
+	'data',
+	'*.pem',
+	'*.pfx',
+];
 /** Re-downloadable or transient: systemload, spool, logs and temporary files. */
 export const PROTHEUS_DEFAULT_EXCLUDE = ['systemload', 'spool', 'logs', 'tmp', 'temp', '*.log', '*.tmp'];
 
@@ -36,7 +46,10 @@ export function compilePattern(pattern: string): RegExp {
 			const close = body.indexOf(']', i + 2);
 			if (close === -1) regex += '\\[';
 			else {
-				const inner = body.slice(i + 1, close).replace(/^!/, '^').replace(/\\/g, '\\\\');
+				const inner = body
+					.slice(i + 1, close)
+					.replace(/^!/, '^')
+					.replace(/\\/g, '\\\\');
 				regex += `[${inner}]`;
 				i = close;
 			}

@@ -31,7 +31,12 @@ export class InlineHasher implements RangeHasher {
 
 /** The same loop runs in the worker (as source text) and inline, so both hash alike. */
 /* istanbul ignore next: its source text is the worker's code, and must stay free of coverage counters */
-function hashRanges(open: Map<number, Hash>, buffer: Buffer, ranges: number[], newHash: (algorithm: string) => Hash): Array<[number, string]> {
+function hashRanges(
+	open: Map<number, Hash>,
+	buffer: Buffer,
+	ranges: number[],
+	newHash: (algorithm: string) => Hash,
+): Array<[number, string]> {
 	const digests: Array<[number, string]> = [];
 	for (let i = 0; i < ranges.length; i += 4) {
 		const id = ranges[i];
@@ -67,7 +72,10 @@ parentPort.on('message', ({ slot, buffer, ranges }) => {
  */
 export class WorkerHasher implements RangeHasher {
 	private readonly worker = new Worker(WORKER_SOURCE, { eval: true });
-	private readonly waiting: Array<{ resolve: (digests: Array<[number, string]>) => void; reject: (error: Error) => void }> = [];
+	private readonly waiting: Array<{
+		resolve: (digests: Array<[number, string]>) => void;
+		reject: (error: Error) => void;
+	}> = [];
 	private readonly slots = new Map<ArrayBufferLike, number>();
 	private failure?: Error;
 
@@ -79,7 +87,8 @@ export class WorkerHasher implements RangeHasher {
 
 	hash(buffer: Buffer, ranges: number[]): Promise<Array<[number, string]>> {
 		if (this.failure) return Promise.reject(this.failure);
-		if (!(buffer.buffer instanceof SharedArrayBuffer) || buffer.byteOffset !== 0) return Promise.reject(new Error('WorkerHasher needs buffers that start a SharedArrayBuffer'));
+		if (!(buffer.buffer instanceof SharedArrayBuffer) || buffer.byteOffset !== 0)
+			return Promise.reject(new Error('WorkerHasher needs buffers that start a SharedArrayBuffer'));
 		// Each buffer is shared with the worker once (sharing costs more than the message itself).
 		let slot = this.slots.get(buffer.buffer);
 		const first = slot === undefined;

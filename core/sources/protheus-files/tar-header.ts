@@ -85,7 +85,13 @@ export function encodeTarHeader(header: TarHeaderFields): Buffer {
 	// The name and link are in the pax records only when ustar cannot hold them (then as tar-stream wrote them).
 	const entry = ustar ? fields : { ...fields, name: 'PaxHeader', linkname: fields.linkname ? 'PaxHeader' : '' };
 	return Buffer.concat([
-		encodeUstar({ ...entry, name: 'PaxHeader', linkname: entry.linkname ? 'PaxHeader' : '', typeflag: TYPEFLAG['pax-header'], size: pax.length })!,
+		encodeUstar({
+			...entry,
+			name: 'PaxHeader',
+			linkname: entry.linkname ? 'PaxHeader' : '',
+			typeflag: TYPEFLAG['pax-header'],
+			size: pax.length,
+		})!,
 		pax,
 		Buffer.alloc(tarPadding(pax.length)),
 		ustar ?? encodeUstar(entry)!,

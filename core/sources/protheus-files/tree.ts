@@ -65,8 +65,18 @@ const byName = (a: Dirent, b: Dirent) => (a.name < b.name ? -1 : a.name > b.name
  * inside included areas survive; excluded folders are not read at all. Symlinks are recorded,
  * never followed. Special files are reported, not archived.
  */
-export async function scanTree(roots: FilesRoot[], selection: Selection, signal?: AbortSignal, ignoreFolders: string[] = []): Promise<TreeScan> {
-	const scan: TreeScan = { entries: [], skipped: [], ignore: new Set(ignoreFolders.map((f) => resolve(f))), pacer: new FsPacer() };
+export async function scanTree(
+	roots: FilesRoot[],
+	selection: Selection,
+	signal?: AbortSignal,
+	ignoreFolders: string[] = [],
+): Promise<TreeScan> {
+	const scan: TreeScan = {
+		entries: [],
+		skipped: [],
+		ignore: new Set(ignoreFolders.map((f) => resolve(f))),
+		pacer: new FsPacer(),
+	};
 	for (const root of roots) {
 		let stats: Stats;
 		try {
@@ -85,7 +95,11 @@ export async function scanTree(roots: FilesRoot[], selection: Selection, signal?
 			continue;
 		}
 		if (!stats.isDirectory())
-			throw new BackupError('INVALID_INPUT', `${root.path} is not a folder`, 'List folders (or the appserver.ini) to back up.');
+			throw new BackupError(
+				'INVALID_INPUT',
+				`${root.path} is not a folder`,
+				'List folders (or the appserver.ini) to back up.',
+			);
 		const rootEntry = await toEntry(root.label, root.path, stats, scan);
 		scan.entries.push(rootEntry!);
 		await walkFolder(root.path, root.label, selection, scan, signal);
@@ -95,22 +109,42 @@ export async function scanTree(roots: FilesRoot[], selection: Selection, signal?
 }
 
 /** Returns whether anything inside `folder` was kept. */
-async function walkFolder(folder: string, path: string, selection: Selection, scan: TreeScan, signal?: AbortSignal): Promise<boolean> {
-	if (signal?.aborted) throw new BackupError('DUMP_FAILED', 'The backup was stopped while reading the folders', 'Nothing was kept: the unfinished set was removed.');
+async function walkFolder(
+	folder: string,
+	path: string,
+	selection: Selection,
+	scan: TreeScan,
+	signal?: AbortSignal,
+): Promise<boolean> {
+	if (signal?.aborted)
+		throw new BackupError(
+			'DUMP_FAILED',
+			'The backup was stopped while reading the folders',
+			'Nothing was kept: the unfinished set was removed.',
+		);
 	let children: Dirent[];
 	try {
-		children = (await scan.pacer!.run(() => readdirSync(folder, { withFileTypes: true }), () => readdir(folder, { withFileTypes: true }))).sort(byName);
+		children = (
+			await scan.pacer!.run(
+				() => readdirSync(folder, { withFileTypes: true }),
+				() => readdir(folder, { withFileTypes: true }),
+			)
+		).sort(byName);
 	} catch (error) {
 		scan.skipped.push({ path, reason: `folder not readable (${systemErrorCode(error) ?? (error as Error).message})` });
 		return false;
 	}
 	let kept = false;
 	// lstat the selected children of this folder together (the thread pool overlaps them), in order.
-	const wanted = children.filter((c) => (c.isDirectory() ? selection.enterFolder(`${path}/${c.name}`) : selection.includes(`${path}/${c.name}`)));
+	const wanted = children.filter((c) =>
+		c.isDirectory() ? selection.enterFolder(`${path}/${c.name}`) : selection.includes(`${path}/${c.name}`),
+	);
 	const pacer = scan.pacer!;
 	const lstatAsync = (path: string) => lstat(path).catch((error: unknown) => error as Error);
 	// Slow filesystem: lstat a folder's children together, the thread pool overlaps them.
-	const allStats: Array<Stats | Error> = pacer.slow ? await Promise.all(wanted.map((c) => lstatAsync(join(folder, c.name)))) : [];
+	const allStats: Array<Stats | Error> = pacer.slow
+		? await Promise.all(wanted.map((c) => lstatAsync(join(folder, c.name))))
+		: [];
 	for (const c of pacer.slow ? [] : wanted) {
 		const path = join(folder, c.name);
 		allStats.push(
@@ -157,7 +191,11 @@ async function walkFolder(folder: string, path: string, selection: Selection, sc
 
 function lstatOrSkip(stats: Stats | Error, path: string, scan: TreeScan): Stats | undefined {
 	if (!(stats instanceof Error)) return stats;
-	scan.skipped.push({ path, reason: systemErrorCode(stats) === 'ENOENT' ? 'vanished during the backup' : `not readable (${systemErrorCode(stats)})` });
+	scan.skipped.push({
+		path,
+		reason:
+			systemErrorCode(stats) === 'ENOENT' ? 'vanished during the backup' : `not readable (${systemErrorCode(stats)})`,
+	});
 	return undefined;
 }
 

@@ -33,15 +33,33 @@ const iso = (value: unknown) => (value instanceof Date ? value.toISOString() : n
  * gives the exact LSN digits (the driver reads numeric(25,0) as a rounded double), which the
  * header must confirm. Without msdb history, exact header values are used or the backup fails.
  */
-export async function describeBackup(runner: SqlRunner, serverPath: string, name: string, database: string): Promise<SqlServerBackupHeader> {
+export async function describeBackup(
+	runner: SqlRunner,
+	serverPath: string,
+	name: string,
+	database: string,
+): Promise<SqlServerBackupHeader> {
 	const rows = await readHeaderRows(runner, serverPath);
 	if (rows.length !== 1)
-		throw new BackupError('DUMP_FAILED', `Backup file ${serverPath} holds ${rows.length} backups, expected exactly one`, 'The file existed before the backup; choose an empty backup folder.');
+		throw new BackupError(
+			'DUMP_FAILED',
+			`Backup file ${serverPath} holds ${rows.length} backups, expected exactly one`,
+			'The file existed before the backup; choose an empty backup folder.',
+		);
 	const h = rows[0];
 	const backupType = HEADER_TYPES[Number(h.BackupType)];
-	if (!backupType) throw new BackupError('DUMP_FAILED', `Backup file ${serverPath} holds backup type ${String(h.BackupType)}, not a database, differential or log backup`, 'Report this: the node only writes those types.');
+	if (!backupType)
+		throw new BackupError(
+			'DUMP_FAILED',
+			`Backup file ${serverPath} holds backup type ${String(h.BackupType)}, not a database, differential or log backup`,
+			'Report this: the node only writes those types.',
+		);
 	if (String(h.DatabaseName) !== database)
-		throw new BackupError('DUMP_FAILED', `Backup file ${serverPath} is a backup of "${String(h.DatabaseName)}", not of "${database}"`, 'Another process wrote the same file name; use a backup folder of its own for n8n.');
+		throw new BackupError(
+			'DUMP_FAILED',
+			`Backup file ${serverPath} is a backup of "${String(h.DatabaseName)}", not of "${database}"`,
+			'Another process wrote the same file name; use a backup folder of its own for n8n.',
+		);
 	const [history] = rowsOf<Record<string, string | null>>(await runner.query(BACKUP_HISTORY_SQL, { name, database }));
 	let lsn: SqlServerBackupLsns;
 	let lsnSource: SqlServerBackupHeader['lsnSource'];
@@ -51,7 +69,9 @@ export async function describeBackup(runner: SqlRunner, serverPath: string, name
 			last: lsnText(history.lastLsn, 'LastLSN'),
 			checkpoint: lsnText(history.checkpointLsn, 'CheckpointLSN'),
 			databaseBackup: lsnText(history.databaseBackupLsn ?? '0', 'DatabaseBackupLSN'),
-			differentialBase: history.differentialBaseLsn ? lsnText(history.differentialBaseLsn, 'DifferentialBaseLSN') : null,
+			differentialBase: history.differentialBaseLsn
+				? lsnText(history.differentialBaseLsn, 'DifferentialBaseLSN')
+				: null,
 		};
 		lsnSource = 'msdb';
 		if (!headerLsnMatches(h.FirstLSN, lsn.first) || !headerLsnMatches(h.LastLSN, lsn.last))
@@ -66,7 +86,10 @@ export async function describeBackup(runner: SqlRunner, serverPath: string, name
 			last: lsnText(h.LastLSN, 'LastLSN'),
 			checkpoint: lsnText(h.CheckpointLSN, 'CheckpointLSN'),
 			databaseBackup: lsnText(h.DatabaseBackupLSN ?? 0, 'DatabaseBackupLSN'),
-			differentialBase: h.DifferentialBaseLSN == null || backupType !== 'differential' ? null : lsnText(h.DifferentialBaseLSN, 'DifferentialBaseLSN'),
+			differentialBase:
+				h.DifferentialBaseLSN == null || backupType !== 'differential'
+					? null
+					: lsnText(h.DifferentialBaseLSN, 'DifferentialBaseLSN'),
 		};
 		lsnSource = 'headeronly';
 	}
@@ -90,9 +113,13 @@ export async function describeBackup(runner: SqlRunner, serverPath: string, name
 /** Differences between a file's HEADERONLY row and what the manifest recorded for it. */
 export function headerDifferences(row: HeaderRow, recorded: SqlServerBackupHeader): string[] {
 	const problems: string[] = [];
-	if (HEADER_TYPES[Number(row.BackupType)] !== recorded.backupType) problems.push(`backup type ${String(row.BackupType)}, recorded ${recorded.backupType}`);
-	if (String(row.DatabaseName) !== recorded.databaseName) problems.push(`database "${String(row.DatabaseName)}", recorded "${recorded.databaseName}"`);
-	if (!headerLsnMatches(row.FirstLSN, recorded.lsn.first)) problems.push(`FirstLSN ${String(row.FirstLSN)}, recorded ${recorded.lsn.first}`);
-	if (!headerLsnMatches(row.LastLSN, recorded.lsn.last)) problems.push(`LastLSN ${String(row.LastLSN)}, recorded ${recorded.lsn.last}`);
+	if (HEADER_TYPES[Number(row.BackupType)] !== recorded.backupType)
+		problems.push(`backup type ${String(row.BackupType)}, recorded ${recorded.backupType}`);
+	if (String(row.DatabaseName) !== recorded.databaseName)
+		problems.push(`database "${String(row.DatabaseName)}", recorded "${recorded.databaseName}"`);
+	if (!headerLsnMatches(row.FirstLSN, recorded.lsn.first))
+		problems.push(`FirstLSN ${String(row.FirstLSN)}, recorded ${recorded.lsn.first}`);
+	if (!headerLsnMatches(row.LastLSN, recorded.lsn.last))
+		problems.push(`LastLSN ${String(row.LastLSN)}, recorded ${recorded.lsn.last}`);
 	return problems;
 }

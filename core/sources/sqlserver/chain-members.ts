@@ -5,7 +5,12 @@ import type { ChainMember } from './lsn-chain';
 /** A SQL Server set as a link of a restore chain. */
 export function chainMemberOf(manifest: Manifest): ChainMember {
 	const m = manifestOf(manifest, 'sqlserver');
-	return { backupId: m.backupId, type: m.inventory.backup.backupType, copyOnly: m.inventory.backup.copyOnly, lsn: m.inventory.backup.lsn };
+	return {
+		backupId: m.backupId,
+		type: m.inventory.backup.backupType,
+		copyOnly: m.inventory.backup.copyOnly,
+		lsn: m.inventory.backup.lsn,
+	};
 }
 
 /** The complete SQL Server sets of one database in `<root>/<environment>/`, with their folders. */

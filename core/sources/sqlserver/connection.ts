@@ -24,7 +24,9 @@ export interface SqlServerConnection {
 
 export const defaultSqlServerTimeouts = { connectTimeoutMs: 15_000, requestTimeoutMs: 60_000 };
 
-export function describeSqlServer(c: Pick<SqlServerConnection, 'server' | 'port' | 'instance' | 'database' | 'user' | 'domain' | 'authentication'>): string {
+export function describeSqlServer(
+	c: Pick<SqlServerConnection, 'server' | 'port' | 'instance' | 'database' | 'user' | 'domain' | 'authentication'>,
+): string {
 	const user = c.authentication === 'ntlm' && c.domain ? `${c.domain}\\${c.user}` : c.user;
 	const where = c.instance ? `${c.server}\\${c.instance}` : `${c.server}:${c.port}`;
 	return `${user}@${where}/${c.database}`;

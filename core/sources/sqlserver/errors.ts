@@ -2,13 +2,21 @@ import { BackupError } from '../../errors';
 import { describeSqlServer, type SqlServerConnection } from './connection';
 import { isSqlError } from './runner';
 
-type Where = Pick<SqlServerConnection, 'server' | 'port' | 'instance' | 'database' | 'user' | 'domain' | 'authentication'>;
+type Where = Pick<
+	SqlServerConnection,
+	'server' | 'port' | 'instance' | 'database' | 'user' | 'domain' | 'authentication'
+>;
 
 const serverOf = (c: Where) => (c.instance ? `${c.server}\\${c.instance}` : `${c.server}:${c.port}`);
 
 /** A failed connection (driver code or server error number) as a BackupError saying what to fix. */
 export function connectionError(error: unknown, c: Where): unknown {
-	const e = error as { code?: string; number?: number; message?: string; originalError?: { number?: number; message?: string } };
+	const e = error as {
+		code?: string;
+		number?: number;
+		message?: string;
+		originalError?: { number?: number; message?: string };
+	};
 	const number = e.number ?? e.originalError?.number;
 	const detail = e.originalError?.message ?? e.message ?? String(error);
 	const where = serverOf(c);
@@ -39,10 +47,14 @@ export function connectionError(error: unknown, c: Where): unknown {
 		return new BackupError(
 			'UNREACHABLE',
 			`Cannot find instance "${c.instance}" on ${c.server}: ${detail}`,
-			'Check the instance name, that the SQL Server Browser service runs and UDP 1434 is open, or give the instance\'s TCP port instead of its name.',
+			"Check the instance name, that the SQL Server Browser service runs and UDP 1434 is open, or give the instance's TCP port instead of its name.",
 			{ cause: error },
 		);
-	if (e.code === 'ESOCKET' || e.code === 'ETIMEOUT' || /ECONNREFUSED|ENOTFOUND|EHOSTUNREACH|ETIMEDOUT|timeout/i.test(detail))
+	if (
+		e.code === 'ESOCKET' ||
+		e.code === 'ETIMEOUT' ||
+		/ECONNREFUSED|ENOTFOUND|EHOSTUNREACH|ETIMEDOUT|timeout/i.test(detail)
+	)
 		return new BackupError(
 			'UNREACHABLE',
 			`Cannot reach SQL Server ${where}: ${detail}`,
@@ -88,6 +100,16 @@ export function sqlServerError(error: unknown, c: Where, doing = 'The statement'
 			{ cause: error },
 		);
 	if (has(3241, 3242, 3183, 3189))
-		return new BackupError('RESTORE_FAILED', `${doing} failed on ${where}: ${text}`, 'The backup file is unreadable or damaged: make a new backup and keep this one for investigation.', { cause: error });
-	return new BackupError('DUMP_FAILED', `${doing} failed on ${where}: ${text}`, 'Read SQL Server\'s message above; the SQL Server error log on the server has more detail.', { cause: error });
+		return new BackupError(
+			'RESTORE_FAILED',
+			`${doing} failed on ${where}: ${text}`,
+			'The backup file is unreadable or damaged: make a new backup and keep this one for investigation.',
+			{ cause: error },
+		);
+	return new BackupError(
+		'DUMP_FAILED',
+		`${doing} failed on ${where}: ${text}`,
+		"Read SQL Server's message above; the SQL Server error log on the server has more detail.",
+		{ cause: error },
+	);
 }

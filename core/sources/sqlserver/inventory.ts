@@ -56,9 +56,14 @@ const tableKey = (t: { schema: string; name: string }) => `${t.schema}.${t.name}
 export type DatabaseContents = Omit<SqlServerInventory, 'backup'>;
 
 export async function readContents(runner: SqlRunner, database: string): Promise<DatabaseContents> {
-	const rows = rowsOf<{ schema: string; name: string; rows: unknown; bytes: unknown; hasRecno: unknown; hasDeleted: unknown }>(
-		await runner.query(tablesStatement(database)),
-	);
+	const rows = rowsOf<{
+		schema: string;
+		name: string;
+		rows: unknown;
+		bytes: unknown;
+		hasRecno: unknown;
+		hasDeleted: unknown;
+	}>(await runner.query(tablesStatement(database)));
 	const tables: TableInventory[] = rows.map((r) => ({
 		schema: String(r.schema),
 		name: String(r.name),
@@ -74,19 +79,29 @@ export async function readContents(runner: SqlRunner, database: string): Promise
 	const byKey = new Map(tables.map((t) => [tableKey(t), t]));
 	for (let i = 0; i < withRecno.length; i += RECNO_BATCH) {
 		const batch = withRecno.slice(i, i + RECNO_BATCH);
-		for (const r of rowsOf<{ schema: string; name: string; maxRecno: unknown }>(await runner.query(maxRecnoStatement(database, batch)))) {
+		for (const r of rowsOf<{ schema: string; name: string; maxRecno: unknown }>(
+			await runner.query(maxRecnoStatement(database, batch)),
+		)) {
 			const table = byKey.get(tableKey({ schema: String(r.schema), name: String(r.name) }));
 			if (table) table.maxRecno = r.maxRecno == null ? null : Number(r.maxRecno);
 		}
 	}
-	const [counts] = rowsOf<{ unqIndexes: unknown; triggers: unknown; procedures: unknown }>(await runner.query(objectCountsStatement(database)));
-	const procedures = rowsOf<{ name: string }>(await runner.query(proceduresStatement(database))).map((r) => String(r.name));
+	const [counts] = rowsOf<{ unqIndexes: unknown; triggers: unknown; procedures: unknown }>(
+		await runner.query(objectCountsStatement(database)),
+	);
+	const procedures = rowsOf<{ name: string }>(await runner.query(proceduresStatement(database))).map((r) =>
+		String(r.name),
+	);
 	const names = tables.map((t) => t.name);
 	return {
 		engine: 'sqlserver',
 		snapshotConsistent: false,
 		tables,
-		counts: { unqIndexes: Number(counts?.unqIndexes ?? 0), triggers: Number(counts?.triggers ?? 0), procedures: Number(counts?.procedures ?? 0) },
+		counts: {
+			unqIndexes: Number(counts?.unqIndexes ?? 0),
+			triggers: Number(counts?.triggers ?? 0),
+			procedures: Number(counts?.procedures ?? 0),
+		},
 		dbaccess: {
 			topTables: names.filter((n) => /^TOP_/i.test(n)).sort(),
 			sysTables: names.filter((n) => /^SYS_/i.test(n)).sort(),

@@ -48,7 +48,9 @@ const describe = (m: ChainMember) => `${m.type} ${m.backupId} (LSN ${m.lsn.first
 
 /** The full a differential is based on, or a BACKUP_CHAIN_BROKEN error naming the missing LSN. */
 export function differentialBase(diff: ChainMember, available: ChainMember[]): ChainMember {
-	const base = available.find((m) => m.type === 'full' && !m.copyOnly && lsnEquals(m.lsn.checkpoint, diff.lsn.databaseBackup));
+	const base = available.find(
+		(m) => m.type === 'full' && !m.copyOnly && lsnEquals(m.lsn.checkpoint, diff.lsn.databaseBackup),
+	);
 	if (!base)
 		throw new BackupError(
 			'BACKUP_CHAIN_BROKEN',
@@ -59,7 +61,8 @@ export function differentialBase(diff: ChainMember, available: ChainMember[]): C
 }
 
 /** A full or differential from which `log` can continue: it contains that backup's LastLSN. */
-const logContinues = (start: ChainMember, log: ChainMember) => big(log.lsn.first) <= big(start.lsn.last) && big(start.lsn.last) < big(log.lsn.last);
+const logContinues = (start: ChainMember, log: ChainMember) =>
+	big(log.lsn.first) <= big(start.lsn.last) && big(start.lsn.last) < big(log.lsn.last);
 
 /**
  * The sets to restore, in order, to reach `target`: a full, maybe a differential, then
@@ -81,14 +84,20 @@ export function planRestoreChain(target: ChainMember, available: ChainMember[]):
 				`The log chain to ${target.backupId} is broken before ${describe(earliest)}: no log backup ends at LSN ${earliest.lsn.first}, and no full or differential backup is contained in it`,
 				'Log backups must be restored without gaps. A log backup is missing (deleted, or taken by another tool such as a maintenance plan); take a new full backup to start a new chain.',
 			);
-		if (logs.includes(previous)) throw new BackupError('BACKUP_CHAIN_BROKEN', `Log backups around LSN ${previous.lsn.first} form a loop`, 'The manifests were edited: make a new full backup.');
+		if (logs.includes(previous))
+			throw new BackupError(
+				'BACKUP_CHAIN_BROKEN',
+				`Log backups around LSN ${previous.lsn.first} form a loop`,
+				'The manifests were edited: make a new full backup.',
+			);
 		logs.unshift(previous);
 	}
 }
 
 /** The newest full (+ its differential when one fits better) from which `log` continues. */
 function restoreStartFor(log: ChainMember, available: ChainMember[]): ChainMember[] | undefined {
-	const newestFirst = (a: ChainMember, b: ChainMember) => (big(b.lsn.last) > big(a.lsn.last) ? 1 : big(b.lsn.last) < big(a.lsn.last) ? -1 : 0);
+	const newestFirst = (a: ChainMember, b: ChainMember) =>
+		big(b.lsn.last) > big(a.lsn.last) ? 1 : big(b.lsn.last) < big(a.lsn.last) ? -1 : 0;
 	for (const diff of available.filter((m) => m.type === 'differential' && logContinues(m, log)).sort(newestFirst)) {
 		try {
 			return [differentialBase(diff, available), diff];
@@ -107,10 +116,19 @@ function restoreStartFor(log: ChainMember, available: ChainMember[]): ChainMembe
 export function checkChainOrder(chain: ChainMember[]): void {
 	const [first, ...rest] = chain;
 	if (!first || first.type !== 'full')
-		throw new BackupError('BACKUP_CHAIN_BROKEN', `A restore chain must start with a full backup, not ${first ? describe(first) : 'nothing'}`, 'Choose a full backup set, or a set whose chain includes its full.');
+		throw new BackupError(
+			'BACKUP_CHAIN_BROKEN',
+			`A restore chain must start with a full backup, not ${first ? describe(first) : 'nothing'}`,
+			'Choose a full backup set, or a set whose chain includes its full.',
+		);
 	let previous = first;
 	for (const member of rest) {
-		if (member.type === 'full') throw new BackupError('BACKUP_CHAIN_BROKEN', `A second full backup (${member.backupId}) in the middle of a restore chain`, 'Restore one chain at a time.');
+		if (member.type === 'full')
+			throw new BackupError(
+				'BACKUP_CHAIN_BROKEN',
+				`A second full backup (${member.backupId}) in the middle of a restore chain`,
+				'Restore one chain at a time.',
+			);
 		if (member.type === 'differential') {
 			if (previous !== first || !lsnEquals(member.lsn.databaseBackup, first.lsn.checkpoint) || first.copyOnly)
 				throw new BackupError(
@@ -118,7 +136,9 @@ export function checkChainOrder(chain: ChainMember[]): void {
 					`Differential ${member.backupId} (DatabaseBackupLSN ${member.lsn.databaseBackup}) does not follow its base: the chain starts with ${describe(first)}, checkpoint LSN ${first.lsn.checkpoint}`,
 					'A differential restores only directly on top of the full it was taken after.',
 				);
-		} else if (previous.type === 'log' ? !lsnEquals(member.lsn.first, previous.lsn.last) : !logContinues(previous, member)) {
+		} else if (
+			previous.type === 'log' ? !lsnEquals(member.lsn.first, previous.lsn.last) : !logContinues(previous, member)
+		) {
 			throw new BackupError(
 				'BACKUP_CHAIN_BROKEN',
 				`Log backup ${member.backupId} starts at LSN ${member.lsn.first}, but the previous backup ${previous.backupId} ends at LSN ${previous.lsn.last}: the chain has a gap`,

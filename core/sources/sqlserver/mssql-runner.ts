@@ -9,7 +9,11 @@ interface DriverMessage {
 	message?: string;
 }
 
-const toMessage = (m: DriverMessage): SqlMessage => ({ number: Number(m.number ?? 0), severity: Number(m.class ?? 0), message: String(m.message ?? '') });
+const toMessage = (m: DriverMessage): SqlMessage => ({
+	number: Number(m.number ?? 0),
+	severity: Number(m.class ?? 0),
+	message: String(m.message ?? ''),
+});
 
 /** The SqlRunner of a real server, over mssql (tedious). One connection, statements run serially. */
 class MssqlRunner implements SqlRunner {
@@ -23,10 +27,20 @@ class MssqlRunner implements SqlRunner {
 		this.description = describeSqlServer({ ...connection, database });
 	}
 
-	async query(statement: string, params: Record<string, string | number | boolean | null> = {}, options: QueryOptions = {}): Promise<SqlResult> {
+	async query(
+		statement: string,
+		params: Record<string, string | number | boolean | null> = {},
+		options: QueryOptions = {},
+	): Promise<SqlResult> {
 		// The second argument (per-request timeout overrides) exists in mssql 10+ but not in its typings.
-		const RequestWithOverrides = sql.Request as unknown as new (pool: sql.ConnectionPool, overrides: { requestTimeout?: number }) => sql.Request;
-		const request = new RequestWithOverrides(this.pool, options.timeoutMs === undefined ? {} : { requestTimeout: options.timeoutMs });
+		const RequestWithOverrides = sql.Request as unknown as new (
+			pool: sql.ConnectionPool,
+			overrides: { requestTimeout?: number },
+		) => sql.Request;
+		const request = new RequestWithOverrides(
+			this.pool,
+			options.timeoutMs === undefined ? {} : { requestTimeout: options.timeoutMs },
+		);
 		for (const [name, value] of Object.entries(params)) request.input(name, value);
 		const messages: SqlMessage[] = [];
 		request.on('info', (info: DriverMessage) => {
@@ -38,7 +52,9 @@ class MssqlRunner implements SqlRunner {
 		options.signal?.addEventListener('abort', cancel, { once: true });
 		try {
 			const result = await request.query(statement);
-			const recordsets = (Array.isArray(result.recordsets) ? result.recordsets : []) as unknown as SqlResult['recordsets'];
+			const recordsets = (Array.isArray(result.recordsets)
+				? result.recordsets
+				: []) as unknown as SqlResult['recordsets'];
 			return { recordsets: recordsets.map((set) => [...set]), messages };
 		} catch (error) {
 			const driver = error as DriverMessage & { precedingErrors?: DriverMessage[]; code?: string };
@@ -56,7 +72,10 @@ class MssqlRunner implements SqlRunner {
 }
 
 /** Connects to `database` (the credential's by default), turning failures into clear errors. */
-export async function connectSqlServer(connection: SqlServerConnection, database = connection.database): Promise<SqlRunner> {
+export async function connectSqlServer(
+	connection: SqlServerConnection,
+	database = connection.database,
+): Promise<SqlRunner> {
 	const pool = new sql.ConnectionPool(mssqlConfig(connection, database));
 	// An idle connection dropped by the server must not crash n8n's process.
 	pool.on('error', () => undefined);

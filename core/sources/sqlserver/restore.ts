@@ -9,7 +9,14 @@ import type { Logger } from '../../logger';
 import { check, type CheckResult } from '../../verify/checks';
 import { isSqlError, rowsOf, type SqlRunner } from './runner';
 import type { ServerFacts } from './server-facts';
-import { DATABASE_STATE_SQL, dropDatabaseStatement, moveAsideStatement, renameDatabaseStatement, setUserAccessStatement, type UserAccess } from './tsql';
+import {
+	DATABASE_STATE_SQL,
+	dropDatabaseStatement,
+	moveAsideStatement,
+	renameDatabaseStatement,
+	setUserAccessStatement,
+	type UserAccess,
+} from './tsql';
 
 /** Where Restore builds and checks a set before it takes the target's name (as PostgreSQL's). */
 export const SQLSERVER_STAGING_PREFIX = 'totvs_rs_';
@@ -26,9 +33,17 @@ const SYSTEM_DATABASES = new Set(['master', 'model', 'msdb', 'tempdb', 'distribu
 export function checkTargetName(name: string): string {
 	const trimmed = name.trim();
 	if (!trimmed || trimmed.length > MAX_NAME || trimmed.includes('\0'))
-		throw new BackupError('INVALID_INPUT', `"${name.slice(0, 40)}" cannot be used as a SQL Server database name`, `Give a name of 1 to ${MAX_NAME} characters, for example PROTHEUS_RESTORED.`);
+		throw new BackupError(
+			'INVALID_INPUT',
+			`"${name.slice(0, 40)}" cannot be used as a SQL Server database name`,
+			`Give a name of 1 to ${MAX_NAME} characters, for example PROTHEUS_RESTORED.`,
+		);
 	if (SYSTEM_DATABASES.has(trimmed.toLowerCase()))
-		throw new BackupError('INVALID_INPUT', `"${trimmed}" is a SQL Server system database`, 'Restore a TOTVS set into a database of its own, for example PROTHEUS_RESTORED.');
+		throw new BackupError(
+			'INVALID_INPUT',
+			`"${trimmed}" is a SQL Server system database`,
+			'Restore a TOTVS set into a database of its own, for example PROTHEUS_RESTORED.',
+		);
 	return trimmed;
 }
 
@@ -57,9 +72,15 @@ export interface SqlServerAddress {
  * the same when @@SERVERNAME or the credential's server, instance and port match (refusing too
  * much is safe).
  */
-export function isSourceDatabase(source: SqlServerSourceFacts, restoreServer: Pick<ServerFacts, 'serverName'>, address: SqlServerAddress | undefined, target: string): boolean {
+export function isSourceDatabase(
+	source: SqlServerSourceFacts,
+	restoreServer: Pick<ServerFacts, 'serverName'>,
+	address: SqlServerAddress | undefined,
+	target: string,
+): boolean {
 	if (target.toLowerCase() !== source.database.toLowerCase()) return false;
-	const sameName = !!restoreServer.serverName && restoreServer.serverName.toLowerCase() === source.serverName.toLowerCase();
+	const sameName =
+		!!restoreServer.serverName && restoreServer.serverName.toLowerCase() === source.serverName.toLowerCase();
 	const sameAddress =
 		!!address &&
 		address.server.toLowerCase() === source.host.toLowerCase() &&
@@ -68,7 +89,8 @@ export function isSourceDatabase(source: SqlServerSourceFacts, restoreServer: Pi
 	return sameName || sameAddress;
 }
 
-const errorText = (error: unknown) => (isSqlError(error) ? error.errors.map((m) => `Msg ${m.number}: ${m.message}`).join(' ') : (error as Error).message);
+const errorText = (error: unknown) =>
+	isSqlError(error) ? error.errors.map((m) => `Msg ${m.number}: ${m.message}`).join(' ') : (error as Error).message;
 
 export interface SwapRequest {
 	runner: SqlRunner;
@@ -92,13 +114,18 @@ export async function swapIntoTarget(r: SwapRequest): Promise<CheckResult | unde
 	const { runner, staging, target, existing, aside, log } = r;
 	const where = runner.description;
 	const run = (sql: string) => runner.query(sql, {}, { timeoutMs: 0 });
-	const dropStaging = () => run(dropDatabaseStatement(staging)).catch((error: unknown) => log.warn(`Could not drop "${staging}": ${errorText(error)}`));
+	const dropStaging = () =>
+		run(dropDatabaseStatement(staging)).catch((error: unknown) =>
+			log.warn(`Could not drop "${staging}": ${errorText(error)}`),
+		);
 	const giveAccessBack = async (name: string) => {
 		if (existing && existing.userAccess !== 'SINGLE_USER') await run(setUserAccessStatement(name, existing.userAccess));
 	};
 
 	if (existing) {
-		log.warn(`Replacing database "${target}" on ${where}: its sessions are disconnected and it is renamed to "${aside}"`);
+		log.warn(
+			`Replacing database "${target}" on ${where}: its sessions are disconnected and it is renamed to "${aside}"`,
+		);
 		try {
 			await run(moveAsideStatement(target, aside));
 		} catch (error) {
@@ -112,7 +139,9 @@ export async function swapIntoTarget(r: SwapRequest): Promise<CheckResult | unde
 				{ cause: error },
 			);
 		}
-		await giveAccessBack(aside).catch((error: unknown) => log.warn(`Could not set "${aside}" back to ${existing.userAccess}: ${errorText(error)}`));
+		await giveAccessBack(aside).catch((error: unknown) =>
+			log.warn(`Could not set "${aside}" back to ${existing.userAccess}: ${errorText(error)}`),
+		);
 	}
 
 	try {
@@ -142,9 +171,21 @@ export async function swapIntoTarget(r: SwapRequest): Promise<CheckResult | unde
 	const expected = `the replaced database (renamed "${aside}") dropped`;
 	try {
 		await run(dropDatabaseStatement(aside));
-		return check('cleanup', true, expected, 'dropped', `The database "${target}" held before was renamed "${aside}" and dropped after the restored copy took its name`);
+		return check(
+			'cleanup',
+			true,
+			expected,
+			'dropped',
+			`The database "${target}" held before was renamed "${aside}" and dropped after the restored copy took its name`,
+		);
 	} catch (error) {
 		log.warn(`Could not drop "${aside}": ${errorText(error)}`);
-		return check('cleanup', false, expected, 'still there', `"${target}" now holds the restored copy, but the database it replaced is still there as "${aside}" (DROP DATABASE failed: ${errorText(error)}). Drop it by hand to free its disk space.`);
+		return check(
+			'cleanup',
+			false,
+			expected,
+			'still there',
+			`"${target}" now holds the restored copy, but the database it replaced is still there as "${aside}" (DROP DATABASE failed: ${errorText(error)}). Drop it by hand to free its disk space.`,
+		);
 	}
 }

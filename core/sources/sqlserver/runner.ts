@@ -29,7 +29,11 @@ export interface QueryOptions {
 
 export interface SqlRunner {
 	/** `params` are bound as @name; names and paths in statement text are quoted by tsql.ts. */
-	query(sql: string, params?: Record<string, string | number | boolean | null>, options?: QueryOptions): Promise<SqlResult>;
+	query(
+		sql: string,
+		params?: Record<string, string | number | boolean | null>,
+		options?: QueryOptions,
+	): Promise<SqlResult>;
 	close(): Promise<void>;
 	/** Says where the runner is connected, for messages: "sa@db01:1433/protheus". */
 	readonly description: string;

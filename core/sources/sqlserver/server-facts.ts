@@ -36,8 +36,8 @@ export const SERVER_FACTS_SQL =
 	"CAST(SERVERPROPERTY('InstanceDefaultDataPath') AS nvarchar(4000)) AS dataPath, " +
 	"CAST(SERVERPROPERTY('InstanceDefaultLogPath') AS nvarchar(4000)) AS logPath, " +
 	// SQL Server 2008 R2 and older have no InstanceDefault*Path: fall back to model's folders.
-	"(SELECT TOP (1) physical_name FROM sys.master_files WHERE database_id = 3 AND type = 0 ORDER BY file_id) AS modelData, " +
-	"(SELECT TOP (1) physical_name FROM sys.master_files WHERE database_id = 3 AND type = 1 ORDER BY file_id) AS modelLog";
+	'(SELECT TOP (1) physical_name FROM sys.master_files WHERE database_id = 3 AND type = 0 ORDER BY file_id) AS modelData, ' +
+	'(SELECT TOP (1) physical_name FROM sys.master_files WHERE database_id = 3 AND type = 1 ORDER BY file_id) AS modelLog';
 
 /**
  * Facts of the connected database. File facts come from sys.database_files (visible to any user
@@ -104,7 +104,13 @@ const BUSINESS_INTELLIGENCE_EDITION_ID = 284895786;
 
 export function supportsBackupCompression(f: Pick<ServerFacts, 'version' | 'engineEdition' | 'editionId'>): boolean {
 	if (f.version >= 10 && f.version < 10.5) return f.engineEdition === 3;
-	if (f.version >= 10.5) return f.engineEdition === 3 || f.engineEdition === 8 || f.editionId === STANDARD_EDITION_ID || f.editionId === BUSINESS_INTELLIGENCE_EDITION_ID;
+	if (f.version >= 10.5)
+		return (
+			f.engineEdition === 3 ||
+			f.engineEdition === 8 ||
+			f.editionId === STANDARD_EDITION_ID ||
+			f.editionId === BUSINESS_INTELLIGENCE_EDITION_ID
+		);
 	return false;
 }
 
@@ -120,4 +126,3 @@ export function refuseCloudEditions(f: ServerFacts, where: string): void {
 
 /** "Enterprise Edition" without the "(64-bit)" suffix, for messages. */
 export const shortEdition = (edition: string) => edition.replace(/\s*\(64-bit\)\s*$/i, '');
-

@@ -22,7 +22,11 @@ export function checkSharedFolder(shared: SharedFolder): SharedFolder {
 			'Share one folder between SQL Server\'s host and n8n\'s (an SMB share or an NFS/CIFS mount) and fill in both "Backup Folder (SQL Server Path)" and "Backup Folder (Local Mount Path)".',
 		);
 	if (!isAbsolute(localFolder))
-		throw new BackupError('INVALID_INPUT', `"${localFolder}" is not an absolute path on the n8n host`, 'Give the full path of the mounted share, e.g. /mnt/sqlbackup.');
+		throw new BackupError(
+			'INVALID_INPUT',
+			`"${localFolder}" is not an absolute path on the n8n host`,
+			'Give the full path of the mounted share, e.g. /mnt/sqlbackup.',
+		);
 	return { serverFolder, localFolder: resolve(localFolder) };
 }
 

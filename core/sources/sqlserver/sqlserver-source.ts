@@ -15,7 +15,15 @@ import { readContents } from './inventory';
 import { lsnEquals, planRestoreChain, type ChainMember } from './lsn-chain';
 import { connectSqlServer } from './mssql-runner';
 import { isSqlError, rowsOf, type SqlRunner } from './runner';
-import { readDatabaseFacts, readServerFacts, refuseCloudEditions, shortEdition, supportsBackupCompression, type DatabaseFacts, type ServerFacts } from './server-facts';
+import {
+	readDatabaseFacts,
+	readServerFacts,
+	refuseCloudEditions,
+	shortEdition,
+	supportsBackupCompression,
+	type DatabaseFacts,
+	type ServerFacts,
+} from './server-facts';
 import { checkSharedFolder, serverPathFor, type SharedFolder } from './shared-folder';
 import { backupStatement, percentFromMessage, type SqlBackupType } from './tsql';
 
@@ -69,14 +77,22 @@ export class SqlServerSource implements Source<SqlServerConnection, SqlServerDum
 		const shared = checkSharedFolder(request.options);
 		await requireFolder(shared.localFolder);
 		if (request.options.copyOnly && type === 'differential')
-			throw new BackupError('UNSUPPORTED_OPTION', 'Copy-only applies to full and log backups; SQL Server ignores it on a differential', 'Turn "Copy-Only" off for differential backups, or make a copy-only full instead.');
+			throw new BackupError(
+				'UNSUPPORTED_OPTION',
+				'Copy-only applies to full and log backups; SQL Server ignores it on a differential',
+				'Turn "Copy-Only" off for differential backups, or make a copy-only full instead.',
+			);
 		const runner = await this.connect(connection);
 		try {
 			const server = await readServerFacts(runner);
 			refuseCloudEditions(server, runner.description);
 			const database = await readDatabaseFacts(runner, connection.database);
 			if (database.state !== 'ONLINE')
-				throw new BackupError('DUMP_FAILED', `Database "${database.name}" on ${runner.description} is ${database.state}, not ONLINE`, 'Bring the database online before backing it up.');
+				throw new BackupError(
+					'DUMP_FAILED',
+					`Database "${database.name}" on ${runner.description} is ${database.state}, not ONLINE`,
+					'Bring the database online before backing it up.',
+				);
 			await requirePermission(runner, connection, type);
 			const plan = await planBackup(request, runner, server, database, type);
 			log.info(
@@ -135,14 +151,18 @@ export class SqlServerSource implements Source<SqlServerConnection, SqlServerDum
 		});
 		log.info(`SQL Server ${runner.description}: ${statement}`);
 		try {
-			await runner.query(statement, {}, {
-				timeoutMs: 0,
-				signal: request.signal,
-				onMessage: (m) => {
-					const percent = percentFromMessage(m.message);
-					if (percent !== undefined) log.info(`Backup of ${database.name}: ${percent}% (${set.backupId})`);
+			await runner.query(
+				statement,
+				{},
+				{
+					timeoutMs: 0,
+					signal: request.signal,
+					onMessage: (m) => {
+						const percent = percentFromMessage(m.message);
+						if (percent !== undefined) log.info(`Backup of ${database.name}: ${percent}% (${set.backupId})`);
+					},
 				},
-			});
+			);
 		} catch (error) {
 			throw sqlServerError(error, connection, `BACKUP ${plan.type === 'log' ? 'LOG' : 'DATABASE'} of ${database.name}`);
 		}
@@ -151,7 +171,11 @@ export class SqlServerSource implements Source<SqlServerConnection, SqlServerDum
 		try {
 			const header = await describeBackup(runner, serverPath, set.backupId, database.name);
 			if (!header.hasChecksums)
-				throw new BackupError('DUMP_FAILED', `Backup ${serverPath} has no page checksums although it was made WITH CHECKSUM`, 'Report this with the SQL Server version.');
+				throw new BackupError(
+					'DUMP_FAILED',
+					`Backup ${serverPath} has no page checksums although it was made WITH CHECKSUM`,
+					'Report this with the SQL Server version.',
+				);
 			if (plan.expectedFirstLsn && !lsnEquals(header.lsn.first, plan.expectedFirstLsn))
 				log.warn(
 					`Log backup ${set.backupId} starts at LSN ${header.lsn.first}, not at ${plan.expectedFirstLsn} as expected: another log backup was taken meanwhile (by another tool?), so this chain has a gap`,
@@ -174,7 +198,10 @@ export class SqlServerSource implements Source<SqlServerConnection, SqlServerDum
 				port: connection.instance ? null : connection.port,
 				instance: connection.instance || null,
 				database: database.name,
-				user: connection.authentication === 'ntlm' && connection.domain ? `${connection.domain}\\${connection.user}` : connection.user,
+				user:
+					connection.authentication === 'ntlm' && connection.domain
+						? `${connection.domain}\\${connection.user}`
+						: connection.user,
 				serverVersion: server.productVersion,
 				edition: server.edition,
 				engineEdition: server.engineEdition,
@@ -190,10 +217,18 @@ export class SqlServerSource implements Source<SqlServerConnection, SqlServerDum
 				source,
 				inventory: { ...contents, backup: header },
 				compression: { method: plan.compression ? 'sqlserver-native' : 'none', level: null },
-				options: { copyOnly: options.copyOnly, promoteToFull: options.promoteToFull, requestedType: request.type, statsPercent: options.statsPercent, compression: options.compression },
+				options: {
+					copyOnly: options.copyOnly,
+					promoteToFull: options.promoteToFull,
+					requestedType: request.type,
+					statsPercent: options.statsPercent,
+					compression: options.compression,
+				},
 			};
 		} catch (caught) {
-			const error = isSqlError(caught) ? sqlServerError(caught, connection, `Reading the new backup ${serverPath}`) : caught;
+			const error = isSqlError(caught)
+				? sqlServerError(caught, connection, `Reading the new backup ${serverPath}`)
+				: caught;
 			if (plan.type === 'log' && !options.copyOnly) throw await keepLogBackup(error, localPath);
 			// A full, differential or copy-only file of a failed run is nobody's backup: remove it.
 			await rm(localPath, { force: true });
@@ -229,13 +264,24 @@ async function requireAbsent(path: string): Promise<void> {
 		if (systemErrorCode(error) === 'ENOENT') return;
 		throw error;
 	}
-	throw new BackupError('DUMP_FAILED', `${path} already exists`, 'Nothing was overwritten. Remove or rename that file, or use a backup folder of its own for n8n.');
+	throw new BackupError(
+		'DUMP_FAILED',
+		`${path} already exists`,
+		'Nothing was overwritten. Remove or rename that file, or use a backup folder of its own for n8n.',
+	);
 }
 
-async function requirePermission(runner: SqlRunner, connection: SqlServerConnection, type: SqlBackupType): Promise<void> {
+async function requirePermission(
+	runner: SqlRunner,
+	connection: SqlServerConnection,
+	type: SqlBackupType,
+): Promise<void> {
 	const permission = type === 'log' ? 'BACKUP LOG' : 'BACKUP DATABASE';
 	const [row] = rowsOf<{ allowed: unknown }>(
-		await runner.query('SELECT HAS_PERMS_BY_NAME(@database, N\'DATABASE\', @permission) AS allowed', { database: connection.database, permission }),
+		await runner.query("SELECT HAS_PERMS_BY_NAME(@database, N'DATABASE', @permission) AS allowed", {
+			database: connection.database,
+			permission,
+		}),
 	);
 	if (Number(row?.allowed) !== 1)
 		throw new BackupError(
@@ -246,7 +292,9 @@ async function requirePermission(runner: SqlRunner, connection: SqlServerConnect
 	// RESTORE HEADERONLY, which reads the new file's LSNs, needs CREATE DATABASE permission.
 	// Refused only on an explicit 0: a NULL (not determinable) lets the backup try.
 	const [headers] = rowsOf<{ anyDatabase: unknown; inMaster: unknown }>(
-		await runner.query("SELECT HAS_PERMS_BY_NAME(NULL, NULL, N'CREATE ANY DATABASE') AS anyDatabase, HAS_PERMS_BY_NAME(N'master', N'DATABASE', N'CREATE DATABASE') AS inMaster"),
+		await runner.query(
+			"SELECT HAS_PERMS_BY_NAME(NULL, NULL, N'CREATE ANY DATABASE') AS anyDatabase, HAS_PERMS_BY_NAME(N'master', N'DATABASE', N'CREATE DATABASE') AS inMaster",
+		),
 	);
 	if (headers && headers.anyDatabase === 0 && headers.inMaster === 0)
 		throw new BackupError(
@@ -276,7 +324,11 @@ async function placeIntoSet(localPath: string, fileName: string, set: BackupSetW
 	} catch (error) {
 		if (!NO_LINK.includes(systemErrorCode(error) ?? '')) throw error;
 	}
-	const artifact = await set.writeArtifact(fileName, ARTIFACT_KIND, createReadStream(localPath, { highWaterMark: 1 << 20 }));
+	const artifact = await set.writeArtifact(
+		fileName,
+		ARTIFACT_KIND,
+		createReadStream(localPath, { highWaterMark: 1 << 20 }),
+	);
 	if (!keepSource) await rm(localPath);
 	return artifact;
 }
@@ -287,7 +339,9 @@ async function releaseLogCopy(pending: PendingCopy, log: Logger): Promise<void> 
 	try {
 		await stat(pending.manifestPath);
 	} catch {
-		log.warn(`The log backup set was not completed; its file was kept as ${pending.sharePath}: keep it until a new full backup is taken, or the log chain cannot be restored`);
+		log.warn(
+			`The log backup set was not completed; its file was kept as ${pending.sharePath}: keep it until a new full backup is taken, or the log chain cannot be restored`,
+		);
 		return;
 	}
 	await rm(pending.sharePath, { force: true });
@@ -303,7 +357,10 @@ async function keepLogBackup(error: unknown, keptPath: string): Promise<unknown>
 	} catch {
 		return error;
 	}
-	const e = error instanceof BackupError ? error : new BackupError('DUMP_FAILED', (error as Error).message, '', { cause: error });
+	const e =
+		error instanceof BackupError
+			? error
+			: new BackupError('DUMP_FAILED', (error as Error).message, '', { cause: error });
 	return new BackupError(
 		e.code,
 		e.message,
@@ -328,7 +385,13 @@ async function planBackup(
 			'Choose Compression "Auto" or "Off": Express and Web editions (and versions before 2008 R2 Standard) have no backup compression.',
 		);
 	const compression = options.compression === 'on' || (options.compression === 'auto' && supported);
-	const full: Plan = { type: 'full', compression, chain: { type: 'full', baseBackupId: null, parentBackupId: null }, expectedFirstLsn: null, expectedBaseCheckpoint: null };
+	const full: Plan = {
+		type: 'full',
+		compression,
+		chain: { type: 'full', baseBackupId: null, parentBackupId: null },
+		expectedFirstLsn: null,
+		expectedBaseCheckpoint: null,
+	};
 	if (type === 'full') return full;
 	if (type === 'log' && database.recoveryModel === 'SIMPLE')
 		throw new BackupError(
@@ -339,7 +402,9 @@ async function planBackup(
 	const where = `${request.stagingFolder}/${request.environment}`;
 	const noBase = (why: string): Plan => {
 		if (options.promoteToFull) {
-			log.warn(`No base for a ${type} backup of ${database.name}: ${why}. Making a full backup instead ("Promote to Full When No Base").`);
+			log.warn(
+				`No base for a ${type} backup of ${database.name}: ${why}. Making a full backup instead ("Promote to Full When No Base").`,
+			);
 			return full;
 		}
 		throw new BackupError(
@@ -348,30 +413,56 @@ async function planBackup(
 			`Take a full backup with this node first (same staging folder and environment), or turn on "Promote to Full When No Base" to make a full instead.`,
 		);
 	};
-	const members = (await sqlServerSetsOf(request.stagingFolder, request.environment, database.name, server.serverName)).map((s) => s.member);
+	const members = (
+		await sqlServerSetsOf(request.stagingFolder, request.environment, database.name, server.serverName)
+	).map((s) => s.member);
 	if (type === 'differential') {
 		if (!database.differentialBaseLsn) return noBase('the database has never had a full backup');
-		const [latest] = rowsOf<{ name: string | null; checkpointLsn: string | null; finishedAt: unknown; device: string | null }>(
-			await runner.query(LATEST_FULL_SQL, { database: database.name }),
-		);
+		const [latest] = rowsOf<{
+			name: string | null;
+			checkpointLsn: string | null;
+			finishedAt: unknown;
+			device: string | null;
+		}>(await runner.query(LATEST_FULL_SQL, { database: database.name }));
 		if (!latest?.checkpointLsn) return noBase('msdb has no record of the full backup a differential would be based on');
-		const base = members.find((m) => m.type === 'full' && !m.copyOnly && lsnEquals(m.lsn.checkpoint, latest.checkpointLsn!));
+		const base = members.find(
+			(m) => m.type === 'full' && !m.copyOnly && lsnEquals(m.lsn.checkpoint, latest.checkpointLsn!),
+		);
 		if (!base)
 			return noBase(
 				`its newest full backup ("${latest.name ?? ''}" to ${latest.device ?? 'an unknown device'}, checkpoint LSN ${latest.checkpointLsn}) is not a set in ${where}, so a differential on it could not be restored from these sets`,
 			);
-		return { type, compression, chain: { type, baseBackupId: base.backupId, parentBackupId: base.backupId }, expectedFirstLsn: null, expectedBaseCheckpoint: base.lsn.checkpoint };
+		return {
+			type,
+			compression,
+			chain: { type, baseBackupId: base.backupId, parentBackupId: base.backupId },
+			expectedFirstLsn: null,
+			expectedBaseCheckpoint: base.lsn.checkpoint,
+		};
 	}
-	if (!database.lastLogBackupLsn) return noBase('its log chain has not started (no full backup since the FULL recovery model was set)');
+	if (!database.lastLogBackupLsn)
+		return noBase('its log chain has not started (no full backup since the FULL recovery model was set)');
 	const next: ChainMember = {
 		backupId: 'the next log backup',
 		type: 'log',
 		copyOnly: options.copyOnly,
-		lsn: { first: database.lastLogBackupLsn, last: '9'.repeat(25), checkpoint: '0', databaseBackup: '0', differentialBase: null },
+		lsn: {
+			first: database.lastLogBackupLsn,
+			last: '9'.repeat(25),
+			checkpoint: '0',
+			databaseBackup: '0',
+			differentialBase: null,
+		},
 	};
 	try {
 		const chain = planRestoreChain(next, members);
-		return { type, compression, chain: { type, baseBackupId: chain[0].backupId, parentBackupId: chain[chain.length - 2].backupId }, expectedFirstLsn: database.lastLogBackupLsn, expectedBaseCheckpoint: null };
+		return {
+			type,
+			compression,
+			chain: { type, baseBackupId: chain[0].backupId, parentBackupId: chain[chain.length - 2].backupId },
+			expectedFirstLsn: database.lastLogBackupLsn,
+			expectedBaseCheckpoint: null,
+		};
 	} catch (error) {
 		if (!(error instanceof BackupError)) throw error;
 		return noBase(`no set in ${where} reaches LSN ${database.lastLogBackupLsn}, where the next log backup starts`);

@@ -10,14 +10,22 @@ const MAX_NAME = 128;
 
 function refuseNul(value: string, what: string) {
 	if (value.includes('\u0000'))
-		throw new BackupError('INVALID_INPUT', `The ${what} contains a NUL character`, 'Remove the NUL character; SQL Server names and paths cannot contain it.');
+		throw new BackupError(
+			'INVALID_INPUT',
+			`The ${what} contains a NUL character`,
+			'Remove the NUL character; SQL Server names and paths cannot contain it.',
+		);
 }
 
 /** [name] with `]` doubled, as QUOTENAME does. */
 export function quoteName(name: string): string {
 	refuseNul(name, 'name');
 	if (!name.length || name.length > MAX_NAME)
-		throw new BackupError('INVALID_INPUT', `"${name.slice(0, 40)}" is not a SQL Server name (1 to 128 characters)`, 'Check the database name in the credential.');
+		throw new BackupError(
+			'INVALID_INPUT',
+			`"${name.slice(0, 40)}" is not a SQL Server name (1 to 128 characters)`,
+			'Check the database name in the credential.',
+		);
 	return `[${name.replace(/]/g, ']]')}]`;
 }
 
@@ -66,13 +74,20 @@ export function backupStatement(o: BackupStatementOptions): string {
 
 function statsPercent(value: number): number {
 	const n = Math.trunc(value);
-	if (!(n >= 1 && n <= 100)) throw new BackupError('INVALID_INPUT', `Progress step ${value} is not a percentage`, 'Use a whole number from 1 to 100.');
+	if (!(n >= 1 && n <= 100))
+		throw new BackupError(
+			'INVALID_INPUT',
+			`Progress step ${value} is not a percentage`,
+			'Use a whole number from 1 to 100.',
+		);
 	return n;
 }
 
 export const headerOnlyStatement = (serverPath: string) => `RESTORE HEADERONLY FROM DISK = ${quoteString(serverPath)}`;
-export const fileListOnlyStatement = (serverPath: string) => `RESTORE FILELISTONLY FROM DISK = ${quoteString(serverPath)}`;
-export const verifyOnlyStatement = (serverPath: string) => `RESTORE VERIFYONLY FROM DISK = ${quoteString(serverPath)} WITH CHECKSUM`;
+export const fileListOnlyStatement = (serverPath: string) =>
+	`RESTORE FILELISTONLY FROM DISK = ${quoteString(serverPath)}`;
+export const verifyOnlyStatement = (serverPath: string) =>
+	`RESTORE VERIFYONLY FROM DISK = ${quoteString(serverPath)} WITH CHECKSUM`;
 
 export interface FileMove {
 	logicalName: string;
@@ -103,7 +118,8 @@ export function restoreStatement(o: {
 
 export const recoverStatement = (database: string) => `RESTORE DATABASE ${quoteName(database)} WITH RECOVERY`;
 
-export const checkDbStatement = (database: string) => `DBCC CHECKDB (${quoteName(database)}) WITH NO_INFOMSGS, ALL_ERRORMSGS`;
+export const checkDbStatement = (database: string) =>
+	`DBCC CHECKDB (${quoteName(database)}) WITH NO_INFOMSGS, ALL_ERRORMSGS`;
 
 /**
  * Drops a scratch database whatever state the restore left it in: RESTORING (dropped as is) or
@@ -120,7 +136,8 @@ export function dropDatabaseStatement(database: string): string {
 }
 
 /** State and access mode of a database by name (no row: it does not exist). */
-export const DATABASE_STATE_SQL = 'SELECT state_desc AS state, user_access_desc AS userAccess FROM sys.databases WHERE name = @name';
+export const DATABASE_STATE_SQL =
+	'SELECT state_desc AS state, user_access_desc AS userAccess FROM sys.databases WHERE name = @name';
 
 /**
  * Renames a database that may be in use: other sessions are thrown out (their transactions
@@ -131,9 +148,11 @@ export const moveAsideStatement = (database: string, newName: string) =>
 
 export type UserAccess = 'MULTI_USER' | 'RESTRICTED_USER' | 'SINGLE_USER';
 
-export const setUserAccessStatement = (database: string, access: UserAccess) => `ALTER DATABASE ${quoteName(database)} SET ${access}`;
+export const setUserAccessStatement = (database: string, access: UserAccess) =>
+	`ALTER DATABASE ${quoteName(database)} SET ${access}`;
 
-export const renameDatabaseStatement = (database: string, newName: string) => `ALTER DATABASE ${quoteName(database)} MODIFY NAME = ${quoteName(newName)}`;
+export const renameDatabaseStatement = (database: string, newName: string) =>
+	`ALTER DATABASE ${quoteName(database)} MODIFY NAME = ${quoteName(newName)}`;
 
 /** Joins a folder and a file name the way the server's operating system writes paths. */
 export function serverJoin(folder: string, name: string): string {

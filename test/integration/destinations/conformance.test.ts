@@ -26,7 +26,12 @@ describeDestination(
 	async () => {
 		localRoot = mkdtempSync(path.join(os.tmpdir(), 'totvs-local-dest-'));
 		const config = { type: 'local' as const, folder: localRoot };
-		return { destination: new LocalFolderDestination(config), expectedVerification: 'read-back', secrets: [], another: () => new LocalFolderDestination(config) };
+		return {
+			destination: new LocalFolderDestination(config),
+			expectedVerification: 'read-back',
+			secrets: [],
+			another: () => new LocalFolderDestination(config),
+		};
 	},
 	async () => rmSync(localRoot, { recursive: true, force: true }),
 );
@@ -38,8 +43,22 @@ describeDestination(
 		const missing = daemonUnavailable('/usr/sbin/sshd', 'openssh-server');
 		if (missing) return missing;
 		sshd = await startSshd();
-		const config: SftpConfig = { type: 'sftp', host: sshd.host, port: sshd.port, username: sshd.user.name, privateKey: sshd.clientKey, passphrase: sshd.clientKeyPassphrase, hostKeySha256: sshd.hostKeySha256, folder: sshd.user.home };
-		return { destination: new SftpDestination(config), expectedVerification: 'sha256', secrets: [sshd.clientKeyPassphrase, sshd.user.password], another: () => new SftpDestination(config) };
+		const config: SftpConfig = {
+			type: 'sftp',
+			host: sshd.host,
+			port: sshd.port,
+			username: sshd.user.name,
+			privateKey: sshd.clientKey,
+			passphrase: sshd.clientKeyPassphrase,
+			hostKeySha256: sshd.hostKeySha256,
+			folder: sshd.user.home,
+		};
+		return {
+			destination: new SftpDestination(config),
+			expectedVerification: 'sha256',
+			secrets: [sshd.clientKeyPassphrase, sshd.user.password],
+			another: () => new SftpDestination(config),
+		};
 	},
 	async () => sshd?.stop(),
 );
@@ -49,12 +68,28 @@ describeDestination(
 	"SFTP (OpenSSH sshd; uploads through OpenSSH's sftp client; private key with passphrase)",
 	async () => {
 		const client = findOpensshClient();
-		const missing = daemonUnavailable('/usr/sbin/sshd', 'openssh-server') ?? (typeof client === 'string' ? client : undefined);
+		const missing =
+			daemonUnavailable('/usr/sbin/sshd', 'openssh-server') ?? (typeof client === 'string' ? client : undefined);
 		if (missing) return missing;
 		opensshSshd = await startSshd();
 		// 'openssh': every put goes through the client, however small (auto keeps small files on ssh2).
-		const config: SftpConfig = { type: 'sftp', host: opensshSshd.host, port: opensshSshd.port, username: opensshSshd.user.name, privateKey: opensshSshd.clientKey, passphrase: opensshSshd.clientKeyPassphrase, hostKeySha256: opensshSshd.hostKeySha256, folder: opensshSshd.user.home, transport: 'openssh' };
-		return { destination: new SftpDestination(config), expectedVerification: 'sha256', secrets: [opensshSshd.clientKeyPassphrase, opensshSshd.user.password], another: () => new SftpDestination(config) };
+		const config: SftpConfig = {
+			type: 'sftp',
+			host: opensshSshd.host,
+			port: opensshSshd.port,
+			username: opensshSshd.user.name,
+			privateKey: opensshSshd.clientKey,
+			passphrase: opensshSshd.clientKeyPassphrase,
+			hostKeySha256: opensshSshd.hostKeySha256,
+			folder: opensshSshd.user.home,
+			transport: 'openssh',
+		};
+		return {
+			destination: new SftpDestination(config),
+			expectedVerification: 'sha256',
+			secrets: [opensshSshd.clientKeyPassphrase, opensshSshd.user.password],
+			another: () => new SftpDestination(config),
+		};
 	},
 	async () => opensshSshd?.stop(),
 );
@@ -69,7 +104,9 @@ afterAll(async () => ftp?.stop());
 
 for (const tls of ['none', 'explicit', 'implicit'] as const) {
 	describeDestination(
-		tls === 'none' ? 'FTP (vsftpd, plain)' : `FTPS ${tls} TLS (vsftpd, CA pinned${tls === 'implicit' ? ' by fingerprint' : ''})`,
+		tls === 'none'
+			? 'FTP (vsftpd, plain)'
+			: `FTPS ${tls} TLS (vsftpd, CA pinned${tls === 'implicit' ? ' by fingerprint' : ''})`,
 		async () => {
 			if (ftpMissing || !ftp) return ftpMissing ?? 'vsftpd did not start';
 			const servers = ftp;
@@ -85,7 +122,11 @@ for (const tls of ['none', 'explicit', 'implicit'] as const) {
 				caPem: tls === 'explicit' ? servers.certPem : undefined,
 				certificateSha256: tls === 'implicit' ? servers.certSha256 : undefined,
 			};
-			return { destination: new FtpDestination(config), expectedVerification: 'size', secrets: [servers.user.password] };
+			return {
+				destination: new FtpDestination(config),
+				expectedVerification: 'size',
+				secrets: [servers.user.password],
+			};
 		},
 		undefined,
 		{ atomicCreate: false, emptyFiles: tls === 'none' },
@@ -98,10 +139,24 @@ describeDestination(
 	async () => {
 		const { privateKey, publicKey } = generateKeyPairSync('rsa', { modulusLength: 2048 });
 		const clientEmail = 'backup@totvs-test.iam.gserviceaccount.com';
-		emulator = await startDriveEmulator({ serviceAccount: { clientEmail, publicKeyPem: publicKey.export({ type: 'spki', format: 'pem' }).toString() } });
+		emulator = await startDriveEmulator({
+			serviceAccount: { clientEmail, publicKeyPem: publicKey.export({ type: 'spki', format: 'pem' }).toString() },
+		});
 		const key = privateKey.export({ type: 'pkcs8', format: 'pem' }).toString();
-		const config: GoogleDriveConfig = { type: 'google-drive', auth: { kind: 'serviceAccount', clientEmail, privateKey: key }, rootFolderId: emulator.rootFolderId, apiBaseUrl: emulator.url, tokenUrl: emulator.tokenUrl, chunkBytes: 256 * 1024 };
-		return { destination: new GoogleDriveDestination(config), expectedVerification: 'sha256', secrets: [key.split('\n')[1]], another: () => new GoogleDriveDestination(config) };
+		const config: GoogleDriveConfig = {
+			type: 'google-drive',
+			auth: { kind: 'serviceAccount', clientEmail, privateKey: key },
+			rootFolderId: emulator.rootFolderId,
+			apiBaseUrl: emulator.url,
+			tokenUrl: emulator.tokenUrl,
+			chunkBytes: 256 * 1024,
+		};
+		return {
+			destination: new GoogleDriveDestination(config),
+			expectedVerification: 'sha256',
+			secrets: [key.split('\n')[1]],
+			another: () => new GoogleDriveDestination(config),
+		};
 	},
 	async () => emulator?.stop(),
 );

@@ -72,46 +72,63 @@ export function describeDestination(
 			for (const secret of secrets) expect(text).not.toContain(secret);
 		});
 
-		check('put uploads into new nested folders, verifies, and the bytes come back intact', async ({ destination, expectedVerification }) => {
-			// 1 MiB + 123: several SFTP writes, several Drive chunks in the emulator setup, odd tail.
-			const { file, data } = localFile((1 << 20) + 123);
-			const remote = `${root}/prod/prod-20261126T020000Z-full-db/database.dump`;
-			const result = await destination.put(file, remote);
-			expect(result).toMatchObject({ remotePath: remote, bytes: data.length, sha256: sha256(data), verifiedBy: expectedVerification, resumedFrom: 0 });
-			expect(result.remote.size).toBe(data.length);
-			if (expectedVerification === 'sha256') expect(result.remote.sha256).toBe(sha256(data));
+		check(
+			'put uploads into new nested folders, verifies, and the bytes come back intact',
+			async ({ destination, expectedVerification }) => {
+				// 1 MiB + 123: several SFTP writes, several Drive chunks in the emulator setup, odd tail.
+				const { file, data } = localFile((1 << 20) + 123);
+				const remote = `${root}/prod/prod-20261126T020000Z-full-db/database.dump`;
+				const result = await destination.put(file, remote);
+				expect(result).toMatchObject({
+					remotePath: remote,
+					bytes: data.length,
+					sha256: sha256(data),
+					verifiedBy: expectedVerification,
+					resumedFrom: 0,
+				});
+				expect(result.remote.size).toBe(data.length);
+				if (expectedVerification === 'sha256') expect(result.remote.sha256).toBe(sha256(data));
 
-			const stat = await destination.stat(remote);
-			expect(stat?.size).toBe(data.length);
+				const stat = await destination.stat(remote);
+				expect(stat?.size).toBe(data.length);
 
-			const back = path.join(scratch, 'back', 'database.dump');
-			const got = await destination.get(remote, back);
-			expect(got).toMatchObject({ bytes: data.length, sha256: sha256(data) });
-			expect(readFileSync(back).equals(data)).toBe(true);
-		});
+				const back = path.join(scratch, 'back', 'database.dump');
+				const got = await destination.get(remote, back);
+				expect(got).toMatchObject({ bytes: data.length, sha256: sha256(data) });
+				expect(readFileSync(back).equals(data)).toBe(true);
+			},
+		);
 
-		check('list shows files with sizes and folders as folders, and no partial file after a put', async ({ destination }) => {
-			const { file, data } = localFile(4321);
-			await destination.put(file, `${root}/listing/set-a/one.bin`);
-			await destination.put(file, `${root}/listing/set-a/two.bin`);
-			const sets = await destination.list(`${root}/listing`);
-			expect(sets).toEqual([expect.objectContaining({ name: 'set-a', path: `${root}/listing/set-a`, isFolder: true })]);
-			const entries = (await destination.list(`${root}/listing/set-a`)).sort((a, b) => a.name.localeCompare(b.name));
-			expect(entries.map((entry) => [entry.name, entry.size, entry.isFolder])).toEqual([
-				['one.bin', data.length, false],
-				['two.bin', data.length, false],
-			]);
-			expect(entries.some((entry) => isPartialName(entry.name))).toBe(false);
-			for (const entry of entries) expect(entry.path).toBe(`${root}/listing/set-a/${entry.name}`);
-		});
+		check(
+			'list shows files with sizes and folders as folders, and no partial file after a put',
+			async ({ destination }) => {
+				const { file, data } = localFile(4321);
+				await destination.put(file, `${root}/listing/set-a/one.bin`);
+				await destination.put(file, `${root}/listing/set-a/two.bin`);
+				const sets = await destination.list(`${root}/listing`);
+				expect(sets).toEqual([
+					expect.objectContaining({ name: 'set-a', path: `${root}/listing/set-a`, isFolder: true }),
+				]);
+				const entries = (await destination.list(`${root}/listing/set-a`)).sort((a, b) => a.name.localeCompare(b.name));
+				expect(entries.map((entry) => [entry.name, entry.size, entry.isFolder])).toEqual([
+					['one.bin', data.length, false],
+					['two.bin', data.length, false],
+				]);
+				expect(entries.some((entry) => isPartialName(entry.name))).toBe(false);
+				for (const entry of entries) expect(entry.path).toBe(`${root}/listing/set-a/${entry.name}`);
+			},
+		);
 
-		check('missing things: stat is null, list is empty, remove and removeFolder do not fail', async ({ destination }) => {
-			expect(await destination.stat(`${root}/nope/file.bin`)).toBeNull();
-			expect(await destination.list(`${root}/nope`)).toEqual([]);
-			await expect(destination.remove(`${root}/nope/file.bin`)).resolves.toBeUndefined();
-			await expect(destination.removeFolder(`${root}/nope`)).resolves.toBeUndefined();
-			expect(await destination.readSmallFile(`${root}/nope/lock.json`)).toBeNull();
-		});
+		check(
+			'missing things: stat is null, list is empty, remove and removeFolder do not fail',
+			async ({ destination }) => {
+				expect(await destination.stat(`${root}/nope/file.bin`)).toBeNull();
+				expect(await destination.list(`${root}/nope`)).toEqual([]);
+				await expect(destination.remove(`${root}/nope/file.bin`)).resolves.toBeUndefined();
+				await expect(destination.removeFolder(`${root}/nope`)).resolves.toBeUndefined();
+				expect(await destination.readSmallFile(`${root}/nope/lock.json`)).toBeNull();
+			},
+		);
 
 		check('put over an existing file replaces it whole', async ({ destination }) => {
 			const remote = `${root}/replace/file.bin`;
@@ -131,12 +148,16 @@ export function describeDestination(
 				expect(emptyResult.bytes).toBe(0);
 				expect((await destination.stat(`${root}/odd names/vazio.bin`))?.size).toBe(0);
 			} else {
-				await expect(destination.put(empty.file, `${root}/odd names/vazio.bin`)).rejects.toMatchObject({ code: 'UNSUPPORTED_OPTION' });
+				await expect(destination.put(empty.file, `${root}/odd names/vazio.bin`)).rejects.toMatchObject({
+					code: 'UNSUPPORTED_OPTION',
+				});
 				await destination.put(localFile(1).file, `${root}/odd names/vazio.bin`);
 			}
 			const accented = localFile(Buffer.from('configuração do appserver\n', 'utf8'));
 			await destination.put(accented.file, `${root}/odd names/appserver ação.ini`);
-			expect((await destination.readSmallFile(`${root}/odd names/appserver ação.ini`))?.toString('utf8')).toBe('configuração do appserver\n');
+			expect((await destination.readSmallFile(`${root}/odd names/appserver ação.ini`))?.toString('utf8')).toBe(
+				'configuração do appserver\n',
+			);
 			const names = (await destination.list(`${root}/odd names`)).map((entry) => entry.name).sort();
 			expect(names).toEqual(['appserver ação.ini', 'vazio.bin']);
 		});
@@ -166,14 +187,17 @@ export function describeDestination(
 
 		const raceTitle = 'createExclusive racing from independent connections: exactly one wins';
 		if (!atomicCreate) {
-			it.skip(`skipped: ${raceTitle}: the protocol has no atomic create (check-then-rename + read-back; see ExclusiveCreateGuarantee)`, () => undefined);
+			it.skip(`skipped: ${raceTitle}: the protocol has no atomic create (check-then-rename + read-back; see ExclusiveCreateGuarantee)`, () =>
+				undefined);
 		} else {
 			check(raceTitle, async ({ destination, another }) => {
 				expect(another).toBeDefined();
 				const contenders = Array.from({ length: 5 }, () => another!());
 				try {
 					const lock = `${root}/race/.lock.json`;
-					const results = await Promise.all(contenders.map((contender, index) => contender.createExclusive(lock, `owner-${index}`)));
+					const results = await Promise.all(
+						contenders.map((contender, index) => contender.createExclusive(lock, `owner-${index}`)),
+					);
 					expect(results.filter(Boolean)).toHaveLength(1);
 					const winner = results.indexOf(true);
 					expect((await destination.readSmallFile(lock))?.toString()).toBe(`owner-${winner}`);
@@ -189,17 +213,28 @@ export function describeDestination(
 			await expect(destination.stat('a/../../b')).rejects.toThrow(/Invalid remote path/);
 		});
 
-		check('put with readBack proves the copy by reading it back (or by the remote hash)', async ({ destination, expectedVerification }) => {
-			const { file, data } = localFile(300_000);
-			const result = await destination.put(file, `${root}/readback/file.bin`, { readBack: true, expectedSha256: sha256(data) });
-			expect(result.verifiedBy).toBe(expectedVerification === 'size' ? 'read-back' : expectedVerification);
-		});
+		check(
+			'put with readBack proves the copy by reading it back (or by the remote hash)',
+			async ({ destination, expectedVerification }) => {
+				const { file, data } = localFile(300_000);
+				const result = await destination.put(file, `${root}/readback/file.bin`, {
+					readBack: true,
+					expectedSha256: sha256(data),
+				});
+				expect(result.verifiedBy).toBe(expectedVerification === 'size' ? 'read-back' : expectedVerification);
+			},
+		);
 
-		check('put refuses a local file whose hash is not the expected one, and leaves nothing', async ({ destination }) => {
-			const { file } = localFile(2000);
-			await expect(destination.put(file, `${root}/expected/file.bin`, { expectedSha256: '0'.repeat(64) })).rejects.toMatchObject({ code: 'VERIFY_FAILED' });
-			expect(await destination.stat(`${root}/expected/file.bin`)).toBeNull();
-		});
+		check(
+			'put refuses a local file whose hash is not the expected one, and leaves nothing',
+			async ({ destination }) => {
+				const { file } = localFile(2000);
+				await expect(
+					destination.put(file, `${root}/expected/file.bin`, { expectedSha256: '0'.repeat(64) }),
+				).rejects.toMatchObject({ code: 'VERIFY_FAILED' });
+				expect(await destination.stat(`${root}/expected/file.bin`)).toBeNull();
+			},
+		);
 
 		check('close() is idempotent and the destination reconnects on the next call', async ({ destination }) => {
 			await destination.close();

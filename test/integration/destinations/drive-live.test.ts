@@ -17,11 +17,34 @@ function liveConfig(): GoogleDriveConfig | string {
 	const env = process.env;
 	if (!env.TOTVS_GDRIVE_FOLDER_ID) return 'no TOTVS_GDRIVE_FOLDER_ID (and Google credentials) in the environment';
 	if (env.TOTVS_GDRIVE_SA_KEY_FILE) {
-		const key = JSON.parse(readFileSync(env.TOTVS_GDRIVE_SA_KEY_FILE, 'utf8')) as { client_email: string; private_key: string };
-		return { type: 'google-drive', rootFolderId: env.TOTVS_GDRIVE_FOLDER_ID, auth: { kind: 'serviceAccount', clientEmail: key.client_email, privateKey: key.private_key, subject: env.TOTVS_GDRIVE_SUBJECT }, chunkBytes: 256 * 1024 };
+		const key = JSON.parse(readFileSync(env.TOTVS_GDRIVE_SA_KEY_FILE, 'utf8')) as {
+			client_email: string;
+			private_key: string;
+		};
+		return {
+			type: 'google-drive',
+			rootFolderId: env.TOTVS_GDRIVE_FOLDER_ID,
+			auth: {
+				kind: 'serviceAccount',
+				clientEmail: key.client_email,
+				privateKey: key.private_key,
+				subject: env.TOTVS_GDRIVE_SUBJECT,
+			},
+			chunkBytes: 256 * 1024,
+		};
 	}
 	if (env.TOTVS_GDRIVE_CLIENT_ID && env.TOTVS_GDRIVE_CLIENT_SECRET && env.TOTVS_GDRIVE_REFRESH_TOKEN) {
-		return { type: 'google-drive', rootFolderId: env.TOTVS_GDRIVE_FOLDER_ID, auth: { kind: 'oauth2', clientId: env.TOTVS_GDRIVE_CLIENT_ID, clientSecret: env.TOTVS_GDRIVE_CLIENT_SECRET, refreshToken: env.TOTVS_GDRIVE_REFRESH_TOKEN }, chunkBytes: 256 * 1024 };
+		return {
+			type: 'google-drive',
+			rootFolderId: env.TOTVS_GDRIVE_FOLDER_ID,
+			auth: {
+				kind: 'oauth2',
+				clientId: env.TOTVS_GDRIVE_CLIENT_ID,
+				clientSecret: env.TOTVS_GDRIVE_CLIENT_SECRET,
+				refreshToken: env.TOTVS_GDRIVE_REFRESH_TOKEN,
+			},
+			chunkBytes: 256 * 1024,
+		};
 	}
 	return 'TOTVS_GDRIVE_FOLDER_ID is set but neither TOTVS_GDRIVE_SA_KEY_FILE nor the TOTVS_GDRIVE_CLIENT_ID / _CLIENT_SECRET / _REFRESH_TOKEN trio';
 }
@@ -30,23 +53,28 @@ const config = liveConfig();
 const live = typeof config === 'string' ? it.skip : it;
 
 describe('Google Drive (live)', () => {
-	live(typeof config === 'string' ? `skipped: ${config}` : 'uploads in resumable chunks, verifies by checksum, lists, downloads and deletes', async () => {
-		const destination = new GoogleDriveDestination(config as GoogleDriveConfig);
-		const scratch = mkdtempSync(path.join(os.tmpdir(), 'totvs-drive-live-'));
-		const folder = `totvs-live-test-${Date.now()}-${randomBytes(3).toString('hex')}`;
-		try {
-			const data = randomBytes(700 * 1024 + 5);
-			const file = path.join(scratch, 'artifact.bin');
-			writeFileSync(file, data);
-			const put = await destination.put(file, `${folder}/set/artifact.bin`);
-			expect(put).toMatchObject({ bytes: data.length, sha256: createHash('sha256').update(data).digest('hex') });
-			expect(['sha256', 'md5']).toContain(put.verifiedBy);
-			expect((await destination.list(`${folder}/set`)).map((entry) => entry.name)).toEqual(['artifact.bin']);
-			const got = await destination.get(`${folder}/set/artifact.bin`, path.join(scratch, 'back.bin'));
-			expect(got.sha256).toBe(put.sha256);
-		} finally {
-			await destination.removeFolder(folder).catch(() => undefined);
-			rmSync(scratch, { recursive: true, force: true });
-		}
-	});
+	live(
+		typeof config === 'string'
+			? `skipped: ${config}`
+			: 'uploads in resumable chunks, verifies by checksum, lists, downloads and deletes',
+		async () => {
+			const destination = new GoogleDriveDestination(config as GoogleDriveConfig);
+			const scratch = mkdtempSync(path.join(os.tmpdir(), 'totvs-drive-live-'));
+			const folder = `totvs-live-test-${Date.now()}-${randomBytes(3).toString('hex')}`;
+			try {
+				const data = randomBytes(700 * 1024 + 5);
+				const file = path.join(scratch, 'artifact.bin');
+				writeFileSync(file, data);
+				const put = await destination.put(file, `${folder}/set/artifact.bin`);
+				expect(put).toMatchObject({ bytes: data.length, sha256: createHash('sha256').update(data).digest('hex') });
+				expect(['sha256', 'md5']).toContain(put.verifiedBy);
+				expect((await destination.list(`${folder}/set`)).map((entry) => entry.name)).toEqual(['artifact.bin']);
+				const got = await destination.get(`${folder}/set/artifact.bin`, path.join(scratch, 'back.bin'));
+				expect(got.sha256).toBe(put.sha256);
+			} finally {
+				await destination.removeFolder(folder).catch(() => undefined);
+				rmSync(scratch, { recursive: true, force: true });
+			}
+		},
+	);
 });

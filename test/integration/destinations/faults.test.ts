@@ -37,7 +37,10 @@ afterAll(() => rmSync(scratch, { recursive: true, force: true }));
  * Polls "what is under the final name" every few ms while `during` runs; returns every size
  * seen there that was not the complete file.
  */
-async function watchFinalName<T>(sizeUnderFinalName: () => Promise<number | undefined> | number | undefined, during: Promise<T>): Promise<{ result: PromiseSettledResult<T>; violations: number[] }> {
+async function watchFinalName<T>(
+	sizeUnderFinalName: () => Promise<number | undefined> | number | undefined,
+	during: Promise<T>,
+): Promise<{ result: PromiseSettledResult<T>; violations: number[] }> {
 	const violations: number[] = [];
 	let running = true;
 	const poller = (async () => {
@@ -54,7 +57,13 @@ async function watchFinalName<T>(sizeUnderFinalName: () => Promise<number | unde
 }
 
 /** The shared scenario for a server whose files we can see on this machine's disk. */
-async function cutAndRetry(name: string, proxy: CutProxy, destination: () => Destination, finalOnDisk: (remote: string) => string, expectResume: boolean) {
+async function cutAndRetry(
+	name: string,
+	proxy: CutProxy,
+	destination: () => Destination,
+	finalOnDisk: (remote: string) => string,
+	expectResume: boolean,
+) {
 	const resumed: number[] = [];
 	for (const offset of CUT_OFFSETS) {
 		const remote = `prod/prod-20261126T020000Z-full-db/cut-${offset}.dump`;
@@ -65,8 +74,13 @@ async function cutAndRetry(name: string, proxy: CutProxy, destination: () => Des
 		const attempt = await watchFinalName(sizeOnDisk, first.put(localFile, remote));
 		await first.close();
 		expect({ name, offset, violations: attempt.violations }).toEqual({ name, offset, violations: [] });
-		expect({ offset, status: attempt.result.status, cut: proxy.cuts - cuts }).toEqual({ offset, status: 'rejected', cut: 1 });
-		if (attempt.result.status === 'rejected') expect((attempt.result.reason as { code?: string }).code).toMatch(/TRANSFER_FAILED|UNREACHABLE|TIMEOUT/);
+		expect({ offset, status: attempt.result.status, cut: proxy.cuts - cuts }).toEqual({
+			offset,
+			status: 'rejected',
+			cut: 1,
+		});
+		if (attempt.result.status === 'rejected')
+			expect((attempt.result.reason as { code?: string }).code).toMatch(/TRANSFER_FAILED|UNREACHABLE|TIMEOUT/);
 		expect(sizeOnDisk()).toBeUndefined();
 
 		proxy.disarm();
@@ -88,30 +102,49 @@ async function cutAndRetry(name: string, proxy: CutProxy, destination: () => Des
 
 // Both transports: ssh2 throughout, and OpenSSH's sftp client for the bytes (its own connection
 // through the proxy, besides ssh2's).
-for (const transport of ['ssh2', 'openssh'] as const) describe(`fault injection: SFTP upload (over ${transport}) cut at several offsets`, () => {
-	const openssh = findOpensshClient();
-	const missing = daemonUnavailable('/usr/sbin/sshd', 'openssh-server') ?? (transport === 'openssh' && typeof openssh === 'string' ? openssh : undefined);
-	let sshd: SshdServer;
-	let proxy: CutProxy;
-	beforeAll(async () => {
-		if (missing) return;
-		sshd = await startSshd();
-		proxy = await startCutProxy(sshd.port);
-	});
-	afterAll(async () => {
-		await proxy?.stop();
-		await sshd?.stop();
-	});
-	(missing ? it.skip : it)(missing ? `skipped: ${missing}` : 'never an incomplete file under the final name; the retry resumes and verifies by sha256', async () => {
-		await cutAndRetry(
-			`sftp (${transport})`,
-			proxy,
-			() => new SftpDestination({ type: 'sftp', host: '127.0.0.1', port: proxy.port, username: sshd.user.name, password: sshd.user.password, hostKeySha256: sshd.hostKeySha256, folder: sshd.user.home, timeoutMs: 10_000, transport }),
-			(remote) => path.join(sshd.user.home, remote),
-			true,
+for (const transport of ['ssh2', 'openssh'] as const)
+	describe(`fault injection: SFTP upload (over ${transport}) cut at several offsets`, () => {
+		const openssh = findOpensshClient();
+		const missing =
+			daemonUnavailable('/usr/sbin/sshd', 'openssh-server') ??
+			(transport === 'openssh' && typeof openssh === 'string' ? openssh : undefined);
+		let sshd: SshdServer;
+		let proxy: CutProxy;
+		beforeAll(async () => {
+			if (missing) return;
+			sshd = await startSshd();
+			proxy = await startCutProxy(sshd.port);
+		});
+		afterAll(async () => {
+			await proxy?.stop();
+			await sshd?.stop();
+		});
+		(missing ? it.skip : it)(
+			missing
+				? `skipped: ${missing}`
+				: 'never an incomplete file under the final name; the retry resumes and verifies by sha256',
+			async () => {
+				await cutAndRetry(
+					`sftp (${transport})`,
+					proxy,
+					() =>
+						new SftpDestination({
+							type: 'sftp',
+							host: '127.0.0.1',
+							port: proxy.port,
+							username: sshd.user.name,
+							password: sshd.user.password,
+							hostKeySha256: sshd.hostKeySha256,
+							folder: sshd.user.home,
+							timeoutMs: 10_000,
+							transport,
+						}),
+					(remote) => path.join(sshd.user.home, remote),
+					true,
+				);
+			},
 		);
 	});
-});
 
 describe('fault injection: FTP upload cut at several offsets (control and data connections proxied)', () => {
 	const missing = vsftpdUnavailable();
@@ -126,15 +159,29 @@ describe('fault injection: FTP upload cut at several offsets (control and data c
 		await proxy?.stop();
 		await ftp?.stop();
 	});
-	(missing ? it.skip : it)(missing ? `skipped: ${missing}` : 'never an incomplete file under the final name; the retry restarts (vsftpd has no remote hash to prove a resume)', async () => {
-		await cutAndRetry(
-			'ftp',
-			proxy,
-			() => new FtpDestination({ type: 'ftp', host: '127.0.0.1', port: proxy.port, username: ftp.user.name, password: ftp.user.password, tls: 'none', timeoutMs: 10_000 }),
-			(remote) => path.join(ftp.user.home, remote),
-			false,
-		);
-	});
+	(missing ? it.skip : it)(
+		missing
+			? `skipped: ${missing}`
+			: 'never an incomplete file under the final name; the retry restarts (vsftpd has no remote hash to prove a resume)',
+		async () => {
+			await cutAndRetry(
+				'ftp',
+				proxy,
+				() =>
+					new FtpDestination({
+						type: 'ftp',
+						host: '127.0.0.1',
+						port: proxy.port,
+						username: ftp.user.name,
+						password: ftp.user.password,
+						tls: 'none',
+						timeoutMs: 10_000,
+					}),
+				(remote) => path.join(ftp.user.home, remote),
+				false,
+			);
+		},
+	);
 });
 
 describe('fault injection: Google Drive resumable upload cut at several offsets (emulator)', () => {
@@ -143,11 +190,20 @@ describe('fault injection: Google Drive resumable upload cut at several offsets 
 	let config: ConstructorParameters<typeof GoogleDriveDestination>[0];
 	beforeAll(async () => {
 		const { privateKey, publicKey } = generateKeyPairSync('rsa', { modulusLength: 2048 });
-		emulator = await startDriveEmulator({ serviceAccount: { clientEmail: 'sa@test.iam.gserviceaccount.com', publicKeyPem: publicKey.export({ type: 'spki', format: 'pem' }).toString() } });
+		emulator = await startDriveEmulator({
+			serviceAccount: {
+				clientEmail: 'sa@test.iam.gserviceaccount.com',
+				publicKeyPem: publicKey.export({ type: 'spki', format: 'pem' }).toString(),
+			},
+		});
 		proxy = await startCutProxy(Number(new URL(emulator.url).port));
 		config = {
 			type: 'google-drive',
-			auth: { kind: 'serviceAccount', clientEmail: 'sa@test.iam.gserviceaccount.com', privateKey: privateKey.export({ type: 'pkcs8', format: 'pem' }).toString() },
+			auth: {
+				kind: 'serviceAccount',
+				clientEmail: 'sa@test.iam.gserviceaccount.com',
+				privateKey: privateKey.export({ type: 'pkcs8', format: 'pem' }).toString(),
+			},
 			rootFolderId: emulator.rootFolderId,
 			apiBaseUrl: `http://127.0.0.1:${proxy.port}`,
 			tokenUrl: emulator.tokenUrl,
@@ -164,7 +220,15 @@ describe('fault injection: Google Drive resumable upload cut at several offsets 
 			const remote = `prod/set-${offset}/database.dump`;
 			const name = 'database.dump';
 			const finalSize = () => {
-				const file = emulator.files().find((candidate) => candidate.name === name && candidate.parents.some((parent) => emulator.files().find((folder) => folder.id === parent)?.name === `set-${offset}`));
+				const file = emulator
+					.files()
+					.find(
+						(candidate) =>
+							candidate.name === name &&
+							candidate.parents.some(
+								(parent) => emulator.files().find((folder) => folder.id === parent)?.name === `set-${offset}`,
+							),
+					);
 				return file?.size;
 			};
 			const statusQueriesBefore = emulator.requests.length;
@@ -175,12 +239,20 @@ describe('fault injection: Google Drive resumable upload cut at several offsets 
 			expect({ offset, violations: attempt.violations }).toEqual({ offset, violations: [] });
 			expect(proxy.cuts).toBeGreaterThan(0);
 			expect(attempt.result.status).toBe('fulfilled');
-			if (attempt.result.status === 'fulfilled') expect(attempt.result.value).toMatchObject({ bytes: FILE_BYTES, sha256: sha256(data), verifiedBy: 'sha256' });
-			const stored = emulator.files().find((file) => file.name === name && file.size === FILE_BYTES && file.sha256Checksum === sha256(data));
+			if (attempt.result.status === 'fulfilled')
+				expect(attempt.result.value).toMatchObject({ bytes: FILE_BYTES, sha256: sha256(data), verifiedBy: 'sha256' });
+			const stored = emulator
+				.files()
+				.find((file) => file.name === name && file.size === FILE_BYTES && file.sha256Checksum === sha256(data));
 			expect(stored).toBeDefined();
 			expect((await emulator.readFile(stored!.id)).equals(data)).toBe(true);
 			// The partial name is gone: only the final file remains in the set folder.
-			expect(emulator.files().filter((file) => file.parents.includes(stored!.parents[0])).map((file) => file.name)).toEqual([name]);
+			expect(
+				emulator
+					.files()
+					.filter((file) => file.parents.includes(stored!.parents[0]))
+					.map((file) => file.name),
+			).toEqual([name]);
 			expect(emulator.requests.slice(statusQueriesBefore).length).toBeGreaterThan(0);
 		}
 	});
@@ -188,7 +260,9 @@ describe('fault injection: Google Drive resumable upload cut at several offsets 
 	it('an upload cut and abandoned resumes in the next put() of the same destination (kept session)', async () => {
 		const destination = new GoogleDriveDestination({ ...config, maxRetries: 0 });
 		proxy.arm(1_200_000);
-		await expect(destination.put(localFile, 'prod/kept-session/database.dump')).rejects.toMatchObject({ code: 'TRANSFER_FAILED' });
+		await expect(destination.put(localFile, 'prod/kept-session/database.dump')).rejects.toMatchObject({
+			code: 'TRANSFER_FAILED',
+		});
 		expect(emulator.files().some((file) => file.name === 'database.dump' && file.size !== FILE_BYTES)).toBe(false);
 		proxy.disarm();
 		const result = await destination.put(localFile, 'prod/kept-session/database.dump');
@@ -198,7 +272,11 @@ describe('fault injection: Google Drive resumable upload cut at several offsets 
 	});
 
 	it('429, 503 and rateLimitExceeded answers are retried with backoff', async () => {
-		emulator.faults.push({ status: 429, on: 'chunk' }, { status: 503, on: 'chunk' }, { status: 403, reason: 'rateLimitExceeded', on: 'chunk' });
+		emulator.faults.push(
+			{ status: 429, on: 'chunk' },
+			{ status: 503, on: 'chunk' },
+			{ status: 403, reason: 'rateLimitExceeded', on: 'chunk' },
+		);
 		const destination = new GoogleDriveDestination({ ...config, apiBaseUrl: emulator.url });
 		const result = await destination.put(localFile, 'prod/retried/database.dump');
 		expect(result.sha256).toBe(sha256(data));
@@ -206,4 +284,5 @@ describe('fault injection: Google Drive resumable upload cut at several offsets 
 	});
 });
 
-it.skip('skipped: fault injection for the local folder: there is no connection to cut; its atomicity is the same partial-name + rename protocol, covered by the conformance suite', () => undefined);
+it.skip('skipped: fault injection for the local folder: there is no connection to cut; its atomicity is the same partial-name + rename protocol, covered by the conformance suite', () =>
+	undefined);

@@ -12,7 +12,13 @@ import os from 'node:os';
 import path from 'node:path';
 import type { SftpConfig } from '../../../core/destinations/destination';
 import { OPENSSH_MIN_BYTES, SftpDestination } from '../../../core/destinations/sftp';
-import { classifyStderr, findOpensshClient, keyType, uploadCommand, type SpawnFunction } from '../../../core/destinations/sftp-openssh';
+import {
+	classifyStderr,
+	findOpensshClient,
+	keyType,
+	uploadCommand,
+	type SpawnFunction,
+} from '../../../core/destinations/sftp-openssh';
 import { BackupError } from '../../../core/errors';
 import { daemonUnavailable } from '../../harness/daemons';
 import { startSshd, type SshdServer } from '../../harness/sshd';
@@ -49,7 +55,8 @@ function recordingSpawn(onSpawn?: (run: Run) => void): { runs: Run[]; spawn: Spa
 }
 
 /** The private temporary folder of a run (where its known_hosts, key and askpass were). */
-const tempFolderOf = (run: Run) => path.dirname(run.args.find((arg) => arg.startsWith('UserKnownHostsFile='))!.slice('UserKnownHostsFile='.length));
+const tempFolderOf = (run: Run) =>
+	path.dirname(run.args.find((arg) => arg.startsWith('UserKnownHostsFile='))!.slice('UserKnownHostsFile='.length));
 
 /** Every process command line on the machine, as `ps` shows them (NULs as spaces). */
 function commandLines(): string[] {
@@ -67,7 +74,11 @@ function commandLines(): string[] {
 }
 
 /** Watches all command lines while `during` runs: those naming `marker`, and any holding a secret. */
-async function watchArgv<T>(secrets: string[], marker: RegExp, during: Promise<T>): Promise<{ result: T; seen: string[]; leaks: string[] }> {
+async function watchArgv<T>(
+	secrets: string[],
+	marker: RegExp,
+	during: Promise<T>,
+): Promise<{ result: T; seen: string[]; leaks: string[] }> {
 	const seen = new Set<string>();
 	const leaks = new Set<string>();
 	let running = true;
@@ -99,7 +110,15 @@ describe('SFTP uploads through the OpenSSH client', () => {
 	let scratch: string;
 	let bigFile: string;
 	let bigData: Buffer;
-	const base = (): SftpConfig => ({ type: 'sftp', host: sshd.host, port: sshd.port, username: sshd.user.name, hostKeySha256: sshd.hostKeySha256, folder: sshd.user.home, timeoutMs: 20_000 });
+	const base = (): SftpConfig => ({
+		type: 'sftp',
+		host: sshd.host,
+		port: sshd.port,
+		username: sshd.user.name,
+		hostKeySha256: sshd.hostKeySha256,
+		folder: sshd.user.home,
+		timeoutMs: 20_000,
+	});
 	const onDisk = (remote: string) => path.join(sshd.user.home, remote);
 
 	beforeAll(async () => {
@@ -115,7 +134,13 @@ describe('SFTP uploads through the OpenSSH client', () => {
 		rmSync(scratch, { recursive: true, force: true });
 	});
 
-	async function put(config: SftpConfig, remote: string, spawnFn: SpawnFunction, file = bigFile, options: Parameters<SftpDestination['put']>[2] = {}) {
+	async function put(
+		config: SftpConfig,
+		remote: string,
+		spawnFn: SpawnFunction,
+		file = bigFile,
+		options: Parameters<SftpDestination['put']>[2] = {},
+	) {
 		const destination = new SftpDestination(config, { spawn: spawnFn });
 		try {
 			return await destination.put(file, remote, options);
@@ -124,50 +149,91 @@ describe('SFTP uploads through the OpenSSH client', () => {
 		}
 	}
 
-	test(title('password login (auto, large file): sftp carries the bytes, no process ever shows the password, temp files are gone'), async () => {
-		const recorder = recordingSpawn();
-		const { result, seen, leaks } = await watchArgv([sshd.user.password], /UserKnownHostsFile=/, put({ ...base(), password: sshd.user.password }, 'auth/password.dump', recorder.spawn));
-		expect(result).toMatchObject({ bytes: bigData.length, sha256: sha256(bigData), verifiedBy: 'sha256' });
-		expect(readFileSync(onDisk('auth/password.dump')).equals(bigData)).toBe(true);
-		expect(recorder.runs).toHaveLength(1);
-		const [run] = recorder.runs;
-		expect(run.exit).toEqual({ code: 0, signal: null });
-		expect(run.args.join(' ')).not.toContain(sshd.user.password);
-		expect(run.args).toEqual(expect.arrayContaining(['-F', '/dev/null', 'StrictHostKeyChecking=yes', 'GlobalKnownHostsFile=/dev/null', 'PreferredAuthentications=password', 'BatchMode=no']));
-		// The scan really watched the client (sftp and the ssh it runs), and found no secret.
-		expect(seen.some((line) => /\bsftp\b/.test(line))).toBe(true);
-		expect(leaks).toEqual([]);
-		expect(existsSync(tempFolderOf(run))).toBe(false);
-	});
+	test(
+		title(
+			'password login (auto, large file): sftp carries the bytes, no process ever shows the password, temp files are gone',
+		),
+		async () => {
+			const recorder = recordingSpawn();
+			const { result, seen, leaks } = await watchArgv(
+				[sshd.user.password],
+				/UserKnownHostsFile=/,
+				put({ ...base(), password: sshd.user.password }, 'auth/password.dump', recorder.spawn),
+			);
+			expect(result).toMatchObject({ bytes: bigData.length, sha256: sha256(bigData), verifiedBy: 'sha256' });
+			expect(readFileSync(onDisk('auth/password.dump')).equals(bigData)).toBe(true);
+			expect(recorder.runs).toHaveLength(1);
+			const [run] = recorder.runs;
+			expect(run.exit).toEqual({ code: 0, signal: null });
+			expect(run.args.join(' ')).not.toContain(sshd.user.password);
+			expect(run.args).toEqual(
+				expect.arrayContaining([
+					'-F',
+					'/dev/null',
+					'StrictHostKeyChecking=yes',
+					'GlobalKnownHostsFile=/dev/null',
+					'PreferredAuthentications=password',
+					'BatchMode=no',
+				]),
+			);
+			// The scan really watched the client (sftp and the ssh it runs), and found no secret.
+			expect(seen.some((line) => /\bsftp\b/.test(line))).toBe(true);
+			expect(leaks).toEqual([]);
+			expect(existsSync(tempFolderOf(run))).toBe(false);
+		},
+	);
 
-	test(title('private key with passphrase: logs in through SSH_ASKPASS; neither key nor passphrase in any argv'), async () => {
-		const recorder = recordingSpawn();
-		const keyLines = sshd.clientKey.split('\n').filter((line) => line.length > 20 && !line.startsWith('-----'));
-		const secrets = [sshd.clientKeyPassphrase, ...keyLines];
-		const config = { ...base(), privateKey: sshd.clientKey, passphrase: sshd.clientKeyPassphrase, transport: 'openssh' as const };
-		const { result, seen, leaks } = await watchArgv(secrets, /UserKnownHostsFile=/, put(config, 'auth/key.dump', recorder.spawn));
-		expect(result.sha256).toBe(sha256(bigData));
-		expect(readFileSync(onDisk('auth/key.dump')).equals(bigData)).toBe(true);
-		const [run] = recorder.runs;
-		expect(run.exit).toEqual({ code: 0, signal: null });
-		expect(run.args).toEqual(expect.arrayContaining(['PreferredAuthentications=publickey', 'IdentitiesOnly=yes', 'IdentityAgent=none']));
-		expect(run.env).toMatchObject({ SSH_ASKPASS_REQUIRE: 'force' });
-		for (const secret of secrets) expect(run.args.join(' ')).not.toContain(secret);
-		expect(seen.length).toBeGreaterThan(0);
-		expect(leaks).toEqual([]);
-		expect(existsSync(tempFolderOf(run))).toBe(false);
-	});
+	test(
+		title('private key with passphrase: logs in through SSH_ASKPASS; neither key nor passphrase in any argv'),
+		async () => {
+			const recorder = recordingSpawn();
+			const keyLines = sshd.clientKey.split('\n').filter((line) => line.length > 20 && !line.startsWith('-----'));
+			const secrets = [sshd.clientKeyPassphrase, ...keyLines];
+			const config = {
+				...base(),
+				privateKey: sshd.clientKey,
+				passphrase: sshd.clientKeyPassphrase,
+				transport: 'openssh' as const,
+			};
+			const { result, seen, leaks } = await watchArgv(
+				secrets,
+				/UserKnownHostsFile=/,
+				put(config, 'auth/key.dump', recorder.spawn),
+			);
+			expect(result.sha256).toBe(sha256(bigData));
+			expect(readFileSync(onDisk('auth/key.dump')).equals(bigData)).toBe(true);
+			const [run] = recorder.runs;
+			expect(run.exit).toEqual({ code: 0, signal: null });
+			expect(run.args).toEqual(
+				expect.arrayContaining(['PreferredAuthentications=publickey', 'IdentitiesOnly=yes', 'IdentityAgent=none']),
+			);
+			expect(run.env).toMatchObject({ SSH_ASKPASS_REQUIRE: 'force' });
+			for (const secret of secrets) expect(run.args.join(' ')).not.toContain(secret);
+			expect(seen.length).toBeGreaterThan(0);
+			expect(leaks).toEqual([]);
+			expect(existsSync(tempFolderOf(run))).toBe(false);
+		},
+	);
 
 	test(title('a wrong passphrase is refused by ssh2 before the OpenSSH client ever runs'), async () => {
 		const recorder = recordingSpawn();
-		const config = { ...base(), privateKey: sshd.clientKey, passphrase: 'wrong-passphrase-1', transport: 'openssh' as const };
+		const config = {
+			...base(),
+			privateKey: sshd.clientKey,
+			passphrase: 'wrong-passphrase-1',
+			transport: 'openssh' as const,
+		};
 		await expect(put(config, 'auth/wrong.dump', recorder.spawn)).rejects.toMatchObject({ code: 'AUTH_FAILED' });
 		expect(recorder.runs).toHaveLength(0);
 	});
 
 	test(title('an unencrypted key needs no askpass: BatchMode=yes and no secret in the environment'), async () => {
 		const recorder = recordingSpawn();
-		await put({ ...base(), privateKey: readFileSync(sshd.plainClientKeyFile, 'utf8'), transport: 'openssh' }, 'auth/plain.dump', recorder.spawn);
+		await put(
+			{ ...base(), privateKey: readFileSync(sshd.plainClientKeyFile, 'utf8'), transport: 'openssh' },
+			'auth/plain.dump',
+			recorder.spawn,
+		);
 		const [run] = recorder.runs;
 		expect(run.exit).toEqual({ code: 0, signal: null });
 		expect(run.args).toContain('BatchMode=yes');
@@ -185,122 +251,168 @@ describe('SFTP uploads through the OpenSSH client', () => {
 		expect(readFileSync(onDisk('auto/big.bin')).equals(bigData)).toBe(true);
 	});
 
-	test(title("'auto': when the OpenSSH client cannot log in where ssh2 could, the upload goes over ssh2 (and the next ones too)"), async () => {
-		// The wrapper hides the password from the client's askpass: its login fails, as with a key format it cannot read.
-		const runs: Run[] = [];
-		const withoutPassword: SpawnFunction = (command, args, options) => {
-			const child = spawn(command, args, { ...options, env: { ...options.env, TOTVS_SSH_PASSWORD: 'not-it' } });
-			const run: Run = { args, env: options.env ?? {}, child };
-			child.once('close', (code, signal) => (run.exit = { code, signal }));
-			runs.push(run);
-			return child;
-		};
-		const destination = new SftpDestination({ ...base(), password: sshd.user.password }, { spawn: withoutPassword });
-		try {
-			const first = await destination.put(bigFile, 'fallback/one.dump');
-			const second = await destination.put(bigFile, 'fallback/two.dump');
-			expect([first.sha256, second.sha256]).toEqual([sha256(bigData), sha256(bigData)]);
-			expect(readFileSync(onDisk('fallback/two.dump')).equals(bigData)).toBe(true);
-			expect(runs).toHaveLength(1);
-			expect(runs[0].exit?.code).not.toBe(0);
-		} finally {
-			await destination.close();
-		}
-	});
-
-	test(title('host key pinning: a server with another key behind the same address is refused by the OpenSSH client, nothing is uploaded'), async () => {
-		const impostor = await sshd.startImpostor();
-		// A proxy in front of the real server; once ssh2 has verified the real key, it sends new
-		// connections (the OpenSSH client's) to the impostor — a man in the middle.
-		let target = sshd.port;
-		const sockets = new Set<net.Socket>();
-		const proxy = net.createServer((incoming) => {
-			const upstream = net.connect(target, '127.0.0.1');
-			for (const socket of [incoming, upstream]) {
-				sockets.add(socket);
-				socket.on('error', () => undefined);
-				socket.on('close', () => sockets.delete(socket));
+	test(
+		title(
+			"'auto': when the OpenSSH client cannot log in where ssh2 could, the upload goes over ssh2 (and the next ones too)",
+		),
+		async () => {
+			// The wrapper hides the password from the client's askpass: its login fails, as with a key format it cannot read.
+			const runs: Run[] = [];
+			const withoutPassword: SpawnFunction = (command, args, options) => {
+				const child = spawn(command, args, { ...options, env: { ...options.env, TOTVS_SSH_PASSWORD: 'not-it' } });
+				const run: Run = { args, env: options.env ?? {}, child };
+				child.once('close', (code, signal) => (run.exit = { code, signal }));
+				runs.push(run);
+				return child;
+			};
+			const destination = new SftpDestination({ ...base(), password: sshd.user.password }, { spawn: withoutPassword });
+			try {
+				const first = await destination.put(bigFile, 'fallback/one.dump');
+				const second = await destination.put(bigFile, 'fallback/two.dump');
+				expect([first.sha256, second.sha256]).toEqual([sha256(bigData), sha256(bigData)]);
+				expect(readFileSync(onDisk('fallback/two.dump')).equals(bigData)).toBe(true);
+				expect(runs).toHaveLength(1);
+				expect(runs[0].exit?.code).not.toBe(0);
+			} finally {
+				await destination.close();
 			}
-			incoming.pipe(upstream);
-			upstream.pipe(incoming);
-		});
-		await new Promise<void>((resolve) => proxy.listen(0, '127.0.0.1', resolve));
-		const recorder = recordingSpawn();
-		const destination = new SftpDestination({ ...base(), port: (proxy.address() as net.AddressInfo).port, password: sshd.user.password, transport: 'openssh' }, { spawn: recorder.spawn });
-		try {
-			expect(await destination.list('')).toEqual(expect.any(Array));
-			target = impostor.port;
-			const error = await destination.put(bigFile, 'mitm/set/database.dump').then(
-				() => undefined,
-				(reason: unknown) => reason,
+		},
+	);
+
+	test(
+		title(
+			'host key pinning: a server with another key behind the same address is refused by the OpenSSH client, nothing is uploaded',
+		),
+		async () => {
+			const impostor = await sshd.startImpostor();
+			// A proxy in front of the real server; once ssh2 has verified the real key, it sends new
+			// connections (the OpenSSH client's) to the impostor — a man in the middle.
+			let target = sshd.port;
+			const sockets = new Set<net.Socket>();
+			const proxy = net.createServer((incoming) => {
+				const upstream = net.connect(target, '127.0.0.1');
+				for (const socket of [incoming, upstream]) {
+					sockets.add(socket);
+					socket.on('error', () => undefined);
+					socket.on('close', () => sockets.delete(socket));
+				}
+				incoming.pipe(upstream);
+				upstream.pipe(incoming);
+			});
+			await new Promise<void>((resolve) => proxy.listen(0, '127.0.0.1', resolve));
+			const recorder = recordingSpawn();
+			const destination = new SftpDestination(
+				{
+					...base(),
+					port: (proxy.address() as net.AddressInfo).port,
+					password: sshd.user.password,
+					transport: 'openssh',
+				},
+				{ spawn: recorder.spawn },
 			);
-			expect(error).toBeInstanceOf(BackupError);
-			expect(error).toMatchObject({ code: 'HOST_KEY_MISMATCH' });
-			expect((error as BackupError).message).toContain(sshd.hostKeySha256);
-			expect((error as BackupError).message).toMatch(/REMOTE HOST IDENTIFICATION HAS CHANGED|Host key verification failed/);
-			expect((error as BackupError).message).not.toContain(sshd.user.password);
-			expect(recorder.runs).toHaveLength(1);
-			expect(recorder.runs[0].exit?.code).not.toBe(0);
-			// ssh2 made the set folder on the real server; nothing was written into it.
-			expect(readdirSync(onDisk('mitm/set'))).toEqual([]);
-		} finally {
-			await destination.close();
-			for (const socket of sockets) socket.destroy();
-			await new Promise((resolve) => proxy.close(resolve));
-			await impostor.stop();
-		}
-	});
-
-	test(title('hostile file names reach the server intact (quotes, spaces, globs, #, $, non-ASCII, leading dash); a newline goes over ssh2'), async () => {
-		const names = [`it's a "quoted" name.dump`, 'spaces  and\ttab.dump', 'glob *?[a-z]{x}.dump', '#not a comment.dump', '$(touch pwned) `id` ; rm -rf x.dump', '-rf', 'ação é 日本語 ✓.dump', 'mixed"quote\'s #1.dump', '!shell.dump'];
-		const small = path.join(scratch, 'hostile.bin');
-		const data = randomBytes(70_000);
-		writeFileSync(small, data);
-		const recorder = recordingSpawn();
-		const config = { ...base(), password: sshd.user.password, transport: 'openssh' as const };
-		const destination = new SftpDestination(config, { spawn: recorder.spawn });
-		try {
-			for (const name of names) {
-				const result = await destination.put(small, `hostile/${name}`);
-				expect({ name, sha256: result.sha256, verifiedBy: result.verifiedBy }).toEqual({ name, sha256: sha256(data), verifiedBy: 'sha256' });
-				expect(readFileSync(path.join(sshd.user.home, 'hostile', name)).equals(data)).toBe(true);
+			try {
+				expect(await destination.list('')).toEqual(expect.any(Array));
+				target = impostor.port;
+				const error = await destination.put(bigFile, 'mitm/set/database.dump').then(
+					() => undefined,
+					(reason: unknown) => reason,
+				);
+				expect(error).toBeInstanceOf(BackupError);
+				expect(error).toMatchObject({ code: 'HOST_KEY_MISMATCH' });
+				expect((error as BackupError).message).toContain(sshd.hostKeySha256);
+				expect((error as BackupError).message).toMatch(
+					/REMOTE HOST IDENTIFICATION HAS CHANGED|Host key verification failed/,
+				);
+				expect((error as BackupError).message).not.toContain(sshd.user.password);
+				expect(recorder.runs).toHaveLength(1);
+				expect(recorder.runs[0].exit?.code).not.toBe(0);
+				// ssh2 made the set folder on the real server; nothing was written into it.
+				expect(readdirSync(onDisk('mitm/set'))).toEqual([]);
+			} finally {
+				await destination.close();
+				for (const socket of sockets) socket.destroy();
+				await new Promise((resolve) => proxy.close(resolve));
+				await impostor.stop();
 			}
-			expect(recorder.runs.map((run) => run.exit?.code)).toEqual(names.map(() => 0));
-			expect(readdirSync(onDisk('hostile')).sort()).toEqual([...names].sort());
-			// A newline would end an sftp batch command: that file goes over ssh2, same result.
-			await destination.put(small, 'hostile/line\nbreak.dump');
-			expect(recorder.runs).toHaveLength(names.length);
-			expect(readFileSync(onDisk('hostile/line\nbreak.dump')).equals(data)).toBe(true);
-			expect(existsSync(path.join(scratch, 'pwned')) || existsSync(path.join(process.cwd(), 'pwned'))).toBe(false);
-		} finally {
-			await destination.close();
-		}
-	});
+		},
+	);
 
-	test(title('cancel (AbortSignal) kills the client: TRANSFER_FAILED, no process left, nothing under the final name, the next put resumes'), async () => {
-		const controller = new AbortController();
-		// Abort once sftp has started sending (the partial has bytes), wherever the machine's load puts that.
-		const recorder = recordingSpawn();
-		const partial = onDisk('cancel/.database.dump.totvs-partial');
-		const config = { ...base(), password: sshd.user.password, transport: 'openssh' as const };
-		const watcher = setInterval(() => {
-			if (recorder.runs.length && existsSync(partial)) controller.abort();
-		}, 5);
-		try {
-			await expect(put(config, 'cancel/database.dump', recorder.spawn, bigFile, { signal: controller.signal })).rejects.toMatchObject({ code: 'TRANSFER_FAILED', message: expect.stringMatching(/cancelled/) });
-		} finally {
-			clearInterval(watcher);
-		}
-		// Unless sftp happened to finish first, it was stopped by a signal; either way it is gone.
-		const [run] = recorder.runs;
-		expect(run.exit).toBeDefined();
-		expect(processesOf(run)).toEqual([]);
-		expect(existsSync(tempFolderOf(run))).toBe(false);
-		expect(existsSync(onDisk('cancel/database.dump'))).toBe(false);
-		const retry = await put(config, 'cancel/database.dump', recordingSpawn().spawn);
-		expect(retry.sha256).toBe(sha256(bigData));
-		expect(readFileSync(onDisk('cancel/database.dump')).equals(bigData)).toBe(true);
-	});
+	test(
+		title(
+			'hostile file names reach the server intact (quotes, spaces, globs, #, $, non-ASCII, leading dash); a newline goes over ssh2',
+		),
+		async () => {
+			const names = [
+				`it's a "quoted" name.dump`,
+				'spaces  and\ttab.dump',
+				'glob *?[a-z]{x}.dump',
+				'#not a comment.dump',
+				'$(touch pwned) `id` ; rm -rf x.dump',
+				'-rf',
+				'ação é 日本語 ✓.dump',
+				'mixed"quote\'s #1.dump',
+				'!shell.dump',
+			];
+			const small = path.join(scratch, 'hostile.bin');
+			const data = randomBytes(70_000);
+			writeFileSync(small, data);
+			const recorder = recordingSpawn();
+			const config = { ...base(), password: sshd.user.password, transport: 'openssh' as const };
+			const destination = new SftpDestination(config, { spawn: recorder.spawn });
+			try {
+				for (const name of names) {
+					const result = await destination.put(small, `hostile/${name}`);
+					expect({ name, sha256: result.sha256, verifiedBy: result.verifiedBy }).toEqual({
+						name,
+						sha256: sha256(data),
+						verifiedBy: 'sha256',
+					});
+					expect(readFileSync(path.join(sshd.user.home, 'hostile', name)).equals(data)).toBe(true);
+				}
+				expect(recorder.runs.map((run) => run.exit?.code)).toEqual(names.map(() => 0));
+				expect(readdirSync(onDisk('hostile')).sort()).toEqual([...names].sort());
+				// A newline would end an sftp batch command: that file goes over ssh2, same result.
+				await destination.put(small, 'hostile/line\nbreak.dump');
+				expect(recorder.runs).toHaveLength(names.length);
+				expect(readFileSync(onDisk('hostile/line\nbreak.dump')).equals(data)).toBe(true);
+				expect(existsSync(path.join(scratch, 'pwned')) || existsSync(path.join(process.cwd(), 'pwned'))).toBe(false);
+			} finally {
+				await destination.close();
+			}
+		},
+	);
+
+	test(
+		title(
+			'cancel (AbortSignal) kills the client: TRANSFER_FAILED, no process left, nothing under the final name, the next put resumes',
+		),
+		async () => {
+			const controller = new AbortController();
+			// Abort once sftp has started sending (the partial has bytes), wherever the machine's load puts that.
+			const recorder = recordingSpawn();
+			const partial = onDisk('cancel/.database.dump.totvs-partial');
+			const config = { ...base(), password: sshd.user.password, transport: 'openssh' as const };
+			const watcher = setInterval(() => {
+				if (recorder.runs.length && existsSync(partial)) controller.abort();
+			}, 5);
+			try {
+				await expect(
+					put(config, 'cancel/database.dump', recorder.spawn, bigFile, { signal: controller.signal }),
+				).rejects.toMatchObject({ code: 'TRANSFER_FAILED', message: expect.stringMatching(/cancelled/) });
+			} finally {
+				clearInterval(watcher);
+			}
+			// Unless sftp happened to finish first, it was stopped by a signal; either way it is gone.
+			const [run] = recorder.runs;
+			expect(run.exit).toBeDefined();
+			expect(processesOf(run)).toEqual([]);
+			expect(existsSync(tempFolderOf(run))).toBe(false);
+			expect(existsSync(onDisk('cancel/database.dump'))).toBe(false);
+			const retry = await put(config, 'cancel/database.dump', recordingSpawn().spawn);
+			expect(retry.sha256).toBe(sha256(bigData));
+			expect(readFileSync(onDisk('cancel/database.dump')).equals(bigData)).toBe(true);
+		},
+	);
 
 	test(title('a stalled client (stopped process) is killed after the timeout: TIMEOUT, no process left'), async () => {
 		const recorder = recordingSpawn((run) => run.child.kill('SIGSTOP'));
@@ -319,26 +431,42 @@ describe('SFTP uploads through the OpenSSH client', () => {
 
 describe('the sftp batch line and what sftp prints (no server needed)', () => {
 	it('quotes paths so sftp takes them literally, and refuses what a batch line cannot carry', () => {
-		expect(uploadCommand('/tmp/a b/x.dump', '/srv/it\'s "q" #1 *.dump', false)).toBe('put -f "/tmp/a b/x.dump" "/srv/it\'s \\"q\\" #1 *.dump"\n');
+		expect(uploadCommand('/tmp/a b/x.dump', '/srv/it\'s "q" #1 *.dump', false)).toBe(
+			'put -f "/tmp/a b/x.dump" "/srv/it\'s \\"q\\" #1 *.dump"\n',
+		);
 		expect(uploadCommand('/tmp/x.dump', '/srv/x.dump', true)).toBe('reput -f "/tmp/x.dump" "/srv/x.dump"\n');
 		// A relative local path is made absolute (a leading '-' would read as a put flag).
 		expect(uploadCommand('-x.dump', '/srv/x.dump', false)).toBe(`put -f "${path.resolve('-x.dump')}" "/srv/x.dump"\n`);
-		for (const bad of ['/srv/line\nbreak', '/srv/carriage\rreturn', '/srv/back\\slash', `/srv/${'a'.repeat(2100)}`]) expect(uploadCommand('/tmp/x', bad, false)).toBeUndefined();
+		for (const bad of ['/srv/line\nbreak', '/srv/carriage\rreturn', '/srv/back\\slash', `/srv/${'a'.repeat(2100)}`])
+			expect(uploadCommand('/tmp/x', bad, false)).toBeUndefined();
 	});
 
 	it('classifies what sftp and ssh print on failure', () => {
-		expect(classifyStderr('@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@\n@    WARNING: REMOTE HOST IDENTIFICATION HAS CHANGED!     @\nHost key verification failed.\nConnection closed')).toBe('host-key');
-		expect(classifyStderr('backup@10.0.0.5: Permission denied (publickey,password).\r\nConnection closed')).toBe('auth');
-		expect(classifyStderr('ssh: connect to host 10.0.0.5 port 22: Connection refused\r\nConnection closed')).toBe('unreachable');
+		expect(
+			classifyStderr(
+				'@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@\n@    WARNING: REMOTE HOST IDENTIFICATION HAS CHANGED!     @\nHost key verification failed.\nConnection closed',
+			),
+		).toBe('host-key');
+		expect(classifyStderr('backup@10.0.0.5: Permission denied (publickey,password).\r\nConnection closed')).toBe(
+			'auth',
+		);
+		expect(classifyStderr('ssh: connect to host 10.0.0.5 port 22: Connection refused\r\nConnection closed')).toBe(
+			'unreachable',
+		);
 		expect(classifyStderr('ssh: connect to host 10.0.0.5 port 22: Connection timed out')).toBe('timeout');
 		expect(classifyStderr('dest open "/srv/backup/.x.totvs-partial": Permission denied')).toBe('permission');
 		expect(classifyStderr('write remote "/srv/backup/.x.totvs-partial": Failure')).toBe('write');
-		expect(classifyStderr("Couldn't write to remote file \"/srv/x\": Failure")).toBe('write');
+		expect(classifyStderr('Couldn\'t write to remote file "/srv/x": Failure')).toBe('write');
 		expect(classifyStderr('client_loop: send disconnect: Broken pipe\r\nConnection closed')).toBe('failed');
 	});
 
 	it('reads the key type from an SSH public key blob', () => {
-		const blob = Buffer.concat([Buffer.from([0, 0, 0, 11]), Buffer.from('ssh-ed25519'), Buffer.from([0, 0, 0, 32]), randomBytes(32)]);
+		const blob = Buffer.concat([
+			Buffer.from([0, 0, 0, 11]),
+			Buffer.from('ssh-ed25519'),
+			Buffer.from([0, 0, 0, 32]),
+			randomBytes(32),
+		]);
 		expect(keyType(blob)).toBe('ssh-ed25519');
 		expect(() => keyType(Buffer.from([0, 0, 1, 0]))).toThrow(/not an SSH public key/);
 	});

@@ -9,7 +9,14 @@
 import { createHash, randomBytes } from 'node:crypto';
 import { mkdir, readFile, writeFile } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
-import { SqlError, type QueryOptions, type SqlMessage, type SqlResult, type SqlRow, type SqlRunner } from '../../../core/sources/sqlserver/runner';
+import {
+	SqlError,
+	type QueryOptions,
+	type SqlMessage,
+	type SqlResult,
+	type SqlRow,
+	type SqlRunner,
+} from '../../../core/sources/sqlserver/runner';
 
 export interface FakeTable {
 	schema: string;
@@ -151,7 +158,11 @@ export class FakeSqlServer {
 	}
 
 	toLocal(serverPath: string): string {
-		if (!serverPath.startsWith(this.serverFolder)) throw sqlError(3201, `Cannot open backup device '${serverPath}'. Operating system error 3(The system cannot find the path specified.).`);
+		if (!serverPath.startsWith(this.serverFolder))
+			throw sqlError(
+				3201,
+				`Cannot open backup device '${serverPath}'. Operating system error 3(The system cannot find the path specified.).`,
+			);
 		const rel = serverPath.slice(this.serverFolder.length).split(/[\\/]/).filter(Boolean);
 		return join(this.localFolder, ...rel);
 	}
@@ -160,7 +171,8 @@ export class FakeSqlServer {
 		const runner = {
 			description,
 			closed: 0,
-			query: (sql: string, params: Record<string, unknown> = {}, options: QueryOptions = {}) => this.query(sql, params, options),
+			query: (sql: string, params: Record<string, unknown> = {}, options: QueryOptions = {}) =>
+				this.query(sql, params, options),
 			close: async () => {
 				runner.closed++;
 			},
@@ -196,8 +208,14 @@ export class FakeSqlServer {
 						differentialBaseLsn: this.differentialBaseLsn?.toString() ?? null,
 					})
 				: rows();
-		if (sql.includes("N'CREATE ANY DATABASE'")) return rows({ anyDatabase: this.canReadHeaders ? 1 : 0, inMaster: this.canReadHeaders ? null : 0 });
-		if (sql.startsWith('SELECT HAS_PERMS_BY_NAME')) return rows({ allowed: this.canBackup ? 1 : 0, backupDatabase: this.canBackup ? 1 : 0, backupLog: this.canBackup ? 1 : 0 });
+		if (sql.includes("N'CREATE ANY DATABASE'"))
+			return rows({ anyDatabase: this.canReadHeaders ? 1 : 0, inMaster: this.canReadHeaders ? null : 0 });
+		if (sql.startsWith('SELECT HAS_PERMS_BY_NAME'))
+			return rows({
+				allowed: this.canBackup ? 1 : 0,
+				backupDatabase: this.canBackup ? 1 : 0,
+				backupLog: this.canBackup ? 1 : 0,
+			});
 		if (sql.includes('FROM msdb.dbo.backupset bs WHERE bs.name = @name')) {
 			const h = [...this.history].reverse().find((x) => x.name === params.name && x.database === params.database);
 			return h
@@ -211,11 +229,16 @@ export class FakeSqlServer {
 				: rows();
 		}
 		if (sql.includes("bs.type = 'D' AND bs.is_copy_only = 0")) {
-			const h = [...this.history].reverse().find((x) => x.type === 'D' && !x.copyOnly && x.database === params.database);
-			return h ? rows({ name: h.name, checkpointLsn: h.checkpoint.toString(), finishedAt: new Date(), device: h.device }) : rows();
+			const h = [...this.history]
+				.reverse()
+				.find((x) => x.type === 'D' && !x.copyOnly && x.database === params.database);
+			return h
+				? rows({ name: h.name, checkpointLsn: h.checkpoint.toString(), finishedAt: new Date(), device: h.device })
+				: rows();
 		}
 		if (sql.startsWith('BACKUP ')) return this.backup(sql, options);
-		if (sql.startsWith('RESTORE HEADERONLY FROM DISK = ')) return rows(...(await this.header(readQuotedString(sql.slice('RESTORE HEADERONLY FROM DISK = '.length)).value)));
+		if (sql.startsWith('RESTORE HEADERONLY FROM DISK = '))
+			return rows(...(await this.header(readQuotedString(sql.slice('RESTORE HEADERONLY FROM DISK = '.length)).value)));
 		if (sql.startsWith('RESTORE FILELISTONLY'))
 			return rows(
 				{ LogicalName: 'PROTHEUS_Data', PhysicalName: 'D:\\MSSQL\\Data\\PROTHEUS.mdf', Type: 'D', FileID: 1 },
@@ -223,21 +246,33 @@ export class FakeSqlServer {
 			);
 		if (sql.startsWith('RESTORE VERIFYONLY')) {
 			await this.header(readQuotedString(sql.slice('RESTORE VERIFYONLY FROM DISK = '.length)).value);
-			return { recordsets: [], messages: [{ number: 3262, severity: 0, message: 'The backup set on file 1 is valid.' }] };
+			return {
+				recordsets: [],
+				messages: [{ number: 3262, severity: 0, message: 'The backup set on file 1 is valid.' }],
+			};
 		}
 		if (sql.startsWith('RESTORE DATABASE ') || sql.startsWith('RESTORE LOG ')) {
 			const { name } = readQuotedName(sql.replace(/^RESTORE (DATABASE|LOG) /, ''));
 			this.existingDatabases.add(name);
-			return { recordsets: [], messages: [{ number: 3014, severity: 0, message: 'RESTORE DATABASE successfully processed.' }] };
+			return {
+				recordsets: [],
+				messages: [{ number: 3014, severity: 0, message: 'RESTORE DATABASE successfully processed.' }],
+			};
 		}
-		if (sql.startsWith('SELECT DB_ID(@name)')) return rows({ id: this.existingDatabases.has(String(params.name)) ? 7 : null });
-		if (sql.startsWith('SELECT state_desc AS state, user_access_desc AS userAccess FROM sys.databases WHERE name = @name')) {
+		if (sql.startsWith('SELECT DB_ID(@name)'))
+			return rows({ id: this.existingDatabases.has(String(params.name)) ? 7 : null });
+		if (
+			sql.startsWith('SELECT state_desc AS state, user_access_desc AS userAccess FROM sys.databases WHERE name = @name')
+		) {
 			const name = String(params.name);
-			return this.existingDatabases.has(name) ? rows(this.databaseStates.get(name) ?? { state: 'ONLINE', userAccess: 'MULTI_USER' }) : rows();
+			return this.existingDatabases.has(name)
+				? rows(this.databaseStates.get(name) ?? { state: 'ONLINE', userAccess: 'MULTI_USER' })
+				: rows();
 		}
 		if (sql.startsWith('ALTER DATABASE ')) return this.alterDatabase(sql);
 		if (sql.startsWith('DBCC CHECKDB')) return { recordsets: [], messages: [] };
-		if (sql.includes("DATABASEPROPERTYEX(@name, 'Collation')")) return rows({ collation: this.restored.collation ?? this.database.collation });
+		if (sql.includes("DATABASEPROPERTYEX(@name, 'Collation')"))
+			return rows({ collation: this.restored.collation ?? this.database.collation });
 		if (sql.startsWith('IF DB_ID(')) {
 			const name = readQuotedString(sql.slice('IF DB_ID('.length)).value;
 			this.existingDatabases.delete(name);
@@ -261,7 +296,11 @@ export class FakeSqlServer {
 		}
 		if (sql.includes('AS maxRecno FROM')) {
 			const { name: db } = readQuotedName(sql.slice(sql.indexOf(' FROM [') + 6));
-			return rows(...tablesFor(db).filter((t) => t.maxRecno !== null).map((t) => ({ schema: t.schema, name: t.name, maxRecno: String(t.maxRecno) })));
+			return rows(
+				...tablesFor(db)
+					.filter((t) => t.maxRecno !== null)
+					.map((t) => ({ schema: t.schema, name: t.name, maxRecno: String(t.maxRecno) })),
+			);
 		}
 		if (sql.includes('AS unqIndexes')) return rows({ ...this.counts, procedures: this.procedures.length });
 		if (sql.includes('sys.procedures p JOIN')) return rows(...this.procedures.map((name) => ({ name })));
@@ -273,7 +312,12 @@ export class FakeSqlServer {
 		let rest = sql;
 		while (rest.startsWith('ALTER DATABASE ')) {
 			const { name, rest: after } = readQuotedName(rest.slice('ALTER DATABASE '.length));
-			if (!this.existingDatabases.has(name)) throw sqlError(5011, `User does not have permission to alter database '${name}', the database does not exist, or the database is not in a state that allows access checks.`, 14);
+			if (!this.existingDatabases.has(name))
+				throw sqlError(
+					5011,
+					`User does not have permission to alter database '${name}', the database does not exist, or the database is not in a state that allows access checks.`,
+					14,
+				);
 			const state = this.databaseStates.get(name) ?? { state: 'ONLINE', userAccess: 'MULTI_USER' };
 			const access = /^ SET (SINGLE_USER|RESTRICTED_USER|MULTI_USER)( WITH ROLLBACK IMMEDIATE)?/.exec(after);
 			if (access) {
@@ -281,7 +325,8 @@ export class FakeSqlServer {
 				rest = after.slice(access[0].length);
 			} else if (after.startsWith(' MODIFY NAME = ')) {
 				const { name: to, rest: tail } = readQuotedName(after.slice(' MODIFY NAME = '.length));
-				if (this.existingDatabases.has(to)) throw sqlError(1801, `Database '${to}' already exists. Choose a different database name.`);
+				if (this.existingDatabases.has(to))
+					throw sqlError(1801, `Database '${to}' already exists. Choose a different database name.`);
 				this.existingDatabases.delete(name);
 				this.existingDatabases.add(to);
 				this.databaseStates.delete(name);
@@ -297,9 +342,14 @@ export class FakeSqlServer {
 
 	private async fileHash(serverPath: string): Promise<string> {
 		try {
-			return createHash('sha256').update(await readFile(this.toLocal(serverPath))).digest('hex');
+			return createHash('sha256')
+				.update(await readFile(this.toLocal(serverPath)))
+				.digest('hex');
 		} catch {
-			throw sqlError(3201, `Cannot open backup device '${serverPath}'. Operating system error 2(The system cannot find the file specified.).`);
+			throw sqlError(
+				3201,
+				`Cannot open backup device '${serverPath}'. Operating system error 2(The system cannot find the file specified.).`,
+			);
 		}
 	}
 
@@ -311,7 +361,11 @@ export class FakeSqlServer {
 	/** HEADERONLY: LSNs as the mssql driver returns numeric(25,0), i.e. as (rounded) numbers. */
 	private async header(serverPath: string): Promise<SqlRow[]> {
 		const h = this.headers.get(await this.fileHash(serverPath));
-		if (!h) throw sqlError(3241, `The media family on device '${serverPath}' is incorrectly formed. SQL Server cannot process this media family.`);
+		if (!h)
+			throw sqlError(
+				3241,
+				`The media family on device '${serverPath}' is incorrectly formed. SQL Server cannot process this media family.`,
+			);
 		return [
 			{
 				BackupName: h.name,
@@ -341,12 +395,21 @@ export class FakeSqlServer {
 		const copyOnly = /\bCOPY_ONLY\b/.test(withText);
 		const differential = /\bDIFFERENTIAL\b/.test(withText);
 		const backupName = readQuotedString(withText.slice(withText.indexOf("NAME = N'") + 7)).value;
-		if (database !== this.database.name) throw sqlError(911, `Database '${database}' does not exist. Make sure that the name is entered correctly.`);
+		if (database !== this.database.name)
+			throw sqlError(911, `Database '${database}' does not exist. Make sure that the name is entered correctly.`);
 		const type: HistoryRow['type'] = kind === 'log' ? 'L' : differential ? 'I' : 'D';
 		if (type === 'L' && this.database.recoveryModel === 'SIMPLE')
-			throw sqlError(4208, `The statement BACKUP LOG is not allowed while the recovery model is SIMPLE. Use BACKUP DATABASE or change the recovery model using ALTER DATABASE.`);
-		if (type === 'L' && this.lastLogBackupLsn === null) throw sqlError(4214, 'BACKUP LOG cannot be performed because there is no current database backup.');
-		if (type === 'I' && this.differentialBaseLsn === null) throw sqlError(3035, `Cannot perform a differential backup for database "${database}", because a current database backup does not exist.`);
+			throw sqlError(
+				4208,
+				`The statement BACKUP LOG is not allowed while the recovery model is SIMPLE. Use BACKUP DATABASE or change the recovery model using ALTER DATABASE.`,
+			);
+		if (type === 'L' && this.lastLogBackupLsn === null)
+			throw sqlError(4214, 'BACKUP LOG cannot be performed because there is no current database backup.');
+		if (type === 'I' && this.differentialBaseLsn === null)
+			throw sqlError(
+				3035,
+				`Cannot perform a differential backup for database "${database}", because a current database backup does not exist.`,
+			);
 		const messages: SqlMessage[] = [];
 		for (const percent of [10, 20, 30, 40, 50, 60, 70, 80, 90, 100]) {
 			const m = { number: 3211, severity: 0, message: `${percent} percent processed.` };
@@ -382,7 +445,11 @@ export class FakeSqlServer {
 		if (type === 'L' && !copyOnly) this.lastLogBackupLsn = last;
 		this.history.push(row);
 		this.headers.set(createHash('sha256').update(content).digest('hex'), row);
-		messages.push({ number: 3014, severity: 0, message: `BACKUP ${kind.toUpperCase()} successfully processed 25 pages in 0.010 seconds (19.531 MB/sec).` });
+		messages.push({
+			number: 3014,
+			severity: 0,
+			message: `BACKUP ${kind.toUpperCase()} successfully processed 25 pages in 0.010 seconds (19.531 MB/sec).`,
+		});
 		return { recordsets: [], messages };
 	}
 }

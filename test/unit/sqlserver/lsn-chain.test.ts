@@ -3,9 +3,25 @@
  * recovery with log backups every 15 minutes, a nightly full and a midday differential.
  */
 import { BackupError } from '../../../core/errors';
-import { checkChainOrder, differentialBase, headerLsnMatches, lsnEquals, lsnText, planRestoreChain, type ChainMember } from '../../../core/sources/sqlserver/lsn-chain';
+import {
+	checkChainOrder,
+	differentialBase,
+	headerLsnMatches,
+	lsnEquals,
+	lsnText,
+	planRestoreChain,
+	type ChainMember,
+} from '../../../core/sources/sqlserver/lsn-chain';
 
-const member = (backupId: string, type: ChainMember['type'], first: string, last: string, checkpoint: string, databaseBackup: string, copyOnly = false): ChainMember => ({
+const member = (
+	backupId: string,
+	type: ChainMember['type'],
+	first: string,
+	last: string,
+	checkpoint: string,
+	databaseBackup: string,
+	copyOnly = false,
+): ChainMember => ({
 	backupId,
 	type,
 	copyOnly,
@@ -13,12 +29,54 @@ const member = (backupId: string, type: ChainMember['type'], first: string, last
 });
 
 // Nightly full; log L1 started before it (the log chain does not restart at a full) and contains its LastLSN.
-const F1 = member('prod-20261126T020000Z-full-db', 'full', '41000000012800037', '41000000014400001', '41000000012800037', '40000000051200037');
-const L1 = member('prod-20261126T021500Z-log-db', 'log', '41000000009600001', '41000000016000001', '41000000012800037', '41000000012800037');
-const L2 = member('prod-20261126T023000Z-log-db', 'log', '41000000016000001', '41000000017600001', '41000000016000001', '41000000012800037');
-const D1 = member('prod-20261126T120000Z-differential-db', 'differential', '41000000018400034', '41000000019200001', '41000000018400034', '41000000012800037');
-const L3 = member('prod-20261126T121500Z-log-db', 'log', '41000000017600001', '42000000000800001', '41000000018400034', '41000000012800037');
-const L4 = member('prod-20261126T123000Z-log-db', 'log', '42000000000800001', '42000000002400001', '42000000000800001', '41000000012800037');
+const F1 = member(
+	'prod-20261126T020000Z-full-db',
+	'full',
+	'41000000012800037',
+	'41000000014400001',
+	'41000000012800037',
+	'40000000051200037',
+);
+const L1 = member(
+	'prod-20261126T021500Z-log-db',
+	'log',
+	'41000000009600001',
+	'41000000016000001',
+	'41000000012800037',
+	'41000000012800037',
+);
+const L2 = member(
+	'prod-20261126T023000Z-log-db',
+	'log',
+	'41000000016000001',
+	'41000000017600001',
+	'41000000016000001',
+	'41000000012800037',
+);
+const D1 = member(
+	'prod-20261126T120000Z-differential-db',
+	'differential',
+	'41000000018400034',
+	'41000000019200001',
+	'41000000018400034',
+	'41000000012800037',
+);
+const L3 = member(
+	'prod-20261126T121500Z-log-db',
+	'log',
+	'41000000017600001',
+	'42000000000800001',
+	'41000000018400034',
+	'41000000012800037',
+);
+const L4 = member(
+	'prod-20261126T123000Z-log-db',
+	'log',
+	'42000000000800001',
+	'42000000002400001',
+	'42000000000800001',
+	'41000000012800037',
+);
 const all = [F1, L1, L2, D1, L3, L4];
 const ids = (chain: ChainMember[]) => chain.map((m) => m.backupId);
 
@@ -27,7 +85,7 @@ describe('planRestoreChain', () => {
 		expect(ids(planRestoreChain(F1, all))).toEqual([F1.backupId]);
 	});
 
-	it('a differential names its full through DatabaseBackupLSN = the full\'s CheckpointLSN', () => {
+	it("a differential names its full through DatabaseBackupLSN = the full's CheckpointLSN", () => {
 		expect(ids(planRestoreChain(D1, all))).toEqual([F1.backupId, D1.backupId]);
 	});
 
@@ -46,7 +104,9 @@ describe('planRestoreChain', () => {
 	it('a missing log breaks the chain, naming the LSN where the gap is', () => {
 		const attempt = () => planRestoreChain(L4, [F1, L1, L3, L4]);
 		expect(attempt).toThrow(BackupError);
-		expect(attempt).toThrow(/chain to prod-20261126T123000Z-log-db is broken before log prod-20261126T121500Z-log-db .*no log backup ends at LSN 41000000017600001/);
+		expect(attempt).toThrow(
+			/chain to prod-20261126T123000Z-log-db is broken before log prod-20261126T121500Z-log-db .*no log backup ends at LSN 41000000017600001/,
+		);
 		try {
 			attempt();
 		} catch (error) {
@@ -59,7 +119,9 @@ describe('planRestoreChain', () => {
 	});
 
 	it('a differential without its full fails clearly, and a copy-only full is never a base', () => {
-		expect(() => planRestoreChain(D1, [D1, L3])).toThrow(/based on the full backup with checkpoint LSN 41000000012800037, which is not among the 0 full/);
+		expect(() => planRestoreChain(D1, [D1, L3])).toThrow(
+			/based on the full backup with checkpoint LSN 41000000012800037, which is not among the 0 full/,
+		);
 		const copyOnly = { ...F1, copyOnly: true };
 		expect(() => differentialBase(D1, [copyOnly])).toThrow(/not among the 1 full/);
 	});
@@ -76,7 +138,9 @@ describe('planRestoreChain', () => {
 		expect(lsnEquals(a, b)).toBe(false);
 		const full = member('full', 'full', '9999999999999999999999990', a, '9999999999999999999999990', '0');
 		const log = member('log', 'log', b, '9999999999999999999999999', b, '0');
-		expect(() => checkChainOrder([full, log])).toThrow(/starts at LSN 9999999999999999999999999, .*ends at LSN 9999999999999999999999998/);
+		expect(() => checkChainOrder([full, log])).toThrow(
+			/starts at LSN 9999999999999999999999999, .*ends at LSN 9999999999999999999999998/,
+		);
 		const contiguous = member('log', 'log', a, b, a, '0');
 		expect(() => checkChainOrder([full, contiguous])).not.toThrow();
 	});
@@ -89,7 +153,9 @@ describe('checkChainOrder', () => {
 	});
 
 	it('rejects a gap between logs', () => {
-		expect(() => checkChainOrder([F1, L1, L3])).toThrow(/Log backup prod-20261126T121500Z-log-db starts at LSN 41000000017600001, but the previous backup prod-20261126T021500Z-log-db ends at LSN 41000000016000001/);
+		expect(() => checkChainOrder([F1, L1, L3])).toThrow(
+			/Log backup prod-20261126T121500Z-log-db starts at LSN 41000000017600001, but the previous backup prod-20261126T021500Z-log-db ends at LSN 41000000016000001/,
+		);
 	});
 
 	it('rejects a chain that does not start with a full, a second full, or a foreign differential', () => {
@@ -100,7 +166,7 @@ describe('checkChainOrder', () => {
 		expect(() => checkChainOrder([otherFull, D1])).toThrow(/does not follow its base/);
 	});
 
-	it('rejects a log that does not contain the full\'s LastLSN', () => {
+	it("rejects a log that does not contain the full's LastLSN", () => {
 		expect(() => checkChainOrder([F1, L2])).toThrow(/chain has a gap/);
 	});
 });

@@ -48,7 +48,8 @@ const fetch = (options: { backupId?: string; stagingFolder?: string } = {}) =>
 		...options,
 	});
 
-const downloadFolders = async () => (await readdir(bed.share)).filter((name) => name.startsWith('.restore-test-download-'));
+const downloadFolders = async () =>
+	(await readdir(bed.share)).filter((name) => name.startsWith('.restore-test-download-'));
 
 describe('SQL Server sets from a destination', () => {
 	it('downloads the whole chain into the shared folder, restores it from there, and removes it', async () => {
@@ -67,17 +68,28 @@ describe('SQL Server sets from a destination', () => {
 		expect(fetched.chain).toEqual([full.manifest.backupId, diff.manifest.backupId, log.manifest.backupId]);
 		expect(fetched.folder).toBe(join(bed.share, work, 'prod', log.manifest.backupId));
 		expect(fetched.remotePath).toBe(`prod/${log.manifest.backupId}`);
-		expect(fetched.downloadedBytes).toBe([full, diff, log].reduce((sum, s) => sum + s.manifest.artifacts.reduce((a, x) => a + x.bytes, 0), 0));
+		expect(fetched.downloadedBytes).toBe(
+			[full, diff, log].reduce((sum, s) => sum + s.manifest.artifacts.reduce((a, x) => a + x.bytes, 0), 0),
+		);
 		expect((await readdir(join(bed.share, work, 'prod'))).sort()).toEqual(fetched.chain.slice().sort());
 
 		bed.fake.statements.length = 0;
-		const report = await runSqlServerSetRestoreTest({ folder: fetched.folder, connect: async () => bed.fake.runner(), sharedFolder: () => fetched.shared, log: silentLogger });
+		const report = await runSqlServerSetRestoreTest({
+			folder: fetched.folder,
+			connect: async () => bed.fake.runner(),
+			sharedFolder: () => fetched.shared,
+			log: silentLogger,
+		});
 		expect(report.checks.filter((c) => !c.ok)).toEqual([]);
 		expect(report.passed).toBe(true);
 		// SQL Server read the downloaded copies through its own path to the share.
-		const restored = bed.fake.statements.filter((s) => /^RESTORE (DATABASE|LOG) .* FROM DISK/.test(s)).map((s) => /FROM DISK = N'([^']*)'/.exec(s)![1]);
+		const restored = bed.fake.statements
+			.filter((s) => /^RESTORE (DATABASE|LOG) .* FROM DISK/.test(s))
+			.map((s) => /FROM DISK = N'([^']*)'/.exec(s)![1]);
 		expect(restored).toEqual(
-			[full, diff, log].map((s) => `${SERVER_FOLDER}\\${work}\\prod\\${s.manifest.backupId}\\${s.manifest.artifacts[0].path}`),
+			[full, diff, log].map(
+				(s) => `${SERVER_FOLDER}\\${work}\\prod\\${s.manifest.backupId}\\${s.manifest.artifacts[0].path}`,
+			),
 		);
 
 		expect(await fetched.finish(false)).toBeUndefined();
@@ -109,7 +121,9 @@ describe('SQL Server sets from a destination', () => {
 		const fetched = await fetch();
 		const keptAt = await fetched.finish(true);
 		expect(keptAt).toBe(join(bed.share, 'prod', log.manifest.backupId));
-		expect((await readdir(join(bed.share, 'prod'))).sort()).toEqual([full.manifest.backupId, log.manifest.backupId].sort());
+		expect((await readdir(join(bed.share, 'prod'))).sort()).toEqual(
+			[full.manifest.backupId, log.manifest.backupId].sort(),
+		);
 		expect(await downloadFolders()).toEqual([]);
 		expect(JSON.parse(await readFile(join(keptAt!, 'manifest.json'), 'utf8')).backupId).toBe(log.manifest.backupId);
 	});
@@ -125,7 +139,9 @@ describe('SQL Server sets from a destination', () => {
 		const error = (await fetch({ stagingFolder: dumps }).catch((e: unknown) => e)) as BackupError;
 		expect(error).toBeInstanceOf(BackupError);
 		expect(error.code).toBe('INVALID_INPUT');
-		expect(error.message).toBe(`Staging folder ${dumps} is not inside the folder shared with SQL Server (${bed.share})`);
+		expect(error.message).toBe(
+			`Staging folder ${dumps} is not inside the folder shared with SQL Server (${bed.share})`,
+		);
 		expect(await readdir(dumps)).toEqual(['prod']);
 	});
 
@@ -138,7 +154,11 @@ describe('SQL Server sets from a destination', () => {
 		await writeFile(file, bytes);
 		const error = (await fetch().catch((e: unknown) => e)) as BackupError;
 		expect(error.code).toBe('VERIFY_FAILED');
-		expect(error.message).toMatch(new RegExp(`^Backup set ${full.manifest.backupId} downloaded from file://.* failed verification, nothing was restored: artifacts: `));
+		expect(error.message).toMatch(
+			new RegExp(
+				`^Backup set ${full.manifest.backupId} downloaded from file://.* failed verification, nothing was restored: artifacts: `,
+			),
+		);
 		expect(await readdir(bed.share)).toEqual([]);
 	});
 
@@ -157,6 +177,9 @@ describe('SQL Server sets from a destination', () => {
 		const manifestPath = join(offsiteFolder, 'prod', full.manifest.backupId, 'manifest.json');
 		await expect(fetch({ backupId: 'prod-20200101T000000Z-full-db' })).rejects.toMatchObject({ code: 'SET_NOT_FOUND' });
 		await rm(manifestPath);
-		await expect(fetch()).rejects.toMatchObject({ code: 'SET_NOT_FOUND', message: expect.stringMatching(/^No complete SQL Server database set of environment prod on file:/) });
+		await expect(fetch()).rejects.toMatchObject({
+			code: 'SET_NOT_FOUND',
+			message: expect.stringMatching(/^No complete SQL Server database set of environment prod on file:/),
+		});
 	});
 });

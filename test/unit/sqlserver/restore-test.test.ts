@@ -7,7 +7,12 @@ import type { BackupResult } from '../../../core/backup';
 import { BackupError } from '../../../core/errors';
 import { silentLogger } from '../../../core/logger';
 import type { CheckResult } from '../../../core/verify/checks';
-import { movesFor, planSqlServerRestore, runSqlServerRestoreTest, type SqlServerRestoreTestRequest } from '../../../core/sources/sqlserver/restore-test';
+import {
+	movesFor,
+	planSqlServerRestore,
+	runSqlServerRestoreTest,
+	type SqlServerRestoreTestRequest,
+} from '../../../core/sources/sqlserver/restore-test';
 import { FakeSqlServer, sqlError } from './fake-sql-server';
 import { makeTestbed, type Testbed } from './testbed';
 
@@ -25,10 +30,19 @@ const backup = (type: 'full' | 'differential' | 'log') => bed.backup(type);
 async function restoreTest(target: BackupResult, overrides: Partial<SqlServerRestoreTestRequest> = {}) {
 	const chain = await planSqlServerRestore(target.folder, target.manifest);
 	fake.statements.length = 0;
-	return runSqlServerRestoreTest({ chain, runner: fake.runner(), shared: { serverFolder: SERVER_FOLDER, localFolder: share }, rowTolerance: 0.01, statsPercent: 10, log: silentLogger, ...overrides });
+	return runSqlServerRestoreTest({
+		chain,
+		runner: fake.runner(),
+		shared: { serverFolder: SERVER_FOLDER, localFolder: share },
+		rowTolerance: 0.01,
+		statsPercent: 10,
+		log: silentLogger,
+		...overrides,
+	});
 }
 
-const serverPathOf = (r: BackupResult) => `${SERVER_FOLDER}\\prod\\${r.manifest.backupId}\\${r.manifest.artifacts[0].path}`;
+const serverPathOf = (r: BackupResult) =>
+	`${SERVER_FOLDER}\\prod\\${r.manifest.backupId}\\${r.manifest.artifacts[0].path}`;
 const byName = (checks: CheckResult[], name: string) => checks.find((c) => c.name === name);
 
 describe('SQL Server restore test', () => {
@@ -78,9 +92,23 @@ describe('SQL Server restore test', () => {
 	it('DBCC CHECKDB errors fail the test with the messages, and the scratch database is still dropped', async () => {
 		const full = await backup('full');
 		const corruption = [
-			{ number: 8928, severity: 16, message: 'Object ID 901578250, index ID 1, partition ID 72057594045071360: Page (1:312) could not be processed.' },
-			{ number: 8939, severity: 16, message: 'Table error: Object ID 901578250, index ID 1, page (1:312). Test (IS_OFF (BUF_IOERR, pBUF->bstat)) failed.' },
-			{ number: 8990, severity: 10, message: 'CHECKDB found 0 allocation errors and 2 consistency errors in table \'SA1010\' (object ID 901578250).' },
+			{
+				number: 8928,
+				severity: 16,
+				message:
+					'Object ID 901578250, index ID 1, partition ID 72057594045071360: Page (1:312) could not be processed.',
+			},
+			{
+				number: 8939,
+				severity: 16,
+				message:
+					'Table error: Object ID 901578250, index ID 1, page (1:312). Test (IS_OFF (BUF_IOERR, pBUF->bstat)) failed.',
+			},
+			{
+				number: 8990,
+				severity: 10,
+				message: "CHECKDB found 0 allocation errors and 2 consistency errors in table 'SA1010' (object ID 901578250).",
+			},
 		];
 		const error = sqlError(8939, corruption[1].message);
 		Object.assign(error, { errors: corruption });
@@ -89,14 +117,22 @@ describe('SQL Server restore test', () => {
 		expect(result.passed).toBe(false);
 		const dbcc = byName(result.checks, 'dbcc')!;
 		expect(dbcc).toMatchObject({ ok: false, actual: '3 error(s)' });
-		expect(dbcc.message).toMatch(/^DBCC CHECKDB reported: Msg 8928: .*Msg 8939: .*Msg 8990: CHECKDB found 0 allocation errors and 2 consistency errors/);
+		expect(dbcc.message).toMatch(
+			/^DBCC CHECKDB reported: Msg 8928: .*Msg 8939: .*Msg 8990: CHECKDB found 0 allocation errors and 2 consistency errors/,
+		);
 		expect(byName(result.checks, 'cleanup')).toMatchObject({ ok: true });
 		expect(fake.droppedDatabases).toEqual([`totvs_rt_${full.manifest.backupId}`]);
 	});
 
 	it('DBCC messages reporting errors without raising them still fail the check', async () => {
 		const full = await backup('full');
-		fake.messagesOn(/^DBCC CHECKDB/, [{ number: 8989, severity: 10, message: 'CHECKDB found 1 allocation errors and 0 consistency errors in database.' }]);
+		fake.messagesOn(/^DBCC CHECKDB/, [
+			{
+				number: 8989,
+				severity: 10,
+				message: 'CHECKDB found 1 allocation errors and 0 consistency errors in database.',
+			},
+		]);
 		const result = await restoreTest(full);
 		expect(byName(result.checks, 'dbcc')).toMatchObject({ ok: false });
 	});
@@ -104,11 +140,16 @@ describe('SQL Server restore test', () => {
 	it('a failed RESTORE is a failed check, nothing more runs on the database, and it is dropped', async () => {
 		const full = await backup('full');
 		const log = await backup('log');
-		fake.failOn(/^RESTORE LOG/, sqlError(3183, 'RESTORE detected an error on page (1:4120) in database "x" as read from the backup set.'));
+		fake.failOn(
+			/^RESTORE LOG/,
+			sqlError(3183, 'RESTORE detected an error on page (1:4120) in database "x" as read from the backup set.'),
+		);
 		const result = await restoreTest(log);
 		expect(result.passed).toBe(false);
 		expect(byName(result.checks, 'restore')).toMatchObject({ ok: false, actual: 'Msg 3183' });
-		expect(byName(result.checks, 'restore')!.message).toMatch(new RegExp(`RESTORE of ${log.manifest.backupId} .* failed: Msg 3183: RESTORE detected an error on page`));
+		expect(byName(result.checks, 'restore')!.message).toMatch(
+			new RegExp(`RESTORE of ${log.manifest.backupId} .* failed: Msg 3183: RESTORE detected an error on page`),
+		);
 		expect(fake.statements.some((s) => s.startsWith('DBCC'))).toBe(false);
 		expect(fake.statements.some((s) => s.endsWith('WITH RECOVERY'))).toBe(false);
 		expect(fake.statements[fake.statements.length - 1]).toMatch(/^IF DB_ID\(N'totvs_rt_/);
@@ -129,7 +170,9 @@ describe('SQL Server restore test', () => {
 		const result = await restoreTest(full);
 		expect(result.passed).toBe(false);
 		expect(byName(result.checks, 'cleanup')).toMatchObject({ ok: false, actual: 'still there' });
-		expect(byName(result.checks, 'cleanup')!.message).toMatch(/DROP DATABASE totvs_rt_.* failed \(Msg 3702: Cannot drop database/);
+		expect(byName(result.checks, 'cleanup')!.message).toMatch(
+			/DROP DATABASE totvs_rt_.* failed \(Msg 3702: Cannot drop database/,
+		);
 	});
 
 	it('never touches a scratch database that already exists', async () => {
@@ -161,7 +204,14 @@ describe('SQL Server restore test', () => {
 			{ folder: full.folder, manifest: full.manifest },
 			{ folder: log2.folder, manifest: log2.manifest },
 		];
-		const result = await runSqlServerRestoreTest({ chain, runner: fake.runner(), shared: { serverFolder: SERVER_FOLDER, localFolder: share }, rowTolerance: 0, statsPercent: 10, log: silentLogger });
+		const result = await runSqlServerRestoreTest({
+			chain,
+			runner: fake.runner(),
+			shared: { serverFolder: SERVER_FOLDER, localFolder: share },
+			rowTolerance: 0,
+			statsPercent: 10,
+			log: silentLogger,
+		});
 		expect(result.passed).toBe(false);
 		expect(result.checks).toHaveLength(1);
 		expect(result.checks[0]).toMatchObject({ name: 'chain', ok: false });
@@ -182,23 +232,45 @@ describe('SQL Server restore test', () => {
 		};
 		fake.procedures = ['dbo.MAT001_01'];
 		const result = await restoreTest(full);
-		expect(byName(result.checks, 'collation')).toMatchObject({ ok: false, expected: 'Latin1_General_BIN', actual: 'SQL_Latin1_General_CP1_CI_AS' });
-		expect(byName(result.checks, 'procedures')).toMatchObject({ ok: false, message: 'Missing after restore: dbo.FIN002_01' });
-		expect(byName(result.checks, 'sys-tables')).toMatchObject({ ok: false, message: 'Missing after restore: dbo.SYS_COMPANY' });
+		expect(byName(result.checks, 'collation')).toMatchObject({
+			ok: false,
+			expected: 'Latin1_General_BIN',
+			actual: 'SQL_Latin1_General_CP1_CI_AS',
+		});
+		expect(byName(result.checks, 'procedures')).toMatchObject({
+			ok: false,
+			message: 'Missing after restore: dbo.FIN002_01',
+		});
+		expect(byName(result.checks, 'sys-tables')).toMatchObject({
+			ok: false,
+			message: 'Missing after restore: dbo.SYS_COMPANY',
+		});
 		expect(byName(result.checks, 'tables')).toMatchObject({ ok: true });
-		expect(byName(result.checks, 'row-counts')).toMatchObject({ ok: false, actual: '1 differ', message: 'dbo.SE1010 70000 rows, expected 80211' });
+		expect(byName(result.checks, 'row-counts')).toMatchObject({
+			ok: false,
+			actual: '1 differ',
+			message: 'dbo.SE1010 70000 rows, expected 80211',
+		});
 		expect(byName(result.checks, 'row-counts')!.expected).toMatch(/tolerance 1\.00%/);
-		expect(byName(result.checks, 'max-recno')).toMatchObject({ ok: false, message: 'dbo.SE1010 max R_E_C_N_O_ 70100, expected 80400' });
+		expect(byName(result.checks, 'max-recno')).toMatchObject({
+			ok: false,
+			message: 'dbo.SE1010 max R_E_C_N_O_ 70100, expected 80400',
+		});
 		expect(byName(result.checks, 'cleanup')).toMatchObject({ ok: true });
 	});
 
 	it('moves every file of the full to the default folders under the scratch name', () => {
 		expect(
-			movesFor("rt_a]b'", [
-				{ LogicalName: 'P_Data', Type: 'D', FileID: 1 },
-				{ LogicalName: 'P_Data2', Type: 'D', FileID: 3 },
-				{ LogicalName: 'P_Log', Type: 'L', FileID: 2 },
-			], '/var/opt/mssql/data/', '/var/opt/mssql/log'),
+			movesFor(
+				"rt_a]b'",
+				[
+					{ LogicalName: 'P_Data', Type: 'D', FileID: 1 },
+					{ LogicalName: 'P_Data2', Type: 'D', FileID: 3 },
+					{ LogicalName: 'P_Log', Type: 'L', FileID: 2 },
+				],
+				'/var/opt/mssql/data/',
+				'/var/opt/mssql/log',
+			),
 		).toEqual([
 			{ logicalName: 'P_Data', serverPath: '/var/opt/mssql/data/rt_a_b__1.mdf' },
 			{ logicalName: 'P_Data2', serverPath: '/var/opt/mssql/data/rt_a_b__3.ndf' },

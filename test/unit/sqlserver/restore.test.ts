@@ -8,7 +8,11 @@
 import type { BackupResult } from '../../../core/backup';
 import { BackupError } from '../../../core/errors';
 import { silentLogger } from '../../../core/logger';
-import { runSqlServerSetRestore, runSqlServerSetRestoreTest, type SqlServerSetRestoreRequest } from '../../../core/restore-test/sqlserver-restore-test';
+import {
+	runSqlServerSetRestore,
+	runSqlServerSetRestoreTest,
+	type SqlServerSetRestoreRequest,
+} from '../../../core/restore-test/sqlserver-restore-test';
 import { checkTargetName, isSourceDatabase } from '../../../core/sources/sqlserver/restore';
 import type { CheckResult } from '../../../core/verify/checks';
 import { FakeSqlServer, sqlError } from './fake-sql-server';
@@ -38,10 +42,12 @@ function restore(set: BackupResult, overrides: Partial<SqlServerSetRestoreReques
 	});
 }
 
-const serverPathOf = (r: BackupResult) => `${SERVER_FOLDER}\\prod\\${r.manifest.backupId}\\${r.manifest.artifacts[0].path}`;
+const serverPathOf = (r: BackupResult) =>
+	`${SERVER_FOLDER}\\prod\\${r.manifest.backupId}\\${r.manifest.artifacts[0].path}`;
 const byName = (checks: CheckResult[], name: string) => checks.find((c) => c.name === name);
 /** The statements that change or read the server's databases, without the inventory queries. */
-const steps = () => fake.statements.filter((s) => /^(RESTORE|DBCC|IF DB_ID|ALTER DATABASE|SELECT DB_ID|SELECT state_desc)/.test(s));
+const steps = () =>
+	fake.statements.filter((s) => /^(RESTORE|DBCC|IF DB_ID|ALTER DATABASE|SELECT DB_ID|SELECT state_desc)/.test(s));
 
 const STATE = 'SELECT state_desc AS state, user_access_desc AS userAccess FROM sys.databases WHERE name = @name';
 
@@ -52,7 +58,13 @@ describe('SQL Server Restore', () => {
 		const staging = `totvs_rs_${log.manifest.backupId}`;
 		const report = await restore(log);
 		expect(report.checks.filter((c) => !c.ok)).toEqual([]);
-		expect(report).toMatchObject({ passed: true, database: 'PROTHEUS_RESTORED', replaced: false, kept: false, backupId: log.manifest.backupId });
+		expect(report).toMatchObject({
+			passed: true,
+			database: 'PROTHEUS_RESTORED',
+			replaced: false,
+			kept: false,
+			backupId: log.manifest.backupId,
+		});
 		expect(steps()).toEqual([
 			STATE, // target
 			STATE, // staging
@@ -72,8 +84,21 @@ describe('SQL Server Restore', () => {
 		expect([...fake.existingDatabases]).toEqual(['PROTHEUS_RESTORED']);
 		expect(fake.droppedDatabases).toEqual([]);
 		expect(report.checks.map((c) => c.name)).toEqual([
-			'manifest', 'artifacts', 'chain', 'restore', 'dbcc', 'collation', 'tables', 'top-tables', 'sys-tables',
-			'row-counts', 'max-recno', 'protheus-columns', 'procedures', 'unq-indexes', 'triggers',
+			'manifest',
+			'artifacts',
+			'chain',
+			'restore',
+			'dbcc',
+			'collation',
+			'tables',
+			'top-tables',
+			'sys-tables',
+			'row-counts',
+			'max-recno',
+			'protheus-columns',
+			'procedures',
+			'unq-indexes',
+			'triggers',
 		]);
 	});
 
@@ -84,7 +109,11 @@ describe('SQL Server Restore', () => {
 		const report = await restore(full, { replaceExisting: true });
 		expect(report).toMatchObject({ passed: true, database: 'PROTHEUS_RESTORED', replaced: true, kept: false });
 		expect(steps().slice(0, 4)).toEqual([STATE, STATE, STATE, 'SELECT DB_ID(@name) AS id']);
-		expect(fake.params.filter((_, i) => fake.statements[i] === STATE).map((p) => p.name)).toEqual(['PROTHEUS_RESTORED', 'totvs_old_PROTHEUS_RESTORED', staging]);
+		expect(fake.params.filter((_, i) => fake.statements[i] === STATE).map((p) => p.name)).toEqual([
+			'PROTHEUS_RESTORED',
+			'totvs_old_PROTHEUS_RESTORED',
+			staging,
+		]);
 		const dbccAt = fake.statements.findIndex((s) => s.startsWith('DBCC CHECKDB'));
 		const swap = fake.statements.slice(fake.statements.findIndex((s) => s.startsWith('ALTER DATABASE')));
 		expect(fake.statements.findIndex((s) => s.startsWith('ALTER DATABASE'))).toBeGreaterThan(dbccAt);
@@ -107,8 +136,13 @@ describe('SQL Server Restore', () => {
 		const full = await bed.backup('full');
 		fake.existingDatabases.add('P12');
 		fake.databaseStates.set('P12', { state: 'ONLINE', userAccess: 'RESTRICTED_USER' });
-		fake.failOn(/^ALTER DATABASE \[totvs_rs_.*MODIFY NAME = \[P12\]$/, sqlError(5030, 'The database could not be exclusively locked to perform the operation.'));
-		const error = (await restore(full, { target: 'P12', replaceExisting: true }).catch((e: unknown) => e)) as BackupError;
+		fake.failOn(
+			/^ALTER DATABASE \[totvs_rs_.*MODIFY NAME = \[P12\]$/,
+			sqlError(5030, 'The database could not be exclusively locked to perform the operation.'),
+		);
+		const error = (await restore(full, { target: 'P12', replaceExisting: true }).catch(
+			(e: unknown) => e,
+		)) as BackupError;
 		expect(error.code).toBe('RESTORE_FAILED');
 		expect(fake.statements).toContain('ALTER DATABASE [totvs_old_P12] SET RESTRICTED_USER');
 		// Put back under its own name, with its own access mode; the copy is gone.
@@ -116,7 +150,9 @@ describe('SQL Server Restore', () => {
 		expect(fake.databaseStates.get('P12')).toEqual({ state: 'ONLINE', userAccess: 'RESTRICTED_USER' });
 		expect([...fake.existingDatabases]).toEqual(['P12']);
 		expect(fake.droppedDatabases).toEqual([`totvs_rs_${full.manifest.backupId}`]);
-		expect(error.message).toMatch(/passed every check but could not be renamed from "totvs_rs_.*" to "P12" on .*: Msg 5030: The database could not be exclusively locked/);
+		expect(error.message).toMatch(
+			/passed every check but could not be renamed from "totvs_rs_.*" to "P12" on .*: Msg 5030: The database could not be exclusively locked/,
+		);
 		expect(error.hint).toMatch(/^"P12" has its old name and data back; the restored copy was dropped/);
 	});
 
@@ -146,11 +182,31 @@ describe('SQL Server Restore', () => {
 		expect(fake.droppedDatabases).toEqual(['totvs_old_PROTHEUS']);
 	});
 
-	it('recognises the source server by @@SERVERNAME or by the credential\'s server, instance and port', () => {
-		const source = { database: 'PROTHEUS', serverName: 'SQLPROD01', host: 'sqlprod01', port: 1433, instance: null } as never;
+	it("recognises the source server by @@SERVERNAME or by the credential's server, instance and port", () => {
+		const source = {
+			database: 'PROTHEUS',
+			serverName: 'SQLPROD01',
+			host: 'sqlprod01',
+			port: 1433,
+			instance: null,
+		} as never;
 		expect(isSourceDatabase(source, { serverName: 'sqlprod01' }, undefined, 'Protheus')).toBe(true);
-		expect(isSourceDatabase(source, { serverName: 'SQLDR01' }, { server: 'SQLPROD01', port: 1433, instance: null }, 'PROTHEUS')).toBe(true);
-		expect(isSourceDatabase(source, { serverName: 'SQLDR01' }, { server: 'sqlprod01', port: null, instance: 'DR' }, 'PROTHEUS')).toBe(false);
+		expect(
+			isSourceDatabase(
+				source,
+				{ serverName: 'SQLDR01' },
+				{ server: 'SQLPROD01', port: 1433, instance: null },
+				'PROTHEUS',
+			),
+		).toBe(true);
+		expect(
+			isSourceDatabase(
+				source,
+				{ serverName: 'SQLDR01' },
+				{ server: 'sqlprod01', port: null, instance: 'DR' },
+				'PROTHEUS',
+			),
+		).toBe(false);
 		expect(isSourceDatabase(source, { serverName: 'SQLPROD01' }, undefined, 'PROTHEUS_RESTORED')).toBe(false);
 	});
 
@@ -160,7 +216,13 @@ describe('SQL Server Restore', () => {
 		const log2 = await bed.backup('log');
 		const staging = `totvs_rs_${log2.manifest.backupId}`;
 		fake.existingDatabases.add('PROTHEUS_RESTORED');
-		fake.failOn(/^RESTORE LOG .* FROM DISK = N'.*\\PROTHEUS_LOG\.trn'/, sqlError(4305, 'The log in this backup set begins at LSN 41000000016000000, which is too recent to apply to the database.'));
+		fake.failOn(
+			/^RESTORE LOG .* FROM DISK = N'.*\\PROTHEUS_LOG\.trn'/,
+			sqlError(
+				4305,
+				'The log in this backup set begins at LSN 41000000016000000, which is too recent to apply to the database.',
+			),
+		);
 		const report = await restore(log2, { replaceExisting: true });
 		expect(report).toMatchObject({ passed: false, database: null, replaced: false, kept: false });
 		expect(byName(report.checks, 'restore')).toMatchObject({ ok: false, actual: 'Msg 4305' });
@@ -176,7 +238,13 @@ describe('SQL Server Restore', () => {
 		const full = await bed.backup('full');
 		const staging = `totvs_rs_${full.manifest.backupId}`;
 		fake.existingDatabases.add('PROTHEUS_RESTORED');
-		fake.failOn(/^DBCC CHECKDB/, sqlError(8939, 'Table error: Object ID 901578250, index ID 1, page (1:312). Test (IS_OFF (BUF_IOERR, pBUF->bstat)) failed.'));
+		fake.failOn(
+			/^DBCC CHECKDB/,
+			sqlError(
+				8939,
+				'Table error: Object ID 901578250, index ID 1, page (1:312). Test (IS_OFF (BUF_IOERR, pBUF->bstat)) failed.',
+			),
+		);
 		const report = await restore(full, { replaceExisting: true, keepOnFailure: true });
 		expect(report).toMatchObject({ passed: false, database: staging, kept: true, replaced: false });
 		expect(byName(report.checks, 'dbcc')).toMatchObject({ ok: false });
@@ -196,11 +264,16 @@ describe('SQL Server Restore', () => {
 	it('when the old target cannot be renamed aside, it gets its access back and the copy is dropped', async () => {
 		const full = await bed.backup('full');
 		fake.existingDatabases.add('PROTHEUS_RESTORED');
-		fake.failOn(/SET SINGLE_USER WITH ROLLBACK IMMEDIATE; ALTER DATABASE \[PROTHEUS_RESTORED\] MODIFY NAME/, sqlError(5030, 'The database could not be exclusively locked to perform the operation.'));
+		fake.failOn(
+			/SET SINGLE_USER WITH ROLLBACK IMMEDIATE; ALTER DATABASE \[PROTHEUS_RESTORED\] MODIFY NAME/,
+			sqlError(5030, 'The database could not be exclusively locked to perform the operation.'),
+		);
 		const error = (await restore(full, { replaceExisting: true }).catch((e: unknown) => e)) as BackupError;
 		expect(error.code).toBe('RESTORE_FAILED');
 		expect(error.message).toMatch(/^Cannot rename database "PROTHEUS_RESTORED" aside on .* to replace it: Msg 5030/);
-		expect(error.hint).toMatch(/^"PROTHEUS_RESTORED" keeps its name and data .*the restored copy "totvs_rs_.*" was dropped/);
+		expect(error.hint).toMatch(
+			/^"PROTHEUS_RESTORED" keeps its name and data .*the restored copy "totvs_rs_.*" was dropped/,
+		);
 		const after = fake.statements.slice(fake.statements.findIndex((s) => s.startsWith('ALTER DATABASE')));
 		expect(after).toEqual([
 			'ALTER DATABASE [PROTHEUS_RESTORED] SET SINGLE_USER WITH ROLLBACK IMMEDIATE; ALTER DATABASE [PROTHEUS_RESTORED] MODIFY NAME = [totvs_old_PROTHEUS_RESTORED];',
@@ -214,11 +287,16 @@ describe('SQL Server Restore', () => {
 	it('a replaced database that cannot be dropped is reported: the target holds the restored copy', async () => {
 		const full = await bed.backup('full');
 		fake.existingDatabases.add('PROTHEUS_RESTORED');
-		fake.failOn(/^IF DB_ID\(N'totvs_old_/, sqlError(3702, 'Cannot drop database "totvs_old_PROTHEUS_RESTORED" because it is currently in use.'));
+		fake.failOn(
+			/^IF DB_ID\(N'totvs_old_/,
+			sqlError(3702, 'Cannot drop database "totvs_old_PROTHEUS_RESTORED" because it is currently in use.'),
+		);
 		const report = await restore(full, { replaceExisting: true });
 		expect(report).toMatchObject({ passed: false, database: 'PROTHEUS_RESTORED', replaced: true });
 		expect(byName(report.checks, 'cleanup')).toMatchObject({ ok: false, actual: 'still there' });
-		expect(byName(report.checks, 'cleanup')!.message).toMatch(/^"PROTHEUS_RESTORED" now holds the restored copy, but the database it replaced is still there as "totvs_old_PROTHEUS_RESTORED"/);
+		expect(byName(report.checks, 'cleanup')!.message).toMatch(
+			/^"PROTHEUS_RESTORED" now holds the restored copy, but the database it replaced is still there as "totvs_old_PROTHEUS_RESTORED"/,
+		);
 		expect([...fake.existingDatabases].sort()).toEqual(['PROTHEUS_RESTORED', 'totvs_old_PROTHEUS_RESTORED']);
 	});
 
@@ -226,13 +304,22 @@ describe('SQL Server Restore', () => {
 		const full = await bed.backup('full');
 		fake.existingDatabases.add('PROTHEUS_RESTORED');
 		fake.databaseStates.set('PROTHEUS_RESTORED', { state: 'RESTORING', userAccess: 'MULTI_USER' });
-		await expect(restore(full, { replaceExisting: true })).rejects.toMatchObject({ code: 'TARGET_EXISTS', message: expect.stringMatching(/is RESTORING, so it cannot be renamed aside/) });
+		await expect(restore(full, { replaceExisting: true })).rejects.toMatchObject({
+			code: 'TARGET_EXISTS',
+			message: expect.stringMatching(/is RESTORING, so it cannot be renamed aside/),
+		});
 		fake.databaseStates.delete('PROTHEUS_RESTORED');
 		fake.existingDatabases.add('totvs_old_PROTHEUS_RESTORED');
-		await expect(restore(full, { replaceExisting: true })).rejects.toMatchObject({ code: 'TARGET_EXISTS', message: expect.stringMatching(/^Database "totvs_old_PROTHEUS_RESTORED" already exists/) });
+		await expect(restore(full, { replaceExisting: true })).rejects.toMatchObject({
+			code: 'TARGET_EXISTS',
+			message: expect.stringMatching(/^Database "totvs_old_PROTHEUS_RESTORED" already exists/),
+		});
 		fake.existingDatabases.clear();
 		fake.existingDatabases.add(`totvs_rs_${full.manifest.backupId}`);
-		await expect(restore(full)).rejects.toMatchObject({ code: 'TARGET_EXISTS', message: expect.stringMatching(/^Staging database "totvs_rs_/) });
+		await expect(restore(full)).rejects.toMatchObject({
+			code: 'TARGET_EXISTS',
+			message: expect.stringMatching(/^Staging database "totvs_rs_/),
+		});
 		expect(fake.statements.some((s) => /^(RESTORE|ALTER|IF DB_ID)/.test(s))).toBe(false);
 		expect(fake.droppedDatabases).toEqual([]);
 	});
@@ -243,8 +330,12 @@ describe('SQL Server Restore', () => {
 		fake.existingDatabases.add(hostile);
 		const report = await restore(full, { target: hostile, replaceExisting: true });
 		expect(report.passed).toBe(true);
-		expect(fake.statements).toContain("ALTER DATABASE [P]]; DROP DATABASE master; --'x] SET SINGLE_USER WITH ROLLBACK IMMEDIATE; ALTER DATABASE [P]]; DROP DATABASE master; --'x] MODIFY NAME = [totvs_old_P]]; DROP DATABASE master; --'x];");
-		expect(fake.statements).toContain(`ALTER DATABASE [totvs_rs_${full.manifest.backupId}] MODIFY NAME = [P]]; DROP DATABASE master; --'x]`);
+		expect(fake.statements).toContain(
+			"ALTER DATABASE [P]]; DROP DATABASE master; --'x] SET SINGLE_USER WITH ROLLBACK IMMEDIATE; ALTER DATABASE [P]]; DROP DATABASE master; --'x] MODIFY NAME = [totvs_old_P]]; DROP DATABASE master; --'x];",
+		);
+		expect(fake.statements).toContain(
+			`ALTER DATABASE [totvs_rs_${full.manifest.backupId}] MODIFY NAME = [P]]; DROP DATABASE master; --'x]`,
+		);
 		expect(fake.statements.at(-1)).toContain("DROP DATABASE [totvs_old_P]]; DROP DATABASE master; --'x]; END");
 		expect(fake.statements.at(-1)).toMatch(/^IF DB_ID\(N'totvs_old_P\]; DROP DATABASE master; --''x'\)/);
 		expect([...fake.existingDatabases]).toEqual([hostile]);
@@ -291,7 +382,10 @@ describe('SQL Server Restore: cancellation', () => {
 		const full = await bed.backup('full');
 		const controller = new AbortController();
 		// As the driver does when n8n cancels: the running statement fails with its own error.
-		fake.crashOn(/^RESTORE DATABASE \[totvs_rs_.*\] WITH RECOVERY$/, Object.assign(new Error('Canceled.'), { code: 'ECANCEL' }));
+		fake.crashOn(
+			/^RESTORE DATABASE \[totvs_rs_.*\] WITH RECOVERY$/,
+			Object.assign(new Error('Canceled.'), { code: 'ECANCEL' }),
+		);
 		const running = restore(full, { signal: controller.signal, replaceExisting: true });
 		controller.abort();
 		const error = (await running.catch((e: unknown) => e)) as BackupError;

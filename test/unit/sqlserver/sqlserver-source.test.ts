@@ -19,7 +19,11 @@ let root: string;
 let share: string;
 let fake: FakeSqlServer;
 let logged: string[];
-const log: Logger = { debug: () => undefined, info: (m) => logged.push(`info ${m}`), warn: (m) => logged.push(`warn ${m}`) };
+const log: Logger = {
+	debug: () => undefined,
+	info: (m) => logged.push(`info ${m}`),
+	warn: (m) => logged.push(`warn ${m}`),
+};
 
 beforeEach(async () => {
 	logged = [];
@@ -31,7 +35,10 @@ afterEach(() => bed.dispose());
 const backup: Testbed['backup'] = (...args) => bed.backup(...args);
 const connection = testConnection;
 
-const sha256 = async (path: string) => createHash('sha256').update(await readFile(path)).digest('hex');
+const sha256 = async (path: string) =>
+	createHash('sha256')
+		.update(await readFile(path))
+		.digest('hex');
 const backupStatements = () => fake.statements.filter((s) => s.startsWith('BACKUP '));
 
 async function expectError(promise: Promise<unknown>, code: string, message: RegExp) {
@@ -56,9 +63,20 @@ describe('SQL Server full backup', () => {
 		]);
 		expect(await readdir(share)).toEqual(['prod']);
 		const file = join(result.folder, 'PROTHEUS_FULL.bak');
-		expect(m.artifacts).toEqual([{ path: 'PROTHEUS_FULL.bak', kind: 'sqlserver-backup', bytes: 200_004, sha256: await sha256(file) }]);
+		expect(m.artifacts).toEqual([
+			{ path: 'PROTHEUS_FULL.bak', kind: 'sqlserver-backup', bytes: 200_004, sha256: await sha256(file) },
+		]);
 		expect(m.compression).toEqual({ method: 'sqlserver-native', level: null });
-		expect(m.source).toMatchObject({ serverVersion: '16.0.4135.4', edition: 'Standard Edition (64-bit)', collation: 'Latin1_General_BIN', recoveryModel: 'FULL', compatibilityLevel: 160, serverName: 'SQLPROD01', serverFolder: SERVER_FOLDER, localFolder: share });
+		expect(m.source).toMatchObject({
+			serverVersion: '16.0.4135.4',
+			edition: 'Standard Edition (64-bit)',
+			collation: 'Latin1_General_BIN',
+			recoveryModel: 'FULL',
+			compatibilityLevel: 160,
+			serverName: 'SQLPROD01',
+			serverFolder: SERVER_FOLDER,
+			localFolder: share,
+		});
 		expect(JSON.stringify(m)).not.toContain('not-a-real-secret');
 		// LSNs: exact digits from msdb, confirmed by HEADERONLY.
 		const history = fake.history[0];
@@ -68,7 +86,13 @@ describe('SQL Server full backup', () => {
 			hasChecksums: true,
 			copyOnly: false,
 			lsnSource: 'msdb',
-			lsn: { first: history.first.toString(), last: history.last.toString(), checkpoint: history.checkpoint.toString(), databaseBackup: '0', differentialBase: null },
+			lsn: {
+				first: history.first.toString(),
+				last: history.last.toString(),
+				checkpoint: history.checkpoint.toString(),
+				databaseBackup: '0',
+				differentialBase: null,
+			},
 		});
 		expect(m.inventory.tables.find((t) => t.name === 'SA1010')).toEqual({
 			schema: 'dbo',
@@ -92,7 +116,10 @@ describe('SQL Server full backup', () => {
 	});
 
 	it('with staging on another filesystem: the file is copied into the set (hashed as it streams), then removed from the share', async () => {
-		if ((await stat('/dev/shm').catch(() => undefined))?.dev === (await stat(root)).dev || !(await stat('/dev/shm').catch(() => undefined))) {
+		if (
+			(await stat('/dev/shm').catch(() => undefined))?.dev === (await stat(root)).dev ||
+			!(await stat('/dev/shm').catch(() => undefined))
+		) {
 			console.warn('skipped: no second filesystem (/dev/shm) to make a rename fail with EXDEV');
 			return;
 		}
@@ -102,17 +129,24 @@ describe('SQL Server full backup', () => {
 			const m = result.manifest;
 			expect(backupStatements()[0]).toContain(`TO DISK = N'D:\\Backup\\n8n\\${m.backupId}_PROTHEUS_FULL.bak'`);
 			expect(await readdir(share)).toEqual([]);
-			expect(m.artifacts[0]).toMatchObject({ path: 'PROTHEUS_FULL.bak', bytes: 200_004, sha256: await sha256(join(result.folder, 'PROTHEUS_FULL.bak')) });
+			expect(m.artifacts[0]).toMatchObject({
+				path: 'PROTHEUS_FULL.bak',
+				bytes: 200_004,
+				sha256: await sha256(join(result.folder, 'PROTHEUS_FULL.bak')),
+			});
 		} finally {
 			await rm(staging, { recursive: true, force: true });
 		}
 	});
 
-	it('a log backup\'s file leaves the share only once its set is complete', async () => {
+	it("a log backup's file leaves the share only once its set is complete", async () => {
 		await backup('full');
 		const log = await backup('log');
 		expect(await readdir(share)).toEqual(['prod']);
-		expect((await readSet(log.folder)).artifacts[0]).toMatchObject({ path: 'PROTHEUS_LOG.trn', sha256: await sha256(join(log.folder, 'PROTHEUS_LOG.trn')) });
+		expect((await readSet(log.folder)).artifacts[0]).toMatchObject({
+			path: 'PROTHEUS_LOG.trn',
+			sha256: await sha256(join(log.folder, 'PROTHEUS_LOG.trn')),
+		});
 	});
 
 	it('without compression on an edition that has none, and refuses to force it', async () => {
@@ -120,27 +154,41 @@ describe('SQL Server full backup', () => {
 		const result = await backup('full', { copyOnly: true });
 		expect(backupStatements()[0]).toContain('WITH CHECKSUM, NO_COMPRESSION, COPY_ONLY, NAME');
 		expect(result.manifest.compression.method).toBe('none');
-		await expectError(backup('full', { compression: 'on' }), 'UNSUPPORTED_OPTION', /SQL Server 16\.0\.4135\.4 Express Edition cannot compress backups/);
+		await expectError(
+			backup('full', { compression: 'on' }),
+			'UNSUPPORTED_OPTION',
+			/SQL Server 16\.0\.4135\.4 Express Edition cannot compress backups/,
+		);
 	});
 
 	it('quotes a hostile database name and keeps the file name safe', async () => {
 		const hostile = "a]b'; DROP TABLE x--";
 		fake.database.name = hostile;
 		const result = await backup('full', {}, share, { ...connection, database: hostile });
-		expect(backupStatements()[0]).toMatch(/^BACKUP DATABASE \[a\]\]b'; DROP TABLE x--\] TO DISK = N'D:\\Backup\\n8n\\prod-[^']+_a_b___DROP_TABLE_x--_FULL\.bak' WITH/);
+		expect(backupStatements()[0]).toMatch(
+			/^BACKUP DATABASE \[a\]\]b'; DROP TABLE x--\] TO DISK = N'D:\\Backup\\n8n\\prod-[^']+_a_b___DROP_TABLE_x--_FULL\.bak' WITH/,
+		);
 		expect(result.manifest.artifacts[0].path).toBe('a_b___DROP_TABLE_x--_FULL.bak');
 		const facts = fake.statements.findIndex((s) => s.includes('FROM sys.databases d'));
 		expect(fake.params[facts]).toEqual({ database: hostile });
 	});
 
 	it('refuses before writing anything: missing mount, no permission, cloud edition', async () => {
-		await expectError(backup('full', { localFolder: join(root, 'not-mounted') }), 'INVALID_INPUT', /not-mounted \(as n8n sees it\) does not exist/);
+		await expectError(
+			backup('full', { localFolder: join(root, 'not-mounted') }),
+			'INVALID_INPUT',
+			/not-mounted \(as n8n sees it\) does not exist/,
+		);
 		await expectError(backup('full', { serverFolder: ' ' }), 'INVALID_INPUT', /backup folder twice/);
 		fake.canBackup = false;
 		await expectError(backup('full'), 'PERMISSION_DENIED', /no BACKUP DATABASE permission on "PROTHEUS"/);
 		fake.canBackup = true;
 		fake.canReadHeaders = false;
-		await expectError(backup('full'), 'PERMISSION_DENIED', /may back up but not read backup headers \(RESTORE HEADERONLY needs CREATE DATABASE permission\)/);
+		await expectError(
+			backup('full'),
+			'PERMISSION_DENIED',
+			/may back up but not read backup headers \(RESTORE HEADERONLY needs CREATE DATABASE permission\)/,
+		);
 		fake.canReadHeaders = true;
 		fake.server = { ...fake.server, edition: 'SQL Azure', engineEdition: 5 };
 		await expectError(backup('full'), 'UNSUPPORTED_OPTION', /cannot write backups to a disk file/);
@@ -149,8 +197,18 @@ describe('SQL Server full backup', () => {
 	});
 
 	it('a failed BACKUP (service account cannot write the share) removes the set and says what to fix', async () => {
-		fake.failOn(/^BACKUP/, sqlError(3201, "Cannot open backup device 'D:\\Backup\\n8n\\x.bak'. Operating system error 5(Access is denied.)."));
-		const error = await expectError(backup('full'), 'DUMP_FAILED', /BACKUP DATABASE of PROTHEUS on backup_n8n@sqlprod01:1433\/PROTHEUS could not use the backup file: Msg 3201/);
+		fake.failOn(
+			/^BACKUP/,
+			sqlError(
+				3201,
+				"Cannot open backup device 'D:\\Backup\\n8n\\x.bak'. Operating system error 5(Access is denied.).",
+			),
+		);
+		const error = await expectError(
+			backup('full'),
+			'DUMP_FAILED',
+			/BACKUP DATABASE of PROTHEUS on backup_n8n@sqlprod01:1433\/PROTHEUS could not use the backup file: Msg 3201/,
+		);
 		expect(error.hint).toMatch(/service account must be able to write/);
 		expect(await readdir(join(share, 'prod'))).toEqual([]);
 	});
@@ -164,32 +222,54 @@ describe('SQL Server differential and log backups', () => {
 		expect(m.type).toBe('differential');
 		expect(m.baseBackupId).toBe(full.manifest.backupId);
 		expect(m.parentBackupId).toBe(full.manifest.backupId);
-		expect(m.inventory.backup.lsn.databaseBackup).toBe(manifestOf(full.manifest, 'sqlserver').inventory.backup.lsn.checkpoint);
-		expect(backupStatements()[1]).toMatch(/^BACKUP DATABASE \[PROTHEUS\] TO DISK = N'[^']+_DIFF\.bak' WITH DIFFERENTIAL, CHECKSUM, COMPRESSION, NAME/);
+		expect(m.inventory.backup.lsn.databaseBackup).toBe(
+			manifestOf(full.manifest, 'sqlserver').inventory.backup.lsn.checkpoint,
+		);
+		expect(backupStatements()[1]).toMatch(
+			/^BACKUP DATABASE \[PROTHEUS\] TO DISK = N'[^']+_DIFF\.bak' WITH DIFFERENTIAL, CHECKSUM, COMPRESSION, NAME/,
+		);
 	});
 
 	it('logs chain to the full and then to each other', async () => {
 		const full = await backup('full');
 		const log1 = await backup('log');
 		const log2 = await backup('log');
-		expect(log1.manifest).toMatchObject({ type: 'log', baseBackupId: full.manifest.backupId, parentBackupId: full.manifest.backupId });
-		expect(log2.manifest).toMatchObject({ type: 'log', baseBackupId: full.manifest.backupId, parentBackupId: log1.manifest.backupId });
+		expect(log1.manifest).toMatchObject({
+			type: 'log',
+			baseBackupId: full.manifest.backupId,
+			parentBackupId: full.manifest.backupId,
+		});
+		expect(log2.manifest).toMatchObject({
+			type: 'log',
+			baseBackupId: full.manifest.backupId,
+			parentBackupId: log1.manifest.backupId,
+		});
 		const lsn = (r: typeof log1) => manifestOf(r.manifest, 'sqlserver').inventory.backup.lsn;
 		expect(lsn(log2).first).toBe(lsn(log1).last);
-		expect(backupStatements()[2]).toMatch(/^BACKUP LOG \[PROTHEUS\] TO DISK = N'[^']+_LOG\.trn' WITH CHECKSUM, COMPRESSION, NAME/);
+		expect(backupStatements()[2]).toMatch(
+			/^BACKUP LOG \[PROTHEUS\] TO DISK = N'[^']+_LOG\.trn' WITH CHECKSUM, COMPRESSION, NAME/,
+		);
 	});
 
 	it('a log backup on SIMPLE recovery fails clearly, before anything is written', async () => {
 		fake.database.recoveryModel = 'SIMPLE';
 		await backup('full');
-		const error = await expectError(backup('log', { promoteToFull: true }), 'UNSUPPORTED_OPTION', /"PROTHEUS" on .* uses the SIMPLE recovery model, which keeps no log to back up/);
+		const error = await expectError(
+			backup('log', { promoteToFull: true }),
+			'UNSUPPORTED_OPTION',
+			/"PROTHEUS" on .* uses the SIMPLE recovery model, which keeps no log to back up/,
+		);
 		expect(error.hint).toMatch(/SET RECOVERY FULL/);
 		expect(backupStatements()).toHaveLength(1);
 		expect((await listSets(share, 'prod')).sets).toHaveLength(1);
 	});
 
 	it('no full base: fails clearly, or becomes a full with "promote to full"', async () => {
-		const error = await expectError(backup('differential'), 'BACKUP_CHAIN_BROKEN', /Cannot take a differential backup of "PROTHEUS": the database has never had a full backup/);
+		const error = await expectError(
+			backup('differential'),
+			'BACKUP_CHAIN_BROKEN',
+			/Cannot take a differential backup of "PROTHEUS": the database has never had a full backup/,
+		);
 		expect(error.hint).toMatch(/Promote to Full When No Base/);
 		await expectError(backup('log'), 'BACKUP_CHAIN_BROKEN', /its log chain has not started/);
 		expect(backupStatements()).toEqual([]);
@@ -197,33 +277,56 @@ describe('SQL Server differential and log backups', () => {
 		expect(promoted.manifest.type).toBe('full');
 		expect(promoted.manifest.backupId).toMatch(/-full-db$/);
 		expect(backupStatements()[0]).toMatch(/^BACKUP DATABASE \[PROTHEUS\]/);
-		expect(logged.some((l) => /^warn No base for a log backup of PROTHEUS: .*Making a full backup instead/.test(l))).toBe(true);
+		expect(
+			logged.some((l) => /^warn No base for a log backup of PROTHEUS: .*Making a full backup instead/.test(l)),
+		).toBe(true);
 	});
 
 	it('a base full taken by another tool is not a base for our differential', async () => {
 		await backup('full');
 		// A maintenance plan's full, not in our staging folder, moves the differential base.
-		fake.history.push({ ...fake.history[0], name: 'Maintenance plan full', checkpoint: 99000000000000037n, device: 'E:\\MP\\PROTHEUS.bak' });
-		await expectError(backup('differential'), 'BACKUP_CHAIN_BROKEN', /its newest full backup \("Maintenance plan full" to E:\\MP\\PROTHEUS\.bak, checkpoint LSN 99000000000000037\) is not a set in/);
+		fake.history.push({
+			...fake.history[0],
+			name: 'Maintenance plan full',
+			checkpoint: 99000000000000037n,
+			device: 'E:\\MP\\PROTHEUS.bak',
+		});
+		await expectError(
+			backup('differential'),
+			'BACKUP_CHAIN_BROKEN',
+			/its newest full backup \("Maintenance plan full" to E:\\MP\\PROTHEUS\.bak, checkpoint LSN 99000000000000037\) is not a set in/,
+		);
 	});
 
 	it('a log whose chain is not in the staging folder fails before BACKUP LOG truncates anything', async () => {
 		await backup('full');
 		const sets = (await listSets(share, 'prod')).sets;
 		await rm(sets[0].folder, { recursive: true });
-		await expectError(backup('log'), 'BACKUP_CHAIN_BROKEN', /no set in .* reaches LSN \d+, where the next log backup starts/);
+		await expectError(
+			backup('log'),
+			'BACKUP_CHAIN_BROKEN',
+			/no set in .* reaches LSN \d+, where the next log backup starts/,
+		);
 		expect(backupStatements()).toHaveLength(1);
 	});
 
 	it('a full whose header cannot be read is removed from the share with its set', async () => {
 		fake.failOn(/^RESTORE HEADERONLY/, sqlError(3241, 'The media family on device is incorrectly formed.'));
-		await expectError(backup('full'), 'RESTORE_FAILED', /^Reading the new backup D:\\Backup\\n8n\\prod-.*_PROTHEUS_FULL\.bak failed on .*: Msg 3241: The media family on device is incorrectly formed/);
+		await expectError(
+			backup('full'),
+			'RESTORE_FAILED',
+			/^Reading the new backup D:\\Backup\\n8n\\prod-.*_PROTHEUS_FULL\.bak failed on .*: Msg 3241: The media family on device is incorrectly formed/,
+		);
 		expect(await readdir(share)).toEqual(['prod']);
 		expect(await readdir(join(share, 'prod'))).toEqual([]);
 	});
 
 	it('copy-only differentials are refused', async () => {
-		await expectError(backup('differential', { copyOnly: true }), 'UNSUPPORTED_OPTION', /Copy-only applies to full and log backups/);
+		await expectError(
+			backup('differential', { copyOnly: true }),
+			'UNSUPPORTED_OPTION',
+			/Copy-only applies to full and log backups/,
+		);
 	});
 
 	it('a log backup that failed after BACKUP LOG keeps its file (the only copy of that log)', async () => {

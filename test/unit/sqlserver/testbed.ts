@@ -5,7 +5,11 @@ import { join } from 'node:path';
 import { makeBackup } from '../../../core/backup';
 import { silentLogger, type Logger } from '../../../core/logger';
 import type { SqlServerConnection } from '../../../core/sources/sqlserver/connection';
-import { defaultSqlServerDumpOptions, SqlServerSource, type SqlServerDumpOptions } from '../../../core/sources/sqlserver/sqlserver-source';
+import {
+	defaultSqlServerDumpOptions,
+	SqlServerSource,
+	type SqlServerDumpOptions,
+} from '../../../core/sources/sqlserver/sqlserver-source';
 import { FakeSqlServer } from './fake-sql-server';
 
 export const testConnection: SqlServerConnection = {
@@ -27,7 +31,12 @@ export interface Testbed {
 	share: string;
 	serverFolder: string;
 	fake: FakeSqlServer;
-	backup(type: 'full' | 'differential' | 'log', options?: Partial<SqlServerDumpOptions>, stagingFolder?: string, connection?: SqlServerConnection): ReturnType<typeof makeBackup>;
+	backup(
+		type: 'full' | 'differential' | 'log',
+		options?: Partial<SqlServerDumpOptions>,
+		stagingFolder?: string,
+		connection?: SqlServerConnection,
+	): ReturnType<typeof makeBackup>;
 	dispose(): Promise<void>;
 }
 

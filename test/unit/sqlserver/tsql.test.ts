@@ -45,13 +45,25 @@ describe('BACKUP statements', () => {
 	});
 
 	it('differential', () => {
-		expect(backupStatement({ ...base, type: 'differential', serverPath: '/var/opt/mssql/backup/PROTHEUS_DIFF.bak', name: 'prod-x-differential-db' })).toBe(
+		expect(
+			backupStatement({
+				...base,
+				type: 'differential',
+				serverPath: '/var/opt/mssql/backup/PROTHEUS_DIFF.bak',
+				name: 'prod-x-differential-db',
+			}),
+		).toBe(
 			"BACKUP DATABASE [PROTHEUS] TO DISK = N'/var/opt/mssql/backup/PROTHEUS_DIFF.bak' WITH DIFFERENTIAL, CHECKSUM, COMPRESSION, NAME = N'prod-x-differential-db', DESCRIPTION = N'n8n-nodes-totvs-backup prod', STATS = 10",
 		);
 	});
 
 	it('log, and copy-only log', () => {
-		const log = { ...base, type: 'log' as const, serverPath: '\\\\filer\\totvs\\PROTHEUS_LOG.trn', name: 'prod-x-log-db' };
+		const log = {
+			...base,
+			type: 'log' as const,
+			serverPath: '\\\\filer\\totvs\\PROTHEUS_LOG.trn',
+			name: 'prod-x-log-db',
+		};
 		expect(backupStatement(log)).toBe(
 			"BACKUP LOG [PROTHEUS] TO DISK = N'\\\\filer\\totvs\\PROTHEUS_LOG.trn' WITH CHECKSUM, COMPRESSION, NAME = N'prod-x-log-db', DESCRIPTION = N'n8n-nodes-totvs-backup prod', STATS = 10",
 		);
@@ -59,22 +71,33 @@ describe('BACKUP statements', () => {
 	});
 
 	it('refuses copy-only differentials (SQL Server would silently ignore COPY_ONLY)', () => {
-		expect(() => backupStatement({ ...base, type: 'differential', copyOnly: true })).toThrow(/Copy-only applies to full and log backups/);
+		expect(() => backupStatement({ ...base, type: 'differential', copyOnly: true })).toThrow(
+			/Copy-only applies to full and log backups/,
+		);
 	});
 
 	it('refuses a progress step that is not a percentage', () => {
-		for (const stats of [0, 101, NaN, -5]) expect(() => backupStatement({ ...base, statsPercent: stats })).toThrow(BackupError);
+		for (const stats of [0, 101, NaN, -5])
+			expect(() => backupStatement({ ...base, statsPercent: stats })).toThrow(BackupError);
 	});
 
 	it('quotes hostile and unicode names and paths', () => {
-		const statement = backupStatement({ ...base, database: HOSTILE, serverPath: "D:\\Backup\\O'Brien\\çãõ ü 数据.bak", name: "x'y", description: "it's" });
+		const statement = backupStatement({
+			...base,
+			database: HOSTILE,
+			serverPath: "D:\\Backup\\O'Brien\\çãõ ü 数据.bak",
+			name: "x'y",
+			description: "it's",
+		});
 		expect(statement).toBe(
 			"BACKUP DATABASE [a]]b'; DROP TABLE x--] TO DISK = N'D:\\Backup\\O''Brien\\çãõ ü 数据.bak' WITH CHECKSUM, COMPRESSION, NAME = N'x''y', DESCRIPTION = N'it''s', STATS = 10",
 		);
 		// Reading the statement back as SQL Server's parser would gives the original values.
 		const afterVerb = readQuotedName(statement.slice('BACKUP DATABASE '.length));
 		expect(afterVerb.name).toBe(HOSTILE);
-		expect(readQuotedString(afterVerb.rest.slice(' TO DISK = '.length)).value).toBe("D:\\Backup\\O'Brien\\çãõ ü 数据.bak");
+		expect(readQuotedString(afterVerb.rest.slice(' TO DISK = '.length)).value).toBe(
+			"D:\\Backup\\O'Brien\\çãõ ü 数据.bak",
+		);
 	});
 });
 
@@ -116,7 +139,7 @@ describe('RESTORE, DBCC and DROP statements', () => {
 });
 
 describe('quoting', () => {
-	it('doubles ] in names and \' in strings', () => {
+	it("doubles ] in names and ' in strings", () => {
 		expect(quoteName('a]b')).toBe('[a]]b]');
 		expect(quoteName(']]')).toBe('[]]]]]');
 		expect(quoteString("'; --")).toBe("N'''; --'");
@@ -131,24 +154,35 @@ describe('quoting', () => {
 		expect(quoteName('x'.repeat(128))).toHaveLength(130);
 	});
 
-	it('round-trips any name and any string through SQL Server\'s quoting rules', () => {
+	it("round-trips any name and any string through SQL Server's quoting rules", () => {
 		const text = fc.string({ unit: 'binary', maxLength: 60 }).filter((s) => !s.includes('\u0000'));
 		fc.assert(
-			fc.property(text.filter((s) => s.length >= 1 && s.length <= 128), text, (name, value) => {
-				const quotedName = quoteName(name);
-				const parsedName = readQuotedName(`${quotedName} tail`);
-				expect(parsedName).toEqual({ name, rest: ' tail' });
-				const parsedString = readQuotedString(`${quoteString(value)} tail`);
-				expect(parsedString).toEqual({ value, rest: ' tail' });
-			}),
+			fc.property(
+				text.filter((s) => s.length >= 1 && s.length <= 128),
+				text,
+				(name, value) => {
+					const quotedName = quoteName(name);
+					const parsedName = readQuotedName(`${quotedName} tail`);
+					expect(parsedName).toEqual({ name, rest: ' tail' });
+					const parsedString = readQuotedString(`${quoteString(value)} tail`);
+					expect(parsedString).toEqual({ value, rest: ' tail' });
+				},
+			),
 			{ numRuns: 300 },
 		);
 	});
 
 	it('inventory statements quote database, schema and table names', () => {
-		expect(tablesStatement(HOSTILE)).toContain("FROM [a]]b'; DROP TABLE x--].sys.tables t JOIN [a]]b'; DROP TABLE x--].sys.schemas s");
+		expect(tablesStatement(HOSTILE)).toContain(
+			"FROM [a]]b'; DROP TABLE x--].sys.tables t JOIN [a]]b'; DROP TABLE x--].sys.schemas s",
+		);
 		expect(tablesStatement('P12')).toContain("c.name = N'R_E_C_N_O_'");
-		expect(maxRecnoStatement('P12', [{ schema: "o'k", name: 'SA1]010' }, { schema: 'dbo', name: 'SE1010' }])).toBe(
+		expect(
+			maxRecnoStatement('P12', [
+				{ schema: "o'k", name: 'SA1]010' },
+				{ schema: 'dbo', name: 'SE1010' },
+			]),
+		).toBe(
 			"SELECT N'o''k' AS [schema], N'SA1]010' AS name, CAST(MAX([R_E_C_N_O_]) AS bigint) AS maxRecno FROM [P12].[o'k].[SA1]]010] UNION ALL " +
 				"SELECT N'dbo' AS [schema], N'SE1010' AS name, CAST(MAX([R_E_C_N_O_]) AS bigint) AS maxRecno FROM [P12].[dbo].[SE1010]",
 		);
