@@ -1,7 +1,7 @@
 import type { IExecuteFunctions, INodeExecutionData, INodeType, INodeTypeDescription } from 'n8n-workflow';
 import { NodeConnectionTypes } from 'n8n-workflow';
 import { makeBackup } from '../../core/backup';
-import { PostgresSource } from '../../core/sources/postgres/postgres-source';
+import { PostgresSource } from '../../core/sources/postgres';
 import {
 	POSTGRES_CREDENTIAL,
 	POSTGRES_CREDENTIAL_TEST,

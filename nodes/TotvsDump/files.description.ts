@@ -2,13 +2,9 @@ import type { IDataObject, IExecuteFunctions, INodeExecutionData, INodePropertie
 import { makeBackup } from '../../core/backup';
 import { manifestOf } from '../../core/backup-set/manifest';
 import { formatBytes, formatDuration } from '../../core/format';
-import type { ArchiveCompression } from '../../core/sources/protheus-files/compression';
-import {
-	defaultFilesOptions,
-	ProtheusFilesSource,
-	type FilesDumpOptions,
-} from '../../core/sources/protheus-files/files-source';
-import { PROTHEUS_DEFAULT_EXCLUDE, PROTHEUS_DEFAULT_INCLUDE } from '../../core/sources/protheus-files/patterns';
+import type { ArchiveCompression } from '../../core/sources/protheus-files';
+import { defaultFilesOptions, ProtheusFilesSource, type FilesDumpOptions } from '../../core/sources/protheus-files';
+import { PROTHEUS_DEFAULT_EXCLUDE, PROTHEUS_DEFAULT_INCLUDE } from '../../core/sources/protheus-files';
 import { backupItem, type BackupItemJson } from '../shared/backup-item';
 import { forEachBackupItem, splitList } from '../shared/run-items';
 import { languageOption, type Language } from '../shared/summary';

@@ -1,6 +1,6 @@
 import type { IDataObject, IExecuteFunctions, INodeProperties } from 'n8n-workflow';
 import type { CompressionMethod } from '../../core/backup-set/manifest';
-import { defaultDumpOptions, type PostgresDumpOptions } from '../../core/sources/postgres/postgres-source';
+import { defaultDumpOptions, type PostgresDumpOptions } from '../../core/sources/postgres';
 import type { BackupResult } from '../../core/backup';
 import { backupItem, type BackupItemJson } from '../shared/backup-item';
 import { splitList } from '../shared/run-items';

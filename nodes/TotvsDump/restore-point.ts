@@ -1,7 +1,7 @@
 import type { IExecuteFunctions, INodeExecutionData } from 'n8n-workflow';
 import { makeRestorePoint } from '../../core/restore-point';
-import { ProtheusFilesSource } from '../../core/sources/protheus-files/files-source';
-import { PostgresSource } from '../../core/sources/postgres/postgres-source';
+import { ProtheusFilesSource } from '../../core/sources/protheus-files';
+import { PostgresSource } from '../../core/sources/postgres';
 import { backupItem } from '../shared/backup-item';
 import { POSTGRES_CREDENTIAL, postgresConnection } from '../shared/postgres-credential';
 import { forEachBackupItemSets, ItemFailure } from '../shared/run-items';

@@ -2,11 +2,7 @@ import type { IDataObject, IExecuteFunctions, INodeExecutionData, INodePropertie
 import { makeBackup } from '../../core/backup';
 import { manifestOf } from '../../core/backup-set/manifest';
 import { formatBytes, formatDuration } from '../../core/format';
-import {
-	defaultSqlServerDumpOptions,
-	SqlServerSource,
-	type SqlServerDumpOptions,
-} from '../../core/sources/sqlserver/sqlserver-source';
+import { defaultSqlServerDumpOptions, SqlServerSource, type SqlServerDumpOptions } from '../../core/sources/sqlserver';
 import { backupItem } from '../shared/backup-item';
 import { forEachBackupItem } from '../shared/run-items';
 import { SQLSERVER_CREDENTIAL, sqlServerConnection } from '../shared/sqlserver-credential';

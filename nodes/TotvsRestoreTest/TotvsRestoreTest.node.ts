@@ -9,20 +9,15 @@ import type {
 import { NodeConnectionTypes, NodeOperationError } from 'n8n-workflow';
 import { manifestPathOf } from '../../core/backup';
 import { readSet } from '../../core/backup-set/catalog';
-import { restoreReportHtml } from '../../core/restore-test/html-report';
-import {
-	runRestore,
-	runRestoreTest,
-	type RestoreReport,
-	type RestoreRequest,
-} from '../../core/restore-test/postgres-restore-test';
-import { runSqlServerSetRestore, runSqlServerSetRestoreTest } from '../../core/restore-test/sqlserver-restore-test';
-import { fetchRemoteDatabaseSet, type FetchedRemoteSet } from '../../core/restore-test/remote-set';
-import { fetchRemoteSqlServerChain } from '../../core/restore-test/sqlserver-remote-set';
-import type { SharedFolder } from '../../core/sources/sqlserver/shared-folder';
-import { findLocalDatabaseSet } from '../../core/restore-test/select-set';
-import { openDestination } from '../../core/upload/open-destination';
-import type { PostgresConnection } from '../../core/sources/postgres/connection';
+import { restoreReportHtml } from '../../core/restore-test';
+import { runRestore, runRestoreTest, type RestoreReport, type RestoreRequest } from '../../core/restore-test';
+import { runSqlServerSetRestore, runSqlServerSetRestoreTest } from '../../core/restore-test';
+import { fetchRemoteDatabaseSet, type FetchedRemoteSet } from '../../core/restore-test';
+import { fetchRemoteSqlServerChain } from '../../core/restore-test';
+import type { SharedFolder } from '../../core/sources/sqlserver';
+import { findLocalDatabaseSet } from '../../core/restore-test';
+import { openDestination } from '../../core/destinations';
+import type { PostgresConnection } from '../../core/sources/postgres';
 import { backupItem } from '../shared/backup-item';
 import {
 	destinationConfigOf,

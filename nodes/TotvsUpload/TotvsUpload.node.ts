@@ -1,8 +1,8 @@
 import type { IDataObject, IExecuteFunctions, INodeExecutionData, INodeType, INodeTypeDescription } from 'n8n-workflow';
 import { NodeConnectionTypes, NodeOperationError } from 'n8n-workflow';
-import type { Destination, DestinationConfig } from '../../core/destinations/destination';
+import type { Destination, DestinationConfig } from '../../core/destinations';
 import { currentOwner } from '../../core/locking/environment-lock';
-import { openDestination } from '../../core/upload/open-destination';
+import { openDestination } from '../../core/destinations';
 import { listRemoteSets } from '../../core/upload/remote-catalog';
 import { downloadSet, pruneSets, uploadSet, type LockSettings } from '../../core/upload/set-transfer';
 import { backupItem } from '../shared/backup-item';

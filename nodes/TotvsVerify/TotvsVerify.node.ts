@@ -1,6 +1,6 @@
 import type { IExecuteFunctions, INodeExecutionData, INodeType, INodeTypeDescription } from 'n8n-workflow';
 import { NodeConnectionTypes, NodeOperationError } from 'n8n-workflow';
-import { verifyLocalSet } from '../../core/verify/verify-set';
+import { verifyLocalSet } from '../../core/verify';
 import { ItemFailure, forEachBackupItem } from '../shared/run-items';
 import { SQLSERVER_CREDENTIAL_TEST, testSqlServerCredential } from '../shared/sqlserver-credential';
 import { languageOption, verifySummary, type Language } from '../shared/summary';

@@ -6,17 +6,11 @@ import type {
 	IExecuteFunctions,
 	INodeCredentialTestResult,
 } from 'n8n-workflow';
-import type {
-	DestinationConfig,
-	FtpConfig,
-	FtpTlsMode,
-	GoogleDriveConfig,
-	SftpConfig,
-} from '../../core/destinations/destination';
-import { DRIVE_SCOPE } from '../../core/destinations/google-drive';
+import type { DestinationConfig, FtpConfig, FtpTlsMode, GoogleDriveConfig, SftpConfig } from '../../core/destinations';
+import { DRIVE_SCOPE } from '../../core/destinations';
 import { BackupError, isBackupError } from '../../core/errors';
-import { parseServiceAccountKey } from '../../core/upload/google-key';
-import { checkDestination } from '../../core/upload/check-destination';
+import { parseServiceAccountKey } from '../../core/destinations';
+import { checkDestination } from '../../core/destinations';
 
 /** Destination parameter value -> credential type name (Local / Network Folder has none). */
 export const DESTINATION_CREDENTIAL = {

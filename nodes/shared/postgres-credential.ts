@@ -5,8 +5,8 @@ import type {
 	INodeCredentialTestResult,
 } from 'n8n-workflow';
 import { isBackupError } from '../../core/errors';
-import { findClientTool } from '../../core/sources/postgres/client-tools';
-import { connect, type PostgresConnection, type SslMode } from '../../core/sources/postgres/connection';
+import { findClientTool } from '../../core/sources/postgres';
+import { connect, type PostgresConnection, type SslMode } from '../../core/sources/postgres';
 
 export const POSTGRES_CREDENTIAL = 'totvsPostgres';
 export const POSTGRES_CREDENTIAL_TEST = 'totvsPostgresConnectionTest';

@@ -1,16 +1,11 @@
 import type { IDisplayOptions, IExecuteFunctions, INodeProperties } from 'n8n-workflow';
 import { readSet } from '../../core/backup-set/catalog';
 import { manifestOf, type Manifest } from '../../core/backup-set/manifest';
-import { connectSqlServer } from '../../core/sources/sqlserver/mssql-runner';
-import {
-	checkSharedFolder,
-	isInShared,
-	serverPathFor,
-	type SharedFolder,
-} from '../../core/sources/sqlserver/shared-folder';
-import type { SqlServerAddress } from '../../core/sources/sqlserver/restore';
-import type { SqlRunner } from '../../core/sources/sqlserver/runner';
-import type { SqlServerVerifyAccess } from '../../core/sources/sqlserver/verify';
+import { connectSqlServer } from '../../core/sources/sqlserver';
+import { checkSharedFolder, isInShared, serverPathFor, type SharedFolder } from '../../core/sources/sqlserver';
+import type { SqlServerAddress } from '../../core/sources/sqlserver';
+import type { SqlRunner } from '../../core/sources/sqlserver';
+import type { SqlServerVerifyAccess } from '../../core/sources/sqlserver';
 import { SQLSERVER_CREDENTIAL, sqlServerConnection } from '../shared/sqlserver-credential';
 
 /**

@@ -4,9 +4,9 @@ import type {
 	ICredentialTestFunctions,
 	INodeCredentialTestResult,
 } from 'n8n-workflow';
-import { defaultSqlServerTimeouts, type SqlServerConnection } from '../../core/sources/sqlserver/connection';
-import { credentialTestMessage, describeServerForCredential } from '../../core/sources/sqlserver/connection-test';
-import { connectSqlServer } from '../../core/sources/sqlserver/mssql-runner';
+import { defaultSqlServerTimeouts, type SqlServerConnection } from '../../core/sources/sqlserver';
+import { credentialTestMessage, describeServerForCredential } from '../../core/sources/sqlserver';
+import { connectSqlServer } from '../../core/sources/sqlserver';
 
 export const SQLSERVER_CREDENTIAL = 'totvsSqlServer';
 export const SQLSERVER_CREDENTIAL_TEST = 'totvsSqlServerConnectionTest';

@@ -1,0 +1,17 @@
+/**
+ * Restore Test and Restore's entry point for nodes (engine dispatch lives behind it). Until the
+ * engine folders own their parts, this re-exports the current modules.
+ */
+export { restoreReportHtml, type ReportLanguage } from './html-report';
+export {
+	runRestore,
+	runRestoreTest,
+	type RestoreReport,
+	type RestoreRequest,
+	type RealRestoreReport,
+	type RealRestoreRequest,
+} from './postgres-restore-test';
+export { runSqlServerSetRestore, runSqlServerSetRestoreTest } from './sqlserver-restore-test';
+export { fetchRemoteDatabaseSet, type FetchedRemoteSet } from './remote-set';
+export { fetchRemoteSqlServerChain } from './sqlserver-remote-set';
+export { findLocalDatabaseSet } from './select-set';

@@ -1,0 +1,4 @@
+/** PostgreSQL's entry point: nodes and orchestration import the engine from here only. */
+export { PostgresSource, defaultDumpOptions, type PostgresDumpOptions } from './postgres-source';
+export { findClientTool, type ClientToolInfo } from './client-tools';
+export { connect, describeConnection, type PostgresConnection, type SslMode } from './connection';
