@@ -29,6 +29,21 @@ module.exports = {
 			from: { path: '^core/' },
 			to: { path: '^(nodes|credentials)/|node_modules/n8n-(workflow|core)/' },
 		},
+		{
+			name: 'support-stands-alone',
+			severity: 'error',
+			comment:
+				'support/ (servers, fixtures, the n8n harnesses) serves test/, scripts/ and bench/; it imports none of them.',
+			from: { path: '^support/' },
+			to: { path: '^(test|scripts|bench)/' },
+		},
+		{
+			name: 'scripts-and-bench-not-from-test',
+			severity: 'error',
+			comment: 'What scripts/ and bench/ share with the tests lives in support/.',
+			from: { path: '^(scripts|bench)/' },
+			to: { path: '^test/' },
+		},
 	],
 	options: {
 		doNotFollow: { path: 'node_modules' },

@@ -3,9 +3,9 @@ module.exports = {
 	testEnvironment: 'node',
 	transform: { '^.+\\.ts$': ['ts-jest', { tsconfig: 'tsconfig.dev.json' }] },
 	testMatch: ['<rootDir>/test/**/*.test.ts'],
-	// Real servers start once per run (see test/harness/global-setup.ts); suites share them.
-	globalSetup: '<rootDir>/test/harness/global-setup.ts',
-	globalTeardown: '<rootDir>/test/harness/global-teardown.ts',
+	// Real servers start once per run (see test/setup/global-setup.ts); suites share them.
+	globalSetup: '<rootDir>/test/setup/global-setup.ts',
+	globalTeardown: '<rootDir>/test/setup/global-teardown.ts',
 	testTimeout: 120000,
 	maxWorkers: 2,
 };

@@ -31,7 +31,7 @@ import { formatBytes } from '../core/format';
 import { silentLogger } from '../core/logger';
 import { defaultFilesOptions, ProtheusFilesSource } from '../core/sources/protheus-files/files-source';
 import { verifyLocalSet } from '../core/verify/verify-set';
-import { createProtheusTree, rng, tableBytes } from '../test/fixtures/protheus-tree';
+import { createProtheusTree, rng, tableBytes } from '../support/fixtures/protheus-tree';
 import { procStat, statusKiB, ticksPerSecond } from './proc';
 
 const ROOT = path.resolve(__dirname, '..');

@@ -28,14 +28,14 @@ import { formatBytes } from '../core/format';
 import { readArchiveToc, type ArchiveToc } from '../core/sources/postgres/archive';
 import type { PostgresDumpOptions } from '../core/sources/postgres/postgres-source';
 import { verifyLocalSet } from '../core/verify/verify-set';
-import { createProtheusDatabase, dropDatabase } from '../test/fixtures/protheus-db';
-import { pgEnv, startPostgres, type PgServer } from '../test/harness/postgres';
+import { createProtheusDatabase, dropDatabase } from '../support/fixtures/protheus-db';
+import { pgEnv, startPostgres, type PgServer } from '../support/postgres';
 import { ChildWatcher, serverCpuSeconds, systemCpu, waitForClientBackendsToExit } from './proc';
 import type { OursRequest, OursResult } from './run-ours';
 
 const ROOT = path.resolve(__dirname, '..');
 const MiB = 2 ** 20;
-const BYTES_PER_SCALE = 5632; // ≈5.5 KiB per scale unit (test/fixtures/protheus-db.ts)
+const BYTES_PER_SCALE = 5632; // ≈5.5 KiB per scale unit (support/fixtures/protheus-db.ts)
 const FIXED_BYTES = 8 * MiB;
 
 type Variant = 'baseline' | 'ours' | 'lite' | 'pipe';

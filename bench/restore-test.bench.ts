@@ -9,7 +9,7 @@
  *   npx tsx bench/restore-test.bench.ts --scale 20000 --rounds 3
  *
  * Options (or environment variables):
- *   --scale N     BENCH_SCALE    fixture scale (test/fixtures/protheus-db.ts; 200000 ≈ 1 GB)
+ *   --scale N     BENCH_SCALE    fixture scale (support/fixtures/protheus-db.ts; 200000 ≈ 1 GB)
  *   --rounds N    BENCH_ROUNDS   measured runs of each variant (default 2), in abba order
  *   --jobs N      BENCH_JOBS     pg_restore -j for both (default: number of CPUs)
  *   --out FILE    BENCH_OUT      results file (default bench/results/restore-test-<date>.txt)
@@ -25,8 +25,8 @@ import { silentLogger } from '../core/logger';
 import { runRestoreTest, type RestoreReport } from '../core/restore-test/postgres-restore-test';
 import { defaultDumpOptions, PostgresSource } from '../core/sources/postgres/postgres-source';
 import { archivePathOf, defaultRestoreOptions } from '../core/sources/postgres/restore';
-import { createProtheusDatabase } from '../test/fixtures/protheus-db';
-import { pgEnv, startPostgres, type PgServer } from '../test/harness/postgres';
+import { createProtheusDatabase } from '../support/fixtures/protheus-db';
+import { pgEnv, startPostgres, type PgServer } from '../support/postgres';
 
 const ROOT = path.resolve(__dirname, '..');
 

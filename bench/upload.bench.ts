@@ -26,9 +26,9 @@ import path from 'node:path';
 import type { DestinationConfig } from '../core/destinations/destination';
 import { FtpDestination } from '../core/destinations/ftp';
 import { SftpDestination } from '../core/destinations/sftp';
-import { startSshd } from '../test/harness/sshd';
+import { startSshd } from '../support/sshd';
 import { procStat } from './proc';
-import { startVsftpd } from '../test/harness/vsftpd';
+import { startVsftpd } from '../support/vsftpd';
 
 const ROOT = path.join(__dirname, '..');
 

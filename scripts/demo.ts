@@ -9,9 +9,9 @@
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { join, relative, resolve } from 'node:path';
 import type { IDataObject } from 'n8n-workflow';
-import { createProtheusDatabase } from '../test/fixtures/protheus-db';
-import { MANUAL_TRIGGER_TYPE, packageNodeTypes, runWorkflow } from '../test/harness/n8n-engine';
-import { createRole, startPostgres } from '../test/harness/postgres';
+import { createProtheusDatabase } from '../support/fixtures/protheus-db';
+import { MANUAL_TRIGGER_TYPE, packageNodeTypes, runWorkflow } from '../support/n8n-engine';
+import { createRole, startPostgres } from '../support/postgres';
 
 // The built package, as n8n loads it.
 // eslint-disable-next-line @typescript-eslint/no-require-imports

@@ -3,7 +3,7 @@
  * and installed like the community-nodes UI does) and the examples imported, to see and edit
  * the workflows in the editor.
  *
- * - n8n and Node 24 come from the cache folder (scripts/n8n-env.ts; installed on first use).
+ * - n8n and Node 24 come from the cache folder (support/n8n-env.ts; installed on first use).
  * - The n8n user folder is kept between runs in <cache>/dev-instance (your edits stay); the
  *   package and the examples are re-installed / re-imported on every start (same workflow ids,
  *   so the examples are replaced, other workflows are left alone).
@@ -17,8 +17,8 @@
 import { randomBytes } from 'node:crypto';
 import { existsSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
-import { createProtheusDatabase } from '../test/fixtures/protheus-db';
-import { createRole, startPostgres } from '../test/harness/postgres';
+import { createProtheusDatabase } from '../support/fixtures/protheus-db';
+import { createRole, startPostgres } from '../support/postgres';
 import {
 	cacheRoot,
 	importCredentials,
@@ -28,7 +28,7 @@ import {
 	REPO_ROOT,
 	setupOwner,
 	startN8n,
-} from './n8n-env';
+} from '../support/n8n-env';
 
 const EXAMPLES_DIR = path.join(REPO_ROOT, 'examples');
 

@@ -23,7 +23,7 @@ import {
 	setupOwner,
 	startN8n,
 	type CredentialToImport,
-} from './n8n-env';
+} from '../support/n8n-env';
 
 const CHROMIUM = '/usr/bin/chromium';
 // `npm run screenshot -- <example.json> <output.png>` photographs another example (e.g. to check a layout).

@@ -5,9 +5,9 @@
 import { createHash } from 'node:crypto';
 import { createReadStream, existsSync, readFileSync, readdirSync, rmSync, statSync } from 'node:fs';
 import path from 'node:path';
-import type { N8nInstance } from '../../scripts/n8n-env';
-import { describeProtheusDatabase } from '../fixtures/protheus-db';
-import { sharedPostgres } from '../harness/shared-postgres';
+import type { N8nInstance } from '../../support/n8n-env';
+import { describeProtheusDatabase } from '../../support/fixtures/protheus-db';
+import { sharedPostgres } from '../../support/shared-postgres';
 import {
 	executeWorkflow,
 	freshInstance,

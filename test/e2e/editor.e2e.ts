@@ -16,7 +16,7 @@ import {
 	startN8n,
 	type N8nInstance,
 	type RunningN8n,
-} from '../../scripts/n8n-env';
+} from '../../support/n8n-env';
 import { freshInstance } from './n8n-cli';
 
 interface Described {

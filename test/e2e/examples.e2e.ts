@@ -16,7 +16,7 @@ import { mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { rm, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
-import { PACKAGE_NAME, REPO_ROOT, type N8nInstance } from '../../scripts/n8n-env';
+import { PACKAGE_NAME, REPO_ROOT, type N8nInstance } from '../../support/n8n-env';
 import {
 	MANUAL_TRIGGER_NAME,
 	SAMPLE_WORKFLOW_ERROR,
@@ -25,7 +25,7 @@ import {
 	testCopy,
 	type TestCopyOptions,
 } from './example-test-copy';
-import { createProtheusTree, snapshotTree, type ProtheusTree } from '../fixtures/protheus-tree';
+import { createProtheusTree, snapshotTree, type ProtheusTree } from '../../support/fixtures/protheus-tree';
 import {
 	executeWorkflow,
 	freshInstance,

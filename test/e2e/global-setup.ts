@@ -2,7 +2,7 @@
  * jest globalSetup of the e2e tests: a real n8n and this package, packed and installed like a
  * user would, plus the shared PostgreSQL server of the other suites.
  *
- * 1. Node 24 and n8n into the cache folder (scripts/n8n-env.ts; minutes on a fresh machine,
+ * 1. Node 24 and n8n into the cache folder (support/n8n-env.ts; minutes on a fresh machine,
  *    instant afterwards).
  * 2. `npm pack` of this repository and `npm install` of the tarball into a template user
  *    folder's .n8n/nodes, as the community-nodes UI does. Each test file copies it into its own
@@ -11,8 +11,8 @@
 import { mkdtempSync, rmSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { ensureN8n, installCommunityPackage, packThisPackage } from '../../scripts/n8n-env';
-import startSharedPostgres from '../harness/global-setup';
+import { ensureN8n, installCommunityPackage, packThisPackage } from '../../support/n8n-env';
+import startSharedPostgres from '../setup/global-setup';
 import { TEMPLATE_ENV } from './n8n-cli';
 
 export const E2E_WORK_ENV = 'TOTVS_E2E_WORK_DIR';

@@ -1,6 +1,6 @@
 /** jest globalTeardown of the e2e tests: stops the shared PostgreSQL, removes the work folder. */
 import { rmSync } from 'node:fs';
-import stopSharedPostgres from '../harness/global-teardown';
+import stopSharedPostgres from '../setup/global-teardown';
 import { E2E_WORK_ENV } from './global-setup';
 import { TEMPLATE_ENV } from './n8n-cli';
 

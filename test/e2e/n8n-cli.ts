@@ -1,5 +1,5 @@
 /**
- * Drives a real n8n (installed by scripts/n8n-env.ts, package installed by global-setup.ts)
+ * Drives a real n8n (installed by support/n8n-env.ts, package installed by global-setup.ts)
  * through its CLI, the way an administrator would: import credentials, import a workflow,
  * `n8n execute --id … --rawOutput`, read the JSON.
  */
@@ -19,7 +19,7 @@ import {
 	splitRawOutput,
 	type CredentialToImport,
 	type N8nInstance,
-} from '../../scripts/n8n-env';
+} from '../../support/n8n-env';
 
 export type { CredentialToImport };
 

@@ -1,5 +1,5 @@
 /** Type names of this package's nodes inside n8n: `<package name>.<node name>` (community package route). */
-import { PACKAGE_NAME } from '../../scripts/n8n-env';
+import { PACKAGE_NAME } from '../../support/n8n-env';
 
 export const DUMP_TYPE = `${PACKAGE_NAME}.totvsDump`;
 export const VERIFY_TYPE = `${PACKAGE_NAME}.totvsVerify`;

@@ -5,11 +5,15 @@
  * Drive v3 emulator (the only emulated destination: Google's service cannot run on loopback).
  */
 import { generateKeyPairSync, randomBytes } from 'node:crypto';
-import { createProtheusDatabase, dropDatabase, type ProtheusDatabaseDescription } from '../fixtures/protheus-db';
-import { startDriveEmulator, type DriveEmulator } from '../harness/drive-emulator';
-import { createRole, dropRole } from '../harness/postgres';
-import { sharedPostgres, uniqueName } from '../harness/shared-postgres';
-import { sftpCredentialData, startSshd, type SshdServer } from '../harness/sshd';
+import {
+	createProtheusDatabase,
+	dropDatabase,
+	type ProtheusDatabaseDescription,
+} from '../../support/fixtures/protheus-db';
+import { startDriveEmulator, type DriveEmulator } from '../../support/drive-emulator';
+import { createRole, dropRole } from '../../support/postgres';
+import { sharedPostgres, uniqueName } from '../../support/shared-postgres';
+import { sftpCredentialData, startSshd, type SshdServer } from '../../support/sshd';
 import type { CredentialToImport } from './n8n-cli';
 
 export interface ProtheusSource {

@@ -10,9 +10,9 @@ import { createReadStream, existsSync, readdirSync, rmSync } from 'node:fs';
 import path from 'node:path';
 import { SCRATCH_PREFIX } from '../../core/restore-test/postgres-restore-test';
 import { databaseNameFor } from '../../core/sources/postgres/restore';
-import type { N8nInstance } from '../../scripts/n8n-env';
-import { daemonUnavailable } from '../harness/daemons';
-import { sharedPostgres } from '../harness/shared-postgres';
+import type { N8nInstance } from '../../support/n8n-env';
+import { daemonUnavailable } from '../../support/daemons';
+import { sharedPostgres } from '../../support/shared-postgres';
 import {
 	executeWorkflow,
 	freshInstance,

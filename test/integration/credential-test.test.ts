@@ -4,8 +4,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { ICredentialTestFunctions } from 'n8n-workflow';
 import { TotvsDump } from '../../nodes/TotvsDump/TotvsDump.node';
-import { sharedPostgres } from '../harness/shared-postgres';
-import { credentialFor } from '../harness/totvs-workflow';
+import { sharedPostgres } from '../../support/shared-postgres';
+import { credentialFor } from '../../support/totvs-workflow';
 
 const server = sharedPostgres();
 const test = new TotvsDump().methods.credentialTest.totvsPostgresConnectionTest;

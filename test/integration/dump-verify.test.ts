@@ -24,11 +24,11 @@ import {
 	describeProtheusDatabase,
 	dropDatabase,
 	type ProtheusDatabaseDescription,
-} from '../fixtures/protheus-db';
-import { createRole, dropRole } from '../harness/postgres';
-import { sharedPostgres, uniqueName } from '../harness/shared-postgres';
-import { mountSmallDisk } from '../harness/small-disk';
-import { credentialFor, dumpVerifyWorkflow, runTotvsWorkflow } from '../harness/totvs-workflow';
+} from '../../support/fixtures/protheus-db';
+import { createRole, dropRole } from '../../support/postgres';
+import { sharedPostgres, uniqueName } from '../../support/shared-postgres';
+import { mountSmallDisk } from '../../support/small-disk';
+import { credentialFor, dumpVerifyWorkflow, runTotvsWorkflow } from '../../support/totvs-workflow';
 
 const server = sharedPostgres();
 const BACKUP_PASSWORD = 'S3nha:Forte\\com@simbolos';

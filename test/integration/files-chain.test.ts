@@ -32,7 +32,7 @@ import {
 	snapshotTree,
 	type ProtheusTree,
 	type TreeNode,
-} from '../fixtures/protheus-tree';
+} from '../../support/fixtures/protheus-tree';
 
 let work: string;
 let tree: ProtheusTree;

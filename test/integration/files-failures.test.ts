@@ -13,9 +13,9 @@ import { BackupError } from '../../core/errors';
 import { silentLogger } from '../../core/logger';
 import { restoreFilesChain } from '../../core/restore/files-chain';
 import { verifyLocalSet } from '../../core/verify/verify-set';
-import { mountSmallDisk } from '../harness/small-disk';
+import { mountSmallDisk } from '../../support/small-disk';
 import { replaceArchive } from '../fixtures/files-archive';
-import { createProtheusTree, filesBackup, snapshotTree, type ProtheusTree } from '../fixtures/protheus-tree';
+import { createProtheusTree, filesBackup, snapshotTree, type ProtheusTree } from '../../support/fixtures/protheus-tree';
 
 let work: string;
 let tree: ProtheusTree;

@@ -30,7 +30,7 @@ import type { BackupResult } from '../../core/backup';
 import { manifestOf, type FileEntry } from '../../core/backup-set/manifest';
 import { restoreFilesChain, type FilesRestoreResult } from '../../core/restore/files-chain';
 import { readSetArchive, replaceArchive } from '../fixtures/files-archive';
-import { age, filesBackup, snapshotTree, type TreeNode } from '../fixtures/protheus-tree';
+import { age, filesBackup, snapshotTree, type TreeNode } from '../../support/fixtures/protheus-tree';
 
 const isRoot = process.geteuid?.() === 0;
 /** Tests that chown need root (CI runs as root); elsewhere they say why they did not run. */

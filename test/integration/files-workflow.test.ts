@@ -9,14 +9,14 @@ import { join } from 'node:path';
 import type { INodeParameters } from 'n8n-workflow';
 import { TotvsDump } from '../../nodes/TotvsDump/TotvsDump.node';
 import { TotvsVerify } from '../../nodes/TotvsVerify/TotvsVerify.node';
-import { createProtheusTree, type ProtheusTree } from '../fixtures/protheus-tree';
+import { createProtheusTree, type ProtheusTree } from '../../support/fixtures/protheus-tree';
 import {
 	MANUAL_TRIGGER_TYPE,
 	PACKAGE_NAME,
 	packageNodeTypes,
 	runWorkflow,
 	type WorkflowInput,
-} from '../harness/n8n-engine';
+} from '../../support/n8n-engine';
 
 let work: string;
 let tree: ProtheusTree;

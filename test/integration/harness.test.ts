@@ -5,14 +5,14 @@
  */
 import { existsSync } from 'node:fs';
 import pg from 'pg';
-import { createRole, dropRole, isRunning, startPostgres, type PgAdmin } from '../harness/postgres';
-import { sharedPostgres, uniqueName } from '../harness/shared-postgres';
+import { createRole, dropRole, isRunning, startPostgres, type PgAdmin } from '../../support/postgres';
+import { sharedPostgres, uniqueName } from '../../support/shared-postgres';
 import {
 	ACCENTED_CUSTOMER_NAMES,
 	createProtheusDatabase,
 	dropDatabase,
 	type ProtheusDatabaseDescription,
-} from '../fixtures/protheus-db';
+} from '../../support/fixtures/protheus-db';
 
 const ANCHOR = new Date('2026-03-15T12:34:56.000Z');
 const SCALE = 200;

@@ -12,8 +12,8 @@ import type {
 	INodeTypeDescription,
 } from 'n8n-workflow';
 
-import { MANUAL_TRIGGER_TYPE, NO_OP_TYPE, PACKAGE_NAME, packageNodeTypes, runWorkflow } from '../harness/n8n-engine';
-import type { HarnessCredential, WorkflowInput } from '../harness/n8n-engine';
+import { MANUAL_TRIGGER_TYPE, NO_OP_TYPE, PACKAGE_NAME, packageNodeTypes, runWorkflow } from '../../support/n8n-engine';
+import type { HarnessCredential, WorkflowInput } from '../../support/n8n-engine';
 
 const SECRET = 'pa55-very-secret-w0rd';
 

@@ -18,10 +18,15 @@ import type { INodeParameters } from 'n8n-workflow';
 import { readSet } from '../../core/backup-set/catalog';
 import { manifestOf } from '../../core/backup-set/manifest';
 import { restoreFilesChain } from '../../core/restore/files-chain';
-import { createProtheusDatabase, describeProtheusDatabase, dropDatabase } from '../fixtures/protheus-db';
-import { createProtheusTree, snapshotTree, type ProtheusTree, type TreeNode } from '../fixtures/protheus-tree';
-import { sharedPostgres, uniqueName } from '../harness/shared-postgres';
-import { credentialFor, dumpVerifyWorkflow, runTotvsWorkflow } from '../harness/totvs-workflow';
+import { createProtheusDatabase, describeProtheusDatabase, dropDatabase } from '../../support/fixtures/protheus-db';
+import {
+	createProtheusTree,
+	snapshotTree,
+	type ProtheusTree,
+	type TreeNode,
+} from '../../support/fixtures/protheus-tree';
+import { sharedPostgres, uniqueName } from '../../support/shared-postgres';
+import { credentialFor, dumpVerifyWorkflow, runTotvsWorkflow } from '../../support/totvs-workflow';
 
 const server = sharedPostgres();
 let database: string;

@@ -13,12 +13,12 @@ import { join } from 'node:path';
 import type { IDataObject, INodeParameters } from 'n8n-workflow';
 import { SCRATCH_PREFIX } from '../../core/restore-test/postgres-restore-test';
 import { databaseNameFor } from '../../core/sources/postgres/restore';
-import { createProtheusDatabase, dropDatabase } from '../fixtures/protheus-db';
-import { daemonUnavailable } from '../harness/daemons';
-import { MANUAL_TRIGGER_TYPE, PACKAGE_NAME, type HarnessCredential } from '../harness/n8n-engine';
-import { sharedPostgres, uniqueName } from '../harness/shared-postgres';
-import { sftpCredentialData, startSshd, type SshdServer } from '../harness/sshd';
-import { credentialFor, DUMP_TYPE, runTotvsWorkflow, UPLOAD_TYPE, VERIFY_TYPE } from '../harness/totvs-workflow';
+import { createProtheusDatabase, dropDatabase } from '../../support/fixtures/protheus-db';
+import { daemonUnavailable } from '../../support/daemons';
+import { MANUAL_TRIGGER_TYPE, PACKAGE_NAME, type HarnessCredential } from '../../support/n8n-engine';
+import { sharedPostgres, uniqueName } from '../../support/shared-postgres';
+import { sftpCredentialData, startSshd, type SshdServer } from '../../support/sshd';
+import { credentialFor, DUMP_TYPE, runTotvsWorkflow, UPLOAD_TYPE, VERIFY_TYPE } from '../../support/totvs-workflow';
 
 const RESTORE_TEST_TYPE = `${PACKAGE_NAME}.totvsRestoreTest`;
 const unavailable = daemonUnavailable('/usr/sbin/sshd', 'openssh-server');

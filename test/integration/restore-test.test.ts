@@ -23,17 +23,17 @@ import { isBackupError } from '../../core/errors';
 import { silentLogger } from '../../core/logger';
 import { runRestoreTest, SCRATCH_PREFIX, STAGING_PREFIX } from '../../core/restore-test/postgres-restore-test';
 import { databaseNameFor, defaultRestoreOptions } from '../../core/sources/postgres/restore';
-import { createProtheusDatabase, dropDatabase } from '../fixtures/protheus-db';
-import { createRole, dropRole } from '../harness/postgres';
-import { MANUAL_TRIGGER_TYPE, PACKAGE_NAME } from '../harness/n8n-engine';
-import { sharedPostgres, uniqueName } from '../harness/shared-postgres';
+import { createProtheusDatabase, dropDatabase } from '../../support/fixtures/protheus-db';
+import { createRole, dropRole } from '../../support/postgres';
+import { MANUAL_TRIGGER_TYPE, PACKAGE_NAME } from '../../support/n8n-engine';
+import { sharedPostgres, uniqueName } from '../../support/shared-postgres';
 import {
 	credentialFor,
 	DUMP_TYPE,
 	runTotvsWorkflow,
 	VERIFY_TYPE,
 	type PostgresCredentialData,
-} from '../harness/totvs-workflow';
+} from '../../support/totvs-workflow';
 
 const RESTORE_TEST_TYPE = `${PACKAGE_NAME}.totvsRestoreTest`;
 const server = sharedPostgres();

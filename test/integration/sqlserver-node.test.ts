@@ -10,8 +10,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { TotvsSqlServer } from '../../credentials/TotvsSqlServer.credentials';
 import { TotvsDump } from '../../nodes/TotvsDump/TotvsDump.node';
-import { MANUAL_TRIGGER_TYPE, packageNodeTypes, runWorkflow } from '../harness/n8n-engine';
-import { DUMP_TYPE } from '../harness/totvs-workflow';
+import { MANUAL_TRIGGER_TYPE, packageNodeTypes, runWorkflow } from '../../support/n8n-engine';
+import { DUMP_TYPE } from '../../support/totvs-workflow';
 
 const PASSWORD = 'Very-Secret-Mssql-Pw1';
 let folder: string;

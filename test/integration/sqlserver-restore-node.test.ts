@@ -15,8 +15,8 @@ import { TotvsSqlServer } from '../../credentials/TotvsSqlServer.credentials';
 import { TotvsDump } from '../../nodes/TotvsDump/TotvsDump.node';
 import { TotvsRestoreTest } from '../../nodes/TotvsRestoreTest/TotvsRestoreTest.node';
 import { TotvsUpload } from '../../nodes/TotvsUpload/TotvsUpload.node';
-import { MANUAL_TRIGGER_TYPE, PACKAGE_NAME, packageNodeTypes, runWorkflow } from '../harness/n8n-engine';
-import { DUMP_TYPE, UPLOAD_TYPE } from '../harness/totvs-workflow';
+import { MANUAL_TRIGGER_TYPE, PACKAGE_NAME, packageNodeTypes, runWorkflow } from '../../support/n8n-engine';
+import { DUMP_TYPE, UPLOAD_TYPE } from '../../support/totvs-workflow';
 import { FakeSqlServer, sqlError } from '../unit/sqlserver/fake-sql-server';
 
 const RESTORE_TEST_TYPE = `${PACKAGE_NAME}.totvsRestoreTest`;

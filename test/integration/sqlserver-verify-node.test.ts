@@ -12,8 +12,8 @@ import type { IDataObject } from 'n8n-workflow';
 import { TotvsSqlServer } from '../../credentials/TotvsSqlServer.credentials';
 import { TotvsDump } from '../../nodes/TotvsDump/TotvsDump.node';
 import { TotvsVerify } from '../../nodes/TotvsVerify/TotvsVerify.node';
-import { MANUAL_TRIGGER_TYPE, packageNodeTypes, runWorkflow } from '../harness/n8n-engine';
-import { DUMP_TYPE, VERIFY_TYPE } from '../harness/totvs-workflow';
+import { MANUAL_TRIGGER_TYPE, packageNodeTypes, runWorkflow } from '../../support/n8n-engine';
+import { DUMP_TYPE, VERIFY_TYPE } from '../../support/totvs-workflow';
 import { FakeSqlServer, sqlError } from '../unit/sqlserver/fake-sql-server';
 
 const SERVER_FOLDER = 'D:\\Backup\\n8n';

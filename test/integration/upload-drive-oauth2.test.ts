@@ -16,17 +16,17 @@ import { TotvsPostgres } from '../../credentials/TotvsPostgres.credentials';
 import { TotvsDump } from '../../nodes/TotvsDump/TotvsDump.node';
 import { TotvsUpload } from '../../nodes/TotvsUpload/TotvsUpload.node';
 import { TotvsVerify } from '../../nodes/TotvsVerify/TotvsVerify.node';
-import { createProtheusDatabase, dropDatabase } from '../fixtures/protheus-db';
-import { startDriveEmulator, type DriveEmulator } from '../harness/drive-emulator';
+import { createProtheusDatabase, dropDatabase } from '../../support/fixtures/protheus-db';
+import { startDriveEmulator, type DriveEmulator } from '../../support/drive-emulator';
 import {
 	MANUAL_TRIGGER_TYPE,
 	packageNodeTypes,
 	runWorkflow,
 	type WorkflowInput,
 	type WorkflowNodeInput,
-} from '../harness/n8n-engine';
-import { sharedPostgres, uniqueName } from '../harness/shared-postgres';
-import { DUMP_TYPE, UPLOAD_TYPE, VERIFY_TYPE, credentialFor } from '../harness/totvs-workflow';
+} from '../../support/n8n-engine';
+import { sharedPostgres, uniqueName } from '../../support/shared-postgres';
+import { DUMP_TYPE, UPLOAD_TYPE, VERIFY_TYPE, credentialFor } from '../../support/totvs-workflow';
 
 const client = {
 	clientId: '1234567890-totvs.apps.googleusercontent.com',

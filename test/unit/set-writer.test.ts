@@ -9,7 +9,7 @@ import { BackupSetWriter } from '../../core/backup-set/set-writer';
 import { BackupError } from '../../core/errors';
 import { hashFile } from '../../core/pipeline/hashing';
 import { sampleManifest } from '../fixtures/manifest';
-import { mountSmallDisk } from '../harness/small-disk';
+import { mountSmallDisk } from '../../support/small-disk';
 
 const at = new Date('2026-11-26T02:00:00Z');
 let root: string;

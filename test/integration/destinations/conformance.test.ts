@@ -14,10 +14,10 @@ import { GoogleDriveDestination } from '../../../core/destinations/google-drive'
 import { LocalFolderDestination } from '../../../core/destinations/local-folder';
 import { SftpDestination } from '../../../core/destinations/sftp';
 import { findOpensshClient } from '../../../core/destinations/sftp-openssh';
-import { daemonUnavailable } from '../../harness/daemons';
-import { startDriveEmulator, type DriveEmulator } from '../../harness/drive-emulator';
-import { startSshd, type SshdServer } from '../../harness/sshd';
-import { startVsftpd, vsftpdUnavailable, type VsftpdServers } from '../../harness/vsftpd';
+import { daemonUnavailable } from '../../../support/daemons';
+import { startDriveEmulator, type DriveEmulator } from '../../../support/drive-emulator';
+import { startSshd, type SshdServer } from '../../../support/sshd';
+import { startVsftpd, vsftpdUnavailable, type VsftpdServers } from '../../../support/vsftpd';
 import { describeDestination } from './conformance';
 
 let localRoot: string;

@@ -13,11 +13,11 @@ import { GoogleDriveDestination } from '../../../core/destinations/google-drive'
 import { SftpDestination } from '../../../core/destinations/sftp';
 import { findOpensshClient } from '../../../core/destinations/sftp-openssh';
 import { BackupError } from '../../../core/errors';
-import { daemonUnavailable, freePort } from '../../harness/daemons';
-import { startDriveEmulator, type DriveEmulator } from '../../harness/drive-emulator';
-import { mountSmallDisk } from '../../harness/small-disk';
-import { startSshd, type SshdServer } from '../../harness/sshd';
-import { startVsftpd, vsftpdUnavailable, type VsftpdServers } from '../../harness/vsftpd';
+import { daemonUnavailable, freePort } from '../../../support/daemons';
+import { startDriveEmulator, type DriveEmulator } from '../../../support/drive-emulator';
+import { mountSmallDisk } from '../../../support/small-disk';
+import { startSshd, type SshdServer } from '../../../support/sshd';
+import { startVsftpd, vsftpdUnavailable, type VsftpdServers } from '../../../support/vsftpd';
 
 let scratch: string;
 let bigFile: string;

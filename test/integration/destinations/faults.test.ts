@@ -12,11 +12,11 @@ import { FtpDestination } from '../../../core/destinations/ftp';
 import { GoogleDriveDestination } from '../../../core/destinations/google-drive';
 import { SftpDestination } from '../../../core/destinations/sftp';
 import { findOpensshClient } from '../../../core/destinations/sftp-openssh';
-import { startCutProxy, type CutProxy } from '../../harness/cut-proxy';
-import { daemonUnavailable } from '../../harness/daemons';
-import { startDriveEmulator, type DriveEmulator } from '../../harness/drive-emulator';
-import { startSshd, type SshdServer } from '../../harness/sshd';
-import { startVsftpd, vsftpdUnavailable, type VsftpdServers } from '../../harness/vsftpd';
+import { startCutProxy, type CutProxy } from '../../../support/cut-proxy';
+import { daemonUnavailable } from '../../../support/daemons';
+import { startDriveEmulator, type DriveEmulator } from '../../../support/drive-emulator';
+import { startSshd, type SshdServer } from '../../../support/sshd';
+import { startVsftpd, vsftpdUnavailable, type VsftpdServers } from '../../../support/vsftpd';
 
 const FILE_BYTES = 3 * 1024 * 1024 + 777;
 const CUT_OFFSETS = [1_500, 200_000, 1_600_000, 3_000_000];

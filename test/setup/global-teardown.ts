@@ -1,8 +1,8 @@
 /** jest globalTeardown: stops the shared server started by global-setup.ts. */
 import { promises as fsp } from 'node:fs';
-import { stopPostgresByInfo, type PgServer, type PgStopInfo } from './postgres';
+import { stopPostgresByInfo, type PgServer, type PgStopInfo } from '../../support/postgres';
 import { SHARED_SERVER_KEY } from './global-setup';
-import { SHARED_PG_ENV, SHARED_PG_STATE_ENV } from './shared-postgres';
+import { SHARED_PG_ENV, SHARED_PG_STATE_ENV } from '../../support/shared-postgres';
 
 export default async function globalTeardown(): Promise<void> {
 	const holder = globalThis as Record<string, unknown>;

@@ -16,7 +16,7 @@ export function sharedPostgresInfo(): PgConnectionInfo {
 	if (!raw) {
 		throw new Error(
 			`${SHARED_PG_ENV} is not set: run the tests through jest (its globalSetup, ` +
-				'test/harness/global-setup.ts, starts the shared PostgreSQL server).',
+				'test/setup/global-setup.ts, starts the shared PostgreSQL server).',
 		);
 	}
 	const info = JSON.parse(raw) as PgConnectionInfo;

@@ -8,8 +8,8 @@
 import { promises as fsp } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { startPostgres, type PgServer } from './postgres';
-import { SHARED_PG_ENV, SHARED_PG_STATE_ENV } from './shared-postgres';
+import { startPostgres, type PgServer } from '../../support/postgres';
+import { SHARED_PG_ENV, SHARED_PG_STATE_ENV } from '../../support/shared-postgres';
 
 /** Same-process handle, so teardown can use the live object when it can. */
 export const SHARED_SERVER_KEY = '__totvsSharedPostgres';
