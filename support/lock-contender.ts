@@ -4,9 +4,9 @@
  * by creating an exclusive marker on the destination, holds it a moment, and prints one JSON
  * line: { id, alone, enteredAt, leftAt }. Used by test/integration/upload-sets.test.ts.
  */
-import type { DestinationConfig } from '../core/destinations/destination';
+import type { DestinationConfig } from '../core/destinations';
 import { currentOwner, withEnvironmentLock } from '../core/locking/environment-lock';
-import { openDestination } from '../core/upload/open-destination';
+import { openDestination } from '../core/destinations';
 
 async function main() {
 	const {

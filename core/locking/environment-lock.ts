@@ -18,7 +18,7 @@ import { randomBytes } from 'node:crypto';
 import { rm, writeFile, mkdtemp } from 'node:fs/promises';
 import { hostname, tmpdir } from 'node:os';
 import { join } from 'node:path';
-import type { Destination } from '../destinations/destination';
+import type { Destination } from '../destinations';
 import { BackupError } from '../errors';
 import { formatDuration } from '../format';
 

@@ -1,7 +1,7 @@
 import { chmod, mkdir, mkdtemp, rename, rm, rmdir } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 import { checkEnvironmentName } from '../backup-set/ids';
-import type { Destination } from '../destinations/destination';
+import type { Destination } from '../destinations';
 import { BackupError, systemErrorCode } from '../errors';
 import { prepareStagingFolder } from '../location/staging-folder';
 import type { Logger } from '../logger';

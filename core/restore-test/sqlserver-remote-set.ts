@@ -2,7 +2,7 @@ import { resolve } from 'node:path';
 import { rm } from 'node:fs/promises';
 import { checkEnvironmentName } from '../backup-set/ids';
 import { manifestOf } from '../backup-set/manifest';
-import type { Destination } from '../destinations/destination';
+import type { Destination } from '../destinations';
 import { BackupError } from '../errors';
 import { prepareStagingFolder } from '../location/staging-folder';
 import type { Logger } from '../logger';

@@ -7,7 +7,7 @@
 import { BackupError } from '../errors';
 import type { Catalog, CatalogEntry, UnfinishedSet } from '../backup-set/catalog';
 import { MANIFEST_FILE, parseManifest, type Manifest } from '../backup-set/manifest';
-import type { Destination, RemoteEntry } from '../destinations/destination';
+import type { Destination, RemoteEntry } from '../destinations';
 import type { SetSummary, UnfinishedSummary } from '../retention/retention';
 
 const MAX_MANIFEST_BYTES = 64 << 20;

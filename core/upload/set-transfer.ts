@@ -14,7 +14,7 @@ import { join } from 'node:path';
 import { readSet } from '../backup-set/catalog';
 import { checkEnvironmentName } from '../backup-set/ids';
 import { MANIFEST_FILE, type Manifest } from '../backup-set/manifest';
-import type { Destination, VerificationMethod } from '../destinations/destination';
+import type { Destination, VerificationMethod } from '../destinations';
 import { BackupError, systemErrorCode } from '../errors';
 import { formatBytes } from '../format';
 import { prepareStagingFolder } from '../location/staging-folder';

@@ -24,7 +24,7 @@ import type { SqlServerConnection } from '../../core/sources/sqlserver/connectio
 import { describeServerForCredential } from '../../core/sources/sqlserver/connection-test';
 import { connectSqlServer } from '../../core/sources/sqlserver/mssql-runner';
 import { planSqlServerRestore, runSqlServerRestoreTest } from '../../core/sources/sqlserver/restore-test';
-import { LocalFolderDestination } from '../../core/destinations/local-folder';
+import { LocalFolderDestination } from '../../core/destinations';
 import { fetchRemoteSqlServerChain } from '../../core/restore-test/sqlserver-remote-set';
 import { runSqlServerSetRestore, runSqlServerSetRestoreTest } from '../../core/restore-test/sqlserver-restore-test';
 import { uploadSet } from '../../core/upload/set-transfer';

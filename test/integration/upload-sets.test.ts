@@ -33,13 +33,13 @@ import type {
 	FtpConfig,
 	GoogleDriveConfig,
 	SftpConfig,
-} from '../../core/destinations/destination';
-import { LocalFolderDestination } from '../../core/destinations/local-folder';
+} from '../../core/destinations';
+import { LocalFolderDestination } from '../../core/destinations';
 import { BackupError } from '../../core/errors';
 import { silentLogger } from '../../core/logger';
 import { EnvironmentLock, LOCK_FILE, currentOwner, lockPath } from '../../core/locking/environment-lock';
 import { defaultDumpOptions, PostgresSource } from '../../core/sources/postgres/postgres-source';
-import { openDestination } from '../../core/upload/open-destination';
+import { openDestination } from '../../core/destinations';
 import { listRemoteSets } from '../../core/upload/remote-catalog';
 import { downloadSet, pruneSets, uploadSet } from '../../core/upload/set-transfer';
 import type { RetentionPolicy } from '../../core/retention/retention';

@@ -3,7 +3,7 @@
  * byte for three timeouts fails with TIMEOUT instead of hanging the workflow. A client whose
  * command never settles stands in for a server stuck in a state basic-ftp does not time out.
  */
-import { FtpDestination } from '../../core/destinations/ftp';
+import { FtpDestination } from '../../core/destinations/ftp/ftp';
 import { BackupError } from '../../core/errors';
 
 function destinationWithStuckClient(timeoutMs: number) {

@@ -11,7 +11,7 @@ import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import type { GoogleDriveConfig } from '../../../core/destinations/destination';
-import { GoogleDriveDestination } from '../../../core/destinations/google-drive';
+import { GoogleDriveDestination } from '../../../core/destinations/google-drive/google-drive';
 
 function liveConfig(): GoogleDriveConfig | string {
 	const env = process.env;

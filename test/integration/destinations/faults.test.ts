@@ -8,10 +8,10 @@ import { existsSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync 
 import os from 'node:os';
 import path from 'node:path';
 import type { Destination } from '../../../core/destinations/destination';
-import { FtpDestination } from '../../../core/destinations/ftp';
-import { GoogleDriveDestination } from '../../../core/destinations/google-drive';
-import { SftpDestination } from '../../../core/destinations/sftp';
-import { findOpensshClient } from '../../../core/destinations/sftp-openssh';
+import { FtpDestination } from '../../../core/destinations/ftp/ftp';
+import { GoogleDriveDestination } from '../../../core/destinations/google-drive/google-drive';
+import { SftpDestination } from '../../../core/destinations/sftp/sftp';
+import { findOpensshClient } from '../../../core/destinations/sftp/sftp-openssh';
 import { startCutProxy, type CutProxy } from '../../../support/cut-proxy';
 import { daemonUnavailable } from '../../../support/daemons';
 import { startDriveEmulator, type DriveEmulator } from '../../../support/drive-emulator';

@@ -11,14 +11,14 @@ import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import type { SftpConfig } from '../../../core/destinations/destination';
-import { OPENSSH_MIN_BYTES, SftpDestination } from '../../../core/destinations/sftp';
+import { OPENSSH_MIN_BYTES, SftpDestination } from '../../../core/destinations/sftp/sftp';
 import {
 	classifyStderr,
 	findOpensshClient,
 	keyType,
 	uploadCommand,
 	type SpawnFunction,
-} from '../../../core/destinations/sftp-openssh';
+} from '../../../core/destinations/sftp/sftp-openssh';
 import { BackupError } from '../../../core/errors';
 import { daemonUnavailable } from '../../../support/daemons';
 import { startSshd, type SshdServer } from '../../../support/sshd';

@@ -8,7 +8,7 @@ import { mkdir, readdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { hostname } from 'node:os';
 import { join } from 'node:path';
 import type { BackupResult } from '../../../core/backup';
-import { LocalFolderDestination } from '../../../core/destinations/local-folder';
+import { LocalFolderDestination } from '../../../core/destinations';
 import { BackupError } from '../../../core/errors';
 import { silentLogger } from '../../../core/logger';
 import { fetchRemoteSqlServerChain } from '../../../core/restore-test/sqlserver-remote-set';

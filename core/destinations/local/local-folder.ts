@@ -7,7 +7,7 @@ import { randomBytes } from 'node:crypto';
 import { createReadStream, createWriteStream, promises as fsp } from 'node:fs';
 import path from 'node:path';
 import { pipeline } from 'node:stream/promises';
-import { BackupError, systemErrorCode } from '../errors';
+import { BackupError, systemErrorCode } from '../../errors';
 import {
 	normalizeRemotePath,
 	partialName,
@@ -19,9 +19,9 @@ import {
 	type RemoteEntry,
 	type RemoteFileInfo,
 	type TransferOptions,
-} from './destination';
-import { checkRemoteCopy, DigestingMeter } from './verification';
-import { downloadToLocal } from './local-download';
+} from '../destination';
+import { checkRemoteCopy, DigestingMeter } from '../verification';
+import { downloadToLocal } from '../local-download';
 
 export class LocalFolderDestination implements Destination {
 	readonly kind = 'local' as const;

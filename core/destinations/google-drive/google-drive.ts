@@ -17,7 +17,7 @@ import { createSign } from 'node:crypto';
 import { promises as fsp } from 'node:fs';
 import { Readable } from 'node:stream';
 import { auth as googleAuth, drive, type drive_v3 } from '@googleapis/drive';
-import { BackupError } from '../errors';
+import { BackupError } from '../../errors';
 import {
 	baseName,
 	normalizeRemotePath,
@@ -31,9 +31,9 @@ import {
 	type RemoteEntry,
 	type RemoteFileInfo,
 	type TransferOptions,
-} from './destination';
-import { downloadToLocal } from './local-download';
-import { abortError, checkRemoteCopy, DigestingMeter, withRetries } from './verification';
+} from '../destination';
+import { downloadToLocal } from '../local-download';
+import { abortError, checkRemoteCopy, DigestingMeter, withRetries } from '../verification';
 
 const FOLDER_MIME = 'application/vnd.google-apps.folder';
 const CHUNK_UNIT = 256 * 1024;

@@ -13,7 +13,7 @@ import { createReadStream, promises as fsp } from 'node:fs';
 import { PassThrough, Readable, Writable } from 'node:stream';
 import type { ConnectionOptions, PeerCertificate, TLSSocket } from 'node:tls';
 import { Client, FTPError, type FileInfo } from 'basic-ftp';
-import { BackupError } from '../errors';
+import { BackupError } from '../../errors';
 import {
 	baseName,
 	normalizeRemotePath,
@@ -29,9 +29,9 @@ import {
 	type StatOptions,
 	type TransferOptions,
 	type VerificationMethod,
-} from './destination';
-import { downloadToLocal } from './local-download';
-import { abortError, checkRemoteCopy, DigestingMeter, hashFileInWorker } from './verification';
+} from '../destination';
+import { downloadToLocal } from '../local-download';
+import { abortError, checkRemoteCopy, DigestingMeter, hashFileInWorker } from '../verification';
 
 /** Uppercase hex with ':' separators, the form Node and `openssl x509 -fingerprint` use. */
 export function normalizeCertFingerprint(value: string): string {

@@ -9,7 +9,7 @@
 import { createHash, randomBytes } from 'node:crypto';
 import { promises as fsp } from 'node:fs';
 import { Client, type ConnectConfig, type FileEntryWithStats, type SFTPWrapper, type Stats } from 'ssh2';
-import { BackupError } from '../errors';
+import { BackupError } from '../../errors';
 import {
 	baseName,
 	normalizeRemotePath,
@@ -25,8 +25,8 @@ import {
 	type StatOptions,
 	type TransferOptions,
 	type VerificationMethod,
-} from './destination';
-import { downloadToLocal } from './local-download';
+} from '../destination';
+import { downloadToLocal } from '../local-download';
 import {
 	findOpensshClient,
 	opensshUpload,
@@ -36,7 +36,7 @@ import {
 	type OpensshClient,
 	type SpawnFunction,
 } from './sftp-openssh';
-import { abortError, checkRemoteCopy, DigestingMeter, hashFileInWorker } from './verification';
+import { abortError, checkRemoteCopy, DigestingMeter, hashFileInWorker } from '../verification';
 
 const NO_SUCH_FILE = 2;
 const PERMISSION = 3;
