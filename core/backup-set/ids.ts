@@ -1,7 +1,10 @@
 import { BackupError } from '../errors';
 import type { BackupType, Component } from './manifest';
 
-const ENVIRONMENT = /^[A-Za-z0-9][A-Za-z0-9_.-]{0,62}$/;
+/** A safe folder name: no separator, no '..', no control character, no leading dot or dash. */
+export const ENVIRONMENT = /^[A-Za-z0-9][A-Za-z0-9_.-]{0,62}$/;
+/** What follows `<environment>-` in a backupId (see makeBackupId). */
+const BACKUP_ID_TAIL = /^\d{8}T\d{6}Z-(full|differential|incremental|log)-(db|files)(-\d{1,3})?$/;
 
 export function checkEnvironmentName(environment: string): string {
 	const name = environment.trim();
@@ -36,4 +39,16 @@ export function makeBackupId(
 	const kind = component === 'database' ? 'db' : 'files';
 	const suffix = attempt > 1 ? `-${attempt}` : '';
 	return `${environment}-${compactUtc(at)}-${type}-${kind}${suffix}`;
+}
+
+/**
+ * Whether `id` is a backupId of `environment` as makeBackupId writes it. This is what proves a
+ * folder name is ours (with the in-progress marker) and keeps ids safe to join into paths.
+ */
+export function isBackupIdOf(environment: string, id: string): boolean {
+	return (
+		ENVIRONMENT.test(environment) &&
+		id.startsWith(`${environment}-`) &&
+		BACKUP_ID_TAIL.test(id.slice(environment.length + 1))
+	);
 }

@@ -1,12 +1,16 @@
 /**
  * The catalog of backup sets on a destination: the same layout (`<environment>/<backupId>/`),
  * the same entry types and the same rules as core/backup-set/catalog.ts for the staging folder
- * (a folder without manifest is unfinished, an unreadable manifest is invalid), plus what only
- * matters remotely: whether every artifact is actually there with its recorded size.
+ * (an unreadable manifest is invalid), plus what only matters remotely: whether every artifact is
+ * actually there with its recorded size, and whose a folder without manifest is. A destination
+ * folder is shared with people: only a folder with a backupId name of the environment AND our
+ * upload's in-progress marker is an unfinished set (which Prune may clean); any other folder is
+ * `ignored`, reported and never touched.
  */
 import { BackupError } from '../errors';
 import type { Catalog, CatalogEntry, UnfinishedSet } from '../backup-set/catalog';
-import { MANIFEST_FILE, parseManifest, type Manifest } from '../backup-set/manifest';
+import { isBackupIdOf } from '../backup-set/ids';
+import { IN_PROGRESS_MARKER, MANIFEST_FILE, parseManifest, type Manifest } from '../backup-set/manifest';
 import type { Destination, RemoteEntry } from '../destinations';
 import type { SetSummary, UnfinishedSummary } from '../retention/retention';
 
@@ -25,9 +29,18 @@ export interface RemoteUnfinishedSet extends UnfinishedSet {
 	bytes: number;
 }
 
+/** A folder in an environment that is not provably ours: listed, never cleaned. */
+export interface IgnoredFolder {
+	folder: string;
+	reason: string;
+}
+
 export interface RemoteCatalog extends Catalog {
 	sets: RemoteSetEntry[];
+	/** Only interrupted uploads of ours: a backupId name and the in-progress marker inside. */
 	unfinished: RemoteUnfinishedSet[];
+	/** Folders without manifest that are not provably ours (a DBA's scripts folder, a copy made by hand). */
+	ignored: IgnoredFolder[];
 }
 
 export const remoteSetFolder = (environment: string, backupId: string) => `${environment}/${backupId}`;
@@ -53,7 +66,7 @@ export async function readRemoteManifest(
 
 /** Lists the sets on a destination, for one environment or all; complete sets oldest first. */
 export async function listRemoteSets(destination: Destination, environment?: string): Promise<RemoteCatalog> {
-	const catalog: RemoteCatalog = { sets: [], unfinished: [], invalid: [] };
+	const catalog: RemoteCatalog = { sets: [], unfinished: [], invalid: [], ignored: [] };
 	const environments = environment
 		? [environment]
 		: (await destination.list(''))
@@ -67,6 +80,11 @@ export async function listRemoteSets(destination: Destination, environment?: str
 		for (const folder of folders) {
 			const entries = await destination.list(folder.path);
 			if (!entries.some((e) => e.name === MANIFEST_FILE && !e.isFolder)) {
+				const notOurs = foreignReason(env, folder.name, entries);
+				if (notOurs) {
+					catalog.ignored.push({ folder: folder.path, reason: notOurs });
+					continue;
+				}
 				catalog.unfinished.push({
 					environment: env,
 					backupId: folder.name,
@@ -98,6 +116,15 @@ export async function listRemoteSets(destination: Destination, environment?: str
 		(a, b) => a.manifest.startedAt.localeCompare(b.manifest.startedAt) || a.backupId.localeCompare(b.backupId),
 	);
 	return catalog;
+}
+
+/** Why a folder without manifest cannot be proven to be an interrupted upload of ours; undefined when it can. */
+function foreignReason(environment: string, name: string, entries: RemoteEntry[]): string | undefined {
+	if (!isBackupIdOf(environment, name))
+		return `not named like a backup set of ${environment} (${environment}-<time>-<type>-<db|files>) and has no ${MANIFEST_FILE}: not made by TOTVS Upload, left untouched`;
+	if (!entries.some((e) => e.name === IN_PROGRESS_MARKER && !e.isFolder))
+		return `named like a backup set of ${environment} but has no ${MANIFEST_FILE} and no in-progress marker (${IN_PROGRESS_MARKER}), so it cannot be proven to be an interrupted upload: left untouched. If it is one (made by a version without the marker), delete it by hand`;
+	return undefined;
 }
 
 /** Every artifact present with its recorded size; undefined when so, else what is wrong. */

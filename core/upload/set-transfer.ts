@@ -13,7 +13,7 @@ import { access, mkdir } from 'node:fs/promises';
 import { join } from 'node:path';
 import { readSet } from '../backup-set/catalog';
 import { checkEnvironmentName } from '../backup-set/ids';
-import { MANIFEST_FILE, type Manifest } from '../backup-set/manifest';
+import { IN_PROGRESS_MARKER, MANIFEST_FILE, type Manifest } from '../backup-set/manifest';
 import type { Destination, VerificationMethod } from '../destinations';
 import { BackupError, systemErrorCode } from '../errors';
 import { formatBytes } from '../format';
@@ -100,6 +100,20 @@ export async function uploadSet(
 		{ ...options.lock.options, purpose: 'upload' },
 		async (lock) => {
 			const existing = await remoteManifestIfAny(destination, manifest);
+			const marker = `${remoteFolder}/${IN_PROGRESS_MARKER}`;
+			if (!existing) {
+				// First, before any artifact: the proof that this folder is ours, so Prune may clean
+				// it if this upload never finishes (and may clean nothing it cannot prove is ours).
+				await lock.assertHeld();
+				await destination.createExclusive(
+					marker,
+					JSON.stringify({
+						backupId: manifest.backupId,
+						owner: options.lock.owner,
+						startedAt: new Date().toISOString(),
+					}),
+				);
+			}
 			const files: UploadedFile[] = [];
 			for (const artifact of manifest.artifacts) {
 				const remotePath = `${remoteFolder}/${artifact.path}`;
@@ -143,7 +157,10 @@ export async function uploadSet(
 					signal: options.signal,
 				});
 				files.push({ path: MANIFEST_FILE, bytes: put.bytes, verifiedBy: put.verifiedBy, skipped: false });
+				await destination.remove(marker);
 			} else {
+				// A run that died between its manifest and this removal left it: the set is complete.
+				await destination.remove(marker);
 				files.push({ path: MANIFEST_FILE, bytes: 0, verifiedBy: 'sha256', skipped: true });
 			}
 			const verifiedBy = files.reduce<VerificationMethod>(
@@ -294,6 +311,11 @@ export interface PruneResult {
 	dryRun: boolean;
 	/** What was actually removed (empty on a dry run). */
 	deleted: string[];
+	/**
+	 * Folders in the environment that are not provably ours (no backupId name, or no in-progress
+	 * marker): never deleted, listed so a person can look at them.
+	 */
+	ignored: Array<{ path: string; reason: string }>;
 }
 
 /**
@@ -306,7 +328,11 @@ export async function pruneSets(destination: Destination, options: PruneOptions)
 	const environment = checkEnvironmentName(options.environment);
 	const logger = options.logger ?? silentLogger;
 	const run = async (lock?: EnvironmentLock) => {
-		const input = retentionInput(await listRemoteSets(destination, environment));
+		const catalog = await listRemoteSets(destination, environment);
+		const input = retentionInput(catalog);
+		const ignored = catalog.ignored.map((f) => ({ path: f.folder, reason: f.reason }));
+		for (const folder of ignored)
+			logger.warn(`Prune left ${folder.path} on ${destination.describe()} untouched: ${folder.reason}`);
 		const plan = planPrune(input.sets, input.unfinished, options.policy, options.now ?? new Date());
 		const deleted: string[] = [];
 		if (!options.dryRun) {
@@ -319,7 +345,7 @@ export async function pruneSets(destination: Destination, options: PruneOptions)
 				logger.info(`Pruned ${decision.backupId} from ${destination.describe()}`);
 			}
 		}
-		return { plan, dryRun: options.dryRun, deleted };
+		return { plan, dryRun: options.dryRun, deleted, ignored };
 	};
 	// A dry run changes nothing, so it does not wait for or block a running upload.
 	return options.dryRun

@@ -25,15 +25,9 @@ import { join } from 'node:path';
 import { Readable } from 'node:stream';
 import { makeBackup } from '../../core/backup';
 import { readSet } from '../../core/backup-set/catalog';
-import type { BackupType } from '../../core/backup-set/manifest';
+import { IN_PROGRESS_MARKER, type BackupType } from '../../core/backup-set/manifest';
 import { BackupSetWriter } from '../../core/backup-set/set-writer';
-import type {
-	Destination,
-	DestinationConfig,
-	FtpConfig,
-	GoogleDriveConfig,
-	SftpConfig,
-} from '../../core/destinations';
+import type { Destination, DestinationConfig, FtpConfig, GoogleDriveConfig, SftpConfig } from '../../core/destinations';
 import { LocalFolderDestination } from '../../core/destinations';
 import { BackupError } from '../../core/errors';
 import { silentLogger } from '../../core/logger';
@@ -257,6 +251,7 @@ for (const target of targets) {
 
 		it('finishes an interrupted upload (artifacts there, no manifest) and never lists it before', async () => {
 			const first = (await readSet(realSetFolder)).artifacts[0].path;
+			await destination.createExclusive(`prod/${realBackupId}/${IN_PROGRESS_MARKER}`, '{}');
 			await destination.put(join(realSetFolder, first), `prod/${realBackupId}/${first}`);
 			const [artifact] = (await listRemoteSets(destination)).unfinished;
 			expect(artifact).toMatchObject({ backupId: realBackupId });
@@ -270,6 +265,8 @@ for (const target of targets) {
 			const catalog = await listRemoteSets(destination, 'prod');
 			expect(catalog.sets.map((s) => s.remoteStatus)).toEqual(['complete']);
 			expect(catalog.unfinished).toEqual([]);
+			// the marker goes once the manifest is there
+			expect((await destination.list(`prod/${realBackupId}`)).map((e) => e.name)).not.toContain(IN_PROGRESS_MARKER);
 		});
 
 		it('never uploads a staged set whose artifact no longer matches its manifest', async () => {
@@ -355,8 +352,11 @@ for (const target of targets) {
 				const i2 = await syntheticSet(local, 'incremental', day(11), id(f2), id(f2));
 				for (const folder of [f1, d1, i1, f2, i2])
 					await uploadSet(destination, folder, { lock: { ...lockSettings(), via: lockConnection }, readBack: true });
-				// an interrupted upload from long ago
+				// an interrupted upload of ours from long ago (our in-progress marker, no manifest)...
 				await destination.put(join(f1, 'protheus.dump'), 'prod/prod-20261001T000000Z-full-db/protheus.dump');
+				await destination.createExclusive(`prod/prod-20261001T000000Z-full-db/${IN_PROGRESS_MARKER}`, '{}');
+				// ...and a folder that is not ours: reported, never deleted
+				await destination.put(join(f1, 'protheus.dump'), 'prod/dba-scripts/keep.me');
 
 				// keep the 2 newest: i2 and f2; i1 by the daily rule of its day? no: keepDaily 0
 				const policy: RetentionPolicy = {
@@ -412,12 +412,13 @@ for (const target of targets) {
 				const after = await listRemoteSets(destination);
 				expect(after.sets.map((s) => s.backupId)).toEqual([id(f2), id(i2)]);
 				expect(after.unfinished).toEqual([]);
+				expect(real.ignored).toEqual([{ path: 'prod/dba-scripts', reason: expect.stringContaining('left untouched') }]);
 				expect(
 					(await destination.list('prod'))
 						.filter((e) => e.isFolder)
 						.map((e) => e.name)
 						.sort(),
-				).toEqual([id(f2), id(i2)]);
+				).toEqual(['dba-scripts', id(f2), id(i2)]);
 			} finally {
 				rmSync(local, { recursive: true, force: true });
 			}
