@@ -22,9 +22,9 @@ import { makeBackup } from '../core/backup';
 import type { PostgresInventory } from '../core/backup-set/manifest';
 import { formatBytes } from '../core/format';
 import { silentLogger } from '../core/logger';
-import { runRestoreTest, type RestoreReport } from '../core/restore-test/postgres-restore-test';
+import { runRestoreTest, type RestoreReport } from '../core/sources/postgres/restore/set-restore';
 import { defaultDumpOptions, PostgresSource } from '../core/sources/postgres/postgres-source';
-import { archivePathOf, defaultRestoreOptions } from '../core/sources/postgres/restore';
+import { archivePathOf, defaultRestoreOptions } from '../core/sources/postgres/restore/pg-restore';
 import { createProtheusDatabase } from '../support/fixtures/protheus-db';
 import { pgEnv, startPostgres, type PgServer } from '../support/postgres';
 

@@ -1,5 +1,5 @@
 import { formatBytes, formatDuration } from '../format';
-import type { RestoreReport } from './postgres-restore-test';
+import type { RestoreReport } from '../sources/postgres/restore/set-restore';
 
 export type ReportLanguage = 'en' | 'pt-BR';
 

@@ -10,7 +10,7 @@ export {
 	type RestoreRequest,
 	type RealRestoreReport,
 	type RealRestoreRequest,
-} from './postgres-restore-test';
+} from '../sources/postgres/restore/set-restore';
 export { runSqlServerSetRestore, runSqlServerSetRestoreTest } from './sqlserver-restore-test';
 export { fetchRemoteDatabaseSet, type FetchedRemoteSet } from './remote-set';
 export { fetchRemoteSqlServerChain } from './sqlserver-remote-set';

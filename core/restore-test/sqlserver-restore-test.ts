@@ -8,7 +8,7 @@ import { readSet } from '../backup-set/catalog';
 import { manifestOf, type Manifest } from '../backup-set/manifest';
 import { BackupError } from '../errors';
 import type { Logger } from '../logger';
-import { cancelled } from '../sources/postgres/restore';
+import { cancelled } from '../sources/postgres/restore/pg-restore';
 import {
 	asideNameFor,
 	checkTargetName,
@@ -25,7 +25,7 @@ import type { SharedFolder } from '../sources/sqlserver/shared-folder';
 import { dropDatabaseStatement } from '../sources/sqlserver/tsql';
 import { check, type CheckResult } from '../verify/checks';
 import { verifyLocalSet } from '../verify/verify-set';
-import type { RealRestoreReport, RestoreReport } from './postgres-restore-test';
+import type { RealRestoreReport, RestoreReport } from '../sources/postgres/restore/set-restore';
 
 export interface SqlServerSetRestoreTestRequest {
 	folder: string;

@@ -5,7 +5,7 @@ import type { Manifest } from '../backup-set/manifest';
 import { BackupError, systemErrorCode } from '../errors';
 import { formatBytes } from '../format';
 import { hashFile } from '../pipeline/hashing';
-import { checkPostgresArchive } from '../sources/postgres/archive-check';
+import { checkPostgresArchive } from '../sources/postgres/verify';
 import { checkFilesSet } from '../sources/protheus-files/files-verify';
 import { checkSqlServerSet } from '../sources/sqlserver/verify';
 import { allPassed, check, type CheckResult, type Verification, type VerifyOptions } from './checks';

@@ -8,8 +8,8 @@
 import { createHash } from 'node:crypto';
 import { createReadStream, existsSync, readdirSync, rmSync } from 'node:fs';
 import path from 'node:path';
-import { SCRATCH_PREFIX } from '../../core/restore-test/postgres-restore-test';
-import { databaseNameFor } from '../../core/sources/postgres/restore';
+import { SCRATCH_PREFIX } from '../../core/sources/postgres/restore/set-restore';
+import { databaseNameFor } from '../../core/sources/postgres/restore/pg-restore';
 import type { N8nInstance } from '../../support/n8n-env';
 import { daemonUnavailable } from '../../support/daemons';
 import { sharedPostgres } from '../../support/shared-postgres';

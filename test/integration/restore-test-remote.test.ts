@@ -11,8 +11,8 @@ import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSy
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { IDataObject, INodeParameters } from 'n8n-workflow';
-import { SCRATCH_PREFIX } from '../../core/restore-test/postgres-restore-test';
-import { databaseNameFor } from '../../core/sources/postgres/restore';
+import { SCRATCH_PREFIX } from '../../core/sources/postgres/restore/set-restore';
+import { databaseNameFor } from '../../core/sources/postgres/restore/pg-restore';
 import { createProtheusDatabase, dropDatabase } from '../../support/fixtures/protheus-db';
 import { daemonUnavailable } from '../../support/daemons';
 import { MANUAL_TRIGGER_TYPE, PACKAGE_NAME, type HarnessCredential } from '../../support/n8n-engine';

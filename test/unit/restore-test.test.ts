@@ -1,8 +1,8 @@
 /** The restore-test comparisons that need no server: tolerances, freshness, names, HTML escaping. */
 import type { PostgresInventory, PostgresSourceFacts, TableInventory } from '../../core/backup-set/manifest';
 import { restoreReportHtml } from '../../core/restore-test/html-report';
-import { compareWithManifest, type RestoredFacts } from '../../core/restore-test/postgres-checks';
-import { databaseNameFor } from '../../core/sources/postgres/restore';
+import { compareWithManifest, type RestoredFacts } from '../../core/sources/postgres/restore/checks';
+import { databaseNameFor } from '../../core/sources/postgres/restore/pg-restore';
 
 const source = { encoding: 'WIN1252', collation: 'C', ctype: 'C' } as PostgresSourceFacts;
 

@@ -3,14 +3,14 @@ import { createHash } from 'node:crypto';
 import { lookup } from 'node:dns/promises';
 import { join } from 'node:path';
 import type { Client } from 'pg';
-import type { Manifest, PostgresInventory, PostgresSourceFacts } from '../../backup-set/manifest';
-import { BackupError } from '../../errors';
-import { formatDuration } from '../../format';
-import type { Logger } from '../../logger';
-import { BoundedTail } from '../../pipeline/bounded-tail';
-import { findClientTool } from './client-tools';
-import { childEnvironment, type PostgresConnection } from './connection';
-import { quoteIdent } from './inventory';
+import type { Manifest, PostgresInventory, PostgresSourceFacts } from '../../../backup-set/manifest';
+import { BackupError } from '../../../errors';
+import { formatDuration } from '../../../format';
+import type { Logger } from '../../../logger';
+import { BoundedTail } from '../../../pipeline/bounded-tail';
+import { findClientTool } from '../client-tools';
+import { childEnvironment, type PostgresConnection } from '../connection';
+import { quoteIdent } from '../inventory';
 
 /** How pg_restore rebuilds a set in a database. */
 export interface PostgresRestoreOptions {

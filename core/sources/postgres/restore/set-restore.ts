@@ -1,12 +1,12 @@
 import type { Client } from 'pg';
-import { readSet } from '../backup-set/catalog';
-import type { Manifest } from '../backup-set/manifest';
-import { BackupError } from '../errors';
-import { formatDuration } from '../format';
-import type { Logger } from '../logger';
-import { connect, type PostgresConnection } from '../sources/postgres/connection';
-import { quoteIdent } from '../sources/postgres/inventory';
-import { defaultDumpOptions, PostgresSource } from '../sources/postgres/postgres-source';
+import { readSet } from '../../../backup-set/catalog';
+import type { Manifest } from '../../../backup-set/manifest';
+import { BackupError } from '../../../errors';
+import { formatDuration } from '../../../format';
+import type { Logger } from '../../../logger';
+import { connect, type PostgresConnection } from '../connection';
+import { quoteIdent } from '../inventory';
+import { defaultDumpOptions, PostgresSource } from '../postgres-source';
 import {
 	archivePathOf,
 	cancelled,
@@ -20,10 +20,10 @@ import {
 	postgresParts,
 	runPgRestore,
 	type PostgresRestoreOptions,
-} from '../sources/postgres/restore';
-import { check, type CheckResult } from '../verify/checks';
-import { verifyLocalSet } from '../verify/verify-set';
-import { compareWithManifest, readRestoredFacts } from './postgres-checks';
+} from './pg-restore';
+import { check, type CheckResult } from '../../../verify/checks';
+import { verifyLocalSet } from '../../../verify/verify-set';
+import { compareWithManifest, readRestoredFacts } from './checks';
 
 /** Scratch databases of Restore Test: always this prefix, so a DBA sees at once what they are. */
 export const SCRATCH_PREFIX = 'totvs_rt_';
