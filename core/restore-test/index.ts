@@ -11,7 +11,7 @@ export {
 	type RealRestoreReport,
 	type RealRestoreRequest,
 } from '../sources/postgres/restore/set-restore';
-export { runSqlServerSetRestore, runSqlServerSetRestoreTest } from './sqlserver-restore-test';
+export { runSqlServerSetRestore, runSqlServerSetRestoreTest } from '../sources/sqlserver/restore/set-restore';
 export { fetchRemoteDatabaseSet, type FetchedRemoteSet } from './remote-set';
 export { fetchRemoteSqlServerChain } from './sqlserver-remote-set';
 export { findLocalDatabaseSet } from './select-set';

@@ -2,7 +2,7 @@
 export { SqlServerSource, defaultSqlServerDumpOptions, type SqlServerDumpOptions } from './sqlserver-source';
 export { connectSqlServer } from './mssql-runner';
 export { checkSharedFolder, isInShared, serverPathFor, type SharedFolder } from './shared-folder';
-export type { SqlServerAddress } from './restore';
+export type { SqlServerAddress } from './restore/target';
 export type { SqlRunner } from './runner';
 export type { SqlServerVerifyAccess } from './verify';
 export { defaultSqlServerTimeouts, type SqlServerConnection } from './connection';

@@ -59,3 +59,10 @@ export const isSqlError = (error: unknown): error is SqlError => error instanceo
 
 /** First recordset of a result (most statements return one). */
 export const rowsOf = <T = SqlRow>(result: SqlResult, index = 0): T[] => (result.recordsets[index] ?? []) as T[];
+
+/** The server's messages as one line for a report: the first `max`, and how many more. */
+export const messagesText = (messages: SqlMessage[], max = 10) =>
+	messages
+		.slice(0, max)
+		.map((m) => `Msg ${m.number}: ${m.message}`)
+		.join(' ') + (messages.length > max ? ` … and ${messages.length - max} more` : '');

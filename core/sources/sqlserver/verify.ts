@@ -8,7 +8,7 @@ import { manifestOf, type Manifest } from '../../backup-set/manifest';
 import { BackupError } from '../../errors';
 import { check, notRun, type CheckResult } from '../../verify/checks';
 import { headerDifferences, readHeaderRows } from './backup-header';
-import { planSqlServerRestore } from './restore-test';
+import { planSqlServerRestore } from './restore/plan';
 import { isSqlError, type SqlRunner } from './runner';
 import { serverPathFor, type SharedFolder } from './shared-folder';
 import { verifyOnlyStatement } from './tsql';

@@ -12,7 +12,10 @@ import { LocalFolderDestination } from '../../../core/destinations';
 import { BackupError } from '../../../core/errors';
 import { silentLogger } from '../../../core/logger';
 import { fetchRemoteSqlServerChain } from '../../../core/restore-test/sqlserver-remote-set';
-import { runSqlServerSetRestore, runSqlServerSetRestoreTest } from '../../../core/restore-test/sqlserver-restore-test';
+import {
+	runSqlServerSetRestore,
+	runSqlServerSetRestoreTest,
+} from '../../../core/sources/sqlserver/restore/set-restore';
 import { uploadSet } from '../../../core/upload/set-transfer';
 import { makeTestbed, type Testbed } from './testbed';
 

@@ -9,10 +9,10 @@ import { silentLogger } from '../../../core/logger';
 import type { CheckResult } from '../../../core/verify/checks';
 import {
 	movesFor,
-	planSqlServerRestore,
 	runSqlServerRestoreTest,
 	type SqlServerRestoreTestRequest,
-} from '../../../core/sources/sqlserver/restore-test';
+} from '../../../core/sources/sqlserver/restore/chain-restore';
+import { planSqlServerRestore } from '../../../core/sources/sqlserver/restore/plan';
 import { FakeSqlServer, sqlError } from './fake-sql-server';
 import { makeTestbed, type Testbed } from './testbed';
 

@@ -12,8 +12,8 @@ import {
 	runSqlServerSetRestore,
 	runSqlServerSetRestoreTest,
 	type SqlServerSetRestoreRequest,
-} from '../../../core/restore-test/sqlserver-restore-test';
-import { checkTargetName, isSourceDatabase } from '../../../core/sources/sqlserver/restore';
+} from '../../../core/sources/sqlserver/restore/set-restore';
+import { checkTargetName, isSourceDatabase } from '../../../core/sources/sqlserver/restore/target';
 import type { CheckResult } from '../../../core/verify/checks';
 import { FakeSqlServer, sqlError } from './fake-sql-server';
 import { makeTestbed, type Testbed } from './testbed';

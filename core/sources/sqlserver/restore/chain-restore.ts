@@ -5,37 +5,30 @@
  * afterwards, also when anything failed. Failures of the backup are checks, not exceptions.
  */
 import { join } from 'node:path';
-import { manifestOf, type Manifest, type SqlServerInventory, type TableInventory } from '../../backup-set/manifest';
-import { BackupError } from '../../errors';
-import { formatDuration } from '../../format';
-import type { Logger } from '../../logger';
-import { check, type CheckResult } from '../../verify/checks';
-import { headerDifferences, readHeaderRows } from './backup-header';
-import { chainMemberOf, sqlServerSetsOf } from './chain-members';
-import { readContents } from './inventory';
-import { checkChainOrder, planRestoreChain } from './lsn-chain';
-import { isSqlError, rowsOf, type SqlMessage, type SqlRunner } from './runner';
-import { readServerFacts } from './server-facts';
-import { serverPathFor, type SharedFolder } from './shared-folder';
+import { manifestOf } from '../../../backup-set/manifest';
+import { BackupError } from '../../../errors';
+import { formatDuration } from '../../../format';
+import type { Logger } from '../../../logger';
+import { check, type CheckResult } from '../../../verify/checks';
+import { headerDifferences, readHeaderRows } from '../backup-header';
+import { chainMemberOf } from '../chain-members';
+import { checkChainOrder } from '../lsn-chain';
+import { isSqlError, messagesText, rowsOf, type SqlRunner } from '../runner';
+import { readServerFacts } from '../server-facts';
+import { serverPathFor, type SharedFolder } from '../shared-folder';
 import {
-	checkDbStatement,
 	dropDatabaseStatement,
 	fileListOnlyStatement,
 	recoverStatement,
 	restoreStatement,
 	serverJoin,
 	type FileMove,
-} from './tsql';
+} from '../tsql';
+import { checkDb, totvsChecks } from './checks';
+import type { ChainSet } from './plan';
 
 /** Same prefix as PostgreSQL's scratch databases, so a DBA sees at once what they are. */
 export const SQLSERVER_SCRATCH_PREFIX = 'totvs_rt_';
-/** The collation Protheus expects on SQL Server (TOTVS.md). */
-export const PROTHEUS_COLLATION = 'Latin1_General_BIN';
-
-export interface ChainSet {
-	folder: string;
-	manifest: Manifest;
-}
 
 export interface SqlServerRestoreTestRequest {
 	/** The sets to apply, in order: see planSqlServerRestore. */
@@ -70,28 +63,8 @@ export interface SqlServerRestoreTestResult {
 	checks: CheckResult[];
 }
 
-/** The chain to restore to reach the set in `folder`, from the sets beside it (same environment). */
-export async function planSqlServerRestore(folder: string, manifest: Manifest): Promise<ChainSet[]> {
-	const m = manifestOf(manifest, 'sqlserver');
-	const root = join(folder, '..', '..');
-	const sets = await sqlServerSetsOf(root, m.environment, m.source.database, m.source.serverName);
-	const target = chainMemberOf(manifest);
-	const chain = planRestoreChain(
-		target,
-		sets.map((s) => s.member),
-	);
-	return chain.map((member) =>
-		member.backupId === m.backupId ? { folder, manifest } : sets.find((s) => s.member.backupId === member.backupId)!,
-	);
-}
-
 export const scratchNameFor = (backupId: string) => `${SQLSERVER_SCRATCH_PREFIX}${backupId}`.slice(0, 128);
 const fileSafe = (name: string) => name.replace(/[^A-Za-z0-9_.-]/g, '_');
-const errorText = (messages: SqlMessage[], max = 10) =>
-	messages
-		.slice(0, max)
-		.map((m) => `Msg ${m.number}: ${m.message}`)
-		.join(' ') + (messages.length > max ? ` … and ${messages.length - max} more` : '');
 
 /** Where each file of the full goes: <default data or log folder>\<scratch>_<file id>.<ext>. */
 export function movesFor(
@@ -219,7 +192,7 @@ export async function runSqlServerRestoreTest(
 						false,
 						`${m.backupId} readable`,
 						'unreadable',
-						`RESTORE HEADERONLY of ${serverPath} failed: ${errorText(error.errors)}`,
+						`RESTORE HEADERONLY of ${serverPath} failed: ${messagesText(error.errors)}`,
 					),
 				);
 				return undefined;
@@ -267,7 +240,7 @@ export async function runSqlServerRestoreTest(
 						false,
 						`RESTORE ${m.backupId} succeeds`,
 						`Msg ${error.number}`,
-						`RESTORE of ${m.backupId} (${serverPath}) failed: ${errorText(error.errors)}`,
+						`RESTORE of ${m.backupId} (${serverPath}) failed: ${messagesText(error.errors)}`,
 					),
 				);
 				return false;
@@ -283,7 +256,7 @@ export async function runSqlServerRestoreTest(
 					false,
 					'RESTORE WITH RECOVERY succeeds',
 					`Msg ${error.number}`,
-					`Recovery of ${database} failed: ${errorText(error.errors)}`,
+					`Recovery of ${database} failed: ${messagesText(error.errors)}`,
 				),
 			);
 			return false;
@@ -301,201 +274,13 @@ export async function runSqlServerRestoreTest(
 	}
 }
 
-/** DBCC CHECKDB WITH NO_INFOMSGS, ALL_ERRORMSGS: silence means a consistent database. */
-async function checkDb(runner: SqlRunner, database: string): Promise<CheckResult> {
-	const expected = 'DBCC CHECKDB: 0 allocation and 0 consistency errors';
-	try {
-		const { messages } = await runner.query(checkDbStatement(database), {}, { timeoutMs: 0 });
-		const found = messages.filter(
-			(m) => m.severity > 10 || /found [1-9]\d* (allocation|consistency) errors/i.test(m.message),
-		);
-		return found.length
-			? check('dbcc', false, expected, `${found.length} problem(s)`, errorText(found))
-			: check('dbcc', true, expected, 'no errors', `DBCC CHECKDB found no problems in ${database}`);
-	} catch (error) {
-		if (!isSqlError(error)) throw error;
-		return check(
-			'dbcc',
-			false,
-			expected,
-			`${error.errors.length} error(s)`,
-			`DBCC CHECKDB reported: ${errorText(error.errors)}`,
-		);
-	}
-}
-
-const key = (t: { schema: string; name: string }) => `${t.schema}.${t.name}`;
-const list = (names: string[], max = 15) =>
-	names.length > max ? `${names.slice(0, max).join(', ')} and ${names.length - max} more` : names.join(', ');
-
-function setCheck(
-	name: string,
-	what: string,
-	expected: TableInventory[],
-	actual: TableInventory[],
-	select: (name: string) => boolean,
-): CheckResult {
-	const want = expected.filter((t) => select(t.name)).map(key);
-	const have = new Set(actual.filter((t) => select(t.name)).map(key));
-	const missing = want.filter((k) => !have.has(k));
-	return missing.length
-		? check(
-				name,
-				false,
-				`${want.length} ${what}`,
-				`${want.length - missing.length} present`,
-				`Missing after restore: ${list(missing)}`,
-			)
-		: check(
-				name,
-				true,
-				`${want.length} ${what}`,
-				`${want.length} present`,
-				`Every ${what.replace(/s$/, '')} recorded at backup time is present`,
-			);
-}
-
-const within = (expected: number, actual: number, tolerance: number) =>
-	Math.abs(expected - actual) <= Math.floor(Math.max(expected, 1) * tolerance);
-
-/** The TOTVS checks: collation, table sets, rows, R_E_C_N_O_, objects. */
-export async function totvsChecks(
-	runner: SqlRunner,
-	database: string,
-	sourceCollation: string,
-	expected: SqlServerInventory,
-	rowTolerance: number,
-): Promise<CheckResult[]> {
-	const [row] = rowsOf<{ collation: string | null }>(
-		await runner.query("SELECT CAST(DATABASEPROPERTYEX(@name, 'Collation') AS nvarchar(128)) AS collation", {
-			name: database,
-		}),
-	);
-	const collation = String(row?.collation ?? '');
-	const collationNote =
-		sourceCollation === PROTHEUS_COLLATION
-			? ''
-			: ` (the source uses ${sourceCollation}, not Protheus's usual ${PROTHEUS_COLLATION})`;
-	const actual = await readContents(runner, database);
-	const byKey = new Map(actual.tables.map((t) => [key(t), t]));
-	const pairs = expected.tables.filter((t) => byKey.has(key(t))).map((t) => [t, byKey.get(key(t))!] as const);
-	const tolerance = expected.snapshotConsistent ? 0 : rowTolerance;
-	const toleranceText = tolerance
-		? ` (tolerance ${(tolerance * 100).toFixed(2)}%: counts were read after the backup, not inside it)`
-		: '';
-	const rowDiffs = pairs
-		.filter(([e, a]) => !within(e.rows, a.rows, tolerance))
-		.map(([e, a]) => `${key(e)} ${a.rows} rows, expected ${e.rows}`);
-	const recnoDiffs = pairs
-		.filter(([e]) => e.maxRecno !== null)
-		.filter(([e, a]) => a.maxRecno === null || !within(e.maxRecno!, a.maxRecno, tolerance))
-		.map(([e, a]) => `${key(e)} max R_E_C_N_O_ ${a.maxRecno ?? 'none'}, expected ${e.maxRecno}`);
-	const isTop = (n: string) => /^TOP_/i.test(n);
-	const isSys = (n: string) => /^SYS_/i.test(n);
-	const totalRows = pairs.reduce((sum, [, a]) => sum + a.rows, 0);
-	const countCheck = (name: string, what: string, want: number, have: number) =>
-		want === have
-			? check(name, true, `${want} ${what}`, `${have}`, `Same number of ${what} as at backup time`)
-			: check(
-					name,
-					false,
-					`${want} ${what}`,
-					`${have}`,
-					`The restored database has ${have} ${what}, the source had ${want}`,
-				);
-	const noRecno = actual.tables.filter((t) => t.protheus && !t.hasDeleted).map(key);
-	return [
-		collation === sourceCollation
-			? check('collation', true, sourceCollation, collation, `Collation equals the source's${collationNote}`)
-			: check(
-					'collation',
-					false,
-					sourceCollation,
-					collation,
-					`The restored database's collation differs from the source's: Protheus would sort and compare keys differently${collationNote}`,
-				),
-		setCheck('tables', 'tables', expected.tables, actual.tables, (n) => !isTop(n) && !isSys(n)),
-		setCheck('top-tables', 'DBAccess TOP_* tables', expected.tables, actual.tables, isTop),
-		setCheck('sys-tables', 'SYS_* tables', expected.tables, actual.tables, isSys),
-		rowDiffs.length
-			? check(
-					'row-counts',
-					false,
-					`row counts of ${pairs.length} tables${toleranceText}`,
-					`${rowDiffs.length} differ`,
-					list(rowDiffs, 10),
-				)
-			: check(
-					'row-counts',
-					true,
-					`row counts of ${pairs.length} tables${toleranceText}`,
-					`${totalRows} rows, all match`,
-					'Every table has the rows recorded at backup time',
-				),
-		recnoDiffs.length
-			? check(
-					'max-recno',
-					false,
-					`max R_E_C_N_O_ as recorded${toleranceText}`,
-					`${recnoDiffs.length} differ`,
-					list(recnoDiffs, 10),
-				)
-			: check(
-					'max-recno',
-					true,
-					`max R_E_C_N_O_ as recorded${toleranceText}`,
-					'all match',
-					'Every Protheus table has the max R_E_C_N_O_ recorded at backup time',
-				),
-		noRecno.length
-			? check(
-					'protheus-columns',
-					false,
-					'R_E_C_N_O_ and D_E_L_E_T_ on every Protheus table',
-					`${noRecno.length} without D_E_L_E_T_`,
-					list(noRecno),
-				)
-			: check(
-					'protheus-columns',
-					true,
-					'R_E_C_N_O_ and D_E_L_E_T_ on every Protheus table',
-					'present',
-					'Every Protheus table has R_E_C_N_O_ and D_E_L_E_T_',
-				),
-		proceduresCheck(expected.procedures, actual.procedures),
-		countCheck('unq-indexes', '_UNQ indexes', expected.counts.unqIndexes, actual.counts.unqIndexes),
-		countCheck('triggers', 'triggers', expected.counts.triggers, actual.counts.triggers),
-	];
-}
-
-/** Every stored procedure of the source (DBAccess installs its own, listed in TOP_SP) is in the copy. */
-function proceduresCheck(expected: string[], actual: string[]): CheckResult {
-	const have = new Set(actual);
-	const missing = expected.filter((name) => !have.has(name));
-	return missing.length
-		? check(
-				'procedures',
-				false,
-				`${expected.length} stored procedures`,
-				`${expected.length - missing.length} present`,
-				`Missing after restore: ${list(missing)}`,
-			)
-		: check(
-				'procedures',
-				true,
-				`${expected.length} stored procedures`,
-				`${actual.length} present`,
-				'Every stored procedure recorded at backup time is present',
-			);
-}
-
 /** DROP DATABASE of the scratch copy, reported as a check (a failure names what to drop by hand). */
 async function dropScratch(runner: SqlRunner, database: string, log: Logger): Promise<CheckResult> {
 	try {
 		await runner.query(dropDatabaseStatement(database), {}, { timeoutMs: 0 });
 		return check('cleanup', true, `scratch database ${database} dropped`, 'dropped', `Dropped ${database}`);
 	} catch (error) {
-		const text = isSqlError(error) ? errorText(error.errors) : (error as Error).message;
+		const text = isSqlError(error) ? messagesText(error.errors) : (error as Error).message;
 		log.warn(`Could not drop scratch database ${database}: ${text}`);
 		return check(
 			'cleanup',

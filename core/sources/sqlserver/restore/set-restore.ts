@@ -4,11 +4,11 @@
  * restore server (which reads the files through the shared folder) and check it. Restore Test
  * then drops the scratch copy; Restore puts the checked copy under the target's name.
  */
-import { readSet } from '../backup-set/catalog';
-import { manifestOf, type Manifest } from '../backup-set/manifest';
-import { BackupError } from '../errors';
-import type { Logger } from '../logger';
-import { cancelled } from '../sources/postgres/restore/pg-restore';
+import { readSet } from '../../../backup-set/catalog';
+import { manifestOf, type Manifest } from '../../../backup-set/manifest';
+import { BackupError } from '../../../errors';
+import type { Logger } from '../../../logger';
+import { cancelled } from '../../postgres/restore/pg-restore';
 import {
 	asideNameFor,
 	checkTargetName,
@@ -17,15 +17,16 @@ import {
 	stagingNameFor,
 	swapIntoTarget,
 	type SqlServerAddress,
-} from '../sources/sqlserver/restore';
-import { planSqlServerRestore, runSqlServerRestoreTest } from '../sources/sqlserver/restore-test';
-import type { SqlRunner } from '../sources/sqlserver/runner';
-import { readServerFacts } from '../sources/sqlserver/server-facts';
-import type { SharedFolder } from '../sources/sqlserver/shared-folder';
-import { dropDatabaseStatement } from '../sources/sqlserver/tsql';
-import { check, type CheckResult } from '../verify/checks';
-import { verifyLocalSet } from '../verify/verify-set';
-import type { RealRestoreReport, RestoreReport } from '../sources/postgres/restore/set-restore';
+} from './target';
+import { runSqlServerRestoreTest } from './chain-restore';
+import { planSqlServerRestore } from './plan';
+import type { SqlRunner } from '../runner';
+import { readServerFacts } from '../server-facts';
+import type { SharedFolder } from '../shared-folder';
+import { dropDatabaseStatement } from '../tsql';
+import { check, type CheckResult } from '../../../verify/checks';
+import { verifyLocalSet } from '../../../verify/verify-set';
+import type { RealRestoreReport, RestoreReport } from '../../postgres/restore/set-restore';
 
 export interface SqlServerSetRestoreTestRequest {
 	folder: string;

@@ -1,14 +1,14 @@
 /**
  * Restore (real recovery) of SQL Server sets: the names involved, the guards, and the swap that
  * puts a restored and checked copy under the target's name. The copy itself is restored and
- * checked by restore-test.ts under the staging name; only then does anything touch the target.
+ * checked by chain-restore.ts under the staging name; only then does anything touch the target.
  */
-import type { SqlServerSourceFacts } from '../../backup-set/sqlserver-manifest';
-import { BackupError } from '../../errors';
-import type { Logger } from '../../logger';
-import { check, type CheckResult } from '../../verify/checks';
-import { isSqlError, rowsOf, type SqlRunner } from './runner';
-import type { ServerFacts } from './server-facts';
+import type { SqlServerSourceFacts } from '../../../backup-set/sqlserver-manifest';
+import { BackupError } from '../../../errors';
+import type { Logger } from '../../../logger';
+import { check, type CheckResult } from '../../../verify/checks';
+import { isSqlError, rowsOf, type SqlRunner } from '../runner';
+import type { ServerFacts } from '../server-facts';
 import {
 	DATABASE_STATE_SQL,
 	dropDatabaseStatement,
@@ -16,7 +16,7 @@ import {
 	renameDatabaseStatement,
 	setUserAccessStatement,
 	type UserAccess,
-} from './tsql';
+} from '../tsql';
 
 /** Where Restore builds and checks a set before it takes the target's name (as PostgreSQL's). */
 export const SQLSERVER_STAGING_PREFIX = 'totvs_rs_';
