@@ -61,11 +61,14 @@ function fromBase64(text: string): Buffer | undefined {
 	return toBase64(data) === text ? data : undefined;
 }
 
-function seal(key: Uint8Array, nonce: Uint8Array, plaintext: Uint8Array): Buffer[] {
+/** Ciphertext and tag in one buffer: one write downstream per chunk, not two (fewer syscalls). */
+function seal(key: Uint8Array, nonce: Uint8Array, plaintext: Uint8Array): Buffer {
 	const cipher = createCipheriv('chacha20-poly1305', key, nonce, { authTagLength: TAG_SIZE });
-	const out = cipher.update(plaintext);
+	const out = Buffer.allocUnsafe(plaintext.length + TAG_SIZE);
+	cipher.update(plaintext).copy(out);
 	cipher.final();
-	return [out, cipher.getAuthTag()];
+	cipher.getAuthTag().copy(out, plaintext.length);
+	return out;
 }
 
 /** Plaintext, or undefined when the tag does not authenticate. */
@@ -102,7 +105,7 @@ function x25519Stanza(fileKey: Buffer, recipient: AgeRecipient): string {
 	const share = rawX25519PublicKey(ephemeral.publicKey);
 	const shared = diffieHellman({ privateKey: ephemeral.privateKey, publicKey: recipient.keyObject });
 	const wrapKey = hkdf(shared, Buffer.concat([share, recipient.publicKey]), X25519_INFO);
-	const body = toBase64(Buffer.concat(seal(wrapKey, ZERO_NONCE, fileKey)));
+	const body = toBase64(seal(wrapKey, ZERO_NONCE, fileKey));
 	// A 32-byte body is one 43-character line; age's rule (64-column lines, a last line
 	// shorter than 64, possibly empty) only matters for longer bodies.
 	return `-> X25519 ${toBase64(share)}\n${body}\n`;
@@ -145,7 +148,7 @@ export class AgeEncryptStream extends Transform {
 	}
 
 	private sealChunk(plaintext: Buffer, last: boolean) {
-		for (const part of seal(this.payloadKey, chunkNonce(this.counter, last), plaintext)) this.push(part);
+		this.push(seal(this.payloadKey, chunkNonce(this.counter, last), plaintext));
 		this.counter++;
 	}
 

@@ -66,6 +66,7 @@ export type Bech32Result = { ok: true; hrp: string; data: Buffer; upperCase: boo
 export function bech32Decode(text: string): Bech32Result {
 	for (let i = 0; i < text.length; i++) {
 		const c = text.charCodeAt(i);
+		if (c === 32 || c === 9) return { ok: false, reason: 'it contains a space (a key is a single word)' };
 		if (c < 33 || c > 126) return { ok: false, reason: 'it contains a character that is not printable ASCII' };
 	}
 	const lower = text.toLowerCase();
