@@ -44,6 +44,15 @@ export async function readSet(folder: string): Promise<Manifest> {
 	return parseManifest(text, manifestPath);
 }
 
+/**
+ * Why a valid manifest does not describe the set of the folder it is in (copied or moved by
+ * hand): its backupId and environment are what every later step joins into paths and chains by.
+ */
+export function misplacedReason(manifest: Manifest, environment: string, folderName: string): string | undefined {
+	if (manifest.backupId === folderName && manifest.environment === environment) return undefined;
+	return `its ${MANIFEST_FILE} belongs to set ${manifest.backupId} of environment ${manifest.environment}, not to folder ${environment}/${folderName}: the folder was renamed or the manifest copied by hand. Rename the folder back (or put its own manifest back).`;
+}
+
 /** Lists the sets under `<root>/<environment>/`, for one environment or all of them. */
 export async function listSets(root: string, environment?: string): Promise<Catalog> {
 	const catalog: Catalog = { sets: [], unfinished: [], invalid: [] };
@@ -53,7 +62,9 @@ export async function listSets(root: string, environment?: string): Promise<Cata
 			const folder = join(root, env, backupId);
 			try {
 				const manifest = await readSet(folder);
-				catalog.sets.push({ environment: env, backupId, folder, manifest });
+				const misplaced = misplacedReason(manifest, env, backupId);
+				if (misplaced) catalog.invalid.push({ folder, reason: misplaced });
+				else catalog.sets.push({ environment: env, backupId, folder, manifest });
 			} catch (error) {
 				if (error instanceof BackupError && error.code === 'SET_NOT_FOUND') {
 					catalog.unfinished.push({ environment: env, backupId, folder, modifiedAt: (await stat(folder)).mtime });

@@ -1,4 +1,4 @@
-import { arrayOf, integer, nullable, object, oneOf, optional, string } from './schema';
+import { arrayOf, integer, nullable, object, oneOf, optional, relativePath, string } from './schema';
 
 /**
  * What a Protheus file-tree set's manifest records: the folders backed up and, in the inventory,
@@ -77,8 +77,9 @@ export interface FilesInventory {
 	};
 }
 
-const label = string(/^[^/\\\0]+$/, 'a root label (one path segment)');
-const entryPath = string(/^(?![/\\])(?![A-Za-z]:)(?!.*(^|[/\\])\.\.([/\\]|$))[^\0]+$/, 'a relative path without ".."');
+const label = string(/^(?!\.\.?$)[^/\\\0]+$/, 'a root label (one path segment, not "." or "..")');
+// A scanned file name may hold a newline or a backslash: checked segment by segment (see relativePath).
+const entryPath = relativePath('a relative path without ".."', { strict: false });
 const sha256 = string(/^[0-9a-f]{64}$/, '64 lowercase hex characters');
 const issue = object({ path: string(), reason: string() });
 
@@ -104,7 +105,7 @@ export const filesInventorySchema = object({
 			mode: integer(),
 			sha256: nullable(sha256),
 			target: nullable(string()),
-			from: nullable(string()),
+			from: nullable(string()), // a backupId of the manifest's environment: checked in manifest.ts
 			uid: optional(integer()),
 			gid: optional(integer()),
 			uname: optional(nullable(string())),

@@ -1,8 +1,13 @@
 import { BackupError } from '../errors';
-import type { BackupType, Component } from './manifest';
+
+/** Declared here, where ids are made and recognised; manifest.ts re-exports them. */
+export type Component = 'database' | 'files';
+export type BackupType = 'full' | 'differential' | 'incremental' | 'log';
 
 /** A safe folder name: no separator, no '..', no control character, no leading dot or dash. */
 export const ENVIRONMENT = /^[A-Za-z0-9][A-Za-z0-9_.-]{0,62}$/;
+/** What follows `<environment>-` in a restore point id (core/restore-point.ts: `-<time>-rp-<hex>`). */
+const RESTORE_POINT_ID_TAIL = /^\d{8}T\d{6}Z-rp-[0-9a-f]{1,32}$/;
 /** What follows `<environment>-` in a backupId (see makeBackupId). */
 const BACKUP_ID_TAIL = /^\d{8}T\d{6}Z-(full|differential|incremental|log)-(db|files)(-\d{1,3})?$/;
 
@@ -50,5 +55,14 @@ export function isBackupIdOf(environment: string, id: string): boolean {
 		ENVIRONMENT.test(environment) &&
 		id.startsWith(`${environment}-`) &&
 		BACKUP_ID_TAIL.test(id.slice(environment.length + 1))
+	);
+}
+
+/** Whether `id` is a restore point id of `environment`. */
+export function isRestorePointIdOf(environment: string, id: string): boolean {
+	return (
+		ENVIRONMENT.test(environment) &&
+		id.startsWith(`${environment}-`) &&
+		RESTORE_POINT_ID_TAIL.test(id.slice(environment.length + 1))
 	);
 }

@@ -12,7 +12,19 @@ import {
 	type SqlServerSourceFacts,
 } from './sqlserver-manifest';
 import { filesInventorySchema, filesSourceSchema, type FilesInventory, type FilesSourceFacts } from './files-manifest';
-import { anything, arrayOf, integer, nullable, object, oneOf, optional, string, type Check } from './schema';
+import { ENVIRONMENT, isBackupIdOf, isRestorePointIdOf, type BackupType, type Component } from './ids';
+import {
+	anything,
+	arrayOf,
+	integer,
+	nullable,
+	object,
+	oneOf,
+	optional,
+	relativePath,
+	string,
+	type Check,
+} from './schema';
 
 /**
  * The manifest: the one contract every node, destination and later restore depends on.
@@ -33,9 +45,8 @@ export type * from './postgres-manifest';
 export type * from './sqlserver-manifest';
 export type * from './files-manifest';
 
-export type Component = 'database' | 'files';
+export type { Component, BackupType } from './ids';
 export type Engine = 'postgres' | 'sqlserver' | 'protheus-files';
-export type BackupType = 'full' | 'differential' | 'incremental' | 'log';
 /** 'sqlserver-native': BACKUP … WITH COMPRESSION (SQL Server compresses inside the .bak). */
 export type CompressionMethod = 'none' | 'gzip' | 'zstd' | 'lz4' | 'sqlserver-native';
 
@@ -108,12 +119,15 @@ export function manifestOf<E extends keyof EngineParts>(
 
 const isoTime = string(/^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d+)?Z$/, 'an ISO-8601 UTC time');
 const sha256 = string(/^[0-9a-f]{64}$/, '64 lowercase hex characters');
-const relativePath = string(/^(?!\/)(?!.*(^|\/)\.\.(\/|$))[^\0]+$/, 'a relative path inside the set folder');
+const artifactPath = relativePath('a relative path inside the set folder', {
+	strict: true,
+	reserved: [MANIFEST_FILE, IN_PROGRESS_MARKER],
+});
 
 const commonSchema: Check = object({
 	formatVersion: integer(1),
-	backupId: string(/^[A-Za-z0-9][A-Za-z0-9_.-]*$/, 'a backup id'),
-	environment: string(/^[A-Za-z0-9][A-Za-z0-9_.-]*$/, 'an environment name'),
+	backupId: string(), // checked against the environment below, like every id
+	environment: string(ENVIRONMENT, 'an environment name (letters, digits, "-", "_", "."; up to 63)'),
 	component: oneOf('database', 'files'),
 	engine: oneOf('postgres', 'sqlserver', 'protheus-files'),
 	type: oneOf('full', 'differential', 'incremental', 'log'),
@@ -130,11 +144,35 @@ const commonSchema: Check = object({
 		level: nullable(integer()),
 	}),
 	encryption: object({ method: oneOf('none') }),
-	artifacts: arrayOf(object({ path: relativePath, bytes: integer(), sha256, kind: string() })),
+	artifacts: arrayOf(object({ path: artifactPath, bytes: integer(), sha256, kind: string() })),
 	inventory: anything, // checked per engine below
 	// Reserved for later engines; checked when present so a typo is caught.
-	restorePointId: optional(anything),
+	restorePointId: optional(string()),
 });
+
+/**
+ * Ids name folders (`<environment>/<backupId>`, a chain's parent folder, the set a file's content
+ * is in), so each must be an id of this manifest's own environment, exactly as we write them.
+ */
+function idProblem(manifest: Manifest): string | undefined {
+	const { environment } = manifest;
+	const expected = `a backup id of environment ${environment} (${environment}-<yyyymmddThhmmssZ>-<type>-<db|files>)`;
+	const ids: Array<[string, unknown]> = [
+		['backupId', manifest.backupId],
+		['baseBackupId', manifest.baseBackupId],
+		['parentBackupId', manifest.parentBackupId],
+	];
+	if (manifest.engine === 'protheus-files')
+		(manifest.inventory as FilesInventory).entries.forEach((entry, i) => {
+			if (entry.from !== null) ids.push([`inventory.entries[${i}].from`, entry.from]);
+		});
+	for (const [field, id] of ids)
+		if (id !== null && !isBackupIdOf(environment, id as string))
+			return `${field}: expected ${expected}, found ${JSON.stringify(String(id).slice(0, 80))}`;
+	if (manifest.restorePointId !== undefined && !isRestorePointIdOf(environment, manifest.restorePointId))
+		return `restorePointId: expected a restore point id of environment ${environment}, found ${JSON.stringify(manifest.restorePointId.slice(0, 80))}`;
+	return undefined;
+}
 
 const manifestSchema: Check = (value, path) => {
 	const problem = commonSchema(value, path);
@@ -142,7 +180,11 @@ const manifestSchema: Check = (value, path) => {
 	const manifest = value as { engine: Engine; source: unknown; inventory: unknown };
 	const schemas = engineSchemas[manifest.engine];
 	if (!schemas) return `engine: "${manifest.engine}" is not supported by this version`;
-	return schemas.source(manifest.source, 'source') ?? schemas.inventory(manifest.inventory, 'inventory');
+	return (
+		schemas.source(manifest.source, 'source') ??
+		schemas.inventory(manifest.inventory, 'inventory') ??
+		idProblem(value as Manifest)
+	);
 };
 
 /**

@@ -12,9 +12,46 @@ export const string =
 	(value, path) => {
 		if (typeof value !== 'string') return `${path}: expected a string, found ${typeName(value)}`;
 		if (pattern && !pattern.test(value))
-			return `${path}: expected ${what ?? `a value matching ${pattern}`}, found "${value.slice(0, 80)}"`;
+			return `${path}: expected ${what ?? `a value matching ${pattern}`}, found ${quote(value)}`;
 		return undefined;
 	};
+
+/** JSON quoting: a newline or control character in a bad value shows as \n, not as a line break in a log. */
+const quote = (value: string) => JSON.stringify(value.slice(0, 80));
+
+/**
+ * A relative path inside a folder, checked segment by segment: no regular expression, since `.`
+ * does not match a newline and `x\n/../../tmp/pwn` once passed a "no .." pattern.
+ * - strict (names we write: artifacts): forward slashes only, no control character, no empty or
+ *   "." segment, none of `reserved` as the whole path;
+ * - otherwise (names from a scanned file tree, where a newline or a backslash is a legal Linux
+ *   file name character): no ".." segment between '/' or '\', no NUL, not absolute.
+ */
+export const relativePath =
+	(what: string, options: { strict: boolean; reserved?: readonly string[] }): Check =>
+	(value, path) => {
+		if (typeof value !== 'string') return `${path}: expected a string, found ${typeName(value)}`;
+		const problem = pathProblem(value, options.strict, options.reserved ?? []);
+		return problem ? `${path}: expected ${what}, found ${quote(value)} (${problem})` : undefined;
+	};
+
+function pathProblem(value: string, strict: boolean, reserved: readonly string[]): string | undefined {
+	if (value === '') return 'empty';
+	if (value.includes('\0')) return 'it has a NUL character';
+	if (value.startsWith('/') || value.startsWith('\\')) return 'it is absolute';
+	if (/^[A-Za-z]:/.test(value)) return 'it starts with a drive letter';
+	if (strict) {
+		// eslint-disable-next-line no-control-regex
+		if (/[\x00-\x1f\x7f]/.test(value)) return 'it has a control character';
+		if (value.includes('\\')) return 'it has a backslash';
+		if (reserved.includes(value)) return 'that name is reserved for the set itself';
+	}
+	for (const segment of value.split(strict ? '/' : /[/\\]/)) {
+		if (segment === '..') return 'it has a ".." segment';
+		if (strict && (segment === '' || segment === '.')) return 'it has an empty or "." segment';
+	}
+	return undefined;
+}
 
 export const integer =
 	(min = 0): Check =>

@@ -17,8 +17,11 @@ import { calendarKeys, checkTimeZone, type Period } from './calendar';
  *   up to the full, a differential its base full), whatever the rules say about it;
  * - the rules count only usable sets (verified, with their whole chain present and verified):
  *   a damaged set or a broken chain cannot be restored, so it never takes a kept slot;
- * - unfinished sets (a folder without manifest) are removed once older than a threshold, so an
- *   upload still in progress in another execution is never touched.
+ * - a set whose manifest is invalid is never deleted (it is not in `sets` at all), and a set
+ *   whose chain needs it is kept, not deleted as broken: the manifest may be put back;
+ * - unfinished sets (a folder of ours without manifest, see core/upload/remote-catalog.ts) are
+ *   removed once older than a threshold, so an upload still in progress in another execution is
+ *   never touched.
  * Rules apply per environment and component: a database chain and a files chain are separate.
  */
 
@@ -46,6 +49,14 @@ export interface UnfinishedSummary {
 	bytes?: number;
 }
 
+/** A set folder whose manifest cannot be read or trusted: never deleted, and what needs it is kept. */
+export interface InvalidSetSummary {
+	environment: string;
+	/** The folder's name: the id other sets' manifests refer to it by. */
+	backupId: string;
+	reason: string;
+}
+
 export interface RetentionPolicy {
 	keepLast: number;
 	keepDaily: number;
@@ -69,6 +80,7 @@ export type KeepRule =
 	| 'minimum-age'
 	| 'newest-verified-full'
 	| 'dependency'
+	| 'needs-invalid-set'
 	| 'unfinished-recent';
 export type DeleteRule = 'not-selected' | 'damaged' | 'chain-broken' | 'unfinished-stale';
 
@@ -161,10 +173,12 @@ export function planPrune(
 	unfinished: readonly UnfinishedSummary[],
 	policy: RetentionPolicy,
 	now: Date,
+	invalid: readonly InvalidSetSummary[] = [],
 ): PrunePlan {
 	checkPolicy(policy);
 	const timeZone = policy.timeZone ?? 'UTC';
 	const byId = new Map(sets.map((s) => [`${s.environment}/${s.backupId}`, s]));
+	const invalidById = new Map(invalid.map((s) => [`${s.environment}/${s.backupId}`, s]));
 	const keep = new Map<SetSummary, Reason[]>();
 	const addKeep = (set: SetSummary, reason: Reason) => {
 		const reasons = keep.get(set) ?? [];
@@ -173,22 +187,29 @@ export function planPrune(
 	};
 
 	// Usable = verified with every set of its chain present and verified. Memoised; a cycle
-	// (only possible with hand-edited manifests) counts as broken.
-	const usable = new Map<SetSummary, { ok: boolean; why?: string }>();
-	const usability = (set: SetSummary, visiting = new Set<SetSummary>()): { ok: boolean; why?: string } => {
+	// (only possible with hand-edited manifests) counts as broken. `invalid`: the chain reaches a
+	// set whose manifest is unreadable; not usable, but not provably broken either (that manifest
+	// may be put back from another copy), so such a set is never deleted for it.
+	type Usability = { ok: boolean; why?: string; invalid?: string };
+	const usable = new Map<SetSummary, Usability>();
+	const usability = (set: SetSummary, visiting = new Set<SetSummary>()): Usability => {
 		const known = usable.get(set);
 		if (known) return known;
-		let result: { ok: boolean; why?: string };
+		let result: Usability;
 		const needed = dependencyOf(set);
 		const parent = needed === null ? undefined : byId.get(`${set.environment}/${needed}`);
 		if (!set.verified) result = { ok: false, why: set.problem ?? 'not verified' };
 		else if (needed === null) result = { ok: true };
+		else if (!parent && invalidById.has(`${set.environment}/${needed}`))
+			result = { ok: false, why: `it needs ${needed}, whose manifest is invalid`, invalid: needed };
 		else if (!parent) result = { ok: false, why: `it needs ${needed}, which is not on the destination` };
 		else if (visiting.has(parent)) result = { ok: false, why: `its chain loops back to ${needed}` };
 		else {
 			visiting.add(set);
 			const up = usability(parent, visiting);
-			result = up.ok ? up : { ok: false, why: `it needs ${needed}, which cannot be restored (${up.why})` };
+			result = up.ok
+				? up
+				: { ok: false, why: `it needs ${needed}, which cannot be restored (${up.why})`, invalid: up.invalid };
 		}
 		usable.set(set, result);
 		return result;
@@ -255,6 +276,17 @@ export function planPrune(
 		const reasons = keep.get(set);
 		if (reasons) return { ...base, action: 'keep', reasons };
 		const state = usability(set);
+		if (set.verified && state.invalid)
+			return {
+				...base,
+				action: 'keep',
+				reasons: [
+					{
+						rule: 'needs-invalid-set',
+						text: `its chain needs ${state.invalid}, whose manifest is invalid: kept until that set is repaired or removed by hand`,
+					},
+				],
+			};
 		const reason: Reason = !set.verified
 			? { rule: 'damaged', text: `damaged and older than the minimum age: ${state.why}` }
 			: !state.ok

@@ -7,14 +7,16 @@
  * upload's in-progress marker is an unfinished set (which Prune may clean); any other folder is
  * `ignored`, reported and never touched.
  */
-import { BackupError } from '../errors';
-import type { Catalog, CatalogEntry, UnfinishedSet } from '../backup-set/catalog';
+import { BackupError, type BackupErrorCode } from '../errors';
+import { misplacedReason, type Catalog, type CatalogEntry, type UnfinishedSet } from '../backup-set/catalog';
 import { isBackupIdOf } from '../backup-set/ids';
 import { IN_PROGRESS_MARKER, MANIFEST_FILE, parseManifest, type Manifest } from '../backup-set/manifest';
 import type { Destination, RemoteEntry } from '../destinations';
-import type { SetSummary, UnfinishedSummary } from '../retention/retention';
+import type { InvalidSetSummary, SetSummary, UnfinishedSummary } from '../retention/retention';
 
 const MAX_MANIFEST_BYTES = 64 << 20;
+/** What a set's own content can cause (a bad or oversized manifest): that set is invalid, the listing goes on. */
+const SET_CONTENT_ERRORS = new Set<BackupErrorCode>(['MANIFEST_INVALID', 'INVALID_INPUT']);
 
 export interface RemoteSetEntry extends CatalogEntry {
 	/** 'complete': every artifact present with its recorded size; 'damaged': not. */
@@ -96,6 +98,11 @@ export async function listRemoteSets(destination: Destination, environment?: str
 			}
 			try {
 				const manifest = await readRemoteManifest(destination, env, folder.name);
+				const misplaced = misplacedReason(manifest, env, folder.name);
+				if (misplaced) {
+					catalog.invalid.push({ folder: folder.path, reason: misplaced });
+					continue;
+				}
 				const problem = await missingArtifacts(destination, folder.path, manifest, entries);
 				catalog.sets.push({
 					environment: env,
@@ -107,7 +114,9 @@ export async function listRemoteSets(destination: Destination, environment?: str
 					bytes: manifest.artifacts.reduce((sum, a) => sum + a.bytes, 0),
 				});
 			} catch (error) {
-				if (!(error instanceof BackupError) || error.code !== 'MANIFEST_INVALID') throw error;
+				// One bad set is reported, never fatal: it must not stop List and Prune for the whole
+				// environment. Connection and permission errors still fail (the listing is then unknown).
+				if (!(error instanceof BackupError) || !SET_CONTENT_ERRORS.has(error.code)) throw error;
 				catalog.invalid.push({ folder: folder.path, reason: error.message });
 			}
 		}
@@ -153,8 +162,16 @@ function newestChange(folder: RemoteEntry, entries: RemoteEntry[]): Date {
 }
 
 /** The catalog in the terms retention works with. */
-export function retentionInput(catalog: RemoteCatalog): { sets: SetSummary[]; unfinished: UnfinishedSummary[] } {
+export function retentionInput(catalog: RemoteCatalog): {
+	sets: SetSummary[];
+	unfinished: UnfinishedSummary[];
+	invalid: InvalidSetSummary[];
+} {
 	return {
+		invalid: catalog.invalid.map((i) => {
+			const slash = i.folder.lastIndexOf('/');
+			return { environment: i.folder.slice(0, slash), backupId: i.folder.slice(slash + 1), reason: i.reason };
+		}),
 		sets: catalog.sets.map((s) => ({
 			environment: s.environment,
 			backupId: s.backupId,

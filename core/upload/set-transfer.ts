@@ -316,6 +316,11 @@ export interface PruneResult {
 	 * marker): never deleted, listed so a person can look at them.
 	 */
 	ignored: Array<{ path: string; reason: string }>;
+	/**
+	 * Set folders whose manifest is invalid (unreadable, or not this folder's): never deleted, and
+	 * the sets that need them are kept; listed so a person can repair or remove them.
+	 */
+	invalid: Array<{ path: string; reason: string }>;
 }
 
 /**
@@ -331,9 +336,10 @@ export async function pruneSets(destination: Destination, options: PruneOptions)
 		const catalog = await listRemoteSets(destination, environment);
 		const input = retentionInput(catalog);
 		const ignored = catalog.ignored.map((f) => ({ path: f.folder, reason: f.reason }));
-		for (const folder of ignored)
+		const invalid = catalog.invalid.map((f) => ({ path: f.folder, reason: f.reason }));
+		for (const folder of [...invalid, ...ignored])
 			logger.warn(`Prune left ${folder.path} on ${destination.describe()} untouched: ${folder.reason}`);
-		const plan = planPrune(input.sets, input.unfinished, options.policy, options.now ?? new Date());
+		const plan = planPrune(input.sets, input.unfinished, options.policy, options.now ?? new Date(), input.invalid);
 		const deleted: string[] = [];
 		if (!options.dryRun) {
 			for (const decision of [...plan.sets, ...plan.unfinished].filter((d) => d.action === 'delete')) {
@@ -345,7 +351,7 @@ export async function pruneSets(destination: Destination, options: PruneOptions)
 				logger.info(`Pruned ${decision.backupId} from ${destination.describe()}`);
 			}
 		}
-		return { plan, dryRun: options.dryRun, deleted, ignored };
+		return { plan, dryRun: options.dryRun, deleted, ignored, invalid };
 	};
 	// A dry run changes nothing, so it does not wait for or block a running upload.
 	return options.dryRun
