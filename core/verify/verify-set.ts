@@ -6,7 +6,7 @@ import { BackupError, systemErrorCode } from '../errors';
 import { formatBytes } from '../format';
 import { hashFile } from '../pipeline/hashing';
 import { checkPostgresArchive } from '../sources/postgres/verify';
-import { checkFilesSet } from '../sources/protheus-files/files-verify';
+import { checkFilesSet } from '../sources/protheus-files/verify';
 import { checkSqlServerSet } from '../sources/sqlserver/verify';
 import { allPassed, check, type CheckResult, type Verification, type VerifyOptions } from './checks';
 

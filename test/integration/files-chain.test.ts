@@ -23,7 +23,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { BackupResult } from '../../core/backup';
 import { manifestOf } from '../../core/backup-set/manifest';
-import { restoreFilesChain } from '../../core/restore/files-chain';
+import { restoreFilesChain } from '../../core/sources/protheus-files/restore/chain-restore';
 import { verifyLocalSet } from '../../core/verify/verify-set';
 import {
 	age,

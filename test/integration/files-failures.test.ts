@@ -11,7 +11,7 @@ import { join } from 'node:path';
 import { manifestOf, type FileEntry } from '../../core/backup-set/manifest';
 import { BackupError } from '../../core/errors';
 import { silentLogger } from '../../core/logger';
-import { restoreFilesChain } from '../../core/restore/files-chain';
+import { restoreFilesChain } from '../../core/sources/protheus-files/restore/chain-restore';
 import { verifyLocalSet } from '../../core/verify/verify-set';
 import { mountSmallDisk } from '../../support/small-disk';
 import { replaceArchive } from '../fixtures/files-archive';

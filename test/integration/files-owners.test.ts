@@ -28,7 +28,7 @@ import { join } from 'node:path';
 import * as tar from 'tar-stream';
 import type { BackupResult } from '../../core/backup';
 import { manifestOf, type FileEntry } from '../../core/backup-set/manifest';
-import { restoreFilesChain, type FilesRestoreResult } from '../../core/restore/files-chain';
+import { restoreFilesChain, type FilesRestoreResult } from '../../core/sources/protheus-files/restore/chain-restore';
 import { readSetArchive, replaceArchive } from '../fixtures/files-archive';
 import { age, filesBackup, snapshotTree, type TreeNode } from '../../support/fixtures/protheus-tree';
 
@@ -435,7 +435,7 @@ async function restoreInChild(
 	const script = join(home, 'restore-child.ts');
 	await writeFile(
 		script,
-		`import { restoreFilesChain } from ${JSON.stringify(join(__dirname, '../../core/restore/files-chain'))};\n` +
+		`import { restoreFilesChain } from ${JSON.stringify(join(__dirname, '../../core/sources/protheus-files/restore/chain-restore'))};\n` +
 			'restoreFilesChain({ setFolder: process.argv[2], target: process.argv[3] }).then((r) => process.stdout.write(JSON.stringify(r)), (e) => { console.error(e); process.exit(1); });\n',
 	);
 	await chmod(script, 0o644);

@@ -17,7 +17,7 @@ import { join } from 'node:path';
 import type { INodeParameters } from 'n8n-workflow';
 import { readSet } from '../../core/backup-set/catalog';
 import { manifestOf } from '../../core/backup-set/manifest';
-import { restoreFilesChain } from '../../core/restore/files-chain';
+import { restoreFilesChain } from '../../core/sources/protheus-files/restore/chain-restore';
 import { createProtheusDatabase, describeProtheusDatabase, dropDatabase } from '../../support/fixtures/protheus-db';
 import {
 	createProtheusTree,

@@ -5,7 +5,7 @@ import { join } from 'node:path';
 import { Readable } from 'node:stream';
 import { buffer } from 'node:stream/consumers';
 import * as tar from 'tar-stream';
-import { ownerOfHeader, type OwnerHeader, type RecordedOwner } from '../../core/restore/owners';
+import { ownerOfHeader, type OwnerHeader, type RecordedOwner } from '../../core/sources/protheus-files/restore/owners';
 import {
 	encodeTarHeader,
 	tarPadding,

@@ -1,4 +1,7 @@
-import { lookUpAccounts } from '../system-accounts';
+import { lchown } from 'node:fs/promises';
+import type { FileEntry } from '../../../backup-set/files-manifest';
+import { systemErrorCode } from '../../../errors';
+import { lookUpAccounts } from '../../../system-accounts';
 
 /** The owner an archive entry (or an index entry) records; null where it records none. */
 export interface RecordedOwner {
@@ -115,4 +118,94 @@ async function lookUp(database: 'passwd' | 'group', names: string[]): Promise<Ma
 	for (const account of await lookUpAccounts(database, [...wanted]))
 		if (wanted.has(account.name) && !found.has(account.name)) found.set(account.name, account.id);
 	return found;
+}
+
+export interface OwnersOutcome {
+	/** Why owners were not restored, or not all of them; null when they all were. */
+	note: string | null;
+	/** 'names': user and group names looked up on this machine, the recorded id where a name is absent or unknown; 'numeric': recorded ids only. */
+	mapping: 'names' | 'numeric';
+	/** Recorded user and group names this machine does not know: their recorded numeric ids were used. */
+	unknownUsers: string[];
+	unknownGroups: string[];
+	/** Entries whose owner could not be set (the first 20), and how many in all. */
+	failed: Array<{ path: string; reason: string }>;
+	failedCount: number;
+}
+
+const MAX_LISTED_FAILURES = 20;
+const entryCount = (n: number) => `${n} ${n === 1 ? 'entry' : 'entries'}`;
+
+/** Why this process cannot give files to their recorded owners, or undefined when it can (root). */
+export function whyOwnersCannotBeSet(): string | undefined {
+	if (typeof process.geteuid !== 'function')
+		return `Owners are not restored on ${process.platform}: it has no Unix owners (files belong to the user that runs n8n)`;
+	const euid = process.geteuid();
+	if (euid === 0) return undefined;
+	return (
+		`Owners not restored: only root can give files to other users and this restore runs as uid ${euid} (as tar -x does for a normal user), so every entry belongs to that user. ` +
+		"Run the restore as root, or give the tree to the AppServer's user afterwards (e.g. chown -R totvs:totvs on the restored folders)."
+	);
+}
+
+/** Sets each entry's recorded owner (names looked up here, or numeric), collecting failures instead of stopping: the content is already good. */
+export class OwnerSetter {
+	readonly failed: Array<{ path: string; reason: string }> = [];
+	failedCount = 0;
+	unrecorded = 0;
+
+	constructor(
+		readonly resolver: OwnerResolver,
+		private readonly ownerOf: (entry: FileEntry) => RecordedOwner | undefined,
+	) {}
+
+	async load(entries: FileEntry[]): Promise<void> {
+		await this.resolver.load(entries.map(this.ownerOf).filter((o) => o !== undefined));
+	}
+
+	/** lchown: a link itself, never what it points at. */
+	async apply(path: string, entry: FileEntry): Promise<void> {
+		const recorded = this.ownerOf(entry);
+		const ids = recorded && this.resolver.resolve(recorded);
+		if (!ids) {
+			this.unrecorded++;
+			return;
+		}
+		try {
+			await lchown(path, ids.uid, ids.gid);
+		} catch (error) {
+			this.failedCount++;
+			if (this.failed.length < MAX_LISTED_FAILURES)
+				this.failed.push({
+					path: entry.path,
+					reason: `cannot set owner ${ids.uid}:${ids.gid} (${systemErrorCode(error) ?? (error as Error).message})`,
+				});
+		}
+	}
+}
+
+export function ownersOutcome(
+	owners: OwnerSetter | undefined,
+	cannot: string | undefined,
+	numeric: boolean,
+): OwnersOutcome {
+	const problems: string[] = [];
+	if (cannot) problems.push(cannot);
+	if (owners?.failedCount)
+		problems.push(
+			`Owners of ${entryCount(owners.failedCount)} could not be set (first: ${owners.failed[0].path}: ${owners.failed[0].reason}); ` +
+				'the folder may be on a share that maps root to nobody (NFS root_squash) or on a filesystem without Unix owners: restore onto a local Linux filesystem, or chown afterwards.',
+		);
+	if (owners?.unrecorded)
+		problems.push(
+			`Owners of ${entryCount(owners.unrecorded)} are not recorded in the sets (ids too large for the tar header, and no user or group name): they belong to the restoring user.`,
+		);
+	return {
+		note: problems.length ? problems.join(' ') : null,
+		mapping: numeric ? 'numeric' : 'names',
+		unknownUsers: [...(owners?.resolver.unknownUsers ?? [])].sort(),
+		unknownGroups: [...(owners?.resolver.unknownGroups ?? [])].sort(),
+		failed: owners?.failed ?? [],
+		failedCount: owners?.failedCount ?? 0,
+	};
 }
