@@ -41,7 +41,6 @@ function pathProblem(value: string, strict: boolean, reserved: readonly string[]
 	if (value.startsWith('/') || value.startsWith('\\')) return 'it is absolute';
 	if (/^[A-Za-z]:/.test(value)) return 'it starts with a drive letter';
 	if (strict) {
-		// eslint-disable-next-line no-control-regex
 		if (/[\x00-\x1f\x7f]/.test(value)) return 'it has a control character';
 		if (value.includes('\\')) return 'it has a backslash';
 		if (reserved.includes(value)) return 'that name is reserved for the set itself';
