@@ -19,10 +19,14 @@ const MAX_MANIFEST_BYTES = 64 << 20;
 const SET_CONTENT_ERRORS = new Set<BackupErrorCode>(['MANIFEST_INVALID', 'INVALID_INPUT']);
 
 export interface RemoteSetEntry extends CatalogEntry {
-	/** 'complete': every artifact present with its recorded size; 'damaged': not. */
+	/**
+	 * 'complete': every artifact the manifest lists is present with its recorded size, as the
+	 * destination's folder listings show them (one listing per folder of the set, not a request
+	 * per file); 'damaged': not. Contents are not hashed here: Verify does that.
+	 */
 	remoteStatus: 'complete' | 'damaged';
 	problem?: string;
-	/** Sum of the artifacts' recorded sizes. */
+	/** Sum of the artifacts' sizes as the manifest records them. */
 	bytes: number;
 }
 
@@ -136,19 +140,32 @@ function foreignReason(environment: string, name: string, entries: RemoteEntry[]
 	return undefined;
 }
 
-/** Every artifact present with its recorded size; undefined when so, else what is wrong. */
+/**
+ * Every artifact present with its recorded size; undefined when so, else what is wrong. One
+ * listing per folder of the set (the set folder itself is already listed), never a request per
+ * artifact: a `-Fd` dump holds one file per table, thousands per set. Hashes are not read here
+ * (that is Verify's job, which reads every file).
+ */
 async function missingArtifacts(
 	destination: Destination,
 	folder: string,
 	manifest: Manifest,
 	entries: RemoteEntry[],
 ): Promise<string | undefined> {
-	const topLevel = new Map(entries.filter((e) => !e.isFolder).map((e) => [e.name, e.size]));
+	const sizes = new Map<string, Map<string, number>>();
+	const filesIn = async (subfolder: string) => {
+		let files = sizes.get(subfolder);
+		if (!files) {
+			const listed = subfolder ? await destination.list(`${folder}/${subfolder}`) : entries;
+			files = new Map(listed.filter((e) => !e.isFolder).map((e) => [e.name, e.size]));
+			sizes.set(subfolder, files);
+		}
+		return files;
+	};
 	const problems: string[] = [];
 	for (const artifact of manifest.artifacts) {
-		const size = artifact.path.includes('/')
-			? (await destination.stat(`${folder}/${artifact.path}`))?.size
-			: topLevel.get(artifact.path);
+		const slash = artifact.path.lastIndexOf('/');
+		const size = (await filesIn(slash < 0 ? '' : artifact.path.slice(0, slash))).get(artifact.path.slice(slash + 1));
 		if (size === undefined) problems.push(`${artifact.path}: missing`);
 		else if (size !== artifact.bytes) problems.push(`${artifact.path}: ${size} bytes, expected ${artifact.bytes}`);
 	}
