@@ -27,8 +27,7 @@
  *
  * Needs the `age` command for cli / cli-file (scripts/setup.sh installs it); skipped otherwise.
  *
- * Result on the development machine (2 shared cores, load average 6–13 from other jobs, 256 MiB):
- * see the summary this prints; the figures behind the choice are quoted in core/sealing/age.ts.
+ * Figures from the development machine and the choice they led to: core/sealing/age.ts.
  */
 import { spawn, spawnSync } from 'node:child_process';
 import { createHash, randomFillSync } from 'node:crypto';

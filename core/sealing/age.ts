@@ -3,14 +3,30 @@
  * one stanza per recipient and a MAC, then the payload in 64 KiB chunks sealed with
  * ChaCha20-Poly1305 (the STREAM construction). Memory stays flat: one chunk in, one chunk out.
  *
- * Why node:crypto and not the `age-encryption` package or the `age` command: measured with
- * bench/sealing.bench.ts (256 MiB random file, 2 shared cores, alternating runs; figures in
- * bench/README.md and the issue-12 note), node:crypto encrypted at about the speed of the `age`
- * CLI and about ten times faster than `age-encryption`, whose ciphers are pure JavaScript
- * (@noble) and which streams only through web streams; `age` as a child process adds a pipe and
- * a process per artifact for no speed gain. node:crypto uses OpenSSL's ChaCha20-Poly1305, needs
- * no runtime dependency and no binary on the host, and interoperates byte-for-byte with the
- * reference CLI (test/integration/sealing).
+ * Why node:crypto, chosen by measurement (bench/sealing.bench.ts; 128 MiB of random data, 2
+ * alternating rounds, 2 cores shared with other jobs at load average 7–18, so wall times are noisy
+ * and CPU seconds are the steadier figure):
+ *
+ *                         encrypt                        decrypt
+ *                         MiB/s     MiB per CPU-second   MiB/s     MiB per CPU-second
+ *   plain copy (floor)    212–220   283–329              –         –
+ *   node:crypto (this)     80–101   146–166              55–199    156–225
+ *   age CLI, piped         59–113   110–120              66–95     106–115
+ *   age-encryption (npm)   13–35     41–50               21–28      43–47
+ *
+ * On 512 MiB (copy and node:crypto only) node:crypto encrypted at 182 MiB/s (1.22× the copy's
+ * time, 357 MiB per CPU-second) and decrypted at 206 MiB/s (1.08×): the smaller runs carry
+ * start-up and JIT warm-up. Peak RSS grew about as much as a plain copy for node:crypto and the
+ * piped CLI (+31–38 MiB over the process at start, the same at 128 and 512 MiB: flat), +50–59
+ * MiB for age-encryption; the age
+ * process itself stayed at 5–16 MiB. `age` reading and writing files itself (no Node pipe) is
+ * the cheapest (290–640 MiB per CPU-second), but our pipeline must see every byte anyway (SHA-256
+ * for the manifest), so the piped figure is the one that applies: node:crypto costs less CPU,
+ * needs no binary on the host (n8n's Docker image has no `age`) and no child per artifact.
+ * `age-encryption` streams (web streams) but its ciphers are pure JavaScript (@noble): 3–6×
+ * slower (3.5× the CPU), ESM-only, five dependencies. So: node:crypto's ChaCha20-Poly1305 (OpenSSL), no
+ * runtime dependency, interoperating byte-for-byte with the reference CLI in both directions
+ * (test/integration/sealing/age-cli.test.ts).
  *
  * Decryption authenticates each chunk before handing it on, so nothing unauthenticated leaves
  * the stream; a file is only complete when the stream ends without an error (a truncated file

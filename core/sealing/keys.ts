@@ -183,7 +183,7 @@ export function recipientFromIdentity(identity: string): string {
 
 /** Fingerprint of an `age1…` recipient (validated): first 16 hex of SHA-256 of its raw public key. */
 export function recipientFingerprint(recipient: string): string {
-	return parseRecipientLine(recipient.trim(), 'recipient').fingerprint;
+	return parseRecipientLine(recipient.trim(), 'line 1').fingerprint;
 }
 
 /**
