@@ -13,6 +13,11 @@
  *      between simply wins, and the taker reports LOCKED.
  * A holder that has itself not renewed for most of the stale period (a paused VM, a long GC)
  * does not renew blindly: it reports LOCK_LOST, because someone may have taken over.
+ *
+ * Renewal and release go through the same exclusive step as a takeover: the holder creates the
+ * takeover marker of its own lock first, so no taker can remove and replace the lock between the
+ * holder's check ("still mine") and its write (renewal) or removal (release). A holder that
+ * cannot get that marker is being taken over: it reports LOCK_LOST and writes nothing.
  */
 import { randomBytes } from 'node:crypto';
 import { rm, writeFile, mkdtemp } from 'node:fs/promises';
@@ -142,7 +147,7 @@ export class EnvironmentLock {
 		}
 	}
 
-	/** Rewrites the lock with a new renewedAt. */
+	/** Rewrites the lock with a new renewedAt, guarded against a concurrent takeover (see the top). */
 	async renew(): Promise<void> {
 		if (this.lost) throw this.lost;
 		const now = this.options.now();
@@ -151,21 +156,32 @@ export class EnvironmentLock {
 			this.lost = lockLostError(this.destination, this.record);
 			throw this.lost;
 		}
-		await this.checkHeld();
 		const next = { ...this.record, renewedAt: now.toISOString() };
-		await writeLock(this.destination, next);
+		// The marker holds the renewed record: a taker reading it sees a live holder and backs off.
+		const guarded = await guard(this.destination, this.record, JSON.stringify(next), this.options.now, async () => {
+			await this.checkHeld();
+			await writeLock(this.destination, next);
+		});
+		if (!guarded) {
+			const current = await readLock(this.destination, this.record.environment).catch(() => undefined);
+			this.lost = lockLostError(this.destination, this.record, isRecord(current) ? current : undefined);
+			throw this.lost;
+		}
 		this.record = next;
 	}
 
-	/** Removes the lock if it is still ours. Safe to call twice. */
+	/** Removes the lock if it is still ours, never a lock someone took over meanwhile. Safe to call twice. */
 	async release(): Promise<void> {
 		if (this.released) return;
 		this.released = true;
 		clearInterval(this.renewTimer);
 		await this.renewing?.catch(() => undefined);
-		const current = await readLock(this.destination, this.record.environment);
-		if (current !== 'unreadable' && current?.token === this.record.token)
-			await this.destination.remove(lockPath(this.record.environment));
+		// Not guarded: a taker is replacing it, so it is not ours to remove.
+		await guard(this.destination, this.record, JSON.stringify(this.record), this.options.now, async () => {
+			const current = await readLock(this.destination, this.record.environment);
+			if (isRecord(current) && current.token === this.record.token)
+				await this.destination.remove(lockPath(this.record.environment));
+		});
 	}
 
 	private startRenewing() {
@@ -216,7 +232,7 @@ async function tryAcquire(
 	if (current === undefined) return undefined; // released meanwhile: try again
 	if (current === 'unreadable' || !isStale(current, now())) return current;
 
-	const marker = `${path}.takeover-${current.token}`;
+	const marker = takeoverMarker(current);
 	if (!(await createIfAbsent(destination, marker, JSON.stringify(record)))) {
 		// Another execution is taking over; if it died doing so, its marker is cleared after the stale period.
 		const other = parseLock(await readSmall(destination, marker));
@@ -232,6 +248,41 @@ async function tryAcquire(
 			return check !== 'unreadable' && check?.token === record.token ? 'acquired' : check;
 		}
 		return readLock(destination, record.environment);
+	} finally {
+		await destination.remove(marker).catch(() => undefined);
+	}
+}
+
+/** Only one execution at a time may replace or remove the lock `record`: whoever creates this first. */
+const takeoverMarker = (record: LockRecord) => `${lockPath(record.environment)}.takeover-${record.token}`;
+
+const isRecord = (value: LockRecord | 'unreadable' | undefined): value is LockRecord =>
+	value !== undefined && value !== 'unreadable';
+
+/**
+ * Runs `work` holding the takeover marker of the holder's own lock, so nobody can take the lock
+ * over meanwhile. false when the marker stays held by someone else (a takeover in progress):
+ * `work` did not run. A marker left by an execution that died is cleared once stale.
+ */
+async function guard(
+	destination: Destination,
+	mine: LockRecord,
+	content: string,
+	now: () => Date,
+	work: () => Promise<void>,
+): Promise<boolean> {
+	const marker = takeoverMarker(mine);
+	for (let attempt = 1; ; attempt++) {
+		if (await createIfAbsent(destination, marker, content)) break;
+		const other = parseLock(await readSmall(destination, marker));
+		if (isRecord(other) && isStale(other, now())) await destination.remove(marker);
+		// A taker that finds the lock alive gives the marker back within a few requests: wait a little.
+		else if (attempt >= RACE_RETRIES) return false;
+		else await shortPause();
+	}
+	try {
+		await work();
+		return true;
 	} finally {
 		await destination.remove(marker).catch(() => undefined);
 	}
