@@ -19,11 +19,11 @@ import {
 	readServerState,
 	readSlot,
 	serverClock,
-	serverProblems,
+	requireServerReady,
 	slotNameFor,
 	sourceFacts,
 } from './server';
-import { ensureSlot } from './slot';
+import { dropSlot, ensureSlot } from './slot';
 import { findPitrClient, libpqFailure, runTool } from './tools';
 
 export interface PitrBackupOptions {
@@ -99,17 +99,15 @@ export async function takeBaseBackup(request: PitrRunRequest): Promise<BaseBacku
 	const warnings: string[] = [];
 	const client = await connect(connection);
 	let pgBasebackup: ClientToolInfo;
+	// A slot made by a run that then fails would keep WAL on the server for nothing: such a
+	// slot is dropped again. A slot that existed before (an older chain's) is left alone.
+	let createdSlot = false;
 	try {
 		const state = await readServerState(client);
-		const problems = serverProblems(state, connection);
-		if (problems.length)
-			throw new BackupError(
-				'UNSUPPORTED_OPTION',
-				`The server is not ready for point-in-time backups: ${problems.map((p) => p.message).join('; ')}`,
-				problems.map((p) => p.hint).join(' '),
-			);
+		requireServerReady(state, connection);
 		pgBasebackup = await findPitrClient('pg_basebackup', state.major, options.binFolder);
 		const pgReceivewal = await findPitrClient('pg_receivewal', state.major, options.binFolder);
+		createdSlot = !(await readSlot(client, slotName)).exists;
 		await ensureSlot(connection, pgReceivewal, slotName, request.signal);
 		const tablespaces = await client.query<{ oid: number; name: string; location: string }>(
 			`SELECT oid, spcname AS name, pg_tablespace_location(oid) AS location
@@ -191,6 +189,12 @@ export async function takeBaseBackup(request: PitrRunRequest): Promise<BaseBacku
 			compression: { method: options.compression, level: options.compressionLevel },
 			warnings,
 		};
+	} catch (error) {
+		if (createdSlot)
+			await dropSlot(connection, slotName).catch((e: Error) =>
+				log.warn(`Could not drop slot ${slotName}: ${e.message}`),
+			);
+		throw error;
 	} finally {
 		await client.end().catch(() => undefined);
 	}

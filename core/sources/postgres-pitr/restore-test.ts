@@ -23,7 +23,6 @@ import { compareLsn } from './lsn';
 import type { PitrBaseSection, PitrSetRecord } from './manifest';
 import {
 	confString,
-	freePort,
 	isRoot,
 	logTail,
 	lookupUser,
@@ -141,7 +140,8 @@ export async function restoreTestToPointInTime(request: PitrRestoreTestRequest):
 		dataDir: join(scratch, 'data'),
 		socketDir: join(scratch, 'socket'),
 		logFile: join(scratch, 'postgres.log'),
-		port: 0,
+		// No TCP listener: the port only names the socket file inside our private folder.
+		port: 5432,
 		user,
 	};
 	const archive = join(scratch, 'wal-archive');
@@ -181,7 +181,6 @@ export async function restoreTestToPointInTime(request: PitrRestoreTestRequest):
 		);
 
 		phase = Date.now();
-		server.port = await freePort();
 		await writeRecoveryConfig(server, archive, request.target, owner);
 		running = await startServer(server);
 		let outcome = await waitForPromotion(running, server, base.source.bootstrapSuperuser, request);
@@ -378,6 +377,7 @@ async function writeRecoveryConfig(
 		log_destination: "'stderr'",
 		lc_messages: "'C'",
 		timezone: "'UTC'",
+		log_timezone: "'UTC'",
 		max_wal_size: "'1GB'",
 		restore_command: confString(`cp "${archive}/%f" "%p"`),
 		recovery_target_timeline: "'current'",

@@ -8,7 +8,6 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { open, readFile } from 'node:fs/promises';
-import net from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Client } from 'pg';
@@ -45,19 +44,6 @@ export async function requireUserCanWrite(user: string, folder: string): Promise
 			`The OS user "${user}" cannot write to the scratch folder ${folder}`,
 			`Choose a scratch folder whose parent folders "${user}" may enter (for example under /var/tmp), or give it access.`,
 		);
-}
-
-export function freePort(): Promise<number> {
-	return new Promise((resolve, reject) => {
-		const server = net.createServer();
-		server.unref();
-		server.on('error', reject);
-		server.listen(0, '127.0.0.1', () => {
-			const address = server.address();
-			const port = typeof address === 'object' && address ? address.port : 0;
-			server.close(() => (port ? resolve(port) : reject(new Error('no free port'))));
-		});
-	});
 }
 
 /** A value for postgresql.conf, single-quoted. */

@@ -133,7 +133,9 @@ export function serverProblems(state: ServerState, connection: PostgresConnectio
 	return problems;
 }
 
-export function throwProblems(problems: PreflightProblem[], connection: PostgresConnection): void {
+/** Refuses to start a backup on a server that fails a requirement, naming every fix. */
+export function requireServerReady(state: ServerState, connection: PostgresConnection): void {
+	const problems = serverProblems(state, connection);
 	if (!problems.length) return;
 	throw new BackupError(
 		'UNSUPPORTED_OPTION',

@@ -13,7 +13,7 @@ import {
 	type SlotReport,
 } from './manifest';
 import { chainEnd } from './chain';
-import { currentPosition, readServerState, readSlot, serverProblems, sourceFacts } from './server';
+import { currentPosition, readServerState, readSlot, requireServerReady, sourceFacts } from './server';
 import { findPitrClient, libpqFailure, runTool } from './tools';
 
 export interface WalCollectRequest extends PitrRunRequest {
@@ -57,13 +57,7 @@ export async function collectWal(request: WalCollectRequest): Promise<WalCollect
 	const client = await connect(connection);
 	try {
 		const state = await readServerState(client);
-		const problems = serverProblems(state, connection);
-		if (problems.length)
-			throw new BackupError(
-				'UNSUPPORTED_OPTION',
-				`The server is not ready for point-in-time backups: ${problems.map((p) => p.message).join('; ')}`,
-				problems.map((p) => p.hint).join(' '),
-			);
+		requireServerReady(state, connection);
 		if (state.systemIdentifier !== previous.source.systemIdentifier)
 			throw broken(
 				`${connection.host}:${connection.port} is another cluster (system identifier ${state.systemIdentifier}) than the chain's (${previous.source.systemIdentifier}): it was re-created, restored from a logical dump, or the address now points elsewhere`,

@@ -4,7 +4,7 @@
  * server programs for restore tests) is reported with its fix, and a base backup refuses to
  * start without writing anything.
  */
-import { mkdtempSync, readdirSync, rmSync } from 'node:fs';
+import { mkdtempSync, readdirSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { BackupSetWriter } from '../../../core/backup-set/set-writer';
@@ -106,6 +106,38 @@ test('pg_hba.conf without a replication line: the replication login is proven re
 	}
 	const report = await preflight({ connection, environment: 'nohba' });
 	expect(report.checks.filter((c) => !c.passed)).toEqual([]);
+});
+
+test('a base backup that fails after creating the slot drops it again (no WAL kept for nothing)', async () => {
+	const connection = connectionTo(pitr, 'backup', 'secret');
+	// A client folder whose pg_basebackup fails the way a real one does when the network drops.
+	const bin = mkdtempSync(join(tmpdir(), 'totvs-pitr-bin-'));
+	try {
+		symlinkSync(join(pitr.binDir, 'pg_receivewal'), join(bin, 'pg_receivewal'));
+		writeFileSync(
+			join(bin, 'pg_basebackup'),
+			'#!/bin/sh\nif [ "$1" = --version ]; then echo "pg_basebackup (PostgreSQL) 15.99"; exit 0; fi\n' +
+				'echo "pg_basebackup: error: could not read COPY data: server closed the connection unexpectedly" >&2\nexit 1\n',
+			{ mode: 0o755 },
+		);
+		const set = await BackupSetWriter.create(staging, 'failing', 'full', 'database', new Date());
+		const error = await takeBaseBackup({
+			connection,
+			environment: 'failing',
+			set,
+			options: { ...defaultPitrOptions, binFolder: bin },
+			log: silentLogger,
+		}).then(
+			() => new Error('expected a failure'),
+			(e: Error & { code?: string }) => e,
+		);
+		await set.abort();
+		expect(isBackupError(error) && error.code).toBe('DUMP_FAILED');
+		expect(error.message).toContain('server closed the connection unexpectedly');
+		expect((await slotReport(connection, 'totvs_failing')).exists).toBe(false);
+	} finally {
+		rmSync(bin, { recursive: true, force: true });
+	}
 });
 
 test('restore tests: server programs of the same major are looked for, a wrong folder is named', async () => {

@@ -5,7 +5,7 @@
  * failover or an in-place point-in-time recovery does) is refused with the timelines named,
  * and a new base on the new timeline starts a chain that continues.
  */
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { BackupSetWriter } from '../../../core/backup-set/set-writer';
@@ -23,7 +23,7 @@ import {
 } from '../../../core/sources/postgres-pitr';
 import { startPitrServer, type PitrServer } from '../../../support/pitr-server';
 import { createRole } from '../../../support/postgres';
-import { pitrSet, scratchRoot } from './helpers';
+import { pitrSet, scratchRoot, sleep } from './helpers';
 
 const ENVIRONMENT = 'changes';
 let server: PitrServer;
@@ -56,7 +56,8 @@ async function incremental(previous: PitrSetRecord): Promise<PitrSetRecord> {
 }
 
 beforeAll(async () => {
-	server = await startPitrServer();
+	// No autovacuum: the test of a target after the last commit needs a server that commits nothing by itself.
+	server = await startPitrServer({ settings: { autovacuum: 'off' } });
 	await createRole(server, 'backup', 'secret', { replication: true, memberOf: ['pg_read_all_data'] });
 	await server.admin('CREATE DATABASE erp');
 	await server.admin('CREATE TABLE t (id serial PRIMARY KEY, tag text)', 'erp');
@@ -101,6 +102,51 @@ test('a restarted server continues the chain; a restore to its end has the rows 
 	});
 	expect(restored.checks.filter((c) => !c.passed)).toEqual([]);
 	expect(restored.inspected).toEqual(['after restart: 100', 'before: 100', 'first run: 100']);
+}, 120_000);
+
+test('a target after the last commit, inside the chain, recovers to the end of the WAL: the state at the target', async () => {
+	const chain = [await base()];
+	await insert(50, 'before target');
+	await sleep(1500);
+	const target = (await server.admin<{ t: Date }>('SELECT clock_timestamp() AS t'))[0].t;
+	await sleep(500);
+	chain.push(await incremental(chain[0]));
+	const restored = await restoreTestToPointInTime({
+		chain,
+		target: { time: target },
+		scratchFolder: scratch,
+		inspect: async (client) =>
+			Number((await client.query<{ n: string }>("SELECT count(*) AS n FROM t WHERE tag = 'before target'")).rows[0].n),
+		log,
+	});
+	expect(restored.note).toMatch(/No transaction committed after the target/);
+	expect(restored.checks.filter((c) => !c.passed)).toEqual([]);
+	expect(restored.inspected).toBe(50);
+	expect(new Date(restored.reachedTransactionTime!).getTime()).toBeLessThanOrEqual(target.getTime());
+	expect(restored.stoppedBefore).toBeNull();
+
+	// A check that throws: the scratch server is stopped and its folder removed all the same.
+	const failing = restoreTestToPointInTime({
+		chain,
+		target: { end: true },
+		scratchFolder: scratch,
+		inspect: async () => {
+			throw new Error('a check blew up');
+		},
+		log,
+	});
+	await expect(failing).rejects.toThrow('a check blew up');
+	expect(readdirSync(scratch)).toEqual([]);
+	const postgresUsingScratch = readdirSync('/proc')
+		.filter((pid) => /^\d+$/.test(pid))
+		.filter((pid) => {
+			try {
+				return readFileSync(`/proc/${pid}/cmdline`, 'utf8').includes(scratch);
+			} catch {
+				return false;
+			}
+		});
+	expect(postgresUsingScratch).toEqual([]);
 }, 120_000);
 
 test('a timeline switch is refused clearly; a new base on the new timeline starts a chain that continues', async () => {
