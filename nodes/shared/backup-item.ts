@@ -65,5 +65,53 @@ function postgresFields(m: ReturnType<typeof manifestOf<'postgres' | 'sqlserver'
 	};
 }
 
+/**
+ * The set fields of an item whose set the node could not make or read: null where unknown
+ * (artifacts empty), so that an expression reading them after a failure gets null, never undefined.
+ */
+export function unknownSetFields(): IDataObject {
+	return {
+		backupId: null,
+		environment: null,
+		component: null,
+		engine: null,
+		type: null,
+		baseBackupId: null,
+		parentBackupId: null,
+		startedAt: null,
+		finishedAt: null,
+		durationMs: null,
+		totalBytes: null,
+		location: null,
+		manifestPath: null,
+		artifacts: [],
+	};
+}
+
+/**
+ * The item of a dump that failed: what was asked for (environment, component, engine, type), when
+ * it started and how long it ran until it failed; the rest unknown. Database dumps add the
+ * database fields, with the database name when known.
+ */
+export function failedDumpFields(
+	asked: { environment: string; component: 'database' | 'files'; engine: string; type: string; database?: string },
+	startedAt: Date,
+): IDataObject {
+	const finishedAt = new Date();
+	return {
+		...unknownSetFields(),
+		environment: asked.environment,
+		component: asked.component,
+		engine: asked.engine,
+		type: asked.type,
+		startedAt: startedAt.toISOString(),
+		finishedAt: finishedAt.toISOString(),
+		durationMs: finishedAt.getTime() - startedAt.getTime(),
+		...(asked.component === 'database'
+			? { database: asked.database ?? null, serverVersion: null, tableCount: null, rowCount: null }
+			: {}),
+	};
+}
+
 /** A failed item from an earlier node travels on untouched, to the one alert at the end. */
 export const isFailedItem = (json: IDataObject) => json.status === 'failed';

@@ -3,7 +3,9 @@ import type {
 	ICredentialsDecrypted,
 	IDataObject,
 	ICredentialTestFunctions,
+	ICredentialsDisplayOptions,
 	IExecuteFunctions,
+	INodeCredentialDescription,
 	INodeCredentialTestResult,
 } from 'n8n-workflow';
 import type { DestinationConfig, FtpConfig, FtpTlsMode, GoogleDriveConfig, SftpConfig } from '../../core/destinations';
@@ -20,6 +22,40 @@ export const DESTINATION_CREDENTIAL = {
 	googleDriveSignIn: 'totvsGoogleDriveOAuth2Api',
 } as const;
 export type DestinationChoice = 'local' | keyof typeof DESTINATION_CREDENTIAL;
+type RemoteChoice = keyof typeof DESTINATION_CREDENTIAL;
+
+/** The test behind each destination credential's Test button; OAuth2 is tested by n8n's sign-in itself. */
+export const DESTINATION_CREDENTIAL_TEST: Partial<Record<RemoteChoice, string>> = {
+	sftp: 'totvsSftpConnectionTest',
+	ftp: 'totvsFtpConnectionTest',
+	googleDrive: 'totvsGoogleDriveConnectionTest',
+};
+
+/**
+ * What a destination credential entry has besides its name and test: required, shown for its
+ * Destination value and for `show` (e.g. Restore Test's "From a Destination").
+ */
+export function destinationCredentialOptions(
+	choice: RemoteChoice,
+	show: ICredentialsDisplayOptions['show'] = {},
+): Pick<INodeCredentialDescription, 'required' | 'displayOptions'> {
+	return { required: true, displayOptions: { show: { ...show, destination: [choice] } } };
+}
+
+/**
+ * The `credentials` entries of every node that offers the Destination parameter
+ * (destination-parameters.ts). n8n's lint rule credential-test-required reads only string
+ * literals in a node file, so nodes spell out name and testedBy and spread
+ * destinationCredentialOptions(); test/unit/nodes/destination-credentials.test.ts checks that
+ * each such node declares exactly these entries.
+ */
+export function destinationCredentials(show: ICredentialsDisplayOptions['show'] = {}): INodeCredentialDescription[] {
+	return (Object.keys(DESTINATION_CREDENTIAL) as RemoteChoice[]).map((choice) => ({
+		name: DESTINATION_CREDENTIAL[choice],
+		...(DESTINATION_CREDENTIAL_TEST[choice] ? { testedBy: DESTINATION_CREDENTIAL_TEST[choice] } : {}),
+		...destinationCredentialOptions(choice, show),
+	}));
+}
 
 const text = (value: unknown) => (value === undefined || value === null ? '' : String(value)).trim();
 
@@ -205,6 +241,13 @@ export async function testGoogleDriveCredential(
 		},
 	);
 }
+
+/** The node's `methods.credentialTest` entries for the destination credentials (names as in DESTINATION_CREDENTIAL_TEST). */
+export const destinationCredentialTests = {
+	totvsSftpConnectionTest: testSftpCredential,
+	totvsFtpConnectionTest: testFtpCredential,
+	totvsGoogleDriveConnectionTest: testGoogleDriveCredential,
+};
 
 /**
  * The DestinationConfig for item i: the folder parameter for a Local / Network Folder, else the

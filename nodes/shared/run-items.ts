@@ -1,12 +1,19 @@
-import { NodeOperationError, type IDataObject, type IExecuteFunctions, type INodeExecutionData } from 'n8n-workflow';
+import {
+	NodeOperationError,
+	type IDataObject,
+	type IExecuteFunctions,
+	type INodeExecutionData,
+	type INodeProperties,
+} from 'n8n-workflow';
 import { isBackupError } from '../../core/errors';
-import { isFailedItem } from './backup-item';
+import { isFailedItem, unknownSetFields } from './backup-item';
 import { failureSummary, type Language } from './summary';
 
 /**
  * A result that failed but still has something to report (a verification with its checks):
  * returned (or thrown) by a handler so the item carries the report with status 'failed'.
- * Returning it keeps node execute() code throwing only n8n errors.
+ * Returning it keeps node execute() code throwing only n8n errors. `json` holds the fields a
+ * success would have, with the failure's values (no failedFields are added to it).
  */
 export class ItemFailure extends Error {
 	constructor(
@@ -17,6 +24,27 @@ export class ItemFailure extends Error {
 		super(message);
 	}
 }
+
+/**
+ * An output item of its own rather than the input's fields plus these, still paired with the
+ * input item: TOTVS Upload's List emits one per set found.
+ */
+export class SeparateItem {
+	constructor(readonly json: IDataObject) {}
+}
+
+export type ItemResult = IDataObject | ItemFailure | SeparateItem | Error;
+
+/**
+ * The fields a failed item gets, beyond the input's: what a success of the operation would
+ * have added (its section with ok / verified false, the set it was asked about), so an
+ * expression after a failure reads null or false, never undefined. `startedAt`: when the item began.
+ */
+export type FailedFields = (
+	item: INodeExecutionData,
+	itemIndex: number,
+	startedAt: Date,
+) => IDataObject | Promise<IDataObject>;
 
 function toNodeError(ctx: IExecuteFunctions, error: unknown, itemIndex: number): NodeOperationError {
 	if (error instanceof NodeOperationError) return error;
@@ -43,8 +71,9 @@ export async function forEachBackupItem(
 	what: string,
 	language: (itemIndex: number) => Language,
 	handle: (item: INodeExecutionData, itemIndex: number) => Promise<IDataObject | ItemFailure>,
+	failed?: FailedFields,
 ): Promise<INodeExecutionData[][]> {
-	return forEachBackupItemSets(ctx, what, language, async (item, itemIndex) => [await handle(item, itemIndex)]);
+	return forEachBackupItemSets(ctx, what, language, async (item, itemIndex) => [await handle(item, itemIndex)], failed);
 }
 
 /**
@@ -56,7 +85,8 @@ export async function forEachBackupItemSets(
 	ctx: IExecuteFunctions,
 	what: string,
 	language: (itemIndex: number) => Language,
-	handle: (item: INodeExecutionData, itemIndex: number) => Promise<Array<IDataObject | Error>>,
+	handle: (item: INodeExecutionData, itemIndex: number) => Promise<ItemResult[]>,
+	failed?: FailedFields,
 ): Promise<INodeExecutionData[][]> {
 	const items = ctx.getInputData();
 	const output: INodeExecutionData[] = [];
@@ -67,13 +97,18 @@ export async function forEachBackupItemSets(
 			output.push({ json: item.json, pairedItem });
 			continue;
 		}
-		let results: Array<IDataObject | Error>;
+		const startedAt = new Date();
+		let results: ItemResult[];
 		try {
 			results = await handle(item, itemIndex);
 		} catch (error) {
 			results = [error instanceof Error ? error : new Error(String(error))];
 		}
 		for (const result of results) {
+			if (result instanceof SeparateItem) {
+				output.push({ json: result.json, pairedItem });
+				continue;
+			}
 			if (!(result instanceof Error)) {
 				output.push({ json: { ...item.json, ...result }, pairedItem });
 				continue;
@@ -82,7 +117,10 @@ export async function forEachBackupItemSets(
 			if (!ctx.continueOnFail()) throw nodeError;
 			output.push({
 				json: {
+					// The set fields first, so the item has them even when the input had none.
+					...unknownSetFields(),
 					...item.json,
+					...(result instanceof ItemFailure ? {} : await failedFieldsOf(failed, item, itemIndex, startedAt)),
 					summary: failureSummary(what, nodeError.message, safeLanguage(language, itemIndex)),
 					...(result instanceof ItemFailure ? result.json : {}),
 					status: 'failed',
@@ -95,6 +133,20 @@ export async function forEachBackupItemSets(
 	return [output];
 }
 
+/** The failed item's own fields; a failure to work them out must not hide the error being reported. */
+async function failedFieldsOf(
+	failed: FailedFields | undefined,
+	item: INodeExecutionData,
+	itemIndex: number,
+	startedAt: Date,
+): Promise<IDataObject> {
+	try {
+		return (await failed?.(item, itemIndex, startedAt)) ?? {};
+	} catch {
+		return {};
+	}
+}
+
 function safeLanguage(language: (i: number) => Language, itemIndex: number): Language {
 	try {
 		return language(itemIndex);
@@ -102,6 +154,56 @@ function safeLanguage(language: (i: number) => Language, itemIndex: number): Lan
 		return 'en';
 	}
 }
+
+/**
+ * One operation of a node in n8n's action layout (as n8n's Google Drive v2 node): the parameters
+ * it shows (`description`, each with displayOptions for it) and what it does with one input item.
+ * `Run` is what the node's router opens once per execution and shares between items (a
+ * credential read once, destination connections).
+ */
+export interface NodeOperation<Run> {
+	description: INodeProperties[];
+	execute(
+		this: IExecuteFunctions,
+		itemIndex: number,
+		item: INodeExecutionData,
+		run: Run,
+	): Promise<ItemResult | ItemResult[]>;
+	/** The fields a success would add, with failure values (see FailedFields). */
+	failed?(
+		this: IExecuteFunctions,
+		itemIndex: number,
+		item: INodeExecutionData,
+		run: Run,
+		startedAt: Date,
+	): IDataObject | Promise<IDataObject>;
+}
+
+/** Runs an operation over the input items with the loop above: what a node's router calls. */
+export function runOperation<Run>(
+	ctx: IExecuteFunctions,
+	what: string,
+	operation: NodeOperation<Run>,
+	run: Run,
+	language: (itemIndex: number) => Language = summaryLanguage(ctx),
+): Promise<INodeExecutionData[][]> {
+	return forEachBackupItemSets(
+		ctx,
+		what,
+		language,
+		async (item, i) => {
+			const result = await operation.execute.call(ctx, i, item, run);
+			return Array.isArray(result) ? result : [result];
+		},
+		operation.failed && ((item, i, startedAt) => operation.failed!.call(ctx, i, item, run, startedAt)),
+	);
+}
+
+/** The "Summary Language" option of item i (every node has it under Options). */
+export const summaryLanguage =
+	(ctx: IExecuteFunctions) =>
+	(itemIndex: number): Language =>
+		ctx.getNodeParameter('options.language', itemIndex, 'en') as Language;
 
 /** "a, b ,c" -> ['a','b','c'] for pattern lists typed in one field. */
 export const splitList = (value: unknown): string[] =>

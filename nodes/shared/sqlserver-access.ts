@@ -6,7 +6,8 @@ import { checkSharedFolder, isInShared, serverPathFor, type SharedFolder } from 
 import type { SqlServerAddress } from '../../core/sources/sqlserver';
 import type { SqlRunner } from '../../core/sources/sqlserver';
 import type { SqlServerVerifyAccess } from '../../core/sources/sqlserver';
-import { SQLSERVER_CREDENTIAL, sqlServerConnection } from '../shared/sqlserver-credential';
+import { SQLSERVER_FOLDER_PLACEHOLDER, SQLSERVER_MOUNT_PLACEHOLDER } from './hints';
+import { SQLSERVER_CREDENTIAL, sqlServerConnection } from './sqlserver-credential';
 
 /**
  * The SQL Server that runs RESTORE HEADERONLY/VERIFYONLY on the set, or undefined when the user
@@ -90,7 +91,7 @@ export function sharedFolderProperties(displayOptions: IDisplayOptions): INodePr
 			type: 'string',
 			displayOptions,
 			default: '',
-			placeholder: 'D:\\Backup\\n8n or \\\\filer\\totvs-backup',
+			placeholder: SQLSERVER_FOLDER_PLACEHOLDER,
 			description:
 				'The shared backup folder as SQL Server sees it. Leave empty to use the one TOTVS Dump recorded in the set.',
 		},
@@ -100,7 +101,7 @@ export function sharedFolderProperties(displayOptions: IDisplayOptions): INodePr
 			type: 'string',
 			displayOptions,
 			default: '',
-			placeholder: '/mnt/sqlbackup',
+			placeholder: SQLSERVER_MOUNT_PLACEHOLDER,
 			description:
 				'The same folder as mounted on the n8n host; the set must lie inside it. Leave empty to use the one TOTVS Dump recorded in the set.',
 		},

@@ -1,0 +1,30 @@
+/**
+ * Texts that several nodes (or several operations of one node) show: error hints (the
+ * `description` of a NodeOperationError, what the user should do) and parameter notices. One
+ * wording, changed in one place.
+ */
+
+/** Where backup sets go when no staging folder is given (core/location resolves it). */
+export const DEFAULT_STAGING_FOLDER = '~/.n8n-files/totvs-backups under the n8n user folder';
+export const STAGING_FOLDER_PLACEHOLDER = '/mnt/backup/totvs';
+export const PG_CLIENT_FOLDER_PLACEHOLDER = '/usr/lib/postgresql/16/bin';
+export const SQLSERVER_FOLDER_PLACEHOLDER = 'D:\\Backup\\n8n or \\\\filer\\totvs-backup';
+export const SQLSERVER_MOUNT_PLACEHOLDER = '/mnt/sqlbackup';
+
+/** "Backup Set Folder": which node's item fills it by default. */
+export const setFolderDescription = (fromNodes: string) =>
+	`Folder of the backup set, the one holding its manifest file. The default takes it from the ${fromNodes} item.`;
+
+/** Hint when "Backup Set Folder" is empty: connect the node that makes the item, or type the folder. */
+export const noSetFolderHint = (connect: string) =>
+	`Connect ${connect} before this node, or set "Backup Set Folder" to the folder that holds manifest.json.`;
+
+export const NO_ENVIRONMENT_HINT = 'Set "Environment" to the environment name used in TOTVS Dump (for example "prod").';
+
+/** A local set failed verification. */
+export const DAMAGED_SET_HINT =
+	'Do not rely on this set. Make a new backup; keep this one for investigation (disk, network copy or storage errors damage files).';
+
+/** A set downloaded from a destination failed verification. */
+export const DAMAGED_REMOTE_COPY_HINT =
+	'The copy on the destination is damaged (or was changed). Do not rely on it: download another set, and upload a good one again.';
