@@ -210,7 +210,12 @@ async function recordFiles(
 			throw broken(
 				`The server switched from timeline ${expect.timeline} to ${info.timeline} while WAL was collected (${file})`,
 			);
-		if (info.compression === 'lz4') throw new Error(`unexpected lz4 WAL file ${file}`);
+		if (info.compression === 'lz4')
+			throw new BackupError(
+				'DUMP_FAILED',
+				`pg_receivewal wrote an lz4 file (${file}); gzip was asked for`,
+				'Report this: the collection is not kept.',
+			);
 		byName.set(info.name, { file, partial: info.partial, compression: info.compression });
 	}
 	if (historyFiles.length)
