@@ -1,0 +1,79 @@
+import type { INodeProperties } from 'n8n-workflow';
+import { PG_CLIENT_FOLDER_PLACEHOLDER } from '../../shared/hints';
+import { languageOption } from '../../shared/summary';
+
+/** Parameters of several operations; each operation's own are in its *.operation.ts. */
+
+export const environment: INodeProperties = {
+	displayName: 'Environment',
+	name: 'environment',
+	type: 'string',
+	default: '={{ $json.environment }}',
+	placeholder: 'prod',
+	description: 'The environment whose sets to use, as named in TOTVS Dump. For List, empty lists every environment.',
+	displayOptions: { show: { operation: ['list', 'download', 'prune'] } },
+};
+
+/**
+ * One Options collection for every operation, each option saying which it is for: users' saved
+ * workflows keep their options whatever the operation.
+ */
+export const options: INodeProperties = {
+	displayName: 'Options',
+	name: 'options',
+	type: 'collection',
+	placeholder: 'Add Option',
+	default: {},
+	options: [
+		{
+			displayName: 'Include Unfinished Sets',
+			name: 'includeUnfinished',
+			type: 'boolean',
+			default: false,
+			description:
+				'Whether List also returns folders without manifest (interrupted or running uploads), with remoteStatus "unfinished"',
+		},
+		{
+			displayName: 'PostgreSQL Client Folder',
+			name: 'pgClientFolder',
+			type: 'string',
+			default: '',
+			placeholder: PG_CLIENT_FOLDER_PLACEHOLDER,
+			description: 'For Download: folder with pg_restore, used to verify the set. Empty: the newest found.',
+		},
+		{
+			displayName: 'Read Back to Verify',
+			name: 'readBack',
+			type: 'boolean',
+			default: false,
+			description:
+				'Whether Upload downloads and hashes each file again when the destination gives no remote hash (FTP without HASH, SFTP without shell). Doubles the traffic.',
+		},
+		{
+			displayName: 'Time Zone',
+			name: 'timeZone',
+			type: 'string',
+			default: '',
+			placeholder: 'America/Sao_Paulo',
+			description: 'For Prune: time zone of the days, weeks, months and years. Empty: the workflow time zone.',
+		},
+		{
+			displayName: 'Unfinished Sets Older Than (Hours)',
+			name: 'unfinishedAfterHours',
+			type: 'number',
+			typeOptions: { minValue: 0 },
+			default: 24,
+			description: 'For Prune: remove folders without manifest (interrupted uploads) unchanged for longer than this',
+		},
+		{
+			displayName: 'Wait for Lock (Seconds)',
+			name: 'waitForLockSeconds',
+			type: 'number',
+			typeOptions: { minValue: 0 },
+			default: 60,
+			description:
+				'For Upload and Prune: how long to wait when another execution is writing to the same environment on this destination',
+		},
+		languageOption,
+	],
+};
