@@ -1,5 +1,5 @@
 import { formatBytes, formatDuration } from '../format';
-import type { RestoreReport } from '../sources/postgres/restore/set-restore';
+import type { RestoreReport } from '../restore-shared/report';
 
 export type ReportLanguage = 'en' | 'pt-BR';
 

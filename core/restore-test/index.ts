@@ -3,12 +3,11 @@
  * engine folders own their parts, this re-exports the current modules.
  */
 export { restoreReportHtml, type ReportLanguage } from './html-report';
+export type { RestoreReport, RealRestoreReport } from '../restore-shared/report';
 export {
 	runRestore,
 	runRestoreTest,
-	type RestoreReport,
 	type RestoreRequest,
-	type RealRestoreReport,
 	type RealRestoreRequest,
 } from '../sources/postgres/restore/set-restore';
 export { runSqlServerSetRestore, runSqlServerSetRestoreTest } from '../sources/sqlserver/restore/set-restore';

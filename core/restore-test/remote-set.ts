@@ -7,7 +7,7 @@ import { prepareStagingFolder } from '../location/staging-folder';
 import type { Logger } from '../logger';
 import { remoteSetFolder } from '../upload/remote-catalog';
 import { downloadSet } from '../upload/set-transfer';
-import type { Verification } from '../verify/checks';
+import type { Verification } from '../checks/check';
 import type { VerifyOptions } from '../verify/verify-set';
 
 export interface FetchRemoteSetOptions {

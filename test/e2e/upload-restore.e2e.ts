@@ -8,7 +8,7 @@
 import { createHash } from 'node:crypto';
 import { createReadStream, existsSync, readdirSync, rmSync } from 'node:fs';
 import path from 'node:path';
-import { SCRATCH_PREFIX } from '../../core/sources/postgres/restore/set-restore';
+import { SCRATCH_PREFIX } from '../../core/restore-shared/prefixes';
 import { databaseNameFor } from '../../core/sources/postgres/restore/pg-restore';
 import type { N8nInstance } from '../../support/n8n-env';
 import { daemonUnavailable } from '../../support/daemons';

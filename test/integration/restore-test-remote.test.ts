@@ -11,7 +11,7 @@ import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSy
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { IDataObject, INodeParameters } from 'n8n-workflow';
-import { SCRATCH_PREFIX } from '../../core/sources/postgres/restore/set-restore';
+import { SCRATCH_PREFIX } from '../../core/restore-shared/prefixes';
 import { databaseNameFor } from '../../core/sources/postgres/restore/pg-restore';
 import { createProtheusDatabase, dropDatabase } from '../../support/fixtures/protheus-db';
 import { daemonUnavailable } from '../../support/daemons';

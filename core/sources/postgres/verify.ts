@@ -1,15 +1,27 @@
 import { join } from 'node:path';
 import { manifestOf, type Manifest } from '../../backup-set/manifest';
 import { BackupError } from '../../errors';
-import { check, type CheckResult, type VerifyOptions } from '../../verify/checks';
+import { check, type CheckResult } from '../../checks/check';
 import { readArchiveToc, tableKey } from './archive';
 import { findClientTool } from './client-tools';
+
+export interface PostgresVerifyOptions {
+	/** Folder holding pg_restore; found automatically when empty. */
+	pgClientFolder?: string;
+}
+
+/** A PostgreSQL set's structural checks (after its artifacts' sizes and SHA-256). */
+export const checkPostgresSet = async (
+	folder: string,
+	manifest: Manifest,
+	options: PostgresVerifyOptions,
+): Promise<CheckResult[]> => [await checkPostgresArchive(folder, manifest, options)];
 
 /** The dump's own table of contents must list TABLE DATA for every table in the inventory. */
 export async function checkPostgresArchive(
 	folder: string,
 	manifest: Manifest,
-	options: VerifyOptions,
+	options: PostgresVerifyOptions,
 ): Promise<CheckResult> {
 	const archive =
 		manifest.artifacts.find((a) => a.kind === 'pg_dump-custom')?.path ??

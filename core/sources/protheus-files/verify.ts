@@ -2,10 +2,15 @@ import { createHash } from 'node:crypto';
 import { join } from 'node:path';
 import { manifestOf, type Manifest } from '../../backup-set/manifest';
 import { BackupError } from '../../errors';
-import { check, type CheckResult, type VerifyOptions } from '../../verify/checks';
-import { checkArtifacts } from '../../verify/verify-set';
+import { checkArtifacts } from '../../checks/artifacts';
+import { check, type CheckResult } from '../../checks/check';
 import { readArchive } from './archive-reader';
 import { resolveChain } from './chain';
+
+export interface FilesVerifyOptions {
+	/** The zstd program to read the archive with; found on the PATH when empty. */
+	zstdPath?: string;
+}
 
 /**
  * Structural proof for a file set: a walk of the whole archive comparing every entry with the
@@ -15,7 +20,7 @@ import { resolveChain } from './chain';
 export async function checkFilesSet(
 	folder: string,
 	anyManifest: Manifest,
-	options: VerifyOptions & { zstdPath?: string },
+	options: FilesVerifyOptions,
 ): Promise<CheckResult[]> {
 	const manifest = manifestOf(anyManifest, 'protheus-files', folder);
 	return [await checkArchiveWalk(folder, manifest, options.zstdPath), await checkChain(folder, manifest)];

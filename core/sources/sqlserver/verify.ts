@@ -6,7 +6,7 @@
 import { join } from 'node:path';
 import { manifestOf, type Manifest } from '../../backup-set/manifest';
 import { BackupError } from '../../errors';
-import { check, notRun, type CheckResult } from '../../verify/checks';
+import { check, notRun, type CheckResult } from '../../checks/check';
 import { headerDifferences, readHeaderRows } from './backup-header';
 import { planSqlServerRestore } from './restore/plan';
 import { isSqlError, type SqlRunner } from './runner';

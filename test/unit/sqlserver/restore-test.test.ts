@@ -6,7 +6,7 @@
 import type { BackupResult } from '../../../core/backup';
 import { BackupError } from '../../../core/errors';
 import { silentLogger } from '../../../core/logger';
-import type { CheckResult } from '../../../core/verify/checks';
+import type { CheckResult } from '../../../core/checks/check';
 import {
 	movesFor,
 	runSqlServerRestoreTest,

@@ -14,7 +14,7 @@ import {
 	type SqlServerSetRestoreRequest,
 } from '../../../core/sources/sqlserver/restore/set-restore';
 import { checkTargetName, isSourceDatabase } from '../../../core/sources/sqlserver/restore/target';
-import type { CheckResult } from '../../../core/verify/checks';
+import type { CheckResult } from '../../../core/checks/check';
 import { FakeSqlServer, sqlError } from './fake-sql-server';
 import { makeTestbed, type Testbed } from './testbed';
 

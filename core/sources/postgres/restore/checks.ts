@@ -1,7 +1,7 @@
 import type { Client } from 'pg';
 import type { PostgresInventory, PostgresSourceFacts, TableInventory } from '../../../backup-set/manifest';
 import { KEY_ALIASES, PROTHEUS_TABLE, quoteIdent } from '../inventory';
-import { check, type CheckResult } from '../../../verify/checks';
+import { check, type CheckResult } from '../../../checks/check';
 
 /**
  * The restore-test checks of TOTVS.md ("Restore-test checks", 3 to 7): what the restored

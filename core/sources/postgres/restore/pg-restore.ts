@@ -8,6 +8,7 @@ import { BackupError } from '../../../errors';
 import { formatDuration } from '../../../format';
 import type { Logger } from '../../../logger';
 import { BoundedTail } from '../../../pipeline/bounded-tail';
+import { cancelled } from '../../../restore-shared/cancellation';
 import { findClientTool } from '../client-tools';
 import { childEnvironment, type PostgresConnection } from '../connection';
 import { quoteIdent } from '../inventory';
@@ -223,13 +224,6 @@ export async function runPgRestore(run: PgRestoreRun): Promise<{ ms: number; ver
 		await dispose();
 	}
 }
-
-export const cancelled = (database: string) =>
-	new BackupError(
-		'CANCELLED',
-		`The restore into "${database}" was cancelled`,
-		'Nothing was kept: the partly restored database was dropped.',
-	);
 
 /** The loopback names of one machine, so "localhost" and "127.0.0.1" are recognised as the same host. */
 const LOOPBACK = new Set(['localhost', '127.0.0.1', '::1', '[::1]']);

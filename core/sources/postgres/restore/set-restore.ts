@@ -9,7 +9,6 @@ import { quoteIdent } from '../inventory';
 import { defaultDumpOptions, PostgresSource } from '../postgres-source';
 import {
 	archivePathOf,
-	cancelled,
 	checkDatabaseName,
 	createDatabaseForSet,
 	databaseExists,
@@ -21,14 +20,13 @@ import {
 	runPgRestore,
 	type PostgresRestoreOptions,
 } from './pg-restore';
-import { check, type CheckResult } from '../../../verify/checks';
-import { verifyLocalSet } from '../../../verify/verify-set';
+import { check, type CheckResult } from '../../../checks/check';
+import { verifySetFolder } from '../../../checks/set-verification';
+import { cancelled } from '../../../restore-shared/cancellation';
+import { SCRATCH_PREFIX, STAGING_PREFIX } from '../../../restore-shared/prefixes';
+import { notRestored, type RealRestoreReport, type RestoreReport } from '../../../restore-shared/report';
+import { checkPostgresSet } from '../verify';
 import { compareWithManifest, readRestoredFacts } from './checks';
-
-/** Scratch databases of Restore Test: always this prefix, so a DBA sees at once what they are. */
-export const SCRATCH_PREFIX = 'totvs_rt_';
-/** Where the Restore operation builds a set before putting it under the target's name. */
-export const STAGING_PREFIX = 'totvs_rs_';
 
 export interface RestoreRequest {
 	/** The set folder (holding manifest.json). */
@@ -45,23 +43,6 @@ export interface RestoreRequest {
 	signal?: AbortSignal;
 }
 
-export interface RestoreReport {
-	backupId: string | null;
-	manifest?: Manifest;
-	passed: boolean;
-	/** pg_restore's time (0 when the set failed verification and nothing was restored). */
-	restoreMs: number;
-	/** The checks' time after the restore. */
-	checksMs: number;
-	/** Size of the restored database (pg_database_size). */
-	restoredBytes: number;
-	/** The database restored into (null when nothing was restored). */
-	database: string | null;
-	/** True when the database was left in place after a failure ("keep on failure"). */
-	kept: boolean;
-	checks: CheckResult[];
-}
-
 export interface RealRestoreRequest extends RestoreRequest {
 	target: string;
 	/** Replace a target database that exists (it is dropped only after the new copy passed every check). */
@@ -70,19 +51,13 @@ export interface RealRestoreRequest extends RestoreRequest {
 	allowSourceDatabase: boolean;
 }
 
-export interface RealRestoreReport extends RestoreReport {
-	replaced: boolean;
-}
-
 /**
  * Restore Test: verify the set's artifacts, restore it into a scratch database named
  * totvs_rt_<set id>, compare the database with the manifest, drop the database. Failed checks
  * are reported, not thrown; errors of the environment (no server, no privilege) are thrown.
  */
 export async function runRestoreTest(request: RestoreRequest): Promise<RestoreReport> {
-	const { manifest, verification } = await verifyLocalSet(request.folder, {
-		pgClientFolder: request.connection.binFolder,
-	});
+	const { manifest, verification } = await verifyPostgresSet(request.folder, request.connection);
 	if (!manifest || !verification.ok) return notRestored(manifest, verification.checks);
 	const { source } = postgresParts(manifest);
 	if (await isSourceServer(source, request.connection))
@@ -144,7 +119,7 @@ export async function runRestore(request: RealRestoreRequest): Promise<RealResto
 				`Staging database "${staging}" already exists on ${where}`,
 				'An earlier restore of this set was kept on failure or is still running. Look at it, drop it, and run again.',
 			);
-		const { verification } = await verifyLocalSet(request.folder, { pgClientFolder: request.connection.binFolder });
+		const { verification } = await verifyPostgresSet(request.folder, request.connection);
 		if (!verification.ok) return { ...notRestored(manifest, verification.checks), replaced: false };
 		const outcome = await restoreAndCheck(
 			{ ...request, freshnessDays: 0 },
@@ -192,26 +167,9 @@ export async function runRestore(request: RealRestoreRequest): Promise<RealResto
 	}
 }
 
-function notRestored(manifest: Manifest | undefined, checks: CheckResult[]): RestoreReport {
-	const skipped = check(
-		'restore',
-		false,
-		'restored',
-		'not attempted',
-		'The set failed verification, so it was not restored: a damaged artifact cannot give a trustworthy database',
-	);
-	return {
-		backupId: manifest?.backupId ?? null,
-		manifest,
-		passed: false,
-		restoreMs: 0,
-		checksMs: 0,
-		restoredBytes: 0,
-		database: null,
-		kept: false,
-		checks: [...checks, skipped],
-	};
-}
+/** The set's artifacts and its archive, read with the restore server's pg_restore. */
+const verifyPostgresSet = (folder: string, connection: PostgresConnection) =>
+	verifySetFolder(folder, { pgClientFolder: connection.binFolder }, { postgres: checkPostgresSet });
 
 /** A session for CREATE / DROP DATABASE, never on one of the databases it will drop or rename. */
 async function connectAdmin(connection: PostgresConnection, avoid: string[]): Promise<Client> {

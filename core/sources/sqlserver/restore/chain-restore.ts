@@ -9,7 +9,7 @@ import { manifestOf } from '../../../backup-set/manifest';
 import { BackupError } from '../../../errors';
 import { formatDuration } from '../../../format';
 import type { Logger } from '../../../logger';
-import { check, type CheckResult } from '../../../verify/checks';
+import { check, type CheckResult } from '../../../checks/check';
 import { headerDifferences, readHeaderRows } from '../backup-header';
 import { chainMemberOf } from '../chain-members';
 import { checkChainOrder } from '../lsn-chain';
@@ -26,9 +26,7 @@ import {
 } from '../tsql';
 import { checkDb, totvsChecks } from './checks';
 import type { ChainSet } from './plan';
-
-/** Same prefix as PostgreSQL's scratch databases, so a DBA sees at once what they are. */
-export const SQLSERVER_SCRATCH_PREFIX = 'totvs_rt_';
+import { SCRATCH_PREFIX } from '../../../restore-shared/prefixes';
 
 export interface SqlServerRestoreTestRequest {
 	/** The sets to apply, in order: see planSqlServerRestore. */
@@ -63,7 +61,7 @@ export interface SqlServerRestoreTestResult {
 	checks: CheckResult[];
 }
 
-export const scratchNameFor = (backupId: string) => `${SQLSERVER_SCRATCH_PREFIX}${backupId}`.slice(0, 128);
+export const scratchNameFor = (backupId: string) => `${SCRATCH_PREFIX}${backupId}`.slice(0, 128);
 const fileSafe = (name: string) => name.replace(/[^A-Za-z0-9_.-]/g, '_');
 
 /** Where each file of the full goes: <default data or log folder>\<scratch>_<file id>.<ext>. */

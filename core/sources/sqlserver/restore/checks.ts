@@ -3,7 +3,7 @@
  * manifest recorded at backup time (collation, table sets, rows, R_E_C_N_O_, objects).
  */
 import type { SqlServerInventory, TableInventory } from '../../../backup-set/manifest';
-import { check, type CheckResult } from '../../../verify/checks';
+import { check, type CheckResult } from '../../../checks/check';
 import { readContents } from '../inventory';
 import { isSqlError, messagesText, rowsOf, type SqlRunner } from '../runner';
 import { checkDbStatement } from '../tsql';

@@ -8,7 +8,6 @@ import { readSet } from '../../../backup-set/catalog';
 import { manifestOf, type Manifest } from '../../../backup-set/manifest';
 import { BackupError } from '../../../errors';
 import type { Logger } from '../../../logger';
-import { cancelled } from '../../postgres/restore/pg-restore';
 import {
 	asideNameFor,
 	checkTargetName,
@@ -24,9 +23,11 @@ import type { SqlRunner } from '../runner';
 import { readServerFacts } from '../server-facts';
 import type { SharedFolder } from '../shared-folder';
 import { dropDatabaseStatement } from '../tsql';
-import { check, type CheckResult } from '../../../verify/checks';
-import { verifyLocalSet } from '../../../verify/verify-set';
-import type { RealRestoreReport, RestoreReport } from '../../postgres/restore/set-restore';
+import type { CheckResult } from '../../../checks/check';
+import { verifySetFolder } from '../../../checks/set-verification';
+import { cancelled } from '../../../restore-shared/cancellation';
+import { notRestored, type RealRestoreReport, type RestoreReport } from '../../../restore-shared/report';
+import { checkSqlServerSet } from '../verify';
 
 export interface SqlServerSetRestoreTestRequest {
 	folder: string;
@@ -55,10 +56,8 @@ export interface SqlServerSetRestoreRequest extends SqlServerSetRestoreTestReque
 }
 
 export async function runSqlServerSetRestoreTest(request: SqlServerSetRestoreTestRequest): Promise<RestoreReport> {
-	// VERIFYONLY is left out (reported "not run" by Verify): the RESTORE below reads every page anyway.
-	const { manifest, verification } = await verifyLocalSet(request.folder);
-	const verified = verification.checks.filter((c) => !c.notRun);
-	if (!manifest || !verification.ok) return notRestored(manifest, verified);
+	const { manifest, ok, verified } = await verifySqlServerSet(request.folder);
+	if (!manifest || !ok) return notRestored(manifest, verified);
 	const runner = await request.connect();
 	try {
 		return await restoreAndCheck(request, manifest, verified, runner);
@@ -120,9 +119,8 @@ export async function runSqlServerSetRestore(request: SqlServerSetRestoreRequest
 		if (intoSource)
 			request.log.warn(`Restore of ${backupId} will replace "${target}" on ${where}, the database it was taken from`);
 
-		const { verification } = await verifyLocalSet(request.folder);
-		const verified = verification.checks.filter((c) => !c.notRun);
-		if (!verification.ok) return { ...notRestored(manifest, verified), replaced: false };
+		const { ok, verified } = await verifySqlServerSet(request.folder);
+		if (!ok) return { ...notRestored(manifest, verified), replaced: false };
 		const outcome = await restoreAndCheck(request, manifest, verified, runner, {
 			database: staging,
 			keepWhenPassed: true,
@@ -146,6 +144,17 @@ export async function runSqlServerSetRestore(request: SqlServerSetRestoreRequest
 	} finally {
 		await runner.close().catch(() => undefined);
 	}
+}
+
+/**
+ * The set's artifacts and its chain, as Verify checks them. VERIFYONLY is left out (it would be
+ * reported "not run"): the RESTORE below reads every page anyway.
+ */
+async function verifySqlServerSet(folder: string) {
+	const { manifest, verification } = await verifySetFolder(folder, undefined, {
+		sqlserver: (setFolder, setManifest) => checkSqlServerSet(setFolder, setManifest),
+	});
+	return { manifest, ok: verification.ok, verified: verification.checks.filter((c) => !c.notRun) };
 }
 
 /** Plans the chain and restores it into `database` (the scratch name by default), with the checks. */
@@ -189,26 +198,5 @@ async function restoreAndCheck(
 		database: result.database,
 		kept: result.kept,
 		checks,
-	};
-}
-
-function notRestored(manifest: Manifest | undefined, verified: CheckResult[]): RestoreReport {
-	const skipped = check(
-		'restore',
-		false,
-		'restored',
-		'not attempted',
-		'The set failed verification, so it was not restored: a damaged artifact cannot give a trustworthy database',
-	);
-	return {
-		backupId: manifest?.backupId ?? null,
-		manifest,
-		passed: false,
-		restoreMs: 0,
-		checksMs: 0,
-		restoredBytes: 0,
-		database: null,
-		kept: false,
-		checks: [...verified, skipped],
 	};
 }

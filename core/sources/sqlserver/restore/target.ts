@@ -6,7 +6,7 @@
 import type { SqlServerSourceFacts } from '../../../backup-set/sqlserver-manifest';
 import { BackupError } from '../../../errors';
 import type { Logger } from '../../../logger';
-import { check, type CheckResult } from '../../../verify/checks';
+import { check, type CheckResult } from '../../../checks/check';
 import { isSqlError, rowsOf, type SqlRunner } from '../runner';
 import type { ServerFacts } from '../server-facts';
 import {
@@ -17,14 +17,13 @@ import {
 	setUserAccessStatement,
 	type UserAccess,
 } from '../tsql';
+import { STAGING_PREFIX } from '../../../restore-shared/prefixes';
 
-/** Where Restore builds and checks a set before it takes the target's name (as PostgreSQL's). */
-export const SQLSERVER_STAGING_PREFIX = 'totvs_rs_';
 /** What a replaced target is renamed to until the restored copy has its name; then dropped. */
 export const SQLSERVER_ASIDE_PREFIX = 'totvs_old_';
 
 const MAX_NAME = 128;
-export const stagingNameFor = (backupId: string) => `${SQLSERVER_STAGING_PREFIX}${backupId}`.slice(0, MAX_NAME);
+export const stagingNameFor = (backupId: string) => `${STAGING_PREFIX}${backupId}`.slice(0, MAX_NAME);
 export const asideNameFor = (target: string) => `${SQLSERVER_ASIDE_PREFIX}${target}`.slice(0, MAX_NAME);
 
 const SYSTEM_DATABASES = new Set(['master', 'model', 'msdb', 'tempdb', 'distribution', 'resource']);

@@ -1,5 +1,3 @@
-import type { SqlServerVerifyAccess } from '../sources/sqlserver/verify';
-
 /** One line of a verification or restore-test report: what was expected, what was found. */
 export interface CheckResult {
 	name: string;
@@ -15,13 +13,6 @@ export interface Verification {
 	ok: boolean;
 	checkedAt: string;
 	checks: CheckResult[];
-}
-
-export interface VerifyOptions {
-	/** Folder holding pg_restore; found automatically when empty. */
-	pgClientFolder?: string;
-	/** A SQL Server that can read the set folder: lets Verify run RESTORE VERIFYONLY. */
-	sqlServer?: SqlServerVerifyAccess;
 }
 
 export const check = (name: string, ok: boolean, expected: string, actual: string, message: string): CheckResult => ({
