@@ -1,20 +1,9 @@
 import type { IExecuteFunctions, INodeExecutionData, INodeType, INodeTypeDescription } from 'n8n-workflow';
 import { NodeConnectionTypes } from 'n8n-workflow';
-import { makeBackup } from '../../core/backup';
-import { PostgresSource } from '../../core/sources/postgres';
-import {
-	POSTGRES_CREDENTIAL,
-	POSTGRES_CREDENTIAL_TEST,
-	postgresConnection,
-	testPostgresCredential,
-} from '../shared/postgres-credential';
-import { forEachBackupItem } from '../shared/run-items';
+import { DEFAULT_STAGING_FOLDER, STAGING_FOLDER_PLACEHOLDER } from '../shared/hints';
+import { POSTGRES_CREDENTIAL_TEST, testPostgresCredential } from '../shared/postgres-credential';
 import { SQLSERVER_CREDENTIAL_TEST, testSqlServerCredential } from '../shared/sqlserver-credential';
-import type { Language } from '../shared/summary';
-import { postgresItem, postgresOptions, readPostgresOptions } from './postgres.description';
-import { runRestorePointDump } from './restore-point';
-import { runSqlServerDump, sqlServerProperties } from './sqlserver.description';
-import { filesProperties, runFilesDump } from './files.description';
+import { router, sources } from './actions/router';
 
 export class TotvsDump implements INodeType {
 	description: INodeTypeDescription = {
@@ -92,13 +81,13 @@ export class TotvsDump implements INodeType {
 				name: 'stagingFolder',
 				type: 'string',
 				default: '',
-				placeholder: '/mnt/backup/totvs',
-				description:
-					'Local or mounted network folder where backup sets are written. It must exist. Leave empty for ~/.n8n-files/totvs-backups under the n8n user folder.',
+				placeholder: STAGING_FOLDER_PLACEHOLDER,
+				description: `Local or mounted network folder where backup sets are written. It must exist. Leave empty for ${DEFAULT_STAGING_FOLDER}.`,
 			},
-			postgresOptions,
-			...sqlServerProperties,
-			...filesProperties,
+			...sources.postgres.description,
+			...sources.sqlserver.description,
+			...sources.protheusFiles.description,
+			...sources.postgresAndFiles.description,
 		],
 	};
 
@@ -110,26 +99,6 @@ export class TotvsDump implements INodeType {
 	};
 
 	async execute(this: IExecuteFunctions): Promise<INodeExecutionData[][]> {
-		if (this.getNodeParameter('source', 0) === 'sqlserver') return runSqlServerDump(this);
-		if (this.getNodeParameter('source', 0) === 'protheusFiles') return runFilesDump(this);
-		if (this.getNodeParameter('source', 0) === 'postgresAndFiles') return runRestorePointDump(this);
-		const credential = postgresConnection(await this.getCredentials(POSTGRES_CREDENTIAL));
-		const source = new PostgresSource();
-		const language = (i: number) => this.getNodeParameter('options.language', i, 'en') as Language;
-		return forEachBackupItem(this, 'TOTVS Dump', language, async (_item, i) => {
-			const options = readPostgresOptions(this, i);
-			const result = await makeBackup(source, {
-				connection: credential,
-				options,
-				environment: this.getNodeParameter('environment', i) as string,
-				type: 'full',
-				stagingFolder: this.getNodeParameter('stagingFolder', i, '') as string,
-				log: this.logger,
-				signal: this.getExecutionCancelSignal?.(),
-			});
-			const json = postgresItem(result, language(i));
-			this.logger.info(json.summary);
-			return json;
-		});
+		return router.call(this);
 	}
 }

@@ -1,13 +1,14 @@
-import type { IDataObject, IExecuteFunctions, INodeProperties } from 'n8n-workflow';
-import type { CompressionMethod } from '../../core/backup-set/manifest';
-import { defaultDumpOptions, type PostgresDumpOptions } from '../../core/sources/postgres';
-import type { BackupResult } from '../../core/backup';
-import { backupItem, type BackupItemJson } from '../shared/backup-item';
-import { splitList } from '../shared/run-items';
-import { dumpSummary, languageOption, type Language } from '../shared/summary';
+import type { IDataObject, IExecuteFunctions, INodeExecutionData, INodeProperties } from 'n8n-workflow';
+import { makeBackup, type BackupResult } from '../../../core/backup';
+import type { CompressionMethod } from '../../../core/backup-set/manifest';
+import { defaultDumpOptions, PostgresSource, type PostgresDumpOptions } from '../../../core/sources/postgres';
+import { backupItem, failedDumpFields, type BackupItemJson } from '../../shared/backup-item';
+import { splitList, summaryLanguage } from '../../shared/run-items';
+import { dumpSummary, languageOption, type Language } from '../../shared/summary';
+import { databaseOf, type DumpRun } from './run';
 
 /** TOTVS Dump's options for a PostgreSQL source. */
-export const postgresOptions: INodeProperties = {
+const postgresOptions: INodeProperties = {
 	displayName: 'Options',
 	name: 'options',
 	type: 'collection',
@@ -141,4 +142,48 @@ export function postgresItem(result: BackupResult, language: Language): BackupIt
 	// A PostgreSQL set always has the database fields (backupItem fills them for database engines).
 	json.summary = dumpSummary(json as Required<typeof json>, language);
 	return json;
+}
+
+export const description: INodeProperties[] = [postgresOptions];
+
+/** One full pg_dump set of the credential's database per input item. */
+export async function execute(
+	this: IExecuteFunctions,
+	i: number,
+	_item: INodeExecutionData,
+	run: DumpRun,
+): Promise<BackupItemJson> {
+	const result = await makeBackup(new PostgresSource(), {
+		connection: await run.postgres(),
+		options: readPostgresOptions(this, i),
+		environment: run.environment(i),
+		type: 'full',
+		stagingFolder: run.stagingFolder(i),
+		log: this.logger,
+		signal: this.getExecutionCancelSignal?.(),
+	});
+	const json = postgresItem(result, summaryLanguage(this)(i));
+	this.logger.info(json.summary);
+	return json;
+}
+
+/** The database set that was asked for, not made. */
+export async function failed(
+	this: IExecuteFunctions,
+	i: number,
+	_item: INodeExecutionData,
+	run: DumpRun,
+	startedAt: Date,
+): Promise<IDataObject> {
+	const database = await databaseOf(run.postgres());
+	return failedDumpFields(
+		{
+			environment: run.environment(i),
+			component: 'database',
+			engine: 'postgres',
+			type: 'full',
+			database: database ?? undefined,
+		},
+		startedAt,
+	);
 }

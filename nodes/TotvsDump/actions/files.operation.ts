@@ -1,13 +1,14 @@
 import type { IDataObject, IExecuteFunctions, INodeExecutionData, INodeProperties } from 'n8n-workflow';
-import { makeBackup } from '../../core/backup';
-import { manifestOf } from '../../core/backup-set/manifest';
-import { formatBytes, formatDuration } from '../../core/format';
-import type { ArchiveCompression } from '../../core/sources/protheus-files';
-import { defaultFilesOptions, ProtheusFilesSource, type FilesDumpOptions } from '../../core/sources/protheus-files';
-import { PROTHEUS_DEFAULT_EXCLUDE, PROTHEUS_DEFAULT_INCLUDE } from '../../core/sources/protheus-files';
-import { backupItem, type BackupItemJson } from '../shared/backup-item';
-import { forEachBackupItem, splitList } from '../shared/run-items';
-import { languageOption, type Language } from '../shared/summary';
+import { makeBackup } from '../../../core/backup';
+import { manifestOf } from '../../../core/backup-set/manifest';
+import { formatBytes, formatDuration } from '../../../core/format';
+import type { ArchiveCompression } from '../../../core/sources/protheus-files';
+import { defaultFilesOptions, ProtheusFilesSource, type FilesDumpOptions } from '../../../core/sources/protheus-files';
+import { PROTHEUS_DEFAULT_EXCLUDE, PROTHEUS_DEFAULT_INCLUDE } from '../../../core/sources/protheus-files';
+import { backupItem, failedDumpFields, type BackupItemJson } from '../../shared/backup-item';
+import { splitList, summaryLanguage } from '../../shared/run-items';
+import { languageOption, type Language } from '../../shared/summary';
+import type { DumpRun } from './run';
 
 /** The file parameters show for "Protheus Files" and for "Database + Files" (a restore point). */
 const show = { show: { source: ['protheusFiles', 'postgresAndFiles'] } };
@@ -88,8 +89,8 @@ const filesOptionList: INodeProperties[] = [
 	},
 ];
 
-/** TOTVS Dump's parameters for the Protheus file tree. */
-export const filesProperties: INodeProperties[] = [
+/** TOTVS Dump's parameters for the Protheus file tree (also those of "Database + Files"). */
+export const description: INodeProperties[] = [
 	{
 		displayName: 'Backup Type',
 		name: 'filesBackupType',
@@ -237,23 +238,70 @@ export function filesFields(
 	};
 }
 
-/** TOTVS Dump with source "Protheus Files": one file set per input item. */
-export async function runFilesDump(ctx: IExecuteFunctions): Promise<INodeExecutionData[][]> {
-	const source = new ProtheusFilesSource();
-	const language = (i: number) => ctx.getNodeParameter('options.language', i, 'en') as Language;
-	return forEachBackupItem(ctx, 'TOTVS Dump', language, async (_item, i) => {
-		const result = await makeBackup(source, {
-			connection: null,
-			options: readFilesOptions(ctx, i),
-			environment: ctx.getNodeParameter('environment', i) as string,
-			type: ctx.getNodeParameter('filesBackupType', i, 'full') as 'full' | 'differential' | 'incremental',
-			stagingFolder: ctx.getNodeParameter('stagingFolder', i, '') as string,
-			log: ctx.logger,
-			signal: ctx.getExecutionCancelSignal?.(),
-		});
-		const json = backupItem(result, '');
-		const item = { ...json, ...filesFields(json, result, language(i)) };
-		ctx.logger.info(String(item.summary));
-		return item;
+export const filesBackupTypeOf = (ctx: IExecuteFunctions, i: number) =>
+	ctx.getNodeParameter('filesBackupType', i, 'full') as 'full' | 'differential' | 'incremental';
+
+/** One file set per input item: full, or the changes since the set it builds on. */
+export async function execute(
+	this: IExecuteFunctions,
+	i: number,
+	_item: INodeExecutionData,
+	run: DumpRun,
+): Promise<IDataObject> {
+	const result = await makeBackup(new ProtheusFilesSource(), {
+		connection: null,
+		options: readFilesOptions(this, i),
+		environment: run.environment(i),
+		type: filesBackupTypeOf(this, i),
+		stagingFolder: run.stagingFolder(i),
+		log: this.logger,
+		signal: this.getExecutionCancelSignal?.(),
 	});
+	const json = backupItem(result, '');
+	const item = { ...json, ...filesFields(json, result, summaryLanguage(this)(i)) };
+	this.logger.info(String(item.summary));
+	return item;
+}
+
+/** The file set that was asked for, not made: the fields filesFields gives, unknown. */
+export function failedFilesFields(ctx: IExecuteFunctions, i: number, startedAt: Date, run: DumpRun): IDataObject {
+	return {
+		...failedDumpFields(
+			{
+				environment: run.environment(i),
+				component: 'files',
+				engine: 'protheus-files',
+				type: filesBackupTypeOf(ctx, i),
+			},
+			startedAt,
+		),
+		fileCount: null,
+		fileBytes: null,
+		folderCount: null,
+		symlinkCount: null,
+		archivedFiles: null,
+		roots: splitList(ctx.getNodeParameter('folders', i, '')),
+		changes: {
+			added: null,
+			changed: null,
+			deleted: null,
+			addedPaths: [],
+			changedPaths: [],
+			deletedPaths: [],
+		},
+		inconsistentFiles: [],
+		skippedFiles: [],
+		promotedToFull: false,
+		compression: null,
+	};
+}
+
+export function failed(
+	this: IExecuteFunctions,
+	i: number,
+	_item: INodeExecutionData,
+	run: DumpRun,
+	startedAt: Date,
+): IDataObject {
+	return failedFilesFields(this, i, startedAt, run);
 }

@@ -1,17 +1,22 @@
 import type { IDataObject, IExecuteFunctions, INodeExecutionData, INodeProperties } from 'n8n-workflow';
-import { makeBackup } from '../../core/backup';
-import { manifestOf } from '../../core/backup-set/manifest';
-import { formatBytes, formatDuration } from '../../core/format';
-import { defaultSqlServerDumpOptions, SqlServerSource, type SqlServerDumpOptions } from '../../core/sources/sqlserver';
-import { backupItem } from '../shared/backup-item';
-import { forEachBackupItem } from '../shared/run-items';
-import { SQLSERVER_CREDENTIAL, sqlServerConnection } from '../shared/sqlserver-credential';
-import { languageOption, type Language } from '../shared/summary';
+import { makeBackup } from '../../../core/backup';
+import { manifestOf } from '../../../core/backup-set/manifest';
+import { formatBytes, formatDuration } from '../../../core/format';
+import {
+	defaultSqlServerDumpOptions,
+	SqlServerSource,
+	type SqlServerDumpOptions,
+} from '../../../core/sources/sqlserver';
+import { backupItem, failedDumpFields, type BackupItemJson } from '../../shared/backup-item';
+import { SQLSERVER_FOLDER_PLACEHOLDER, SQLSERVER_MOUNT_PLACEHOLDER } from '../../shared/hints';
+import { summaryLanguage } from '../../shared/run-items';
+import { languageOption, type Language } from '../../shared/summary';
+import { databaseOf, type DumpRun } from './run';
 
 const show = { show: { source: ['sqlserver'] } };
 
 /** TOTVS Dump's parameters for a SQL Server source. */
-export const sqlServerProperties: INodeProperties[] = [
+export const description: INodeProperties[] = [
 	{
 		displayName: 'Backup Type',
 		name: 'sqlServerBackupType',
@@ -39,7 +44,7 @@ export const sqlServerProperties: INodeProperties[] = [
 		displayOptions: show,
 		default: '',
 		required: true,
-		placeholder: 'D:\\Backup\\n8n or \\\\filer\\totvs-backup',
+		placeholder: SQLSERVER_FOLDER_PLACEHOLDER,
 		description:
 			'SQL Server writes the backup file itself, on its own host: a folder (local to SQL Server or a UNC share) its service account can write',
 	},
@@ -50,7 +55,7 @@ export const sqlServerProperties: INodeProperties[] = [
 		displayOptions: show,
 		default: '',
 		required: true,
-		placeholder: '/mnt/sqlbackup',
+		placeholder: SQLSERVER_MOUNT_PLACEHOLDER,
 		description:
 			'The same folder mounted on the n8n host (SMB/CIFS or NFS). n8n hashes the file from here. With the Staging Folder in this folder (or inside it), the file is renamed into the backup set; otherwise it is copied. Verify and Restore Test need the set inside it.',
 	},
@@ -130,26 +135,50 @@ function summary(json: ReturnType<typeof backupItem>, edition: string, requested
 	return `${json.type[0].toUpperCase()}${json.type.slice(1)} backup ${json.backupId} of database ${json.database} (SQL Server ${json.serverVersion} ${edition}) done: ${formatBytes(json.totalBytes)} in ${formatDuration(json.durationMs)}${promoted ? ` (${requested} requested, no base: made a full)` : ''}.`;
 }
 
-/** TOTVS Dump with a SQL Server source: one backup set per input item. */
-export async function runSqlServerDump(ctx: IExecuteFunctions): Promise<INodeExecutionData[][]> {
-	const connection = sqlServerConnection(await ctx.getCredentials(SQLSERVER_CREDENTIAL));
-	const source = new SqlServerSource();
-	const language = (i: number) => ctx.getNodeParameter('options.language', i, 'en') as Language;
-	return forEachBackupItem(ctx, 'TOTVS Dump', language, async (_item, i) => {
-		const type = ctx.getNodeParameter('sqlServerBackupType', i, 'full') as 'full' | 'differential' | 'log';
-		const result = await makeBackup(source, {
-			connection,
-			options: readOptions(ctx, i),
-			environment: ctx.getNodeParameter('environment', i) as string,
-			type,
-			stagingFolder: ctx.getNodeParameter('stagingFolder', i, '') as string,
-			log: ctx.logger,
-			signal: ctx.getExecutionCancelSignal?.(),
-		});
-		const json = backupItem(result, '');
-		const m = manifestOf(result.manifest, 'sqlserver');
-		json.summary = summary(json, m.source.edition.replace(/\s*\(64-bit\)\s*$/i, ''), type, language(i));
-		ctx.logger.info(json.summary);
-		return json;
+const backupTypeOf = (ctx: IExecuteFunctions, i: number) =>
+	ctx.getNodeParameter('sqlServerBackupType', i, 'full') as 'full' | 'differential' | 'log';
+
+/** SQL Server writes the backup into the shared folder; one set per input item. */
+export async function execute(
+	this: IExecuteFunctions,
+	i: number,
+	_item: INodeExecutionData,
+	run: DumpRun,
+): Promise<BackupItemJson> {
+	const type = backupTypeOf(this, i);
+	const result = await makeBackup(new SqlServerSource(), {
+		connection: await run.sqlServer(),
+		options: readOptions(this, i),
+		environment: run.environment(i),
+		type,
+		stagingFolder: run.stagingFolder(i),
+		log: this.logger,
+		signal: this.getExecutionCancelSignal?.(),
 	});
+	const json = backupItem(result, '');
+	const m = manifestOf(result.manifest, 'sqlserver');
+	json.summary = summary(json, m.source.edition.replace(/\s*\(64-bit\)\s*$/i, ''), type, summaryLanguage(this)(i));
+	this.logger.info(json.summary);
+	return json;
+}
+
+/** The SQL Server set that was asked for, not made. */
+export async function failed(
+	this: IExecuteFunctions,
+	i: number,
+	_item: INodeExecutionData,
+	run: DumpRun,
+	startedAt: Date,
+): Promise<IDataObject> {
+	const database = await databaseOf(run.sqlServer());
+	return failedDumpFields(
+		{
+			environment: run.environment(i),
+			component: 'database',
+			engine: 'sqlserver',
+			type: backupTypeOf(this, i),
+			database: database ?? undefined,
+		},
+		startedAt,
+	);
 }

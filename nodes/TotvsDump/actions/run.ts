@@ -1,0 +1,35 @@
+import type { IExecuteFunctions } from 'n8n-workflow';
+import type { PostgresConnection } from '../../../core/sources/postgres';
+import type { SqlServerConnection } from '../../../core/sources/sqlserver';
+import { POSTGRES_CREDENTIAL, postgresConnection } from '../../shared/postgres-credential';
+import { SQLSERVER_CREDENTIAL, sqlServerConnection } from '../../shared/sqlserver-credential';
+
+/**
+ * What TOTVS Dump's sources share during one execution: the server credential, read once, on
+ * the first item that needs it (a credential that cannot be read fails each item, which Continue
+ * On Fail then reports), and the parameters every source reads.
+ */
+export interface DumpRun {
+	postgres(): Promise<PostgresConnection>;
+	sqlServer(): Promise<SqlServerConnection>;
+	environment(itemIndex: number): string;
+	stagingFolder(itemIndex: number): string;
+}
+
+export function openDumpRun(ctx: IExecuteFunctions): DumpRun {
+	let postgres: Promise<PostgresConnection> | undefined;
+	let sqlServer: Promise<SqlServerConnection> | undefined;
+	return {
+		postgres: () => (postgres ??= ctx.getCredentials(POSTGRES_CREDENTIAL).then(postgresConnection)),
+		sqlServer: () => (sqlServer ??= ctx.getCredentials(SQLSERVER_CREDENTIAL).then(sqlServerConnection)),
+		environment: (i) => ctx.getNodeParameter('environment', i) as string,
+		stagingFolder: (i) => ctx.getNodeParameter('stagingFolder', i, '') as string,
+	};
+}
+
+/** The database the credential names, for a failed item; null when the credential itself failed. */
+export const databaseOf = (connection: Promise<{ database: string }>) =>
+	connection.then(
+		(c) => c.database,
+		() => null,
+	);
