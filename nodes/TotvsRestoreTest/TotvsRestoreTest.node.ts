@@ -52,7 +52,7 @@ export class TotvsRestoreTest implements INodeType {
 		defaults: { name: 'TOTVS Restore Test' },
 		inputs: [NodeConnectionTypes.Main],
 		outputs: [NodeConnectionTypes.Main],
-		usableAsTool: true,
+		usableAsTool: undefined, // not for AI agents: n8n offers a tool node with all its operations, and Restore replaces a database
 		// The restore server: usually its own credential of the same type as production's.
 		// '/restoreServer' (the same root-level parameter) rather than 'restoreServer': n8n's editor
 		// takes a parameter whose every value selects a credential as the node's main auth field and

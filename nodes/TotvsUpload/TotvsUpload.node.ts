@@ -20,7 +20,9 @@ export class TotvsUpload implements INodeType {
 		defaults: { name: 'TOTVS Upload' },
 		inputs: [NodeConnectionTypes.Main],
 		outputs: [NodeConnectionTypes.Main],
-		usableAsTool: true,
+		// Not for AI agents: n8n offers a tool node with all its operations, and Prune deletes sets.
+		// (Stated rather than left out: the community lint rule node-usable-as-tool wants a decision.)
+		usableAsTool: undefined,
 		// Names and tests spelled out: n8n's lint rule credential-test-required reads only literals.
 		credentials: [
 			{ name: 'totvsSftp', testedBy: 'totvsSftpConnectionTest', ...destinationCredentialOptions('sftp') },
