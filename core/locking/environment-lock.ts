@@ -5,7 +5,8 @@
  * The lock is a small JSON object at `<environment>/.totvs-lock.json` on the destination itself
  * (a worker's memory is not shared), created with the destination's create-if-absent primitive.
  * Its holder renews it while working; a lock not renewed for `staleAfterMs` belongs to an
- * execution that died and is taken over:
+ * execution that died and is taken over — at once when its owner provably ran on this machine
+ * (same host name, boot and pid namespace) and its pid no longer runs (see ownerIsGone):
  *   1. the taker creates a takeover marker named after the stale lock's token, exclusively, so
  *      only one of several takers proceeds for that stale lock;
  *   2. it re-reads the lock and proceeds only if it is still the same, still stale lock;
@@ -20,12 +21,14 @@
  * cannot get that marker is being taken over: it reports LOCK_LOST and writes nothing.
  */
 import { randomBytes } from 'node:crypto';
+import { readFileSync, readlinkSync } from 'node:fs';
 import { rm, writeFile, mkdtemp } from 'node:fs/promises';
 import { hostname, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { Destination } from '../destinations';
-import { BackupError } from '../errors';
+import { BackupError, systemErrorCode } from '../errors';
 import { formatDuration } from '../format';
+import { silentLogger, type Logger } from '../logger';
 
 export const LOCK_FILE = '.totvs-lock.json';
 const MAX_LOCK_BYTES = 64 * 1024;
@@ -35,6 +38,12 @@ export interface LockOwner {
 	pid: number;
 	/** The n8n execution id, when there is one. */
 	executionId?: string;
+	/**
+	 * Linux: the boot and the pid namespace `pid` belongs to. With the host name they prove that a
+	 * later run can look the pid up (two containers may share a host name, not a pid namespace).
+	 */
+	bootId?: string;
+	pidNamespace?: string;
 }
 
 export interface LockRecord {
@@ -61,13 +70,50 @@ export interface LockOptions {
 	/** Poll period while waiting. Default 2 s. */
 	pollMs?: number;
 	now?: () => Date;
+	/** Where the wait (naming the holder) and a takeover are reported. */
+	logger?: Logger;
 }
+
+/** This process's boot and pid namespace (Linux); undefined fields elsewhere, and then no pid is judged. */
+const here: { bootId?: string; pidNamespace?: string } = (() => {
+	const read = (f: () => string) => {
+		try {
+			return f().trim() || undefined;
+		} catch {
+			return undefined;
+		}
+	};
+	return {
+		bootId: read(() => readFileSync('/proc/sys/kernel/random/boot_id', 'utf8')),
+		pidNamespace: read(() => readlinkSync('/proc/self/ns/pid')),
+	};
+})();
 
 export const currentOwner = (executionId?: string): LockOwner => ({
 	hostname: hostname(),
 	pid: process.pid,
 	...(executionId ? { executionId } : {}),
+	...(here.bootId ? { bootId: here.bootId } : {}),
+	...(here.pidNamespace ? { pidNamespace: here.pidNamespace } : {}),
 });
+
+/**
+ * true only when the owner provably ran in this machine's current boot and pid namespace, and
+ * its pid no longer runs (a worker killed with SIGKILL). Anything unknown, another host, or a
+ * pid that runs (even one reused by another program) is false: the stale timeout applies.
+ */
+export function ownerIsGone(owner: LockOwner): boolean {
+	if (!here.bootId || !here.pidNamespace) return false;
+	if (owner.hostname !== hostname() || owner.bootId !== here.bootId || owner.pidNamespace !== here.pidNamespace)
+		return false;
+	if (!Number.isInteger(owner.pid) || owner.pid <= 0 || owner.pid === process.pid) return false;
+	try {
+		process.kill(owner.pid, 0); // signal 0: only asks whether the pid exists
+		return false;
+	} catch (error) {
+		return systemErrorCode(error) === 'ESRCH'; // EPERM: it runs, as another user
+	}
+}
 
 export const lockPath = (environment: string) => `${environment}/${LOCK_FILE}`;
 
@@ -79,6 +125,8 @@ export class EnvironmentLock {
 	private renewing?: Promise<void>;
 	private lost?: BackupError;
 	private released = false;
+	/** How long acquire() took, waiting for another holder included: not part of the work's duration. */
+	waitedMs = 0;
 
 	private constructor(
 		private readonly destination: Destination,
@@ -103,7 +151,10 @@ export class EnvironmentLock {
 			renewEveryMs: options.renewEveryMs ?? Math.max(1000, Math.floor(staleAfterMs / 4)),
 			now: options.now ?? (() => new Date()),
 		};
-		const deadline = Date.now() + (options.waitMs ?? 0);
+		const logger = options.logger ?? silentLogger;
+		const started = Date.now();
+		const deadline = started + (options.waitMs ?? 0);
+		let announced: string | undefined;
 		for (let vanished = 0; ;) {
 			const now = settings.now().toISOString();
 			const record: LockRecord = {
@@ -116,15 +167,22 @@ export class EnvironmentLock {
 				renewedAt: now,
 				staleAfterMs,
 			};
-			const holder = await tryAcquire(destination, record, settings.now);
+			const holder = await tryAcquire(destination, record, settings.now, logger);
 			if (holder === 'acquired') {
 				const lock = new EnvironmentLock(destination, record, settings);
+				lock.waitedMs = Date.now() - started;
 				lock.startRenewing();
 				return lock;
 			}
 			// Released between our attempt and our read: try again at once (a few times).
 			if (holder === undefined && ++vanished < 5) continue;
 			if (Date.now() >= deadline) throw lockedError(destination, environment, holder, settings.now());
+			if (isRecord(holder) && holder.token !== announced) {
+				announced = holder.token;
+				logger.info(
+					`${describeHolder(destination, environment, holder, settings.now())}; waiting up to ${formatDuration(deadline - Date.now())} for it`,
+				);
+			}
 			await new Promise((resolve) =>
 				setTimeout(resolve, Math.min(options.pollMs ?? 2000, Math.max(0, deadline - Date.now()))),
 			);
@@ -221,7 +279,9 @@ async function tryAcquire(
 	destination: Destination,
 	record: LockRecord,
 	now: () => Date,
+	logger: Logger,
 ): Promise<'acquired' | LockRecord | 'unreadable' | undefined> {
+	const takeable = (lock: LockRecord) => isStale(lock, now()) || ownerIsGone(lock.owner);
 	const path = lockPath(record.environment);
 	if (await createIfAbsent(destination, path, JSON.stringify(record))) {
 		// Backends without a server-side exclusive create decide races afterwards: confirm.
@@ -230,18 +290,21 @@ async function tryAcquire(
 	}
 	const current = await readLock(destination, record.environment);
 	if (current === undefined) return undefined; // released meanwhile: try again
-	if (current === 'unreadable' || !isStale(current, now())) return current;
+	if (current === 'unreadable' || !takeable(current)) return current;
 
 	const marker = takeoverMarker(current);
 	if (!(await createIfAbsent(destination, marker, JSON.stringify(record)))) {
 		// Another execution is taking over; if it died doing so, its marker is cleared after the stale period.
 		const other = parseLock(await readSmall(destination, marker));
-		if (other && other !== 'unreadable' && isStale(other, now())) await destination.remove(marker);
+		if (isRecord(other) && takeable(other)) await destination.remove(marker);
 		return current;
 	}
 	try {
 		const again = await readLock(destination, record.environment);
-		if (again === 'unreadable' || again?.token !== current.token || !isStale(again, now())) return again;
+		if (again === 'unreadable' || again?.token !== current.token || !takeable(again)) return again;
+		logger.warn(
+			`Taking over the lock of environment ${record.environment} on ${destination.describe()} from ${describeOwner(again.owner)}: ${isStale(again, now()) ? `not renewed for ${formatDuration(now().getTime() - Date.parse(again.renewedAt))}` : 'that process no longer runs on this machine'}`,
+		);
 		await destination.remove(path);
 		if (await createIfAbsent(destination, path, JSON.stringify(record))) {
 			const check = await readLock(destination, record.environment);
@@ -275,7 +338,7 @@ async function guard(
 	for (let attempt = 1; ; attempt++) {
 		if (await createIfAbsent(destination, marker, content)) break;
 		const other = parseLock(await readSmall(destination, marker));
-		if (isRecord(other) && isStale(other, now())) await destination.remove(marker);
+		if (isRecord(other) && (isStale(other, now()) || ownerIsGone(other.owner))) await destination.remove(marker);
 		// A taker that finds the lock alive gives the marker back within a few requests: wait a little.
 		else if (attempt >= RACE_RETRIES) return false;
 		else await shortPause();
@@ -372,12 +435,16 @@ function lockedError(
 			`Environment ${environment} on ${destination.describe()} is locked, and the lock file ${where} cannot be read`,
 			'If no other execution is uploading or pruning this environment, delete that lock file by hand and run again.',
 		);
-	const age = formatDuration(now.getTime() - Date.parse(holder.renewedAt));
 	return new BackupError(
 		'LOCKED',
-		`Environment ${environment} on ${destination.describe()} is locked by ${describeOwner(holder.owner)} for ${holder.purpose} since ${holder.acquiredAt} (renewed ${age} ago)`,
-		`Another execution is writing to this environment. Run again when it has finished (or raise "Wait for Lock"). If that execution died, its lock is taken over automatically once it has not been renewed for ${formatDuration(holder.staleAfterMs)}.`,
+		describeHolder(destination, environment, holder, now),
+		`Another execution is writing to this environment. Run again when it has finished (or raise "Wait for Lock"). If that execution died, its lock is taken over automatically: at once when it ran on this machine, otherwise once it has not been renewed for ${formatDuration(holder.staleAfterMs)}.`,
 	);
+}
+
+function describeHolder(destination: Destination, environment: string, holder: LockRecord, now: Date): string {
+	const age = formatDuration(now.getTime() - Date.parse(holder.renewedAt));
+	return `Environment ${environment} on ${destination.describe()} is locked by ${describeOwner(holder.owner)} for ${holder.purpose} since ${holder.acquiredAt} (renewed ${age} ago)`;
 }
 
 function lockLostError(destination: Destination, mine: LockRecord, current?: LockRecord): BackupError {

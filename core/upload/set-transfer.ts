@@ -76,7 +76,10 @@ export interface UploadSetResult {
 	verified: boolean;
 	/** The weakest check any file got. */
 	verifiedBy: VerificationMethod;
+	/** The upload itself, without the wait for the environment's lock (see lockWaitMs). */
 	durationMs: number;
+	/** Time spent waiting for another execution's lock on the environment before the upload began. */
+	lockWaitMs: number;
 	files: UploadedFile[];
 	/** The complete set was already on the destination: nothing was sent. */
 	alreadyThere: boolean;
@@ -97,7 +100,7 @@ export async function uploadSet(
 		options.lock.via ?? destination,
 		environment,
 		options.lock.owner,
-		{ ...options.lock.options, purpose: 'upload' },
+		{ logger, ...options.lock.options, purpose: 'upload' },
 		async (lock) => {
 			const existing = await remoteManifestIfAny(destination, manifest);
 			const marker = `${remoteFolder}/${IN_PROGRESS_MARKER}`;
@@ -173,7 +176,8 @@ export async function uploadSet(
 				bytes: manifest.artifacts.reduce((sum, a) => sum + a.bytes, 0),
 				verified: verifiedBy !== 'size',
 				verifiedBy,
-				durationMs: Date.now() - started,
+				durationMs: Date.now() - started - lock.waitedMs,
+				lockWaitMs: lock.waitedMs,
 				files,
 				alreadyThere: files.every((f) => f.skipped),
 			};
@@ -321,6 +325,8 @@ export interface PruneResult {
 	 * the sets that need them are kept; listed so a person can repair or remove them.
 	 */
 	invalid: Array<{ path: string; reason: string }>;
+	/** Time spent waiting for another execution's lock on the environment (0 on a dry run). */
+	lockWaitMs: number;
 }
 
 /**
@@ -351,7 +357,7 @@ export async function pruneSets(destination: Destination, options: PruneOptions)
 				logger.info(`Pruned ${decision.backupId} from ${destination.describe()}`);
 			}
 		}
-		return { plan, dryRun: options.dryRun, deleted, ignored, invalid };
+		return { plan, dryRun: options.dryRun, deleted, ignored, invalid, lockWaitMs: lock?.waitedMs ?? 0 };
 	};
 	// A dry run changes nothing, so it does not wait for or block a running upload.
 	return options.dryRun
@@ -360,7 +366,7 @@ export async function pruneSets(destination: Destination, options: PruneOptions)
 				options.lock.via ?? destination,
 				environment,
 				options.lock.owner,
-				{ ...options.lock.options, purpose: 'prune' },
+				{ logger, ...options.lock.options, purpose: 'prune' },
 				run,
 			);
 }
