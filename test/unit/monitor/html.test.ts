@@ -63,7 +63,7 @@ describe('status page', () => {
 	});
 
 	it('draws the size and RTO charts as inline SVG, one point per sample', () => {
-		const svgs = html.match(/<svg [^>]*>.*?<\/svg>/g) ?? [];
+		const svgs: string[] = html.match(/<svg [^>]*>.*?<\/svg>/g) ?? [];
 		expect(svgs).toHaveLength(2);
 		expect(svgs[0].match(/<circle/g)).toHaveLength(4); // four fulls
 		expect(svgs[1].match(/<circle/g)).toHaveLength(3); // three passed tests
