@@ -1,7 +1,20 @@
 /**
- * Restore Test and Restore's entry point for nodes (engine dispatch lives behind it). Until the
- * engine folders own their parts, this re-exports the current modules.
+ * Restore Test and Restore's entry point for nodes. restoreTestSet / restoreSet / fetchRemoteSet
+ * pick the engine by the set's manifest (and the restore server): callers never choose an engine
+ * module. The engine-specific functions stay exported for callers that already use them.
  */
+export {
+	fetchRemoteSet,
+	restoreSet,
+	restoreTestSet,
+	type FetchedSet,
+	type PostgresRestoreServer,
+	type RemoteSetChoice,
+	type RestoreServer,
+	type RestoreSetRequest,
+	type RestoreTestSetRequest,
+	type SqlServerRestoreServer,
+} from './by-engine';
 export { restoreReportHtml, type ReportLanguage } from './html-report';
 export type { RestoreReport, RealRestoreReport } from '../restore-shared/report';
 export {
@@ -11,6 +24,7 @@ export {
 	type RealRestoreRequest,
 } from '../sources/postgres/restore/set-restore';
 export { runSqlServerSetRestore, runSqlServerSetRestoreTest } from '../sources/sqlserver/restore/set-restore';
-export { fetchRemoteDatabaseSet, type FetchedRemoteSet } from './remote-set';
-export { fetchRemoteSqlServerChain } from './sqlserver-remote-set';
+export type { FetchedRemoteSet } from './remote/download-folder';
+export { fetchRemoteDatabaseSet } from './remote/postgres';
+export { fetchRemoteSqlServerChain } from './remote/sqlserver';
 export { findLocalDatabaseSet } from './select-set';

@@ -26,7 +26,7 @@ import { connectSqlServer } from '../../core/sources/sqlserver/mssql-runner';
 import { runSqlServerRestoreTest } from '../../core/sources/sqlserver/restore/chain-restore';
 import { planSqlServerRestore } from '../../core/sources/sqlserver/restore/plan';
 import { LocalFolderDestination } from '../../core/destinations';
-import { fetchRemoteSqlServerChain } from '../../core/restore-test/sqlserver-remote-set';
+import { fetchRemoteSqlServerChain } from '../../core/restore-test/remote/sqlserver';
 import { runSqlServerSetRestore, runSqlServerSetRestoreTest } from '../../core/sources/sqlserver/restore/set-restore';
 import { uploadSet } from '../../core/upload/set-transfer';
 import { rowsOf, type SqlRunner } from '../../core/sources/sqlserver/runner';

@@ -11,7 +11,7 @@ import type { BackupResult } from '../../../core/backup';
 import { LocalFolderDestination } from '../../../core/destinations';
 import { BackupError } from '../../../core/errors';
 import { silentLogger } from '../../../core/logger';
-import { fetchRemoteSqlServerChain } from '../../../core/restore-test/sqlserver-remote-set';
+import { fetchRemoteSqlServerChain } from '../../../core/restore-test/remote/sqlserver';
 import {
 	runSqlServerSetRestore,
 	runSqlServerSetRestoreTest,

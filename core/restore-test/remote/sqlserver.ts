@@ -1,17 +1,17 @@
 import { resolve } from 'node:path';
 import { rm } from 'node:fs/promises';
-import { checkEnvironmentName } from '../backup-set/ids';
-import { manifestOf } from '../backup-set/manifest';
-import type { Destination } from '../destinations';
-import { BackupError } from '../errors';
-import { prepareStagingFolder } from '../location/staging-folder';
-import type { Logger } from '../logger';
-import { chainMemberOf } from '../sources/sqlserver/chain-members';
-import { planRestoreChain } from '../sources/sqlserver/lsn-chain';
-import { isInShared, type SharedFolder } from '../sources/sqlserver/shared-folder';
-import { listRemoteSets, remoteSetFolder, type RemoteSetEntry } from '../upload/remote-catalog';
-import { downloadSet } from '../upload/set-transfer';
-import { downloadFinisher, downloadNotVerified, makeDownloadFolder, type FetchedRemoteSet } from './remote-set';
+import { checkEnvironmentName } from '../../backup-set/ids';
+import { manifestOf } from '../../backup-set/manifest';
+import type { Destination } from '../../destinations';
+import { BackupError } from '../../errors';
+import { prepareStagingFolder } from '../../location/staging-folder';
+import type { Logger } from '../../logger';
+import { chainMemberOf } from '../../sources/sqlserver/chain-members';
+import { planRestoreChain } from '../../sources/sqlserver/lsn-chain';
+import { isInShared, type SharedFolder } from '../../sources/sqlserver/shared-folder';
+import { listRemoteSets, remoteSetFolder, type RemoteSetEntry } from '../../upload/remote-catalog';
+import { downloadSet } from '../../upload/set-transfer';
+import { downloadFinisher, downloadNotVerified, makeDownloadFolder, type FetchedRemoteSet } from './download-folder';
 
 export interface FetchRemoteSqlServerOptions {
 	environment: string;
