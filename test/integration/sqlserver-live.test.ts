@@ -1,7 +1,7 @@
 /**
  * The SQL Server engine against a REAL SQL Server, when one is given through the environment.
  * None can run on the machine this package is developed on, so by default this suite reports
- * itself skipped; the unit suites in test/unit/sqlserver run the same orchestration against a
+ * itself skipped; the unit suites in test/unit/sources/sqlserver run the same orchestration against a
  * scripted fake. See docs/sqlserver.md ("Running the live suite").
  *
  *   TOTVS_TEST_MSSQL_HOST, TOTVS_TEST_MSSQL_PORT (1433), TOTVS_TEST_MSSQL_USER, TOTVS_TEST_MSSQL_PASSWORD

@@ -1,7 +1,7 @@
 /**
  * TOTVS Dump (SQL Server) -> [TOTVS Upload ->] TOTVS Restore Test inside n8n's real engine. No
  * SQL Server runs here: the mssql driver's connect is replaced by the scripted fake of
- * test/unit/sqlserver (it "writes" backups into a temporary share, restores, answers DBCC, renames
+ * test/unit/sources/sqlserver (it "writes" backups into a temporary share, restores, answers DBCC, renames
  * and drops databases), so this proves the nodes' side: the restore server's credential and the
  * shared folder reach the restore, DBCC and RESTORE failures fail the item with the right check,
  * the scratch database is dropped every time, Restore takes its target name only after the
@@ -17,7 +17,7 @@ import { TotvsRestoreTest } from '../../nodes/TotvsRestoreTest/TotvsRestoreTest.
 import { TotvsUpload } from '../../nodes/TotvsUpload/TotvsUpload.node';
 import { MANUAL_TRIGGER_TYPE, PACKAGE_NAME, packageNodeTypes, runWorkflow } from '../../support/n8n-engine';
 import { DUMP_TYPE, UPLOAD_TYPE } from '../../support/totvs-workflow';
-import { FakeSqlServer, sqlError } from '../unit/sqlserver/fake-sql-server';
+import { FakeSqlServer, sqlError } from '../unit/sources/sqlserver/fake-sql-server';
 
 const RESTORE_TEST_TYPE = `${PACKAGE_NAME}.totvsRestoreTest`;
 const SERVER_FOLDER = 'D:\\Backup\\n8n';

@@ -1,6 +1,6 @@
 /**
  * TOTVS Dump (SQL Server) -> TOTVS Verify inside n8n's real engine. No SQL Server runs here: the
- * mssql driver's connect is replaced by the scripted fake of test/unit/sqlserver (it "writes"
+ * mssql driver's connect is replaced by the scripted fake of test/unit/sources/sqlserver (it "writes"
  * backups into a temporary share and answers HEADERONLY/VERIFYONLY), so this proves the nodes'
  * side: the "Check With SQL Server" option and credential reach RESTORE VERIFYONLY, failures
  * name the file, and without the option the check is reported as not run, never as passed.
@@ -14,7 +14,7 @@ import { TotvsDump } from '../../nodes/TotvsDump/TotvsDump.node';
 import { TotvsVerify } from '../../nodes/TotvsVerify/TotvsVerify.node';
 import { MANUAL_TRIGGER_TYPE, packageNodeTypes, runWorkflow } from '../../support/n8n-engine';
 import { DUMP_TYPE, VERIFY_TYPE } from '../../support/totvs-workflow';
-import { FakeSqlServer, sqlError } from '../unit/sqlserver/fake-sql-server';
+import { FakeSqlServer, sqlError } from '../unit/sources/sqlserver/fake-sql-server';
 
 const SERVER_FOLDER = 'D:\\Backup\\n8n';
 const PASSWORD = 'Very-Secret-Mssql-Pw1';

@@ -20,7 +20,7 @@ import {
 import { uploadSet } from '../../../core/upload/set-transfer';
 import { createProtheusTree, filesBackup } from '../../../support/fixtures/protheus-tree';
 import { sampleManifest } from '../../fixtures/manifest';
-import { makeTestbed, type Testbed } from '../sqlserver/testbed';
+import { makeTestbed, type Testbed } from '../sources/sqlserver/testbed';
 
 const SERVER_FOLDER = 'D:\\Backup\\n8n';
 let bed: Testbed;

@@ -5,13 +5,17 @@ import { join } from 'node:path';
 import { Readable } from 'node:stream';
 import { buffer } from 'node:stream/consumers';
 import * as tar from 'tar-stream';
-import { ownerOfHeader, type OwnerHeader, type RecordedOwner } from '../../core/sources/protheus-files/restore/owners';
+import {
+	ownerOfHeader,
+	type OwnerHeader,
+	type RecordedOwner,
+} from '../../../../core/sources/protheus-files/restore/owners';
 import {
 	encodeTarHeader,
 	tarPadding,
 	TAR_END,
 	type TarHeaderFields,
-} from '../../core/sources/protheus-files/tar-header';
+} from '../../../../core/sources/protheus-files/tar-header';
 
 type Entry = TarHeaderFields & { content?: Buffer };
 

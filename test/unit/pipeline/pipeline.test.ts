@@ -4,8 +4,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { PassThrough, Readable, Writable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
-import { BoundedTail } from '../../core/pipeline/bounded-tail';
-import { HashingCounter, writeHashed, type Progress } from '../../core/pipeline/hashing';
+import { BoundedTail } from '../../../core/pipeline/bounded-tail';
+import { HashingCounter, writeHashed, type Progress } from '../../../core/pipeline/hashing';
 
 describe('HashingCounter', () => {
 	it('reports progress with growing byte counts while data flows', async () => {

@@ -1,4 +1,4 @@
-import { makeTableMatcher, selectionArguments } from '../../core/sources/postgres/name-patterns';
+import { makeTableMatcher, selectionArguments } from '../../../../core/sources/postgres/name-patterns';
 
 const none = { includeSchemas: [], excludeSchemas: [], includeTables: [], excludeTables: [] };
 

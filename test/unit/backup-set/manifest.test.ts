@@ -1,7 +1,7 @@
-import { ManifestError, parseManifest, serializeManifest } from '../../core/backup-set/manifest';
-import { compactUtc, checkEnvironmentName, makeBackupId } from '../../core/backup-set/ids';
-import { BackupError } from '../../core/errors';
-import { sampleManifest } from '../fixtures/manifest';
+import { ManifestError, parseManifest, serializeManifest } from '../../../core/backup-set/manifest';
+import { compactUtc, checkEnvironmentName, makeBackupId } from '../../../core/backup-set/ids';
+import { BackupError } from '../../../core/errors';
+import { sampleManifest } from '../../fixtures/manifest';
 
 describe('manifest', () => {
 	it('round-trips a valid manifest', () => {

@@ -1,7 +1,12 @@
 import { spawnSync } from 'node:child_process';
 import { Readable } from 'node:stream';
 import { buffer } from 'node:stream/consumers';
-import { chooseCodec, compress, decompress, startCompression } from '../../core/sources/protheus-files/compression';
+import {
+	chooseCodec,
+	compress,
+	decompress,
+	startCompression,
+} from '../../../../core/sources/protheus-files/compression';
 
 const hasZstd = spawnSync('zstd', ['--version']).status === 0;
 /** Tests that need the zstd command say so when it is missing (scripts/setup.sh installs it). */

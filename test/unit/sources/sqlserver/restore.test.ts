@@ -5,16 +5,16 @@
  * renamed to the target, the old one dropped; on any failure the copy is dropped and the target
  * left as it was. Exact T-SQL, in order.
  */
-import type { BackupResult } from '../../../core/backup';
-import { BackupError } from '../../../core/errors';
-import { silentLogger } from '../../../core/logger';
+import type { BackupResult } from '../../../../core/backup';
+import { BackupError } from '../../../../core/errors';
+import { silentLogger } from '../../../../core/logger';
 import {
 	runSqlServerSetRestore,
 	runSqlServerSetRestoreTest,
 	type SqlServerSetRestoreRequest,
-} from '../../../core/sources/sqlserver/restore/set-restore';
-import { checkTargetName, isSourceDatabase } from '../../../core/sources/sqlserver/restore/target';
-import type { CheckResult } from '../../../core/checks/check';
+} from '../../../../core/sources/sqlserver/restore/set-restore';
+import { checkTargetName, isSourceDatabase } from '../../../../core/sources/sqlserver/restore/target';
+import type { CheckResult } from '../../../../core/checks/check';
 import { FakeSqlServer, sqlError } from './fake-sql-server';
 import { makeTestbed, type Testbed } from './testbed';
 

@@ -1,8 +1,7 @@
-/** The restore-test comparisons that need no server: tolerances, freshness, names, HTML escaping. */
-import type { PostgresInventory, PostgresSourceFacts, TableInventory } from '../../core/backup-set/manifest';
-import { restoreReportHtml } from '../../core/restore-test/html-report';
-import { compareWithManifest, type RestoredFacts } from '../../core/sources/postgres/restore/checks';
-import { databaseNameFor } from '../../core/sources/postgres/restore/pg-restore';
+/** PostgreSQL's restore-test comparisons that need no server: tolerances, freshness, names. */
+import type { PostgresInventory, PostgresSourceFacts, TableInventory } from '../../../../core/backup-set/manifest';
+import { compareWithManifest, type RestoredFacts } from '../../../../core/sources/postgres/restore/checks';
+import { databaseNameFor } from '../../../../core/sources/postgres/restore/pg-restore';
 
 const source = { encoding: 'WIN1252', collation: 'C', ctype: 'C' } as PostgresSourceFacts;
 
@@ -119,36 +118,5 @@ describe('databaseNameFor', () => {
 		expect(one).toMatch(/^totvs_rt_a+_[0-9a-f]{8}$/);
 		expect(one.length).toBe(63);
 		expect(one).not.toBe(two);
-	});
-});
-
-describe('restoreReportHtml', () => {
-	it('escapes every value', () => {
-		const html = restoreReportHtml(
-			{
-				backupId: 'prod-1',
-				passed: false,
-				restoreMs: 1000,
-				checksMs: 10,
-				restoredBytes: 2048,
-				database: 'totvs_rt_prod_1',
-				kept: true,
-				checks: [
-					{
-						name: 'tables',
-						ok: false,
-						expected: '<b>1</b>',
-						actual: '"0" & \'x\'',
-						message: '<script>alert(1)</script>',
-					},
-				],
-			},
-			'en',
-		);
-		expect(html).not.toContain('<script>');
-		expect(html).toContain('&lt;script&gt;alert(1)&lt;/script&gt;');
-		expect(html).toContain('&quot;0&quot; &amp; &#39;x&#39;');
-		expect(html).toContain('totvs_rt_prod_1 (kept for investigation)');
-		expect(html).toContain('FAILED');
 	});
 });

@@ -1,4 +1,4 @@
-import { FsPacer } from '../../core/sources/protheus-files/fs-pacer';
+import { FsPacer } from '../../../../core/sources/protheus-files/fs-pacer';
 
 describe('FsPacer', () => {
 	it('stays synchronous when a few calls of many were slow (a busy CPU, not a slow disk)', () => {

@@ -7,16 +7,16 @@
 import { mkdir, readdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { hostname } from 'node:os';
 import { join } from 'node:path';
-import type { BackupResult } from '../../../core/backup';
-import { LocalFolderDestination } from '../../../core/destinations';
-import { BackupError } from '../../../core/errors';
-import { silentLogger } from '../../../core/logger';
-import { fetchRemoteSqlServerChain } from '../../../core/restore-test/remote/sqlserver';
+import type { BackupResult } from '../../../../core/backup';
+import { LocalFolderDestination } from '../../../../core/destinations';
+import { BackupError } from '../../../../core/errors';
+import { silentLogger } from '../../../../core/logger';
+import { fetchRemoteSqlServerChain } from '../../../../core/restore-test/remote/sqlserver';
 import {
 	runSqlServerSetRestore,
 	runSqlServerSetRestoreTest,
-} from '../../../core/sources/sqlserver/restore/set-restore';
-import { uploadSet } from '../../../core/upload/set-transfer';
+} from '../../../../core/sources/sqlserver/restore/set-restore';
+import { uploadSet } from '../../../../core/upload/set-transfer';
 import { makeTestbed, type Testbed } from './testbed';
 
 const SERVER_FOLDER = 'D:\\Backup\\n8n';

@@ -3,13 +3,13 @@ import { mkdtemp, readFile, readdir, rm, writeFile, mkdir } from 'node:fs/promis
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Readable } from 'node:stream';
-import { listSets, readSet } from '../../core/backup-set/catalog';
-import { serializeManifest } from '../../core/backup-set/manifest';
-import { BackupSetWriter } from '../../core/backup-set/set-writer';
-import { BackupError } from '../../core/errors';
-import { hashFile } from '../../core/pipeline/hashing';
-import { sampleManifest } from '../fixtures/manifest';
-import { mountSmallDisk } from '../../support/small-disk';
+import { listSets, readSet } from '../../../core/backup-set/catalog';
+import { serializeManifest } from '../../../core/backup-set/manifest';
+import { BackupSetWriter } from '../../../core/backup-set/set-writer';
+import { BackupError } from '../../../core/errors';
+import { hashFile } from '../../../core/pipeline/hashing';
+import { sampleManifest } from '../../fixtures/manifest';
+import { mountSmallDisk } from '../../../support/small-disk';
 
 const at = new Date('2026-11-26T02:00:00Z');
 let root: string;

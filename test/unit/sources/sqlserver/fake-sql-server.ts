@@ -16,7 +16,7 @@ import {
 	type SqlResult,
 	type SqlRow,
 	type SqlRunner,
-} from '../../../core/sources/sqlserver/runner';
+} from '../../../../core/sources/sqlserver/runner';
 
 export interface FakeTable {
 	schema: string;

@@ -1,15 +1,15 @@
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { parseIni, pickEnvironments, readAppserverIni } from '../../core/sources/protheus-files/appserver-ini';
-import { entrySegments } from '../../core/sources/protheus-files/archive-reader';
+import { parseIni, pickEnvironments, readAppserverIni } from '../../../../core/sources/protheus-files/appserver-ini';
+import { entrySegments } from '../../../../core/sources/protheus-files/archive-reader';
 import {
 	compilePattern,
 	makeSelection,
 	PROTHEUS_DEFAULT_EXCLUDE,
 	PROTHEUS_DEFAULT_INCLUDE,
-} from '../../core/sources/protheus-files/patterns';
-import { labelRoots } from '../../core/sources/protheus-files/tree';
+} from '../../../../core/sources/protheus-files/patterns';
+import { labelRoots } from '../../../../core/sources/protheus-files/tree';
 
 describe('include/exclude patterns', () => {
 	it.each([

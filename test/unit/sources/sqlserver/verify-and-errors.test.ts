@@ -4,16 +4,16 @@
  */
 import { rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { BackupError } from '../../../core/errors';
-import { mssqlConfig, type SqlServerConnection } from '../../../core/sources/sqlserver/connection';
-import { describeServerForCredential } from '../../../core/sources/sqlserver/connection-test';
-import { connectionError, sqlServerError } from '../../../core/sources/sqlserver/errors';
-import { supportsBackupCompression, versionNumber } from '../../../core/sources/sqlserver/server-facts';
-import { serverPathFor } from '../../../core/sources/sqlserver/shared-folder';
-import { verifyLocalSet } from '../../../core/verify/verify-set';
-import { sqlServerConnection } from '../../../nodes/shared/sqlserver-credential';
-import { TotvsDump } from '../../../nodes/TotvsDump/TotvsDump.node';
-import { verifySummary } from '../../../nodes/shared/summary';
+import { BackupError } from '../../../../core/errors';
+import { mssqlConfig, type SqlServerConnection } from '../../../../core/sources/sqlserver/connection';
+import { describeServerForCredential } from '../../../../core/sources/sqlserver/connection-test';
+import { connectionError, sqlServerError } from '../../../../core/sources/sqlserver/errors';
+import { supportsBackupCompression, versionNumber } from '../../../../core/sources/sqlserver/server-facts';
+import { serverPathFor } from '../../../../core/sources/sqlserver/shared-folder';
+import { verifyLocalSet } from '../../../../core/verify/verify-set';
+import { sqlServerConnection } from '../../../../nodes/shared/sqlserver-credential';
+import { TotvsDump } from '../../../../nodes/TotvsDump/TotvsDump.node';
+import { verifySummary } from '../../../../nodes/shared/summary';
 import { FakeSqlServer, sqlError } from './fake-sql-server';
 import { makeTestbed, type Testbed } from './testbed';
 

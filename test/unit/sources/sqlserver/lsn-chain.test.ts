@@ -2,7 +2,7 @@
  * Restore chains from LSNs, with values shaped like RESTORE HEADERONLY's for a database in FULL
  * recovery with log backups every 15 minutes, a nightly full and a midday differential.
  */
-import { BackupError } from '../../../core/errors';
+import { BackupError } from '../../../../core/errors';
 import {
 	checkChainOrder,
 	differentialBase,
@@ -11,7 +11,7 @@ import {
 	lsnText,
 	planRestoreChain,
 	type ChainMember,
-} from '../../../core/sources/sqlserver/lsn-chain';
+} from '../../../../core/sources/sqlserver/lsn-chain';
 
 const member = (
 	backupId: string,

@@ -6,10 +6,10 @@
 import { createHash } from 'node:crypto';
 import { mkdtemp, readdir, readFile, rm, stat } from 'node:fs/promises';
 import { join } from 'node:path';
-import { listSets, readSet } from '../../../core/backup-set/catalog';
-import { manifestOf } from '../../../core/backup-set/manifest';
-import { BackupError } from '../../../core/errors';
-import type { Logger } from '../../../core/logger';
+import { listSets, readSet } from '../../../../core/backup-set/catalog';
+import { manifestOf } from '../../../../core/backup-set/manifest';
+import { BackupError } from '../../../../core/errors';
+import type { Logger } from '../../../../core/logger';
 import { FakeSqlServer, sqlError } from './fake-sql-server';
 import { makeTestbed, testConnection, type Testbed } from './testbed';
 

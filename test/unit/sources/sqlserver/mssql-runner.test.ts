@@ -4,9 +4,9 @@
  * the server. Queries against a real server run in test/integration/sqlserver-live.test.ts.
  */
 import { createServer, type Server } from 'node:net';
-import { BackupError } from '../../../core/errors';
-import type { SqlServerConnection } from '../../../core/sources/sqlserver/connection';
-import { connectSqlServer } from '../../../core/sources/sqlserver/mssql-runner';
+import { BackupError } from '../../../../core/errors';
+import type { SqlServerConnection } from '../../../../core/sources/sqlserver/connection';
+import { connectSqlServer } from '../../../../core/sources/sqlserver/mssql-runner';
 
 const base: SqlServerConnection = {
 	server: '127.0.0.1',

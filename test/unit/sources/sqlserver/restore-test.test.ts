@@ -3,16 +3,16 @@
  * in order, DBCC errors and failed RESTOREs reported as checks, and the scratch database
  * dropped in every case it was created (and never when it already existed).
  */
-import type { BackupResult } from '../../../core/backup';
-import { BackupError } from '../../../core/errors';
-import { silentLogger } from '../../../core/logger';
-import type { CheckResult } from '../../../core/checks/check';
+import type { BackupResult } from '../../../../core/backup';
+import { BackupError } from '../../../../core/errors';
+import { silentLogger } from '../../../../core/logger';
+import type { CheckResult } from '../../../../core/checks/check';
 import {
 	movesFor,
 	runSqlServerRestoreTest,
 	type SqlServerRestoreTestRequest,
-} from '../../../core/sources/sqlserver/restore/chain-restore';
-import { planSqlServerRestore } from '../../../core/sources/sqlserver/restore/plan';
+} from '../../../../core/sources/sqlserver/restore/chain-restore';
+import { planSqlServerRestore } from '../../../../core/sources/sqlserver/restore/plan';
 import { FakeSqlServer, sqlError } from './fake-sql-server';
 import { makeTestbed, type Testbed } from './testbed';
 

@@ -1,7 +1,7 @@
 /** The exact T-SQL the SQL Server engine sends, and that nothing from a parameter escapes its quotes. */
 import fc from 'fast-check';
-import { BackupError } from '../../../core/errors';
-import { maxRecnoStatement, tablesStatement } from '../../../core/sources/sqlserver/inventory';
+import { BackupError } from '../../../../core/errors';
+import { maxRecnoStatement, tablesStatement } from '../../../../core/sources/sqlserver/inventory';
 import {
 	backupStatement,
 	checkDbStatement,
@@ -16,7 +16,7 @@ import {
 	serverJoin,
 	verifyOnlyStatement,
 	type BackupStatementOptions,
-} from '../../../core/sources/sqlserver/tsql';
+} from '../../../../core/sources/sqlserver/tsql';
 import { readQuotedName, readQuotedString } from './fake-sql-server';
 
 const HOSTILE = "a]b'; DROP TABLE x--";

@@ -2,14 +2,14 @@
 import { mkdir, mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { makeBackup } from '../../../core/backup';
-import { silentLogger, type Logger } from '../../../core/logger';
-import type { SqlServerConnection } from '../../../core/sources/sqlserver/connection';
+import { makeBackup } from '../../../../core/backup';
+import { silentLogger, type Logger } from '../../../../core/logger';
+import type { SqlServerConnection } from '../../../../core/sources/sqlserver/connection';
 import {
 	defaultSqlServerDumpOptions,
 	SqlServerSource,
 	type SqlServerDumpOptions,
-} from '../../../core/sources/sqlserver/sqlserver-source';
+} from '../../../../core/sources/sqlserver/sqlserver-source';
 import { FakeSqlServer } from './fake-sql-server';
 
 export const testConnection: SqlServerConnection = {
