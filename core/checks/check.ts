@@ -35,3 +35,7 @@ export const notRun = (name: string, expected: string, message: string): CheckRe
 
 /** A verification passes when every check that ran passed. */
 export const allPassed = (checks: CheckResult[]) => checks.every((c) => c.ok || c.notRun);
+
+/** Names for a check's message: the first `max`, and how many more. */
+export const listNames = (names: string[], max = 15) =>
+	names.length > max ? `${names.slice(0, max).join(', ')} and ${names.length - max} more` : names.join(', ');

@@ -1,7 +1,7 @@
 import type { Client } from 'pg';
 import type { PostgresInventory, PostgresSourceFacts, TableInventory } from '../../../backup-set/manifest';
 import { KEY_ALIASES, PROTHEUS_TABLE, quoteIdent } from '../inventory';
-import { check, type CheckResult } from '../../../checks/check';
+import { check, listNames, type CheckResult } from '../../../checks/check';
 
 /**
  * The restore-test checks of TOTVS.md ("Restore-test checks", 3 to 7): what the restored
@@ -35,8 +35,6 @@ export interface CompareContext {
 }
 
 const key = (t: { schema: string; name?: string; table?: string }) => `${t.schema}.${t.name ?? t.table}`;
-const list = (names: string[], max = 15) =>
-	names.length > max ? `${names.slice(0, max).join(', ')} and ${names.length - max} more` : names.join(', ');
 const lower = (name: string) => name.toLowerCase();
 const isTop = (name: string) => lower(name).startsWith('top_');
 const isSys = (name: string) => lower(name).startsWith('sys_');
@@ -112,8 +110,8 @@ function tableSetCheck(
 			want.length ? `All ${want.length} ${what} of the backup are present` : `The backup has no ${what}`,
 		);
 	const problems = [
-		missing.length ? `missing: ${list(missing)}` : '',
-		extra.length ? `not in the backup: ${list(extra)}` : '',
+		missing.length ? `missing: ${listNames(missing)}` : '',
+		extra.length ? `not in the backup: ${listNames(extra)}` : '',
 	].filter(Boolean);
 	return check(
 		name,
@@ -131,7 +129,7 @@ function proceduresCheck(expected: PostgresInventory, actual: PostgresInventory)
 	const missing = existedAtSource.filter((p) => !existsNow.has(lower(p)));
 	const alreadyMissing = listed.filter((p) => !p.exists).map((p) => p.name);
 	const note = alreadyMissing.length
-		? ` (${alreadyMissing.length} named in TOP_SP were already missing at the source: ${list(alreadyMissing)})`
+		? ` (${alreadyMissing.length} named in TOP_SP were already missing at the source: ${listNames(alreadyMissing)})`
 		: '';
 	const want = `${existedAtSource.length} TOP_SP procedures, ${expected.counts.functions} functions`;
 	const got = `${existedAtSource.length - missing.length} TOP_SP procedures, ${actual.counts.functions} functions`;
@@ -141,7 +139,7 @@ function proceduresCheck(expected: PostgresInventory, actual: PostgresInventory)
 			false,
 			want,
 			got,
-			`Procedures named in TOP_SP are missing: ${list(missing)}. Protheus routines that call them fail${note}`,
+			`Procedures named in TOP_SP are missing: ${listNames(missing)}. Protheus routines that call them fail${note}`,
 		);
 	if (actual.counts.functions !== expected.counts.functions)
 		return check(
@@ -191,7 +189,7 @@ function rowCountsCheck(pairs: Pair[], snapshotConsistent: boolean): CheckResult
 				false,
 				expected,
 				`${actualRows} rows; ${wrong.length} tables differ`,
-				`Row counts differ: ${list(wrong, 10)}`,
+				`Row counts differ: ${listNames(wrong, 10)}`,
 			)
 		: check(
 				'row-counts',
@@ -214,7 +212,7 @@ function maxRecnoCheck(pairs: Pair[]): CheckResult {
 				false,
 				expected,
 				`${wrong.length} tables differ`,
-				`max(R_E_C_N_O_) differs: ${list(wrong, 10)}`,
+				`max(R_E_C_N_O_) differs: ${listNames(wrong, 10)}`,
 			)
 		: check(
 				'max-recno',
@@ -241,7 +239,7 @@ function duplicateRecnoCheck(restored: RestoredFacts): CheckResult {
 		false,
 		expected,
 		`${restored.duplicateRecnos.length} tables with duplicates`,
-		`Duplicate R_E_C_N_O_ values: ${list(detail, 10)}`,
+		`Duplicate R_E_C_N_O_ values: ${listNames(detail, 10)}`,
 	);
 }
 
@@ -255,7 +253,7 @@ function protheusColumnsCheck(tables: TableInventory[]): CheckResult {
 		);
 	const expected = `R_E_C_N_O_ and D_E_L_E_T_ in all ${protheus.length} Protheus tables`;
 	return wrong.length
-		? check('protheus-columns', false, expected, `${wrong.length} tables lack them`, list(wrong, 10))
+		? check('protheus-columns', false, expected, `${wrong.length} tables lack them`, listNames(wrong, 10))
 		: check(
 				'protheus-columns',
 				true,
@@ -278,7 +276,7 @@ function fingerprintsCheck(expected: PostgresInventory, actual: PostgresInventor
 				false,
 				want,
 				`${wrong.length} differ`,
-				`Content differs from the dump time in ${list(wrong, 10)}: an encoding conversion or altered data`,
+				`Content differs from the dump time in ${listNames(wrong, 10)}: an encoding conversion or altered data`,
 			)
 		: check(
 				'fingerprints',

@@ -3,7 +3,7 @@
  * manifest recorded at backup time (collation, table sets, rows, R_E_C_N_O_, objects).
  */
 import type { SqlServerInventory, TableInventory } from '../../../backup-set/manifest';
-import { check, type CheckResult } from '../../../checks/check';
+import { check, listNames, type CheckResult } from '../../../checks/check';
 import { readContents } from '../inventory';
 import { isSqlError, messagesText, rowsOf, type SqlRunner } from '../runner';
 import { checkDbStatement } from '../tsql';
@@ -35,8 +35,6 @@ export async function checkDb(runner: SqlRunner, database: string): Promise<Chec
 }
 
 const key = (t: { schema: string; name: string }) => `${t.schema}.${t.name}`;
-const list = (names: string[], max = 15) =>
-	names.length > max ? `${names.slice(0, max).join(', ')} and ${names.length - max} more` : names.join(', ');
 
 function setCheck(
 	name: string,
@@ -54,7 +52,7 @@ function setCheck(
 				false,
 				`${want.length} ${what}`,
 				`${want.length - missing.length} present`,
-				`Missing after restore: ${list(missing)}`,
+				`Missing after restore: ${listNames(missing)}`,
 			)
 		: check(
 				name,
@@ -133,7 +131,7 @@ export async function totvsChecks(
 					false,
 					`row counts of ${pairs.length} tables${toleranceText}`,
 					`${rowDiffs.length} differ`,
-					list(rowDiffs, 10),
+					listNames(rowDiffs, 10),
 				)
 			: check(
 					'row-counts',
@@ -148,7 +146,7 @@ export async function totvsChecks(
 					false,
 					`max R_E_C_N_O_ as recorded${toleranceText}`,
 					`${recnoDiffs.length} differ`,
-					list(recnoDiffs, 10),
+					listNames(recnoDiffs, 10),
 				)
 			: check(
 					'max-recno',
@@ -163,7 +161,7 @@ export async function totvsChecks(
 					false,
 					'R_E_C_N_O_ and D_E_L_E_T_ on every Protheus table',
 					`${noRecno.length} without D_E_L_E_T_`,
-					list(noRecno),
+					listNames(noRecno),
 				)
 			: check(
 					'protheus-columns',
@@ -188,7 +186,7 @@ function proceduresCheck(expected: string[], actual: string[]): CheckResult {
 				false,
 				`${expected.length} stored procedures`,
 				`${expected.length - missing.length} present`,
-				`Missing after restore: ${list(missing)}`,
+				`Missing after restore: ${listNames(missing)}`,
 			)
 		: check(
 				'procedures',
