@@ -98,28 +98,6 @@ export function abortError(where: string): BackupError {
 	);
 }
 
-/** Retries `attempt` with exponential backoff and jitter while `isRetryable(error)`. */
-export async function withRetries<T>(
-	attempt: (attemptNumber: number) => Promise<T>,
-	isRetryable: (error: unknown) => boolean,
-	{
-		maxRetries = 5,
-		baseDelayMs = 500,
-		maxDelayMs = 30_000,
-		signal,
-	}: { maxRetries?: number; baseDelayMs?: number; maxDelayMs?: number; signal?: AbortSignal } = {},
-): Promise<T> {
-	for (let n = 0; ; n++) {
-		try {
-			return await attempt(n);
-		} catch (error) {
-			if (n >= maxRetries || !isRetryable(error) || signal?.aborted) throw error;
-			const delay = Math.min(maxDelayMs, baseDelayMs * 2 ** n) * (0.5 + Math.random() / 2);
-			await new Promise((resolve) => setTimeout(resolve, delay));
-		}
-	}
-}
-
 /* A worker thread so hashing runs beside the transfer instead of in its way (plain JS, eval'd:
    no build step, works under ts-jest and in n8n alike). It reads the file on its own; the page
    cache makes that second read nearly free. */

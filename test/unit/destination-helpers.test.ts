@@ -3,8 +3,8 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { isPartialName, normalizeRemotePath, partialName } from '../../core/destinations/destination';
-import { normalizeCertFingerprint } from '../../core/destinations/ftp/ftp';
-import { sshFingerprint } from '../../core/destinations/sftp/sftp';
+import { normalizeCertFingerprint } from '../../core/destinations/ftp/tls';
+import { sshFingerprint } from '../../core/destinations/sftp/fingerprint';
 import { checkRemoteCopy } from '../../core/destinations/verification';
 
 describe('destination helpers', () => {

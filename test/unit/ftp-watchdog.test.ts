@@ -3,8 +3,11 @@
  * byte for three timeouts fails with TIMEOUT instead of hanging the workflow. A client whose
  * command never settles stands in for a server stuck in a state basic-ftp does not time out.
  */
-import { FtpDestination } from '../../core/destinations/ftp/ftp';
+import { FtpDestination } from '../../core/destinations';
 import { BackupError } from '../../core/errors';
+
+/** The destination's control connection, where a stuck client is put in place of a real one. */
+const connectionOf = (destination: FtpDestination) => (destination as unknown as { connection: object }).connection;
 
 function destinationWithStuckClient(timeoutMs: number) {
 	const destination = new FtpDestination({
@@ -17,7 +20,7 @@ function destinationWithStuckClient(timeoutMs: number) {
 		timeoutMs,
 	});
 	const stuckClient = { closed: false, cd: () => new Promise(() => undefined), close: () => undefined, ftp: {} };
-	Object.assign(destination, { connect: async () => stuckClient });
+	Object.assign(connectionOf(destination), { connect: async () => stuckClient });
 	return { destination };
 }
 
@@ -56,7 +59,7 @@ it('reports TIMEOUT, not the vaguer error the closed connection gives the stuck 
 		close: () => fail(new Error('User closed client during task')),
 		ftp: {},
 	};
-	Object.assign(destination, { connect: async () => client, client });
+	Object.assign(connectionOf(destination), { connect: async () => client, client });
 	await expect(destination.list('prod')).rejects.toMatchObject({ code: 'TIMEOUT' });
 });
 
@@ -81,6 +84,6 @@ it('keeps a specific finding the operation makes once its connection is closed (
 			),
 		ftp: {},
 	};
-	Object.assign(destination, { connect: async () => client, client });
+	Object.assign(connectionOf(destination), { connect: async () => client, client });
 	await expect(destination.list('prod')).rejects.toMatchObject({ code: 'DISK_FULL' });
 });

@@ -11,24 +11,22 @@ import { BackupError, systemErrorCode } from '../../errors';
 import {
 	normalizeRemotePath,
 	partialName,
-	type Destination,
-	type GetResult,
 	type LocalFolderConfig,
-	type PutOptions,
-	type PutResult,
 	type RemoteEntry,
 	type RemoteFileInfo,
-	type TransferOptions,
 } from '../destination';
-import { checkRemoteCopy, DigestingMeter } from '../verification';
-import { downloadToLocal } from '../local-download';
+import type { PartialUpload, TransferDriver } from '../driver';
+import { DigestingMeter } from '../verification';
+import { VerifiedDestination } from '../verified-destination';
+import { fsyncFile } from '../verified-get';
 
-export class LocalFolderDestination implements Destination {
+export class LocalFolderDestination extends VerifiedDestination {
 	readonly kind = 'local' as const;
 	readonly exclusiveCreate = 'atomic' as const;
 	private readonly root: string;
 
 	constructor(config: LocalFolderConfig) {
+		super();
 		if (!path.isAbsolute(config.folder)) {
 			throw new BackupError(
 				'INVALID_INPUT',
@@ -48,6 +46,7 @@ export class LocalFolderDestination implements Destination {
 	}
 
 	private fail(error: unknown, action: string, remotePath: string): BackupError {
+		if (error instanceof BackupError) return error;
 		const where = `${this.describe()}/${remotePath}`;
 		const code = systemErrorCode(error);
 		if (code === 'ENOSPC' || code === 'EDQUOT') {
@@ -74,73 +73,59 @@ export class LocalFolderDestination implements Destination {
 		);
 	}
 
-	async put(localFile: string, remotePath: string, options: PutOptions = {}): Promise<PutResult> {
-		const started = Date.now();
-		const target = this.full(remotePath);
-		const partial = this.full(partialName(normalizeRemotePath(remotePath)));
-		try {
-			await fsp.mkdir(path.dirname(target), { recursive: true });
-			const meter = new DigestingMeter(options.onProgress);
-			// A restart, not a resume: a local copy is cheap and a stale partial may be anything.
-			await pipeline(
-				createReadStream(localFile, { highWaterMark: 1 << 20 }),
-				meter,
-				createWriteStream(partial, { flags: 'w', mode: 0o640, highWaterMark: 1 << 20 }),
-				{ signal: options.signal },
-			);
-			const handle = await fsp.open(partial, 'r');
-			try {
-				await handle.sync();
-			} finally {
-				await handle.close();
-			}
-			const local = meter.digest();
-			if (options.expectedSha256 && options.expectedSha256 !== local.sha256) {
-				throw new BackupError(
-					'VERIFY_FAILED',
-					`Local file ${localFile} has SHA-256 ${local.sha256}, expected ${options.expectedSha256}`,
-					'The staged file changed after it was made; run Verify on the set.',
+	/* ---------------------------------------------------------------- the driver for verified put / get */
+
+	protected readonly driver: TransferDriver = {
+		describe: () => this.describe(),
+		offersRemoteHash: () => false,
+		// On a network share the size alone proves little, and reading back is cheap here.
+		readBackByDefault: true,
+		beginPut: async (rel, localFile) => {
+			await fsp.mkdir(path.dirname(this.full(rel)), { recursive: true });
+			return this.partialUpload(rel, localFile);
+		},
+		statFile: (rel) => this.stat(rel),
+		openRead: async (rel) => createReadStream(this.full(rel), { highWaterMark: 1 << 20 }),
+		toBackupError: (error, action, rel) => this.fail(error, action === 'upload' ? 'write' : action, rel),
+	};
+
+	private partialUpload(rel: string, localFile: string): PartialUpload {
+		const partial = this.full(partialName(rel));
+		return {
+			// Always a restart: a local copy is cheap, and a stale partial may be anything.
+			resumable: 0,
+			send: async (_offset, options) => {
+				const meter = new DigestingMeter(options.onProgress);
+				await pipeline(
+					createReadStream(localFile, { highWaterMark: 1 << 20 }),
+					meter,
+					createWriteStream(partial, { flags: 'w', mode: 0o640, highWaterMark: 1 << 20 }),
+					{ signal: options.signal },
 				);
-			}
-			// Read the partial back: on a network share the size alone proves little.
-			const remote = await this.hashPartial(partial);
-			const verifiedBy = checkRemoteCopy(local, remote, `${this.describe()}/${remotePath}`);
-			await fsp.rename(partial, target);
-			return {
-				remotePath,
-				bytes: local.bytes,
-				sha256: local.sha256,
-				verifiedBy: verifiedBy === 'sha256' ? 'read-back' : verifiedBy,
-				remote,
-				resumedFrom: 0,
-				durationMs: Date.now() - started,
-			};
-		} catch (error) {
-			if (error instanceof BackupError) throw error;
-			throw this.fail(error, 'write', remotePath);
-		}
+				await fsyncFile(partial);
+				return { digest: meter.digest(), from: 0 };
+			},
+			stat: async () => ({ size: (await fsp.stat(partial)).size }),
+			readBack: async (options) => {
+				const meter = new DigestingMeter();
+				await pipeline(
+					createReadStream(partial, { highWaterMark: 1 << 20, signal: options.signal }),
+					meter,
+					async (source: AsyncIterable<Buffer>) => {
+						for await (const _ of source) void _;
+					},
+				);
+				return meter.digest().sha256;
+			},
+			commit: async () => {
+				await fsp.rename(partial, this.full(rel));
+				return { modifiedAt: (await fsp.stat(this.full(rel))).mtime };
+			},
+			discard: () => fsp.rm(partial, { force: true }),
+		};
 	}
 
-	private async hashPartial(file: string): Promise<RemoteFileInfo> {
-		const meter = new DigestingMeter();
-		await pipeline(createReadStream(file, { highWaterMark: 1 << 20 }), meter, async (source) => {
-			for await (const _ of source) void _;
-		});
-		const digest = meter.digest();
-		return { size: digest.bytes, sha256: digest.sha256, md5: digest.md5 };
-	}
-
-	async get(remotePath: string, localFile: string, options: TransferOptions = {}): Promise<GetResult> {
-		const source = this.full(remotePath);
-		const info = await this.stat(remotePath);
-		if (!info)
-			throw new BackupError(
-				'SET_NOT_FOUND',
-				`No file ${this.describe()}/${remotePath}`,
-				'List the destination to see which sets it holds.',
-			);
-		return downloadToLocal(() => createReadStream(source, { highWaterMark: 1 << 20 }), localFile, info.size, options);
-	}
+	/* ---------------------------------------------------------------- Destination */
 
 	async list(folder: string): Promise<RemoteEntry[]> {
 		const rel = normalizeRemotePath(folder, { allowRoot: true });
@@ -205,18 +190,6 @@ export class LocalFolderDestination implements Destination {
 		} finally {
 			await fsp.rm(temp, { force: true });
 		}
-	}
-
-	async readSmallFile(remotePath: string, maxBytes = 1 << 20): Promise<Buffer | null> {
-		const info = await this.stat(remotePath);
-		if (!info) return null;
-		if (info.size > maxBytes)
-			throw new BackupError(
-				'INVALID_INPUT',
-				`${this.describe()}/${remotePath} is ${info.size} bytes, more than the ${maxBytes} expected`,
-				'This is not the small file expected here (lock or manifest); check the destination.',
-			);
-		return fsp.readFile(this.full(remotePath));
 	}
 
 	async close(): Promise<void> {}

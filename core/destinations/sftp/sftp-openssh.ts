@@ -2,7 +2,7 @@
  * The bulk bytes of an SFTP upload through OpenSSH's own `sftp` client, which moves data at
  * about 1.5x the speed of ssh2 (ssh2 spends JS time on every 32 KiB channel packet). Only the
  * transfer runs here; login checks, folders, the remote hash and the rename stay on the ssh2
- * session (core/destinations/sftp.ts).
+ * session (session.ts, transport.ts).
  *
  * Trust is never widened: the client may only accept the exact host key that ssh2 already
  * checked against the pinned fingerprint (a one-line known_hosts, StrictHostKeyChecking=yes).

@@ -8,11 +8,15 @@ import { generateKeyPairSync } from 'node:crypto';
 import { mkdtempSync, rmSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import type { FtpConfig, GoogleDriveConfig, SftpConfig } from '../../../core/destinations/destination';
-import { FtpDestination } from '../../../core/destinations/ftp/ftp';
-import { GoogleDriveDestination } from '../../../core/destinations/google-drive/google-drive';
-import { LocalFolderDestination } from '../../../core/destinations/local/local-folder';
-import { SftpDestination } from '../../../core/destinations/sftp/sftp';
+import {
+	FtpDestination,
+	GoogleDriveDestination,
+	LocalFolderDestination,
+	SftpDestination,
+	type FtpConfig,
+	type GoogleDriveConfig,
+	type SftpConfig,
+} from '../../../core/destinations';
 import { findOpensshClient } from '../../../core/destinations/sftp/sftp-openssh';
 import { daemonUnavailable } from '../../../support/daemons';
 import { startDriveEmulator, type DriveEmulator } from '../../../support/drive-emulator';
@@ -23,6 +27,7 @@ import { describeDestination } from './conformance';
 let localRoot: string;
 describeDestination(
 	'local folder',
+	undefined,
 	async () => {
 		localRoot = mkdtempSync(path.join(os.tmpdir(), 'totvs-local-dest-'));
 		const config = { type: 'local' as const, folder: localRoot };
@@ -36,12 +41,14 @@ describeDestination(
 	async () => rmSync(localRoot, { recursive: true, force: true }),
 );
 
+const sshdMissing = daemonUnavailable('/usr/sbin/sshd', 'openssh-server');
+const opensshClient = findOpensshClient();
+
 let sshd: SshdServer | undefined;
 describeDestination(
 	'SFTP (OpenSSH sshd, private key with passphrase)',
+	sshdMissing,
 	async () => {
-		const missing = daemonUnavailable('/usr/sbin/sshd', 'openssh-server');
-		if (missing) return missing;
 		sshd = await startSshd();
 		const config: SftpConfig = {
 			type: 'sftp',
@@ -66,11 +73,8 @@ describeDestination(
 let opensshSshd: SshdServer | undefined;
 describeDestination(
 	"SFTP (OpenSSH sshd; uploads through OpenSSH's sftp client; private key with passphrase)",
+	sshdMissing ?? (typeof opensshClient === 'string' ? opensshClient : undefined),
 	async () => {
-		const client = findOpensshClient();
-		const missing =
-			daemonUnavailable('/usr/sbin/sshd', 'openssh-server') ?? (typeof client === 'string' ? client : undefined);
-		if (missing) return missing;
 		opensshSshd = await startSshd();
 		// 'openssh': every put goes through the client, however small (auto keeps small files on ssh2).
 		const config: SftpConfig = {
@@ -107,9 +111,9 @@ for (const tls of ['none', 'explicit', 'implicit'] as const) {
 		tls === 'none'
 			? 'FTP (vsftpd, plain)'
 			: `FTPS ${tls} TLS (vsftpd, CA pinned${tls === 'implicit' ? ' by fingerprint' : ''})`,
+		ftpMissing,
 		async () => {
-			if (ftpMissing || !ftp) return ftpMissing ?? 'vsftpd did not start';
-			const servers = ftp;
+			const servers = ftp!;
 			const instance = tls === 'none' ? servers.plain : tls === 'explicit' ? servers.explicit : servers.implicit;
 			const config: FtpConfig = {
 				type: 'ftp',
@@ -136,6 +140,7 @@ for (const tls of ['none', 'explicit', 'implicit'] as const) {
 let emulator: DriveEmulator | undefined;
 describeDestination(
 	'Google Drive (emulator; service account)',
+	undefined,
 	async () => {
 		const { privateKey, publicKey } = generateKeyPairSync('rsa', { modulusLength: 2048 });
 		const clientEmail = 'backup@totvs-test.iam.gserviceaccount.com';

@@ -6,7 +6,7 @@ import { createHash, randomBytes } from 'node:crypto';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { isPartialName, type Destination, type VerificationMethod } from '../../../core/destinations/destination';
+import { isPartialName, type Destination, type VerificationMethod } from '../../../core/destinations';
 
 export interface ConformanceTarget {
 	destination: Destination;
@@ -21,43 +21,35 @@ export interface ConformanceTarget {
 const sha256 = (data: Buffer) => createHash('sha256').update(data).digest('hex');
 
 /**
- * `setup` runs in beforeAll and returns the target, or a string saying why it cannot run here
- * (then every test reports "skipped: <why>" and passes nothing silently).
+ * `unavailable` says, when the tests are collected, why this destination cannot run here (a
+ * server not installed): its tests are then reported as skipped, with the reason in the title.
+ * `setup` runs in beforeAll and returns the target.
  */
 export function describeDestination(
 	name: string,
-	setup: () => Promise<ConformanceTarget | string>,
+	unavailable: string | undefined,
+	setup: () => Promise<ConformanceTarget>,
 	teardown?: () => Promise<void>,
 	{ atomicCreate = true, emptyFiles = true }: { atomicCreate?: boolean; emptyFiles?: boolean } = {},
 ): void {
-	describe(`Destination conformance: ${name}`, () => {
-		let target: ConformanceTarget | undefined;
-		let skipReason: string | undefined;
+	const suite = unavailable ? describe.skip : describe;
+	suite(`Destination conformance: ${name}${unavailable ? ` (skipped: ${unavailable})` : ''}`, () => {
+		let target: ConformanceTarget;
 		let scratch: string;
 		let root: string;
 
 		beforeAll(async () => {
-			const result = await setup();
-			if (typeof result === 'string') skipReason = result;
-			else target = result;
+			target = await setup();
 			scratch = mkdtempSync(path.join(os.tmpdir(), 'totvs-conformance-'));
 			root = `conf-${randomBytes(3).toString('hex')}`;
 		});
 		afterAll(async () => {
 			await target?.destination.close();
-			rmSync(scratch, { recursive: true, force: true });
+			if (scratch) rmSync(scratch, { recursive: true, force: true });
 			await teardown?.();
 		});
 
-		/** Runs `body` unless the destination is unavailable, in which case it says so. */
-		const check = (title: string, body: (target: ConformanceTarget) => Promise<void>) =>
-			it(title, async () => {
-				if (!target) {
-					console.warn(`skipped: ${name}: ${title}: ${skipReason}`);
-					return;
-				}
-				await body(target);
-			});
+		const check = (title: string, body: (target: ConformanceTarget) => Promise<void>) => it(title, () => body(target));
 
 		const localFile = (bytes: number | Buffer, fileName = randomBytes(4).toString('hex')) => {
 			const data = typeof bytes === 'number' ? randomBytes(bytes) : bytes;

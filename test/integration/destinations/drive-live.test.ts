@@ -10,8 +10,7 @@ import { createHash, randomBytes } from 'node:crypto';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import type { GoogleDriveConfig } from '../../../core/destinations/destination';
-import { GoogleDriveDestination } from '../../../core/destinations/google-drive/google-drive';
+import { GoogleDriveDestination, type GoogleDriveConfig } from '../../../core/destinations';
 
 function liveConfig(): GoogleDriveConfig | string {
 	const env = process.env;

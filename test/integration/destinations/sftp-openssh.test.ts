@@ -1,5 +1,5 @@
 /**
- * The OpenSSH fast path of SFTP uploads (core/destinations/sftp-openssh.ts) against a real
+ * The OpenSSH fast path of SFTP uploads (core/destinations/sftp/sftp-openssh.ts) against a real
  * sshd: it must trust only the host key ssh2 verified, keep every secret out of every process's
  * argv, carry hostile file names intact, and stop its child on cancel and on a stall. The
  * conformance, error and fault suites run against this transport too (entries there).
@@ -10,8 +10,8 @@ import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSy
 import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
-import type { SftpConfig } from '../../../core/destinations/destination';
-import { OPENSSH_MIN_BYTES, SftpDestination } from '../../../core/destinations/sftp/sftp';
+import { SftpDestination, type SftpConfig } from '../../../core/destinations';
+import { OPENSSH_MIN_BYTES } from '../../../core/destinations/sftp/transport';
 import {
 	classifyStderr,
 	findOpensshClient,

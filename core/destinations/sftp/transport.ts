@@ -1,0 +1,274 @@
+/**
+ * The bytes of an SFTP upload, into the partial name: ssh2 with many WRITE requests in flight
+ * (like OpenSSH's sftp), or, for large files, OpenSSH's own `sftp` client (sftp-openssh.ts, about
+ * 1.5x faster), allowed only the host key ssh2 verified. The local file is hashed in a worker
+ * thread beside the transfer. verified-put.ts decides what to send and checks the result.
+ */
+import { createHash } from 'node:crypto';
+import { promises as fsp } from 'node:fs';
+import type { FileHandle } from 'node:fs/promises';
+import { BackupError } from '../../errors';
+import { partialName, type TransferOptions } from '../destination';
+import type { PartialUpload, SentFile } from '../driver';
+import { abortError, DigestingMeter, hashFileInWorker, type LocalDigest } from '../verification';
+import { loginOf, type SftpContext } from './context';
+import { opensshError } from './errors';
+import type { SftpSession } from './session';
+import {
+	findOpensshClient,
+	opensshUpload,
+	OpensshFailure,
+	plainLoginValues,
+	uploadCommand,
+	type OpensshClient,
+	type SpawnFunction,
+} from './sftp-openssh';
+
+/**
+ * In 'auto' mode, files from this size go through the OpenSSH client: below it, the client's
+ * own SSH handshake costs about what its speed saves.
+ */
+export const OPENSSH_MIN_BYTES = 8 * 1024 * 1024;
+
+/** For tests: how the OpenSSH client is started (records argv, stops the child…). */
+export interface SftpHooks {
+	spawn?: SpawnFunction;
+}
+
+/** One send: the local file from `offset` into the absolute partial path on the server. */
+interface Send {
+	localFile: string;
+	localSize: number;
+	partial: string;
+	offset: number;
+	options: TransferOptions;
+}
+
+/** An upload of `localFile` to `rel` under its partial name, for verified-put. */
+export async function beginSftpUpload(
+	context: SftpContext,
+	hooks: SftpHooks,
+	session: SftpSession,
+	rel: string,
+	localFile: string,
+	localSize: number,
+): Promise<PartialUpload> {
+	const target = session.abs(rel);
+	const partial = session.abs(partialName(rel));
+	const existing = await session.stat(partial);
+	return {
+		resumable: existing?.size ?? 0,
+		send: async (offset, options): Promise<SentFile> => ({
+			digest: await transfer(context, hooks, session, { localFile, localSize, partial, offset, options }),
+			from: offset,
+		}),
+		stat: async () => ({
+			size: (await session.stat(partial))?.size ?? -1,
+			sha256: await session.sha256(context, partial),
+		}),
+		readBack: async () => {
+			const hash = createHash('sha256');
+			for await (const chunk of session.readStream(partial)) hash.update(chunk as Buffer);
+			return hash.digest('hex');
+		},
+		commit: async () => {
+			await session.renameOver(partial, target);
+			const final = await session.stat(target);
+			return { modifiedAt: final?.mtime ? new Date(final.mtime * 1000) : undefined };
+		},
+		discard: () => session.unlink(partial),
+	};
+}
+
+/** Sends through OpenSSH's client or ssh2; the digest is of the whole local file. */
+async function transfer(
+	context: SftpContext,
+	hooks: SftpHooks,
+	session: SftpSession,
+	send: Send,
+): Promise<LocalDigest> {
+	const client = opensshFor(context, send);
+	if (!client) return ssh2Upload(context, session, send);
+	try {
+		return await uploadWithOpenssh(context, hooks, client, session, send);
+	} catch (error) {
+		if (!(error instanceof OpensshFailure)) throw error;
+		if ((context.config.transport ?? 'auto') === 'auto' && (error.kind === 'auth' || error.kind === 'unreachable')) {
+			// ssh2 logged in a moment ago with the same settings, so this client cannot (a key
+			// format it does not read, a per-user connection limit): stay on ssh2 here.
+			context.opensshUnusable = error.stderr;
+			return ssh2Upload(context, session, send);
+		}
+		throw await opensshError(context, session, error, send.partial);
+	}
+}
+
+/** The OpenSSH client when this send should use it; throws when 'openssh' is demanded but missing. */
+function opensshFor(context: SftpContext, { localFile, localSize, partial, offset }: Send): OpensshClient | undefined {
+	const { config } = context;
+	const transport = config.transport ?? 'auto';
+	if (transport === 'ssh2' || (offset > 0 && offset >= localSize)) return undefined;
+	if (transport === 'auto' && (context.opensshUnusable !== undefined || localSize - offset < OPENSSH_MIN_BYTES))
+		return undefined;
+	const client = findOpensshClient();
+	if (typeof client === 'string') {
+		if (transport === 'auto') return undefined;
+		throw new BackupError(
+			'UNSUPPORTED_OPTION',
+			`Cannot upload to ${context.describe()} with the OpenSSH client: ${client}`,
+			'Install the OpenSSH client (openssh-client 8.4 or later), or set the SFTP transport to auto or ssh2.',
+		);
+	}
+	// Names the batch syntax cannot carry (newlines, backslashes, very long) and unusual
+	// user or host names go over ssh2, whatever the mode: same result, only slower.
+	if (
+		!partial.startsWith('/') ||
+		!uploadCommand(localFile, partial, offset > 0) ||
+		!plainLoginValues(config.host, config.username)
+	)
+		return undefined;
+	return client;
+}
+
+/** The whole local file's digest, from the worker; fails when the file changed size meanwhile. */
+async function hashed(hashing: Promise<LocalDigest>, { localFile, localSize }: Send): Promise<LocalDigest> {
+	const digest = await hashing;
+	if (digest.bytes !== localSize)
+		throw new Error(`${localFile} changed while it was uploaded (${localSize} bytes expected, ${digest.bytes} hashed)`);
+	return digest;
+}
+
+/** The OpenSSH client uploads; the local file is hashed in a worker meanwhile. */
+async function uploadWithOpenssh(
+	context: SftpContext,
+	hooks: SftpHooks,
+	client: OpensshClient,
+	session: SftpSession,
+	send: Send,
+): Promise<LocalDigest> {
+	const { config } = context;
+	const hashing = hashFileInWorker(send.localFile);
+	hashing.catch(() => undefined); // awaited below; avoid an unhandled rejection meanwhile
+	const started = Date.now();
+	const onProgress = send.options.onProgress;
+	await opensshUpload(client, {
+		...loginOf(config),
+		hostKey: session.hostKey,
+		localFile: send.localFile,
+		remotePath: send.partial,
+		resume: send.offset > 0,
+		stallTimeoutMs: context.timeoutMs,
+		keepaliveIntervalMs: config.keepaliveIntervalMs ?? 10_000,
+		remoteSize: async () => (await session.stat(send.partial))?.size,
+		onProgress: onProgress && ((bytes) => onProgress({ bytes, elapsedMs: Date.now() - started })),
+		signal: send.options.signal,
+		spawn: hooks.spawn,
+	});
+	return hashed(hashing, send);
+}
+
+/**
+ * Streams the local file from `offset` into the remote partial with many WRITE requests in
+ * flight, while a worker thread hashes the whole local file (the resumed prefix too), so the
+ * digest covers what the remote file should be.
+ */
+async function ssh2Upload(context: SftpContext, session: SftpSession, send: Send): Promise<LocalDigest> {
+	const { sftp } = session;
+	const hashing = hashFileInWorker(send.localFile);
+	hashing.catch(() => undefined); // awaited below; avoid an unhandled rejection meanwhile
+	const file = await fsp.open(send.localFile, 'r');
+	try {
+		const flags = send.offset > 0 ? 'r+' : 'w';
+		const remote = await session.call<Buffer>((cb) => sftp.open(send.partial, flags, { mode: 0o640 }, cb));
+		try {
+			await pipelinedWrites(context, session, file, remote, send);
+			await session.call((cb) => sftp.ext_openssh_fsync(remote, cb)).catch(() => undefined);
+		} finally {
+			if (!session.closed) await session.call((cb) => sftp.close(remote, cb)).catch(() => undefined);
+		}
+	} finally {
+		await file.close();
+	}
+	return hashed(hashing, send);
+}
+
+/**
+ * Up to `concurrency` WRITE requests of 255 KiB in flight (memory: concurrency x chunk); a
+ * watchdog ends a transfer on which no request completes for the timeout.
+ */
+function pipelinedWrites(
+	context: SftpContext,
+	session: SftpSession,
+	file: FileHandle,
+	remote: Buffer,
+	{ localFile, localSize, partial, offset, options }: Send,
+): Promise<void> {
+	const { sftp } = session;
+	const timeoutMs = context.timeoutMs;
+	const meter = new DigestingMeter(options.onProgress, offset, 2000, false, false);
+	const chunkSize = 255 * 1024; // OpenSSH's maximum write length (limits@openssh.com)
+	const concurrency = context.config.concurrency ?? 16;
+	return new Promise<void>((resolve, reject) => {
+		let readPosition = offset;
+		let inFlight = 0;
+		let reading = false;
+		let failed = false;
+		let lastProgress = Date.now();
+		const watchdog = setInterval(
+			() => {
+				if (Date.now() - lastProgress > timeoutMs) {
+					finish(
+						new BackupError(
+							'TIMEOUT',
+							`No progress for ${Math.round(timeoutMs / 1000)} s uploading to ${context.describe()}`,
+							'The server or network stalled; run again (the upload resumes).',
+						),
+					);
+					session.client.end();
+				}
+			},
+			Math.min(5000, timeoutMs),
+		);
+		const onAbort = () => finish(abortError(partial));
+		options.signal?.addEventListener('abort', onAbort);
+		const finish = (error?: Error) => {
+			if (failed) return;
+			if (error) failed = true;
+			if (!error && (inFlight > 0 || readPosition < localSize)) return;
+			clearInterval(watchdog);
+			options.signal?.removeEventListener('abort', onAbort);
+			if (error) reject(error);
+			else resolve();
+		};
+		const pump = async () => {
+			if (reading) return;
+			reading = true;
+			try {
+				while (!failed && inFlight < concurrency && readPosition < localSize) {
+					const length = Math.min(chunkSize, localSize - readPosition);
+					const buffer = Buffer.allocUnsafe(length);
+					const { bytesRead } = await file.read(buffer, 0, length, readPosition);
+					if (bytesRead !== length) throw new Error(`${localFile} changed size while uploading`);
+					meter.update(buffer);
+					const position = readPosition;
+					readPosition += length;
+					inFlight++;
+					sftp.write(remote, buffer, 0, length, position, (error) => {
+						inFlight--;
+						lastProgress = Date.now();
+						if (error) return finish(error);
+						if (readPosition >= localSize) finish();
+						else void pump();
+					});
+				}
+				if (readPosition >= localSize) finish();
+			} catch (error) {
+				finish(error as Error);
+			} finally {
+				reading = false;
+			}
+		};
+		if (options.signal?.aborted) return onAbort();
+		void pump();
+	});
+}
