@@ -240,22 +240,22 @@ function targetsOf(ctx: IExecuteFunctions, i: number): MonitorTarget[] {
 }
 
 function thresholdsOf(ctx: IExecuteFunctions, i: number): MonitorInput['thresholds'] {
-	const value = (name: string) => ctx.getNodeParameter(`thresholds.${name}`, i, undefined) as number | undefined;
+	const given = (ctx.getNodeParameter('thresholds', i, {}) ?? {}) as Record<string, number | undefined>;
 	return {
 		maxAgeHours: {
-			full: value('maxFullAgeHours'),
-			differential: value('maxDifferentialAgeHours'),
-			incremental: value('maxIncrementalAgeHours'),
-			log: value('maxLogAgeHours'),
+			full: given.maxFullAgeHours,
+			differential: given.maxDifferentialAgeHours,
+			incremental: given.maxIncrementalAgeHours,
+			log: given.maxLogAgeHours,
 		},
-		maxRestoreTestAgeDays: value('maxRestoreTestAgeDays'),
+		maxRestoreTestAgeDays: given.maxRestoreTestAgeDays,
 		minCopies: ctx.getNodeParameter('minCopies', i, 0) as number,
-		trendLength: value('trendLength'),
-		sizeJumpPercent: value('sizeJumpPercent'),
-		rtoJumpPercent: value('rtoJumpPercent'),
-		maxRtoMinutes: value('maxRtoMinutes'),
-		maxChainLength: value('maxChainLength'),
-		unfinishedAfterHours: value('unfinishedAfterHours'),
+		trendLength: given.trendLength,
+		sizeJumpPercent: given.sizeJumpPercent,
+		rtoJumpPercent: given.rtoJumpPercent,
+		maxRtoMinutes: given.maxRtoMinutes,
+		maxChainLength: given.maxChainLength,
+		unfinishedAfterHours: given.unfinishedAfterHours,
 	} as MonitorInput['thresholds'];
 }
 
