@@ -34,12 +34,12 @@ import {
 export const MANIFEST_FORMAT_VERSION = 1;
 export const MANIFEST_FILE = 'manifest.json';
 /**
- * Written into a set folder on a destination before the first artifact of an upload and removed
- * once its manifest is there: with a backupId name, it proves an unfinished folder is an upload
- * of ours, which is the only kind of folder Prune may clean. Not hidden (no leading dot): some FTP
- * servers do not list dot files.
+ * Written into a set folder first, before any artifact (by the set writer in the staging folder,
+ * by an upload on a destination, by a download), and removed once its manifest is there. With a
+ * backupId name it proves an unfinished folder is one of ours, the only kind Prune may clean.
+ * Not hidden (no leading dot): some FTP servers do not list dot files.
  */
-export const IN_PROGRESS_MARKER = 'totvs-upload-in-progress.json';
+export const IN_PROGRESS_MARKER = 'totvs-in-progress.json';
 
 export type * from './postgres-manifest';
 export type * from './sqlserver-manifest';

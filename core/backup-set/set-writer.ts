@@ -1,4 +1,5 @@
-import { mkdir, open, rename, rm } from 'node:fs/promises';
+import { mkdir, open, rename, rm, unlink, writeFile } from 'node:fs/promises';
+import { hostname } from 'node:os';
 import { dirname, join } from 'node:path';
 import { PassThrough, pipeline, type Readable } from 'node:stream';
 import { systemErrorCode } from '../errors';
@@ -6,6 +7,7 @@ import { stagingError } from '../location/staging-folder';
 import { hashFile, writeHashed, type ProgressListener } from '../pipeline/hashing';
 import { makeBackupId } from './ids';
 import {
+	IN_PROGRESS_MARKER,
 	MANIFEST_FILE,
 	serializeManifest,
 	type ArtifactRecord,
@@ -15,10 +17,11 @@ import {
 } from './manifest';
 
 /**
- * Writes one backup set: `<root>/<environment>/<backupId>/`. Artifacts first, each hashed as it
- * is written; the manifest last, atomically (temporary name, fsync, rename), so a folder
- * without manifest.json is always an unfinished set. `abort()` removes only the folder this
- * writer created.
+ * Writes one backup set: `<root>/<environment>/<backupId>/`. The in-progress marker first (so a
+ * dump killed before abort() leaves a folder Prune can prove is ours), then artifacts, each
+ * hashed as it is written; the manifest last, atomically (temporary name, fsync, rename), then
+ * the marker goes. A folder without manifest.json is always an unfinished set. `abort()` removes
+ * only the folder this writer created.
  */
 export class BackupSetWriter {
 	readonly artifacts: ArtifactRecord[] = [];
@@ -51,6 +54,11 @@ export class BackupSetWriter {
 				// Not recursive: failing on an existing folder guarantees we never write into, or
 				// later remove, something that was already there.
 				await mkdir(folder, { mode: 0o750 });
+				await writeFile(
+					join(folder, IN_PROGRESS_MARKER),
+					JSON.stringify({ backupId, hostname: hostname(), pid: process.pid, startedAt: new Date().toISOString() }),
+					{ flag: 'wx', mode: 0o640 },
+				);
 				return new BackupSetWriter(root, environment, backupId, folder);
 			} catch (error) {
 				if (systemErrorCode(error) === 'EEXIST' && attempt < 100) continue;
@@ -115,6 +123,9 @@ export class BackupSetWriter {
 				await file.close();
 			}
 			await rename(temporary, finalPath);
+			await unlink(join(this.folder, IN_PROGRESS_MARKER)).catch((error: unknown) => {
+				if (systemErrorCode(error) !== 'ENOENT') throw error;
+			});
 			await syncFolder(this.folder);
 		} catch (error) {
 			throw this.translate(error);

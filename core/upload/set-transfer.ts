@@ -9,11 +9,11 @@
  * rerun after an interruption skips the artifacts already there and proven equal by a remote
  * SHA-256, and sends the others again (each destination resumes or restarts its partial file).
  */
-import { access, mkdir } from 'node:fs/promises';
+import { access, mkdir, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { readSet } from '../backup-set/catalog';
-import { checkEnvironmentName } from '../backup-set/ids';
-import { IN_PROGRESS_MARKER, MANIFEST_FILE, type Manifest } from '../backup-set/manifest';
+import { misplacedReason, readSet } from '../backup-set/catalog';
+import { checkEnvironmentName, isBackupIdOf } from '../backup-set/ids';
+import { IN_PROGRESS_MARKER, MANIFEST_FILE, ManifestError, type Manifest } from '../backup-set/manifest';
 import type { Destination, VerificationMethod } from '../destinations';
 import { BackupError, systemErrorCode } from '../errors';
 import { formatBytes } from '../format';
@@ -236,11 +236,34 @@ export async function downloadSet(destination: Destination, options: DownloadSet
 		options.backupId.trim() === 'latest' || !options.backupId.trim()
 			? await latestSetId(destination, environment, options.component)
 			: options.backupId.trim();
+	// It names a local and a remote folder: only an id of this environment, as we write them.
+	if (!isBackupIdOf(environment, backupId))
+		throw new BackupError(
+			'SET_NOT_FOUND',
+			`No complete backup set ${/^[\w.-]+$/.test(backupId) ? backupId : JSON.stringify(backupId.slice(0, 80))} in ${destination.describe()}/${environment}: not a backup id of environment ${environment}`,
+			`A backup id looks like ${environment}-20261126T020000Z-full-db. Use "latest", or the List operation to see the sets there.`,
+		);
 	const manifest = await readRemoteManifest(destination, environment, backupId);
+	const misplaced = misplacedReason(manifest, environment, backupId);
+	if (misplaced)
+		throw new ManifestError(
+			`${destination.describe()}/${remoteSetFolder(environment, backupId)}/${MANIFEST_FILE}`,
+			misplaced,
+		);
 	const staging = await prepareStagingFolder(options.stagingFolder);
 	const folder = join(staging, environment, backupId);
 	const manifestPath = join(folder, MANIFEST_FILE);
+	const marker = join(folder, IN_PROGRESS_MARKER);
 	await mkdir(folder, { recursive: true, mode: 0o750 });
+	// Like a dump's: an interrupted download stays provably ours, so a Prune of staging may clean it.
+	if (!(await exists(manifestPath)))
+		await writeFile(
+			marker,
+			JSON.stringify({ backupId, download: destination.describe(), startedAt: new Date().toISOString() }),
+			{
+				mode: 0o640,
+			},
+		);
 
 	let downloadedBytes = 0;
 	// Artifacts first, the manifest last: an interrupted download is an unfinished set locally
@@ -264,6 +287,7 @@ export async function downloadSet(destination: Destination, options: DownloadSet
 		await destination.get(`${remoteSetFolder(environment, backupId)}/${MANIFEST_FILE}`, manifestPath, {
 			signal: options.signal,
 		});
+	await rm(marker, { force: true });
 	const { verification } = await verifyLocalSet(folder, options.verify);
 	return {
 		manifest,
