@@ -323,3 +323,16 @@ export async function execute(
 	);
 	return [new SeparateItem({ ...overview, title: `${statusText(status, language)}: TOTVS ${day}` })];
 }
+
+/** A failed run (no destination chosen, a bad expression): the fields of an environment item, with nothing known. */
+export function failed(this: IExecuteFunctions, i: number): IDataObject {
+	const output = this.getNodeParameter('output', i, 'items') as string;
+	return {
+		environment: null,
+		reasons: [],
+		figures: null,
+		...(output === 'prometheus' ? { metrics: '', contentType: PROMETHEUS_CONTENT_TYPE } : {}),
+		environments: [],
+		checkedAt: new Date().toISOString(),
+	};
+}

@@ -167,5 +167,17 @@ describe('TOTVS Monitor in the n8n engine', () => {
 			message: 'No destination chosen',
 			description: 'Choose at least one destination under "Destinations".',
 		});
+		// With On Error → Continue, a failed item with the fields of a success, so the alert branch reads them.
+		const continued = await watchdog({ destinations: '={{ [] }}' }, { onError: 'continueRegularOutput' });
+		expect(continued.error).toBeUndefined();
+		const [item] = continued.jsonOf('Alert');
+		expect(item).toMatchObject({
+			status: 'failed',
+			environment: null,
+			reasons: [],
+			figures: null,
+			error: { message: 'No destination chosen' },
+		});
+		expect(item.summary).toBe('TOTVS Monitor FAILED: No destination chosen');
 	});
 });
