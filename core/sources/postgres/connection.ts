@@ -21,6 +21,33 @@ export interface PostgresConnection {
 	binFolder?: string;
 }
 
+/**
+ * Refuses a NUL byte in any text that reaches pg_dump / pg_restore (argv, environment, the
+ * password file): node's spawn throws on it, and libpq would cut the text there. Checked
+ * before anything is written or run, naming the field so the user knows what to fix.
+ */
+export function rejectNul(fields: Record<string, string | readonly string[] | undefined>): void {
+	for (const [label, value] of Object.entries(fields)) {
+		const values = typeof value === 'string' ? [value] : (value ?? []);
+		if (values.some((v) => v.includes('\u0000')))
+			throw new BackupError(
+				'INVALID_INPUT',
+				`${label} contains a NUL byte (\\0)`,
+				`Remove the NUL character from ${label}: it cannot be passed to the PostgreSQL client tools. Nothing was run.`,
+			);
+	}
+}
+
+/** The credential's text fields, checked by `rejectNul`. */
+export const connectionFields = (c: PostgresConnection, database = c.database) => ({
+	Host: c.host,
+	Database: database,
+	User: c.user,
+	Password: c.password,
+	'CA Certificate': c.sslCa,
+	'Client Tools Folder': c.binFolder,
+});
+
 export const describeConnection = (c: PostgresConnection) => `${c.user}@${c.host}:${c.port}/${c.database}`;
 
 function tlsOptions(c: PostgresConnection): false | ConnectionOptions {
@@ -120,6 +147,7 @@ export async function childEnvironment(
 	c: PostgresConnection,
 	database = c.database,
 ): Promise<{ env: NodeJS.ProcessEnv; dispose: () => Promise<void> }> {
+	rejectNul(connectionFields(c, database));
 	const folder = await mkdtemp(join(tmpdir(), 'totvs-pg-'));
 	const escape = (s: string) => s.replace(/\\/g, '\\\\').replace(/:/g, '\\:');
 	const passFile = join(folder, 'pgpass');

@@ -12,7 +12,14 @@ import { BoundedTail } from '../../pipeline/bounded-tail';
 import type { DumpOutcome, DumpRequest, PreparedDump, Source } from '../source';
 import { readArchiveToc, tableKey } from './archive';
 import { findClientTool, requireClientForServer, type ClientToolInfo } from './client-tools';
-import { childEnvironment, connect, describeConnection, type PostgresConnection } from './connection';
+import {
+	childEnvironment,
+	connect,
+	connectionFields,
+	describeConnection,
+	rejectNul,
+	type PostgresConnection,
+} from './connection';
 import {
 	countTables,
 	listTables,
@@ -72,6 +79,13 @@ export class PostgresSource implements Source<PostgresConnection, PostgresDumpOp
 
 	async prepare(request: DumpRequest<PostgresConnection, PostgresDumpOptions>): Promise<PreparedDump> {
 		const { connection, options, log } = request;
+		rejectNul({
+			...connectionFields(connection),
+			'Include Schemas': options.selection.includeSchemas,
+			'Exclude Schemas': options.selection.excludeSchemas,
+			'Include Tables': options.selection.includeTables,
+			'Exclude Tables': options.selection.excludeTables,
+		});
 		if (options.format === 'custom' && options.jobs > 1)
 			log.debug('Parallel jobs apply to the directory format only; the custom format is dumped by one process');
 		const pgDump = await findClientTool('pg_dump', connection.binFolder);
@@ -238,7 +252,7 @@ async function runPgDump(
 	tableCount: number,
 	set: BackupSetWriter,
 ): Promise<void> {
-	const { options, log } = request;
+	const { options } = request;
 	const args = [
 		`--format=${options.format}`,
 		`--snapshot=${snapshot}`,
@@ -253,6 +267,25 @@ async function runPgDump(
 	args.push(`--file=${set.absolutePath(archive)}`);
 	if (options.format === 'directory') args.push(`--jobs=${Math.max(1, options.jobs)}`);
 	const { env, dispose } = await childEnvironment(request.connection);
+	// From here on the password file exists: every path, a synchronous spawn error included, removes it.
+	try {
+		await superviseDump(pgDump, args, env, request, signal, archive, tableCount, set);
+	} finally {
+		await dispose();
+	}
+}
+
+async function superviseDump(
+	pgDump: ClientToolInfo,
+	args: string[],
+	env: NodeJS.ProcessEnv,
+	request: DumpRequest<PostgresConnection, PostgresDumpOptions>,
+	signal: AbortSignal,
+	archive: string,
+	tableCount: number,
+	set: BackupSetWriter,
+): Promise<void> {
+	const { log } = request;
 	const child = spawn(pgDump.path, args, { env, stdio: ['ignore', 'pipe', 'pipe'] });
 	const stderr = new BoundedTail();
 	let tablesDone = 0;
@@ -298,7 +331,6 @@ async function runPgDump(
 	} finally {
 		clearInterval(progress);
 		signal.removeEventListener('abort', onAbort);
-		await dispose();
 	}
 }
 

