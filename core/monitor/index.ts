@@ -2,6 +2,7 @@
  * TOTVS Monitor's entry point: read the destinations (read-only), judge each environment,
  * render the result as items, Prometheus metrics or an HTML status page.
  */
+import { checkEnvironmentName } from '../backup-set/ids';
 import { evaluateMonitor } from './evaluate';
 import { readDestinations, type MonitorTarget, type ReadOptions } from './gather';
 import type { DestinationReading, EnvironmentResult, MonitorInput } from './types';
@@ -24,8 +25,10 @@ export async function runMonitor(
 	targets: MonitorTarget[],
 	options: MonitorRunOptions = {},
 ): Promise<{ results: EnvironmentResult[]; readings: DestinationReading[] }> {
+	// A name that cannot be a folder is the user's typo: say so, rather than report it per destination.
+	const environments = options.environments?.map(checkEnvironmentName);
 	const readings = await readDestinations(targets, {
-		environments: options.environments,
+		environments,
 		logger: options.logger,
 		// Enough records for the RTO trend.
 		recordsToRead: options.thresholds?.trendLength ?? undefined,
@@ -34,7 +37,7 @@ export async function runMonitor(
 		destinations: readings,
 		now: (options.now ?? (() => new Date()))(),
 		thresholds: options.thresholds,
-		environments: options.environments,
+		environments,
 	});
 	return { results, readings };
 }

@@ -161,6 +161,14 @@ describe('TOTVS Monitor in the n8n engine', () => {
 		expect(html).toContain('<svg ');
 	});
 
+	it('an environment name that cannot be a folder: a clear node error, before any destination is read', async () => {
+		const result = await watchdog({ environments: 'prod, ../etc' });
+		expect(result.error).toMatchObject({
+			message: 'Environment name "../etc" cannot be used in folder names',
+			description: expect.stringContaining('Use letters, digits'),
+		});
+	});
+
 	it('no destination (an expression that gives none): a clear node error', async () => {
 		const result = await watchdog({ destinations: '={{ [] }}' });
 		expect(result.error).toMatchObject({
