@@ -20,6 +20,7 @@ import {
 } from '../sources/sqlserver/restore/set-restore';
 import type { SqlServerAddress } from '../sources/sqlserver/restore/target';
 import type { SharedFolder } from '../sources/sqlserver/shared-folder';
+import { runFilesRestoreTest } from '../sources/protheus-files/restore-test';
 import type { FetchedRemoteSet } from './remote/download-folder';
 import { fetchRemoteDatabaseSet } from './remote/postgres';
 import { fetchRemoteSqlServerChain } from './remote/sqlserver';
@@ -46,8 +47,18 @@ export interface SqlServerRestoreServer {
 	statsPercent?: number;
 }
 
-/** The server a set is restored on. Its engine must be the set's. */
-export type RestoreServer = PostgresRestoreServer | SqlServerRestoreServer;
+/** A Protheus file set is restore-tested in a scratch folder made inside this one (empty: the system's temporary folder). */
+export interface FilesRestoreServer {
+	engine: 'protheus-files';
+	scratchFolder?: string;
+	/** The zstd program; found on the PATH when empty. */
+	zstdPath?: string;
+}
+
+/** The server a set is restored on (for a file set: where). Its engine must be the set's. */
+export type RestoreServer = PostgresRestoreServer | SqlServerRestoreServer | FilesRestoreServer;
+/** A server a database set is restored on. */
+export type DatabaseRestoreServer = PostgresRestoreServer | SqlServerRestoreServer;
 
 export interface RestoreTestSetRequest {
 	/** The set folder (holding manifest.json). */
@@ -94,6 +105,15 @@ export type FetchedSet = FetchedRemoteSet & {
  */
 export async function restoreTestSet(request: RestoreTestSetRequest): Promise<RestoreReport> {
 	const server = await serverForSet(request.folder, request.server);
+	if (server.engine === 'protheus-files')
+		return runFilesRestoreTest({
+			folder: request.folder,
+			scratchFolder: server.scratchFolder,
+			zstdPath: server.zstdPath,
+			keepOnFailure: request.keepOnFailure,
+			log: request.log,
+			signal: request.signal,
+		});
 	return server.engine === 'postgres'
 		? runRestoreTest(postgresRequest(request, server))
 		: runSqlServerSetRestoreTest(sqlServerRequest(request, server));
@@ -106,6 +126,7 @@ export async function restoreTestSet(request: RestoreTestSetRequest): Promise<Re
  */
 export async function restoreSet(request: RestoreSetRequest): Promise<RealRestoreReport> {
 	const server = await serverForSet(request.folder, request.server);
+	if (server.engine === 'protheus-files') throw filesNotHere('Restore');
 	const target = {
 		target: request.target,
 		replaceExisting: request.replaceExisting,
@@ -125,6 +146,7 @@ export async function fetchRemoteSet(
 	server: RestoreServer,
 	choice: RemoteSetChoice,
 ): Promise<FetchedSet> {
+	if (server.engine === 'protheus-files') throw filesNotHere('Downloading for a restore');
 	if (server.engine === 'sqlserver')
 		return fetchRemoteSqlServerChain(destination, { ...choice, sharedFolder: server.sharedFolder });
 	// The restore server's pg_restore checks the archive.
@@ -141,11 +163,25 @@ async function serverForSet(folder: string, server: RestoreServer): Promise<Rest
 	return server;
 }
 
-const ENGINE_NAMES: Record<RestoreServer['engine'], string> = { postgres: 'PostgreSQL', sqlserver: 'SQL Server' };
+/** Not built for file sets yet: say so rather than fail inside a database engine. */
+const filesNotHere = (what: string) =>
+	new BackupError(
+		'INVALID_INPUT',
+		`${what} of a Protheus file set is not available through this operation`,
+		'Restore-test file sets from a local or network folder (Restore Test with the files restore server); restore file sets with the chain restore.',
+	);
+
+const ENGINE_NAMES: Record<RestoreServer['engine'], string> = {
+	postgres: 'PostgreSQL',
+	sqlserver: 'SQL Server',
+	'protheus-files': 'a files scratch folder',
+};
 const SERVER_HINTS: Record<RestoreServer['engine'], string> = {
 	postgres: 'Set "Restore Server" to PostgreSQL and choose a "TOTVS PostgreSQL" credential.',
 	sqlserver:
 		'Set "Restore Server" to SQL Server and choose a "TOTVS SQL Server" credential for the server to restore on.',
+	'protheus-files':
+		'A Protheus file set is restore-tested in a scratch folder, not on a database server: choose the files restore test for it.',
 };
 
 /** Say which server to choose, rather than fail inside pg_restore or RESTORE. */
@@ -157,7 +193,7 @@ function engineMismatch(manifest: Manifest, server: RestoreServer['engine']): Ba
 		restorable === 'sqlserver'
 			? `Backup set ${manifest.backupId} is a SQL Server backup, but the restore server is ${ENGINE_NAMES[server]}`
 			: `Backup set ${manifest.backupId} is a ${manifest.engine} ${manifest.component} set, but the restore server is ${ENGINE_NAMES[server]}`,
-		restorable ? SERVER_HINTS[restorable] : 'Restore Test restores database sets (PostgreSQL or SQL Server).',
+		restorable ? SERVER_HINTS[restorable] : 'Restore Test restores PostgreSQL, SQL Server and Protheus file sets.',
 	);
 }
 

@@ -7,7 +7,9 @@ export {
 	fetchRemoteSet,
 	restoreSet,
 	restoreTestSet,
+	type DatabaseRestoreServer,
 	type FetchedSet,
+	type FilesRestoreServer,
 	type PostgresRestoreServer,
 	type RemoteSetChoice,
 	type RestoreServer,
@@ -28,3 +30,4 @@ export type { FetchedRemoteSet } from './remote/download-folder';
 export { fetchRemoteDatabaseSet } from './remote/postgres';
 export { fetchRemoteSqlServerChain } from './remote/sqlserver';
 export { findLocalDatabaseSet } from './select-set';
+export { runFilesRestoreTest, type FilesRestoreTestRequest } from '../sources/protheus-files/restore-test';

@@ -126,14 +126,14 @@ describe('Restore Test and Restore pick the engine by the manifest', () => {
 		expect(bed.fake.statements).toEqual([]);
 	});
 
-	it('a set of an engine no server restores is refused with what Restore Test restores', async () => {
+	it('a files set on a database restore server is refused with what to choose', async () => {
 		const tree = await createProtheusTree(join(bed.root, 'totvs'), { smallFiles: 20, rpoBytes: 4096, tables: 1 });
 		await mkdir(join(bed.root, 'files'));
 		const files = await filesBackup(join(bed.root, 'files'), 'full', { appserverIni: tree.appserverIni });
 		await expect(restoreTestSet({ folder: files.folder, server: postgres, ...common })).rejects.toMatchObject({
 			code: 'INVALID_INPUT',
 			message: `Backup set ${files.manifest.backupId} is a protheus-files files set, but the restore server is PostgreSQL`,
-			hint: 'Restore Test restores database sets (PostgreSQL or SQL Server).',
+			hint: 'A Protheus file set is restore-tested in a scratch folder, not on a database server: choose the files restore test for it.',
 		});
 	});
 
