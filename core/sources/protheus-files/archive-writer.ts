@@ -372,6 +372,8 @@ class FileReader {
 		const mark = this.out.mark();
 		try {
 			const before = await this.fstat(fd);
+			const swapped = swappedSinceScan(entry, before);
+			if (swapped) return { stored: { sha256: '', size: 0, mtimeMs: 0, mode: 0, skipped: swapped } };
 			const size = before.size;
 			const mode = before.mode & 0o7777;
 			const out = this.out;
@@ -458,7 +460,7 @@ class FileReader {
 	}
 
 	private open(path: string): number | Promise<number> {
-		return this.pacer.slow ? fsOpen(path, 'r') : this.pacer.timed(() => fs.openSync(path, 'r'));
+		return this.pacer.slow ? fsOpen(path, OPEN_FLAGS) : this.pacer.timed(() => fs.openSync(path, OPEN_FLAGS));
 	}
 
 	private fstat(fd: number): fs.Stats | Promise<fs.Stats> {
@@ -539,12 +541,14 @@ class ReadAhead {
 async function readSmall(entry: TreeEntry): Promise<SmallRead> {
 	let fd: number;
 	try {
-		fd = await fsOpen(entry.absolute, 'r');
+		fd = await fsOpen(entry.absolute, OPEN_FLAGS);
 	} catch (error) {
 		return { size: 0, mtimeMs: 0, mode: 0, skipped: skipReason(error) };
 	}
 	try {
 		const before = await fsFstat(fd);
+		const swapped = swappedSinceScan(entry, before);
+		if (swapped) return { size: 0, mtimeMs: 0, mode: 0, skipped: swapped };
 		const size = before.size;
 		const content = Buffer.allocUnsafe(size);
 		let position = 0;
@@ -576,6 +580,32 @@ const stopped = () =>
 		'Nothing was kept: the unfinished set was removed.',
 	);
 
+/**
+ * The path is opened long after the scan lstat'ed it: never follow a link swapped in meanwhile
+ * (O_NOFOLLOW: ELOOP instead), and never wait on a FIFO or device swapped in (O_NONBLOCK; it
+ * changes nothing for a regular file). Windows has neither flag; it has no FIFOs in a tree.
+ */
+const OPEN_FLAGS = fs.constants.O_RDONLY | (fs.constants.O_NOFOLLOW ?? 0) | (fs.constants.O_NONBLOCK ?? 0);
+
+/** Why the opened file is not the regular file the scan saw, or undefined when it is. */
+function swappedSinceScan(entry: TreeEntry, opened: fs.Stats): string | undefined {
+	if (!opened.isFile()) return `replaced after the scan by ${specialType(opened)}: not a regular file, not archived`;
+	if (entry.ino !== undefined && (opened.ino !== entry.ino || opened.dev !== entry.dev))
+		return 'replaced by another file after the scan (another inode): not archived, the next backup takes it';
+	return undefined;
+}
+
+const specialType = (s: fs.Stats) =>
+	s.isFIFO()
+		? 'a FIFO'
+		: s.isDirectory()
+			? 'a folder'
+			: s.isSocket()
+				? 'a socket'
+				: s.isCharacterDevice() || s.isBlockDevice()
+					? 'a device'
+					: 'something else';
+
 const fsOpen = promisify(fs.open);
 const fsFstat = promisify(fs.fstat);
 const fsClose = promisify(fs.close);
@@ -586,6 +616,9 @@ const fsRead = (fd: number, buffer: Buffer, offset: number, length: number, posi
 
 const skipReason = (error: unknown) => {
 	const code = systemErrorCode(error);
+	// O_NOFOLLOW met a link where the scan saw a regular file (Linux ELOOP, BSD/macOS EMLINK/EFTYPE).
+	if (code === 'ELOOP' || code === 'EMLINK' || code === 'EFTYPE')
+		return 'replaced by a symbolic link after the scan: not followed, not archived';
 	return code === 'ENOENT' ? 'vanished during the backup' : `not readable (${code ?? (error as Error).message})`;
 };
 

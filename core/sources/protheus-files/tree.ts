@@ -22,6 +22,12 @@ export interface TreeEntry {
 	uname?: string;
 	gname?: string;
 	target: string | null;
+	/**
+	 * Device and inode the scan saw: the reader opens the path much later and archives it only
+	 * when it is still this very file (not a link, FIFO or another file swapped in meanwhile).
+	 */
+	dev?: number;
+	ino?: number;
 }
 
 export interface TreeScan {
@@ -224,5 +230,7 @@ async function toEntry(path: string, absolute: string, stats: Stats, scan: TreeS
 		uid: stats.uid,
 		gid: stats.gid,
 		target,
+		dev: stats.dev,
+		ino: stats.ino,
 	};
 }
