@@ -31,3 +31,10 @@ export { fetchRemoteDatabaseSet } from './remote/postgres';
 export { fetchRemoteSqlServerChain } from './remote/sqlserver';
 export { findLocalDatabaseSet } from './select-set';
 export { runFilesRestoreTest, type FilesRestoreTestRequest } from '../sources/protheus-files/restore-test';
+export {
+	findRestorePoint,
+	restoreTestRestorePoint,
+	type RestorePointReport,
+	type RestorePointSets,
+	type RestorePointTestRequest,
+} from './restore-point';
