@@ -2,6 +2,7 @@ export { TotvsDump } from './nodes/TotvsDump/TotvsDump.node';
 export { TotvsVerify } from './nodes/TotvsVerify/TotvsVerify.node';
 export { TotvsUpload } from './nodes/TotvsUpload/TotvsUpload.node';
 export { TotvsRestoreTest } from './nodes/TotvsRestoreTest/TotvsRestoreTest.node';
+export { TotvsRestore } from './nodes/TotvsRestore/TotvsRestore.node';
 export { TotvsMonitor } from './nodes/TotvsMonitor/TotvsMonitor.node';
 export { TotvsPostgres } from './credentials/TotvsPostgres.credentials';
 export { TotvsSqlServer } from './credentials/TotvsSqlServer.credentials';

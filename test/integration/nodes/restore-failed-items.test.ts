@@ -11,6 +11,7 @@ import { join } from 'node:path';
 import type { IDataObject, INodeParameters } from 'n8n-workflow';
 import { TotvsPostgres } from '../../../credentials/TotvsPostgres.credentials';
 import { TotvsDump } from '../../../nodes/TotvsDump/TotvsDump.node';
+import { TotvsRestore } from '../../../nodes/TotvsRestore/TotvsRestore.node';
 import { TotvsRestoreTest } from '../../../nodes/TotvsRestoreTest/TotvsRestoreTest.node';
 import { createProtheusDatabase, dropDatabase } from '../../../support/fixtures/protheus-db';
 import { MANUAL_TRIGGER_TYPE, PACKAGE_NAME, packageNodeTypes, runWorkflow } from '../../../support/n8n-engine';
@@ -18,7 +19,7 @@ import { sharedPostgres, uniqueName } from '../../../support/shared-postgres';
 import { DUMP_TYPE, credentialFor } from '../../../support/totvs-workflow';
 
 /** Real recovery: the node and operation that run it. */
-const RESTORE = { type: `${PACKAGE_NAME}.totvsRestoreTest`, operation: 'restore' };
+const RESTORE = { type: `${PACKAGE_NAME}.totvsRestore`, operation: 'database' };
 const RESTORE_TEST = { type: `${PACKAGE_NAME}.totvsRestoreTest`, operation: 'restoreTest' };
 // Its own environment: backup IDs (and so scratch database names) are made of it and the second.
 const ENV = 'rfail';
@@ -68,7 +69,7 @@ async function runNode(
 			connections: { Start: { main: [[{ node: 'Node', type: 'main', index: 0 }]] } },
 		},
 		{
-			nodeTypes: packageNodeTypes([new TotvsDump(), new TotvsRestoreTest()]),
+			nodeTypes: packageNodeTypes([new TotvsDump(), new TotvsRestoreTest(), new TotvsRestore()]),
 			credentialTypes: [new TotvsPostgres()],
 			credentials: {
 				pg: { type: 'totvsPostgres', name: 'pg', data: credentialFor(server, database) },

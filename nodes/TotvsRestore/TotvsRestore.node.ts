@@ -1,0 +1,115 @@
+import type { IExecuteFunctions, INodeExecutionData, INodeType, INodeTypeDescription } from 'n8n-workflow';
+import { NodeConnectionTypes } from 'n8n-workflow';
+import { destinationCredentialOptions, destinationCredentialTests } from '../shared/destination-credentials';
+import { POSTGRES_CREDENTIAL_TEST, testPostgresCredential } from '../shared/postgres-credential';
+import { restoreOptions, restoreServerProperty, restoreSetProperties } from '../shared/restore-parameters';
+import { SQLSERVER_CREDENTIAL_TEST, testSqlServerCredential } from '../shared/sqlserver-credential';
+import { languageOption } from '../shared/summary';
+import * as database from './actions/database.operation';
+import { router } from './actions/router';
+
+/** The destination credentials are offered for "From a Destination" only. */
+const fromDestination = { setSource: ['destination'] };
+
+export class TotvsRestore implements INodeType {
+	description: INodeTypeDescription = {
+		displayName: 'TOTVS Restore',
+		name: 'totvsRestore',
+		icon: 'file:totvsRestore.svg',
+		group: ['transform'],
+		version: 1,
+		subtitle: '={{ "Restore into " + ($parameter["targetDatabase"] || "(no target yet)") }}',
+		description:
+			'Recover a TOTVS database from a backup set: restored under a temporary name, checked, then given the target name',
+		defaults: { name: 'TOTVS Restore' },
+		inputs: [NodeConnectionTypes.Main],
+		outputs: [NodeConnectionTypes.Main],
+		// Not for AI agents: every operation creates or replaces a database.
+		// (Stated rather than left out: the community lint rule node-usable-as-tool wants a decision.)
+		usableAsTool: undefined,
+		// As TOTVS Restore Test: '/restoreServer' keeps n8n's editor from hiding Restore Server and
+		// Backup Set, and names and tests are literals for the lint rule credential-test-required.
+		credentials: [
+			{
+				name: 'totvsPostgres',
+				required: true,
+				testedBy: 'totvsPostgresConnectionTest',
+				displayName: 'Restore Server Credential',
+				displayOptions: { show: { '/restoreServer': ['postgres'] } },
+			},
+			{
+				name: 'totvsSqlServer',
+				required: true,
+				testedBy: 'totvsSqlServerConnectionTest',
+				displayName: 'Restore Server Credential',
+				displayOptions: { show: { '/restoreServer': ['sqlserver'] } },
+			},
+			// "From a Destination": the same destination credentials as TOTVS Upload's
+			{
+				name: 'totvsSftp',
+				testedBy: 'totvsSftpConnectionTest',
+				...destinationCredentialOptions('sftp', fromDestination),
+			},
+			{ name: 'totvsFtp', testedBy: 'totvsFtpConnectionTest', ...destinationCredentialOptions('ftp', fromDestination) },
+			{
+				name: 'totvsGoogleDriveApi',
+				testedBy: 'totvsGoogleDriveConnectionTest',
+				...destinationCredentialOptions('googleDrive', fromDestination),
+			},
+			// OAuth2: n8n tests it by the sign-in itself, so no testedBy
+			{ name: 'totvsGoogleDriveOAuth2Api', ...destinationCredentialOptions('googleDriveSignIn', fromDestination) },
+		],
+		properties: [
+			{
+				displayName: 'Operation',
+				name: 'operation',
+				type: 'options',
+				noDataExpression: true,
+				options: [
+					{
+						name: 'Restore Database',
+						value: 'database',
+						action: 'Restore a database from a backup set',
+						description:
+							'Real recovery of a PostgreSQL or SQL Server set into a named database, checked before it takes the name',
+					},
+				],
+				default: 'database',
+			},
+			restoreServerProperty,
+			...database.notices,
+			...restoreSetProperties,
+			...database.targetParameters,
+			{
+				displayName: 'Options',
+				name: 'options',
+				type: 'collection',
+				placeholder: 'Add Option',
+				default: {},
+				options: [
+					restoreOptions.encoding,
+					restoreOptions.htmlReport,
+					restoreOptions.htmlBinaryProperty,
+					restoreOptions.keepOnFailure,
+					restoreOptions.keepDownload,
+					restoreOptions.jobs,
+					restoreOptions.restoreOwners,
+					restoreOptions.restorePrivileges,
+					languageOption,
+				],
+			},
+		],
+	};
+
+	methods = {
+		credentialTest: {
+			[POSTGRES_CREDENTIAL_TEST]: testPostgresCredential,
+			[SQLSERVER_CREDENTIAL_TEST]: testSqlServerCredential,
+			...destinationCredentialTests,
+		},
+	};
+
+	async execute(this: IExecuteFunctions): Promise<INodeExecutionData[][]> {
+		return router.call(this);
+	}
+}

@@ -1,0 +1,21 @@
+import type { IExecuteFunctions, INodeExecutionData } from 'n8n-workflow';
+import { NodeOperationError } from 'n8n-workflow';
+import { runOperation, type NodeOperation } from '../../shared/run-items';
+import * as restoreTest from './restore-test.operation';
+import { openRestoreTestRun, type RestoreTestRun } from './run';
+
+export const operations: Record<'restoreTest', NodeOperation<RestoreTestRun>> = { restoreTest };
+
+export async function router(this: IExecuteFunctions): Promise<INodeExecutionData[][]> {
+	const operation = this.getNodeParameter('operation', 0) as string;
+	if (!(operation in operations))
+		throw new NodeOperationError(this.getNode(), `TOTVS Restore Test has no operation "${operation}"`, {
+			description:
+				operation === 'restore'
+					? 'Real recovery moved to its own node: use TOTVS Restore (Restore Database), with the same parameters.'
+					: 'Choose the Restore Test operation.',
+		});
+	const run = openRestoreTestRun(this);
+	const output = await runOperation(this, 'TOTVS Restore Test', operations[operation as keyof typeof operations], run);
+	return run.withReports(output);
+}

@@ -1,0 +1,203 @@
+import type { INodeProperties } from 'n8n-workflow';
+import { destinationProperties } from './destination-parameters';
+import { DEFAULT_STAGING_FOLDER, STAGING_FOLDER_PLACEHOLDER } from './hints';
+import { sharedFolderProperties } from './sqlserver-access';
+
+/**
+ * The parameters TOTVS Restore Test and TOTVS Restore share: which server restores, which set
+ * (from the input item, a backups folder or a destination) and the options of pg_restore. Same
+ * names in both nodes, so a workflow moved from one to the other keeps its settings.
+ */
+
+const fromFolder = { show: { setSource: ['folder'] } };
+const fromDestination = { show: { setSource: ['destination'] } };
+const chosenSet = { show: { setSource: ['folder', 'destination'] } };
+const { destination, localFolder } = destinationProperties(fromDestination.show);
+
+export const onPostgres = { show: { restoreServer: ['postgres'] } };
+export const onSqlServer = { show: { restoreServer: ['sqlserver'] } };
+/** In the Options collection: options that only pg_restore and the PostgreSQL checks use. */
+const postgresOption = { show: { '/restoreServer': ['postgres'] } };
+
+export const restoreServerProperty: INodeProperties = {
+	displayName: 'Restore Server',
+	name: 'restoreServer',
+	type: 'options',
+	noDataExpression: true,
+	options: [
+		{ name: 'PostgreSQL', value: 'postgres', description: 'Restore PostgreSQL sets with pg_restore' },
+		{
+			name: 'SQL Server',
+			value: 'sqlserver',
+			description: 'Restore SQL Server sets (full, differential, log chains) with RESTORE DATABASE',
+		},
+	],
+	default: 'postgres',
+	description: 'Engine of the server the sets are restored on; it must be the engine of the sets',
+};
+
+/** Which set to restore: Backup Set and the parameters of each choice. */
+export const restoreSetProperties: INodeProperties[] = [
+	{
+		displayName: 'Backup Set',
+		name: 'setSource',
+		type: 'options',
+		options: [
+			{ name: 'From Input Item', value: 'item', description: 'The set made or verified by the previous TOTVS node' },
+			{
+				name: 'From a Backups Folder',
+				value: 'folder',
+				description: 'A set in a local or mounted network folder, by ID or the latest of an environment',
+			},
+			{
+				name: 'From a Destination',
+				value: 'destination',
+				description:
+					'A set uploaded by TOTVS Upload (SFTP, FTP/FTPS, Google Drive, network folder), by ID or the latest of an environment: downloaded and verified first',
+			},
+		],
+		default: 'item',
+	},
+	{
+		displayName: 'Backup Set Folder',
+		name: 'setFolder',
+		type: 'string',
+		default: '={{ $json.location }}',
+		required: true,
+		displayOptions: { show: { setSource: ['item'] } },
+		description:
+			'Folder of the backup set, the one holding its manifest file. The default takes it from the TOTVS Dump or Verify item.',
+	},
+	{
+		displayName: 'Backups Folder',
+		name: 'backupsFolder',
+		type: 'string',
+		default: '',
+		required: true,
+		placeholder: STAGING_FOLDER_PLACEHOLDER,
+		displayOptions: fromFolder,
+		description: "Folder holding one sub-folder per environment, as TOTVS Dump's staging folder does",
+	},
+	destination,
+	localFolder,
+	...sharedFolderProperties(onSqlServer),
+	{
+		displayName: 'Environment',
+		name: 'environment',
+		type: 'string',
+		default: 'prod',
+		required: true,
+		displayOptions: chosenSet,
+		description: 'Environment whose set to restore, as named in TOTVS Dump',
+	},
+	{
+		displayName: 'Which Set',
+		name: 'pick',
+		type: 'options',
+		options: [
+			{ name: 'Latest', value: 'latest', description: 'The newest complete database set of the environment' },
+			{ name: 'By Backup ID', value: 'backupId' },
+		],
+		default: 'latest',
+		displayOptions: chosenSet,
+	},
+	{
+		displayName: 'Backup ID',
+		name: 'backupId',
+		type: 'string',
+		default: '',
+		required: true,
+		placeholder: 'prod-20261126T020000Z-full-db',
+		displayOptions: { show: { setSource: ['folder', 'destination'], pick: ['backupId'] } },
+	},
+	{
+		displayName: 'Staging Folder',
+		name: 'stagingFolder',
+		type: 'string',
+		default: '',
+		placeholder: STAGING_FOLDER_PLACEHOLDER,
+		displayOptions: fromDestination,
+		description: `Local folder the set is downloaded into (a private sub-folder of it, removed afterwards unless "Keep Downloaded Set" is on). It must exist. Empty: ${DEFAULT_STAGING_FOLDER}. SQL Server: it must lie inside the shared folder (Local Mount Path), since SQL Server reads the files; empty: the shared folder itself.`,
+	},
+];
+
+/** The entries of the Options collection both nodes offer, in n8n's alphabetical order. */
+export const restoreOptions: Record<
+	| 'encoding'
+	| 'htmlReport'
+	| 'htmlBinaryProperty'
+	| 'keepOnFailure'
+	| 'keepDownload'
+	| 'jobs'
+	| 'restoreOwners'
+	| 'restorePrivileges',
+	INodeProperties
+> = {
+	encoding: {
+		displayName: 'Database Encoding',
+		name: 'encoding',
+		type: 'string',
+		default: '',
+		placeholder: 'UTF8',
+		displayOptions: postgresOption,
+		description:
+			"Leave empty to use the source's encoding (what Protheus needs). Another encoding rehearses a migration: the fingerprint check then shows whose text changes.",
+	},
+	htmlReport: {
+		displayName: 'HTML Report',
+		name: 'htmlReport',
+		type: 'boolean',
+		default: false,
+		description: 'Whether to add a small HTML report of every check as binary data, ready for an e-mail node',
+	},
+	htmlBinaryProperty: {
+		displayName: 'HTML Report Binary Field',
+		name: 'htmlBinaryProperty',
+		type: 'string',
+		default: 'report',
+		displayOptions: { show: { htmlReport: [true] } },
+		description: 'Name of the binary field that holds the HTML report',
+	},
+	keepOnFailure: {
+		displayName: 'Keep Database on Failure',
+		name: 'keepOnFailure',
+		type: 'boolean',
+		default: false,
+		description:
+			'Whether to keep the restored database when the restore or a check fails, for investigation (named in the report). It is always dropped when the execution is cancelled.',
+	},
+	keepDownload: {
+		displayName: 'Keep Downloaded Set',
+		name: 'keepDownload',
+		type: 'boolean',
+		default: false,
+		displayOptions: { show: { '/setSource': ['destination'] } },
+		description:
+			'Whether to keep the set downloaded from the destination (for SQL Server: with the sets of its chain), in &lt;staging folder&gt;/&lt;environment&gt;/&lt;backup ID&gt; (or its download folder if that exists already). By default it is removed after the restore.',
+	},
+	jobs: {
+		displayName: 'Parallel Jobs',
+		name: 'jobs',
+		type: 'number',
+		default: 2,
+		typeOptions: { minValue: 1, maxValue: 32 },
+		displayOptions: postgresOption,
+		description: 'Number of pg_restore workers (pg_restore -j)',
+	},
+	restoreOwners: {
+		displayName: 'Restore Owners',
+		name: 'restoreOwners',
+		type: 'boolean',
+		default: false,
+		displayOptions: postgresOption,
+		description: 'Whether to give objects their original owners. The roles must exist on the restore server.',
+	},
+	restorePrivileges: {
+		displayName: 'Restore Privileges',
+		name: 'restorePrivileges',
+		type: 'boolean',
+		default: false,
+		displayOptions: postgresOption,
+		description: 'Whether to restore GRANTs. The roles must exist on the restore server.',
+	},
+};
