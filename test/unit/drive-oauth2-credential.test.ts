@@ -9,6 +9,7 @@ import type { ICredentialDataDecryptedObject, INodeProperties } from 'n8n-workfl
 import { BackupError } from '../../core/errors';
 import * as credentialModule from '../../credentials/TotvsGoogleDriveOAuth2Api.credentials';
 import { TotvsGoogleDriveOAuth2Api } from '../../credentials/TotvsGoogleDriveOAuth2Api.credentials';
+import { TotvsRestore } from '../../nodes/TotvsRestore/TotvsRestore.node';
 import { TotvsRestoreTest } from '../../nodes/TotvsRestoreTest/TotvsRestoreTest.node';
 import { TotvsUpload } from '../../nodes/TotvsUpload/TotvsUpload.node';
 import {
@@ -114,7 +115,7 @@ describe('TOTVS Google Drive OAuth2 credential: description', () => {
 	});
 
 	it('is offered by every node with a Google Drive destination, without a testedBy', () => {
-		for (const node of [new TotvsUpload(), new TotvsRestoreTest()]) {
+		for (const node of [new TotvsUpload(), new TotvsRestoreTest(), new TotvsRestore()]) {
 			const destination = node.description.properties.find((p) => p.name === 'destination');
 			expect(destination?.options).toEqual(
 				expect.arrayContaining([

@@ -12,6 +12,7 @@
  */
 import type { INodeProperties, INodeTypeDescription } from 'n8n-workflow';
 import { TotvsDump } from '../../nodes/TotvsDump/TotvsDump.node';
+import { TotvsRestore } from '../../nodes/TotvsRestore/TotvsRestore.node';
 import { TotvsRestoreTest } from '../../nodes/TotvsRestoreTest/TotvsRestoreTest.node';
 import { TotvsUpload } from '../../nodes/TotvsUpload/TotvsUpload.node';
 import { TotvsVerify } from '../../nodes/TotvsVerify/TotvsVerify.node';
@@ -65,6 +66,7 @@ describe("n8n editor's node panel", () => {
 		['TOTVS Verify', new TotvsVerify().description],
 		['TOTVS Upload', new TotvsUpload().description],
 		['TOTVS Restore Test', new TotvsRestoreTest().description],
+		['TOTVS Restore', new TotvsRestore().description],
 	])('%s: no parameter is taken for an auth field and hidden', (_name, description) => {
 		expect(hiddenFromPanel(description)).toEqual([]);
 	});

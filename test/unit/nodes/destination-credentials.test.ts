@@ -16,14 +16,14 @@ const nodes = Object.entries(pkg)
 	.filter(([, node]) => node.description?.properties?.some((p) => p.name === 'destination'));
 
 describe('destination credentials', () => {
-	it('are offered by TOTVS Upload and TOTVS Restore Test', () => {
-		expect(nodes.map(([name]) => name).sort()).toEqual(['TotvsRestoreTest', 'TotvsUpload']);
+	it('are offered by TOTVS Upload, TOTVS Restore Test and TOTVS Restore', () => {
+		expect(nodes.map(([name]) => name).sort()).toEqual(['TotvsRestore', 'TotvsRestoreTest', 'TotvsUpload']);
 	});
 
 	it.each(nodes)('%s declares exactly the shared entries and their tests', (_name, node) => {
 		const destinationNames = Object.values(DESTINATION_CREDENTIAL) as string[];
 		const declared = (node.description.credentials ?? []).filter((c) => destinationNames.includes(c.name));
-		// Conditions besides the Destination value (Restore Test: "From a Destination").
+		// Conditions besides the Destination value (Restore Test and Restore: "From a Destination").
 		const { destination: _destination, ...show } = declared[0]?.displayOptions?.show ?? {};
 		expect(declared).toEqual(destinationCredentials(show));
 		const tests = (node as { methods?: { credentialTest?: Record<string, unknown> } }).methods?.credentialTest ?? {};

@@ -8,6 +8,8 @@ import * as pkg from '../../../index';
 
 /** Operation values that destroy data: Prune deletes sets, Restore replaces a database. */
 const DESTRUCTIVE = ['prune', 'restore'];
+/** Nodes whose every operation is real recovery (creates or replaces a database): never tools. */
+const RECOVERY_NODES = ['TotvsRestore'];
 
 const nodes = Object.entries(pkg)
 	.map(([name, Class]) => [name, new (Class as new () => object)()] as const)
@@ -24,7 +26,7 @@ const operationValues = (properties: INodeProperties[]) =>
 describe('nodes offered to AI agents (usableAsTool)', () => {
 	it('the package exports the nodes this test looks at', () => {
 		expect(nodes.map(([name]) => name).sort()).toEqual(
-			expect.arrayContaining(['TotvsDump', 'TotvsRestoreTest', 'TotvsUpload', 'TotvsVerify']),
+			expect.arrayContaining(['TotvsDump', 'TotvsRestore', 'TotvsRestoreTest', 'TotvsUpload', 'TotvsVerify']),
 		);
 	});
 
@@ -41,9 +43,18 @@ describe('nodes offered to AI agents (usableAsTool)', () => {
 		},
 	);
 
+	it.each(RECOVERY_NODES)('%s (real recovery) is never usable as a tool', (name) => {
+		const node = nodes.find(([exported]) => exported === name)?.[1];
+		expect(node).toBeDefined();
+		expect(node!.description.usableAsTool).toBeFalsy();
+	});
+
 	it('the non-destructive nodes stay usable as tools', () => {
-		for (const [, node] of nodes)
-			if (!operationValues(node.description.properties).some((v) => DESTRUCTIVE.includes(v)))
-				expect(node.description.usableAsTool).toBe(true);
+		for (const [name, node] of nodes)
+			if (
+				!RECOVERY_NODES.includes(name) &&
+				!operationValues(node.description.properties).some((v) => DESTRUCTIVE.includes(v))
+			)
+				expect({ name, usableAsTool: node.description.usableAsTool }).toEqual({ name, usableAsTool: true });
 	});
 });
