@@ -52,6 +52,11 @@ export interface TransferDriver<F extends FoundFile = FoundFile> {
 	 * folder, where a network share's size proves little and reading is cheap.
 	 */
 	readonly readBackByDefault: boolean;
+	/**
+	 * A read (download, small read, read-back) on which no byte arrives for this long fails with
+	 * TIMEOUT. Undefined: no limit (the local folder, whose reads the kernel bounds).
+	 */
+	readonly stallTimeoutMs?: number;
 	/** Starts an upload: makes the parent folders, finds what an earlier attempt left. */
 	beginPut(rel: string, localFile: string, localSize: number): Promise<PartialUpload>;
 	/** Size (and any stored hash) of a file; null when there is no such file. */

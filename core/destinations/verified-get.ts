@@ -12,6 +12,7 @@ import { pipeline } from 'node:stream/promises';
 import { BackupError } from '../errors';
 import { normalizeRemotePath, type GetResult, type TransferOptions } from './destination';
 import type { FoundFile, TransferDriver } from './driver';
+import { stallError, stallGuard, StreamGuard } from './stream-guard';
 import { DigestingMeter } from './verification';
 
 export async function verifiedGet<F extends FoundFile>(
@@ -26,13 +27,23 @@ export async function verifiedGet<F extends FoundFile>(
 		const file = await driver.statFile(rel);
 		if (!file)
 			throw new BackupError('SET_NOT_FOUND', `No file ${where}`, 'List the destination to see which sets it holds.');
-		return await downloadToLocal(() => driver.openRead(rel, file, options.signal), localFile, file, where, options);
+		return await downloadToLocal(
+			() => driver.openRead(rel, file, options.signal),
+			localFile,
+			file,
+			where,
+			stallGuard(where, driver.stallTimeoutMs),
+			options,
+		);
 	} catch (error) {
 		throw await driver.toBackupError(error, 'download', rel);
 	}
 }
 
-/** A small file (a lock, a manifest) in memory; null when absent; refuses one over `maxBytes`. */
+/**
+ * A small file (a lock, a manifest) in memory; null when absent; refuses one over `maxBytes`,
+ * counted on the bytes received: a declared size can be wrong (procfs, a stale share) or a lie.
+ */
 export async function readSmall<F extends FoundFile>(
 	driver: TransferDriver<F>,
 	remotePath: string,
@@ -45,17 +56,25 @@ export async function readSmall<F extends FoundFile>(
 		if (!file) return null;
 		if (file.size > maxBytes) throw tooBig(where, file.size, maxBytes);
 		const chunks: Buffer[] = [];
-		for await (const chunk of await driver.openRead(rel, file)) chunks.push(chunk as Buffer);
+		const guard = new StreamGuard({
+			maxBytes,
+			tooBig: (bytes) => tooBig(where, bytes, maxBytes, 'at least '),
+			stallMs: driver.stallTimeoutMs,
+			stalled: () => stallError(where, driver.stallTimeoutMs ?? 0),
+		});
+		await pipeline(await driver.openRead(rel, file), guard, async (source: AsyncIterable<Buffer>) => {
+			for await (const chunk of source) chunks.push(chunk);
+		});
 		return Buffer.concat(chunks);
 	} catch (error) {
 		throw await driver.toBackupError(error, 'read', rel);
 	}
 }
 
-function tooBig(where: string, size: number, maxBytes: number): BackupError {
+function tooBig(where: string, size: number, maxBytes: number, atLeast = ''): BackupError {
 	return new BackupError(
 		'INVALID_INPUT',
-		`${where} is ${size} bytes, more than the ${maxBytes} expected`,
+		`${where} is ${atLeast}${size} bytes, more than the ${maxBytes} expected`,
 		'This is not the small file expected here (lock or manifest); check the destination.',
 	);
 }
@@ -76,6 +95,7 @@ async function downloadToLocal(
 	localFile: string,
 	expected: FoundFile,
 	where: string,
+	guard: StreamGuard,
 	options: TransferOptions,
 ): Promise<GetResult> {
 	const started = Date.now();
@@ -88,6 +108,7 @@ async function downloadToLocal(
 	try {
 		await pipeline(
 			await openSource(),
+			guard,
 			meter,
 			createWriteStream(temp, { flags: 'wx', mode: 0o640, highWaterMark: 1 << 20 }),
 			{ signal: options.signal },

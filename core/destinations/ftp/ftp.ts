@@ -32,6 +32,8 @@ import { beginFtpUpload, diskIsFull } from './transport';
 export class FtpDestination extends VerifiedDestination {
 	readonly kind = 'ftp' as const;
 	readonly exclusiveCreate = 'check-then-rename' as const;
+	/** Its methods run inside `connection.exclusive` (put, get and readSmallFile below). */
+	protected readonly driver: TransferDriver;
 	private readonly context: FtpContext;
 	private readonly connection: FtpConnection;
 	private readonly port: number;
@@ -62,6 +64,33 @@ export class FtpDestination extends VerifiedDestination {
 			describe: () => this.describe(),
 		};
 		this.connection = new FtpConnection(this.context);
+		this.driver = {
+			describe: () => this.describe(),
+			offersRemoteHash: () => this.connection.canHashRemotely(),
+			readBackByDefault: false,
+			stallTimeoutMs: this.context.timeoutMs,
+			beginPut: async (rel, localFile) => {
+				const client = await this.connection.connect();
+				await this.connection.mkdirs(client, parentOf(rel));
+				return beginFtpUpload(this.connection, client, rel, localFile);
+			},
+			statFile: async (rel) => {
+				const size = await this.connection.size(await this.connection.connect(), this.connection.abs(rel));
+				return size === undefined ? null : { size };
+			},
+			openRead: async (rel) => this.connection.readStream(await this.connection.connect(), this.connection.abs(rel)),
+			toBackupError: async (error, action, rel) => {
+				// A server that cannot write often just drops the data connection: ask whether the disk is full.
+				if (
+					action === 'upload' &&
+					!(error instanceof FTPError) &&
+					!(error instanceof BackupError) &&
+					(await diskIsFull(this.connection, parentOf(rel)))
+				)
+					return diskFull(this.context, rel, error);
+				return fileError(this.context, error, action, rel, this.connection.lost);
+			},
+		};
 	}
 
 	describe(): string {
@@ -80,36 +109,6 @@ export class FtpDestination extends VerifiedDestination {
 			}
 		});
 	}
-
-	/* ---------------------------------------------------------------- the driver for verified put / get */
-
-	/** Its methods run inside `connection.exclusive` (put, get and readSmallFile below). */
-	protected readonly driver: TransferDriver = {
-		describe: () => this.describe(),
-		offersRemoteHash: () => this.connection.canHashRemotely(),
-		readBackByDefault: false,
-		beginPut: async (rel, localFile) => {
-			const client = await this.connection.connect();
-			await this.connection.mkdirs(client, parentOf(rel));
-			return beginFtpUpload(this.connection, client, rel, localFile);
-		},
-		statFile: async (rel) => {
-			const size = await this.connection.size(await this.connection.connect(), this.connection.abs(rel));
-			return size === undefined ? null : { size };
-		},
-		openRead: async (rel) => this.connection.readStream(await this.connection.connect(), this.connection.abs(rel)),
-		toBackupError: async (error, action, rel) => {
-			// A server that cannot write often just drops the data connection: ask whether the disk is full.
-			if (
-				action === 'upload' &&
-				!(error instanceof FTPError) &&
-				!(error instanceof BackupError) &&
-				(await diskIsFull(this.connection, parentOf(rel)))
-			)
-				return diskFull(this.context, rel, error);
-			return fileError(this.context, error, action, rel, this.connection.lost);
-		},
-	};
 
 	/* ---------------------------------------------------------------- Destination */
 

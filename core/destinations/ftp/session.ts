@@ -23,6 +23,11 @@ export class FtpConnection {
 
 	constructor(private readonly context: FtpContext) {}
 
+	/** A read with no byte for this long fails (the watchdog above waits three times as long). */
+	get stallTimeoutMs(): number {
+		return this.context.timeoutMs;
+	}
+
 	/** Runs `operation` alone on the connection, under the watchdog. */
 	exclusive<T>(operation: (client: Client) => Promise<T>): Promise<T> {
 		const run = this.queue.then(() => this.watched(async () => operation(await this.connect())));
@@ -233,10 +238,23 @@ export class FtpConnection {
 				else sink.once('drain', () => callback());
 			},
 		});
-		sink.once('close', () => feeder.destroy());
+		let finished = false;
+		sink.once('close', () => {
+			if (finished) return;
+			// The reader stopped early (a limit, a stall): end the transfer and the connection, which
+			// cannot take another command while RETR runs; the next operation reconnects.
+			feeder.destroy();
+			client.close();
+		});
 		client.downloadTo(feeder, absPath).then(
-			() => sink.end(),
-			(error) => sink.destroy(error),
+			() => {
+				finished = true;
+				sink.end();
+			},
+			(error) => {
+				finished = true;
+				sink.destroy(error);
+			},
 		);
 		return sink;
 	}

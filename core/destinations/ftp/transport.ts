@@ -3,12 +3,13 @@
  * hashed by a worker thread beside the transfer; the partial's size and server-side hash for
  * verified-put; and, after a broken data connection, the question whether the disk is full.
  */
-import { createHash, randomBytes } from 'node:crypto';
+import { randomBytes } from 'node:crypto';
 import { createReadStream } from 'node:fs';
 import { Readable } from 'node:stream';
 import { FTPError, type Client } from 'basic-ftp';
 import { partialName, type TransferOptions } from '../destination';
 import type { PartialUpload } from '../driver';
+import { sha256Of } from '../stream-guard';
 import { abortError, DigestingMeter, hashFileInWorker, type LocalDigest } from '../verification';
 import type { FtpConnection } from './session';
 
@@ -30,11 +31,7 @@ export async function beginFtpUpload(
 			size: (await connection.size(client, partial)) ?? -1,
 			...(await connection.remoteHash(client, partial)),
 		}),
-		readBack: async () => {
-			const hash = createHash('sha256');
-			for await (const chunk of connection.readStream(client, partial)) hash.update(chunk as Buffer);
-			return hash.digest('hex');
-		},
+		readBack: () => sha256Of(connection.readStream(client, partial), partial, connection.stallTimeoutMs),
 		commit: () => connection.renameOver(client, partial, connection.abs(rel)),
 		discard: async () => {
 			await client.remove(partial, true);

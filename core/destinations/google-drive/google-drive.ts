@@ -31,6 +31,7 @@ const CHUNK_UNIT = 256 * 1024;
 export class GoogleDriveDestination extends VerifiedDestination<RemoteFileInfo & { id: string }> {
 	readonly kind = 'google-drive' as const;
 	readonly exclusiveCreate = 'tie-break' as const;
+	protected readonly driver: TransferDriver<RemoteFileInfo & { id: string }>;
 	private readonly oauth;
 	private readonly files: DriveFiles;
 	private readonly uploads: ResumableUploads;
@@ -61,6 +62,23 @@ export class GoogleDriveDestination extends VerifiedDestination<RemoteFileInfo &
 		};
 		this.files = new DriveFiles(context, this.oauth);
 		this.uploads = new ResumableUploads(context, this.files);
+		this.driver = {
+			describe: () => this.describe(),
+			// Drive stores an MD5 (and SHA-256) of every file.
+			offersRemoteHash: () => true,
+			readBackByDefault: false,
+			stallTimeoutMs: this.config.timeoutMs ?? 60_000,
+			beginPut: async (rel, localFile, localSize) => {
+				const parentId = (await this.files.folderId(parentOf(rel), true))!;
+				return this.uploads.begin(rel, parentId, localFile, localSize);
+			},
+			statFile: async (rel) => {
+				const file = await this.files.findFile(rel);
+				return file?.id ? { ...fileInfo(file), id: file.id } : null;
+			},
+			openRead: (_rel, file, signal) => this.files.download(file.id, signal),
+			toBackupError: (error, action, rel) => toBackupError(this.config, error, action, `${this.describe()}/${rel}`),
+		};
 	}
 
 	describe(): string {
@@ -87,25 +105,6 @@ export class GoogleDriveDestination extends VerifiedDestination<RemoteFileInfo &
 			throw toBackupError(this.config, error, action, `${this.describe()}/${rel}`);
 		}
 	}
-
-	/* ---------------------------------------------------------------- the driver for verified put / get */
-
-	protected readonly driver: TransferDriver<RemoteFileInfo & { id: string }> = {
-		describe: () => this.describe(),
-		// Drive stores an MD5 (and SHA-256) of every file.
-		offersRemoteHash: () => true,
-		readBackByDefault: false,
-		beginPut: async (rel, localFile, localSize) => {
-			const parentId = (await this.files.folderId(parentOf(rel), true))!;
-			return this.uploads.begin(rel, parentId, localFile, localSize);
-		},
-		statFile: async (rel) => {
-			const file = await this.files.findFile(rel);
-			return file?.id ? { ...fileInfo(file), id: file.id } : null;
-		},
-		openRead: (_rel, file, signal) => this.files.download(file.id, signal),
-		toBackupError: (error, action, rel) => toBackupError(this.config, error, action, `${this.describe()}/${rel}`),
-	};
 
 	/* ---------------------------------------------------------------- Destination */
 

@@ -10,6 +10,7 @@ import { promises as fsp } from 'node:fs';
 import { partialName, baseName, type TransferOptions } from '../destination';
 import type { PartialUpload, SentFile } from '../driver';
 import { backoffDelay, sleep, withRetries } from '../retry';
+import { sha256Of } from '../stream-guard';
 import { abortError, DigestingMeter } from '../verification';
 import type { DriveContext } from './context';
 import { driveErrorFrom, DriveHttpError, isTransient } from './errors';
@@ -44,11 +45,8 @@ export class ResumableUploads {
 				return sent;
 			},
 			stat: async () => (file ? fileInfo(file) : { size: -1 }),
-			readBack: async (options) => {
-				const meter = new DigestingMeter();
-				for await (const chunk of await this.files.download(file!.id!, options.signal)) meter.update(chunk as Buffer);
-				return meter.digest().sha256;
-			},
+			readBack: async (options) =>
+				sha256Of(await this.files.download(file!.id!, options.signal), rel, this.context.timeoutMs),
 			commit: async () => {
 				// Rename into place, then drop older files of that name (Drive allows duplicates).
 				const older = await this.files.childrenNamed(parentId, baseName(rel));

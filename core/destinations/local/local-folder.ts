@@ -19,6 +19,7 @@ import type { PartialUpload, TransferDriver } from '../driver';
 import { DigestingMeter } from '../verification';
 import { VerifiedDestination } from '../verified-destination';
 import { fsyncFile } from '../verified-get';
+import { sha256Of } from '../stream-guard';
 
 export class LocalFolderDestination extends VerifiedDestination {
 	readonly kind = 'local' as const;
@@ -106,17 +107,8 @@ export class LocalFolderDestination extends VerifiedDestination {
 				return { digest: meter.digest(), from: 0 };
 			},
 			stat: async () => ({ size: (await fsp.stat(partial)).size }),
-			readBack: async (options) => {
-				const meter = new DigestingMeter();
-				await pipeline(
-					createReadStream(partial, { highWaterMark: 1 << 20, signal: options.signal }),
-					meter,
-					async (source: AsyncIterable<Buffer>) => {
-						for await (const _ of source) void _;
-					},
-				);
-				return meter.digest().sha256;
-			},
+			readBack: (options) =>
+				sha256Of(createReadStream(partial, { highWaterMark: 1 << 20, signal: options.signal }), partial, undefined),
 			commit: async () => {
 				await fsp.rename(partial, this.full(rel));
 				return { modifiedAt: (await fsp.stat(this.full(rel))).mtime };

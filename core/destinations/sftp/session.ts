@@ -139,6 +139,12 @@ export class SftpSession {
 		return undefined;
 	}
 
+	/** Stops using this session at once (a request on it stalled); the next call opens a new one. */
+	abandon(): void {
+		this.closed = true;
+		this.client.end();
+	}
+
 	/** Ends the connection; resolves when it is closed (or after 2 s). */
 	async end(): Promise<void> {
 		if (this.closed) return;

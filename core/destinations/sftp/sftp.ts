@@ -27,6 +27,7 @@ import { beginSftpUpload, type SftpHooks } from './transport';
 export class SftpDestination extends VerifiedDestination {
 	readonly kind = 'sftp' as const;
 	readonly exclusiveCreate = 'atomic' as const;
+	protected readonly driver: TransferDriver;
 	private session?: Promise<SftpSession>;
 	private readonly context: SftpContext;
 
@@ -55,6 +56,35 @@ export class SftpDestination extends VerifiedDestination {
 			timeoutMs: config.timeoutMs ?? 30_000,
 			describe: () => this.describe(),
 		};
+		this.driver = {
+			describe: () => this.describe(),
+			offersRemoteHash: () => this.config.remoteHash !== false && this.context.remoteHashWorks !== false,
+			readBackByDefault: false,
+			stallTimeoutMs: this.context.timeoutMs,
+			beginPut: async (rel, localFile, localSize) => {
+				const session = await this.connect();
+				await session.mkdirs(parentOf(rel));
+				return beginSftpUpload(this.context, this.hooks, session, rel, localFile, localSize);
+			},
+			statFile: (rel) => this.stat(rel),
+			openRead: async (rel) => {
+				const session = await this.connect();
+				return session.readStream(session.abs(rel));
+			},
+			toBackupError: async (error, action, rel) => {
+				const session = await this.session?.catch(() => undefined);
+				// A session on which a read stalled may have requests that never return: never reuse it.
+				if (error instanceof BackupError && error.code === 'TIMEOUT') session?.abandon();
+				// Without a session the failure came before any login, and login failures are BackupErrors already.
+				return fileError(
+					this.context,
+					session ?? { closed: true, abs: () => '', freeBytes: async () => 0 },
+					error,
+					action,
+					rel,
+				);
+			},
+		};
 	}
 
 	describe(): string {
@@ -82,35 +112,6 @@ export class SftpDestination extends VerifiedDestination {
 			throw await fileError(this.context, session, error, action, rel);
 		}
 	}
-
-	/* ---------------------------------------------------------------- the driver for verified put / get */
-
-	protected readonly driver: TransferDriver = {
-		describe: () => this.describe(),
-		offersRemoteHash: () => this.config.remoteHash !== false && this.context.remoteHashWorks !== false,
-		readBackByDefault: false,
-		beginPut: async (rel, localFile, localSize) => {
-			const session = await this.connect();
-			await session.mkdirs(parentOf(rel));
-			return beginSftpUpload(this.context, this.hooks, session, rel, localFile, localSize);
-		},
-		statFile: (rel) => this.stat(rel),
-		openRead: async (rel) => {
-			const session = await this.connect();
-			return session.readStream(session.abs(rel));
-		},
-		toBackupError: async (error, action, rel) => {
-			const session = await this.session?.catch(() => undefined);
-			// Without a session the failure came before any login, and login failures are BackupErrors already.
-			return fileError(
-				this.context,
-				session ?? { closed: true, abs: () => '', freeBytes: async () => 0 },
-				error,
-				action,
-				rel,
-			);
-		},
-	};
 
 	/* ---------------------------------------------------------------- Destination */
 

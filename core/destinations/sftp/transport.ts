@@ -4,12 +4,12 @@
  * 1.5x faster), allowed only the host key ssh2 verified. The local file is hashed in a worker
  * thread beside the transfer. verified-put.ts decides what to send and checks the result.
  */
-import { createHash } from 'node:crypto';
 import { promises as fsp } from 'node:fs';
 import type { FileHandle } from 'node:fs/promises';
 import { BackupError } from '../../errors';
 import { partialName, type TransferOptions } from '../destination';
 import type { PartialUpload, SentFile } from '../driver';
+import { sha256Of } from '../stream-guard';
 import { abortError, DigestingMeter, hashFileInWorker, type LocalDigest } from '../verification';
 import { loginOf, type SftpContext } from './context';
 import { opensshError } from './errors';
@@ -66,11 +66,7 @@ export async function beginSftpUpload(
 			size: (await session.stat(partial))?.size ?? -1,
 			sha256: await session.sha256(context, partial),
 		}),
-		readBack: async () => {
-			const hash = createHash('sha256');
-			for await (const chunk of session.readStream(partial)) hash.update(chunk as Buffer);
-			return hash.digest('hex');
-		},
+		readBack: () => sha256Of(session.readStream(partial), `${context.describe()}/${rel}`, context.timeoutMs),
 		commit: async () => {
 			await session.renameOver(partial, target);
 			const final = await session.stat(target);

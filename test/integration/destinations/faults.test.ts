@@ -235,7 +235,8 @@ describe('fault injection: Google Drive resumable upload cut at several offsets 
 			await destination.close();
 			expect({ offset, violations: attempt.violations }).toEqual({ offset, violations: [] });
 			expect(proxy.cuts).toBeGreaterThan(0);
-			expect(attempt.result.status).toBe('fulfilled');
+			const failure = attempt.result.status === 'rejected' ? String(attempt.result.reason) : undefined;
+			expect({ offset, failure }).toEqual({ offset, failure: undefined });
 			if (attempt.result.status === 'fulfilled')
 				expect(attempt.result.value).toMatchObject({ bytes: FILE_BYTES, sha256: sha256(data), verifiedBy: 'sha256' });
 			const stored = emulator
