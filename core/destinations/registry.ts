@@ -9,6 +9,7 @@ import type { Destination, DestinationConfig } from './destination';
 import { FtpDestination } from './ftp/ftp';
 import { GoogleDriveDestination } from './google-drive/google-drive';
 import { LocalFolderDestination } from './local/local-folder';
+import { hostKeyNotes } from './sftp/fingerprint';
 import { SftpDestination } from './sftp/sftp';
 
 /** The Destination for a configuration; nothing connects until the first call. */
@@ -29,6 +30,8 @@ export interface DestinationCheck {
 	where: string;
 	entries: number;
 	folders: number;
+	/** What the user should know though the test passed (an MD5 host key pin: SHA256 is preferred). */
+	notes: string[];
 }
 
 /**
@@ -51,6 +54,7 @@ export async function checkDestination(config: DestinationConfig): Promise<Desti
 			where: destination.describe(),
 			entries: entries.length,
 			folders: entries.filter((e) => e.isFolder).length,
+			notes: config.type === 'sftp' ? hostKeyNotes(config.hostKeySha256) : [],
 		};
 	} finally {
 		await destination.close().catch(() => undefined);

@@ -1,4 +1,5 @@
 import type { SftpConfig } from '../destination';
+import type { HostKeyPin } from './fingerprint';
 
 /** Where and as whom to log in: the same for ssh2 and for OpenSSH's client. */
 export function loginOf(config: SftpConfig) {
@@ -9,8 +10,8 @@ export function loginOf(config: SftpConfig) {
 /** What the parts of an SFTP destination share: its settings and what it learned about the server. */
 export interface SftpContext {
 	readonly config: SftpConfig;
-	/** The pinned host key fingerprint, as `sshFingerprint` prints it. */
-	readonly pinned: string;
+	/** The host key(s) a server may show, as the user pinned them. */
+	readonly pin: HostKeyPin;
 	readonly timeoutMs: number;
 	describe(): string;
 	/** Whether `sha256sum` runs over exec on this server; undefined until tried. */

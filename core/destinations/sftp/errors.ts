@@ -34,17 +34,17 @@ function fullDisk(action: string, where: string, free: number, error: unknown, s
 	);
 }
 
-/** Why a login failed; `seenFingerprint` is the host key the server showed, if it got that far. */
+/** Why a login failed; `seenKey` is the host key the server showed, if it got that far. */
 export function loginError(
 	context: SftpContext,
 	error: Error & { level?: string; code?: string },
-	seenFingerprint?: string,
+	seenKey?: Buffer,
 ): BackupError {
 	const { config } = context;
-	if (seenFingerprint && seenFingerprint !== context.pinned) {
+	if (seenKey && !context.pin.matches(seenKey)) {
 		return new BackupError(
 			'HOST_KEY_MISMATCH',
-			`Host key of ${config.host}:${config.port ?? 22} is ${seenFingerprint}, but ${context.pinned} is pinned; connection refused`,
+			`Host key of ${config.host}:${config.port ?? 22} is ${context.pin.describeKey(seenKey)}, but ${context.pin.text} is pinned; connection refused`,
 			'If the server was reinstalled or its key rotated, check the new key with the server administrator (ssh-keygen -lf on the server) and update the pinned fingerprint. Otherwise someone may be intercepting the connection.',
 			{ cause: error },
 		);
@@ -131,7 +131,7 @@ export async function opensshError(
 		case 'host-key':
 			return new BackupError(
 				'HOST_KEY_MISMATCH',
-				`The OpenSSH client was shown a host key for ${config.host}:${config.port ?? 22} other than the pinned ${context.pinned}; connection refused, nothing uploaded${said}`,
+				`The OpenSSH client was shown a host key for ${config.host}:${config.port ?? 22} other than the pinned ${context.pin.text}; connection refused, nothing uploaded${said}`,
 				'Someone may be intercepting the connection, or the server has several addresses with different keys. Check with the server administrator before trusting another key.',
 				{ cause: error },
 			);

@@ -9,7 +9,6 @@ import { BackupError } from '../../errors';
 import { normalizeRemotePath } from '../destination';
 import { loginOf, type SftpContext } from './context';
 import { loginError, NO_SUCH_FILE, statusCode } from './errors';
-import { sshFingerprint } from './fingerprint';
 
 /** Single-quotes a string for a POSIX shell. */
 function shellQuote(value: string): string {
@@ -161,7 +160,6 @@ export function openSession(context: SftpContext): Promise<SftpSession> {
 	const { config } = context;
 	return new Promise<SftpSession>((resolve, reject) => {
 		const client = new Client();
-		let seenFingerprint: string | undefined;
 		let seenKey: Buffer | undefined;
 		let settled = false;
 		const fail = (error: BackupError) => {
@@ -177,8 +175,7 @@ export function openSession(context: SftpContext): Promise<SftpSession> {
 			keepaliveCountMax: 3,
 			hostVerifier: (key: Buffer) => {
 				seenKey = key;
-				seenFingerprint = sshFingerprint(key);
-				return seenFingerprint === context.pinned;
+				return context.pin.matches(key);
 			},
 			// AES-GCM first: hardware-accelerated in Node's OpenSSL, the fastest for bulk data.
 			algorithms: {
@@ -196,7 +193,7 @@ export function openSession(context: SftpContext): Promise<SftpSession> {
 			// delayed ACK (~40 ms on Linux), which makes metadata calls 10x slower.
 			client.setNoDelay(true);
 			client.sftp((error, sftp) => {
-				if (error) return fail(loginError(context, error, seenFingerprint));
+				if (error) return fail(loginError(context, error, seenKey));
 				const folder = config.folder?.trim() || '.';
 				sftp.realpath(folder, (realError, root) => {
 					if (realError) {
@@ -214,7 +211,7 @@ export function openSession(context: SftpContext): Promise<SftpSession> {
 				});
 			});
 		});
-		client.on('error', (error) => fail(loginError(context, error, seenFingerprint)));
+		client.on('error', (error) => fail(loginError(context, error, seenKey)));
 		client.on('close', () =>
 			fail(
 				new BackupError(

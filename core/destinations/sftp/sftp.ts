@@ -20,7 +20,7 @@ import type { TransferDriver } from '../driver';
 import { VerifiedDestination } from '../verified-destination';
 import type { SftpContext } from './context';
 import { FAILURE, fileError, NO_SUCH_FILE, statusCode } from './errors';
-import { normalizeFingerprint } from './fingerprint';
+import { parseHostKeyPin } from './fingerprint';
 import { openSession, type SftpSession } from './session';
 import { beginSftpUpload, type SftpHooks } from './transport';
 
@@ -52,7 +52,7 @@ export class SftpDestination extends VerifiedDestination {
 		}
 		this.context = {
 			config,
-			pinned: normalizeFingerprint(config.hostKeySha256),
+			pin: parseHostKeyPin(config.hostKeySha256),
 			timeoutMs: config.timeoutMs ?? 30_000,
 			describe: () => this.describe(),
 		};
