@@ -102,6 +102,12 @@ describe('docs/recovery.md run literally', () => {
 		expect(text).toMatch(/Sealed sets\./);
 	});
 
+	it('the pt-BR runbook runs exactly the same blocks', () => {
+		const en = runbookBlocks(readFileSync(RUNBOOK, 'utf8'));
+		const pt = runbookBlocks(readFileSync(join(__dirname, '..', '..', 'docs', 'pt-BR', 'recovery.md'), 'utf8'));
+		expect(pt).toEqual(en);
+	});
+
 	it('restores the newest database set and files chain: row counts and tree equal the originals', async () => {
 		const restoreDir = join(work, 'restored-tree');
 		const script = runbookBlocks(readFileSync(RUNBOOK, 'utf8')).join('\n');
