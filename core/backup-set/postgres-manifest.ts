@@ -1,4 +1,4 @@
-import { arrayOf, boolean, integer, nullable, object, oneOf, string } from './schema';
+import { arrayOf, boolean, integer, nullable, object, oneOf, optional, string } from './schema';
 
 /** What a PostgreSQL set's manifest records about its source and contents. */
 export interface PostgresSourceFacts {
@@ -14,6 +14,14 @@ export interface PostgresSourceFacts {
 	extensions: Array<{ name: string; version: string }>;
 	databaseBytes: number;
 	pgDumpVersion: string;
+	/**
+	 * The cluster's identity (pg_control_system().system_identifier, decimal): the same server
+	 * whatever address, port or pooler reached it. Absent in older sets and when the backup user
+	 * may not read it.
+	 */
+	systemIdentifier?: string;
+	/** current_database() as the server names it (a pooler may give it an alias). Absent in older sets. */
+	serverDatabase?: string;
 }
 
 export interface TableInventory {
@@ -79,6 +87,8 @@ export const postgresSourceSchema = object({
 	extensions: arrayOf(object({ name: string(), version: string() })),
 	databaseBytes: integer(),
 	pgDumpVersion: string(),
+	systemIdentifier: optional(string()),
+	serverDatabase: optional(string()),
 });
 
 /** A table as every database engine's inventory records it (see TableInventory). */

@@ -68,12 +68,14 @@ export async function readSourceFacts(
 		collation: string;
 		ctype: string;
 		bytes: string;
+		current: string;
 	}>(
 		`SELECT current_setting('server_version') AS version, current_setting('server_version_num') AS num,
 		        pg_encoding_to_char(d.encoding) AS encoding, d.datcollate AS collation, d.datctype AS ctype,
-		        pg_database_size(d.oid) AS bytes
+		        pg_database_size(d.oid) AS bytes, current_database() AS current
 		   FROM pg_database d WHERE d.datname = current_database()`,
 	);
+	const systemIdentifier = await readSystemIdentifier(client);
 	const extensions = await client.query<{ name: string; version: string }>(
 		'SELECT extname AS name, extversion AS version FROM pg_extension ORDER BY extname',
 	);
@@ -91,7 +93,21 @@ export async function readSourceFacts(
 		extensions: extensions.rows,
 		databaseBytes: Number(facts.bytes),
 		pgDumpVersion,
+		...(systemIdentifier ? { systemIdentifier } : {}),
+		serverDatabase: facts.current,
 	};
+}
+
+/**
+ * The cluster's system identifier, or undefined when this user may not call pg_control_system()
+ * (checked first, so no failed statement is left in a transaction).
+ */
+export async function readSystemIdentifier(client: Client): Promise<string | undefined> {
+	const { rows } = await client.query<{ id: string | null }>(
+		`SELECT CASE WHEN has_function_privilege('pg_control_system()', 'EXECUTE')
+		             THEN (SELECT system_identifier::text FROM pg_control_system()) END AS id`,
+	);
+	return rows[0]?.id ?? undefined;
 }
 
 /** Ordinary tables whose data pg_dump would dump with this selection (extension tables excluded). */

@@ -5,6 +5,7 @@
  * held it (item 8).
  */
 import { mkdtempSync, readdirSync, rmSync } from 'node:fs';
+import { createServer, connect as tcpConnect, type AddressInfo, type Server, type Socket } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { makeBackup } from '../../../core/backup';
@@ -16,6 +17,8 @@ import {
 	type PostgresDumpOptions,
 } from '../../../core/sources/postgres/postgres-source';
 import type { PostgresConnection } from '../../../core/sources/postgres/connection';
+import { isSourceDatabase, isSourceServer } from '../../../core/sources/postgres/restore/pg-restore';
+import { manifestOf } from '../../../core/backup-set/manifest';
 import { createProtheusDatabase, dropDatabase } from '../../../support/fixtures/protheus-db';
 import { sharedPostgres, uniqueName } from '../../../support/shared-postgres';
 
@@ -94,5 +97,60 @@ describe('item 7: the PGPASSFILE never outlives a dump', () => {
 		const { left, error } = await leftInTmp(() => dump());
 		expect(error).toBeUndefined();
 		expect(left).toEqual([]);
+	});
+});
+
+/** A TCP relay to the test server, as pgbouncer or another address of the same machine would be. */
+async function relay(host: string): Promise<{ port: number; close: () => Promise<void> }> {
+	const sockets = new Set<Socket>();
+	const proxy: Server = createServer((inbound) => {
+		const outbound = tcpConnect(server.port, server.host);
+		for (const s of [inbound, outbound]) {
+			sockets.add(s);
+			s.on('error', () => undefined);
+			s.on('close', () => sockets.delete(s));
+		}
+		inbound.pipe(outbound).pipe(inbound);
+	});
+	await new Promise<void>((resolve, reject) => {
+		proxy.once('error', reject);
+		proxy.listen(0, host, resolve);
+	});
+	return {
+		port: (proxy.address() as AddressInfo).port,
+		close: () =>
+			new Promise<void>((resolve) => {
+				for (const s of sockets) s.destroy();
+				proxy.close(() => resolve());
+			}),
+	};
+}
+
+describe('item 4: the source database is recognised whatever address reaches its server', () => {
+	it('a set dumped via 127.0.0.1 is recognised as the source via localhost, via 127.0.1.1 on another port, and not elsewhere', async () => {
+		const result = await dump({}, connection({ host: '127.0.0.1' }));
+		const { source } = manifestOf(result.manifest, 'postgres');
+		expect(source.systemIdentifier).toMatch(/^\d+$/);
+		expect(await isSourceDatabase(source, connection({ host: 'localhost' }), database)).toBe(true);
+		// Another loopback address and another port: a pgbouncer or a second listener of the same server.
+		const other = await relay('127.0.1.1');
+		try {
+			const viaRelay = connection({ host: '127.0.1.1', port: other.port });
+			expect(await isSourceServer(source, viaRelay)).toBe(true);
+			expect(await isSourceDatabase(source, viaRelay, database)).toBe(true);
+			expect(await isSourceDatabase(source, viaRelay, `${database}_copy`)).toBe(false);
+		} finally {
+			await other.close();
+		}
+		// A set of another cluster reached through that same relay is not this one's.
+		const foreign = { ...source, host: 'db.elsewhere.example', systemIdentifier: '1' };
+		const again = await relay('127.0.0.1');
+		try {
+			expect(await isSourceDatabase(foreign, connection({ host: '127.0.0.1', port: again.port }), database)).toBe(
+				false,
+			);
+		} finally {
+			await again.close();
+		}
 	});
 });

@@ -10,8 +10,8 @@ import type { Logger } from '../../../logger';
 import { BoundedTail } from '../../../pipeline/bounded-tail';
 import { cancelled } from '../../../restore-shared/cancellation';
 import { findClientTool } from '../client-tools';
-import { childEnvironment, type PostgresConnection } from '../connection';
-import { quoteIdent } from '../inventory';
+import { childEnvironment, connect, type PostgresConnection } from '../connection';
+import { quoteIdent, readSystemIdentifier } from '../inventory';
 
 /** How pg_restore rebuilds a set in a database. */
 export interface PostgresRestoreOptions {
@@ -239,11 +239,33 @@ async function addressesOf(host: string): Promise<Set<string>> {
 	}
 }
 
-/** True when the restore server is the server the set was taken from (same port, a shared address). */
+/**
+ * True when the restore server is the server the set was taken from: the same cluster identity
+ * (system_identifier, whatever address, port or pooler reached it), or the same port and a
+ * shared address. Either is enough: a false "yes" costs one more switch, a false "no" could
+ * let Replace drop production (a cluster re-created at the same address is still production).
+ */
 export async function isSourceServer(source: PostgresSourceFacts, connection: PostgresConnection): Promise<boolean> {
+	if (source.systemIdentifier) {
+		const restoreServer = await systemIdentifierOf(connection);
+		if (restoreServer === source.systemIdentifier) return true;
+	}
 	if (connection.port !== source.port) return false;
 	const [a, b] = await Promise.all([addressesOf(source.host), addressesOf(connection.host)]);
 	return [...a].some((address) => b.has(address));
+}
+
+/** The restore server's identity; undefined when it cannot be read (the address comparison decides then). */
+async function systemIdentifierOf(connection: PostgresConnection): Promise<string | undefined> {
+	let client: Client | undefined;
+	try {
+		client = await connect(connection);
+		return await readSystemIdentifier(client);
+	} catch {
+		return undefined;
+	} finally {
+		await client?.end().catch(() => undefined);
+	}
 }
 
 /** True when `database` on the restore server is the database the set was taken from. */
@@ -252,5 +274,6 @@ export async function isSourceDatabase(
 	connection: PostgresConnection,
 	database: string,
 ): Promise<boolean> {
-	return database === source.database && (await isSourceServer(source, connection));
+	const names = [source.database, source.serverDatabase].filter((n): n is string => !!n);
+	return names.includes(database) && (await isSourceServer(source, connection));
 }
