@@ -58,7 +58,13 @@ export class TotvsPostgres implements ICredentialType {
 			name: 'sslMode',
 			type: 'options',
 			options: [
-				{ name: 'Disable', value: 'disable', description: 'Plain connection, usual on a local network' },
+				{
+					name: 'Prefer (Encrypt When the Server Offers TLS)',
+					value: 'prefer',
+					description:
+						'Encrypts whenever the server has TLS on (certificate not checked), plain otherwise. Choose a Verify mode to also authenticate the server.',
+				},
+				{ name: 'Disable', value: 'disable', description: 'Always plain, even when the server offers TLS' },
 				{ name: 'Require (Verify Certificate and Host Name)', value: 'verify-full' },
 				{ name: 'Require (Verify Certificate Only)', value: 'verify-ca' },
 				{
@@ -67,7 +73,10 @@ export class TotvsPostgres implements ICredentialType {
 					description: 'Encrypts but accepts any certificate',
 				},
 			],
-			default: 'disable',
+			// 'prefer', not 'disable': a dump holds the whole ERP (salaries, customers); it should not
+			// cross the network in clear when the server offers TLS. Not 'require': many on-premises
+			// Protheus servers have TLS off, and a default that cannot connect helps nobody.
+			default: 'prefer',
 		},
 		{
 			displayName: 'CA Certificate',

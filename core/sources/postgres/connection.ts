@@ -1,3 +1,4 @@
+import { existsSync, readFileSync } from 'node:fs';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -5,7 +6,8 @@ import type { ConnectionOptions } from 'node:tls';
 import { Client } from 'pg';
 import { BackupError, systemErrorCode } from '../../errors';
 
-export type SslMode = 'disable' | 'require' | 'verify-ca' | 'verify-full';
+/** libpq's modes; 'prefer' encrypts when the server offers TLS and falls back to plain otherwise. */
+export type SslMode = 'disable' | 'prefer' | 'require' | 'verify-ca' | 'verify-full';
 
 export interface PostgresConnection {
 	host: string;
@@ -50,29 +52,75 @@ export const connectionFields = (c: PostgresConnection, database = c.database) =
 
 export const describeConnection = (c: PostgresConnection) => `${c.user}@${c.host}:${c.port}/${c.database}`;
 
-function tlsOptions(c: PostgresConnection): false | ConnectionOptions {
+/** Where distributions keep the system's CA bundle (Debian/Ubuntu, RHEL, SUSE, Alpine/macOS). */
+const CA_BUNDLES = [
+	'/etc/ssl/certs/ca-certificates.crt',
+	'/etc/pki/tls/certs/ca-bundle.crt',
+	'/etc/ssl/ca-bundle.pem',
+	'/etc/ssl/cert.pem',
+];
+
+/** The system CA bundle file, or undefined when this machine has none of the usual ones. */
+export function systemCaBundle(): string | undefined {
+	return CA_BUNDLES.find((path) => existsSync(path));
+}
+
+/**
+ * The CA trust of a verify mode, the same for our own connection and for pg_dump / pg_restore:
+ * the credential's CA, else the system bundle file. One file for both, so the pre-flight
+ * cannot pass where the dump then fails (libpq alone would look for ~/.postgresql/root.crt).
+ */
+function verifyTrust(c: PostgresConnection): { pem: string; file?: string } {
+	if (c.sslCa) return { pem: c.sslCa };
+	const file = systemCaBundle();
+	if (!file)
+		throw new BackupError(
+			'INVALID_INPUT',
+			`SSL mode ${c.sslMode} needs a CA to check the server certificate, and this machine has no system CA bundle (${CA_BUNDLES.join(', ')})`,
+			"Paste the PEM of the CA that signed the server certificate into the credential's CA Certificate field.",
+		);
+	return { pem: readFileSync(file, 'utf8'), file };
+}
+
+export function tlsOptions(c: PostgresConnection): false | ConnectionOptions {
 	switch (c.sslMode) {
 		case 'disable':
 			return false;
+		case 'prefer':
 		case 'require':
 			return { rejectUnauthorized: false };
 		case 'verify-ca':
 			// The chain is checked against the CA; the host name is not (libpq's verify-ca).
-			return { rejectUnauthorized: true, ca: c.sslCa || undefined, checkServerIdentity: () => undefined };
+			return { rejectUnauthorized: true, ca: verifyTrust(c).pem, checkServerIdentity: () => undefined };
 		case 'verify-full':
-			return { rejectUnauthorized: true, ca: c.sslCa || undefined };
+			return { rejectUnauthorized: true, ca: verifyTrust(c).pem };
 	}
 }
 
 /** Opens a client, turning the usual failures into errors that say what to fix. */
 export async function connect(c: PostgresConnection, applicationName = 'n8n-nodes-totvs-backup'): Promise<Client> {
+	try {
+		return await open(c, tlsOptions(c), applicationName);
+	} catch (error) {
+		// 'prefer' as libpq does it: a server without TLS is then reached in plain.
+		if (c.sslMode === 'prefer' && /does not support SSL/i.test((error as Error)?.message ?? ''))
+			try {
+				return await open(c, false, applicationName);
+			} catch (plainError) {
+				throw connectionError(plainError, c);
+			}
+		throw connectionError(error, c);
+	}
+}
+
+async function open(c: PostgresConnection, ssl: false | ConnectionOptions, applicationName: string): Promise<Client> {
 	const client = new Client({
 		host: c.host,
 		port: c.port,
 		database: c.database,
 		user: c.user,
 		password: c.password,
-		ssl: tlsOptions(c),
+		ssl,
 		application_name: applicationName,
 		connectionTimeoutMillis: 15_000,
 	});
@@ -83,7 +131,7 @@ export async function connect(c: PostgresConnection, applicationName = 'n8n-node
 		return client;
 	} catch (error) {
 		await client.end().catch(() => undefined);
-		throw connectionError(error, c);
+		throw error;
 	}
 }
 
@@ -148,6 +196,8 @@ export async function childEnvironment(
 	database = c.database,
 ): Promise<{ env: NodeJS.ProcessEnv; dispose: () => Promise<void> }> {
 	rejectNul(connectionFields(c, database));
+	// Before the folder exists: a missing CA must not leave a password file behind.
+	const trust = c.sslMode === 'verify-ca' || c.sslMode === 'verify-full' ? verifyTrust(c) : undefined;
 	const folder = await mkdtemp(join(tmpdir(), 'totvs-pg-'));
 	const escape = (s: string) => s.replace(/\\/g, '\\\\').replace(/:/g, '\\:');
 	const passFile = join(folder, 'pgpass');
@@ -165,10 +215,13 @@ export async function childEnvironment(
 		PGCONNECT_TIMEOUT: '15',
 		PGSSLMODE: c.sslMode,
 	};
-	if (c.sslCa && c.sslMode !== 'disable') {
-		const caFile = join(folder, 'root.crt');
-		await writeFile(caFile, c.sslCa, { mode: 0o600 });
-		env.PGSSLROOTCERT = caFile;
+	if (trust) {
+		if (trust.file) env.PGSSLROOTCERT = trust.file;
+		else {
+			const caFile = join(folder, 'root.crt');
+			await writeFile(caFile, trust.pem, { mode: 0o600 });
+			env.PGSSLROOTCERT = caFile;
+		}
 	}
 	return { env, dispose: () => rm(folder, { recursive: true, force: true }) };
 }

@@ -154,3 +154,12 @@ describe('item 4: the source database is recognised whatever address reaches its
 		}
 	});
 });
+
+describe('item 5: the default SSL mode', () => {
+	it("'prefer' still dumps from a server without TLS (the test server has ssl off)", async () => {
+		const [{ ssl }] = await server.admin<{ ssl: string }>("SELECT current_setting('ssl') AS ssl");
+		expect(ssl).toBe('off');
+		const result = await dump({}, connection({ sslMode: 'prefer' }));
+		expect(result.manifest.backupId).toBeTruthy();
+	});
+});
