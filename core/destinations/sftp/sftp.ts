@@ -22,6 +22,7 @@ import type { SftpContext } from './context';
 import { FAILURE, fileError, NO_SUCH_FILE, statusCode } from './errors';
 import { parseHostKeyPin } from './fingerprint';
 import { openSession, type SftpSession } from './session';
+import { sweepStaleTempFolders } from './sftp-openssh';
 import { beginSftpUpload, type SftpHooks } from './transport';
 
 export class SftpDestination extends VerifiedDestination {
@@ -29,6 +30,7 @@ export class SftpDestination extends VerifiedDestination {
 	readonly exclusiveCreate = 'atomic' as const;
 	protected readonly driver: TransferDriver;
 	private session?: Promise<SftpSession>;
+	private swept?: Promise<void>;
 	private readonly context: SftpContext;
 
 	constructor(
@@ -92,10 +94,18 @@ export class SftpDestination extends VerifiedDestination {
 		return `sftp://${this.config.username}@${this.config.host}:${this.config.port ?? 22}${folder}`;
 	}
 
-	/** The open session, or a new one when there is none or it was closed. */
+	/**
+	 * The open session, or a new one when there is none or it was closed. Before the first one,
+	 * the OpenSSH client's temporary folders that a killed worker left behind (each with a
+	 * private key in it) are removed.
+	 */
 	private connect(): Promise<SftpSession> {
 		const existing = this.session;
-		const fresh = () => (this.session = openSession(this.context));
+		this.swept ??= sweepStaleTempFolders().then(
+			() => undefined,
+			() => undefined,
+		);
+		const fresh = () => (this.session = this.swept!.then(() => openSession(this.context)));
 		if (!existing) return fresh();
 		return existing.then(
 			(session) => (session.closed ? fresh() : session),

@@ -6,7 +6,16 @@
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { createHash, randomBytes } from 'node:crypto';
-import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import {
+	existsSync,
+	mkdtempSync,
+	readdirSync,
+	readFileSync,
+	rmSync,
+	statSync,
+	utimesSync,
+	writeFileSync,
+} from 'node:fs';
 import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
@@ -427,6 +436,67 @@ describe('SFTP uploads through the OpenSSH client', () => {
 		expect(processesOf(run)).toEqual([]);
 		expect(existsSync(onDisk('stall/database.dump'))).toBe(false);
 	});
+
+	test(
+		title('the private key lives only in a 0700 folder of 0600 files while the client runs (askpass 0700, owner only)'),
+		async () => {
+			const modes: Record<string, number> = {};
+			const recorder = recordingSpawn((run) => {
+				const folder = tempFolderOf(run);
+				modes.folder = statSync(folder).mode & 0o777;
+				for (const name of readdirSync(folder)) modes[name] = statSync(path.join(folder, name)).mode & 0o777;
+			});
+			await put(
+				{ ...base(), privateKey: sshd.clientKey, passphrase: sshd.clientKeyPassphrase, transport: 'openssh' },
+				'perm/database.dump',
+				recorder.spawn,
+			);
+			expect(modes).toMatchObject({ folder: 0o700, id: 0o600, known_hosts: 0o600, askpass: 0o700 });
+			for (const [name, mode] of Object.entries(modes))
+				if (name !== 'folder' && name !== 'askpass') expect({ name, mode }).toEqual({ name, mode: 0o600 });
+		},
+	);
+
+	test(
+		title(
+			'folders a killed worker left behind (its private key inside) are swept at the next connection; a live one is kept',
+		),
+		async () => {
+			// A worker killed with SIGKILL never runs its cleanup: its folder stays, key and all.
+			const deadPid = await new Promise<number>((resolve) => {
+				const child = spawn('true');
+				child.once('exit', () => resolve(child.pid!));
+			});
+			const leftover = (owner?: string, ageMs = 0) => {
+				const folder = mkdtempSync(path.join(os.tmpdir(), 'totvs-sftp-'));
+				if (owner !== undefined) writeFileSync(path.join(folder, 'owner'), owner, { mode: 0o600 });
+				writeFileSync(path.join(folder, 'id'), sshd.clientKey, { mode: 0o600 });
+				writeFileSync(path.join(folder, 'known_hosts'), 'x', { mode: 0o600 });
+				const then = new Date(Date.now() - ageMs);
+				utimesSync(folder, then, then);
+				return folder;
+			};
+			const hour = 60 * 60 * 1000;
+			const deadOwner = leftover(`${deadPid} ${os.hostname()}\n`);
+			const oldWithoutOwner = leftover(undefined, 2 * hour);
+			const liveOwner = leftover(`${process.pid} ${os.hostname()}\n`, 2 * hour);
+			const freshWithoutOwner = leftover(undefined);
+			const destination = new SftpDestination({ ...base(), password: sshd.user.password });
+			try {
+				await destination.list('');
+				expect({
+					deadOwner: existsSync(deadOwner),
+					oldWithoutOwner: existsSync(oldWithoutOwner),
+					liveOwner: existsSync(liveOwner),
+					freshWithoutOwner: existsSync(freshWithoutOwner),
+				}).toEqual({ deadOwner: false, oldWithoutOwner: false, liveOwner: true, freshWithoutOwner: true });
+			} finally {
+				await destination.close();
+				for (const folder of [deadOwner, oldWithoutOwner, liveOwner, freshWithoutOwner])
+					rmSync(folder, { recursive: true, force: true });
+			}
+		},
+	);
 });
 
 describe('the sftp batch line and what sftp prints (no server needed)', () => {
