@@ -4,6 +4,7 @@
  * RECOVERY at its end; DBCC CHECKDB; the TOTVS checks against the manifest; DROP DATABASE
  * afterwards, also when anything failed. Failures of the backup are checks, not exceptions.
  */
+import { randomBytes } from 'node:crypto';
 import { join } from 'node:path';
 import { manifestOf } from '../../../backup-set/manifest';
 import { BackupError } from '../../../errors';
@@ -65,11 +66,17 @@ export const scratchNameFor = (backupId: string) => `${SCRATCH_PREFIX}${backupId
 const fileSafe = (name: string) => name.replace(/[^A-Za-z0-9_.-]/g, '_');
 
 /** Where each file of the full goes: <default data or log folder>\<scratch>_<file id>.<ext>. */
+/**
+ * Physical names `<database>_<token>_<file id>.<ext>`: the token is new for each restore, so a
+ * second restore of the same set never collides with the files of the first, and a database is
+ * provably ours when its files carry our token (see ownedByUs).
+ */
 export function movesFor(
 	scratch: string,
 	files: Array<Record<string, unknown>>,
 	dataPath: string,
 	logPath: string,
+	token: string = restoreToken(),
 ): FileMove[] {
 	return files.map((f) => {
 		const type = String(f.Type);
@@ -77,9 +84,31 @@ export function movesFor(
 		const ext = type === 'L' ? '.ldf' : type === 'D' ? (id === 1 ? '.mdf' : '.ndf') : '';
 		return {
 			logicalName: String(f.LogicalName),
-			serverPath: serverJoin(type === 'L' ? logPath : dataPath, `${fileSafe(scratch)}_${id}${ext}`),
+			serverPath: serverJoin(type === 'L' ? logPath : dataPath, `${fileSafe(scratch)}_${token}_${id}${ext}`),
 		};
 	});
+}
+
+export const restoreToken = () => randomBytes(4).toString('hex');
+
+/**
+ * Whether `database` holds files of this restore (their physical names carry our token): after
+ * a failed first RESTORE, a database by that name may be ours, half-restored, or another run's
+ * that took the name meanwhile. Only ours may be dropped; unknown counts as not ours.
+ */
+async function ownedByUs(runner: SqlRunner, database: string, moves: FileMove[]): Promise<boolean> {
+	try {
+		const rows = rowsOf<{ physicalName: string }>(
+			await runner.query(
+				'SELECT physical_name AS physicalName FROM sys.master_files WHERE database_id = DB_ID(@name)',
+				{ name: database },
+			),
+		);
+		const ours = new Set(moves.map((m) => m.serverPath.toLowerCase()));
+		return rows.length > 0 && rows.some((r) => ours.has(String(r.physicalName).toLowerCase()));
+	} catch {
+		return false;
+	}
 }
 
 export async function runSqlServerRestoreTest(
@@ -228,9 +257,12 @@ export async function runSqlServerRestoreTest(
 			});
 			log.info(`Restore test: ${statement}`);
 			try {
-				if (index === 0) onCreate();
 				await runner.query(statement, {}, { timeoutMs: 0, signal: r.signal });
+				// Ours only once our RESTORE created it: a name taken by a concurrent run meanwhile
+				// makes this RESTORE fail, and that database must never be dropped by us.
+				if (index === 0) onCreate();
 			} catch (error) {
+				if (index === 0 && (await ownedByUs(runner, database, moves))) onCreate();
 				if (!isSqlError(error)) throw error;
 				checks.push(
 					check(

@@ -135,12 +135,25 @@ export class FakeSqlServer {
 	/** Every MODIFY NAME applied, in order. */
 	renames: Array<{ from: string; to: string }> = [];
 	private injected: Injected[] = [];
+	/** sys.master_files physical names of each database, from the MOVE clauses of its RESTORE. */
+	masterFiles = new Map<string, string[]>();
+	private hooks: Array<{ match: RegExp; run: (sql: string) => void }> = [];
 
 	constructor(
 		/** Maps the server's view of the shared folder to the local one (SQL Server "writes" there). */
 		readonly serverFolder: string,
 		readonly localFolder: string,
 	) {}
+
+	/** Runs `run` just before the next statement matching `match` (another session acting meanwhile). */
+	beforeNext(match: RegExp, run: (sql: string) => void) {
+		this.hooks.push({ match, run });
+	}
+
+	/** The physical names a RESTORE statement moves its files to. */
+	static movedFiles(sql: string): string[] {
+		return [...sql.matchAll(/ TO N'((?:[^']|'')*)'/g)].map((m) => m[1].replace(/''/g, "'"));
+	}
 
 	/** The next statement matching `match` fails with `error` (a server error). */
 	failOn(match: RegExp, error: SqlError, once = true) {
@@ -183,6 +196,11 @@ export class FakeSqlServer {
 	private async query(sql: string, params: Record<string, unknown>, options: QueryOptions): Promise<SqlResult> {
 		this.statements.push(sql);
 		this.params.push(params);
+		const hook = this.hooks.find((h) => h.match.test(sql));
+		if (hook) {
+			this.hooks.splice(this.hooks.indexOf(hook), 1);
+			hook.run(sql);
+		}
 		const injected = this.injected.find((i) => i.match.test(sql));
 		if (injected?.once) this.injected.splice(this.injected.indexOf(injected), 1);
 		if (injected?.crash) throw injected.crash;
@@ -254,11 +272,20 @@ export class FakeSqlServer {
 		if (sql.startsWith('RESTORE DATABASE ') || sql.startsWith('RESTORE LOG ')) {
 			const { name } = readQuotedName(sql.replace(/^RESTORE (DATABASE|LOG) /, ''));
 			this.existingDatabases.add(name);
+			const moved = FakeSqlServer.movedFiles(sql);
+			if (moved.length) this.masterFiles.set(name, moved);
 			return {
 				recordsets: [],
 				messages: [{ number: 3014, severity: 0, message: 'RESTORE DATABASE successfully processed.' }],
 			};
 		}
+		if (sql.includes('FROM sys.master_files'))
+			return rows(
+				...(this.existingDatabases.has(String(params.name))
+					? (this.masterFiles.get(String(params.name)) ?? [])
+					: []
+				).map((physicalName) => ({ physicalName })),
+			);
 		if (sql.startsWith('SELECT DB_ID(@name)'))
 			return rows({ id: this.existingDatabases.has(String(params.name)) ? 7 : null });
 		if (
@@ -277,6 +304,7 @@ export class FakeSqlServer {
 			const name = readQuotedString(sql.slice('IF DB_ID('.length)).value;
 			this.existingDatabases.delete(name);
 			this.databaseStates.delete(name);
+			this.masterFiles.delete(name);
 			this.droppedDatabases.push(name);
 			return { recordsets: [], messages: [] };
 		}

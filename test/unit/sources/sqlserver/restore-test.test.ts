@@ -56,11 +56,14 @@ describe('SQL Server restore test', () => {
 		expect(result.database).toBe(scratch);
 		expect(result.checks.filter((c) => !c.ok)).toEqual([]);
 		expect(result.passed).toBe(true);
-		const restoreSteps = fake.statements.filter((s) => /^(RESTORE|DBCC|IF DB_ID)/.test(s));
+		// Physical file names carry a random token per restore; compared here without it.
+		const restoreSteps = fake.statements
+			.filter((s) => /^(RESTORE|DBCC|IF DB_ID)/.test(s))
+			.map((s) => s.replace(/_[0-9a-f]{8}_(\d+\.[mnl]df)/g, '_<token>_$1'));
 		expect(restoreSteps).toEqual([
 			`RESTORE HEADERONLY FROM DISK = N'${serverPathOf(full)}'`,
 			`RESTORE FILELISTONLY FROM DISK = N'${serverPathOf(full)}'`,
-			`RESTORE DATABASE [${scratch}] FROM DISK = N'${serverPathOf(full)}' WITH FILE = 1, MOVE N'PROTHEUS_Data' TO N'D:\\MSSQL\\Data\\${scratch}_1.mdf', MOVE N'PROTHEUS_Log' TO N'L:\\MSSQL\\Log\\${scratch}_2.ldf', NORECOVERY, CHECKSUM, STATS = 10`,
+			`RESTORE DATABASE [${scratch}] FROM DISK = N'${serverPathOf(full)}' WITH FILE = 1, MOVE N'PROTHEUS_Data' TO N'D:\\MSSQL\\Data\\${scratch}_<token>_1.mdf', MOVE N'PROTHEUS_Log' TO N'L:\\MSSQL\\Log\\${scratch}_<token>_2.ldf', NORECOVERY, CHECKSUM, STATS = 10`,
 			`RESTORE HEADERONLY FROM DISK = N'${serverPathOf(diff)}'`,
 			`RESTORE DATABASE [${scratch}] FROM DISK = N'${serverPathOf(diff)}' WITH FILE = 1, NORECOVERY, CHECKSUM, STATS = 10`,
 			`RESTORE HEADERONLY FROM DISK = N'${serverPathOf(log)}'`,
@@ -175,6 +178,50 @@ describe('SQL Server restore test', () => {
 		);
 	});
 
+	it('a RESTORE that fails because another run created the scratch database meanwhile does not drop theirs', async () => {
+		const full = await backup('full');
+		const scratch = `totvs_rt_${full.manifest.backupId}`;
+		// Between our DB_ID check and our RESTORE, a concurrent run restores into that name.
+		fake.beforeNext(/^RESTORE DATABASE /, () => {
+			fake.existingDatabases.add(scratch);
+			fake.masterFiles.set(scratch, [`D:\\MSSQL\\Data\\${scratch}_0badcafe_1.mdf`]);
+		});
+		fake.failOn(
+			/^RESTORE DATABASE /,
+			sqlError(1801, `Database '${scratch}' already exists. Choose a different database name.`),
+		);
+		const result = await restoreTest(full);
+		expect(result.passed).toBe(false);
+		expect(byName(result.checks, 'restore')).toMatchObject({ ok: false, actual: 'Msg 1801' });
+		expect(fake.droppedDatabases).toEqual([]);
+		expect(fake.existingDatabases.has(scratch)).toBe(true);
+	});
+
+	it('a first RESTORE of ours that fails part way (its files are ours) is still dropped', async () => {
+		const full = await backup('full');
+		const scratch = `totvs_rt_${full.manifest.backupId}`;
+		fake.beforeNext(/^RESTORE DATABASE /, (sql) => {
+			fake.existingDatabases.add(scratch);
+			fake.masterFiles.set(scratch, FakeSqlServer.movedFiles(sql));
+		});
+		fake.failOn(/^RESTORE DATABASE /, sqlError(3257, 'There is insufficient free space on disk volume.'));
+		const result = await restoreTest(full);
+		expect(byName(result.checks, 'restore')).toMatchObject({ ok: false, actual: 'Msg 3257' });
+		expect(fake.droppedDatabases).toEqual([scratch]);
+	});
+
+	it('two restores of the same set use different physical file names', async () => {
+		const full = await backup('full');
+		await restoreTest(full);
+		const first = fake.statements.find((s) => s.startsWith('RESTORE DATABASE'))!;
+		await restoreTest(full);
+		const second = fake.statements.find((s) => s.startsWith('RESTORE DATABASE'))!;
+		const a = FakeSqlServer.movedFiles(first);
+		const b = FakeSqlServer.movedFiles(second);
+		expect(a).toHaveLength(2);
+		expect(a.filter((path) => b.includes(path))).toEqual([]);
+	});
+
 	it('never touches a scratch database that already exists', async () => {
 		const full = await backup('full');
 		const scratch = `totvs_rt_${full.manifest.backupId}`;
@@ -270,11 +317,12 @@ describe('SQL Server restore test', () => {
 				],
 				'/var/opt/mssql/data/',
 				'/var/opt/mssql/log',
+				'feedf00d',
 			),
 		).toEqual([
-			{ logicalName: 'P_Data', serverPath: '/var/opt/mssql/data/rt_a_b__1.mdf' },
-			{ logicalName: 'P_Data2', serverPath: '/var/opt/mssql/data/rt_a_b__3.ndf' },
-			{ logicalName: 'P_Log', serverPath: '/var/opt/mssql/log/rt_a_b__2.ldf' },
+			{ logicalName: 'P_Data', serverPath: '/var/opt/mssql/data/rt_a_b__feedf00d_1.mdf' },
+			{ logicalName: 'P_Data2', serverPath: '/var/opt/mssql/data/rt_a_b__feedf00d_3.ndf' },
+			{ logicalName: 'P_Log', serverPath: '/var/opt/mssql/log/rt_a_b__feedf00d_2.ldf' },
 		]);
 	});
 });

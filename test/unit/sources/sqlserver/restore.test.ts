@@ -47,7 +47,11 @@ const serverPathOf = (r: BackupResult) =>
 const byName = (checks: CheckResult[], name: string) => checks.find((c) => c.name === name);
 /** The statements that change or read the server's databases, without the inventory queries. */
 const steps = () =>
-	fake.statements.filter((s) => /^(RESTORE|DBCC|IF DB_ID|ALTER DATABASE|SELECT DB_ID|SELECT state_desc)/.test(s));
+	fake.statements
+		.filter((s) => /^(RESTORE|DBCC|IF DB_ID|ALTER DATABASE|SELECT DB_ID|SELECT state_desc)/.test(s))
+		.map(withoutToken);
+/** Physical file names carry a random token per restore; the exact statements are compared without it. */
+const withoutToken = (s: string) => s.replace(/_[0-9a-f]{8}_(\d+\.[mnl]df)/g, '_<token>_$1');
 
 const STATE = 'SELECT state_desc AS state, user_access_desc AS userAccess FROM sys.databases WHERE name = @name';
 
@@ -71,7 +75,7 @@ describe('SQL Server Restore', () => {
 			'SELECT DB_ID(@name) AS id',
 			`RESTORE HEADERONLY FROM DISK = N'${serverPathOf(full)}'`,
 			`RESTORE FILELISTONLY FROM DISK = N'${serverPathOf(full)}'`,
-			`RESTORE DATABASE [${staging}] FROM DISK = N'${serverPathOf(full)}' WITH FILE = 1, MOVE N'PROTHEUS_Data' TO N'D:\\MSSQL\\Data\\${staging}_1.mdf', MOVE N'PROTHEUS_Log' TO N'L:\\MSSQL\\Log\\${staging}_2.ldf', NORECOVERY, CHECKSUM, STATS = 10`,
+			`RESTORE DATABASE [${staging}] FROM DISK = N'${serverPathOf(full)}' WITH FILE = 1, MOVE N'PROTHEUS_Data' TO N'D:\\MSSQL\\Data\\${staging}_<token>_1.mdf', MOVE N'PROTHEUS_Log' TO N'L:\\MSSQL\\Log\\${staging}_<token>_2.ldf', NORECOVERY, CHECKSUM, STATS = 10`,
 			`RESTORE HEADERONLY FROM DISK = N'${serverPathOf(log)}'`,
 			`RESTORE LOG [${staging}] FROM DISK = N'${serverPathOf(log)}' WITH FILE = 1, NORECOVERY, CHECKSUM, STATS = 10`,
 			`RESTORE DATABASE [${staging}] WITH RECOVERY`,
