@@ -3,24 +3,36 @@
  * Verify -> Upload (SFTP, OpenSSH sshd on loopback) -> Restore Test of the latest set of the
  * environment on that SFTP server, downloaded and verified first. Then: a byte flipped in the
  * copy on the SFTP server's disk fails before anything is restored; "Keep Downloaded Set" keeps
- * the copy. The staging folder is the one Dump wrote to, so the tests also prove the local
- * original is neither reused (the remote copy is what gets tested) nor touched.
+ * the copy; each test leaves its restore-test record beside the set on the SFTP server; TOTVS
+ * Restore recovers the set from there. The staging folder is the one Dump wrote to, so the tests
+ * also prove the local original is neither reused (the remote copy is what gets tested) nor touched.
  */
 import { createHash } from 'node:crypto';
 import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { IDataObject, INodeParameters } from 'n8n-workflow';
+import { parseRestoreRecord, parseRestoreRecordName } from '../../core/restore-record';
 import { SCRATCH_PREFIX } from '../../core/restore-shared/prefixes';
 import { databaseNameFor } from '../../core/sources/postgres/restore/pg-restore';
+import { TotvsPostgres } from '../../credentials/TotvsPostgres.credentials';
+import { TotvsSftp } from '../../credentials/TotvsSftp.credentials';
+import { TotvsRestore } from '../../nodes/TotvsRestore/TotvsRestore.node';
 import { createProtheusDatabase, dropDatabase } from '../../support/fixtures/protheus-db';
 import { daemonUnavailable } from '../../support/daemons';
-import { MANUAL_TRIGGER_TYPE, PACKAGE_NAME, type HarnessCredential } from '../../support/n8n-engine';
+import {
+	MANUAL_TRIGGER_TYPE,
+	PACKAGE_NAME,
+	packageNodeTypes,
+	runWorkflow,
+	type HarnessCredential,
+} from '../../support/n8n-engine';
 import { sharedPostgres, uniqueName } from '../../support/shared-postgres';
 import { sftpCredentialData, startSshd, type SshdServer } from '../../support/sshd';
 import { credentialFor, DUMP_TYPE, runTotvsWorkflow, UPLOAD_TYPE, VERIFY_TYPE } from '../../support/totvs-workflow';
 
 const RESTORE_TEST_TYPE = `${PACKAGE_NAME}.totvsRestoreTest`;
+const RESTORE_TYPE = `${PACKAGE_NAME}.totvsRestore`;
 const unavailable = daemonUnavailable('/usr/sbin/sshd', 'openssh-server');
 const suite = unavailable ? describe.skip : describe;
 if (unavailable) console.warn(`TOTVS Restore Test from a destination: skipped: ${unavailable}`);
@@ -94,6 +106,31 @@ function runRestoreTestAlone(parameters: INodeParameters = {}) {
 		credentials(),
 	);
 }
+
+/** TOTVS Restore (Restore Database) alone, from the SFTP server. */
+function runRestoreAlone(parameters: INodeParameters) {
+	return runWorkflow(
+		{
+			nodes: [
+				{ name: 'Start', type: MANUAL_TRIGGER_TYPE },
+				{ ...restoreTestNode({ operation: 'database', ...parameters }), name: 'TOTVS Restore', type: RESTORE_TYPE },
+			],
+			connections: chain(['Start', 'TOTVS Restore']),
+		},
+		{
+			nodeTypes: packageNodeTypes([new TotvsRestore()]),
+			credentialTypes: [new TotvsPostgres(), new TotvsSftp()],
+			credentials: credentials(),
+		},
+	);
+}
+
+/** The restore-test records of `backupId` on the SFTP server (file names), oldest first. */
+const recordsOf = (backupId: string, outcome: 'passed' | 'failed') =>
+	readdirSync(join(sshd.user.home, ENV))
+		.filter((name) => name.startsWith(`${backupId}.restore-test-`) && name.includes(`-${outcome}-`))
+		.sort();
+const readRecord = (name: string) => parseRestoreRecord(readFileSync(join(sshd.user.home, ENV, name), 'utf8'), name);
 
 const sha256 = (path: string) => createHash('sha256').update(readFileSync(path)).digest('hex');
 
@@ -191,6 +228,39 @@ suite('TOTVS Restore Test from a destination, in n8n', () => {
 		expect(item.location).toBe(uploaded.location);
 		expectStagingHoldsOnlyDumpSet();
 		expect(await databasesLike(databaseNameFor(SCRATCH_PREFIX, backupId))).toEqual([]);
+
+		// Issue 14: the test left its record beside the set on the SFTP server, for TOTVS Monitor.
+		const [recordName] = recordsOf(backupId, 'passed');
+		expect(parseRestoreRecordName(ENV, recordName)).toMatchObject({ testedId: backupId, outcome: 'passed' });
+		expect(section.record).toEqual({
+			destination: (section.source as IDataObject).destination,
+			remotePath: `${ENV}/${recordName}`,
+		});
+		const record = readRecord(recordName);
+		expect(record).toMatchObject({
+			environment: ENV,
+			testedId: backupId,
+			backupIds: [backupId],
+			engine: 'postgres',
+			passed: true,
+			fetchMs: (section.source as IDataObject).downloadMs,
+			restoreMs: section.restoreMs,
+			checksMs: section.checksMs,
+			rtoMs: section.rtoMs,
+			restoredBytes: section.restoredBytes,
+			restoreServer: {
+				engine: 'postgres',
+				host: server.host,
+				port: server.port,
+				target: databaseNameFor(SCRATCH_PREFIX, backupId),
+			},
+			sourceDestination: `sftp://${sshd.user.name}@127.0.0.1:${sshd.port}`,
+		});
+		expect(record.checks.map((c) => [c.name, c.ok])).toEqual(CHECK_NAMES.map((name) => [name, true]));
+		// The record sits beside the set folders and is no set: the next test's "latest" is the same set.
+		expect(readdirSync(join(sshd.user.home, ENV)).filter((name) => !name.includes('.restore-test-'))).toEqual([
+			backupId,
+		]);
 	});
 
 	it('a byte flipped in the copy on the SFTP server fails before restoring, with a clear message', async () => {
@@ -235,6 +305,19 @@ suite('TOTVS Restore Test from a destination, in n8n', () => {
 			const [item] = tolerant.jsonOf('TOTVS Restore Test');
 			expect(item.status).toBe('failed');
 			expect((item.error as IDataObject).message).toMatch(/failed verification, nothing was restored/);
+			// A damaged copy is a failed restore test of that set: recorded when the set was asked for by ID.
+			const [failedRecord] = recordsOf(backupId, 'failed');
+			expect((item.restoreTest as IDataObject).record).toMatchObject({ remotePath: `${ENV}/${failedRecord}` });
+			expect(readRecord(failedRecord)).toMatchObject({
+				testedId: backupId,
+				passed: false,
+				restoreMs: 0,
+				checks: [
+					{ name: 'download', ok: false, actual: 'failed verification' },
+					{ name: 'restore', ok: false, actual: 'not attempted' },
+				],
+			});
+			expect(recordsOf(backupId, 'failed')).toHaveLength(1);
 		} finally {
 			writeFileSync(remoteFile, original);
 		}
@@ -277,15 +360,16 @@ suite('TOTVS Restore Test from a destination, in n8n', () => {
 		}
 	});
 
-	it('Restore operation: restores the set from the destination into a named database', async () => {
+	it('TOTVS Restore: restores the set from the destination into a named database', async () => {
 		expect(uploaded).toBeDefined();
 		const target = uniqueName('restored_remote');
 		try {
-			const result = await runRestoreTestAlone({ operation: 'restore', targetDatabase: target });
+			const result = await runRestoreAlone({ targetDatabase: target });
 			expect(result.error).toBeUndefined();
-			const [item] = result.jsonOf('TOTVS Restore Test');
+			const [item] = result.jsonOf('TOTVS Restore');
 			expect(item).toMatchObject({
 				status: 'ok',
+				backupId: uploaded.backupId,
 				restore: {
 					passed: true,
 					database: target,
@@ -293,6 +377,9 @@ suite('TOTVS Restore Test from a destination, in n8n', () => {
 					source: { remotePath: `${ENV}/${uploaded.backupId}`, keptAt: null },
 				},
 			});
+			// The RTO of a recovery from off-site: the download counts.
+			const section = item.restore as { rtoMs: number; restoreMs: number; checksMs: number; source: IDataObject };
+			expect(section.rtoMs).toBe((section.source.downloadMs as number) + section.restoreMs + section.checksMs);
 			const count = async (db: string) =>
 				Number((await server.admin<{ n: string }>('SELECT count(*) AS n FROM sa1010', db))[0].n);
 			expect(await count(target)).toBe(await count(database));

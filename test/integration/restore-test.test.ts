@@ -1,7 +1,7 @@
 /**
- * TOTVS Restore Test and Restore against the real PostgreSQL server: a good set passes every
+ * TOTVS Restore Test and TOTVS Restore against the real PostgreSQL server: a good set passes every
  * check; each fault makes exactly the check meant for it fail, and the scratch database is gone
- * afterwards; cancelling cleans up; the Restore operation's guards hold.
+ * afterwards; cancelling cleans up; Restore Database's guards hold.
  *
  * How the faults are made, honestly: the backup set itself is never edited (Verify would, and
  * must, refuse an edited set before anything is restored). What each check exists for is a
@@ -24,9 +24,17 @@ import { silentLogger } from '../../core/logger';
 import { SCRATCH_PREFIX, STAGING_PREFIX } from '../../core/restore-shared/prefixes';
 import { runRestoreTest } from '../../core/sources/postgres/restore/set-restore';
 import { databaseNameFor, defaultRestoreOptions } from '../../core/sources/postgres/restore/pg-restore';
+import { TotvsPostgres } from '../../credentials/TotvsPostgres.credentials';
+import { TotvsRestore } from '../../nodes/TotvsRestore/TotvsRestore.node';
 import { createProtheusDatabase, dropDatabase } from '../../support/fixtures/protheus-db';
 import { createRole, dropRole } from '../../support/postgres';
-import { MANUAL_TRIGGER_TYPE, PACKAGE_NAME } from '../../support/n8n-engine';
+import {
+	MANUAL_TRIGGER_TYPE,
+	PACKAGE_NAME,
+	packageNodeTypes,
+	runWorkflow,
+	type HarnessCredential,
+} from '../../support/n8n-engine';
 import { sharedPostgres, uniqueName } from '../../support/shared-postgres';
 import {
 	credentialFor,
@@ -37,6 +45,7 @@ import {
 } from '../../support/totvs-workflow';
 
 const RESTORE_TEST_TYPE = `${PACKAGE_NAME}.totvsRestoreTest`;
+const RESTORE_TYPE = `${PACKAGE_NAME}.totvsRestore`;
 const server = sharedPostgres();
 let database: string;
 let staging: string;
@@ -147,6 +156,29 @@ function restoreTestOnly(parameters: INodeParameters, binFolder?: string, contin
 	);
 }
 
+/** Start -> TOTVS Restore (Restore Database) of the set, with the restore server's credential. */
+function restoreOnly(parameters: INodeParameters, restoreServer: HarnessCredential = restoreCredentials().restore) {
+	return runWorkflow(
+		{
+			nodes: [
+				{ name: 'Start', type: MANUAL_TRIGGER_TYPE },
+				{
+					name: 'TOTVS Restore',
+					type: RESTORE_TYPE,
+					parameters: { setFolder, operation: 'database', ...parameters },
+					credentials: { totvsPostgres: { id: 'restore', name: 'Restore server' } },
+				},
+			],
+			connections: { Start: { main: [[{ node: 'TOTVS Restore', type: 'main', index: 0 }]] } },
+		},
+		{
+			nodeTypes: packageNodeTypes([new TotvsRestore()]),
+			credentialTypes: [new TotvsPostgres()],
+			credentials: { restore: restoreServer },
+		},
+	);
+}
+
 interface Check {
 	name: string;
 	ok: boolean;
@@ -228,6 +260,7 @@ describe('Dump -> Verify -> Restore Test in the n8n engine', () => {
 		const report = item.restoreTest as {
 			passed: boolean;
 			restoreMs: number;
+			checksMs: number;
 			restoredBytes: number;
 			scratchDatabase: string;
 			kept: boolean;
@@ -273,6 +306,15 @@ describe('Dump -> Verify -> Restore Test in the n8n engine', () => {
 		expect(result.logs.join('\n')).not.toContain(server.password);
 		// Same server as production here: said plainly, since it competes with Protheus for I/O.
 		expect(result.logs.some((l) => /^\[warn\] Restore test of .* runs on the production server/.test(l))).toBe(true);
+		// ... and in the item and its summary, not only in n8n's log (issue 16).
+		expect(item.restoreTest).toMatchObject({ onSourceServer: true, warnings: [expect.stringMatching(/^Atenção: /)] });
+		expect(item.summary).toMatch(
+			new RegExp(
+				`APROVADO: .* Atenção: o servidor de restauração ${server.host.replace(/\./g, '\\.')}:${server.port} é o servidor de onde o backup ${dumped.backupId} foi feito`,
+			),
+		);
+		// The measured recovery time; a local set has no destination to record the test on.
+		expect(item.restoreTest).toMatchObject({ rtoMs: report.restoreMs + report.checksMs, record: null });
 	});
 
 	// (A table-limited dump of tables with triggers, e.g. SA1's S_T_A_M_P_, does not restore:
@@ -563,7 +605,7 @@ describe('cancelling', () => {
 	});
 });
 
-describe('Restore (real recovery)', () => {
+describe('TOTVS Restore: Restore Database (real recovery)', () => {
 	let target: string;
 	beforeEach(() => {
 		target = uniqueName('restored');
@@ -573,14 +615,24 @@ describe('Restore (real recovery)', () => {
 		expect(await databasesLike(`${STAGING_PREFIX}%`)).toEqual([]);
 	});
 
-	const restore = (parameters: INodeParameters) =>
-		restoreTestOnly({ operation: 'restore', targetDatabase: target, ...parameters });
+	const restore = (parameters: INodeParameters, binFolder?: string) =>
+		restoreOnly({ targetDatabase: target, ...parameters }, restoreCredentials(binFolder).restore);
 
 	it('restores into a new database, refuses it next time, and replaces it only when asked', async () => {
 		const first = await restore({});
 		expect(first.error).toBeUndefined();
-		const [item] = first.jsonOf('TOTVS Restore Test');
-		expect(item).toMatchObject({ status: 'ok', restore: { passed: true, database: target, replaced: false } });
+		const [item] = first.jsonOf('TOTVS Restore');
+		expect(item).toMatchObject({
+			status: 'ok',
+			backupId: manifest.backupId,
+			restore: { passed: true, target, database: target, replaced: false },
+		});
+		// The measured recovery time and size, in the item.
+		const section = item.restore as { restoreMs: number; checksMs: number; rtoMs: number; restoredBytes: number };
+		expect(section.restoreMs).toBeGreaterThan(0);
+		expect(section.rtoMs).toBe(section.restoreMs + section.checksMs);
+		expect(section.restoredBytes).toBeGreaterThan(1024 * 1024);
+		expect(item.restoreTest).toBeUndefined();
 		expect(item.summary).toMatch(new RegExp(`^Restore of backup ${manifest.backupId} into ${target} PASSED`));
 		const rows = async () =>
 			Number((await server.admin<{ n: string }>('SELECT count(*) AS n FROM sz1010', target))[0].n);
@@ -597,7 +649,7 @@ describe('Restore (real recovery)', () => {
 
 		const replaced = await restore({ replaceExisting: true });
 		expect(replaced.error).toBeUndefined();
-		expect(replaced.jsonOf('TOTVS Restore Test')[0]).toMatchObject({ restore: { passed: true, replaced: true } });
+		expect(replaced.jsonOf('TOTVS Restore')[0]).toMatchObject({ restore: { passed: true, replaced: true } });
 		expect(await rows()).toBe(50);
 	});
 
@@ -606,11 +658,11 @@ describe('Restore (real recovery)', () => {
 		await server.admin('CREATE TABLE keep_me (x int); INSERT INTO keep_me VALUES (1)', target);
 		const folder = pgRestoreStandIn({ leaveOut: ' public sz1010 ' });
 		try {
-			const result = await restoreTestOnly(
-				{ operation: 'restore', targetDatabase: target, replaceExisting: true },
-				folder,
-			);
+			const result = await restore({ replaceExisting: true }, folder);
 			expect(result.error?.message).toMatch(/^Restore of backup set .* failed: tables: /);
+			expect((result.error as unknown as { description: string }).description).toBe(
+				'The target database was not created or replaced. Restore another set, or investigate this one.',
+			);
 			expect(await server.admin('SELECT x FROM keep_me', target)).toEqual([{ x: 1 }]);
 		} finally {
 			rmSync(folder, { recursive: true, force: true });
@@ -619,24 +671,9 @@ describe('Restore (real recovery)', () => {
 
 	it('refuses the database the set was taken from, even with "replace", unless that is allowed too', async () => {
 		// "localhost" on the restore side, 127.0.0.1 in the manifest: still the same server.
-		const sameServer = {
-			restore: { type: 'totvsPostgres', name: 'Restore server', data: { ...restoreCredential(), host: 'localhost' } },
-		};
-		const result = await runTotvsWorkflow(
-			{
-				nodes: [
-					{ name: 'Start', type: MANUAL_TRIGGER_TYPE },
-					{
-						name: 'TOTVS Restore Test',
-						type: RESTORE_TEST_TYPE,
-						parameters: { setFolder, operation: 'restore', targetDatabase: database, replaceExisting: true },
-						credentials: { totvsPostgres: { id: 'restore', name: 'Restore server' } },
-					},
-				],
-				connections: { Start: { main: [[{ node: 'TOTVS Restore Test', type: 'main', index: 0 }]] } },
-			},
-			credentialFor(server, database),
-			sameServer,
+		const result = await restoreOnly(
+			{ targetDatabase: database, replaceExisting: true },
+			{ type: 'totvsPostgres', name: 'Restore server', data: { ...restoreCredential(), host: 'localhost' } },
 		);
 		expect(result.error?.message).toMatch(
 			new RegExp(
@@ -648,5 +685,12 @@ describe('Restore (real recovery)', () => {
 		);
 		// The source is untouched.
 		expect(Number((await server.admin<{ n: string }>('SELECT count(*) AS n FROM sz1010', database))[0].n)).toBe(50);
+	});
+
+	it('TOTVS Restore Test no longer restores for real: its old Restore operation points to TOTVS Restore', async () => {
+		const result = await restoreTestOnly({ operation: 'restore', targetDatabase: target });
+		expect(result.error?.message).toBe('TOTVS Restore Test has no operation "restore"');
+		expect((result.error as unknown as { description: string }).description).toMatch(/use TOTVS Restore/);
+		expect(await databasesLike(target)).toEqual([]);
 	});
 });

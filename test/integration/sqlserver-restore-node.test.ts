@@ -1,18 +1,22 @@
 /**
- * TOTVS Dump (SQL Server) -> [TOTVS Upload ->] TOTVS Restore Test inside n8n's real engine. No
+ * TOTVS Dump (SQL Server) -> [TOTVS Upload ->] TOTVS Restore Test / TOTVS Restore inside n8n's real engine. No
  * SQL Server runs here: the mssql driver's connect is replaced by the scripted fake of
  * test/unit/sources/sqlserver (it "writes" backups into a temporary share, restores, answers DBCC, renames
  * and drops databases), so this proves the nodes' side: the restore server's credential and the
  * shared folder reach the restore, DBCC and RESTORE failures fail the item with the right check,
  * the scratch database is dropped every time, Restore takes its target name only after the
- * checks, and a set from a destination is downloaded into the share and removed afterwards.
+ * checks, and a set from a destination is downloaded into the share and removed afterwards (and
+ * the test recorded beside it on the destination).
  */
-import { mkdir, mkdtemp, readdir, rm } from 'node:fs/promises';
+import { mkdir, mkdtemp, readdir, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { IDataObject } from 'n8n-workflow';
+import { parseRestoreRecord } from '../../core/restore-record';
+import { TotvsPostgres } from '../../credentials/TotvsPostgres.credentials';
 import { TotvsSqlServer } from '../../credentials/TotvsSqlServer.credentials';
 import { TotvsDump } from '../../nodes/TotvsDump/TotvsDump.node';
+import { TotvsRestore } from '../../nodes/TotvsRestore/TotvsRestore.node';
 import { TotvsRestoreTest } from '../../nodes/TotvsRestoreTest/TotvsRestoreTest.node';
 import { TotvsUpload } from '../../nodes/TotvsUpload/TotvsUpload.node';
 import { MANUAL_TRIGGER_TYPE, PACKAGE_NAME, packageNodeTypes, runWorkflow } from '../../support/n8n-engine';
@@ -20,6 +24,7 @@ import { DUMP_TYPE, UPLOAD_TYPE } from '../../support/totvs-workflow';
 import { FakeSqlServer, sqlError } from '../unit/sources/sqlserver/fake-sql-server';
 
 const RESTORE_TEST_TYPE = `${PACKAGE_NAME}.totvsRestoreTest`;
+const RESTORE_TYPE = `${PACKAGE_NAME}.totvsRestore`;
 const SERVER_FOLDER = 'D:\\Backup\\n8n';
 const PASSWORD = 'Very-Secret-Mssql-Pw1';
 const RESTORE_PASSWORD = 'Restore-Server-Pw-42';
@@ -75,17 +80,25 @@ const credentials = {
 			encrypt: true,
 		},
 	},
+	// For a SQL Server set sent to a PostgreSQL restore server: refused before anything connects.
+	pgRestore: {
+		type: 'totvsPostgres',
+		name: 'Restore PostgreSQL',
+		data: { host: '127.0.0.1', port: 1, database: 'postgres', user: 'x', password: 'x', sslMode: 'disable' },
+	},
 };
 
 /**
  * Manual Trigger -> TOTVS Dump (SQL Server, `backupType`) [-> TOTVS Upload (local folder
- * `offsite`)] [-> TOTVS Restore Test]. Dump stages in the share unless `stagingFolder` is given.
+ * `offsite`)] [-> TOTVS Restore Test, or TOTVS Restore for operation "database"]. Dump stages in
+ * the share unless `stagingFolder` is given. `restoreServer`: the credential the restore uses.
  */
 function dumpThen(
 	backupType: 'full' | 'differential' | 'log',
 	restoreParameters?: IDataObject,
 	continueOnFail = false,
 	via?: { stagingFolder: string; offsite: string },
+	restoreServer: 'restore' | 'mssql' = 'restore',
 ) {
 	const nodes = [
 		{ name: 'Start', type: MANUAL_TRIGGER_TYPE },
@@ -113,14 +126,18 @@ function dumpThen(
 		names.push('TOTVS Upload');
 	}
 	if (restoreParameters) {
+		const real = restoreParameters.operation === 'database';
 		nodes.push({
-			name: 'TOTVS Restore Test',
-			type: RESTORE_TEST_TYPE,
+			name: real ? 'TOTVS Restore' : 'TOTVS Restore Test',
+			type: real ? RESTORE_TYPE : RESTORE_TEST_TYPE,
 			parameters: { restoreServer: 'sqlserver', ...restoreParameters } as never,
-			credentials: { totvsSqlServer: { id: 'restore', name: 'Restore SQL Server' } },
+			credentials: {
+				totvsSqlServer: { id: restoreServer, name: credentials[restoreServer].name },
+				totvsPostgres: { id: 'pgRestore', name: 'Restore PostgreSQL' },
+			},
 			continueOnFail,
 		} as never);
-		names.push('TOTVS Restore Test');
+		names.push(real ? 'TOTVS Restore' : 'TOTVS Restore Test');
 	}
 	const connections = Object.fromEntries(
 		names.slice(0, -1).map((name, i) => [name, { main: [[{ node: names[i + 1], type: 'main', index: 0 }]] }]),
@@ -128,8 +145,8 @@ function dumpThen(
 	return runWorkflow(
 		{ nodes, connections: connections as never },
 		{
-			nodeTypes: packageNodeTypes([new TotvsDump(), new TotvsUpload(), new TotvsRestoreTest()]),
-			credentialTypes: [new TotvsSqlServer()],
+			nodeTypes: packageNodeTypes([new TotvsDump(), new TotvsUpload(), new TotvsRestoreTest(), new TotvsRestore()]),
+			credentialTypes: [new TotvsSqlServer(), new TotvsPostgres()],
 			credentials,
 		},
 	);
@@ -196,6 +213,9 @@ describe('TOTVS Dump (SQL Server) -> TOTVS Restore Test, in n8n', () => {
 		expect(item.summary).toMatch(
 			new RegExp(`^Restore test of backup ${dumped.backupId} into ${scratch} PASSED: all 16 checks passed`),
 		);
+		// The restore server (sqlrestore01) is not the set's source (sqlprod01): no warning.
+		expect(item.restoreTest).toMatchObject({ onSourceServer: false, warnings: [], record: null });
+		expect(item.summary).not.toMatch(/Warning/);
 		const run = JSON.stringify(result.run);
 		expect(run).not.toContain(PASSWORD);
 		expect(run).not.toContain(RESTORE_PASSWORD);
@@ -219,6 +239,21 @@ describe('TOTVS Dump (SQL Server) -> TOTVS Restore Test, in n8n', () => {
 		expect(restores.slice(0, 2).every((s) => s.includes('NORECOVERY'))).toBe(true);
 		expect(restoreTestOf(result.jsonOf('TOTVS Restore Test')[0]).passed).toBe(true);
 		expect(mockFake.droppedDatabases).toEqual([scratch]);
+	});
+
+	it("a test on the set's own server (production's credential) is flagged in the item and the summary", async () => {
+		const result = await dumpThen('full', {}, false, undefined, 'mssql');
+		expect(result.error).toBeUndefined();
+		const [dumped] = result.jsonOf('TOTVS Dump');
+		const [item] = result.jsonOf('TOTVS Restore Test');
+		expect(mockConnections.at(-1)).toEqual({ server: 'sqlprod01', database: 'master' });
+		const warning = `Warning: the restore server sqlprod01:1433 is the server backup ${dumped.backupId} was taken from`;
+		expect(item.restoreTest).toMatchObject({
+			passed: true,
+			onSourceServer: true,
+			warnings: [expect.stringContaining(warning)],
+		});
+		expect(item.summary).toMatch(new RegExp(`PASSED: all 16 checks passed .* ${warning}`));
 	});
 
 	it('DBCC CHECKDB errors fail the dbcc check and the item, and the scratch database is still dropped', async () => {
@@ -252,7 +287,7 @@ describe('TOTVS Dump (SQL Server) -> TOTVS Restore Test, in n8n', () => {
 		expect(item.summary).toMatch(/FAILED \(1 of 16 checks\): dbcc: DBCC CHECKDB reported: Msg 8928/);
 	});
 
-	it('a failed RESTORE fails the node clearly, runs nothing more, and still drops the scratch database', async () => {
+	it('a failed RESTORE fails the node clearly, runs nothing more, and leaves no scratch database', async () => {
 		mockFake.failOn(
 			/^RESTORE DATABASE \[totvs_rt_.*\] FROM DISK/,
 			sqlError(3183, 'RESTORE detected an error on page (1:4120) in database "x" as read from the backup set.'),
@@ -268,14 +303,15 @@ describe('TOTVS Dump (SQL Server) -> TOTVS Restore Test, in n8n', () => {
 		);
 		expect((result.error as { description?: string }).description).toMatch(/^Do not rely on this backup/);
 		expect(mockFake.statements.some((s) => s.startsWith('DBCC'))).toBe(false);
-		expect(mockFake.droppedDatabases).toEqual([`totvs_rt_${dumped.backupId}`]);
+		// No scratch database is left (a RESTORE that failed at once created none to drop).
+		expect([...mockFake.existingDatabases]).toEqual([]);
 	});
 
-	it('Restore: the chain is restored into totvs_rs_<id>, checked, then renamed to the target, working from master', async () => {
-		const result = await dumpThen('full', { operation: 'restore', targetDatabase: 'PROTHEUS_RESTORED' });
+	it('TOTVS Restore: the chain is restored into totvs_rs_<id>, checked, then renamed to the target, working from master', async () => {
+		const result = await dumpThen('full', { operation: 'database', targetDatabase: 'PROTHEUS_RESTORED' });
 		expect(result.error).toBeUndefined();
 		const [dumped] = result.jsonOf('TOTVS Dump');
-		const [item] = result.jsonOf('TOTVS Restore Test');
+		const [item] = result.jsonOf('TOTVS Restore');
 		const staging = `totvs_rs_${dumped.backupId}`;
 		expect(mockConnections.at(-1)).toEqual({ server: 'sqlrestore01', database: 'master' });
 		expect(mockFake.statements.some((s) => s.startsWith(`RESTORE DATABASE [${staging}] FROM DISK`))).toBe(true);
@@ -297,21 +333,21 @@ describe('TOTVS Dump (SQL Server) -> TOTVS Restore Test, in n8n', () => {
 		);
 	});
 
-	it('Restore over an existing database: refused without Replace; with it, the old one is renamed aside and dropped after the swap', async () => {
+	it('TOTVS Restore over an existing database: refused without Replace; with it, the old one is renamed aside and dropped after the swap', async () => {
 		mockFake.existingDatabases.add('PROTHEUS_RESTORED');
-		const refused = await dumpThen('full', { operation: 'restore', targetDatabase: 'PROTHEUS_RESTORED' });
+		const refused = await dumpThen('full', { operation: 'database', targetDatabase: 'PROTHEUS_RESTORED' });
 		expect(refused.status).toBe('error');
 		expect(refused.error?.message).toBe('Database "PROTHEUS_RESTORED" already exists on sa@sqlprod01:1433/PROTHEUS');
 		expect((refused.error as { description?: string }).description).toMatch(/turn on "Replace Existing Database"/);
 		expect(mockFake.statements.some((s) => /^(RESTORE DATABASE|ALTER DATABASE)/.test(s))).toBe(false);
 
 		const result = await dumpThen('full', {
-			operation: 'restore',
+			operation: 'database',
 			targetDatabase: 'PROTHEUS_RESTORED',
 			replaceExisting: true,
 		});
 		expect(result.error).toBeUndefined();
-		const section = result.jsonOf('TOTVS Restore Test')[0].restore as {
+		const section = result.jsonOf('TOTVS Restore')[0].restore as {
 			passed: boolean;
 			replaced: boolean;
 			checks: Check[];
@@ -323,14 +359,14 @@ describe('TOTVS Dump (SQL Server) -> TOTVS Restore Test, in n8n', () => {
 		expect([...mockFake.existingDatabases]).toEqual(['PROTHEUS_RESTORED']);
 	});
 
-	it('Restore whose RESTORE fails: the item fails, the staging copy is dropped, the existing target is untouched', async () => {
+	it('TOTVS Restore whose RESTORE fails: the item fails, no staging copy is left, the existing target is untouched', async () => {
 		mockFake.existingDatabases.add('PROTHEUS_RESTORED');
 		mockFake.failOn(
 			/^RESTORE DATABASE \[totvs_rs_.*\] FROM DISK/,
 			sqlError(3183, 'RESTORE detected an error on page (1:4120) in database "x" as read from the backup set.'),
 		);
 		const result = await dumpThen('full', {
-			operation: 'restore',
+			operation: 'database',
 			targetDatabase: 'PROTHEUS_RESTORED',
 			replaceExisting: true,
 		});
@@ -344,7 +380,8 @@ describe('TOTVS Dump (SQL Server) -> TOTVS Restore Test, in n8n', () => {
 		expect((result.error as { description?: string }).description).toBe(
 			'The target database was not created or replaced. Restore another set, or investigate this one.',
 		);
-		expect(mockFake.droppedDatabases).toEqual([`totvs_rs_${dumped.backupId}`]);
+		// No staging copy is left (a RESTORE that failed at once created none to drop).
+		expect(mockFake.existingDatabases.has(`totvs_rs_${dumped.backupId}`)).toBe(false);
 		expect(mockFake.statements.some((s) => s.startsWith('ALTER DATABASE'))).toBe(false);
 		expect([...mockFake.existingDatabases]).toEqual(['PROTHEUS_RESTORED']);
 	});
@@ -393,6 +430,25 @@ describe('TOTVS Dump (SQL Server) -> TOTVS Restore Test, in n8n', () => {
 		expect((await readdir(share)).filter((name) => name.startsWith('.restore-test-download-'))).toEqual([]);
 		expect(item.location).toBe(log.location);
 		expect(item).toMatchObject({ status: 'ok', backupId: log.backupId });
+		// The test is recorded beside the set on the destination, naming the whole chain it restored.
+		const records = (await readdir(join(via.offsite, 'prod'))).filter((name) => name.includes('.restore-test-'));
+		expect(records).toEqual([
+			expect.stringMatching(new RegExp(`^${log.backupId}\\.restore-test-\\d{8}T\\d{6}Z-passed-`)),
+		]);
+		expect((item.restoreTest as IDataObject).record).toEqual({
+			destination: `file://${via.offsite}`,
+			remotePath: `prod/${records[0]}`,
+		});
+		const record = parseRestoreRecord(await readFile(join(via.offsite, 'prod', records[0]), 'utf8'), records[0]);
+		expect(record).toMatchObject({
+			testedId: log.backupId,
+			backupIds: [full.backupId, log.backupId],
+			engine: 'sqlserver',
+			passed: true,
+			restoreServer: { engine: 'sqlserver', host: 'sqlrestore01', port: 1433, target: `totvs_rt_${log.backupId}` },
+			sourceDestination: `file://${via.offsite}`,
+		});
+		expect(JSON.stringify(record)).not.toContain(RESTORE_PASSWORD);
 	});
 
 	it('a SQL Server set on a PostgreSQL restore server says which restore server to choose', async () => {
