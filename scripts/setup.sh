@@ -8,7 +8,7 @@ cd "$(dirname "${BASH_SOURCE[0]}")/.."
 
 log() { printf '\n==> %s\n' "$*" >&2; }
 
-PACKAGES=(postgresql postgresql-contrib zstd openssh-server openssh-client vsftpd openssl age redis-server)
+PACKAGES=(postgresql postgresql-contrib zstd openssh-server openssh-client vsftpd openssl age redis-server prometheus)
 
 is_installed() {
 	[ "$(dpkg-query -W -f='${Status}' "$1" 2>/dev/null)" = 'install ok installed' ]

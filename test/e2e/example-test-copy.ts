@@ -7,7 +7,8 @@
  *   emitting what that trigger would emit (the Error Trigger's error report, for example).
  * - Notifications (Slack, email, …): a Set node of the same name that evaluates the original's
  *   message fields (its expressions run for real) and outputs them, so the test can read the
- *   message that would have been sent.
+ *   message that would have been sent. A Respond to Webhook node is one too: its response body
+ *   is the message (outside a webhook call n8n's node has no caller to answer and refuses to run).
  * - Credentials: references are kept; the test imports credentials with the same ids, pointing
  *   at servers on loopback (see `credentialsFor` in examples.e2e.ts).
  *
@@ -27,6 +28,7 @@ export const NOTIFICATION_FIELDS: Record<string, string[]> = {
 	'n8n-nodes-base.emailSend': ['toEmail', 'subject', 'text', 'html'],
 	'n8n-nodes-base.microsoftTeams': ['message'],
 	'n8n-nodes-base.telegram': ['text'],
+	'n8n-nodes-base.respondToWebhook': ['responseBody'],
 };
 
 /** A sample of what n8n's Error Trigger emits when a workflow fails (see n8n's docs on error workflows). */
@@ -42,8 +44,19 @@ export const SAMPLE_WORKFLOW_ERROR = {
 	workflow: { id: 'TotvsNightlyPg01', name: 'TOTVS nightly backup (PostgreSQL) off-site, with Slack alerts' },
 };
 
+/** What n8n's Webhook node (v2) emits for a GET such as Prometheus' scrape. */
+export const SAMPLE_WEBHOOK_CALL = {
+	headers: { host: '127.0.0.1:5678', 'user-agent': 'Prometheus/2.42.0', accept: 'text/plain;version=0.0.4' },
+	params: {},
+	query: {},
+	body: {},
+	webhookUrl: 'http://127.0.0.1:5678/webhook/totvs-backup-metrics',
+	executionMode: 'production',
+};
+
 /** Trigger types and the JSON their stand-in emits (undefined: pass the Manual Trigger's item on). */
 export const TRIGGER_STAND_INS: Record<string, Record<string, unknown> | undefined> = {
+	'n8n-nodes-base.webhook': SAMPLE_WEBHOOK_CALL,
 	'n8n-nodes-base.scheduleTrigger': undefined,
 	'n8n-nodes-base.cron': undefined,
 	'n8n-nodes-base.interval': undefined,
