@@ -18,7 +18,8 @@ export function postgresConnection(data: ICredentialDataDecryptedObject): Postgr
 		database: String(data.database ?? ''),
 		user: String(data.user ?? ''),
 		password: String(data.password ?? ''),
-		sslMode: (data.sslMode as SslMode) ?? 'disable',
+		// A credential saved before the field existed gets the field's own default.
+		sslMode: (data.sslMode as SslMode) ?? 'prefer',
 		sslCa: data.sslCa ? String(data.sslCa) : undefined,
 		binFolder: data.binFolder ? String(data.binFolder) : undefined,
 	};
