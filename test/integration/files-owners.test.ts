@@ -8,6 +8,7 @@
  * which restores the content and says owners were not restored.
  */
 import { execFile, execFileSync } from 'node:child_process';
+import { build } from 'esbuild';
 import { mkdtempSync, rmSync } from 'node:fs';
 import {
 	appendFile,
@@ -417,26 +418,38 @@ describe('ids the ustar fields cannot hold, and owners recorded in the index', (
 	});
 });
 
-/** Runs restoreFilesChain in a child process started through `wrapper` (setpriv, unshare…), returning its result. */
+/**
+ * Runs restoreFilesChain in a child process started through `wrapper` (setpriv, unshare…), returning its result.
+ * The child is bundled (esbuild) into `home`, so the unprivileged user needs nothing from the checkout: a clone
+ * under a folder only root may enter (CI clones into one) works the same as any other.
+ */
 async function restoreInChild(
 	wrapper: string[],
 	setFolder: string,
 	target: string,
 	home: string,
 ): Promise<FilesRestoreResult> {
-	const script = join(home, 'restore-child.ts');
+	const entry = join(home, 'restore-child.ts');
+	const bundle = join(home, 'restore-child.js');
 	await writeFile(
-		script,
+		entry,
 		`import { restoreFilesChain } from ${JSON.stringify(join(__dirname, '../../core/sources/protheus-files/restore/chain-restore'))};\n` +
 			'restoreFilesChain({ setFolder: process.argv[2], target: process.argv[3] }).then((r) => process.stdout.write(JSON.stringify(r)), (e) => { console.error(e); process.exit(1); });\n',
 	);
-	await chmod(script, 0o644);
-	const tsx = join(__dirname, '../../node_modules/.bin/tsx');
+	await build({
+		entryPoints: [entry],
+		bundle: true,
+		platform: 'node',
+		format: 'cjs',
+		outfile: bundle,
+		logLevel: 'error',
+	});
+	await chmod(bundle, 0o644);
 	const stdout = await new Promise<string>((resolve, reject) =>
 		execFile(
 			wrapper[0],
-			[...wrapper.slice(1), tsx, script, setFolder, target],
-			{ cwd: join(__dirname, '../..'), env: { ...process.env, HOME: home } },
+			[...wrapper.slice(1), process.execPath, bundle, setFolder, target],
+			{ cwd: home, env: { ...process.env, HOME: home } },
 			(error, out, err) => (error ? reject(new Error(`${error.message}\n${err}`)) : resolve(out)),
 		),
 	);
