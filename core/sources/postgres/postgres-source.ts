@@ -28,6 +28,7 @@ import {
 	type InventoryOptions,
 	type TableCandidate,
 } from './inventory';
+import { isLockTimeout, isPgDumpLockFailure, limitLockWait, lockWaitArguments, lockWaitError } from './lock-wait';
 import { selectionArguments, type TableSelection } from './name-patterns';
 
 export interface PostgresDumpOptions {
@@ -42,6 +43,8 @@ export interface PostgresDumpOptions {
 	fingerprintRows: number;
 	/** Refuse to start when the staging disk clearly cannot hold the dump. */
 	checkFreeSpace: boolean;
+	/** How long pg_dump and our own queries wait for a table lock before giving up; 0 waits forever. */
+	lockWaitTimeoutSeconds: number;
 }
 
 export const defaultDumpOptions: PostgresDumpOptions = {
@@ -53,6 +56,7 @@ export const defaultDumpOptions: PostgresDumpOptions = {
 	exactCountMaxBytes: 0,
 	fingerprintRows: 1000,
 	checkFreeSpace: true,
+	lockWaitTimeoutSeconds: 600,
 };
 
 /** Compressed Protheus dumps are rarely above a quarter of the tables' size (char padding compresses well). */
@@ -86,6 +90,12 @@ export class PostgresSource implements Source<PostgresConnection, PostgresDumpOp
 			'Include Tables': options.selection.includeTables,
 			'Exclude Tables': options.selection.excludeTables,
 		});
+		if (!Number.isFinite(options.lockWaitTimeoutSeconds) || options.lockWaitTimeoutSeconds < 0)
+			throw new BackupError(
+				'INVALID_INPUT',
+				`Lock Wait Timeout must be 0 or more seconds, got ${options.lockWaitTimeoutSeconds}`,
+				'Give the seconds pg_dump may wait for a table lock (0 waits forever). Nothing was run.',
+			);
 		if (options.format === 'custom' && options.jobs > 1)
 			log.debug('Parallel jobs apply to the directory format only; the custom format is dumped by one process');
 		const pgDump = await findClientTool('pg_dump', connection.binFolder);
@@ -93,6 +103,7 @@ export class PostgresSource implements Source<PostgresConnection, PostgresDumpOp
 		compressionArgument(pgDump, options.compression, options.compressionLevel);
 		const client = await connect(connection);
 		try {
+			await limitLockWait(client, options.lockWaitTimeoutSeconds);
 			const facts = await readSourceFacts(client, connection, pgDump.version);
 			const serverMajor = Math.floor(facts.serverVersionNum / 10000);
 			requireClientForServer(pgDump, 'pg_dump', serverMajor, facts.serverVersion);
@@ -109,18 +120,22 @@ export class PostgresSource implements Source<PostgresConnection, PostgresDumpOp
 				`Pre-flight passed for ${describeConnection(connection)}: PostgreSQL ${facts.serverVersion}, ${tables.length} tables, pg_dump ${pgDump.version} (${pgDump.path})`,
 			);
 			return {
-				dump: (set) => this.dumpInSnapshot(client, request, facts, tables, pgDump, pgRestore, set),
+				dump: (set) =>
+					this.dumpInSnapshot(client, request, facts, tables, pgDump, pgRestore, set).catch(async (error) => {
+						throw await explainLockTimeout(error, request);
+					}),
 				close: () => client.end().catch(() => undefined),
 			};
 		} catch (error) {
 			await client.end().catch(() => undefined);
-			throw error;
+			throw await explainLockTimeout(error, request);
 		}
 	}
 
 	async inventory(connection: PostgresConnection, options: PostgresDumpOptions): Promise<PostgresInventory> {
 		const client = await connect(connection);
 		try {
+			await limitLockWait(client, options.lockWaitTimeoutSeconds);
 			await client.query('BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY');
 			const tables = await listTables(client, options.selection);
 			const inventory = await takeInventory(client, tables, inventoryOptions(options));
@@ -196,6 +211,15 @@ export class PostgresSource implements Source<PostgresConnection, PostgresDumpOp
 	}
 }
 
+/** Our own query gave up on a lock (SET lock_timeout): say who held it, as for pg_dump. */
+async function explainLockTimeout(
+	error: unknown,
+	request: DumpRequest<PostgresConnection, PostgresDumpOptions>,
+): Promise<unknown> {
+	if (!isLockTimeout(error)) return error;
+	return lockWaitError(request.connection, request.options.lockWaitTimeoutSeconds, '', error);
+}
+
 function inventoryOptions(options: PostgresDumpOptions): InventoryOptions {
 	return {
 		selection: options.selection,
@@ -258,6 +282,7 @@ async function runPgDump(
 		`--snapshot=${snapshot}`,
 		'--no-password',
 		'--verbose',
+		...lockWaitArguments(options.lockWaitTimeoutSeconds),
 		...compressionArgument(pgDump, options.compression, options.compressionLevel),
 		...selectionArguments(options.selection),
 	];
@@ -321,6 +346,12 @@ async function superviseDump(
 			);
 		if (code !== 0 && /No space left on device|Disk quota exceeded/.test(stderr.text()))
 			throw stagingError(Object.assign(new Error(stderr.lastLines(2)), { code: 'ENOSPC' }), set.root, 'writing to');
+		if (code !== 0 && isPgDumpLockFailure(stderr.text()))
+			throw await lockWaitError(
+				request.connection,
+				request.options.lockWaitTimeoutSeconds,
+				`pg_dump said: ${stderr.lastLines(3)}`,
+			);
 		if (code !== 0)
 			throw new BackupError(
 				'DUMP_FAILED',

@@ -105,6 +105,15 @@ const postgresOptions: INodeProperties = {
 				'Comma-separated pg_dump table patterns; empty backs up all tables. With tables given, only those tables are dumped (no functions).',
 		},
 		{
+			displayName: 'Lock Wait Timeout (Seconds)',
+			name: 'lockWaitTimeoutSeconds',
+			type: 'number',
+			default: 600,
+			typeOptions: { minValue: 0 },
+			description:
+				'How long the dump waits for a table another session locked (ALTER, TRUNCATE, VACUUM FULL) before failing with the name of that session. 0 waits forever.',
+		},
+		{
 			displayName: 'Parallel Jobs',
 			name: 'jobs',
 			type: 'number',
@@ -133,6 +142,7 @@ export function readPostgresOptions(ctx: IExecuteFunctions, itemIndex: number): 
 		exactCountMaxBytes: Number(o.exactCountLimitMb ?? 0) * 1024 * 1024,
 		fingerprintRows: Number(o.fingerprintRows ?? defaultDumpOptions.fingerprintRows),
 		checkFreeSpace: o.checkFreeSpace !== false,
+		lockWaitTimeoutSeconds: Number(o.lockWaitTimeoutSeconds ?? defaultDumpOptions.lockWaitTimeoutSeconds),
 	};
 }
 
