@@ -509,8 +509,15 @@ export async function startDriveEmulator(options: DriveEmulatorOptions = {}): Pr
 			if (req.method === 'GET' && url.searchParams.get('alt') === 'media') {
 				if (!file.blob)
 					return googleError(res, 403, 'fileNotDownloadable', 'Only files with binary content can be downloaded.');
-				res.writeHead(200, { 'content-type': file.mimeType, 'content-length': String(file.size) });
-				createReadStream(file.blob).pipe(res);
+				// A file deleted while its download starts: 404 like Drive, never an answer that stalls.
+				const content = createReadStream(file.blob);
+				content.once('error', () =>
+					res.headersSent ? res.destroy() : googleError(res, 404, 'notFound', `File not found: ${file.id}.`),
+				);
+				content.once('open', () => {
+					res.writeHead(200, { 'content-type': file.mimeType, 'content-length': String(file.size) });
+					content.pipe(res);
+				});
 				return;
 			}
 			if (req.method === 'GET') return json(res, 200, project(file, fields));

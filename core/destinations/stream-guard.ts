@@ -22,7 +22,7 @@ export interface GuardLimits {
 export function stallError(where: string, stallMs: number): BackupError {
 	return new BackupError(
 		'TIMEOUT',
-		`No data for ${Math.round(stallMs / 1000)} s while reading ${where}; the transfer was stopped`,
+		`No data for ${stallMs >= 1000 ? `${Math.round(stallMs / 1000)} s` : `${stallMs} ms`} while reading ${where}; the transfer was stopped`,
 		'The server or the network stalled (a hung disk or process on the server, a firewall dropping the connection). Check the server, then run again.',
 	);
 }
@@ -41,6 +41,7 @@ export async function sha256Of(source: Readable, where: string, stallMs: number 
 	return hash.digest('hex');
 }
 
+/** Make one right where it joins its pipeline: its timer may fail it, and the failure needs a listener. */
 export class StreamGuard extends Transform {
 	bytes = 0;
 	private timer?: NodeJS.Timeout;

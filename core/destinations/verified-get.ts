@@ -32,7 +32,7 @@ export async function verifiedGet<F extends FoundFile>(
 			localFile,
 			file,
 			where,
-			stallGuard(where, driver.stallTimeoutMs),
+			() => stallGuard(where, driver.stallTimeoutMs),
 			options,
 		);
 	} catch (error) {
@@ -56,14 +56,16 @@ export async function readSmall<F extends FoundFile>(
 		if (!file) return null;
 		if (file.size > maxBytes) throw tooBig(where, file.size, maxBytes);
 		const chunks: Buffer[] = [];
+		const source = await driver.openRead(rel, file);
+		// Made when the pipeline is, so its error always has a listener.
 		const guard = new StreamGuard({
 			maxBytes,
 			tooBig: (bytes) => tooBig(where, bytes, maxBytes, 'at least '),
 			stallMs: driver.stallTimeoutMs,
 			stalled: () => stallError(where, driver.stallTimeoutMs ?? 0),
 		});
-		await pipeline(await driver.openRead(rel, file), guard, async (source: AsyncIterable<Buffer>) => {
-			for await (const chunk of source) chunks.push(chunk);
+		await pipeline(source, guard, async (bytes: AsyncIterable<Buffer>) => {
+			for await (const chunk of bytes) chunks.push(chunk);
 		});
 		return Buffer.concat(chunks);
 	} catch (error) {
@@ -95,7 +97,7 @@ async function downloadToLocal(
 	localFile: string,
 	expected: FoundFile,
 	where: string,
-	guard: StreamGuard,
+	guard: () => StreamGuard,
 	options: TransferOptions,
 ): Promise<GetResult> {
 	const started = Date.now();
@@ -106,9 +108,10 @@ async function downloadToLocal(
 	);
 	const meter = new DigestingMeter(options.onProgress);
 	try {
+		const source = await openSource();
 		await pipeline(
-			await openSource(),
-			guard,
+			source,
+			guard(),
 			meter,
 			createWriteStream(temp, { flags: 'wx', mode: 0o640, highWaterMark: 1 << 20 }),
 			{ signal: options.signal },

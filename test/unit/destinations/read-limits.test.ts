@@ -116,6 +116,20 @@ describe('downloads that stall fail with TIMEOUT', () => {
 		expect(() => statSync(target)).toThrow();
 	});
 
+	it('the limit counts from when the source is open: a slow open then data is no stall, and no stray error', async () => {
+		const slowOpen: TransferDriver = {
+			...lyingDriver(128 * 1024, () => endless(2).stream, 200),
+			openRead: async () => {
+				await new Promise((resolve) => setTimeout(resolve, 600));
+				return endless(2).stream;
+			},
+		};
+		const buffer = await readSmall(slowOpen, 'prod/.lock.json', 1 << 20);
+		expect(buffer?.length).toBe(128 * 1024);
+		const target = path.join(scratch, 'slow-open', 'file.bin');
+		await expect(verifiedGet(slowOpen, 'prod/file.bin', target)).resolves.toMatchObject({ bytes: 128 * 1024 });
+	});
+
 	it('small reads too', async () => {
 		const outcome = await Promise.race([
 			readSmall(lyingDriver(10, silent, 300), 'prod/.lock.json', 1 << 20).then(
