@@ -1,6 +1,6 @@
 import type { INodeProperties } from 'n8n-workflow';
 import { destinationProperties } from './destination-parameters';
-import { DEFAULT_STAGING_FOLDER, STAGING_FOLDER_PLACEHOLDER } from './hints';
+import { DEFAULT_STAGING_FOLDER, STAGING_FOLDER_PLACEHOLDER, setFolderDescription } from './hints';
 import { sharedFolderProperties } from './sqlserver-access';
 
 /**
@@ -65,8 +65,7 @@ export const restoreSetProperties: INodeProperties[] = [
 		default: '={{ $json.location }}',
 		required: true,
 		displayOptions: { show: { setSource: ['item'] } },
-		description:
-			'Folder of the backup set, the one holding its manifest file. The default takes it from the TOTVS Dump or Verify item.',
+		description: setFolderDescription('TOTVS Dump or Verify'),
 	},
 	{
 		displayName: 'Backups Folder',

@@ -68,7 +68,6 @@ export async function execute(
 	const manifest = report.manifest ?? chosen.manifest;
 	const onSourceServer = manifest ? isSetSourceServer(manifest, address) : false;
 	const warnings = onSourceServer && manifest ? [sourceServerWarning(manifest, address, language)] : [];
-	if (onSourceServer) this.logger.warn(sourceServerWarning(manifest!, address, 'en'));
 	let record: IDataObject | null = null;
 	if (fetched && manifest) {
 		try {
