@@ -94,29 +94,47 @@ export class SafeWriter {
 		await this.parents(entry.segments);
 		const path = this.pathOf(entry.segments);
 		await this.removeExisting(path);
+		const tooLarge = (bytes: number | string) =>
+			new BackupError(
+				'RESTORE_FAILED',
+				`${entry.path}: the archive holds more than the ${expected.size} bytes its index records (${bytes} bytes); the restore stopped at that entry and removed its partial file`,
+				'The archive was damaged or altered: verify the set and use another copy.',
+			);
+		// The header's size is known before any byte is written: refuse at once.
+		if (typeof entry.header.size === 'number' && entry.header.size > expected.size) {
+			entry.stream.resume();
+			throw tooLarge(entry.header.size);
+		}
 		const hash = createHash('sha256');
 		let size = 0;
 		// 'wx': never follow or reuse whatever is at the path (removed just above).
 		const out = createWriteStream(path, { flags: 'wx', mode: 0o600 });
 		try {
 			for await (const chunk of entry.stream as AsyncIterable<Buffer>) {
+				// Counted before writing, whatever the header said: never more than the index size on disk.
+				if (size + chunk.length > expected.size) throw tooLarge(`at least ${size + chunk.length}`);
 				hash.update(chunk);
 				size += chunk.length;
 				if (!out.write(chunk)) await once(out, 'drain');
 			}
 			out.end();
 			await once(out, 'close');
+			const sha256 = hash.digest('hex');
+			if (sha256 !== expected.sha256 || size !== expected.size)
+				throw new BackupError(
+					'RESTORE_FAILED',
+					`${entry.path}: restored content (${size} bytes, SHA-256 ${sha256.slice(0, 12)}…) differs from the index (${expected.size} bytes, ${expected.sha256?.slice(0, 12)}…)`,
+					'The archive was damaged or altered: verify the set and use another copy.',
+				);
 		} catch (error) {
-			out.destroy();
+			if (!out.closed) {
+				out.destroy();
+				await once(out, 'close').catch(() => undefined);
+			}
+			// Content that does not match the index is not restored content: leave none of it.
+			await unlink(path).catch(() => undefined);
 			throw error;
 		}
-		const sha256 = hash.digest('hex');
-		if (sha256 !== expected.sha256 || size !== expected.size)
-			throw new BackupError(
-				'RESTORE_FAILED',
-				`${entry.path}: restored content (${size} bytes, SHA-256 ${sha256.slice(0, 12)}…) differs from the index (${expected.size} bytes, ${expected.sha256?.slice(0, 12)}…)`,
-				'The archive was damaged or altered: verify the set and use another copy.',
-			);
 		return size;
 	}
 
