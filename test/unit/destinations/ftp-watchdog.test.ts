@@ -3,8 +3,8 @@
  * byte for three timeouts fails with TIMEOUT instead of hanging the workflow. A client whose
  * command never settles stands in for a server stuck in a state basic-ftp does not time out.
  */
-import { FtpDestination } from '../../core/destinations';
-import { BackupError } from '../../core/errors';
+import { FtpDestination } from '../../../core/destinations';
+import { BackupError } from '../../../core/errors';
 
 /** The destination's control connection, where a stuck client is put in place of a real one. */
 const connectionOf = (destination: FtpDestination) => (destination as unknown as { connection: object }).connection;

@@ -2,10 +2,10 @@ import { execFileSync } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { isPartialName, normalizeRemotePath, partialName } from '../../core/destinations/destination';
-import { normalizeCertFingerprint } from '../../core/destinations/ftp/tls';
-import { sshFingerprint } from '../../core/destinations/sftp/fingerprint';
-import { checkRemoteCopy } from '../../core/destinations/verification';
+import { isPartialName, normalizeRemotePath, partialName } from '../../../core/destinations/destination';
+import { normalizeCertFingerprint } from '../../../core/destinations/ftp/tls';
+import { sshFingerprint } from '../../../core/destinations/sftp/fingerprint';
+import { checkRemoteCopy } from '../../../core/destinations/verification';
 
 describe('destination helpers', () => {
 	it('partial names live in the same folder, hidden, and are recognised', () => {

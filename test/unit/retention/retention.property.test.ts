@@ -5,15 +5,15 @@
  * written in the issue, independently of core/retention's code.
  */
 import fc from 'fast-check';
-import type { BackupType } from '../../core/backup-set/manifest';
-import { calendarKeys } from '../../core/retention/calendar';
+import type { BackupType } from '../../../core/backup-set/manifest';
+import { calendarKeys } from '../../../core/retention/calendar';
 import {
 	planPrune,
 	type PrunePlan,
 	type RetentionPolicy,
 	type SetSummary,
 	type UnfinishedSummary,
-} from '../../core/retention/retention';
+} from '../../../core/retention/retention';
 
 const DAY = 86_400_000;
 const START = Date.parse('2024-01-01T00:00:00Z');

@@ -11,11 +11,11 @@
  * would lose parameters fails here, without a browser.
  */
 import type { INodeProperties, INodeTypeDescription } from 'n8n-workflow';
-import { TotvsDump } from '../../nodes/TotvsDump/TotvsDump.node';
-import { TotvsRestore } from '../../nodes/TotvsRestore/TotvsRestore.node';
-import { TotvsRestoreTest } from '../../nodes/TotvsRestoreTest/TotvsRestoreTest.node';
-import { TotvsUpload } from '../../nodes/TotvsUpload/TotvsUpload.node';
-import { TotvsVerify } from '../../nodes/TotvsVerify/TotvsVerify.node';
+import { TotvsDump } from '../../../nodes/TotvsDump/TotvsDump.node';
+import { TotvsRestore } from '../../../nodes/TotvsRestore/TotvsRestore.node';
+import { TotvsRestoreTest } from '../../../nodes/TotvsRestoreTest/TotvsRestoreTest.node';
+import { TotvsUpload } from '../../../nodes/TotvsUpload/TotvsUpload.node';
+import { TotvsVerify } from '../../../nodes/TotvsVerify/TotvsVerify.node';
 
 /** Parameters named in the credentials' `displayOptions.show` (editor-ui getNodeAuthFields). */
 function authFields(node: INodeTypeDescription): INodeProperties[] {

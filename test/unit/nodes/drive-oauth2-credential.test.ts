@@ -6,17 +6,17 @@
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { ICredentialDataDecryptedObject, INodeProperties } from 'n8n-workflow';
-import { BackupError } from '../../core/errors';
-import * as credentialModule from '../../credentials/TotvsGoogleDriveOAuth2Api.credentials';
-import { TotvsGoogleDriveOAuth2Api } from '../../credentials/TotvsGoogleDriveOAuth2Api.credentials';
-import { TotvsRestore } from '../../nodes/TotvsRestore/TotvsRestore.node';
-import { TotvsRestoreTest } from '../../nodes/TotvsRestoreTest/TotvsRestoreTest.node';
-import { TotvsUpload } from '../../nodes/TotvsUpload/TotvsUpload.node';
+import { BackupError } from '../../../core/errors';
+import * as credentialModule from '../../../credentials/TotvsGoogleDriveOAuth2Api.credentials';
+import { TotvsGoogleDriveOAuth2Api } from '../../../credentials/TotvsGoogleDriveOAuth2Api.credentials';
+import { TotvsRestore } from '../../../nodes/TotvsRestore/TotvsRestore.node';
+import { TotvsRestoreTest } from '../../../nodes/TotvsRestoreTest/TotvsRestoreTest.node';
+import { TotvsUpload } from '../../../nodes/TotvsUpload/TotvsUpload.node';
 import {
 	CONFIG_FROM_CREDENTIAL,
 	DESTINATION_CREDENTIAL,
 	googleDriveOAuth2Config,
-} from '../../nodes/shared/destination-credentials';
+} from '../../../nodes/shared/destination-credentials';
 
 const ACCESS_TOKEN = 'ya29.a0AfB_byC-access-token-value-0123456789';
 const REFRESH_TOKEN = '1//0gLrefresh-token-value-abcdefghijklmnop';
@@ -106,7 +106,7 @@ describe('TOTVS Google Drive OAuth2 credential: description', () => {
 	});
 
 	it('is registered in package.json and exported from index.ts', () => {
-		const root = join(__dirname, '..', '..');
+		const root = join(__dirname, '..', '..', '..');
 		const pkg = JSON.parse(readFileSync(join(root, 'package.json'), 'utf8')) as { n8n: { credentials: string[] } };
 		expect(pkg.n8n.credentials).toContain('dist/credentials/TotvsGoogleDriveOAuth2Api.credentials.js');
 		expect(readFileSync(join(root, 'index.ts'), 'utf8')).toContain(
