@@ -94,6 +94,18 @@ async function startWorker(
 	const exitedPromise = new Promise<void>((resolve) => child.once('exit', () => ((exited = true), resolve())));
 	const killOnExit = () => child.kill('SIGKILL');
 	process.once('exit', killOnExit);
+	// A test runner killed itself (SIGKILL, a CI limit) runs no exit handler: a watchdog stops the worker then.
+	spawn(
+		'/bin/sh',
+		[
+			'-c',
+			'while kill -0 "$1" 2>/dev/null; do sleep 1; done; kill -9 "$2" 2>/dev/null',
+			'worker-watchdog',
+			String(process.pid),
+			String(child.pid),
+		],
+		{ detached: true, stdio: 'ignore' },
+	).unref();
 	const worker: QueueWorker = {
 		index,
 		instance,
@@ -124,7 +136,10 @@ async function startWorker(
 		if (ready) return worker;
 		if (exited)
 			throw new Error(`n8n worker ${index} exited while starting (${machineState()}):\n${outputTail(output)}`);
-		if (Date.now() - sampled > 10_000) ((sampled = Date.now()), watch.sample());
+		if (Date.now() - sampled > 10_000) {
+			sampled = Date.now();
+			watch.sample();
+		}
 		const stalled = watch.stalled();
 		if (stalled) {
 			await worker.kill('SIGTERM');
