@@ -97,6 +97,10 @@ export async function execute(
 			deleted: result.deleted,
 			toDelete: all.filter((d) => d.action === 'delete'),
 			kept: all.filter((d) => d.action === 'keep'),
+			// Folders Prune saw but may not touch (not provably ours) and sets whose manifest is invalid.
+			ignored: result.ignored,
+			invalid: result.invalid,
+			lockWaitMs: result.lockWaitMs,
 		},
 		status: 'ok',
 		summary,
@@ -119,6 +123,9 @@ export function failed(this: IExecuteFunctions, i: number, _item: INodeExecution
 			deleted: [],
 			toDelete: [],
 			kept: [],
+			ignored: [],
+			invalid: [],
+			lockWaitMs: null,
 		},
 	};
 }
