@@ -7,6 +7,7 @@
 import { mkdtempSync, readdirSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { IN_PROGRESS_MARKER } from '../../../core/backup-set/manifest';
 import { BackupSetWriter } from '../../../core/backup-set/set-writer';
 import { isBackupError } from '../../../core/errors';
 import { silentLogger } from '../../../core/logger';
@@ -34,7 +35,8 @@ async function refusedBase(connection: PostgresConnection, environment: string) 
 	try {
 		await takeBaseBackup({ connection, environment, set, options: defaultPitrOptions, log: silentLogger });
 	} catch (error) {
-		expect(readdirSync(set.folder)).toEqual([]);
+		// Nothing written but the writer's own in-progress marker.
+		expect(readdirSync(set.folder)).toEqual([IN_PROGRESS_MARKER]);
 		await set.abort();
 		return error as Error & { code?: string; hint?: string };
 	}
