@@ -1,6 +1,6 @@
 import { spawn } from 'node:child_process';
-import { createReadStream, createWriteStream } from 'node:fs';
-import { chown, mkdir } from 'node:fs/promises';
+import { createReadStream } from 'node:fs';
+import { chown, mkdir, open } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 import { PassThrough, type Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
@@ -133,7 +133,7 @@ export async function extractTar(
 				stream.resume();
 			} else if (header.type === 'file' || header.type === 'contiguous-file') {
 				await makeFolder(dirname(path));
-				await pipeline(stream, createWriteStream(path, { mode: 0o600, flags: 'wx' }));
+				await writeEntry(stream, path);
 				if (owner) await chown(path, owner.uid, owner.gid);
 				result.files++;
 				result.bytes += header.size ?? 0;
@@ -158,4 +158,18 @@ export async function extractTar(
 		);
 	}
 	return result;
+}
+
+/**
+ * Writes one entry's bytes to a new file. tar-stream's entries are streamx streams, which
+ * Node's stream.pipeline cannot always tell have ended (an empty entry that ended before
+ * pipeline looked never settles it): they are read by async iteration instead.
+ */
+async function writeEntry(entry: Readable, path: string): Promise<void> {
+	const file = await open(path, 'wx', 0o600);
+	try {
+		for await (const chunk of entry) await file.write(chunk as Buffer);
+	} finally {
+		await file.close();
+	}
 }

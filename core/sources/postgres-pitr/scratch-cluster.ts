@@ -57,6 +57,7 @@ export interface ScratchServerOptions {
 	port: number;
 	/** OS user to run as (when we are root). */
 	user?: string;
+	onExit?: (code: number | null, signal: NodeJS.Signals | null) => void;
 }
 
 export interface ScratchServer {
@@ -82,8 +83,9 @@ export async function startServer(options: ScratchServerOptions): Promise<Scratc
 				done = true;
 				resolve(null);
 			});
-			child.on('exit', (code) => {
+			child.on('exit', (code, signal) => {
 				done = true;
+				options.onExit?.(code, signal);
 				resolve(code);
 			});
 		});
@@ -117,7 +119,8 @@ export function startWatchdog(options: ScratchServerOptions, scratchFolder: stri
 	const script = [
 		'parent=$1; pgctl=$2; data=$3; dir=$4; user=$5',
 		'trap "exit 0" TERM',
-		'while kill -0 "$parent" 2>/dev/null; do sleep 1; done',
+		// `wait` returns at once on a trapped signal, so a stopped watchdog goes away at once.
+		'while kill -0 "$parent" 2>/dev/null; do sleep 1 & wait $!; done',
 		'if [ -f "$data/postmaster.pid" ]; then',
 		'  if [ -n "$user" ]; then runuser -u "$user" -- "$pgctl" stop -D "$data" -m immediate -w;',
 		'  else "$pgctl" stop -D "$data" -m immediate -w; fi',

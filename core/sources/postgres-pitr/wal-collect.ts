@@ -1,6 +1,8 @@
 import { mkdir, readdir } from 'node:fs/promises';
+import type { Client } from 'pg';
 import type { ArtifactRecord } from '../../backup-set/manifest';
 import { BackupError } from '../../errors';
+import type { Logger } from '../../logger';
 import { childEnvironment, connect, type ClientToolInfo } from '../postgres';
 import type { PitrRunRequest } from './base-backup';
 import { classifyWalFile, formatLsn, parseLsn, segmentName, segmentOf, segmentStart } from './lsn';
@@ -93,6 +95,7 @@ export async function collectWal(request: WalCollectRequest): Promise<WalCollect
 			);
 
 		const end = await currentPosition(client);
+		await flushPastEnd(client, log);
 		const pgReceivewal = await findPitrClient('pg_receivewal', state.major, options.binFolder);
 		await mkdir(set.absolutePath(WAL_FOLDER), { mode: 0o750 });
 		await runReceivewal(request, pgReceivewal, slotName, end.lsn);
@@ -131,6 +134,30 @@ export async function collectWal(request: WalCollectRequest): Promise<WalCollect
 		};
 	} finally {
 		await client.end().catch(() => undefined);
+	}
+}
+
+/**
+ * Makes sure WAL past the end position is flushed, so pg_receivewal (which stops only once it
+ * received WAL past --endpos, and the server sends flushed WAL only) ends promptly. Without
+ * this an idle server can leave the tail of its WAL unflushed for minutes: the WAL writer
+ * flushes whole pages and asynchronous commits only, and after a segment switch the insert
+ * position even points past a page header nothing has written yet. A transaction with an xid
+ * committed with synchronous_commit = local flushes everything before its commit record; its
+ * commit, after the end, also lets a recovery to a time inside this set stop there cleanly.
+ * Without it (a read-only role, say) the run ends once the server flushes WAL of its own.
+ */
+async function flushPastEnd(client: Client, log: Logger): Promise<void> {
+	try {
+		await client.query('BEGIN READ WRITE');
+		await client.query('SET LOCAL synchronous_commit = local');
+		await client.query('SELECT pg_current_xact_id()');
+		await client.query('COMMIT');
+	} catch (error) {
+		await client.query('ROLLBACK').catch(() => undefined);
+		log.debug(
+			`Could not flush the WAL past the end position (${(error as Error).message}); waiting for the server to flush it`,
+		);
 	}
 }
 
