@@ -16,8 +16,8 @@ async function tarOf(
 ): Promise<Buffer> {
 	const pack = tar.pack();
 	const chunks: Buffer[] = [];
-	pack.on('data', (c: Buffer) => chunks.push(c));
-	const ended = new Promise((resolve) => pack.on('end', resolve));
+	pack.on('data', (c: unknown) => void chunks.push(c as Buffer));
+	const ended = new Promise<void>((resolve) => pack.on('end', () => resolve()));
 	for (const e of entries) {
 		if (e.type === 'directory') pack.entry({ name: e.name, type: 'directory', mode: 0o700 });
 		else pack.entry({ name: e.name, mode: 0o600 }, e.content ?? '');
