@@ -102,14 +102,7 @@ export async function findPrevious(
 		.filter((c) => c.parsed && (type === 'incremental' || c.parsed.type === 'full'))
 		.sort((a, b) => (a.parsed!.key < b.parsed!.key ? 1 : a.parsed!.key > b.parsed!.key ? -1 : 0));
 	let seenOtherRoots = false;
-	for (const { name } of candidates) {
-		const folder = join(where, name);
-		let manifest: Manifest;
-		try {
-			manifest = await readSet(folder);
-		} catch {
-			continue; // unfinished (no manifest yet) or unreadable: never built on
-		}
+	for await (const { folder, manifest } of newestFirst(where, candidates)) {
 		if (manifest.engine !== 'protheus-files') continue;
 		if (!sameRoots(manifestOf(manifest, 'protheus-files').source.roots, roots)) {
 			seenOtherRoots = true;
@@ -126,4 +119,31 @@ export async function findPrevious(
 	return {
 		problem: `no ${what} of these folders exists in ${where}${seenOtherRoots ? ' (there are file sets of other folders)' : ''}`,
 	};
+}
+
+/**
+ * The readable sets among `candidates` (sorted by name key, newest first), lazily, newest first.
+ * Names have one-second resolution, so a full and an incremental made in the same second tie on
+ * the key; sets that tie are ordered by their manifests' own times (milliseconds).
+ */
+async function* newestFirst(
+	where: string,
+	candidates: Array<{ name: string; parsed?: { key: string } }>,
+): AsyncGenerator<{ folder: string; manifest: Manifest }> {
+	for (let i = 0; i < candidates.length;) {
+		const key = candidates[i].parsed!.key;
+		const group: Array<{ folder: string; manifest: Manifest }> = [];
+		for (; i < candidates.length && candidates[i].parsed!.key === key; i++) {
+			const folder = join(where, candidates[i].name);
+			try {
+				group.push({ folder, manifest: await readSet(folder) });
+			} catch {
+				// unfinished (no manifest yet) or unreadable: never built on
+			}
+		}
+		group.sort((a, b) =>
+			a.manifest.finishedAt < b.manifest.finishedAt ? 1 : a.manifest.finishedAt > b.manifest.finishedAt ? -1 : 0,
+		);
+		yield* group;
+	}
 }
