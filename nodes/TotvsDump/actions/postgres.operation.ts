@@ -2,10 +2,10 @@ import type { IDataObject, IExecuteFunctions, INodeExecutionData, INodePropertie
 import { makeBackup, type BackupResult } from '../../../core/backup';
 import type { CompressionMethod } from '../../../core/backup-set/manifest';
 import { defaultDumpOptions, PostgresSource, type PostgresDumpOptions } from '../../../core/sources/postgres';
-import { backupItem, failedDumpFields, type BackupItemJson } from '../../shared/backup-item';
+import { backupItem, type BackupItemJson } from '../../shared/backup-item';
 import { splitList, summaryLanguage } from '../../shared/run-items';
 import { dumpSummary, languageOption, type Language } from '../../shared/summary';
-import { databaseOf, type DumpRun } from './run';
+import { failedDatabaseDump, type DumpRun } from './run';
 
 /** TOTVS Dump's options for a PostgreSQL source. */
 const postgresOptions: INodeProperties = {
@@ -185,15 +185,9 @@ export async function failed(
 	run: DumpRun,
 	startedAt: Date,
 ): Promise<IDataObject> {
-	const database = await databaseOf(run.postgres());
-	return failedDumpFields(
-		{
-			environment: run.environment(i),
-			component: 'database',
-			engine: 'postgres',
-			type: 'full',
-			database: database ?? undefined,
-		},
+	return failedDatabaseDump(
+		run.postgres(),
+		{ environment: run.environment(i), engine: 'postgres', type: 'full' },
 		startedAt,
 	);
 }

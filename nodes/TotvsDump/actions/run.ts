@@ -1,8 +1,9 @@
-import type { IExecuteFunctions } from 'n8n-workflow';
+import type { IDataObject, IExecuteFunctions } from 'n8n-workflow';
 import type { PostgresConnection } from '../../../core/sources/postgres';
 import type { SqlServerConnection } from '../../../core/sources/sqlserver';
 import { POSTGRES_CREDENTIAL, postgresConnection } from '../../shared/postgres-credential';
 import { SQLSERVER_CREDENTIAL, sqlServerConnection } from '../../shared/sqlserver-credential';
+import { failedDumpFields } from '../../shared/backup-item';
 
 /**
  * What TOTVS Dump's sources share during one execution: the server credential, read once, on
@@ -27,9 +28,18 @@ export function openDumpRun(ctx: IExecuteFunctions): DumpRun {
 	};
 }
 
-/** The database the credential names, for a failed item; null when the credential itself failed. */
-export const databaseOf = (connection: Promise<{ database: string }>) =>
-	connection.then(
+/**
+ * A database set that was asked for, not made: the fields of a success, with the database the
+ * credential names (left out when the credential itself failed).
+ */
+export async function failedDatabaseDump(
+	connection: Promise<{ database: string }>,
+	fields: { environment: string; engine: 'postgres' | 'sqlserver'; type: string },
+	startedAt: Date,
+): Promise<IDataObject> {
+	const database = await connection.then(
 		(c) => c.database,
-		() => null,
+		() => undefined,
 	);
+	return failedDumpFields({ ...fields, component: 'database', database }, startedAt);
+}

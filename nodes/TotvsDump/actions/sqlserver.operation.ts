@@ -7,11 +7,11 @@ import {
 	SqlServerSource,
 	type SqlServerDumpOptions,
 } from '../../../core/sources/sqlserver';
-import { backupItem, failedDumpFields, type BackupItemJson } from '../../shared/backup-item';
+import { backupItem, type BackupItemJson } from '../../shared/backup-item';
 import { SQLSERVER_FOLDER_PLACEHOLDER, SQLSERVER_MOUNT_PLACEHOLDER } from '../../shared/hints';
 import { summaryLanguage } from '../../shared/run-items';
 import { languageOption, type Language } from '../../shared/summary';
-import { databaseOf, type DumpRun } from './run';
+import { failedDatabaseDump, type DumpRun } from './run';
 
 const show = { show: { source: ['sqlserver'] } };
 
@@ -170,15 +170,9 @@ export async function failed(
 	run: DumpRun,
 	startedAt: Date,
 ): Promise<IDataObject> {
-	const database = await databaseOf(run.sqlServer());
-	return failedDumpFields(
-		{
-			environment: run.environment(i),
-			component: 'database',
-			engine: 'sqlserver',
-			type: backupTypeOf(this, i),
-			database: database ?? undefined,
-		},
+	return failedDatabaseDump(
+		run.sqlServer(),
+		{ environment: run.environment(i), engine: 'sqlserver', type: backupTypeOf(this, i) },
 		startedAt,
 	);
 }
