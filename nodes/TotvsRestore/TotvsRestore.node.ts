@@ -17,7 +17,11 @@ export class TotvsRestore implements INodeType {
 		name: 'totvsRestore',
 		icon: 'file:totvsRestore.svg',
 		group: ['transform'],
-		version: 1,
+		// version [1] with defaultVersion 1, not version 1: n8n adds a "Custom API Call" operation to
+		// nodes whose credentials extend oAuth2Api (Sign in with Google), but only to a description
+		// whose defaultVersion is absent or equal to its version (test/unit/nodes/custom-api-call.test.ts).
+		version: [1],
+		defaultVersion: 1,
 		subtitle: '={{ "Restore into " + ($parameter["targetDatabase"] || "(no target yet)") }}',
 		description:
 			'Recover a TOTVS database from a backup set: restored under a temporary name, checked, then given the target name',

@@ -16,7 +16,11 @@ export class TotvsRestoreTest implements INodeType {
 		name: 'totvsRestoreTest',
 		icon: 'file:totvsRestoreTest.svg',
 		group: ['transform'],
-		version: 1,
+		// version [1] with defaultVersion 1, not version 1: n8n adds a "Custom API Call" operation to
+		// nodes whose credentials extend oAuth2Api (Sign in with Google), but only to a description
+		// whose defaultVersion is absent or equal to its version (test/unit/nodes/custom-api-call.test.ts).
+		version: [1],
+		defaultVersion: 1,
 		subtitle: '={{ "Restore test on " + ($parameter["restoreServer"] === "sqlserver" ? "SQL Server" : "PostgreSQL") }}',
 		description:
 			'Prove a TOTVS backup restores: restore it into a scratch database, check the ERP data against the manifest, drop it',

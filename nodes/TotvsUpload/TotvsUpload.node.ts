@@ -13,7 +13,11 @@ export class TotvsUpload implements INodeType {
 		name: 'totvsUpload',
 		icon: 'file:totvsUpload.svg',
 		group: ['output'],
-		version: 1,
+		// version [1] with defaultVersion 1, not version 1: n8n adds a "Custom API Call" operation to
+		// nodes whose credentials extend oAuth2Api (Sign in with Google), but only to a description
+		// whose defaultVersion is absent or equal to its version (test/unit/nodes/custom-api-call.test.ts).
+		version: [1],
+		defaultVersion: 1,
 		subtitle: '={{ $parameter["operation"] + ": " + $parameter["destination"] }}',
 		description:
 			'Copy TOTVS backup sets off-site (SFTP, FTP/FTPS, Google Drive, network folder), verified; list, download and prune them',
