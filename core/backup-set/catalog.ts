@@ -1,7 +1,10 @@
 import { readdir, readFile, stat } from 'node:fs/promises';
-import { join } from 'node:path';
+import { basename, join } from 'node:path';
 import { BackupError, systemErrorCode } from '../errors';
-import { MANIFEST_FILE, parseManifest, type Manifest } from './manifest';
+import { isSealingError, verifyManifestSignature } from '../sealing';
+import { MANIFEST_FILE, MANIFEST_SIGNATURE_FILE, parseManifest, type Manifest } from './manifest';
+import { unsealManifest } from './sealed-read';
+import { currentSetKeys, verifyingKeys } from './set-keys';
 
 export interface CatalogEntry {
 	environment: string;
@@ -26,12 +29,18 @@ export interface Catalog {
 	invalid: Array<{ folder: string; reason: string }>;
 }
 
-/** Reads and validates the manifest of the set in `folder`. */
+/**
+ * Reads and validates the manifest of the set in `folder`: the one place a manifest is read.
+ * With the execution's keys (set-keys.ts): the signature (manifest.json.sig) must verify against
+ * a trusted key when any is configured (an unsigned set only with the explicit opt-in), and a
+ * sealed set is unsealed when an identity opens it (inventory and plaintext hashes filled in).
+ * Without an identity a sealed set reads with `inventory: null` (see isSealedWithoutKeys).
+ */
 export async function readSet(folder: string): Promise<Manifest> {
 	const manifestPath = join(folder, MANIFEST_FILE);
-	let text: string;
+	let bytes: Buffer;
 	try {
-		text = await readFile(manifestPath, 'utf8');
+		bytes = await readFile(manifestPath);
 	} catch (error) {
 		if (systemErrorCode(error) === 'ENOENT')
 			throw new BackupError(
@@ -41,7 +50,31 @@ export async function readSet(folder: string): Promise<Manifest> {
 			);
 		throw error;
 	}
-	return parseManifest(text, manifestPath);
+	const keys = currentSetKeys();
+	const trusted = verifyingKeys(keys);
+	if (trusted.length) await checkSignature(folder, bytes, trusted, keys?.allowUnsigned ?? false);
+	const manifest = parseManifest(bytes.toString('utf8'), manifestPath);
+	return keys?.identities?.length ? unsealManifest(folder, manifest, keys.identities) : manifest;
+}
+
+async function checkSignature(
+	folder: string,
+	bytes: Buffer,
+	trusted: ReturnType<typeof verifyingKeys>,
+	allowUnsigned: boolean,
+): Promise<void> {
+	let signature: Buffer | undefined;
+	try {
+		signature = await readFile(join(folder, MANIFEST_SIGNATURE_FILE));
+	} catch (error) {
+		if (systemErrorCode(error) !== 'ENOENT') throw error;
+	}
+	try {
+		verifyManifestSignature(bytes, signature, trusted, { name: `Backup set ${basename(folder)} (${folder})` });
+	} catch (error) {
+		if (allowUnsigned && isSealingError(error, 'SIGNATURE_MISSING')) return;
+		throw error;
+	}
 }
 
 /**

@@ -32,6 +32,11 @@ import {
  * MANIFEST_FORMAT_VERSION when a reader of the old format would misread the new one.
  */
 export const MANIFEST_FORMAT_VERSION = 1;
+/**
+ * Sealed sets (encryption 'age', inventory in the sealed part) are format 2, so a version that
+ * cannot read them says "update the package" instead of misreading them. Plain sets stay 1.
+ */
+export const SEALED_MANIFEST_FORMAT_VERSION = 2;
 export const MANIFEST_FILE = 'manifest.json';
 /**
  * Written into a set folder first, before any artifact (by the set writer in the staging folder,
@@ -40,6 +45,12 @@ export const MANIFEST_FILE = 'manifest.json';
  * Not hidden (no leading dot): some FTP servers do not list dot files.
  */
 export const IN_PROGRESS_MARKER = 'totvs-in-progress.json';
+/** The detached Ed25519 signature of manifest.json (core/sealing's SIGNATURE_SUFFIX), next to it. */
+export const MANIFEST_SIGNATURE_FILE = 'manifest.json.sig';
+/** Artifact kind of a sealed set's sealed manifest part (see SealedPart). */
+export const SEALED_PART_KIND = 'sealed-manifest';
+/** Suffix of every artifact of a sealed set: each is an age file. */
+export const SEALED_SUFFIX = '.age';
 
 export type * from './postgres-manifest';
 export type * from './sqlserver-manifest';
@@ -57,6 +68,31 @@ export interface ArtifactRecord {
 	sha256: string;
 	/** What reads it: 'pg_dump-custom', 'pg_dump-directory' (one file of a -Fd dump)… */
 	kind: string;
+	/**
+	 * Sealed sets only, and only in the view readSet gives with an identity (never written to
+	 * manifest.json): the plaintext's size and SHA-256, from the sealed part. `bytes`/`sha256`
+	 * above are always those of the file as stored (the ciphertext, for a sealed set).
+	 */
+	plaintext?: { bytes: number; sha256: string };
+}
+
+/**
+ * How a set's artifacts are stored. 'age': every artifact is an age file (age-encryption.org/v1,
+ * X25519) for the recipients whose key fingerprints are listed; what reveals data (the inventory:
+ * table names, row counts and fingerprints, business dates; plaintext hashes) is in the sealed
+ * part, the artifact `sealedPart`, and manifest.json holds `inventory: null`.
+ */
+export type Encryption =
+	{ method: 'none' } | { method: 'age'; recipients: Array<{ fingerprint: string }>; sealedPart: string };
+
+/** The content of a sealed set's sealed part (JSON, sealed like the artifacts). */
+export interface SealedPart {
+	format: 'totvs-backup-sealed/1';
+	/** Binds the part to its set: a part copied from another set is refused. */
+	backupId: string;
+	inventory: Inventory;
+	/** Plaintext size and SHA-256 of each artifact, by path (the sealed part itself excluded). */
+	plaintext: Record<string, { bytes: number; sha256: string }>;
 }
 
 /** Per engine: what the manifest says about the source and what was in it at dump time. */
@@ -85,8 +121,13 @@ export interface Manifest {
 	source: SourceFacts;
 	options: Record<string, unknown>;
 	compression: { method: CompressionMethod; level: number | null };
-	encryption: { method: 'none' };
+	encryption: Encryption;
 	artifacts: ArtifactRecord[];
+	/**
+	 * What was in the source at dump time. For a sealed set, manifest.json holds null here and
+	 * readSet fills it from the sealed part when an identity opens it: code that reads the
+	 * inventory of a set it did not just make asks `isSealedWithoutKeys` first.
+	 */
 	inventory: Inventory;
 	/** Shared by the sets of one restore point (database + files made in one run). */
 	restorePointId?: string;
@@ -121,8 +162,27 @@ const isoTime = string(/^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d+)?Z$/, 'an ISO
 const sha256 = string(/^[0-9a-f]{64}$/, '64 lowercase hex characters');
 const artifactPath = relativePath('a relative path inside the set folder', {
 	strict: true,
-	reserved: [MANIFEST_FILE, IN_PROGRESS_MARKER],
+	reserved: [MANIFEST_FILE, IN_PROGRESS_MARKER, MANIFEST_SIGNATURE_FILE],
 });
+const fingerprint = string(/^[0-9a-f]{16}$/, '16 lowercase hex characters (a key fingerprint)');
+
+const encryptionSchema: Check = (value, path) => {
+	const method = (value as { method?: unknown } | null)?.method;
+	if (method === 'age')
+		return object({
+			method: oneOf('age'),
+			recipients: arrayOf(object({ fingerprint })),
+			sealedPart: artifactPath,
+		})(value, path);
+	return object({ method: oneOf('none', 'age') })(value, path);
+};
+
+/** The manifest is of a sealed set (its artifacts are age files). */
+export const isSealed = (manifest: Pick<Manifest, 'encryption'>): boolean => manifest.encryption.method === 'age';
+
+/** A sealed set read without an identity: its inventory (and plaintext hashes) are not available. */
+export const isSealedWithoutKeys = (manifest: Manifest): boolean =>
+	isSealed(manifest) && (manifest.inventory as Inventory | null) === null;
 
 const commonSchema: Check = object({
 	formatVersion: integer(1),
@@ -143,7 +203,7 @@ const commonSchema: Check = object({
 		method: oneOf('none', 'gzip', 'zstd', 'lz4', 'sqlserver-native'),
 		level: nullable(integer()),
 	}),
-	encryption: object({ method: oneOf('none') }),
+	encryption: encryptionSchema,
 	artifacts: arrayOf(object({ path: artifactPath, bytes: integer(), sha256, kind: string() })),
 	inventory: anything, // checked per engine below
 	// Reserved for later engines; checked when present so a typo is caught.
@@ -162,7 +222,7 @@ function idProblem(manifest: Manifest): string | undefined {
 		['baseBackupId', manifest.baseBackupId],
 		['parentBackupId', manifest.parentBackupId],
 	];
-	if (manifest.engine === 'protheus-files')
+	if (manifest.engine === 'protheus-files' && manifest.inventory)
 		(manifest.inventory as FilesInventory).entries.forEach((entry, i) => {
 			if (entry.from !== null) ids.push([`inventory.entries[${i}].from`, entry.from]);
 		});
@@ -177,14 +237,20 @@ function idProblem(manifest: Manifest): string | undefined {
 const manifestSchema: Check = (value, path) => {
 	const problem = commonSchema(value, path);
 	if (problem) return problem;
-	const manifest = value as { engine: Engine; source: unknown; inventory: unknown };
+	const manifest = value as Manifest;
 	const schemas = engineSchemas[manifest.engine];
 	if (!schemas) return `engine: "${manifest.engine}" is not supported by this version`;
-	return (
-		schemas.source(manifest.source, 'source') ??
-		schemas.inventory(manifest.inventory, 'inventory') ??
-		idProblem(value as Manifest)
-	);
+	// A sealed set's inventory is in its sealed part: manifest.json holds null (checked again when unsealed).
+	const inventoryProblem =
+		isSealed(manifest) && (manifest.inventory as Inventory | null) === null
+			? undefined
+			: schemas.inventory(manifest.inventory, 'inventory');
+	const sealedPartProblem =
+		manifest.encryption.method === 'age' &&
+		!manifest.artifacts.some((a) => a.path === (manifest.encryption as { sealedPart: string }).sealedPart)
+			? `encryption.sealedPart: ${JSON.stringify(manifest.encryption.sealedPart)} is not one of the artifacts`
+			: undefined;
+	return schemas.source(manifest.source, 'source') ?? inventoryProblem ?? sealedPartProblem ?? idProblem(manifest);
 };
 
 /**
@@ -202,10 +268,10 @@ export function parseManifest(text: string, where: string): Manifest {
 		);
 	}
 	const version = (value as { formatVersion?: unknown } | null)?.formatVersion;
-	if (typeof version === 'number' && version > MANIFEST_FORMAT_VERSION) {
+	if (typeof version === 'number' && version > SEALED_MANIFEST_FORMAT_VERSION) {
 		throw new ManifestError(
 			where,
-			`it uses manifest format ${version}, newer than the ${MANIFEST_FORMAT_VERSION} this version of n8n-nodes-totvs-backup reads`,
+			`it uses manifest format ${version}, newer than the ${SEALED_MANIFEST_FORMAT_VERSION} this version of n8n-nodes-totvs-backup reads`,
 			'Update the n8n-nodes-totvs-backup package on this n8n instance.',
 		);
 	}
@@ -230,4 +296,11 @@ export class ManifestError extends BackupError {
 		super('MANIFEST_INVALID', `Manifest ${manifestPath} is invalid: ${reason}`, hint);
 		this.name = 'ManifestError';
 	}
+}
+
+/** Why `inventory` is not a valid inventory of `engine` (a sealed part's content is checked with it). */
+export function inventoryProblem(engine: Engine, inventory: unknown): string | undefined {
+	const schemas = engineSchemas[engine];
+	if (!schemas) return `engine: "${engine}" is not supported by this version`;
+	return schemas.inventory(inventory, 'inventory');
 }
