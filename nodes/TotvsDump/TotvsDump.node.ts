@@ -1,5 +1,6 @@
 import type { IExecuteFunctions, INodeExecutionData, INodeType, INodeTypeDescription } from 'n8n-workflow';
 import { NodeConnectionTypes } from 'n8n-workflow';
+import { BACKUP_KEYS_TEST, backupKeysCredential, testBackupKeysCredential } from '../shared/backup-keys';
 import { DEFAULT_STAGING_FOLDER, STAGING_FOLDER_PLACEHOLDER } from '../shared/hints';
 import { POSTGRES_CREDENTIAL_TEST, testPostgresCredential } from '../shared/postgres-credential';
 import { SQLSERVER_CREDENTIAL_TEST, testSqlServerCredential } from '../shared/sqlserver-credential';
@@ -34,6 +35,7 @@ export class TotvsDump implements INodeType {
 				testedBy: 'totvsSqlServerConnectionTest',
 				displayOptions: { show: { source: ['sqlserver'] } },
 			},
+			backupKeysCredential('encryptAndSign', { source: ['postgres', 'sqlserver'] }),
 		],
 		properties: [
 			{
@@ -84,9 +86,21 @@ export class TotvsDump implements INodeType {
 				placeholder: STAGING_FOLDER_PLACEHOLDER,
 				description: `Local or mounted network folder where backup sets are written. It must exist. Leave empty for ${DEFAULT_STAGING_FOLDER}.`,
 			},
-			...sources.postgres.description,
+			{
+				displayName: 'Encrypt and Sign',
+				name: 'encryptAndSign',
+				type: 'boolean',
+				default: false,
+				displayOptions: { show: { source: ['postgres', 'sqlserver'] } },
+				description:
+					'Whether to encrypt every artifact as it is written (age, for the public keys of the TOTVS Backup Keys credential) and sign the manifest. The backup host needs only public keys; see docs/sealing.md.',
+			},
 			...sources.sqlserver.description,
-			...sources.protheusFiles.description,
+			// The Options collections after every main parameter: for "Database + Files", the
+			// database's Options between the files' parameters and their Files Options.
+			...sources.protheusFiles.description.filter((p) => p.name !== 'filesOptions'),
+			...sources.postgres.description,
+			...sources.protheusFiles.description.filter((p) => p.name === 'filesOptions'),
 			...sources.postgresAndFiles.description,
 		],
 	};
@@ -95,6 +109,7 @@ export class TotvsDump implements INodeType {
 		credentialTest: {
 			[POSTGRES_CREDENTIAL_TEST]: testPostgresCredential,
 			[SQLSERVER_CREDENTIAL_TEST]: testSqlServerCredential,
+			[BACKUP_KEYS_TEST]: testBackupKeysCredential,
 		},
 	};
 

@@ -116,6 +116,8 @@ const postgresOptions: INodeProperties = {
 		{
 			displayName: 'Parallel Jobs',
 			name: 'jobs',
+			// pg_dump runs workers for the directory format only (the custom format is one process).
+			displayOptions: { show: { format: ['directory'] } },
 			type: 'number',
 			default: 2,
 			typeOptions: { minValue: 1, maxValue: 32 },

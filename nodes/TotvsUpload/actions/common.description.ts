@@ -15,8 +15,9 @@ export const environment: INodeProperties = {
 };
 
 /**
- * One Options collection for every operation, each option saying which it is for: users' saved
- * workflows keep their options whatever the operation.
+ * One Options collection for every operation, each option shown for the operations that use it
+ * ('/operation': the root parameter): users' saved workflows keep their options whatever the
+ * operation, and "Add Option" lists only what the chosen operation reads.
  */
 export const options: INodeProperties = {
 	displayName: 'Options',
@@ -28,22 +29,25 @@ export const options: INodeProperties = {
 		{
 			displayName: 'Include Unfinished Sets',
 			name: 'includeUnfinished',
+			displayOptions: { show: { '/operation': ['list'] } },
 			type: 'boolean',
 			default: false,
 			description:
-				'Whether List also returns folders without manifest (interrupted or running uploads), with remoteStatus "unfinished"',
+				'Whether to also return folders without manifest (interrupted or running uploads), with remoteStatus "unfinished"',
 		},
 		{
 			displayName: 'PostgreSQL Client Folder',
 			name: 'pgClientFolder',
+			displayOptions: { show: { '/operation': ['download'] } },
 			type: 'string',
 			default: '',
 			placeholder: PG_CLIENT_FOLDER_PLACEHOLDER,
-			description: 'For Download: folder with pg_restore, used to verify the set. Empty: the newest found.',
+			description: 'Folder with pg_restore, used to verify the set. Empty: the newest found.',
 		},
 		{
 			displayName: 'Read Back to Verify',
 			name: 'readBack',
+			displayOptions: { show: { '/operation': ['upload'] } },
 			type: 'boolean',
 			default: false,
 			description:
@@ -52,27 +56,29 @@ export const options: INodeProperties = {
 		{
 			displayName: 'Time Zone',
 			name: 'timeZone',
+			displayOptions: { show: { '/operation': ['prune'] } },
 			type: 'string',
 			default: '',
 			placeholder: 'America/Sao_Paulo',
-			description: 'For Prune: time zone of the days, weeks, months and years. Empty: the workflow time zone.',
+			description: 'Time zone of the days, weeks, months and years. Empty: the workflow time zone.',
 		},
 		{
 			displayName: 'Unfinished Sets Older Than (Hours)',
 			name: 'unfinishedAfterHours',
+			displayOptions: { show: { '/operation': ['prune'] } },
 			type: 'number',
 			typeOptions: { minValue: 0 },
 			default: 24,
-			description: 'For Prune: remove folders without manifest (interrupted uploads) unchanged for longer than this',
+			description: 'Remove folders without manifest (interrupted uploads) unchanged for longer than this',
 		},
 		{
 			displayName: 'Wait for Lock (Seconds)',
 			name: 'waitForLockSeconds',
+			displayOptions: { show: { '/operation': ['upload', 'prune'] } },
 			type: 'number',
 			typeOptions: { minValue: 0 },
 			default: 60,
-			description:
-				'For Upload and Prune: how long to wait when another execution is writing to the same environment on this destination',
+			description: 'How long to wait when another execution is writing to the same environment on this destination',
 		},
 		languageOption,
 	],

@@ -1,0 +1,48 @@
+/**
+ * What n8n's editor shows for a given choice of operation, source or format: the parameters in
+ * the panel, in order, and what an Options collection offers under "Add Option". Computed with
+ * n8n-workflow's own display rule (NodeHelpers.displayParameterPath), as the editor does, so an
+ * option of another operation offered in the list fails here, without a browser (issue 16).
+ */
+import { TotvsDump } from '../../../nodes/TotvsDump/TotvsDump.node';
+import { TotvsUpload } from '../../../nodes/TotvsUpload/TotvsUpload.node';
+import { addOption, panel } from './editor-display';
+
+describe('TOTVS Upload: Options offer only what the operation uses', () => {
+	const upload = new TotvsUpload().description;
+	it.each([
+		['upload', ['readBack', 'waitForLockSeconds', 'language']],
+		['list', ['includeUnfinished', 'language']],
+		['download', ['pgClientFolder', 'language']],
+		['prune', ['timeZone', 'unfinishedAfterHours', 'waitForLockSeconds', 'language']],
+	])('%s', (operation, expected) => {
+		expect(addOption(upload, { operation }).sort()).toEqual([...expected].sort());
+	});
+});
+
+describe('TOTVS Dump', () => {
+	const dump = new TotvsDump().description;
+
+	it('Parallel Jobs is offered with the Directory format only', () => {
+		expect(addOption(dump, { source: 'postgres' })).not.toContain('jobs');
+		expect(addOption(dump, { source: 'postgres', options: { format: 'custom' } })).not.toContain('jobs');
+		expect(addOption(dump, { source: 'postgres', options: { format: 'directory' } })).toContain('jobs');
+	});
+
+	it('"Database + Files": the Options collections come after the main parameters', () => {
+		expect(panel(dump, { source: 'postgresAndFiles' })).toEqual([
+			'Source',
+			'Environment',
+			'Staging Folder',
+			'Backup Type',
+			'Folders',
+			'Appserver.ini Path',
+			'Options',
+			'Files Options',
+		]);
+	});
+
+	it('PostgreSQL keeps its order', () => {
+		expect(panel(dump, { source: 'postgres' })).toEqual(['Source', 'Environment', 'Staging Folder', 'Options']);
+	});
+});
