@@ -4,10 +4,11 @@
  * several files of one name in a folder; the oldest is the one that counts.
  */
 import { Readable } from 'node:stream';
-import { drive, type auth as googleAuth, type drive_v3 } from '@googleapis/drive';
+import type { drive_v3 } from '@googleapis/drive';
 import { BackupError } from '../../errors';
 import { baseName, parentOf, type RemoteFileInfo } from '../destination';
 import { withRetries } from '../retry';
+import { loadDriveModule, type DriveApi, type OAuthClient } from './client';
 import type { DriveContext } from './context';
 import { driveErrorFrom, DriveHttpError, fromGaxios, isTransient } from './errors';
 
@@ -32,25 +33,32 @@ export function fileInfo(file: DriveFile): RemoteFileInfo {
 }
 
 export class DriveFiles {
-	private readonly api: drive_v3.Drive;
+	private api?: Promise<DriveApi>;
 	/** Folder path (relative) -> id; '' is the root. */
 	private readonly folderIds = new Map<string, string>();
 	private rootChecked = false;
 
 	constructor(
 		private readonly context: DriveContext,
-		auth: InstanceType<typeof googleAuth.OAuth2>,
+		private readonly auth: () => Promise<OAuthClient>,
 	) {
-		// Node's own fetch: gaxios would otherwise load node-fetch with a dynamic import.
-		this.api = drive({
-			version: 'v3',
-			auth,
-			rootUrl: `${context.apiBase}/`,
-			retry: false,
-			timeout: context.timeoutMs,
-			fetchImplementation: fetch,
-		});
 		this.forget();
+	}
+
+	/** The googleapis client, made on the first call (see client.ts). */
+	private client(): Promise<DriveApi> {
+		this.api ??= Promise.all([loadDriveModule(), this.auth()]).then(([{ drive }, auth]) =>
+			// Node's own fetch: gaxios would otherwise load node-fetch with a dynamic import.
+			drive({
+				version: 'v3',
+				auth,
+				rootUrl: `${this.context.apiBase}/`,
+				retry: false,
+				timeout: this.context.timeoutMs,
+				fetchImplementation: fetch,
+			}),
+		);
+		return this.api;
 	}
 
 	/** Drops the cached folder ids (after close, or after a folder was deleted). */
@@ -65,11 +73,12 @@ export class DriveFiles {
 	}
 
 	/** A googleapis call with our backoff (the client's own retry is off). */
-	call<T>(request: () => Promise<{ data: T }>, signal?: AbortSignal): Promise<T> {
+	call<T>(request: (api: DriveApi) => Promise<{ data: T }>, signal?: AbortSignal): Promise<T> {
 		return withRetries(
 			async () => {
+				const api = await this.client();
 				try {
-					return (await request()).data;
+					return (await request(api)).data;
 				} catch (error) {
 					throw fromGaxios(error);
 				}
@@ -84,8 +93,8 @@ export class DriveFiles {
 		const files: DriveFile[] = [];
 		let pageToken: string | undefined;
 		do {
-			const page = await this.call(() =>
-				this.api.files.list({
+			const page = await this.call((api) =>
+				api.files.list({
 					...COMMON,
 					includeItemsFromAllDrives: true,
 					corpora: 'allDrives',
@@ -124,7 +133,7 @@ export class DriveFiles {
 			// Drive lists nothing for an unknown parent: check the root once so a wrong or
 			// unshared folder id is an error, not an empty destination.
 			const rootId = this.context.config.rootFolderId.trim();
-			const root = await this.call(() => this.api.files.get({ ...COMMON, fileId: rootId, fields: 'id,mimeType' }));
+			const root = await this.call((api) => api.files.get({ ...COMMON, fileId: rootId, fields: 'id,mimeType' }));
 			if (root.mimeType !== FOLDER_MIME)
 				throw new BackupError(
 					'INVALID_INPUT',
@@ -140,8 +149,8 @@ export class DriveFiles {
 		const name = baseName(relFolder);
 		let folder = (await this.childrenNamed(parentId, name)).find((file) => file.mimeType === FOLDER_MIME);
 		if (!folder && create) {
-			const created = await this.call(() =>
-				this.api.files.create({
+			const created = await this.call((api) =>
+				api.files.create({
 					...COMMON,
 					requestBody: { name, mimeType: FOLDER_MIME, parents: [parentId] },
 					fields: 'id,createdTime',
@@ -168,12 +177,12 @@ export class DriveFiles {
 	}
 
 	async rename(fileId: string, name: string): Promise<void> {
-		await this.call(() => this.api.files.update({ ...COMMON, fileId, requestBody: { name }, fields: 'id' }));
+		await this.call((api) => api.files.update({ ...COMMON, fileId, requestBody: { name }, fields: 'id' }));
 	}
 
 	/** Deletes a file or a folder with everything in it (permanent, not to the trash); gone already is fine. */
 	async deleteById(fileId: string): Promise<void> {
-		await this.call(() => this.api.files.delete({ ...COMMON, fileId })).catch((error) => {
+		await this.call((api) => api.files.delete({ ...COMMON, fileId })).catch((error) => {
 			if (error instanceof DriveHttpError && error.status === 404) return;
 			throw error;
 		});

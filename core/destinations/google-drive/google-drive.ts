@@ -6,7 +6,6 @@
  * upload is renamed from its partial name only after Drive's md5Checksum / sha256Checksum
  * match, so a final name never holds an incomplete or unverified file.
  */
-import { auth as googleAuth } from '@googleapis/drive';
 import { BackupError } from '../../errors';
 import {
 	baseName,
@@ -19,6 +18,7 @@ import {
 import type { TransferDriver } from '../driver';
 import { VerifiedDestination } from '../verified-destination';
 import { fetchToken } from './auth';
+import { loadDriveModule, type OAuthClient } from './client';
 import type { DriveContext } from './context';
 import { toBackupError } from './errors';
 import { DriveFiles, fileInfo, FOLDER_MIME } from './files';
@@ -32,7 +32,8 @@ export class GoogleDriveDestination extends VerifiedDestination<RemoteFileInfo &
 	readonly kind = 'google-drive' as const;
 	readonly exclusiveCreate = 'tie-break' as const;
 	protected readonly driver: TransferDriver<RemoteFileInfo & { id: string }>;
-	private readonly oauth;
+	/** googleapis' OAuth2 client, made on first use (client.ts); it keeps the token and refreshes it through our fetchToken. */
+	private readonly oauth: () => Promise<OAuthClient>;
 	private readonly files: DriveFiles;
 	private readonly uploads: ResumableUploads;
 	private readonly apiBase: string;
@@ -49,8 +50,13 @@ export class GoogleDriveDestination extends VerifiedDestination<RemoteFileInfo &
 		this.apiBase = (config.apiBaseUrl ?? 'https://www.googleapis.com').replace(/\/+$/, '');
 		const tokenUrl = config.tokenUrl ?? 'https://oauth2.googleapis.com/token';
 		const timeoutMs = config.timeoutMs ?? 60_000;
-		this.oauth = new googleAuth.OAuth2();
-		this.oauth.refreshHandler = async () => fetchToken(config, tokenUrl, timeoutMs);
+		let oauthClient: Promise<OAuthClient> | undefined;
+		this.oauth = () =>
+			(oauthClient ??= loadDriveModule().then(({ auth }) => {
+				const client = new auth.OAuth2();
+				client.refreshHandler = async () => fetchToken(config, tokenUrl, timeoutMs);
+				return client;
+			}));
 		const context: DriveContext = {
 			config,
 			apiBase: this.apiBase,
@@ -91,7 +97,7 @@ export class GoogleDriveDestination extends VerifiedDestination<RemoteFileInfo &
 	}
 
 	private async authHeader(): Promise<string> {
-		const { token } = await this.oauth.getAccessToken();
+		const { token } = await (await this.oauth()).getAccessToken();
 		if (!token)
 			throw new BackupError('AUTH_FAILED', 'No access token from Google', 'Check the Google Drive credential.');
 		return `Bearer ${token}`;

@@ -1,4 +1,4 @@
-import sql from 'mssql';
+import type * as Mssql from 'mssql';
 import { describeSqlServer, mssqlConfig, type SqlServerConnection } from './connection';
 import { connectionError, sqlServerError } from './errors';
 import { SqlError, type QueryOptions, type SqlMessage, type SqlResult, type SqlRunner } from './runner';
@@ -8,6 +8,13 @@ interface DriverMessage {
 	class?: number | string;
 	message?: string;
 }
+
+/**
+ * mssql loads on the first SQL Server connection, not with the nodes: with tedious and
+ * @azure/identity it is about 300 modules that PostgreSQL-only users would otherwise load at
+ * every n8n start (test/unit/footprint.test.ts holds this).
+ */
+const loadMssql = async (): Promise<typeof Mssql> => (await import('mssql')).default;
 
 const toMessage = (m: DriverMessage): SqlMessage => ({
 	number: Number(m.number ?? 0),
@@ -20,7 +27,8 @@ class MssqlRunner implements SqlRunner {
 	readonly description: string;
 
 	constructor(
-		private readonly pool: sql.ConnectionPool,
+		private readonly sql: typeof Mssql,
+		private readonly pool: Mssql.ConnectionPool,
 		private readonly connection: SqlServerConnection,
 		database: string,
 	) {
@@ -33,10 +41,10 @@ class MssqlRunner implements SqlRunner {
 		options: QueryOptions = {},
 	): Promise<SqlResult> {
 		// The second argument (per-request timeout overrides) exists in mssql 10+ but not in its typings.
-		const RequestWithOverrides = sql.Request as unknown as new (
-			pool: sql.ConnectionPool,
+		const RequestWithOverrides = this.sql.Request as unknown as new (
+			pool: Mssql.ConnectionPool,
 			overrides: { requestTimeout?: number },
-		) => sql.Request;
+		) => Mssql.Request;
 		const request = new RequestWithOverrides(
 			this.pool,
 			options.timeoutMs === undefined ? {} : { requestTimeout: options.timeoutMs },
@@ -76,6 +84,7 @@ export async function connectSqlServer(
 	connection: SqlServerConnection,
 	database = connection.database,
 ): Promise<SqlRunner> {
+	const sql = await loadMssql();
 	const pool = new sql.ConnectionPool(mssqlConfig(connection, database));
 	// An idle connection dropped by the server must not crash n8n's process.
 	pool.on('error', () => undefined);
@@ -85,5 +94,5 @@ export async function connectSqlServer(
 		await pool.close().catch(() => undefined);
 		throw connectionError(error, connection);
 	}
-	return new MssqlRunner(pool, connection, database);
+	return new MssqlRunner(sql, pool, connection, database);
 }
