@@ -1,5 +1,5 @@
 import { constants } from 'node:fs';
-import { access, mkdir, stat, statfs } from 'node:fs/promises';
+import { access, chmod, mkdir, stat, statfs } from 'node:fs/promises';
 import { homedir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { BackupError, systemErrorCode } from '../errors';
@@ -21,7 +21,12 @@ export function defaultStagingFolder(env: NodeJS.ProcessEnv = process.env): stri
  */
 export async function prepareStagingFolder(configured: string | undefined): Promise<string> {
 	const folder = configured?.trim() ? resolve(configured.trim()) : defaultStagingFolder();
-	if (!configured?.trim()) await mkdir(folder, { recursive: true, mode: 0o750 });
+	// Dumps hold the company's data: the folders we create are the n8n user's only.
+	if (!configured?.trim()) {
+		await mkdir(folder, { recursive: true, mode: 0o700 });
+		// Made wider by an older version (0750): the default folder is ours, private now. Best effort.
+		await chmod(folder, 0o700).catch(() => undefined);
+	}
 	let info;
 	try {
 		info = await stat(folder);

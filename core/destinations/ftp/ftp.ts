@@ -219,6 +219,7 @@ export class FtpDestination extends VerifiedDestination {
 			const source = new PassThrough();
 			source.end(data);
 			await client.uploadFrom(source, temp);
+			await this.connection.makePrivate(client, temp);
 			const checkedAt = Date.now();
 			if ((await this.connection.size(client, target)) !== undefined) {
 				await client.remove(temp, true);

@@ -16,6 +16,8 @@ export class FtpConnection {
 	/** Absolute root folder on the server. */
 	root = '/';
 	features = new Map<string, string>();
+	/** The server's answer to SITE CHMOD when it refused it (files then keep the server's modes). */
+	chmodRefused?: string;
 	/** basic-ftp runs one command at a time: every operation queues behind the previous one. */
 	private queue: Promise<unknown> = Promise.resolve();
 	/** Set while we wait on local work (hashing a large file), which is not the server's silence. */
@@ -166,9 +168,20 @@ export class FtpConnection {
 			if (result.code >= 400) {
 				// Already there, or a real refusal: CWD tells which.
 				await client.cd(this.abs(current));
-			}
+			} else await this.makePrivate(client, this.abs(current), '700');
 		}
 		await client.cd(this.root);
+	}
+
+	/**
+	 * `SITE CHMOD` (vsftpd, ProFTPD, Pure-FTPd): files 600, folders 700. Best effort: a server
+	 * without it (or with it off, vsftpd's chmod_enable=NO) keeps its own modes, the transfer goes
+	 * on, and `chmodRefused` says so; it is not asked again on this connection.
+	 */
+	async makePrivate(client: Client, absPath: string, mode: '600' | '700' = '600'): Promise<void> {
+		if (this.chmodRefused) return;
+		const reply = await client.sendIgnoringError(`SITE CHMOD ${mode} ${absPath}`).catch(() => undefined);
+		if (reply && reply.code >= 500) this.chmodRefused = `${reply.code} ${reply.message}`.trim();
 	}
 
 	async renameOver(client: Client, from: string, to: string): Promise<void> {

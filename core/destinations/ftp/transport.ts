@@ -32,7 +32,10 @@ export async function beginFtpUpload(
 			...(await connection.remoteHash(client, partial)),
 		}),
 		readBack: () => sha256Of(connection.readStream(client, partial), partial, connection.stallTimeoutMs),
-		commit: () => connection.renameOver(client, partial, connection.abs(rel)),
+		commit: async () => {
+			await connection.makePrivate(client, partial);
+			await connection.renameOver(client, partial, connection.abs(rel));
+		},
 		discard: async () => {
 			await client.remove(partial, true);
 		},

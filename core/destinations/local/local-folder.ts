@@ -21,6 +21,15 @@ import { VerifiedDestination } from '../verified-destination';
 import { fsyncFile } from '../verified-get';
 import { sha256Of } from '../stream-guard';
 
+/** What we write is readable by the n8n user only (the umask can only narrow these). */
+const PRIVATE_FILE = 0o600;
+const PRIVATE_FOLDER = 0o700;
+
+/** chmod, best effort: some network shares (CIFS without unix extensions) refuse it and keep their own modes. */
+async function makePrivate(file: string, mode: number): Promise<void> {
+	await fsp.chmod(file, mode).catch(() => undefined);
+}
+
 export class LocalFolderDestination extends VerifiedDestination {
 	readonly kind = 'local' as const;
 	readonly exclusiveCreate = 'atomic' as const;
@@ -82,7 +91,7 @@ export class LocalFolderDestination extends VerifiedDestination {
 		// On a network share the size alone proves little, and reading back is cheap here.
 		readBackByDefault: true,
 		beginPut: async (rel, localFile) => {
-			await fsp.mkdir(path.dirname(this.full(rel)), { recursive: true });
+			await fsp.mkdir(path.dirname(this.full(rel)), { recursive: true, mode: PRIVATE_FOLDER });
 			return this.partialUpload(rel, localFile);
 		},
 		statFile: (rel) => this.stat(rel),
@@ -100,7 +109,7 @@ export class LocalFolderDestination extends VerifiedDestination {
 				await pipeline(
 					createReadStream(localFile, { highWaterMark: 1 << 20 }),
 					meter,
-					createWriteStream(partial, { flags: 'w', mode: 0o640, highWaterMark: 1 << 20 }),
+					createWriteStream(partial, { flags: 'w', mode: PRIVATE_FILE, highWaterMark: 1 << 20 }),
 					{ signal: options.signal },
 				);
 				await fsyncFile(partial);
@@ -110,6 +119,8 @@ export class LocalFolderDestination extends VerifiedDestination {
 			readBack: (options) =>
 				sha256Of(createReadStream(partial, { highWaterMark: 1 << 20, signal: options.signal }), partial, undefined),
 			commit: async () => {
+				// A partial left by an earlier attempt kept its old mode through the 'w' open.
+				await makePrivate(partial, PRIVATE_FILE);
 				await fsp.rename(partial, this.full(rel));
 				return { modifiedAt: (await fsp.stat(this.full(rel))).mtime };
 			},
@@ -168,12 +179,12 @@ export class LocalFolderDestination extends VerifiedDestination {
 
 	async createExclusive(remotePath: string, content: string | Buffer): Promise<boolean> {
 		const target = this.full(remotePath);
-		await fsp.mkdir(path.dirname(target), { recursive: true });
+		await fsp.mkdir(path.dirname(target), { recursive: true, mode: PRIVATE_FOLDER });
 		// Write the whole content under a unique name, then link(): atomic and fails if the name
 		// exists, so a reader never sees a half-written lock (plain O_EXCL would allow that).
 		const temp = `${path.dirname(target)}/.${path.basename(target)}.${randomBytes(6).toString('hex')}.tmp`;
 		try {
-			await fsp.writeFile(temp, content, { flag: 'wx', mode: 0o640 });
+			await fsp.writeFile(temp, content, { flag: 'wx', mode: PRIVATE_FILE });
 			await fsp.link(temp, target);
 			return true;
 		} catch (error) {

@@ -10,6 +10,10 @@ import { normalizeRemotePath } from '../destination';
 import { loginOf, type SftpContext } from './context';
 import { loginError, NO_SUCH_FILE, statusCode } from './errors';
 
+/** What we write on the server is readable by the login user only. */
+export const PRIVATE_FILE = 0o600;
+export const PRIVATE_FOLDER = 0o700;
+
 /** Single-quotes a string for a POSIX shell. */
 function shellQuote(value: string): string {
 	return `'${value.replace(/'/g, `'\\''`)}'`;
@@ -62,11 +66,25 @@ export class SftpSession {
 			const abs = this.abs(current);
 			const st = await this.stat(abs);
 			if (st?.isDirectory()) continue;
-			await this.call((cb) => this.sftp.mkdir(abs, cb)).catch(async (error) => {
-				// Someone else may have made it in between.
-				if (!(await this.stat(abs))?.isDirectory()) throw error;
-			});
+			const made = await this.call((cb) => this.sftp.mkdir(abs, { mode: PRIVATE_FOLDER }, cb)).then(
+				() => true,
+				async (error) => {
+					// Someone else may have made it in between.
+					if (!(await this.stat(abs))?.isDirectory()) throw error;
+					return false;
+				},
+			);
+			// Servers apply their umask, some ignore the mode: say it again (only for folders we made).
+			if (made) await this.makePrivate(abs, PRIVATE_FOLDER);
 		}
+	}
+
+	/**
+	 * chmod on the server; best effort: a server that refuses SETSTAT (some appliances, Windows
+	 * servers) keeps its own modes, and the upload goes on.
+	 */
+	async makePrivate(absPath: string, mode = PRIVATE_FILE): Promise<void> {
+		await this.call((cb) => this.sftp.chmod(absPath, mode, cb)).catch(() => undefined);
 	}
 
 	/** Renames over an existing target atomically where the server can (posix-rename). */
@@ -95,7 +113,7 @@ export class SftpSession {
 
 	/** Writes a small file in one request ('wx': only if the name is free). */
 	async writeSmall(absPath: string, data: Buffer, flags: 'wx' | 'w'): Promise<void> {
-		const handle = await this.call<Buffer>((cb) => this.sftp.open(absPath, flags, { mode: 0o640 }, cb));
+		const handle = await this.call<Buffer>((cb) => this.sftp.open(absPath, flags, { mode: PRIVATE_FILE }, cb));
 		try {
 			if (data.length) await this.call((cb) => this.sftp.write(handle, data, 0, data.length, 0, cb));
 		} finally {

@@ -13,7 +13,7 @@ import { sha256Of } from '../stream-guard';
 import { abortError, DigestingMeter, hashFileInWorker, type LocalDigest } from '../verification';
 import { loginOf, type SftpContext } from './context';
 import { opensshError } from './errors';
-import type { SftpSession } from './session';
+import { PRIVATE_FILE, type SftpSession } from './session';
 import {
 	findOpensshClient,
 	opensshUpload,
@@ -56,6 +56,8 @@ export async function beginSftpUpload(
 	const target = session.abs(rel);
 	const partial = session.abs(partialName(rel));
 	const existing = await session.stat(partial);
+	// A partial an earlier attempt (or an older version) left keeps its mode on resume: private now.
+	if (existing) await session.makePrivate(partial);
 	return {
 		resumable: existing?.size ?? 0,
 		send: async (offset, options): Promise<SentFile> => ({
@@ -68,6 +70,8 @@ export async function beginSftpUpload(
 		}),
 		readBack: () => sha256Of(session.readStream(partial), `${context.describe()}/${rel}`, context.timeoutMs),
 		commit: async () => {
+			// Whatever made the file (a server that ignored the open mode), it is private under its final name.
+			await session.makePrivate(partial);
 			await session.renameOver(partial, target);
 			const final = await session.stat(target);
 			return { modifiedAt: final?.mtime ? new Date(final.mtime * 1000) : undefined };
@@ -145,9 +149,13 @@ async function uploadWithOpenssh(
 	const { config } = context;
 	const hashing = hashFileInWorker(send.localFile);
 	hashing.catch(() => undefined); // awaited below; avoid an unhandled rejection meanwhile
+	// `sftp put` creates the file with the LOCAL file's mode (a dump is often 0644); on an
+	// existing file it truncates and keeps the mode. So the partial is created private first,
+	// and is never readable by others, not even while it is being written.
+	if (send.offset === 0) await session.writeSmall(send.partial, Buffer.alloc(0), 'w');
 	const started = Date.now();
 	const onProgress = send.options.onProgress;
-	await opensshUpload(client, {
+	const run = opensshUpload(client, {
 		...loginOf(config),
 		hostKey: session.hostKey,
 		localFile: send.localFile,
@@ -159,6 +167,13 @@ async function uploadWithOpenssh(
 		onProgress: onProgress && ((bytes) => onProgress({ bytes, elapsedMs: Date.now() - started })),
 		signal: send.options.signal,
 		spawn: hooks.spawn,
+	});
+	await run.catch(async (error: unknown) => {
+		// The client failed before writing a byte (refused host key, login): the empty partial
+		// made above is ours only, so it goes; anything longer stays for a resume.
+		if (send.offset === 0 && (await session.stat(send.partial).catch(() => null))?.size === 0)
+			await session.unlink(send.partial).catch(() => undefined);
+		throw error;
 	});
 	return hashed(hashing, send);
 }
@@ -175,7 +190,7 @@ async function ssh2Upload(context: SftpContext, session: SftpSession, send: Send
 	const file = await fsp.open(send.localFile, 'r');
 	try {
 		const flags = send.offset > 0 ? 'r+' : 'w';
-		const remote = await session.call<Buffer>((cb) => sftp.open(send.partial, flags, { mode: 0o640 }, cb));
+		const remote = await session.call<Buffer>((cb) => sftp.open(send.partial, flags, { mode: PRIVATE_FILE }, cb));
 		try {
 			await pipelinedWrites(context, session, file, remote, send);
 			await session.call((cb) => sftp.ext_openssh_fsync(remote, cb)).catch(() => undefined);
