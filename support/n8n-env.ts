@@ -629,6 +629,32 @@ export interface RunningN8n {
 	stop(): Promise<void>;
 }
 
+/** One readiness probe (an HTTP request to a starting n8n) may take this long. */
+export const PROBE_TIMEOUT_MS = 10_000;
+
+/**
+ * One bounded GET: whether `ready` holds for the answer, and what was answered, for the error
+ * message when the wait ends without it ("503 n8n is starting up", "no answer within 10 s",
+ * "connect ECONNREFUSED").
+ */
+export async function probeAnswer(
+	url: string,
+	ready: (res: Response) => boolean,
+	timeoutMs = PROBE_TIMEOUT_MS,
+): Promise<{ ready: boolean; said: string }> {
+	const where = new URL(url).pathname;
+	try {
+		const res = await fetch(url, { signal: AbortSignal.timeout(timeoutMs) });
+		const ok = ready(res);
+		const text = await res.text().catch(() => '');
+		return { ready: ok, said: `${where} answered ${res.status} ${text.slice(0, 120).replace(/\s+/g, ' ')}`.trim() };
+	} catch (error) {
+		const e = error as Error & { cause?: { code?: string } };
+		const why = e.name === 'TimeoutError' ? `no answer within ${timeoutMs / 1000} s` : (e.cause?.code ?? e.message);
+		return { ready: false, said: `${where}: ${why}` };
+	}
+}
+
 /** Starting n8n: stopped only when it stalls (see ActivityLimits); a slow start under load is still a start. */
 export const START_LIMITS: ActivityLimits = { idleMs: 5 * 60_000, maxMs: 20 * 60_000 };
 
@@ -663,28 +689,36 @@ export async function startN8n(instance: N8nInstance, limits: ActivityLimits = S
 		await stop();
 		return new Error(`${what} (${machineState()}):\n${outputTail(output)}`);
 	};
-	/** Polls `ready` every half second until it holds, n8n exits, or n8n stalls. */
-	const waitFor = async (ready: () => Promise<boolean>, what: string) => {
+	/**
+	 * Probes `path` every half second until `ready` holds for an answer, n8n exits, or n8n stalls.
+	 * Each probe is bounded (probeAnswer), so a server that accepts and never answers cannot hold
+	 * the wait; the error names what was waited for, the last answer and n8n's log tail.
+	 */
+	const waitFor = async (probePath: string, ready: (res: Response) => boolean, what: string) => {
 		let sampled = Date.now();
+		let last = 'no answer yet';
 		for (;;) {
-			if (await ready().catch(() => false)) return;
-			if (exited) throw await failure(`n8n exited before ${what}`);
+			const probe = await probeAnswer(`${url}${probePath}`, ready);
+			last = probe.said;
+			if (probe.ready) return;
+			if (exited) throw await failure(`n8n exited before ${what} (last probe: ${last})`);
 			if (Date.now() - sampled >= SAMPLE_EVERY_MS) {
 				watch.sample();
 				sampled = Date.now();
 			}
 			const stalled = watch.stalled();
-			if (stalled) throw await failure(`n8n did not get to ${what} on ${url}: ${stalled}`);
+			if (stalled) throw await failure(`n8n did not get to ${what} on ${url}: ${stalled}; last probe: ${last}`);
 			await new Promise((r) => setTimeout(r, 500));
 		}
 	};
-	await waitFor(async () => (await fetch(`${url}/healthz`)).ok, 'answering /healthz');
+	await waitFor('/healthz', (res) => res.ok, 'answering /healthz');
 	// /healthz answers while n8n is still starting; every route then answers 200 with the text
 	// "n8n is starting up". Ready is when the REST API answers with JSON.
-	await waitFor(async () => {
-		const res = await fetch(`${url}/rest/settings`);
-		return res.ok && (res.headers.get('content-type') ?? '').includes('application/json');
-	}, 'answering its REST API');
+	await waitFor(
+		'/rest/settings',
+		(res) => res.ok && (res.headers.get('content-type') ?? '').includes('application/json'),
+		'answering its REST API',
+	);
 	return { url, process: child, output: () => output, stop };
 }
 

@@ -18,7 +18,9 @@ import {
 	n8nCli,
 	newInstance,
 	outputTail,
+	probeAnswer,
 	startN8n,
+	PROBE_TIMEOUT_MS,
 	type N8nInstall,
 	type N8nInstance,
 	type RunningN8n,
@@ -128,14 +130,17 @@ async function startWorker(
 	// database and Redis. A stalled start (no output, no CPU) fails with what it printed.
 	const watch = new ActivityWatch(worker.pid, { idleMs: 5 * 60_000, maxMs: 20 * 60_000 });
 	child.stdout.on('data', () => watch.output());
+	child.stderr.on('data', () => watch.output());
 	let sampled = Date.now();
+	let last = 'no answer yet';
 	for (;;) {
-		const ready = await fetch(`http://127.0.0.1:${healthPort}/healthz/readiness`)
-			.then((r) => r.ok)
-			.catch(() => false);
-		if (ready) return worker;
+		const probe = await probeAnswer(`http://127.0.0.1:${healthPort}/healthz/readiness`, (r) => r.ok);
+		last = probe.said;
+		if (probe.ready) return worker;
 		if (exited)
-			throw new Error(`n8n worker ${index} exited while starting (${machineState()}):\n${outputTail(output)}`);
+			throw new Error(
+				`n8n worker ${index} exited while starting (last readiness probe: ${last}; ${machineState()}):\n${outputTail(output)}`,
+			);
 		if (Date.now() - sampled > 10_000) {
 			sampled = Date.now();
 			watch.sample();
@@ -143,7 +148,9 @@ async function startWorker(
 		const stalled = watch.stalled();
 		if (stalled) {
 			await worker.kill('SIGTERM');
-			throw new Error(`n8n worker ${index} did not get ready: ${stalled}:\n${outputTail(output)}`);
+			throw new Error(
+				`n8n worker ${index} did not get ready (waited for its health check on port ${healthPort} to answer /healthz/readiness): ${stalled}; last probe: ${last}:\n${outputTail(output)}`,
+			);
 		}
 		await new Promise((r) => setTimeout(r, 500));
 	}
@@ -221,7 +228,10 @@ export async function waitForWebhook(url: string, path: string, timeoutMs = 5 * 
 	const deadline = Date.now() + timeoutMs;
 	let last = '';
 	while (Date.now() < deadline) {
-		const res = await fetch(`${url}/webhook/${path}`, { method: 'DELETE' }).catch(() => undefined);
+		const res = await fetch(`${url}/webhook/${path}`, {
+			method: 'DELETE',
+			signal: AbortSignal.timeout(PROBE_TIMEOUT_MS),
+		}).catch(() => undefined);
 		last = res ? `${res.status} ${(await res.text()).slice(0, 200)}` : 'no answer';
 		if (last.includes('Did you mean')) return;
 		await new Promise((r) => setTimeout(r, 500));

@@ -4,7 +4,8 @@
  * one user folder (the package installed once) and one staging folder. Executions are started
  * only through main's webhooks; the test reads the results from the webhook answers, the
  * workers' logs, the SFTP server's disk and n8n's own database. Faults: a worker killed with
- * SIGKILL mid-upload, a lock held by someone else, Redis restarted between executions.
+ * SIGKILL mid-upload and another mid-dump, a lock held by someone else, Redis restarted between
+ * executions.
  *
  * The tests run in order and share the cluster (starting it costs about a minute).
  */
@@ -54,6 +55,11 @@ const SRC = 'QueueSource00001';
 const BIG_SRC = 'QueueBigSource01';
 const SFTP = 'QueueSftp0000001';
 const SLOW_SFTP = 'QueueSlowSftp001';
+/** The big source behind a throttled link, so a worker can be killed mid-dump. */
+const SLOW_SRC = 'QueueSlowSource1';
+const DUMP_KILL_ENV = 'q-dumpkill';
+/** Server -> pg_dump throttle of SLOW_SRC: the ~50 MiB dump then takes tens of seconds. */
+const SLOW_DUMP_BYTES_PER_SECOND = 2 * 1024 * 1024;
 /** Upload throttle of the "slow" SFTP credential, so a worker can be killed mid-upload. */
 const SLOW_BYTES_PER_SECOND = 3 * 1024 * 1024;
 const BIG_TABLE_MB = 48;
@@ -113,11 +119,16 @@ const upload = (
 	parameters: { destination: 'sftp', operation: 'upload', setFolder, options: { waitForLockSeconds: 300, ...options } },
 	credentials: { totvsSftp: { id: credential, name: credential } },
 });
-const prune = (environment: string, options: Record<string, unknown> = {}): Node => ({
+const prune = (
+	environment: string,
+	options: Record<string, unknown> = {},
+	where: { destination: 'sftp' } | { destination: 'local'; localFolder: string } = { destination: 'sftp' },
+): Node => ({
 	name: 'TOTVS Upload',
 	type: UPLOAD_TYPE,
+	...(where.destination === 'sftp' ? { credentials: { totvsSftp: { id: SFTP, name: SFTP } } } : {}),
 	parameters: {
-		destination: 'sftp',
+		...where,
 		operation: 'prune',
 		environment,
 		dryRun: false,
@@ -129,7 +140,6 @@ const prune = (environment: string, options: Record<string, unknown> = {}): Node
 		minimumAgeDays: 0,
 		options: { waitForLockSeconds: 300, unfinishedAfterHours: 0, ...options },
 	},
-	credentials: { totvsSftp: { id: SFTP, name: SFTP } },
 });
 
 const workflows = () => [
@@ -155,6 +165,16 @@ const workflows = () => [
 		upload(SLOW_SFTP),
 	]),
 	chain('QueueBigPrune001', 'prune q-big', [webhookNode('prune-big'), prune(BIG_ENV)]),
+	chain('QueueDumpKill001', 'nightly q-dumpkill (slow source)', [
+		webhookNode('nightly-dumpkill'),
+		dump(DUMP_KILL_ENV, SLOW_SRC),
+		verify,
+		upload(SFTP),
+	]),
+	chain('QueueDumpKillPrn', 'prune q-dumpkill in the staging folder', [
+		webhookNode('prune-staging-dumpkill'),
+		prune(DUMP_KILL_ENV, {}, { destination: 'local', localFolder: staging }),
+	]),
 ];
 const HOOKS = [
 	...NIGHTLY_ENVS.map((env) => `nightly-${env}`),
@@ -164,35 +184,44 @@ const HOOKS = [
 	'prune-same',
 	'nightly-big',
 	'prune-big',
+	'nightly-dumpkill',
+	'prune-staging-dumpkill',
 ];
 
-/** A loopback TCP proxy that passes client -> server bytes at most `bytesPerSecond` (a slow WAN link). */
-async function startThrottle(target: number, bytesPerSecond: number): Promise<{ port: number; stop(): Promise<void> }> {
+/**
+ * A loopback TCP proxy that passes at most `bytesPerSecond` in one direction (a slow WAN link):
+ * 'up' throttles client -> server (an upload), 'down' server -> client (a dump read from far away).
+ */
+async function startThrottle(
+	target: number,
+	bytesPerSecond: number,
+	direction: 'up' | 'down' = 'up',
+): Promise<{ port: number; stop(): Promise<void> }> {
 	const sockets = new Set<net.Socket>();
 	const server = net.createServer((client) => {
 		const upstream = net.connect(target, '127.0.0.1');
 		sockets.add(client).add(upstream);
+		const [from, to] = direction === 'up' ? [client, upstream] : [upstream, client];
 		const tick = 50;
-		let budget = bytesPerSecond / (1000 / tick);
+		const budget = Math.max(1, bytesPerSecond / (1000 / tick));
 		const queue: Buffer[] = [];
 		const timer = setInterval(() => {
 			let allowance = budget;
 			while (queue.length && allowance > 0) {
 				const chunk = queue[0];
 				const n = Math.min(chunk.length, allowance);
-				upstream.write(chunk.subarray(0, n));
+				to.write(chunk.subarray(0, n));
 				allowance -= n;
 				if (n === chunk.length) queue.shift();
 				else queue[0] = chunk.subarray(n);
 			}
-			if (queue.length < 64) client.resume();
+			if (queue.length < 64) from.resume();
 		}, tick);
-		budget = Math.max(1, budget);
-		client.on('data', (d: Buffer) => {
+		from.on('data', (d: Buffer) => {
 			queue.push(d);
-			if (queue.length >= 64) client.pause();
+			if (queue.length >= 64) from.pause();
 		});
-		upstream.pipe(client);
+		to.pipe(from);
 		const close = () => {
 			clearInterval(timer);
 			client.destroy();
@@ -253,11 +282,43 @@ function processTree(pid: number): number[] {
 	return tree;
 }
 
+/** Our OpenSSH temporary folders (key material inside) whose owner record names `pid`. */
+function sftpTempFoldersOf(pid: number): string[] {
+	return readdirSync(os.tmpdir())
+		.filter((n) => n.startsWith('totvs-sftp-'))
+		.map((n) => path.join(os.tmpdir(), n))
+		.filter((dir) => {
+			try {
+				return readFileSync(path.join(dir, 'owner'), 'utf8').split(' ')[0] === String(pid);
+			} catch {
+				return false;
+			}
+		});
+}
+
+const mode = (file: string) => (statSync(file).mode & 0o777).toString(8).padStart(4, '0');
+const MiB = (bytes: number) => `${(bytes / 1048576).toFixed(1)} MiB`;
+
+/** Kills a worker and all its children (pg_dump, ssh…) with SIGKILL, like a host crash. */
+async function killWorker(victim: QueueWorker): Promise<number[]> {
+	const tree = processTree(victim.pid);
+	for (const pid of tree) {
+		try {
+			process.kill(pid, 'SIGKILL');
+		} catch {
+			// exited meanwhile
+		}
+	}
+	await victim.kill('SIGKILL');
+	return tree;
+}
+
 const faults: string[] = [];
 const started = Date.now();
 let redis: RedisServer;
 let sftp: SftpDestination;
 let throttle: { port: number; stop(): Promise<void> };
+let pgThrottle: { port: number; stop(): Promise<void> };
 let source: ProtheusSource;
 let bigSource: ProtheusSource;
 let userFolder: string;
@@ -279,6 +340,7 @@ beforeAll(async () => {
 	]);
 	remoteRoot = sftp.sshd.user.home;
 	throttle = await startThrottle(sftp.sshd.port, SLOW_BYTES_PER_SECOND);
+	pgThrottle = await startThrottle(sharedPostgres().port, SLOW_DUMP_BYTES_PER_SECOND, 'down');
 	// Incompressible-ish rows (md5 hex halves under zstd), so the dump is big enough to be killed mid-upload.
 	await sharedPostgres().admin(
 		`CREATE TABLE zz_big AS SELECT g AS id, (SELECT string_agg(md5(random()::text || g || x), '') FROM generate_series(1, 32) x) AS payload FROM generate_series(1, ${BIG_TABLE_MB * 1024}) g`,
@@ -294,6 +356,7 @@ beforeAll(async () => {
 			await importCredentials(main, [
 				source.credential(SRC, SRC),
 				bigSource.credential(BIG_SRC, BIG_SRC),
+				bigSource.credential(SLOW_SRC, SLOW_SRC, { host: '127.0.0.1', port: pgThrottle.port }),
 				sftp.credential(SFTP, SFTP),
 				sftp.credential(SLOW_SFTP, SLOW_SFTP, { port: throttle.port }),
 			]);
@@ -313,7 +376,14 @@ beforeAll(async () => {
 afterAll(async () => {
 	if (unavailable) return;
 	await cluster?.stop();
-	await Promise.all([redis?.stop(), sftp?.stop(), throttle?.stop(), source?.drop(), bigSource?.drop()]);
+	await Promise.all([
+		redis?.stop(),
+		sftp?.stop(),
+		throttle?.stop(),
+		pgThrottle?.stop(),
+		source?.drop(),
+		bigSource?.drop(),
+	]);
 	for (const dir of [staging, userFolder]) if (dir) rmSync(dir, { recursive: true, force: true });
 	console.log(
 		`queue-mode suite wall time ${((Date.now() - started) / 1000).toFixed(0)} s (cluster start included); faults injected and observed:\n${faults.map((f) => `  - ${f}`).join('\n')}`,
@@ -446,10 +516,16 @@ suite('TOTVS nodes in n8n queue mode (Redis, main + two workers)', () => {
 		expect(runner).toBeGreaterThanOrEqual(0);
 		const victim = cluster.workers[runner];
 		const deadPid = victim.pid;
-		const tree = processTree(deadPid);
-		for (const pid of tree) process.kill(pid, 'SIGKILL');
-		await victim.kill('SIGKILL');
+		const tree = await killWorker(victim);
 		const killedAtBytes = statSync(path.join(envDir, partial!)).size;
+		// The OpenSSH fast path's private folder (the SSH key inside) outlived its killed owner,
+		// private: the folder 0700, the key 0600. The next SFTP connection on this host sweeps it.
+		const leftTemp = sftpTempFoldersOf(deadPid);
+		expect(leftTemp.length).toBeGreaterThanOrEqual(1);
+		const keyFolder = leftTemp.find((dir) => existsSync(path.join(dir, 'id')));
+		expect(keyFolder).toBeDefined();
+		expect(mode(keyFolder!)).toBe('0700');
+		expect(mode(path.join(keyFolder!, 'id'))).toBe('0600');
 		faults.push(
 			`SIGKILL to worker ${runner} (pid ${deadPid} and its ${tree.length - 1} children) while ${partial} held ${killedAtBytes} bytes`,
 		);
@@ -491,8 +567,11 @@ suite('TOTVS nodes in n8n queue mode (Redis, main + two workers)', () => {
 		expect(survivorLog).toContain('that process no longer runs on this machine');
 		expect(survivorLog).not.toMatch(new RegExp(`Environment ${BIG_ENV} .*waiting up to`));
 		expect(survivor.alive()).toBe(true);
+		// The survivor's SFTP connection swept the dead worker's temporary folder, key and all.
+		expect(sftpTempFoldersOf(deadPid)).toEqual([]);
+		for (const dir of leftTemp) expect(existsSync(dir)).toBe(false);
 		faults.push(
-			`next run on worker ${1 - runner}: ok in ${(nextAnswer.ms / 1000).toFixed(0)} s, the lock of dead pid ${deadPid} taken over at once, no wait`,
+			`next run on worker ${1 - runner}: ok in ${(nextAnswer.ms / 1000).toFixed(0)} s, the lock of dead pid ${deadPid} taken over at once, no wait; the dead worker's ${leftTemp.length} OpenSSH temp folder(s) (0700, key 0600) swept by it`,
 		);
 		await cluster.restartWorker(runner);
 
@@ -512,6 +591,90 @@ suite('TOTVS nodes in n8n queue mode (Redis, main + two workers)', () => {
 		expect(existsSync(path.join(envDir, next.backupId as string, 'manifest.json'))).toBe(true);
 		faults.push(
 			`Prune afterwards removed the unfinished ${setId} only (complete ${next.backupId} and foreign folder kept)`,
+		);
+	});
+
+	it('a worker killed with SIGKILL mid-dump: nothing on the destination, the staging set stays unfinished, the next run succeeds, Prune of the staging folder cleans only that set', async () => {
+		const stagingEnv = path.join(staging, DUMP_KILL_ENV);
+		const remoteEnv = path.join(remoteRoot, DUMP_KILL_ENV);
+		const before = snapshot(cluster.workers);
+		const answerPromise = callWebhook(cluster.main.url, 'nightly-dumpkill');
+		// Kill when the set folder is in staging, unfinished, and its dump file has grown past 1 MiB.
+		let dumping: { set: string; file: string } | undefined;
+		const deadline = Date.now() + 10 * 60_000;
+		while (!dumping && Date.now() < deadline) {
+			for (const set of existsSync(stagingEnv) ? readdirSync(stagingEnv).filter((n) => !n.startsWith('.')) : []) {
+				const files = filesUnder(path.join(stagingEnv, set));
+				if (files.includes('manifest.json')) continue;
+				const file = files.find(
+					(f) => f !== 'totvs-in-progress.json' && statSync(path.join(stagingEnv, set, f)).size > 1 << 20,
+				);
+				if (file) dumping = { set, file };
+			}
+			if (!dumping) await new Promise((r) => setTimeout(r, 100));
+		}
+		expect(dumping).toBeDefined();
+		const { set: deadSet, file: dumpFile } = dumping!;
+		const runner = startedSince(cluster.workers, before).findIndex((ids) => ids.length > 0);
+		expect(runner).toBeGreaterThanOrEqual(0);
+		const victim = cluster.workers[runner];
+		const deadPid = victim.pid;
+		const tree = await killWorker(victim);
+		const killedAtBytes = statSync(path.join(stagingEnv, deadSet, dumpFile)).size;
+		const answer = await answerPromise;
+		expect(answer.status).not.toBe(200);
+		faults.push(
+			`SIGKILL to worker ${runner} (pid ${deadPid} and its ${tree.length - 1} children, pg_dump among them) mid-dump, when ${deadSet}/${dumpFile} held ${MiB(killedAtBytes)}; the webhook caller got HTTP ${answer.status} after ${(answer.ms / 1000).toFixed(0)} s`,
+		);
+
+		// Staging: the killed set stays visibly unfinished (marker, no manifest); it is the only set.
+		await new Promise((r) => setTimeout(r, 1000));
+		const deadFiles = filesUnder(path.join(stagingEnv, deadSet));
+		expect(deadFiles).toContain('totvs-in-progress.json');
+		expect(deadFiles).not.toContain('manifest.json');
+		expect(readdirSync(stagingEnv).filter((n) => !n.startsWith('.'))).toEqual([deadSet]);
+		// Destination: the upload never began, so nothing at all (no set, no partial, no lock to take over).
+		expect(filesUnder(remoteEnv)).toEqual([]);
+		// Nothing of the dump on disk under another name either, and no OpenSSH temp folder (no upload ran).
+		expect(sftpTempFoldersOf(deadPid)).toEqual([]);
+
+		// The next run of the same workflow goes to the surviving worker and succeeds.
+		await new Promise((r) => setTimeout(r, 1100));
+		const survivor = cluster.workers[1 - runner];
+		const beforeNext = snapshot(cluster.workers);
+		const nextAnswer = await callWebhook(cluster.main.url, 'nightly-dumpkill');
+		const next = firstItem(nextAnswer);
+		expect(startedSince(cluster.workers, beforeNext)[1 - runner].length).toBe(1);
+		expect(survivor.alive()).toBe(true);
+		expect(next).toMatchObject({ status: 'ok', environment: DUMP_KILL_ENV });
+		const nextId = next.backupId as string;
+		expect(filesUnder(path.join(remoteEnv, nextId))).toEqual(filesUnder(path.join(stagingEnv, nextId)));
+		expect(filesUnder(path.join(stagingEnv, nextId))).toContain('manifest.json');
+		for (const rel of filesUnder(path.join(stagingEnv, nextId)))
+			expect(await sha256(path.join(remoteEnv, nextId, rel))).toBe(await sha256(path.join(stagingEnv, nextId, rel)));
+		expect(readdirSync(remoteEnv).filter((n) => !n.startsWith('.'))).toEqual([nextId]);
+		faults.push(
+			`next run on worker ${1 - runner}: ok in ${(nextAnswer.ms / 1000).toFixed(0)} s (dump through the ${MiB(SLOW_DUMP_BYTES_PER_SECOND)}/s link, verify, upload), set ${nextId} complete on the server`,
+		);
+		await cluster.restartWorker(runner);
+
+		// Prune of the staging folder (TOTVS Upload, destination: local folder = the staging folder):
+		// the dead worker's unfinished set goes; the complete set and a folder not ours stay.
+		const foreign = path.join(stagingEnv, 'not-ours');
+		mkdirSync(foreign);
+		writeFileSync(path.join(foreign, 'keep.txt'), 'foreign');
+		const pruned = firstItem(await callWebhook(cluster.main.url, 'prune-staging-dumpkill'));
+		expect(pruned).toMatchObject({ prune: { environment: DUMP_KILL_ENV, dryRun: false } });
+		expect(
+			readdirSync(stagingEnv)
+				.filter((n) => !n.startsWith('.'))
+				.sort(),
+		).toEqual([nextId, 'not-ours'].sort());
+		expect(existsSync(path.join(stagingEnv, nextId, 'manifest.json'))).toBe(true);
+		expect(readFileSync(path.join(foreign, 'keep.txt'), 'utf8')).toBe('foreign');
+		rmSync(foreign, { recursive: true });
+		faults.push(
+			`Prune of the staging folder afterwards removed the unfinished ${deadSet} (${MiB(killedAtBytes)}+ of dump) only; complete ${nextId} and a foreign folder kept`,
 		);
 	});
 
