@@ -2,7 +2,7 @@ import { stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { Manifest } from '../backup-set/manifest';
 import { systemErrorCode } from '../errors';
-import { formatBytes } from '../format';
+import { countOf, formatBytes } from '../format';
 import { hashFile } from '../pipeline/hashing';
 import { check, type CheckResult } from './check';
 
@@ -30,7 +30,7 @@ export async function checkArtifacts(folder: string, manifest: Manifest): Promis
 		}
 	}
 	const total = manifest.artifacts.reduce((sum, a) => sum + a.bytes, 0);
-	const expected = `${manifest.artifacts.length} artifacts, ${formatBytes(total)}, SHA-256 as recorded`;
+	const expected = `${countOf(manifest.artifacts.length, 'artifact')}, ${formatBytes(total)}, SHA-256 as recorded`;
 	return problems.length
 		? check(
 				'artifacts',

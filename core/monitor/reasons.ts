@@ -157,7 +157,7 @@ export const reasons = {
 			'rto-over-limit',
 			'warning',
 			`The newest passed restore test (${testedId}) took ${formatDuration(rtoMs)}, over the ${limitMinutes} min limit`,
-			`O teste de restauração aprovado mais recente (${testedId}) levou ${formatDuration(rtoMs)}, acima do limite de ${limitMinutes} min`,
+			`O teste de restauração aprovado mais recente (${testedId}) levou ${formatDuration(rtoMs, 'pt-BR')}, acima do limite de ${limitMinutes} min`,
 		),
 
 	rtoJump: (testedId: string, rtoMs: number, medianMs: number, percent: number) =>
@@ -165,7 +165,7 @@ export const reasons = {
 			'rto-jump',
 			'warning',
 			`Restore time jumped: ${testedId} took ${formatDuration(rtoMs)}, ${Math.round(percent)}% more than the usual ${formatDuration(medianMs)}`,
-			`O tempo de restauração subiu: ${testedId} levou ${formatDuration(rtoMs)}, ${Math.round(percent)}% acima do habitual ${formatDuration(medianMs)}`,
+			`O tempo de restauração subiu: ${testedId} levou ${formatDuration(rtoMs, 'pt-BR')}, ${Math.round(percent)}% acima do habitual ${formatDuration(medianMs, 'pt-BR')}`,
 		),
 
 	sizeDrop: (engine: string, backupId: string, bytes: number, medianBytes: number, percent: number) =>

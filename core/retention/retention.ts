@@ -1,6 +1,6 @@
 import type { BackupType } from '../backup-set/manifest';
 import { BackupError } from '../errors';
-import { formatBytes } from '../format';
+import { countOf, formatBytes } from '../format';
 import { calendarKeys, checkTimeZone, type Period } from './calendar';
 
 /**
@@ -330,6 +330,6 @@ export function planPrune(
 		keepCount,
 		deleteCount: deleted.length,
 		deleteBytes,
-		summary: `Keep ${keepCount} sets, delete ${deleteSets} sets and ${deleteUnfinished} unfinished folders (${formatBytes(deleteBytes)})`,
+		summary: `Keep ${countOf(keepCount, 'set')}, delete ${countOf(deleteSets, 'set')} and ${countOf(deleteUnfinished, 'unfinished folder')} (${formatBytes(deleteBytes)})`,
 	};
 }

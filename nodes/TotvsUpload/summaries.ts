@@ -1,4 +1,4 @@
-import { formatBytes, formatDuration } from '../../core/format';
+import { countOf, formatBytes, formatDuration } from '../../core/format';
 import type { PruneResult, UploadSetResult } from '../../core/upload/set-transfer';
 import type { Language } from '../shared/summary';
 
@@ -17,8 +17,8 @@ export function uploadSummary(backupId: string, result: UploadSetResult, languag
 			? `Backup ${backupId} já estava completo em ${result.destination} (${bytes(result.bytes, language)}); nada foi reenviado.`
 			: `Backup ${backupId} was already complete on ${result.destination} (${bytes(result.bytes, language)}); nothing was sent again.`;
 	return language === 'pt-BR'
-		? `Backup ${backupId} enviado para ${result.destination}: ${bytes(result.bytes, language)} em ${formatDuration(result.durationMs)}, conferido por ${how}.`
-		: `Backup ${backupId} uploaded to ${result.destination}: ${bytes(result.bytes, language)} in ${formatDuration(result.durationMs)}, checked by ${how}.`;
+		? `Backup ${backupId} enviado para ${result.destination}: ${bytes(result.bytes, language)} em ${formatDuration(result.durationMs, language)}, conferido por ${how}.`
+		: `Backup ${backupId} uploaded to ${result.destination}: ${bytes(result.bytes, language)} in ${formatDuration(result.durationMs, language)}, checked by ${how}.`;
 }
 
 export function downloadSummary(
@@ -43,9 +43,9 @@ export function pruneSummary(environment: string, where: string, result: PruneRe
 	const size = bytes(result.plan.deleteBytes, language);
 	if (language === 'pt-BR')
 		return result.dryRun
-			? `Simulação de limpeza de ${environment} em ${where}: apagaria ${sets} backups e ${unfinished} pastas incompletas (${size}), manteria ${result.plan.keepCount}.`
-			: `Limpeza de ${environment} em ${where}: ${sets} backups e ${unfinished} pastas incompletas apagados (${size}), ${result.plan.keepCount} mantidos.`;
+			? `Simulação de limpeza de ${environment} em ${where}: apagaria ${countOf(sets, 'backup')} e ${countOf(unfinished, 'pasta incompleta', 'pastas incompletas')} (${size}), manteria ${result.plan.keepCount}.`
+			: `Limpeza de ${environment} em ${where}: ${countOf(sets, 'backup')} e ${countOf(unfinished, 'pasta incompleta', 'pastas incompletas')} apagados (${size}), ${countOf(result.plan.keepCount, 'mantido')}.`;
 	return result.dryRun
-		? `Prune dry run for ${environment} on ${where}: would delete ${sets} sets and ${unfinished} unfinished folders (${size}), keep ${result.plan.keepCount}.`
-		: `Pruned ${environment} on ${where}: deleted ${sets} sets and ${unfinished} unfinished folders (${size}), kept ${result.plan.keepCount}.`;
+		? `Prune dry run for ${environment} on ${where}: would delete ${countOf(sets, 'set')} and ${countOf(unfinished, 'unfinished folder')} (${size}), keep ${result.plan.keepCount}.`
+		: `Pruned ${environment} on ${where}: deleted ${countOf(sets, 'set')} and ${countOf(unfinished, 'unfinished folder')} (${size}), kept ${result.plan.keepCount}.`;
 }

@@ -1,4 +1,4 @@
-import { formatBytes, formatDuration } from '../../core/format';
+import { countOf, formatBytes, formatDuration } from '../../core/format';
 
 export type Language = 'en' | 'pt-BR';
 
@@ -15,6 +15,16 @@ export const languageOption = {
 };
 
 const number = (n: number, language: Language) => n.toLocaleString(language === 'pt-BR' ? 'pt-BR' : 'en-US');
+/** "1 table", "1.234 tabelas": a counted noun with the number in the summary's language. */
+const count = (n: number, singular: string, plural: string, language: Language) =>
+	countOf(n, singular, plural, number(n, language));
+/** "1 check passed" / "all 3 checks passed", "1 verificação OK" / "3 verificações OK". */
+const allPassed = (n: number, language: Language) =>
+	language === 'pt-BR'
+		? `${count(n, 'verificação', 'verificações', language)} OK`
+		: n === 1
+			? '1 check passed'
+			: `all ${n} checks passed`;
 const bytes = (n: number, language: Language) =>
 	language === 'pt-BR' ? formatBytes(n).replace('.', ',') : formatBytes(n);
 
@@ -31,8 +41,8 @@ export function dumpSummary(
 	language: Language,
 ): string {
 	return language === 'pt-BR'
-		? `Backup ${s.backupId} do banco ${s.database} (PostgreSQL ${s.serverVersion}) concluído: ${number(s.tableCount, language)} tabelas, ${number(s.rowCount, language)} linhas, ${bytes(s.totalBytes, language)} em ${formatDuration(s.durationMs)}.`
-		: `Backup ${s.backupId} of database ${s.database} (PostgreSQL ${s.serverVersion}) done: ${number(s.tableCount, language)} tables, ${number(s.rowCount, language)} rows, ${bytes(s.totalBytes, language)} in ${formatDuration(s.durationMs)}.`;
+		? `Backup ${s.backupId} do banco ${s.database} (PostgreSQL ${s.serverVersion}) concluído: ${count(s.tableCount, 'tabela', 'tabelas', language)}, ${count(s.rowCount, 'linha', 'linhas', language)}, ${bytes(s.totalBytes, language)} em ${formatDuration(s.durationMs, language)}.`
+		: `Backup ${s.backupId} of database ${s.database} (PostgreSQL ${s.serverVersion}) done: ${count(s.tableCount, 'table', 'tables', language)}, ${count(s.rowCount, 'row', 'rows', language)}, ${bytes(s.totalBytes, language)} in ${formatDuration(s.durationMs, language)}.`;
 }
 
 export function verifySummary(
@@ -44,12 +54,12 @@ export function verifySummary(
 	const skipped = checks.filter((c) => c.notRun).map((c) => c.name);
 	if (!failed.length && skipped.length)
 		return language === 'pt-BR'
-			? `Backup ${backupId} verificado: ${checks.length - skipped.length} verificações OK; não executadas: ${skipped.join(', ')}.`
-			: `Backup ${backupId} verified: ${checks.length - skipped.length} checks passed; not run: ${skipped.join(', ')}.`;
+			? `Backup ${backupId} verificado: ${allPassed(checks.length - skipped.length, language)}; não executadas: ${skipped.join(', ')}.`
+			: `Backup ${backupId} verified: ${count(checks.length - skipped.length, 'check', 'checks', language)} passed; not run: ${skipped.join(', ')}.`;
 	if (!failed.length)
 		return language === 'pt-BR'
-			? `Backup ${backupId} verificado: ${checks.length} verificações OK.`
-			: `Backup ${backupId} verified: all ${checks.length} checks passed.`;
+			? `Backup ${backupId} verificado: ${allPassed(checks.length, language)}.`
+			: `Backup ${backupId} verified: ${allPassed(checks.length, language)}.`;
 	const detail = failed.map((c) => `${c.name}: ${c.message}`).join('; ');
 	return language === 'pt-BR'
 		? `Backup ${backupId} FALHOU na verificação (${failed.length} de ${checks.length}): ${detail}`
@@ -83,12 +93,12 @@ export function restoreTestSummary(
 	// 0 bytes: the size is unknown (SQL Server's scratch copy is not measured), not an empty database
 	const timing =
 		r.restoredBytes > 0
-			? `${formatDuration(r.restoreMs)}, ${bytes(r.restoredBytes, language)}`
-			: formatDuration(r.restoreMs);
+			? `${formatDuration(r.restoreMs, language)}, ${bytes(r.restoredBytes, language)}`
+			: formatDuration(r.restoreMs, language);
 	if (!failed.length)
 		return pt
-			? `${what} ${r.backupId}${where} APROVADO: ${r.checks.length} verificações OK (${timing}).`
-			: `${what} ${r.backupId}${where} PASSED: all ${r.checks.length} checks passed (${timing}).`;
+			? `${what} ${r.backupId}${where} APROVADO: ${allPassed(r.checks.length, language)} (${timing}).`
+			: `${what} ${r.backupId}${where} PASSED: ${allPassed(r.checks.length, language)} (${timing}).`;
 	const detail = failed.map((c) => `${c.name}: ${c.message}`).join('; ');
 	const kept = r.kept
 		? pt

@@ -1,7 +1,7 @@
 import type { IDataObject, IExecuteFunctions, INodeExecutionData, INodeProperties } from 'n8n-workflow';
 import { makeBackup } from '../../../core/backup';
 import { manifestOf } from '../../../core/backup-set/manifest';
-import { formatBytes, formatDuration } from '../../../core/format';
+import { countOf, formatBytes, formatDuration } from '../../../core/format';
 import type { ArchiveCompression } from '../../../core/sources/protheus-files';
 import { defaultFilesOptions, ProtheusFilesSource, type FilesDumpOptions } from '../../../core/sources/protheus-files';
 import { PROTHEUS_DEFAULT_EXCLUDE, PROTHEUS_DEFAULT_INCLUDE } from '../../../core/sources/protheus-files';
@@ -186,15 +186,15 @@ export function filesFields(
 	const n = (x: number) => x.toLocaleString(language === 'pt-BR' ? 'pt-BR' : 'en-US');
 	const pt = language === 'pt-BR';
 	let summary = pt
-		? `Backup ${m.type === 'full' ? 'completo' : m.type === 'differential' ? 'diferencial' : 'incremental'} ${m.backupId} dos arquivos concluído: ${n(totals.files)} arquivos (${formatBytes(totals.bytes)}), ${n(totals.archivedFiles)} gravados`
-		: `Backup ${m.backupId} (${m.type}) of the files done: ${n(totals.files)} files (${formatBytes(totals.bytes)}), ${n(totals.archivedFiles)} archived`;
+		? `Backup ${m.type === 'full' ? 'completo' : m.type === 'differential' ? 'diferencial' : 'incremental'} ${m.backupId} dos arquivos concluído: ${countOf(totals.files, 'arquivo', 'arquivos', n(totals.files))} (${formatBytes(totals.bytes)}), ${n(totals.archivedFiles)} gravados`
+		: `Backup ${m.backupId} (${m.type}) of the files done: ${countOf(totals.files, 'file', 'files', n(totals.files))} (${formatBytes(totals.bytes)}), ${n(totals.archivedFiles)} archived`;
 	if (m.type !== 'full')
 		summary += pt
 			? ` (${n(changes.added.length)} novos, ${n(changes.changed.length)} alterados, ${n(changes.deleted.length)} excluídos desde ${m.parentBackupId})`
 			: ` (${n(changes.added.length)} added, ${n(changes.changed.length)} changed, ${n(changes.deleted.length)} deleted since ${m.parentBackupId})`;
 	summary += pt
-		? `, ${formatBytes(json.totalBytes)} em ${formatDuration(json.durationMs)}.`
-		: `, ${formatBytes(json.totalBytes)} in ${formatDuration(json.durationMs)}.`;
+		? `, ${formatBytes(json.totalBytes)} em ${formatDuration(json.durationMs, language)}.`
+		: `, ${formatBytes(json.totalBytes)} in ${formatDuration(json.durationMs, language)}.`;
 	if (promotedToFull)
 		summary += pt
 			? ` Feito completo em vez de ${promotedToFull.requested}: não havia base.`

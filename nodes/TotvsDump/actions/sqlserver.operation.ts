@@ -131,7 +131,7 @@ function readOptions(ctx: IExecuteFunctions, i: number): SqlServerDumpOptions {
 function summary(json: ReturnType<typeof backupItem>, edition: string, requested: string, language: Language): string {
 	const promoted = requested !== json.type;
 	if (language === 'pt-BR')
-		return `Backup ${json.type === 'full' ? 'completo' : json.type === 'differential' ? 'diferencial' : 'de log'} ${json.backupId} do banco ${json.database} (SQL Server ${json.serverVersion} ${edition}) concluído: ${formatBytes(json.totalBytes).replace('.', ',')} em ${formatDuration(json.durationMs)}${promoted ? ` (pedido ${requested}, sem base: feito completo)` : ''}.`;
+		return `Backup ${json.type === 'full' ? 'completo' : json.type === 'differential' ? 'diferencial' : 'de log'} ${json.backupId} do banco ${json.database} (SQL Server ${json.serverVersion} ${edition}) concluído: ${formatBytes(json.totalBytes).replace('.', ',')} em ${formatDuration(json.durationMs, language)}${promoted ? ` (pedido ${requested}, sem base: feito completo)` : ''}.`;
 	return `${json.type[0].toUpperCase()}${json.type.slice(1)} backup ${json.backupId} of database ${json.database} (SQL Server ${json.serverVersion} ${edition}) done: ${formatBytes(json.totalBytes)} in ${formatDuration(json.durationMs)}${promoted ? ` (${requested} requested, no base: made a full)` : ''}.`;
 }
 

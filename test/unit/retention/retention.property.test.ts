@@ -297,7 +297,7 @@ describe('retention (examples)', () => {
 		});
 		expect(by.f1.reasons.map((r) => r.rule).sort()).toEqual(['dependency', 'newest-verified-full']);
 		expect(by.old).toMatchObject({ action: 'delete', reasons: [{ rule: 'not-selected' }] });
-		expect(plan.summary).toBe('Keep 3 sets, delete 1 sets and 0 unfinished folders (100 B)');
+		expect(plan.summary).toBe('Keep 3 sets, delete 1 set and 0 unfinished folders (100 B)');
 	});
 
 	it('does not let a damaged newest set take the Keep Last slot', () => {
