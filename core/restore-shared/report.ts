@@ -22,6 +22,8 @@ export interface RestoreReport {
 /** A real restore's report: also whether an existing target was replaced. */
 export interface RealRestoreReport extends RestoreReport {
 	replaced: boolean;
+	/** Files: where the replaced tree was moved, beside the target (never deleted). */
+	oldTree?: string | null;
 }
 
 /** The report of a set that failed verification: its checks, and the restore not attempted. */

@@ -21,7 +21,9 @@ import {
 import type { SqlServerAddress } from '../sources/sqlserver/restore/target';
 import type { SharedFolder } from '../sources/sqlserver/shared-folder';
 import { runFilesRestoreTest } from '../sources/protheus-files/restore-test';
+import { restoreFilesSet } from '../sources/protheus-files/restore/files-restore';
 import type { FetchedRemoteSet } from './remote/download-folder';
+import { fetchRemoteFilesChain } from './remote/files';
 import { fetchRemoteDatabaseSet } from './remote/postgres';
 import { fetchRemoteSqlServerChain } from './remote/sqlserver';
 
@@ -53,6 +55,8 @@ export interface FilesRestoreServer {
 	scratchFolder?: string;
 	/** The zstd program; found on the PATH when empty. */
 	zstdPath?: string;
+	/** Restore: owners from the recorded numeric ids only (tar --numeric-owner). */
+	numericOwner?: boolean;
 }
 
 /** The server a set is restored on (for a file set: where). Its engine must be the set's. */
@@ -94,7 +98,7 @@ export interface RemoteSetChoice {
 export type FetchedSet = FetchedRemoteSet & {
 	/** SQL Server: the shared folder the chain was downloaded into; the restore must use the same. */
 	shared?: SharedFolder;
-	/** SQL Server: backupIds of every set downloaded for the restore, full first. */
+	/** SQL Server and files: backupIds of every set downloaded for the restore, full first. */
 	chain?: string[];
 };
 
@@ -123,10 +127,21 @@ export async function restoreTestSet(request: RestoreTestSetRequest): Promise<Re
  * Restore (real recovery) of the set in `folder` into `target` on `server`, with each engine's
  * guards: never over an existing target without replaceExisting, never over the source database
  * without allowSourceDatabase too, and the target touched only after the copy passed every check.
+ * A files set's target is a folder (core/sources/protheus-files/restore/files-restore.ts).
  */
 export async function restoreSet(request: RestoreSetRequest): Promise<RealRestoreReport> {
 	const server = await serverForSet(request.folder, request.server);
-	if (server.engine === 'protheus-files') throw filesNotHere('Restore');
+	if (server.engine === 'protheus-files')
+		return restoreFilesSet({
+			folder: request.folder,
+			target: request.target,
+			replace: request.replaceExisting,
+			keepOnFailure: request.keepOnFailure,
+			log: request.log,
+			signal: request.signal,
+			zstdPath: server.zstdPath,
+			numericOwner: server.numericOwner,
+		});
 	const target = {
 		target: request.target,
 		replaceExisting: request.replaceExisting,
@@ -139,14 +154,16 @@ export async function restoreSet(request: RestoreSetRequest): Promise<RealRestor
 
 /**
  * Downloads a set of the server's engine from a destination and verifies it (SQL Server: with
- * every set its restore needs, into the shared folder). Call `finish` on the result when done.
+ * every set its restore needs, into the shared folder; files: with its chain). Call `finish` on
+ * the result when done.
  */
 export async function fetchRemoteSet(
 	destination: Destination,
 	server: RestoreServer,
 	choice: RemoteSetChoice,
 ): Promise<FetchedSet> {
-	if (server.engine === 'protheus-files') throw filesNotHere('Downloading for a restore');
+	if (server.engine === 'protheus-files')
+		return fetchRemoteFilesChain(destination, { ...choice, zstdPath: server.zstdPath });
 	if (server.engine === 'sqlserver')
 		return fetchRemoteSqlServerChain(destination, { ...choice, sharedFolder: server.sharedFolder });
 	// The restore server's pg_restore checks the archive.
@@ -163,14 +180,6 @@ async function serverForSet(folder: string, server: RestoreServer): Promise<Rest
 	return server;
 }
 
-/** Not built for file sets yet: say so rather than fail inside a database engine. */
-const filesNotHere = (what: string) =>
-	new BackupError(
-		'INVALID_INPUT',
-		`${what} of a Protheus file set is not available through this operation`,
-		'Restore-test file sets from a local or network folder (Restore Test with the files restore server); restore file sets with the chain restore.',
-	);
-
 const ENGINE_NAMES: Record<RestoreServer['engine'], string> = {
 	postgres: 'PostgreSQL',
 	sqlserver: 'SQL Server',
@@ -181,7 +190,7 @@ const SERVER_HINTS: Record<RestoreServer['engine'], string> = {
 	sqlserver:
 		'Set "Restore Server" to SQL Server and choose a "TOTVS SQL Server" credential for the server to restore on.',
 	'protheus-files':
-		'A Protheus file set is restore-tested in a scratch folder, not on a database server: choose the files restore test for it.',
+		'A Protheus file set is restored into a folder, not on a database server: choose the files operation for it.',
 };
 
 /** Say which server to choose, rather than fail inside pg_restore or RESTORE. */

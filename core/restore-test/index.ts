@@ -32,9 +32,16 @@ export { fetchRemoteSqlServerChain } from './remote/sqlserver';
 export { findLocalDatabaseSet } from './select-set';
 export { runFilesRestoreTest, type FilesRestoreTestRequest } from '../sources/protheus-files/restore-test';
 export {
+	fetchRemoteRestorePoint,
 	findRestorePoint,
+	restoreRestorePoint,
 	restoreTestRestorePoint,
+	type FetchedRestorePoint,
 	type RestorePointReport,
+	type RestorePointRestoreReport,
+	type RestorePointRestoreRequest,
 	type RestorePointSets,
 	type RestorePointTestRequest,
 } from './restore-point';
+export { fetchRemoteFilesChain, type FetchedRemoteFilesChain } from './remote/files';
+export { restoreFilesSet, type FilesRestoreReport } from '../sources/protheus-files/restore/files-restore';

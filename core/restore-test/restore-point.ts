@@ -6,17 +6,28 @@ import { resolve } from 'node:path';
 import { listSets, type CatalogEntry } from '../backup-set/catalog';
 import { checkEnvironmentName } from '../backup-set/ids';
 import { check, type CheckResult } from '../checks/check';
+import type { Destination } from '../destinations';
 import { BackupError } from '../errors';
 import type { Logger } from '../logger';
-import type { RestoreReport } from '../restore-shared/report';
-import { restoreTestSet, type DatabaseRestoreServer, type FilesRestoreServer } from './by-engine';
+import type { RealRestoreReport, RestoreReport } from '../restore-shared/report';
+import { listRemoteSets } from '../upload/remote-catalog';
+import {
+	fetchRemoteSet,
+	restoreSet,
+	restoreTestSet,
+	type DatabaseRestoreServer,
+	type FetchedSet,
+	type FilesRestoreServer,
+} from './by-engine';
 
 export interface RestorePointTestRequest {
-	/** The backups folder, laid out as <folder>/<environment>/<backupId>/. */
-	backupsFolder: string;
+	/** The backups folder, laid out as <folder>/<environment>/<backupId>/ (or give `sets`). */
+	backupsFolder?: string;
 	environment: string;
 	/** A restorePointId; empty or 'latest' for the newest restore point with both sets. */
 	restorePointId?: string;
+	/** The restore point's sets, already found (e.g. downloaded by fetchRemoteRestorePoint). */
+	sets?: RestorePointSets;
 	/** Where the database set is restored (its engine must be the set's). */
 	databaseServer: DatabaseRestoreServer;
 	/** Where the files set is restored (a scratch folder); default: the system's temporary folder. */
@@ -56,6 +67,16 @@ export async function findRestorePoint(
 	const folder = resolve(backupsFolder.trim());
 	const env = checkEnvironmentName(environment);
 	const { sets } = await listSets(folder, env);
+	return pickRestorePoint(sets, folder, env, restorePointId);
+}
+
+/** The restore point among `sets` (of environment `env` in `folder`): the one named, or the newest whole one. */
+export function pickRestorePoint(
+	sets: CatalogEntry[],
+	folder: string,
+	env: string,
+	restorePointId?: string,
+): RestorePointSets {
 	const points = new Map<string, { database?: CatalogEntry; files?: CatalogEntry }>();
 	for (const set of sets) {
 		const id = set.manifest.restorePointId;
@@ -116,7 +137,8 @@ function halfMissing(
  * TOTVS Dump takes them). Errors of the environment (no server, cancel) are thrown.
  */
 export async function restoreTestRestorePoint(request: RestorePointTestRequest): Promise<RestorePointReport> {
-	const sets = await findRestorePoint(request.backupsFolder, request.environment, request.restorePointId);
+	const sets =
+		request.sets ?? (await findRestorePoint(request.backupsFolder ?? '', request.environment, request.restorePointId));
 	const common = { keepOnFailure: request.keepOnFailure, log: request.log, signal: request.signal };
 	request.log.info(
 		`Restore point ${sets.restorePointId}: testing database set ${sets.database.backupId}, then files set ${sets.files.backupId}`,
@@ -187,4 +209,140 @@ function pairingChecks(sets: RestorePointSets, database: RestoreReport, files: R
 					'The manifests record another order than TOTVS Dump uses: the sets may have been mixed up',
 				),
 	];
+}
+
+/** A restore point downloaded from a destination: both halves verified locally (the files with their chain). */
+export interface FetchedRestorePoint {
+	sets: RestorePointSets;
+	database: FetchedSet;
+	files: FetchedSet;
+	destination: string;
+	downloadedBytes: number;
+	downloadMs: number;
+	/** Removes both downloads (or keeps them); returns where the files set was kept. */
+	finish(keep: boolean): Promise<string | undefined>;
+}
+
+/**
+ * Finds a restore point on a destination (the one named, or the newest with both sets) and
+ * downloads its database set (for the engine of `databaseServer`, with its chain) and its files
+ * set with its chain, each verified. A half missing on the destination is an error naming it.
+ */
+export async function fetchRemoteRestorePoint(
+	destination: Destination,
+	databaseServer: DatabaseRestoreServer,
+	filesServer: FilesRestoreServer,
+	choice: {
+		environment: string;
+		restorePointId?: string;
+		stagingFolder?: string;
+		logger?: Logger;
+		signal?: AbortSignal;
+	},
+): Promise<FetchedRestorePoint> {
+	const env = checkEnvironmentName(choice.environment);
+	const where = destination.describe();
+	const { sets } = await listRemoteSets(destination, env);
+	const complete = sets.filter((s) => s.remoteStatus === 'complete');
+	const point = pickRestorePoint(complete, where, env, choice.restorePointId);
+	const common = {
+		environment: env,
+		stagingFolder: choice.stagingFolder,
+		logger: choice.logger,
+		signal: choice.signal,
+	};
+	const started = Date.now();
+	const database = await fetchRemoteSet(destination, databaseServer, { ...common, backupId: point.database.backupId });
+	let files: FetchedSet;
+	try {
+		files = await fetchRemoteSet(destination, filesServer, { ...common, backupId: point.files.backupId });
+	} catch (error) {
+		await database.finish(false);
+		throw error;
+	}
+	const local = (entry: CatalogEntry, fetched: FetchedSet): CatalogEntry => ({ ...entry, folder: fetched.folder });
+	return {
+		sets: {
+			restorePointId: point.restorePointId,
+			database: local(point.database, database),
+			files: local(point.files, files),
+		},
+		database,
+		files,
+		destination: where,
+		downloadedBytes: database.downloadedBytes + files.downloadedBytes,
+		downloadMs: Date.now() - started,
+		finish: async (keep) => {
+			await database.finish(keep);
+			return files.finish(keep);
+		},
+	};
+}
+
+export interface RestorePointRestoreRequest {
+	sets: RestorePointSets;
+	databaseServer: DatabaseRestoreServer;
+	filesServer?: FilesRestoreServer;
+	/** The database to restore into, and its guards (as Restore Database). */
+	database: { target: string; replaceExisting: boolean; allowSourceDatabase: boolean };
+	/** The folder the tree is restored into, and whether a non-empty one is replaced. */
+	files: { target: string; replace: boolean };
+	keepOnFailure: boolean;
+	log: Logger;
+	signal?: AbortSignal;
+}
+
+export interface RestorePointRestoreReport extends RealRestoreReport {
+	restorePointId: string;
+	/** The files part: null when the database failed and the files were left alone. */
+	parts: { database: RealRestoreReport; files: RealRestoreReport | null };
+}
+
+/**
+ * Real recovery of a restore point: the database first; the files only if the database was
+ * restored and passed its checks (a tree without its database is not the pair TDN asks for).
+ */
+export async function restoreRestorePoint(request: RestorePointRestoreRequest): Promise<RestorePointRestoreReport> {
+	const { sets } = request;
+	const common = { keepOnFailure: request.keepOnFailure, log: request.log, signal: request.signal };
+	request.log.info(
+		`Restore point ${sets.restorePointId}: restoring database set ${sets.database.backupId}, then files set ${sets.files.backupId}`,
+	);
+	const database = await restoreSet({
+		folder: sets.database.folder,
+		server: request.databaseServer,
+		...request.database,
+		...common,
+	});
+	const files = database.passed
+		? await restoreSet({
+				folder: sets.files.folder,
+				server: request.filesServer ?? { engine: 'protheus-files' },
+				target: request.files.target,
+				replaceExisting: request.files.replace,
+				allowSourceDatabase: false,
+				...common,
+			})
+		: null;
+	const skipped = check(
+		'files',
+		false,
+		'the files restored after the database',
+		'not attempted',
+		'The database restore failed, so the files were left as they were',
+	);
+	const checks = [...prefixed('database', database.checks), ...(files ? prefixed('files', files.checks) : [skipped])];
+	return {
+		restorePointId: sets.restorePointId,
+		backupId: sets.restorePointId,
+		passed: database.passed && !!files?.passed,
+		restoreMs: database.restoreMs + (files?.restoreMs ?? 0),
+		checksMs: database.checksMs + (files?.checksMs ?? 0),
+		restoredBytes: database.restoredBytes + (files?.restoredBytes ?? 0),
+		database: database.database,
+		kept: database.kept || !!files?.kept,
+		replaced: database.replaced || !!files?.replaced,
+		checks,
+		parts: { database, files },
+	};
 }

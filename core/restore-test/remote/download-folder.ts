@@ -1,7 +1,12 @@
 import { chmod, mkdir, mkdtemp, rename, rm, rmdir } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 import type { Verification } from '../../checks/check';
+import type { Destination } from '../../destinations';
 import { BackupError, systemErrorCode } from '../../errors';
+import type { Logger } from '../../logger';
+import { remoteSetFolder } from '../../upload/remote-catalog';
+import { downloadSet } from '../../upload/set-transfer';
+import type { VerifyOptions } from '../../verify/verify-set';
 
 /**
  * What the engines' fetches from a destination share: the private download folder, what a
@@ -89,4 +94,45 @@ export function downloadNotVerified(
 		`Backup set ${backupId} downloaded from ${where} (${remotePath}) failed verification, nothing was restored: ${failed.map((c) => `${c.name}: ${c.message}`).join('; ')}`,
 		'The copy on the destination is damaged or was changed. Do not rely on it: upload a good copy of the set again (or make a new backup), then rerun the restore test.',
 	);
+}
+
+/**
+ * Downloads the sets of a chain into `work`, oldest first (each set's verification finds the sets
+ * it builds on already there), and verifies each; a set that fails is reported before anything
+ * is restored. Returns the folder of `target`, the bytes and the time.
+ */
+export async function downloadChain(
+	destination: Destination,
+	d: {
+		work: string;
+		environment: string;
+		component: 'database' | 'files';
+		chain: string[];
+		target: string;
+		verify?: VerifyOptions;
+		logger?: Logger;
+		signal?: AbortSignal;
+	},
+): Promise<{ folder: string; downloadedBytes: number; downloadMs: number }> {
+	const started = Date.now();
+	const where = destination.describe();
+	let downloadedBytes = 0;
+	let folder = '';
+	for (const backupId of d.chain) {
+		const result = await downloadSet(destination, {
+			environment: d.environment,
+			backupId,
+			component: d.component,
+			stagingFolder: d.work,
+			verify: d.verify,
+			logger: d.logger,
+			signal: d.signal,
+		});
+		if (!result.verification.ok)
+			throw downloadNotVerified(backupId, where, remoteSetFolder(d.environment, backupId), result.verification);
+		downloadedBytes += result.downloadedBytes;
+		if (backupId === d.target) folder = result.folder;
+	}
+	d.logger?.info(`Downloaded ${d.chain.length} set(s) of ${d.target}'s restore chain from ${where} into ${d.work}`);
+	return { folder, downloadedBytes, downloadMs: Date.now() - started };
 }

@@ -10,8 +10,7 @@ import { chainMemberOf } from '../../sources/sqlserver/chain-members';
 import { planRestoreChain } from '../../sources/sqlserver/lsn-chain';
 import { isInShared, type SharedFolder } from '../../sources/sqlserver/shared-folder';
 import { listRemoteSets, remoteSetFolder, type RemoteSetEntry } from '../../upload/remote-catalog';
-import { downloadSet } from '../../upload/set-transfer';
-import { downloadFinisher, downloadNotVerified, makeDownloadFolder, type FetchedRemoteSet } from './download-folder';
+import { downloadChain, downloadFinisher, makeDownloadFolder, type FetchedRemoteSet } from './download-folder';
 
 export interface FetchRemoteSqlServerOptions {
 	environment: string;
@@ -81,34 +80,22 @@ export async function fetchRemoteSqlServerChain(
 	await prepareStagingFolder(staging);
 	const work = await makeDownloadFolder(staging);
 	try {
-		const started = Date.now();
-		let downloadedBytes = 0;
-		let folder = '';
-		// Oldest first: each set's chain check finds the sets it builds on already downloaded.
-		for (const backupId of chain) {
-			const result = await downloadSet(destination, {
-				environment,
-				backupId,
-				component: 'database',
-				stagingFolder: work,
-				logger: options.logger,
-				signal: options.signal,
-			});
-			if (!result.verification.ok)
-				throw downloadNotVerified(backupId, where, remoteSetFolder(environment, backupId), result.verification);
-			downloadedBytes += result.downloadedBytes;
-			if (backupId === target.backupId) folder = result.folder;
-		}
-		options.logger?.info(
-			`Downloaded ${chain.length} set(s) of ${m.backupId}'s restore chain from ${where} into ${work}`,
-		);
+		const { folder, downloadedBytes, downloadMs } = await downloadChain(destination, {
+			work,
+			environment,
+			component: 'database',
+			chain,
+			target: m.backupId,
+			logger: options.logger,
+			signal: options.signal,
+		});
 		return {
 			folder,
 			backupId: m.backupId,
 			destination: where,
 			remotePath: remoteSetFolder(environment, m.backupId),
 			downloadedBytes,
-			downloadMs: Date.now() - started,
+			downloadMs,
 			shared,
 			chain,
 			finish: downloadFinisher({ work, staging, environment, backupIds: chain, target: m.backupId }),

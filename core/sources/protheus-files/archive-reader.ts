@@ -1,7 +1,9 @@
 import { createReadStream } from 'node:fs';
 import type { Readable } from 'node:stream';
 import * as tar from 'tar-stream';
-import { BackupError } from '../../errors';
+import type { ArtifactRecord } from '../../backup-set/manifest';
+import { BackupError, systemErrorCode } from '../../errors';
+import { artifactPath, openArtifactStream } from './artifact-stream';
 import { decompress } from './compression';
 
 /**
@@ -37,8 +39,8 @@ export interface ArchiveEntry {
 }
 
 /**
- * Reads an archive of a set entry by entry, decompressing as it goes. Every entry name is
- * checked before the caller sees it; `visit` must consume the entry's stream.
+ * Reads an archive file entry by entry, decompressing as it goes. Every entry name is checked
+ * before the caller sees it; `visit` must consume the entry's stream.
  */
 export async function readArchive(
 	archivePath: string,
@@ -46,14 +48,53 @@ export async function readArchive(
 	visit: (entry: ArchiveEntry) => Promise<void>,
 	zstdPath?: string,
 ): Promise<void> {
-	const decompressing = await decompress(
+	return readArchiveStream(
+		() => createReadStream(archivePath, { highWaterMark: 1 << 20 }),
+		archivePath,
 		compression,
-		createReadStream(archivePath, { highWaterMark: 1 << 20 }),
+		visit,
 		zstdPath,
 	);
+}
+
+/** A set's archive artifact, read through openArtifactStream (the one reader of a files set's artifacts). */
+export async function readSetArchive(
+	setFolder: string,
+	artifact: ArtifactRecord,
+	compression: string,
+	visit: (entry: ArchiveEntry) => Promise<void>,
+	zstdPath?: string,
+): Promise<void> {
+	return readArchiveStream(
+		() => openArtifactStream(setFolder, artifact),
+		artifactPath(setFolder, artifact),
+		compression,
+		visit,
+		zstdPath,
+	);
+}
+
+/**
+ * The archive `open` gives, entry by entry. A damaged archive's error names the archive and the
+ * entry it was reading (or the last one read whole), so the operator knows which file is hit.
+ */
+async function readArchiveStream(
+	open: () => Readable,
+	archivePath: string,
+	compression: string,
+	visit: (entry: ArchiveEntry) => Promise<void>,
+	zstdPath?: string,
+): Promise<void> {
+	const decompressing = await decompress(compression, open(), zstdPath);
 	const extract = tar.extract();
 	decompressing.output.pipe(extract as unknown as NodeJS.WritableStream);
 	decompressing.output.on('error', (error) => extract.destroy(error));
+	let current: string | undefined;
+	let last: string | undefined;
+	// A file-system error of the caller's visit (a full disk, no permission) is not a damaged archive.
+	let fromVisit: unknown;
+	const where = () =>
+		current ? ` at entry "${current}"` : last ? ` after entry "${last}"` : ' before its first entry';
 	try {
 		for await (const item of extract) {
 			const header = item.header;
@@ -62,17 +103,23 @@ export async function readArchive(
 				stream.resume();
 				continue;
 			}
+			current = header.name;
 			const segments = entrySegments(header.name);
-			await visit({ header, path: segments.join('/'), segments, stream });
+			await visit({ header, path: segments.join('/'), segments, stream }).catch((error: unknown) => {
+				if (systemErrorCode(error)) fromVisit = error;
+				throw error;
+			});
+			last = current;
+			current = undefined;
 		}
 	} catch (error) {
 		extract.destroy();
 		decompressing.output.destroy();
 		await decompressing.done.catch(() => undefined);
-		if (error instanceof BackupError) throw error;
+		if (error instanceof BackupError || (fromVisit !== undefined && error === fromVisit)) throw error;
 		throw new BackupError(
 			'VERIFY_FAILED',
-			`Archive ${archivePath} cannot be read: ${(error as Error).message}`,
+			`Archive ${archivePath} cannot be read${where()}: ${(error as Error).message}`,
 			'The archive is damaged or truncated. Use another copy of the set, or make a new backup.',
 			{ cause: error },
 		);
@@ -81,10 +128,14 @@ export async function readArchive(
 		await decompressing.done;
 	} catch (error) {
 		if (error instanceof BackupError)
-			throw new BackupError('VERIFY_FAILED', `Archive ${archivePath} cannot be read: ${error.message}`, error.hint);
+			throw new BackupError(
+				'VERIFY_FAILED',
+				`Archive ${archivePath} cannot be read${where()}: ${error.message}`,
+				error.hint,
+			);
 		throw new BackupError(
 			'VERIFY_FAILED',
-			`Archive ${archivePath} cannot be decompressed: ${(error as Error).message}`,
+			`Archive ${archivePath} cannot be decompressed${where()}: ${(error as Error).message}`,
 			'The archive is damaged or truncated.',
 		);
 	}

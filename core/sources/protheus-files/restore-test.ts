@@ -81,15 +81,7 @@ export async function runFilesRestoreTest(request: FilesRestoreTestRequest): Pro
 		const checksStarted = Date.now();
 		const checks = [
 			...verification.checks,
-			check(
-				'restore',
-				true,
-				'the chain extracted',
-				`${restored.chain.length} sets: ${restored.chain.join(' → ')}`,
-				`${restored.files} files, ${restored.dirs} folders, ${restored.symlinks} links restored`,
-			),
-			...(await checkRestoredTree(request.folder, scratch, manifest, restored, request.signal)),
-			...(await checkProtheusPaths(scratch, manifest)),
+			...(await checkRestoredCopy(request.folder, scratch, manifest, restored, request.signal)),
 		];
 		const passed = allPassed(checks);
 		keep = !passed && request.keepOnFailure;
@@ -112,6 +104,30 @@ export async function runFilesRestoreTest(request: FilesRestoreTestRequest): Pro
 	} finally {
 		if (!keep) await rm(scratch, { recursive: true, force: true });
 	}
+}
+
+/**
+ * The checks of a restored tree, the same for a Restore Test and a Restore: the chain extracted,
+ * the tree against the index, the Protheus paths of each appserver.ini.
+ */
+export async function checkRestoredCopy(
+	setFolder: string,
+	restoredRoot: string,
+	manifest: FilesManifest,
+	restored: FilesRestoreResult,
+	signal?: AbortSignal,
+): Promise<CheckResult[]> {
+	return [
+		check(
+			'restore',
+			true,
+			'the chain extracted',
+			`${restored.chain.length} sets: ${restored.chain.join(' → ')}`,
+			`${restored.files} files, ${restored.dirs} folders, ${restored.symlinks} links restored`,
+		),
+		...(await checkRestoredTree(setFolder, restoredRoot, manifest, restored, signal)),
+		...(await checkProtheusPaths(restoredRoot, manifest)),
+	];
 }
 
 function throwIfCancelled(signal: AbortSignal | undefined, scratch: string | undefined): void {

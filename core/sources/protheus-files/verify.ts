@@ -1,10 +1,9 @@
 import { createHash } from 'node:crypto';
-import { join } from 'node:path';
 import { manifestOf, type Manifest } from '../../backup-set/manifest';
 import { BackupError } from '../../errors';
 import { checkArtifacts } from '../../checks/artifacts';
 import { check, type CheckResult } from '../../checks/check';
-import { readArchive } from './archive-reader';
+import { readSetArchive } from './archive-reader';
 import { resolveChain } from './chain';
 
 export interface FilesVerifyOptions {
@@ -41,8 +40,9 @@ async function checkArchiveWalk(
 	const seen = new Set<string>();
 	let entries = 0;
 	try {
-		await readArchive(
-			join(folder, ...artifact.path.split('/')),
+		await readSetArchive(
+			folder,
+			artifact,
 			manifest.compression.method,
 			async (entry) => {
 				entries++;

@@ -133,7 +133,7 @@ describe('Restore Test and Restore pick the engine by the manifest', () => {
 		await expect(restoreTestSet({ folder: files.folder, server: postgres, ...common })).rejects.toMatchObject({
 			code: 'INVALID_INPUT',
 			message: `Backup set ${files.manifest.backupId} is a protheus-files files set, but the restore server is PostgreSQL`,
-			hint: 'A Protheus file set is restore-tested in a scratch folder, not on a database server: choose the files restore test for it.',
+			hint: 'A Protheus file set is restored into a folder, not on a database server: choose the files operation for it.',
 		});
 	});
 

@@ -1,9 +1,9 @@
 import { chmod, mkdir, readdir, realpath } from 'node:fs/promises';
-import { dirname, join, resolve } from 'node:path';
+import { dirname, resolve } from 'node:path';
 import { BackupError, systemErrorCode } from '../../../errors';
 import type { Logger } from '../../../logger';
 import { silentLogger } from '../../../logger';
-import { readArchive } from '../archive-reader';
+import { readSetArchive } from '../archive-reader';
 import { resolveChain, type ChainLink } from '../chain';
 import {
 	OwnerResolver,
@@ -145,10 +145,10 @@ async function extractSet(
 			'The manifest is damaged: use another copy of the set.',
 		);
 	const index = new Map(manifest.inventory.entries.map((e) => [e.path, e]));
-	const archivePath = join(folder, ...artifact.path.split('/'));
 	let bytes = 0;
-	await readArchive(
-		archivePath,
+	await readSetArchive(
+		folder,
+		artifact,
 		manifest.compression.method,
 		async (entry) => {
 			if (signal?.aborted)
