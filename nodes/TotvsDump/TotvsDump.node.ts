@@ -1,10 +1,12 @@
 import type { IExecuteFunctions, INodeExecutionData, INodeType, INodeTypeDescription } from 'n8n-workflow';
 import { NodeConnectionTypes } from 'n8n-workflow';
 import { BACKUP_KEYS_TEST, backupKeysCredential, testBackupKeysCredential } from '../shared/backup-keys';
-import { DEFAULT_STAGING_FOLDER, STAGING_FOLDER_PLACEHOLDER } from '../shared/hints';
+import { DEFAULT_STAGING_FOLDER, labelOf, STAGING_FOLDER_PLACEHOLDER } from '../shared/hints';
 import { POSTGRES_CREDENTIAL_TEST, testPostgresCredential } from '../shared/postgres-credential';
 import { SQLSERVER_CREDENTIAL_TEST, testSqlServerCredential } from '../shared/sqlserver-credential';
 import { router, sources } from './actions/router';
+
+const BACKUP_TYPE_LABELS = { full: 'Full', differential: 'Differential', incremental: 'Incremental', log: 'Log' };
 
 export class TotvsDump implements INodeType {
 	description: INodeTypeDescription = {
@@ -13,8 +15,7 @@ export class TotvsDump implements INodeType {
 		icon: 'file:totvsDump.svg',
 		group: ['transform'],
 		version: 1,
-		subtitle:
-			'={{ ($parameter["source"] === "sqlserver" ? "SQL Server " + $parameter["sqlServerBackupType"] : $parameter["source"] === "protheusFiles" ? "Files " + $parameter["filesBackupType"] : $parameter["source"] === "postgresAndFiles" ? "PostgreSQL + Files " + $parameter["filesBackupType"] : "PostgreSQL") + " → " + ($parameter["environment"] || "") }}',
+		subtitle: `={{ ($parameter["source"] === "sqlserver" ? "SQL Server " + ${labelOf('sqlServerBackupType', BACKUP_TYPE_LABELS)} : $parameter["source"] === "protheusFiles" ? "Files " + ${labelOf('filesBackupType', BACKUP_TYPE_LABELS)} : $parameter["source"] === "postgresAndFiles" ? "PostgreSQL + Files " + ${labelOf('filesBackupType', BACKUP_TYPE_LABELS)} : "PostgreSQL") + " → " + ($parameter["environment"] || "") }}`,
 		description: 'Back up a TOTVS Protheus database or file tree into a verified, self-describing backup set',
 		defaults: { name: 'TOTVS Dump' },
 		inputs: [NodeConnectionTypes.Main],

@@ -1,7 +1,22 @@
-import type { IExecuteFunctions, INodeExecutionData, INodeType, INodeTypeDescription } from 'n8n-workflow';
+import type {
+	IExecuteFunctions,
+	INodeExecutionData,
+	INodePropertyOptions,
+	INodeType,
+	INodeTypeDescription,
+} from 'n8n-workflow';
 import { NodeConnectionTypes } from 'n8n-workflow';
 import { destinationCredentialTests } from '../shared/destination-credentials';
+import { labelOf } from '../shared/hints';
 import { operations, router } from './actions/router';
+
+/** The subtitle names the output as the Output parameter does ("Prometheus Metrics"). */
+const outputLabels = Object.fromEntries(
+	(operations.monitor.description.find((p) => p.name === 'output')!.options as INodePropertyOptions[]).map((o) => [
+		String(o.value),
+		o.name,
+	]),
+);
 
 export class TotvsMonitor implements INodeType {
 	description: INodeTypeDescription = {
@@ -10,7 +25,7 @@ export class TotvsMonitor implements INodeType {
 		icon: 'file:totvsMonitor.svg',
 		group: ['input'],
 		version: 1,
-		subtitle: '={{ $parameter["output"] }}',
+		subtitle: `={{ ${labelOf('output', outputLabels)} }}`,
 		description:
 			'Watch TOTVS backups on their destinations, read-only: age of the newest good set, last passed restore test, copies (3-2-1), size and restore time trends; items for alerts, Prometheus metrics or an HTML status page',
 		defaults: { name: 'TOTVS Monitor' },

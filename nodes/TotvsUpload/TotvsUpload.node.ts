@@ -18,7 +18,9 @@ export class TotvsUpload implements INodeType {
 		// whose defaultVersion is absent or equal to its version (test/unit/nodes/custom-api-call.test.ts).
 		version: [1],
 		defaultVersion: 1,
-		subtitle: '={{ $parameter["operation"] + ": " + $parameter["destination"] }}',
+		// Labels, not option values ("Upload to Google Drive"); a literal: n8n's lint reads it.
+		subtitle:
+			'={{ ($parameter["operation"] === "upload" ? "Upload to " : $parameter["operation"] === "list" ? "List on " : $parameter["operation"] === "download" ? "Download from " : "Prune on ") + ($parameter["destination"] === "sftp" ? "SFTP" : $parameter["destination"] === "ftp" ? "FTP" : $parameter["destination"] === "local" ? "Local Folder" : "Google Drive") }}',
 		description:
 			'Copy TOTVS backup sets off-site (SFTP, FTP/FTPS, Google Drive, network folder), verified; list, download and prune them',
 		defaults: { name: 'TOTVS Upload' },

@@ -28,3 +28,16 @@ export const DAMAGED_SET_HINT =
 /** A set downloaded from a destination failed verification. */
 export const DAMAGED_REMOTE_COPY_HINT =
 	'The copy on the destination is damaged (or was changed). Do not rely on it: download another set, and upload a good one again.';
+
+/**
+ * Part of a node's subtitle expression showing a parameter's value by its label:
+ * `($parameter["p"] === "a" ? "A" : … : "")`. n8n evaluates a subtitle as an expression, and a raw
+ * `$parameter["p"]` shows option values such as "googleDrive".
+ */
+export function labelOf(parameter: string, labels: Record<string, string>): string {
+	const value = `$parameter[${JSON.stringify(parameter)}]`;
+	const choices = Object.entries(labels).map(
+		([v, label]) => `${value} === ${JSON.stringify(v)} ? ${JSON.stringify(label)} : `,
+	);
+	return `(${choices.join('')}"")`;
+}

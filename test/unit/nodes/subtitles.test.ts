@@ -1,0 +1,62 @@
+/**
+ * Node subtitles under the node on the canvas, evaluated by n8n-workflow's expression engine as
+ * the editor evaluates them (Expression.getSimpleParameterValue): human labels, never raw option
+ * values such as "upload: googleDrive" (issue 16).
+ */
+import type { INodeParameters, INodeType, INodeTypeDescription, INodeTypes } from 'n8n-workflow';
+import { Workflow } from 'n8n-workflow';
+import { TotvsDump } from '../../../nodes/TotvsDump/TotvsDump.node';
+import { TotvsMonitor } from '../../../nodes/TotvsMonitor/TotvsMonitor.node';
+import { TotvsUpload } from '../../../nodes/TotvsUpload/TotvsUpload.node';
+import { withDefaults } from './editor-display';
+
+function subtitle(node: INodeType, set: INodeParameters): string {
+	const description: INodeTypeDescription = node.description;
+	const nodeTypes = {
+		getByName: () => node,
+		getByNameAndVersion: () => node,
+		getKnownTypes: () => ({}),
+	} as unknown as INodeTypes;
+	const workflowNode = {
+		id: '1',
+		name: description.defaults.name!,
+		type: description.name,
+		typeVersion: 1,
+		position: [0, 0] as [number, number],
+		parameters: withDefaults(description, set),
+	};
+	const workflow = new Workflow({ nodes: [workflowNode], connections: {}, active: false, nodeTypes });
+	return String(workflow.expression.getSimpleParameterValue(workflowNode, description.subtitle, 'internal', {}));
+}
+
+describe('subtitles', () => {
+	it.each([
+		[{ operation: 'upload', destination: 'googleDrive' }, 'Upload to Google Drive'],
+		[{ operation: 'upload', destination: 'googleDriveSignIn' }, 'Upload to Google Drive'],
+		[{ operation: 'prune', destination: 'sftp' }, 'Prune on SFTP'],
+		[{ operation: 'list', destination: 'ftp' }, 'List on FTP'],
+		[{ operation: 'download', destination: 'local' }, 'Download from Local Folder'],
+	])('TOTVS Upload %j -> %s', (set, expected) => {
+		expect(subtitle(new TotvsUpload(), set)).toBe(expected);
+	});
+
+	it.each([
+		[{ source: 'postgres', environment: 'prod' }, 'PostgreSQL → prod'],
+		[{ source: 'sqlserver', sqlServerBackupType: 'log', environment: 'prod' }, 'SQL Server Log → prod'],
+		[{ source: 'protheusFiles', filesBackupType: 'incremental', environment: 'prod' }, 'Files Incremental → prod'],
+		[
+			{ source: 'postgresAndFiles', filesBackupType: 'differential', environment: 'homolog' },
+			'PostgreSQL + Files Differential → homolog',
+		],
+	])('TOTVS Dump %j -> %s', (set, expected) => {
+		expect(subtitle(new TotvsDump(), set)).toBe(expected);
+	});
+
+	it.each([
+		[{ output: 'items' }, 'One Item per Environment'],
+		[{ output: 'html' }, 'HTML Status Page'],
+		[{ output: 'prometheus' }, 'Prometheus Metrics'],
+	])('TOTVS Monitor %j -> %s', (set, expected) => {
+		expect(subtitle(new TotvsMonitor(), set)).toBe(expected);
+	});
+});
