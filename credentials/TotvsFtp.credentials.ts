@@ -10,7 +10,7 @@ export class TotvsFtp implements ICredentialType {
 
 	displayName = 'TOTVS FTP / FTPS';
 
-	icon = 'file:totvsFtp.svg' as const;
+	icon = { light: 'file:totvsFtp.svg', dark: 'file:totvsFtp.dark.svg' } as const;
 
 	documentationUrl = 'https://www.npmjs.com/package/n8n-nodes-totvs-backup#credentials';
 

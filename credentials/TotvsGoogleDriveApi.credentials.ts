@@ -11,7 +11,7 @@ export class TotvsGoogleDriveApi implements ICredentialType {
 
 	displayName = 'TOTVS Google Drive API';
 
-	icon = 'file:totvsGoogleDriveApi.svg' as const;
+	icon = { light: 'file:totvsGoogleDriveApi.svg', dark: 'file:totvsGoogleDriveApi.dark.svg' } as const;
 
 	documentationUrl = 'https://www.npmjs.com/package/n8n-nodes-totvs-backup#credentials';
 

@@ -27,7 +27,7 @@ export class TotvsGoogleDriveOAuth2Api implements ICredentialType {
 
 	displayName = 'TOTVS Google Drive OAuth2 API';
 
-	icon = 'file:totvsGoogleDriveApi.svg' as const;
+	icon = { light: 'file:totvsGoogleDriveApi.svg', dark: 'file:totvsGoogleDriveApi.dark.svg' } as const;
 
 	documentationUrl = 'https://www.npmjs.com/package/n8n-nodes-totvs-backup#google-drive';
 

@@ -9,7 +9,7 @@ export class TotvsPostgres implements ICredentialType {
 
 	displayName = 'TOTVS PostgreSQL';
 
-	icon = 'file:totvsPostgres.svg' as const;
+	icon = { light: 'file:totvsPostgres.svg', dark: 'file:totvsPostgres.dark.svg' } as const;
 
 	documentationUrl = 'https://www.npmjs.com/package/n8n-nodes-totvs-backup#credentials';
 

@@ -9,7 +9,7 @@ export class TotvsSftp implements ICredentialType {
 
 	displayName = 'TOTVS SFTP';
 
-	icon = 'file:totvsSftp.svg' as const;
+	icon = { light: 'file:totvsSftp.svg', dark: 'file:totvsSftp.dark.svg' } as const;
 
 	documentationUrl = 'https://www.npmjs.com/package/n8n-nodes-totvs-backup#credentials';
 

@@ -14,7 +14,7 @@ export class TotvsSqlServer implements ICredentialType {
 	// eslint-disable-next-line n8n-nodes-base/cred-class-field-display-name-missing-api
 	displayName = 'TOTVS SQL Server';
 
-	icon = 'file:totvsSqlServer.svg' as const;
+	icon = { light: 'file:totvsSqlServer.svg', dark: 'file:totvsSqlServer.dark.svg' } as const;
 
 	documentationUrl = 'https://www.npmjs.com/package/n8n-nodes-totvs-backup#sql-server';
 

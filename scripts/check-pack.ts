@@ -8,8 +8,8 @@
  *
  * What a tarball must be: package.json complete for npm and n8n (repository, bugs, homepage,
  * author with e-mail, the n8n-community-node-package keyword, not private); `main` and every
- * node and credential of its `n8n` section present, loadable with the runtime dependencies and
- * exporting the class n8n looks for; every `file:` icon they name present; no source map whose
+ * node and credential of its `n8n` section present, loadable with the runtime dependencies,
+ * exporting the class n8n looks for, with a light and a dark icon; every `file:` icon present; no source map whose
  * sources are not shipped; no declaration files (nothing imports this package as a library);
  * nothing outside dist/, examples/ and the top-level documents.
  */
@@ -103,8 +103,8 @@ function fileProblems(pkg: PackageJson, files: string[], read: (file: string) =>
 
 /**
  * Requires main and each node and credential in a child node (with `nodeModules` as the
- * package's node_modules) and checks that each exports the class n8n instantiates: the
- * file's name up to the first dot.
+ * package's node_modules) and checks that each exports the class n8n instantiates (the
+ * file's name up to the first dot) and gives a light and a dark icon.
  */
 function loadProblems(packageDir: string, pkg: PackageJson, nodeModules: string): string[] {
 	symlinkSync(nodeModules, path.join(packageDir, 'node_modules'), 'dir');
@@ -118,7 +118,12 @@ function loadProblems(packageDir: string, pkg: PackageJson, nodeModules: string)
 		for (const file of entries) {
 			const mod = load(file);
 			const name = path.basename(file).split('.')[0];
-			if (mod && typeof mod[name] !== 'function') problems.push(file + ' exports no class ' + name);
+			if (!mod) continue;
+			if (typeof mod[name] !== 'function') { problems.push(file + ' exports no class ' + name); continue; }
+			const made = new mod[name]();
+			const icon = made.description ? made.description.icon : made.icon;
+			if (!icon || typeof icon !== 'object' || !icon.light || !icon.dark)
+				problems.push(file + ' has no light and dark icon ({ light: "file:….svg", dark: "file:….dark.svg" })');
 		}
 		process.stdout.write(JSON.stringify(problems));`;
 	const out = execFileSync(process.execPath, ['-e', probe, JSON.stringify([packageDir, pkg.main, ...entries])], {

@@ -12,7 +12,7 @@ export class TotvsDump implements INodeType {
 	description: INodeTypeDescription = {
 		displayName: 'TOTVS Dump',
 		name: 'totvsDump',
-		icon: 'file:totvsDump.svg',
+		icon: { light: 'file:totvsDump.svg', dark: 'file:totvsDump.dark.svg' },
 		group: ['transform'],
 		version: 1,
 		subtitle: `={{ ($parameter["source"] === "sqlserver" ? "SQL Server " + ${labelOf('sqlServerBackupType', BACKUP_TYPE_LABELS)} : $parameter["source"] === "protheusFiles" ? "Files " + ${labelOf('filesBackupType', BACKUP_TYPE_LABELS)} : $parameter["source"] === "postgresAndFiles" ? "PostgreSQL + Files " + ${labelOf('filesBackupType', BACKUP_TYPE_LABELS)} : "PostgreSQL") + " → " + ($parameter["environment"] || "") }}`,

@@ -22,7 +22,7 @@ export class TotvsMonitor implements INodeType {
 	description: INodeTypeDescription = {
 		displayName: 'TOTVS Monitor',
 		name: 'totvsMonitor',
-		icon: 'file:totvsMonitor.svg',
+		icon: { light: 'file:totvsMonitor.svg', dark: 'file:totvsMonitor.dark.svg' },
 		group: ['input'],
 		version: 1,
 		subtitle: `={{ ${labelOf('output', outputLabels)} }}`,

@@ -15,7 +15,7 @@ export class TotvsRestore implements INodeType {
 	description: INodeTypeDescription = {
 		displayName: 'TOTVS Restore',
 		name: 'totvsRestore',
-		icon: 'file:totvsRestore.svg',
+		icon: { light: 'file:totvsRestore.svg', dark: 'file:totvsRestore.dark.svg' },
 		group: ['transform'],
 		// version [1] with defaultVersion 1, not version 1: n8n adds a "Custom API Call" operation to
 		// nodes whose credentials extend oAuth2Api (Sign in with Google), but only to a description

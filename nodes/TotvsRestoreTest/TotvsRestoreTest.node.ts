@@ -14,7 +14,7 @@ export class TotvsRestoreTest implements INodeType {
 	description: INodeTypeDescription = {
 		displayName: 'TOTVS Restore Test',
 		name: 'totvsRestoreTest',
-		icon: 'file:totvsRestoreTest.svg',
+		icon: { light: 'file:totvsRestoreTest.svg', dark: 'file:totvsRestoreTest.dark.svg' },
 		group: ['transform'],
 		// version [1] with defaultVersion 1, not version 1: n8n adds a "Custom API Call" operation to
 		// nodes whose credentials extend oAuth2Api (Sign in with Google), but only to a description

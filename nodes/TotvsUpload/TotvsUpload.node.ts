@@ -11,7 +11,7 @@ export class TotvsUpload implements INodeType {
 	description: INodeTypeDescription = {
 		displayName: 'TOTVS Upload',
 		name: 'totvsUpload',
-		icon: 'file:totvsUpload.svg',
+		icon: { light: 'file:totvsUpload.svg', dark: 'file:totvsUpload.dark.svg' },
 		group: ['output'],
 		// version [1] with defaultVersion 1, not version 1: n8n adds a "Custom API Call" operation to
 		// nodes whose credentials extend oAuth2Api (Sign in with Google), but only to a description

@@ -8,7 +8,7 @@ export class TotvsVerify implements INodeType {
 	description: INodeTypeDescription = {
 		displayName: 'TOTVS Verify',
 		name: 'totvsVerify',
-		icon: 'file:totvsVerify.svg',
+		icon: { light: 'file:totvsVerify.svg', dark: 'file:totvsVerify.dark.svg' },
 		group: ['transform'],
 		version: 1,
 		subtitle: 'Local backup set',

@@ -105,6 +105,21 @@ describe('check-pack', () => {
 		);
 	});
 
+	test('a node with one icon for both themes is reported when loading', () => {
+		const problems = problemsOf(
+			GOOD_PACKAGE,
+			{
+				...GOOD_FILES,
+				'dist/nodes/Thing/Thing.node.js':
+					"class Thing { constructor() { this.description = { icon: 'file:thing.svg' }; } }\nexports.Thing = Thing;\n",
+			},
+			true,
+		);
+		expect(problems).toEqual([
+			'dist/nodes/Thing/Thing.node.js has no light and dark icon ({ light: "file:….svg", dark: "file:….dark.svg" })',
+		]);
+	});
+
 	test('a map whose sources are shipped is fine', () => {
 		const problems = problemsOf(GOOD_PACKAGE, {
 			...GOOD_FILES,
