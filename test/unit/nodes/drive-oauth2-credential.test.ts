@@ -97,7 +97,10 @@ describe('TOTVS Google Drive OAuth2 credential: description', () => {
 		expect(query.get('access_type')).toBe('offline');
 		expect(query.get('prompt')).toBe('consent');
 		expect(property('folderId')).toMatchObject({ type: 'string', required: true });
-		expect(credential.icon).toBe('file:totvsGoogleDriveApi.svg');
+		expect(credential.icon).toEqual({
+			light: 'file:totvsGoogleDriveApi.svg',
+			dark: 'file:totvsGoogleDriveApi.dark.svg',
+		});
 		expect(credential.documentationUrl).toMatch(/^https:\/\//);
 		// n8n offers no Test button for OAuth2 credentials: the sign-in is the test
 		expect((credential as { test?: unknown }).test).toBeUndefined();
