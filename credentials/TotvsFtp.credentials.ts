@@ -31,8 +31,8 @@ export class TotvsFtp implements ICredentialType {
 			displayName: 'Port',
 			name: 'port',
 			type: 'number',
-			default: 0,
-			description: '0 uses the default: 21, or 990 for implicit TLS',
+			default: 21,
+			description: 'FTP and explicit FTPS listen on 21; implicit FTPS usually on 990. 0 chooses by the TLS mode.',
 		},
 		{ displayName: 'Username', name: 'username', type: 'string', default: '', required: true },
 		{ displayName: 'Password', name: 'password', type: 'string', typeOptions: { password: true }, default: '' },
@@ -54,7 +54,7 @@ export class TotvsFtp implements ICredentialType {
 			default: '',
 			placeholder: 'AB:CD:…',
 			description:
-				'Alternatively, pin the server certificate by its SHA-256 fingerprint as `openssl x509 -noout -fingerprint -sha256` prints it. The credential test shows the fingerprint the server presented.',
+				'Alternatively, pin the server certificate by its SHA-256 fingerprint as <code>openssl x509 -noout -fingerprint -sha256</code> prints it. The credential test shows the fingerprint the server presented.',
 			displayOptions: { show: { tls: ['explicit', 'implicit'] } },
 		},
 		{

@@ -87,7 +87,7 @@ export class TotvsGoogleDriveApi implements ICredentialType {
 			default: '',
 			placeholder: '1AbCdEfGhIjKlMnOpQrStUvWxYz',
 			description:
-				'The folder backups go to: open it in Google Drive and copy the ID from the address (…/folders/<ID>). On a shared drive, a folder in it or the drive ID.',
+				'The folder backups go to: open it in Google Drive and copy the ID from the address (…/folders/&lt;ID&gt;). On a shared drive, a folder in it or the drive ID.',
 			required: true,
 		},
 		{

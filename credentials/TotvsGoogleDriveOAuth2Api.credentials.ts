@@ -69,7 +69,7 @@ export class TotvsGoogleDriveOAuth2Api implements ICredentialType {
 			default: '',
 			placeholder: '1AbCdEfGhIjKlMnOpQrStUvWxYz',
 			description:
-				'The folder backups go to: open it in Google Drive and copy the ID from the address (…/folders/<ID>). The Google account you sign in with must be able to edit it.',
+				'The folder backups go to: open it in Google Drive and copy the ID from the address (…/folders/&lt;ID&gt;). The Google account you sign in with must be able to edit it.',
 			required: true,
 		},
 	];

@@ -68,7 +68,7 @@ export class TotvsSftp implements ICredentialType {
 			default: '',
 			placeholder: 'SHA256:uNiVztksCsDhcc0u9e8BujQXVUpKZIDTMczCvj3tD2s',
 			description:
-				"The server's host key as `ssh-keygen -lf /etc/ssh/ssh_host_ed25519_key.pub` prints it on the server (or `ssh-keyscan host | ssh-keygen -lf -`). Connections to any other key are refused. The credential test shows the key the server presented.",
+				"The server's host key as <code>ssh-keygen -lf /etc/ssh/ssh_host_ed25519_key.pub</code> prints it on the server (or <code>ssh-keyscan host | ssh-keygen -lf -</code>). Connections to any other key are refused. The credential test shows the key the server presented.",
 			required: true,
 		},
 		{
@@ -86,7 +86,7 @@ export class TotvsSftp implements ICredentialType {
 			type: 'boolean',
 			default: true,
 			description:
-				'Whether to run `sha256sum` on the server over SSH to prove each upload. Servers that only allow SFTP (no shell) fall back to a size check, or a read-back when asked.',
+				'Whether to run <code>sha256sum</code> on the server over SSH to prove each upload. Servers that only allow SFTP (no shell) fall back to a size check, or a read-back when asked.',
 		},
 		{
 			displayName: 'Upload Transport',
@@ -97,7 +97,7 @@ export class TotvsSftp implements ICredentialType {
 					name: 'Auto (OpenSSH Client When Installed)',
 					value: 'auto',
 					description:
-						'Files of 8 MiB or more go through the OpenSSH `sftp` client (faster), allowed only the pinned host key; otherwise the built-in client',
+						'Files of 8 MiB or more go through the OpenSSH <code>sftp</code> client (faster), allowed only the pinned host key; otherwise the built-in client',
 				},
 				{ name: 'Built-in Client (Ssh2)', value: 'ssh2', description: 'Always the built-in SSH client (slower)' },
 			],

@@ -6,7 +6,10 @@
 
 /** Where backup sets go when no staging folder is given (core/location resolves it). */
 export const DEFAULT_STAGING_FOLDER = '~/.n8n-files/totvs-backups under the n8n user folder';
-export const STAGING_FOLDER_PLACEHOLDER = '/mnt/backup/totvs';
+/** An empty Staging Folder means the default: the placeholder says so rather than show an example path. */
+export const STAGING_FOLDER_PLACEHOLDER = 'Empty: ~/.n8n-files/totvs-backups';
+/** A required folder of sets: an example. */
+export const BACKUPS_FOLDER_PLACEHOLDER = 'e.g. /mnt/backup/totvs';
 export const PG_CLIENT_FOLDER_PLACEHOLDER = '/usr/lib/postgresql/16/bin';
 export const SQLSERVER_FOLDER_PLACEHOLDER = 'D:\\Backup\\n8n or \\\\filer\\totvs-backup';
 export const SQLSERVER_MOUNT_PLACEHOLDER = '/mnt/sqlbackup';

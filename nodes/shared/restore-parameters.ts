@@ -1,6 +1,11 @@
 import type { INodeProperties } from 'n8n-workflow';
 import { destinationProperties } from './destination-parameters';
-import { DEFAULT_STAGING_FOLDER, STAGING_FOLDER_PLACEHOLDER, setFolderDescription } from './hints';
+import {
+	BACKUPS_FOLDER_PLACEHOLDER,
+	DEFAULT_STAGING_FOLDER,
+	STAGING_FOLDER_PLACEHOLDER,
+	setFolderDescription,
+} from './hints';
 import { sharedFolderProperties } from './sqlserver-access';
 
 /**
@@ -73,7 +78,7 @@ export const restoreSetProperties: INodeProperties[] = [
 		type: 'string',
 		default: '',
 		required: true,
-		placeholder: STAGING_FOLDER_PLACEHOLDER,
+		placeholder: BACKUPS_FOLDER_PLACEHOLDER,
 		displayOptions: fromFolder,
 		description: "Folder holding one sub-folder per environment, as TOTVS Dump's staging folder does",
 	},
@@ -146,7 +151,7 @@ export const restoreOptions: Record<
 		displayName: 'HTML Report',
 		name: 'htmlReport',
 		type: 'boolean',
-		default: false,
+		default: true,
 		description: 'Whether to add a small HTML report of every check as binary data, ready for an e-mail node',
 	},
 	htmlBinaryProperty: {
@@ -161,7 +166,7 @@ export const restoreOptions: Record<
 		displayName: 'Keep Database on Failure',
 		name: 'keepOnFailure',
 		type: 'boolean',
-		default: false,
+		default: true,
 		description:
 			'Whether to keep the restored database when the restore or a check fails, for investigation (named in the report). It is always dropped when the execution is cancelled.',
 	},
@@ -169,7 +174,7 @@ export const restoreOptions: Record<
 		displayName: 'Keep Downloaded Set',
 		name: 'keepDownload',
 		type: 'boolean',
-		default: false,
+		default: true,
 		displayOptions: { show: { '/setSource': ['destination'] } },
 		description:
 			'Whether to keep the set downloaded from the destination (for SQL Server: with the sets of its chain), in &lt;staging folder&gt;/&lt;environment&gt;/&lt;backup ID&gt; (or its download folder if that exists already). By default it is removed after the restore.',
@@ -187,7 +192,7 @@ export const restoreOptions: Record<
 		displayName: 'Restore Owners',
 		name: 'restoreOwners',
 		type: 'boolean',
-		default: false,
+		default: true,
 		displayOptions: postgresOption,
 		description: 'Whether to give objects their original owners. The roles must exist on the restore server.',
 	},
@@ -195,7 +200,7 @@ export const restoreOptions: Record<
 		displayName: 'Restore Privileges',
 		name: 'restorePrivileges',
 		type: 'boolean',
-		default: false,
+		default: true,
 		displayOptions: postgresOption,
 		description: 'Whether to restore GRANTs. The roles must exist on the restore server.',
 	},

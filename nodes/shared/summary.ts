@@ -11,7 +11,7 @@ export const languageOption = {
 		{ name: 'Português (Brasil)', value: 'pt-BR' },
 	],
 	default: 'en',
-	description: 'Language of the one-sentence `summary` field, for Slack or email messages',
+	description: 'Language of the one-sentence <code>summary</code> field, for Slack or email messages',
 };
 
 const number = (n: number, language: Language) => n.toLocaleString(language === 'pt-BR' ? 'pt-BR' : 'en-US');

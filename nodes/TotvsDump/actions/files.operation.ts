@@ -27,7 +27,7 @@ const filesOptionList: INodeProperties[] = [
 		displayName: 'Compare Content (Paranoid)',
 		name: 'paranoid',
 		type: 'boolean',
-		default: false,
+		default: true,
 		description:
 			'Whether to hash every file to find changes, instead of trusting size and modification time. Reads the whole tree on every run; catches tools that restore mtimes.',
 	},
@@ -76,7 +76,7 @@ const filesOptionList: INodeProperties[] = [
 		displayName: 'Promote to Full When No Base',
 		name: 'promoteToFull',
 		type: 'boolean',
-		default: false,
+		default: true,
 		description:
 			'Whether to make a full backup, and say so in the item, when a differential or incremental has no earlier set to build on. Off: the node fails instead.',
 	},

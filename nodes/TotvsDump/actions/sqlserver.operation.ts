@@ -91,7 +91,7 @@ export const description: INodeProperties[] = [
 				displayName: 'Copy-Only',
 				name: 'copyOnly',
 				type: 'boolean',
-				default: false,
+				default: true,
 				description:
 					'Whether to make a COPY_ONLY backup, which leaves the differential base and the log chain of other backup tools untouched (full and log only)',
 			},
@@ -107,7 +107,7 @@ export const description: INodeProperties[] = [
 				displayName: 'Promote to Full When No Base',
 				name: 'promoteToFull',
 				type: 'boolean',
-				default: false,
+				default: true,
 				description:
 					"Whether a differential or log backup with no full backup to base it on becomes a full backup instead of failing (as Ola Hallengren's ChangeBackupType)",
 			},

@@ -94,7 +94,7 @@ export const description: INodeProperties[] = [
 			{
 				name: 'Prometheus Metrics',
 				value: 'prometheus',
-				description: 'One item with the metrics text in `metrics`, for Respond to Webhook',
+				description: 'One item with the metrics text in <code>metrics</code>, for Respond to Webhook',
 			},
 		],
 		default: 'items',
@@ -199,7 +199,7 @@ export const description: INodeProperties[] = [
 			},
 			{
 				...languageOption,
-				description: 'Language of the `summary`, of `reasons[].message` and of the status page',
+				description: 'Language of the <code>summary</code>, of <code>reasons[].message</code> and of the status page',
 			},
 		],
 	},

@@ -31,7 +31,7 @@ export const options: INodeProperties = {
 			name: 'includeUnfinished',
 			displayOptions: { show: { '/operation': ['list'] } },
 			type: 'boolean',
-			default: false,
+			default: true,
 			description:
 				'Whether to also return folders without manifest (interrupted or running uploads), with remoteStatus "unfinished"',
 		},
@@ -49,7 +49,7 @@ export const options: INodeProperties = {
 			name: 'readBack',
 			displayOptions: { show: { '/operation': ['upload'] } },
 			type: 'boolean',
-			default: false,
+			default: true,
 			description:
 				'Whether Upload downloads and hashes each file again when the destination gives no remote hash (FTP without HASH, SFTP without shell). Doubles the traffic.',
 		},
