@@ -1,7 +1,7 @@
 /**
  * Heavy clients load only when an option needs them. n8n requires every node and credential of
- * a community package at start; if that pulled mssql (tedious, @azure/identity: about 300
- * modules) or the googleapis Drive client (about 240), every PostgreSQL-to-SFTP user would pay
+ * a community package at start; if that pulled mssql (tedious, @azure/identity: about 430
+ * modules) or the googleapis Drive client (about 130), every PostgreSQL-to-SFTP user would pay
  * for them at each start. The files are required in a child process (a real require.cache, not
  * jest's registry), from their TypeScript sources through tsx. Figures: docs/install-footprint.md.
  */

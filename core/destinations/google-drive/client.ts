@@ -1,6 +1,6 @@
 /**
  * The googleapis Drive client, loaded on the first Drive call rather than with the nodes: with
- * google-auth-library and gaxios it is about 240 modules that users of other destinations would
+ * google-auth-library and gaxios it is about 130 modules that users of other destinations would
  * otherwise load at every n8n start (test/unit/footprint.test.ts holds this).
  */
 import type * as DriveModule from '@googleapis/drive';

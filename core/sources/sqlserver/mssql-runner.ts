@@ -11,7 +11,7 @@ interface DriverMessage {
 
 /**
  * mssql loads on the first SQL Server connection, not with the nodes: with tedious and
- * @azure/identity it is about 300 modules that PostgreSQL-only users would otherwise load at
+ * @azure/identity it is about 430 modules that PostgreSQL-only users would otherwise load at
  * every n8n start (test/unit/footprint.test.ts holds this).
  */
 const loadMssql = async (): Promise<typeof Mssql> => (await import('mssql')).default;
