@@ -39,3 +39,9 @@ export const allPassed = (checks: CheckResult[]) => checks.every((c) => c.ok || 
 /** Names for a check's message: the first `max`, and how many more. */
 export const listNames = (names: string[], max = 15) =>
 	names.length > max ? `${names.slice(0, max).join(', ')} and ${names.length - max} more` : names.join(', ');
+
+/**
+ * Said by the restore checks' "tables" check, which counts the ERP tables only: DBAccess's TOP_*
+ * and SYS_* tables have checks of their own, while the archive and row-count checks count all.
+ */
+export const TOP_SYS_APART = ' (TOP_* and SYS_* tables in their own checks)';

@@ -3,7 +3,7 @@
  * manifest recorded at backup time (collation, table sets, rows, R_E_C_N_O_, objects).
  */
 import type { SqlServerInventory, TableInventory } from '../../../backup-set/manifest';
-import { check, listNames, type CheckResult } from '../../../checks/check';
+import { check, listNames, TOP_SYS_APART, type CheckResult } from '../../../checks/check';
 import { readContents } from '../inventory';
 import { isSqlError, messagesText, rowsOf, type SqlRunner } from '../runner';
 import { checkDbStatement } from '../tsql';
@@ -42,6 +42,7 @@ function setCheck(
 	expected: TableInventory[],
 	actual: TableInventory[],
 	select: (name: string) => boolean,
+	note = '',
 ): CheckResult {
 	const want = expected.filter((t) => select(t.name)).map(key);
 	const have = new Set(actual.filter((t) => select(t.name)).map(key));
@@ -50,16 +51,16 @@ function setCheck(
 		? check(
 				name,
 				false,
-				`${want.length} ${what}`,
+				`${want.length} ${what}${note}`,
 				`${want.length - missing.length} present`,
 				`Missing after restore: ${listNames(missing)}`,
 			)
 		: check(
 				name,
 				true,
-				`${want.length} ${what}`,
+				`${want.length} ${what}${note}`,
 				`${want.length} present`,
-				`Every ${what.replace(/s$/, '')} recorded at backup time is present`,
+				`Every ${what.replace(/s$/, '')} recorded at backup time is present${note}`,
 			);
 }
 
@@ -122,7 +123,7 @@ export async function totvsChecks(
 					collation,
 					`The restored database's collation differs from the source's: Protheus would sort and compare keys differently${collationNote}`,
 				),
-		setCheck('tables', 'tables', expected.tables, actual.tables, (n) => !isTop(n) && !isSys(n)),
+		setCheck('tables', 'tables', expected.tables, actual.tables, (n) => !isTop(n) && !isSys(n), TOP_SYS_APART),
 		setCheck('top-tables', 'DBAccess TOP_* tables', expected.tables, actual.tables, isTop),
 		setCheck('sys-tables', 'SYS_* tables', expected.tables, actual.tables, isSys),
 		rowDiffs.length

@@ -105,6 +105,16 @@ describe('compareWithManifest', () => {
 		expect(checks.find((c) => c.name === 'tables')!.message).toMatch(/not in the backup: public\.zz9010/);
 		expect(checks.find((c) => c.name === 'protheus-columns')!.message).toMatch(/public\.sa1010 lacks D_E_L_E_T_/);
 	});
+
+	it('the tables check says it leaves TOP_* and SYS_* tables to their own checks (issue 16: 2 tables beside 3 row counts)', () => {
+		const tables = [table('sa1010', 5), table('se1010', 3), table('top_param', 1)];
+		const checks = compareWithManifest(source, inventory(tables), restored(inventory(tables)), rule);
+		const of = (name: string) => checks.find((c) => c.name === name)!;
+		expect(of('tables').expected).toBe('2 tables (TOP_* and SYS_* tables in their own checks)');
+		expect(of('tables').message).toMatch(/TOP_\* and SYS_\* tables in their own checks/);
+		expect(of('top-tables').expected).toBe('1 DBAccess TOP_* table');
+		expect(of('row-counts').expected).toBe('9 rows in 3 tables');
+	});
 });
 
 describe('databaseNameFor', () => {
