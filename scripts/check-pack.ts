@@ -186,11 +186,22 @@ function print(tarball: string, report: PackReport): void {
 if (require.main === module) {
 	const arg = process.argv[2];
 	if (arg === '--fresh-clone') {
-		const { tarball, report, cleanup } = packFreshClone();
+		let packed: ReturnType<typeof packFreshClone> | undefined;
 		try {
-			print(tarball, report);
-		} finally {
-			cleanup();
+			packed = packFreshClone();
+		} catch (error) {
+			// The build's or npm's own messages are above; the stack trace would only hide them.
+			console.error(
+				`pack check failed: a fresh clone of HEAD did not build and pack (${(error as Error).message.split('\n')[0]})`,
+			);
+			process.exitCode = 1;
+		}
+		if (packed) {
+			try {
+				print(packed.tarball, packed.report);
+			} finally {
+				packed.cleanup();
+			}
 		}
 	} else if (arg && existsSync(arg)) {
 		print(arg, checkTarball(arg, path.join(ROOT, 'node_modules')));
