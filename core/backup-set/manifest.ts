@@ -12,6 +12,14 @@ import {
 	type SqlServerSourceFacts,
 } from './sqlserver-manifest';
 import { filesInventorySchema, filesSourceSchema, type FilesInventory, type FilesSourceFacts } from './files-manifest';
+import {
+	pitrInventorySchema,
+	pitrManifestProblem,
+	pitrSourceSchema,
+	type PitrInventory,
+	type PitrSection,
+	type PitrSourceFacts,
+} from './pitr-manifest';
 import { ENVIRONMENT, isBackupIdOf, isRestorePointIdOf, type BackupType, type Component } from './ids';
 import {
 	anything,
@@ -55,9 +63,10 @@ export const SEALED_SUFFIX = '.age';
 export type * from './postgres-manifest';
 export type * from './sqlserver-manifest';
 export type * from './files-manifest';
+export type * from './pitr-manifest';
 
 export type { Component, BackupType } from './ids';
-export type Engine = 'postgres' | 'sqlserver' | 'protheus-files';
+export type Engine = 'postgres' | 'sqlserver' | 'protheus-files' | 'postgres-pitr';
 /** 'sqlserver-native': BACKUP … WITH COMPRESSION (SQL Server compresses inside the .bak). */
 export type CompressionMethod = 'none' | 'gzip' | 'zstd' | 'lz4' | 'sqlserver-native';
 
@@ -96,13 +105,15 @@ export interface SealedPart {
 }
 
 /** Per engine: what the manifest says about the source and what was in it at dump time. */
-export type SourceFacts = PostgresSourceFacts | SqlServerSourceFacts | FilesSourceFacts;
+export type SourceFacts = PostgresSourceFacts | SqlServerSourceFacts | FilesSourceFacts | PitrSourceFacts;
+/** A point-in-time WAL set's inventory (PitrWalInventory) is typed through ManifestOf<'postgres-pitr'>. */
 export type Inventory = PostgresInventory | SqlServerInventory | FilesInventory;
 
 const engineSchemas: Partial<Record<Engine, { source: Check; inventory: Check }>> = {
 	postgres: { source: postgresSourceSchema, inventory: postgresInventorySchema },
 	sqlserver: { source: sqlServerSourceSchema, inventory: sqlServerInventorySchema },
 	'protheus-files': { source: filesSourceSchema, inventory: filesInventorySchema },
+	'postgres-pitr': { source: pitrSourceSchema, inventory: pitrInventorySchema },
 };
 
 export interface Manifest {
@@ -131,6 +142,8 @@ export interface Manifest {
 	inventory: Inventory;
 	/** Shared by the sets of one restore point (database + files made in one run). */
 	restorePointId?: string;
+	/** Engine postgres-pitr only: the set's place in its point-in-time chain (see pitr-manifest.ts). */
+	pitr?: PitrSection;
 }
 
 /** The source facts and inventory each engine's manifest holds. */
@@ -138,6 +151,7 @@ interface EngineParts {
 	postgres: { source: PostgresSourceFacts; inventory: PostgresInventory };
 	sqlserver: { source: SqlServerSourceFacts; inventory: SqlServerInventory };
 	'protheus-files': { source: FilesSourceFacts; inventory: FilesInventory };
+	'postgres-pitr': { source: PitrSourceFacts; inventory: PitrInventory; pitr: PitrSection };
 }
 export type ManifestOf<E extends keyof EngineParts> = Omit<Manifest, 'engine' | 'source' | 'inventory'> & {
 	engine: E;
@@ -189,7 +203,7 @@ const commonSchema: Check = object({
 	backupId: string(), // checked against the environment below, like every id
 	environment: string(ENVIRONMENT, 'an environment name (letters, digits, "-", "_", "."; up to 63)'),
 	component: oneOf('database', 'files'),
-	engine: oneOf('postgres', 'sqlserver', 'protheus-files'),
+	engine: oneOf('postgres', 'sqlserver', 'protheus-files', 'postgres-pitr'),
 	type: oneOf('full', 'differential', 'incremental', 'log'),
 	baseBackupId: nullable(string()),
 	parentBackupId: nullable(string()),
@@ -250,7 +264,19 @@ const manifestSchema: Check = (value, path) => {
 		!manifest.artifacts.some((a) => a.path === (manifest.encryption as { sealedPart: string }).sealedPart)
 			? `encryption.sealedPart: ${JSON.stringify(manifest.encryption.sealedPart)} is not one of the artifacts`
 			: undefined;
-	return schemas.source(manifest.source, 'source') ?? inventoryProblem ?? sealedPartProblem ?? idProblem(manifest);
+	const pitrProblem =
+		manifest.engine === 'postgres-pitr'
+			? pitrManifestProblem(manifest)
+			: manifest.pitr !== undefined
+				? `pitr: only postgres-pitr sets have a pitr section, this is a ${manifest.engine} set`
+				: undefined;
+	return (
+		schemas.source(manifest.source, 'source') ??
+		inventoryProblem ??
+		sealedPartProblem ??
+		pitrProblem ??
+		idProblem(manifest)
+	);
 };
 
 /**

@@ -3,9 +3,11 @@ import type { ArtifactRecord, PostgresInventory } from '../../backup-set/manifes
 import type { BackupSetWriter } from '../../backup-set/set-writer';
 import { BackupError } from '../../errors';
 import type { Logger } from '../../logger';
-import { childEnvironment, connect, type ClientToolInfo, type PostgresConnection } from '../postgres';
+import { childEnvironment, type ClientToolInfo, type PostgresConnection } from '../postgres';
+import { closeClient, connectBounded } from './bounded';
 import { baseInventory } from './inventory';
-import { formatLsn, parseLsn } from './lsn';
+import { compareLsn, formatLsn, parseLsn } from './lsn';
+import { baseWalEnd } from './chain';
 import {
 	ARTIFACT_KIND,
 	type BaseCompression,
@@ -45,6 +47,8 @@ export interface PitrBackupOptions {
 	binFolder?: string;
 	/** pg_receivewal: stop waiting for the end position after this long. */
 	collectTimeoutMs: number;
+	/** pg_basebackup: give up (and remove the unfinished set) after this long. */
+	baseTimeoutMs: number;
 }
 
 export const defaultPitrOptions: PitrBackupOptions = {
@@ -56,6 +60,7 @@ export const defaultPitrOptions: PitrBackupOptions = {
 	exactCountMaxBytes: 256 * 1024 * 1024,
 	fingerprintRows: 1000,
 	collectTimeoutMs: 60 * 60 * 1000,
+	baseTimeoutMs: 24 * 60 * 60 * 1000,
 };
 
 export interface PitrRunRequest {
@@ -97,7 +102,7 @@ export async function takeBaseBackup(request: PitrRunRequest): Promise<BaseBacku
 	const { connection, options, log, set } = request;
 	const slotName = options.slotName ?? slotNameFor(request.environment);
 	const warnings: string[] = [];
-	const client = await connect(connection);
+	const client = await connectBounded(connection);
 	let pgBasebackup: ClientToolInfo;
 	// A slot made by a run that then fails would keep WAL on the server for nothing: such a
 	// slot is dropped again. A slot that existed before (an older chain's) is left alone.
@@ -167,6 +172,7 @@ export async function takeBaseBackup(request: PitrRunRequest): Promise<BaseBacku
 			timeline: ranges[0].timeline,
 			startLsn: ranges[0].start,
 			stopLsn: ranges[0].end,
+			...walEnd(ranges[0].end, slot.restartLsn, state.walSegmentBytes),
 			startedAt,
 			stoppedAt,
 			label: set.backupId,
@@ -196,7 +202,7 @@ export async function takeBaseBackup(request: PitrRunRequest): Promise<BaseBacku
 			);
 		throw error;
 	} finally {
-		await client.end().catch(() => undefined);
+		await closeClient(client);
 	}
 }
 
@@ -227,6 +233,7 @@ async function runBasebackup(request: PitrRunRequest, pgBasebackup: ClientToolIn
 		const result = await runTool(pgBasebackup.path, args, {
 			env,
 			signal: request.signal,
+			timeoutMs: options.baseTimeoutMs,
 			onStderrLine: (line) => log.debug(line),
 		});
 		if (result.aborted)
@@ -234,6 +241,12 @@ async function runBasebackup(request: PitrRunRequest, pgBasebackup: ClientToolIn
 				'CANCELLED',
 				'The base backup was stopped before pg_basebackup finished',
 				'Nothing was kept: the unfinished set is removed.',
+			);
+		if (result.timedOut)
+			throw new BackupError(
+				'TIMEOUT',
+				`pg_basebackup did not finish within ${Math.round(options.baseTimeoutMs / 60_000)} min`,
+				'The database is larger or the network slower than the base backup timeout allows: raise it. Nothing was kept: the unfinished set is removed.',
 			);
 		if (result.code !== 0)
 			throw libpqFailure(
@@ -294,4 +307,10 @@ export async function dataBytes(manifestPath: string): Promise<number> {
 	let total = 0;
 	for (const m of text.matchAll(/"Size"\s*:\s*(\d+)/g)) total += Number(m[1]);
 	return total;
+}
+
+/** walEndLsn when pg_basebackup's WAL stream received past the stop position (see baseWalEnd). */
+function walEnd(stopLsn: string, slotRestartLsn: string | null, segmentBytes: number): { walEndLsn?: string } {
+	const end = baseWalEnd(stopLsn, slotRestartLsn, segmentBytes);
+	return compareLsn(end, stopLsn) === 0 ? {} : { walEndLsn: end };
 }

@@ -2,12 +2,36 @@ import { stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import { BackupError, systemErrorCode } from '../../errors';
 import { hashFile } from '../../pipeline/hashing';
-import { formatLsn, parseLsn, segmentName, segmentOf } from './lsn';
+import { formatLsn, parseLsn, segmentName, segmentOf, segmentStart } from './lsn';
 import type { PitrSegment, PitrSetRecord } from './manifest';
 
 /** Where a set's WAL ends: the base's stop position, or the WAL set's end position. */
 export function chainEnd(set: PitrSetRecord): string {
 	return set.pitr.kind === 'base' ? set.pitr.stopLsn : set.pitr.endLsn;
+}
+
+/**
+ * Where the next set of the chain may start at the latest: a WAL set's end, or for a base the
+ * end of the WAL its pg_wal archive holds (walEndLsn, at least its stop position).
+ */
+export function continuesFrom(set: PitrSetRecord): string {
+	return set.pitr.kind === 'base' ? (set.pitr.walEndLsn ?? set.pitr.stopLsn) : set.pitr.endLsn;
+}
+
+/**
+ * The end of the WAL a base backup's pg_wal archive holds. pg_basebackup's WAL stream stops once
+ * it received the stop position, but may have received more (the segment switch that ends the
+ * backup) and reported it to the slot, which then keeps WAL only from there: everything before
+ * the slot's position once the backup ended was received, so it is in pg_wal.tar. Never before
+ * the stop position, never past the end of the stop position's segment.
+ */
+export function baseWalEnd(stopLsn: string, slotRestartLsn: string | null, segmentBytes: number): string {
+	const stop = parseLsn(stopLsn);
+	if (!slotRestartLsn) return formatLsn(stop);
+	const restart = parseLsn(slotRestartLsn);
+	const segmentEnd = segmentStart(stop, segmentBytes) + BigInt(segmentBytes);
+	if (restart <= stop) return formatLsn(stop);
+	return formatLsn(restart < segmentEnd ? restart : segmentEnd);
 }
 
 /** Server time up to which a set can restore (approximately, for a WAL set: see PitrWalSection.endTime). */
@@ -78,7 +102,7 @@ export async function checkChain(sets: PitrSetRecord[], options: ChainCheckOptio
 			problems.push(`${set.backupId} is on timeline ${pitr.timeline}, the chain on timeline ${base.pitr.timeline}`);
 			break;
 		}
-		const beforeEnd = parseLsn(chainEnd(before));
+		const beforeEnd = parseLsn(continuesFrom(before));
 		const segmentBytes = base.source.walSegmentBytes;
 		if (parseLsn(pitr.startLsn) > beforeEnd) {
 			const missing = segmentName(pitr.timeline, segmentOf(beforeEnd, segmentBytes), segmentBytes);

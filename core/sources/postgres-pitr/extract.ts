@@ -8,6 +8,10 @@ import { createGunzip } from 'node:zlib';
 import * as tar from 'tar-stream';
 import { BackupError } from '../../errors';
 import { BoundedTail } from '../../pipeline/bounded-tail';
+import { stallGuard } from './bounded';
+
+/** An extraction that moves no byte for this long is stuck (a hung disk or decompressor): it fails. */
+export const EXTRACT_STALL_MS = 5 * 60 * 1000;
 
 export interface Owner {
 	uid: number;
@@ -115,9 +119,19 @@ export async function extractTar(
 		if (owner) await chown(folder, owner.uid, owner.gid);
 		made.add(folder);
 	};
-	try {
+	const guard = stallGuard(
+		EXTRACT_STALL_MS,
+		`Extracting ${archive}`,
+		'The scratch disk or the decompressor stopped answering: check the disk (dmesg) and free space, then run again.',
+	);
+	const stalled = new Promise<never>((_, reject) =>
+		guard.signal.addEventListener('abort', () => reject(guard.signal.reason as Error), { once: true }),
+	);
+	stalled.catch(() => undefined);
+	const work = async () => {
 		await makeFolder(target);
 		for await (const entry of extract) {
+			guard.touch();
 			if (signal?.aborted)
 				throw new BackupError(
 					'CANCELLED',
@@ -133,7 +147,7 @@ export async function extractTar(
 				stream.resume();
 			} else if (header.type === 'file' || header.type === 'contiguous-file') {
 				await makeFolder(dirname(path));
-				await writeEntry(stream, path);
+				await writeEntry(stream, path, guard.touch);
 				if (owner) await chown(path, owner.uid, owner.gid);
 				result.files++;
 				result.bytes += header.size ?? 0;
@@ -145,6 +159,9 @@ export async function extractTar(
 			}
 		}
 		await source.done;
+	};
+	try {
+		await Promise.race([work(), stalled]);
 	} catch (error) {
 		extract.destroy();
 		source.stream.destroy();
@@ -156,6 +173,8 @@ export async function extractTar(
 			'The archive is damaged or truncated, or the scratch disk is full: use another copy of the set, or free space.',
 			{ cause: error },
 		);
+	} finally {
+		guard.dispose();
 	}
 	return result;
 }
@@ -165,10 +184,13 @@ export async function extractTar(
  * Node's stream.pipeline cannot always tell have ended (an empty entry that ended before
  * pipeline looked never settles it): they are read by async iteration instead.
  */
-async function writeEntry(entry: Readable, path: string): Promise<void> {
+async function writeEntry(entry: Readable, path: string, progress: () => void): Promise<void> {
 	const file = await open(path, 'wx', 0o600);
 	try {
-		for await (const chunk of entry) await file.write(chunk as Buffer);
+		for await (const chunk of entry) {
+			await file.write(chunk as Buffer);
+			progress();
+		}
 	} finally {
 		await file.close();
 	}

@@ -1,6 +1,7 @@
 import type { PostgresInventory } from '../../backup-set/manifest';
 import { systemErrorCode } from '../../errors';
 import type { Logger } from '../../logger';
+import { closeClient } from './bounded';
 import { connect, defaultDumpOptions, PostgresSource, type PostgresConnection } from '../postgres';
 
 /** Names as DBAccess creates them (sa1010): alias of 3 characters, company of 2 digits, 0. */
@@ -94,6 +95,6 @@ export async function catalogInventory(connection: PostgresConnection): Promise<
 			businessDates: [],
 		};
 	} finally {
-		await client.end().catch(() => undefined);
+		await closeClient(client);
 	}
 }

@@ -1,5 +1,6 @@
 import { BackupError } from '../../errors';
-import { connect, describeConnection, type ClientToolInfo, type PostgresConnection } from '../postgres';
+import { describeConnection, type ClientToolInfo, type PostgresConnection } from '../postgres';
+import { closeClient, connectBounded } from './bounded';
 import type { SlotReport } from './manifest';
 import {
 	readServerState,
@@ -50,13 +51,13 @@ export async function preflight(request: PreflightRequest): Promise<PreflightRep
 		fail({ check, message: error.message, hint: error.hint });
 	};
 
-	const client = await connect(connection);
+	const client = await connectBounded(connection);
 	try {
 		report.state = await readServerState(client);
 		const slotName = request.slotName ?? slotNameFor(request.environment);
 		report.slot = await readSlot(client, slotName);
 	} finally {
-		await client.end().catch(() => undefined);
+		await closeClient(client);
 	}
 	const state = report.state;
 	const problems = serverProblems(state, connection);

@@ -18,7 +18,8 @@ import type { Client } from 'pg';
 import { BackupError } from '../../errors';
 import type { Logger } from '../../logger';
 import { bestSegments, chainEnd, chainEndTime, requireChain } from './chain';
-import { decompressedStream, extractTar, type Owner } from './extract';
+import { closeClient, stallGuard } from './bounded';
+import { decompressedStream, EXTRACT_STALL_MS, extractTar, type Owner } from './extract';
 import { compareLsn } from './lsn';
 import type { PitrBaseSection, PitrSetRecord } from './manifest';
 import {
@@ -323,7 +324,21 @@ async function materializeWal(
 		const source = join(set.folder, ...segment.path.split('/'));
 		const target = join(archive, name);
 		const input = decompressedStream(source);
-		await pipeline(input.stream, createWriteStream(target, { mode: 0o600, flags: 'wx' }));
+		const guard = stallGuard(
+			EXTRACT_STALL_MS,
+			`Decompressing WAL segment ${name} of ${set.backupId}`,
+			'The scratch disk or the backup disk stopped answering: check them, then run again.',
+		);
+		input.stream.on('data', guard.touch);
+		try {
+			await pipeline(input.stream, createWriteStream(target, { mode: 0o600, flags: 'wx' }), {
+				signal: guard.signal,
+			});
+		} catch (error) {
+			throw guard.signal.aborted ? (guard.signal.reason as Error) : error;
+		} finally {
+			guard.dispose();
+		}
 		await input.done;
 		const { size } = await stat(target);
 		if (size > segmentBytes || (!segment.partial && size !== segmentBytes))
@@ -498,7 +513,7 @@ async function runChecks(
 		report.reachedLsn = rows[0].lsn;
 		report.timeline = parseInt(rows[0].file.slice(0, 8), 16);
 	} finally {
-		await admin.end().catch(() => undefined);
+		await closeClient(admin);
 	}
 	const log = await readFile(server.logFile, 'utf8').catch(() => '');
 	const stop = /recovery stopping before (?:commit|abort) of transaction (\d+), time ([^\n]+)/.exec(log);
@@ -571,7 +586,7 @@ async function runChecks(
 		}
 		if (request.inspect) report.inspected = await request.inspect(client);
 	} finally {
-		await client.end().catch(() => undefined);
+		await closeClient(client);
 	}
 }
 

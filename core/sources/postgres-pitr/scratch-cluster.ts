@@ -19,8 +19,8 @@ export const isRoot = () => typeof process.getuid === 'function' && process.getu
 
 /** uid and gid of an OS user (for the files of the scratch cluster). */
 export async function lookupUser(user: string): Promise<Owner> {
-	const uid = await runTool('id', ['-u', user]);
-	const gid = await runTool('id', ['-g', user]);
+	const uid = await runTool('id', ['-u', user], { timeoutMs: 30_000 });
+	const gid = await runTool('id', ['-g', user], { timeoutMs: 30_000 });
 	if (uid.code !== 0 || gid.code !== 0)
 		throw new BackupError(
 			'INVALID_INPUT',
@@ -37,7 +37,7 @@ export function asUser(user: string | undefined, file: string, args: string[]): 
 
 /** Checks that `user` can write `folder` (a private parent folder, such as /root, would stop it). */
 export async function requireUserCanWrite(user: string, folder: string): Promise<void> {
-	const result = await runTool('runuser', ['-u', user, '--', 'test', '-w', folder], { cwd: '/' });
+	const result = await runTool('runuser', ['-u', user, '--', 'test', '-w', folder], { cwd: '/', timeoutMs: 30_000 });
 	if (result.code !== 0)
 		throw new BackupError(
 			'STAGING_FOLDER',
@@ -154,6 +154,9 @@ export function stopWatchdog(pid: number | undefined): void {
 	}
 }
 
+/** Bound on one statement against the scratch cluster (the ERP checks count whole tables). */
+export const SCRATCH_STATEMENT_TIMEOUT_MS = 30 * 60 * 1000;
+
 /** A client on the scratch server's socket (trust authentication, as its bootstrap superuser). */
 export function socketClient(options: ScratchServerOptions, user: string, database: string): Client {
 	const client = new Client({
@@ -163,6 +166,10 @@ export function socketClient(options: ScratchServerOptions, user: string, databa
 		database,
 		application_name: 'n8n-nodes-totvs-backup restore test',
 		connectionTimeoutMillis: 10_000,
+		// A check on the recovered database never hangs the restore test (the server bounds a
+		// statement; the client bounds the answer if the server stops answering at all).
+		statement_timeout: SCRATCH_STATEMENT_TIMEOUT_MS,
+		query_timeout: SCRATCH_STATEMENT_TIMEOUT_MS + 60_000,
 	});
 	client.on('error', () => undefined);
 	return client;

@@ -1,6 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import { BackupError, systemErrorCode } from '../../errors';
-import { childEnvironment, connect, type PostgresConnection } from '../postgres';
+import { childEnvironment, type PostgresConnection } from '../postgres';
+import { closeClient, connectBounded } from './bounded';
 import { compareLsn } from './lsn';
 import type { SlotReport } from './manifest';
 import { DEFAULT_SLOT_WARN_BYTES, readSlot } from './server';
@@ -68,11 +69,11 @@ export async function slotReport(
 	slotName: string,
 	warnAboveBytes = DEFAULT_SLOT_WARN_BYTES,
 ): Promise<SlotReport> {
-	const client = await connect(connection);
+	const client = await connectBounded(connection);
 	try {
 		return await readSlot(client, slotName, warnAboveBytes);
 	} finally {
-		await client.end().catch(() => undefined);
+		await closeClient(client);
 	}
 }
 
@@ -87,7 +88,7 @@ export async function releaseWal(
 	slotName: string,
 	upToLsn: string,
 ): Promise<SlotReport> {
-	const client = await connect(connection);
+	const client = await connectBounded(connection);
 	try {
 		const before = await readSlot(client, slotName);
 		if (!before.exists)
@@ -100,7 +101,7 @@ export async function releaseWal(
 			await client.query('SELECT pg_replication_slot_advance($1, $2::pg_lsn)', [slotName, upToLsn]);
 		return await readSlot(client, slotName, before.warnAboveBytes);
 	} finally {
-		await client.end().catch(() => undefined);
+		await closeClient(client);
 	}
 }
 
@@ -110,7 +111,7 @@ export async function releaseWal(
  * current chain cannot be extended afterwards; its sets stay restorable.
  */
 export async function dropSlot(connection: PostgresConnection, slotName: string): Promise<{ dropped: boolean }> {
-	const client = await connect(connection);
+	const client = await connectBounded(connection);
 	try {
 		const slot = await readSlot(client, slotName);
 		if (!slot.exists) return { dropped: false };
@@ -135,6 +136,6 @@ export async function dropSlot(connection: PostgresConnection, slotName: string)
 		}
 		return { dropped: true };
 	} finally {
-		await client.end().catch(() => undefined);
+		await closeClient(client);
 	}
 }

@@ -117,8 +117,8 @@ export interface RunOptions {
 	env?: NodeJS.ProcessEnv;
 	cwd?: string;
 	signal?: AbortSignal;
-	/** Killed (SIGTERM, then SIGKILL) when it runs longer; 0 = no limit. */
-	timeoutMs?: number;
+	/** Killed (SIGTERM, then SIGKILL) when it runs longer: every program this engine runs has a bound. */
+	timeoutMs: number;
 	/** Each complete stderr line, e.g. for progress or parsing. */
 	onStderrLine?: (line: string) => void;
 }
@@ -132,7 +132,7 @@ export interface RunResult {
 }
 
 /** Spawns a program without a shell; never rejects on a non-zero exit (callers word the error). */
-export function runTool(file: string, args: string[], options: RunOptions = {}): Promise<RunResult> {
+export function runTool(file: string, args: string[], options: RunOptions): Promise<RunResult> {
 	return new Promise((resolve, reject) => {
 		const child = spawn(file, args, {
 			env: options.env ?? { PATH: process.env.PATH, LANG: 'C', LC_ALL: 'C' },
@@ -158,12 +158,10 @@ export function runTool(file: string, args: string[], options: RunOptions = {}):
 			child.kill('SIGTERM');
 			killTimer ??= setTimeout(() => child.kill('SIGKILL'), 10_000);
 		};
-		const timer = options.timeoutMs
-			? setTimeout(() => {
-					timedOut = true;
-					stop();
-				}, options.timeoutMs)
-			: undefined;
+		const timer = setTimeout(() => {
+			timedOut = true;
+			stop();
+		}, options.timeoutMs);
 		const onAbort = () => {
 			aborted = true;
 			stop();

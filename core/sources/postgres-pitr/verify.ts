@@ -7,6 +7,8 @@ import { extractTar } from './extract';
 import type { PitrBaseSection, PitrSetRecord } from './manifest';
 import { findPitrClient, runTool } from './tools';
 
+/** Bound on pg_verifybackup (it reads every file of the base once). */
+const VERIFY_TIMEOUT_MS = 6 * 60 * 60 * 1000;
 export interface VerifyCheck {
 	name: string;
 	passed: boolean;
@@ -75,8 +77,10 @@ export async function verifyBaseBackup(request: BaseVerifyRequest): Promise<Base
 			await extractTar(file(t.archive), join(data, 'pg_tblspc', String(t.oid)), undefined, request.signal);
 		const args = ['--manifest-path', file(pitr.backupManifest), ...(parseWal ? [] : ['--no-parse-wal']), data];
 		log.debug(`Running ${tool.path} ${args.join(' ')}`);
-		const result = await runTool(tool.path, args, { signal: request.signal });
-		const output = result.output.text();
+		const result = await runTool(tool.path, args, { signal: request.signal, timeoutMs: VERIFY_TIMEOUT_MS });
+		const output = result.timedOut
+			? `pg_verifybackup did not finish within ${VERIFY_TIMEOUT_MS / 3_600_000} h (${result.output.text()})`
+			: result.output.text();
 		checks.push({
 			name: 'pg_verifybackup',
 			passed: result.code === 0,

@@ -3,7 +3,8 @@ import type { Client } from 'pg';
 import type { ArtifactRecord } from '../../backup-set/manifest';
 import { BackupError } from '../../errors';
 import type { Logger } from '../../logger';
-import { childEnvironment, connect, type ClientToolInfo } from '../postgres';
+import { childEnvironment, type ClientToolInfo } from '../postgres';
+import { closeClient, connectBounded } from './bounded';
 import type { PitrRunRequest } from './base-backup';
 import { classifyWalFile, formatLsn, parseLsn, segmentName, segmentOf, segmentStart } from './lsn';
 import {
@@ -14,7 +15,7 @@ import {
 	type PitrWalSection,
 	type SlotReport,
 } from './manifest';
-import { chainEnd } from './chain';
+import { chainEnd, continuesFrom } from './chain';
 import { currentPosition, readServerState, readSlot, requireServerReady, sourceFacts } from './server';
 import { findPitrClient, libpqFailure, runTool } from './tools';
 
@@ -56,7 +57,7 @@ export async function collectWal(request: WalCollectRequest): Promise<WalCollect
 	const { connection, options, log, set, previous } = request;
 	const slotName = previous.source.slotName;
 	const warnings: string[] = [];
-	const client = await connect(connection);
+	const client = await connectBounded(connection);
 	try {
 		const state = await readServerState(client);
 		requireServerReady(state, connection);
@@ -70,6 +71,7 @@ export async function collectWal(request: WalCollectRequest): Promise<WalCollect
 				`The server now writes WAL on timeline ${state.timeline}, the chain is on timeline ${chainTimeline}: a failover, a promotion or a point-in-time recovery happened since the chain's last set (${previous.backupId})`,
 			);
 		const previousEnd = chainEnd(previous);
+		const continuable = continuesFrom(previous);
 		const segmentBytes = previous.source.walSegmentBytes;
 		const slot = await readSlot(client, slotName, options.slotWarnBytes);
 		if (!slot.exists || !slot.restartLsn)
@@ -89,9 +91,9 @@ export async function collectWal(request: WalCollectRequest): Promise<WalCollect
 		// pg_receivewal starts at the start of the segment holding the slot's position: that
 		// must not lie after the previous set's end, or WAL in between is missing.
 		const start = segmentStart(parseLsn(slot.restartLsn), segmentBytes);
-		if (start > parseLsn(previousEnd))
+		if (start > parseLsn(continuable))
 			throw broken(
-				`WAL segment ${segmentName(chainTimeline, segmentOf(parseLsn(previousEnd), segmentBytes), segmentBytes)} is missing: the chain's last set (${previous.backupId}) ends at ${previousEnd}, but the slot "${slotName}" only keeps WAL from ${slot.restartLsn} (it was re-created or advanced by someone else)`,
+				`WAL segment ${segmentName(chainTimeline, segmentOf(parseLsn(continuable), segmentBytes), segmentBytes)} is missing: the chain's last set (${previous.backupId}) ends at ${continuable}, but the slot "${slotName}" only keeps WAL from ${slot.restartLsn} (it was re-created or advanced by someone else)`,
 			);
 
 		const end = await currentPosition(client);
@@ -133,7 +135,7 @@ export async function collectWal(request: WalCollectRequest): Promise<WalCollect
 			warnings,
 		};
 	} finally {
-		await client.end().catch(() => undefined);
+		await closeClient(client);
 	}
 }
 

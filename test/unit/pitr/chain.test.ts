@@ -7,7 +7,13 @@ import { mkdtempSync, rmSync, writeFileSync, mkdirSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { isBackupError } from '../../../core/errors';
-import { bestSegments, checkChain, requireChain, segmentsOf } from '../../../core/sources/postgres-pitr/chain';
+import {
+	baseWalEnd,
+	bestSegments,
+	checkChain,
+	requireChain,
+	segmentsOf,
+} from '../../../core/sources/postgres-pitr/chain';
 import type { PitrSegment, PitrSetRecord, PitrSourceFacts } from '../../../core/sources/postgres-pitr/manifest';
 import { setsFor } from '../../../core/sources/postgres-pitr/restore-test';
 
@@ -226,4 +232,28 @@ test('a target outside the chain is refused with the range it covers; inside, on
 		'prod-3-incr',
 	]);
 	expect(setsFor(chain, { end: true })).toHaveLength(4);
+});
+
+test('a base whose WAL stream received past its stop position: the next WAL set may start at the next segment', async () => {
+	// pg_basebackup's WAL stream can receive the segment switch after the backup's end and report
+	// it to the slot, which then keeps WAL from the next segment only (seen intermittently under load).
+	const base = baseSet('prod-1-full', '0/2000138', '2026-05-04T10:00:00.000Z');
+	const next = walSet('prod-2-incr', base, '0/3000000', '0/3014000', '2026-05-04T10:05:00.000Z');
+	expect((await checkChain([base, next], { hashes: false })).problems[0]).toMatch(
+		/000000010000000000000002 is missing/,
+	);
+	if (base.pitr.kind !== 'base') throw new Error('not a base');
+	base.pitr.walEndLsn = baseWalEnd('0/2000138', '0/3000000', MB16);
+	expect(base.pitr.walEndLsn).toBe('0/3000000');
+	expect((await checkChain([base, next], { hashes: false })).problems).toEqual([]);
+});
+
+test("a base's WAL end: the slot's position once the backup ended, never before the stop position nor past its segment", () => {
+	expect(baseWalEnd('0/2000138', '0/2000000', MB16)).toBe('0/2000138');
+	expect(baseWalEnd('0/2000138', '0/2000138', MB16)).toBe('0/2000138');
+	expect(baseWalEnd('0/2000138', '0/2FF0000', MB16)).toBe('0/2FF0000');
+	expect(baseWalEnd('0/2000138', '0/3000000', MB16)).toBe('0/3000000');
+	// Past the stop segment: only what pg_wal.tar surely holds.
+	expect(baseWalEnd('0/2000138', '0/3000100', MB16)).toBe('0/3000000');
+	expect(baseWalEnd('0/2000138', null, MB16)).toBe('0/2000138');
 });

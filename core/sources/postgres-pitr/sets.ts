@@ -1,0 +1,231 @@
+/**
+ * Point-in-time sets as backup sets: a base or a WAL collection run end to end (set folder,
+ * engine, manifest written last, then the slot released), and chains read back from manifests.
+ * The manifest is the backup-set contract of every engine plus the `pitr` section
+ * (core/backup-set/pitr-manifest.ts).
+ */
+import { hostname } from 'node:os';
+import { listSets, type CatalogEntry } from '../../backup-set/catalog';
+import { checkEnvironmentName } from '../../backup-set/ids';
+import { MANIFEST_FORMAT_VERSION, type Manifest, type ManifestOf } from '../../backup-set/manifest';
+import { BackupSetWriter } from '../../backup-set/set-writer';
+import { BackupError } from '../../errors';
+import { prepareStagingFolder } from '../../location/staging-folder';
+import type { Logger } from '../../logger';
+import { packageInfo } from '../../package-info';
+import type { PostgresConnection } from '../postgres';
+import { takeBaseBackup, type PitrBackupOptions } from './base-backup';
+import { checkChain, type ChainReport } from './chain';
+import { PITR_ENGINE, type PitrSetRecord, type PitrWalInventory, type SlotReport } from './manifest';
+import { releaseWal } from './slot';
+import { collectWal } from './wal-collect';
+
+export type PitrManifest = ManifestOf<'postgres-pitr'>;
+
+/** The chain record of a committed set (what checkChain, the restore test and retention read). */
+export function pitrRecordOf(manifest: Manifest, folder: string): PitrSetRecord {
+	if (manifest.engine !== PITR_ENGINE || !manifest.pitr)
+		throw new BackupError(
+			'INVALID_INPUT',
+			`${manifest.backupId} is a ${manifest.engine} set, not a point-in-time (postgres-pitr) set`,
+			'Point this step at the sets of a TOTVS Dump "PostgreSQL (point in time)".',
+		);
+	const m = manifest as PitrManifest;
+	return {
+		backupId: m.backupId,
+		folder,
+		type: m.type === 'full' ? 'full' : 'incremental',
+		source: m.source,
+		pitr: m.pitr,
+		artifacts: m.artifacts,
+		inventory: m.inventory?.engine === 'postgres' ? m.inventory : undefined,
+	};
+}
+
+/**
+ * The chains of an environment's point-in-time sets, oldest first: each base with the WAL sets
+ * that continue it (each naming the previous set as its parent). Sets of other engines are
+ * left out.
+ */
+export function chainsOf(entries: Array<{ folder: string; manifest: Manifest }>): PitrSetRecord[][] {
+	const pitr = entries.filter((e) => e.manifest.engine === PITR_ENGINE && e.manifest.pitr);
+	const byParent = new Map<string, Array<{ folder: string; manifest: Manifest }>>();
+	for (const e of pitr)
+		if (e.manifest.parentBackupId) {
+			const list = byParent.get(e.manifest.parentBackupId) ?? [];
+			list.push(e);
+			byParent.set(e.manifest.parentBackupId, list);
+		}
+	const chains: PitrSetRecord[][] = [];
+	for (const base of pitr.filter((e) => e.manifest.pitr?.kind === 'base')) {
+		const chain = [pitrRecordOf(base.manifest, base.folder)];
+		for (let at = base; ;) {
+			// Two children of one set happen only when a run was repeated by hand: the later one wins.
+			const next = (byParent.get(at.manifest.backupId) ?? []).sort((a, b) =>
+				a.manifest.startedAt.localeCompare(b.manifest.startedAt),
+			);
+			const child = next[next.length - 1];
+			if (!child) break;
+			chain.push(pitrRecordOf(child.manifest, child.folder));
+			at = child;
+		}
+		chains.push(chain);
+	}
+	return chains.sort((a, b) => a[0].backupId.localeCompare(b[0].backupId));
+}
+
+/** The newest chain of an environment in a local folder, or null when there is no base yet. */
+export async function newestChain(root: string, environment: string): Promise<PitrSetRecord[] | null> {
+	const catalog = await listSets(root, checkEnvironmentName(environment));
+	const chains = chainsOf(catalog.sets as CatalogEntry[]);
+	return chains.length ? chains[chains.length - 1] : null;
+}
+
+export interface PitrRunInput {
+	connection: PostgresConnection;
+	environment: string;
+	stagingFolder?: string;
+	options: PitrBackupOptions;
+	log: Logger;
+	signal?: AbortSignal;
+}
+
+export interface PitrRunResult {
+	manifest: PitrManifest;
+	folder: string;
+	manifestPath: string;
+	/** The slot after the run, released up to this set's end. */
+	slot: SlotReport;
+	warnings: string[];
+}
+
+function manifestOfRun(
+	set: BackupSetWriter,
+	startedAt: Date,
+	parts: Pick<
+		PitrManifest,
+		'type' | 'baseBackupId' | 'parentBackupId' | 'source' | 'pitr' | 'inventory' | 'compression'
+	>,
+	options: PitrBackupOptions,
+): PitrManifest {
+	const finishedAt = new Date();
+	const pkg = packageInfo();
+	return {
+		formatVersion: MANIFEST_FORMAT_VERSION,
+		backupId: set.backupId,
+		environment: set.environment,
+		component: 'database',
+		engine: PITR_ENGINE,
+		...parts,
+		startedAt: startedAt.toISOString(),
+		finishedAt: finishedAt.toISOString(),
+		durationMs: finishedAt.getTime() - startedAt.getTime(),
+		createdBy: { package: pkg.name, version: pkg.version, hostname: hostname() },
+		options: {
+			compression: options.compression,
+			compressionLevel: options.compressionLevel,
+			compressOn: options.compressOn,
+			checkpoint: options.checkpoint,
+		},
+		encryption: { method: 'none' },
+		artifacts: set.artifacts,
+	};
+}
+
+async function inSet<T extends PitrRunResult>(
+	input: PitrRunInput,
+	type: 'full' | 'incremental',
+	make: (set: BackupSetWriter, startedAt: Date) => Promise<Omit<T, 'folder' | 'manifestPath'>>,
+): Promise<T> {
+	const environment = checkEnvironmentName(input.environment);
+	const root = await prepareStagingFolder(input.stagingFolder);
+	const startedAt = new Date();
+	const set = await BackupSetWriter.create(root, environment, type, 'database', startedAt, {});
+	try {
+		const made = await make(set, startedAt);
+		const manifestPath = await set.commit(made.manifest as unknown as Manifest);
+		return { ...made, folder: set.folder, manifestPath } as T;
+	} catch (error) {
+		await set.abort();
+		throw error;
+	}
+}
+
+/**
+ * A base backup as a set (type full): pg_basebackup through the environment's slot, the
+ * manifest, then the slot released up to the base's end.
+ */
+export function makePitrBase(input: PitrRunInput): Promise<PitrRunResult> {
+	return inSet(input, 'full', async (set, startedAt) => {
+		const outcome = await takeBaseBackup({ ...input, set });
+		const manifest = manifestOfRun(
+			set,
+			startedAt,
+			{
+				type: 'full',
+				baseBackupId: null,
+				parentBackupId: null,
+				source: outcome.source,
+				pitr: outcome.pitr,
+				inventory: outcome.inventory,
+				compression: outcome.compression,
+			},
+			input.options,
+		);
+		// Committed before the slot lets the server recycle anything (inSet commits; release after).
+		return { manifest, slot: outcome.slot, warnings: outcome.warnings };
+	}).then(async (result) => ({
+		...result,
+		slot: await releaseWal(input.connection, result.manifest.source.slotName, stopOf(result.manifest)),
+	}));
+}
+
+/**
+ * One incremental as a set: the WAL since `previous` (the chain's newest set) up to the
+ * server's position at the start of the run, the manifest, then the slot released.
+ */
+export function makePitrIncremental(input: PitrRunInput & { chain: PitrSetRecord[] }): Promise<PitrRunResult> {
+	const previous = input.chain[input.chain.length - 1];
+	return inSet(input, 'incremental', async (set, startedAt) => {
+		const outcome = await collectWal({ ...input, set, previous });
+		const inventory: PitrWalInventory = {
+			engine: 'postgres-wal',
+			segments: outcome.pitr.segments.length,
+			walBytes: outcome.artifacts.reduce((sum, a) => sum + a.bytes, 0),
+		};
+		const manifest = manifestOfRun(
+			set,
+			startedAt,
+			{
+				type: 'incremental',
+				baseBackupId: input.chain[0].backupId,
+				parentBackupId: previous.backupId,
+				source: outcome.source,
+				pitr: outcome.pitr,
+				inventory,
+				compression: { method: 'gzip', level: null },
+			},
+			input.options,
+		);
+		return { manifest, slot: outcome.slot, warnings: outcome.warnings };
+	}).then(async (result) => ({
+		...result,
+		slot: await releaseWal(input.connection, result.manifest.source.slotName, stopOf(result.manifest)),
+	}));
+}
+
+const stopOf = (manifest: PitrManifest) =>
+	manifest.pitr.kind === 'base' ? manifest.pitr.stopLsn : manifest.pitr.endLsn;
+
+/**
+ * What an incremental run continues from: the newest chain in the staging folder, if it is
+ * intact (a break, reported, means the next run must be a full).
+ */
+export async function chainToContinue(
+	root: string,
+	environment: string,
+): Promise<{ chain: PitrSetRecord[] | null; report: ChainReport | null }> {
+	const chain = await newestChain(root, environment);
+	if (!chain) return { chain: null, report: null };
+	return { chain, report: await checkChain(chain, { hashes: false }) };
+}
