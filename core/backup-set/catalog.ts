@@ -50,29 +50,35 @@ export async function readSet(folder: string): Promise<Manifest> {
 			);
 		throw error;
 	}
-	const keys = currentSetKeys();
-	const trusted = verifyingKeys(keys);
-	if (trusted.length) await checkSignature(folder, bytes, trusted, keys?.allowUnsigned ?? false);
+	await checkManifestSignature(`Backup set ${basename(folder)} (${folder})`, bytes, () =>
+		readFile(join(folder, MANIFEST_SIGNATURE_FILE)).catch((error: unknown) => {
+			if (systemErrorCode(error) === 'ENOENT') return undefined;
+			throw error;
+		}),
+	);
 	const manifest = parseManifest(bytes.toString('utf8'), manifestPath);
-	return keys?.identities?.length ? unsealManifest(folder, manifest, keys.identities) : manifest;
+	const identities = currentSetKeys()?.identities;
+	return identities?.length ? unsealManifest(folder, manifest, identities) : manifest;
 }
 
-async function checkSignature(
-	folder: string,
+/**
+ * With trusted signing keys in the execution's keys (set-keys.ts), the manifest's bytes must carry
+ * a signature by one of them; a set without one passes only with the explicit opt-in. `name`
+ * names the set in errors; `readSignature` gives the content of manifest.json.sig (undefined
+ * when it is absent). Without trusted keys nothing is checked.
+ */
+export async function checkManifestSignature(
+	name: string,
 	bytes: Buffer,
-	trusted: ReturnType<typeof verifyingKeys>,
-	allowUnsigned: boolean,
+	readSignature: () => Promise<Buffer | undefined>,
 ): Promise<void> {
-	let signature: Buffer | undefined;
+	const keys = currentSetKeys();
+	const trusted = verifyingKeys(keys);
+	if (!trusted.length) return;
 	try {
-		signature = await readFile(join(folder, MANIFEST_SIGNATURE_FILE));
+		verifyManifestSignature(bytes, await readSignature(), trusted, { name });
 	} catch (error) {
-		if (systemErrorCode(error) !== 'ENOENT') throw error;
-	}
-	try {
-		verifyManifestSignature(bytes, signature, trusted, { name: `Backup set ${basename(folder)} (${folder})` });
-	} catch (error) {
-		if (allowUnsigned && isSealingError(error, 'SIGNATURE_MISSING')) return;
+		if (keys?.allowUnsigned && isSealingError(error, 'SIGNATURE_MISSING')) return;
 		throw error;
 	}
 }

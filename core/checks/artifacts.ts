@@ -1,7 +1,10 @@
 import { stat } from 'node:fs/promises';
 import { join } from 'node:path';
+import { Writable } from 'node:stream';
+import { pipeline } from 'node:stream/promises';
 import type { Manifest } from '../backup-set/manifest';
-import { systemErrorCode } from '../errors';
+import { openArtifact } from '../backup-set/sealed-read';
+import { BackupError, systemErrorCode } from '../errors';
 import { countOf, formatBytes } from '../format';
 import { hashFile } from '../pipeline/hashing';
 import { check, type CheckResult } from './check';
@@ -45,5 +48,47 @@ export async function checkArtifacts(folder: string, manifest: Manifest): Promis
 				expected,
 				`${manifest.artifacts.length} match (${formatBytes(bytes)} read)`,
 				'Every artifact has the size and SHA-256 recorded at backup time',
+			);
+}
+
+/**
+ * A sealed set opened with an identity: every artifact decrypts (each chunk authenticates) to the
+ * plaintext size and SHA-256 its sealed part records. A failure names the artifact.
+ */
+export async function checkPlaintexts(folder: string, manifest: Manifest): Promise<CheckResult> {
+	const sealed = manifest.artifacts.filter((a) => a.plaintext);
+	const problems: string[] = [];
+	let bytes = 0;
+	for (const artifact of sealed) {
+		try {
+			await pipeline(
+				openArtifact(folder, manifest, artifact),
+				new Writable({
+					write(chunk: Buffer, _encoding, callback) {
+						bytes += chunk.length;
+						callback();
+					},
+				}),
+			);
+		} catch (error) {
+			if (!(error instanceof BackupError)) throw error;
+			problems.push(`${artifact.path}: ${error.message}`);
+		}
+	}
+	const expected = `${sealed.length} artifacts decrypt to the plaintext size and SHA-256 sealed at backup time`;
+	return problems.length
+		? check(
+				'decrypted',
+				false,
+				expected,
+				`${problems.length} of ${sealed.length} differ`,
+				problems.slice(0, 10).join('; '),
+			)
+		: check(
+				'decrypted',
+				true,
+				expected,
+				`${sealed.length} match (${formatBytes(bytes)} decrypted)`,
+				'Every artifact decrypts with the identity given and matches its sealed plaintext hash',
 			);
 }

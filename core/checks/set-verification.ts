@@ -1,7 +1,7 @@
 import { readSet } from '../backup-set/catalog';
 import type { Engine, Manifest } from '../backup-set/manifest';
 import { BackupError } from '../errors';
-import { checkArtifacts } from './artifacts';
+import { checkArtifacts, checkPlaintexts } from './artifacts';
 import { allPassed, check, type CheckResult, type Verification } from './check';
 
 /** Engine-specific proof that the artifacts are readable backups, not just intact bytes. */
@@ -32,7 +32,10 @@ export async function verifySetFolder<Options>(
 		return { verification: { ok: false, checkedAt, checks } };
 	}
 
-	checks.push(await checkArtifacts(folder, manifest));
+	const artifacts = await checkArtifacts(folder, manifest);
+	checks.push(artifacts);
+	// A sealed set opened with an identity: the content too, not only the ciphertext.
+	if (artifacts.ok && manifest.artifacts.some((a) => a.plaintext)) checks.push(await checkPlaintexts(folder, manifest));
 	const engineChecks = structural[manifest.engine];
 	if (engineChecks) checks.push(...(await engineChecks(folder, manifest, options)));
 	return { manifest, verification: { ok: allPassed(checks), checkedAt, checks } };

@@ -10,7 +10,14 @@
 import { BackupError, type BackupErrorCode } from '../errors';
 import { misplacedReason, type Catalog, type CatalogEntry, type UnfinishedSet } from '../backup-set/catalog';
 import { isBackupIdOf } from '../backup-set/ids';
-import { IN_PROGRESS_MARKER, MANIFEST_FILE, parseManifest, type Manifest } from '../backup-set/manifest';
+import { checkManifestSignature } from '../backup-set/catalog';
+import {
+	IN_PROGRESS_MARKER,
+	MANIFEST_FILE,
+	MANIFEST_SIGNATURE_FILE,
+	parseManifest,
+	type Manifest,
+} from '../backup-set/manifest';
 import type { Destination, RemoteEntry } from '../destinations';
 import type { InvalidSetSummary, SetSummary, UnfinishedSummary } from '../retention/retention';
 
@@ -67,6 +74,14 @@ export async function readRemoteManifest(
 			`No complete backup set ${backupId} in ${destination.describe()}/${environment}: ${MANIFEST_FILE} is missing`,
 			'Use the List operation to see the sets this destination holds. A set folder without manifest.json is an unfinished upload.',
 		);
+	// Checked before anything in it is used (its artifact list chooses what a download fetches).
+	await checkManifestSignature(`Backup set ${backupId} on ${destination.describe()}`, content, async () => {
+		const signature = await destination.readSmallFile(
+			`${remoteSetFolder(environment, backupId)}/${MANIFEST_SIGNATURE_FILE}`,
+			MAX_MANIFEST_BYTES,
+		);
+		return signature ?? undefined;
+	});
 	return parseManifest(content.toString('utf8'), `${destination.describe()}/${path}`);
 }
 

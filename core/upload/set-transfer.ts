@@ -13,7 +13,13 @@ import { access, mkdir, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { misplacedReason, readSet } from '../backup-set/catalog';
 import { checkEnvironmentName, isBackupIdOf } from '../backup-set/ids';
-import { IN_PROGRESS_MARKER, MANIFEST_FILE, ManifestError, type Manifest } from '../backup-set/manifest';
+import {
+	IN_PROGRESS_MARKER,
+	MANIFEST_FILE,
+	MANIFEST_SIGNATURE_FILE,
+	ManifestError,
+	type Manifest,
+} from '../backup-set/manifest';
 import type { Destination, VerificationMethod } from '../destinations';
 import { BackupError, systemErrorCode } from '../errors';
 import { formatBytes } from '../format';
@@ -151,6 +157,17 @@ export async function uploadSet(
 			}
 
 			if (!existing) {
+				// The signature before its manifest: a complete set on the destination is always signed.
+				const signatureFile = join(setFolder, MANIFEST_SIGNATURE_FILE);
+				if (await exists(signatureFile)) {
+					await lock.assertHeld();
+					const put = await destination.put(signatureFile, `${remoteFolder}/${MANIFEST_SIGNATURE_FILE}`, {
+						readBack: options.readBack,
+						expectedSha256: (await hashFile(signatureFile)).sha256,
+						signal: options.signal,
+					});
+					files.push({ path: MANIFEST_SIGNATURE_FILE, bytes: put.bytes, verifiedBy: put.verifiedBy, skipped: false });
+				}
 				// Last: only now does the set exist on the destination.
 				await lock.assertHeld();
 				const manifestFile = join(setFolder, MANIFEST_FILE);
@@ -283,10 +300,14 @@ export async function downloadSet(destination: Destination, options: DownloadSet
 			`Downloaded ${artifact.path} of ${backupId} from ${destination.describe()} (${formatBytes(got.bytes)})`,
 		);
 	}
-	if (!(await exists(manifestPath)))
+	if (!(await exists(manifestPath))) {
+		const remoteSignature = `${remoteSetFolder(environment, backupId)}/${MANIFEST_SIGNATURE_FILE}`;
+		if (await destination.stat(remoteSignature))
+			await destination.get(remoteSignature, join(folder, MANIFEST_SIGNATURE_FILE), { signal: options.signal });
 		await destination.get(`${remoteSetFolder(environment, backupId)}/${MANIFEST_FILE}`, manifestPath, {
 			signal: options.signal,
 		});
+	}
 	await rm(marker, { force: true });
 	const { verification } = await verifyLocalSet(folder, options.verify);
 	return {

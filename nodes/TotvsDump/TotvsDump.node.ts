@@ -1,6 +1,6 @@
 import type { IExecuteFunctions, INodeExecutionData, INodeType, INodeTypeDescription } from 'n8n-workflow';
 import { NodeConnectionTypes } from 'n8n-workflow';
-import { BACKUP_KEYS_TEST, backupKeysCredential, testBackupKeysCredential } from '../shared/backup-keys';
+import { BACKUP_KEYS_TEST, testBackupKeysCredential } from '../shared/backup-keys';
 import { DEFAULT_STAGING_FOLDER, labelOf, STAGING_FOLDER_PLACEHOLDER } from '../shared/hints';
 import { POSTGRES_CREDENTIAL_TEST, testPostgresCredential } from '../shared/postgres-credential';
 import { SQLSERVER_CREDENTIAL_TEST, testSqlServerCredential } from '../shared/sqlserver-credential';
@@ -36,7 +36,12 @@ export class TotvsDump implements INodeType {
 				testedBy: 'totvsSqlServerConnectionTest',
 				displayOptions: { show: { source: ['sqlserver'] } },
 			},
-			backupKeysCredential('encryptAndSign', { source: ['postgres', 'sqlserver'] }),
+			{
+				name: 'totvsBackupKeys',
+				required: true,
+				testedBy: 'totvsBackupKeysTest',
+				displayOptions: { show: { encryptAndSign: [true], source: ['postgres', 'sqlserver'] } },
+			},
 		],
 		properties: [
 			{

@@ -1,5 +1,6 @@
 import type { IExecuteFunctions, INodeExecutionData, INodeType, INodeTypeDescription } from 'n8n-workflow';
 import { NodeConnectionTypes } from 'n8n-workflow';
+import { BACKUP_KEYS_TEST, testBackupKeysCredential, useBackupKeysProperties } from '../shared/backup-keys';
 import { destinationCredentialOptions, destinationCredentialTests } from '../shared/destination-credentials';
 import { destinationProperties } from '../shared/destination-parameters';
 import * as common from './actions/common.description';
@@ -40,6 +41,12 @@ export class TotvsUpload implements INodeType {
 			},
 			// OAuth2: n8n tests it by the sign-in itself, so no testedBy
 			{ name: 'totvsGoogleDriveOAuth2Api', ...destinationCredentialOptions('googleDriveSignIn') },
+			{
+				name: 'totvsBackupKeys',
+				required: true,
+				testedBy: 'totvsBackupKeysTest',
+				displayOptions: { show: { useBackupKeys: [true] } },
+			},
 		],
 		properties: [
 			destination,
@@ -82,11 +89,13 @@ export class TotvsUpload implements INodeType {
 			...operations.download.description,
 			...operations.prune.description,
 			...operations.list.description,
+			// Signatures (issue 12): checked on every manifest read (the local set, the destination's).
+			...useBackupKeysProperties(),
 			common.options,
 		],
 	};
 
-	methods = { credentialTest: destinationCredentialTests };
+	methods = { credentialTest: { ...destinationCredentialTests, [BACKUP_KEYS_TEST]: testBackupKeysCredential } };
 
 	async execute(this: IExecuteFunctions): Promise<INodeExecutionData[][]> {
 		return router.call(this);

@@ -1,5 +1,6 @@
 import type { IExecuteFunctions, INodeExecutionData, INodeType, INodeTypeDescription } from 'n8n-workflow';
 import { NodeConnectionTypes } from 'n8n-workflow';
+import { BACKUP_KEYS_TEST, testBackupKeysCredential } from '../shared/backup-keys';
 import { SQLSERVER_CREDENTIAL_TEST, testSqlServerCredential } from '../shared/sqlserver-credential';
 import { operations, router } from './actions/router';
 import { withSqlServer } from './actions/verify.operation';
@@ -26,11 +27,22 @@ export class TotvsVerify implements INodeType {
 				testedBy: 'totvsSqlServerConnectionTest',
 				displayOptions: withSqlServer,
 			},
+			{
+				name: 'totvsBackupKeys',
+				required: true,
+				testedBy: 'totvsBackupKeysTest',
+				displayOptions: { show: { useBackupKeys: [true] } },
+			},
 		],
 		properties: operations.verify.description,
 	};
 
-	methods = { credentialTest: { [SQLSERVER_CREDENTIAL_TEST]: testSqlServerCredential } };
+	methods = {
+		credentialTest: {
+			[SQLSERVER_CREDENTIAL_TEST]: testSqlServerCredential,
+			[BACKUP_KEYS_TEST]: testBackupKeysCredential,
+		},
+	};
 
 	async execute(this: IExecuteFunctions): Promise<INodeExecutionData[][]> {
 		return router.call(this);

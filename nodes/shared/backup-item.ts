@@ -25,8 +25,8 @@ export interface BackupItemJson extends IDataObject {
 	/** Database sets only. */
 	database?: string;
 	serverVersion?: string;
-	tableCount?: number;
-	rowCount?: number;
+	tableCount?: number | null;
+	rowCount?: number | null;
 	status: 'ok' | 'failed';
 	summary: string;
 }
@@ -60,8 +60,9 @@ function postgresFields(m: ReturnType<typeof manifestOf<'postgres' | 'sqlserver'
 	return {
 		database: m.source.database,
 		serverVersion: m.source.serverVersion,
-		tableCount: m.inventory.tables.length,
-		rowCount: m.inventory.tables.reduce((sum, t) => sum + t.rows, 0),
+		// A sealed set read without its identity: the counts are sealed (null, not a wrong 0).
+		tableCount: m.inventory ? m.inventory.tables.length : null,
+		rowCount: m.inventory ? m.inventory.tables.reduce((sum, t) => sum + t.rows, 0) : null,
 	};
 }
 

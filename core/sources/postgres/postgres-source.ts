@@ -1,8 +1,15 @@
 import { spawn } from 'node:child_process';
 import { readdir, stat } from 'node:fs/promises';
 import { join, relative } from 'node:path';
+import type { Readable } from 'node:stream';
 import type { Client } from 'pg';
-import type { CompressionMethod, PostgresInventory, PostgresSourceFacts } from '../../backup-set/manifest';
+import {
+	SEALED_SUFFIX,
+	type CompressionMethod,
+	type PostgresInventory,
+	type PostgresSourceFacts,
+} from '../../backup-set/manifest';
+import { currentSetKeys } from '../../backup-set/set-keys';
 import type { BackupSetWriter } from '../../backup-set/set-writer';
 import { BackupError } from '../../errors';
 import { formatBytes } from '../../format';
@@ -10,7 +17,7 @@ import { freeBytes, stagingError } from '../../location/staging-folder';
 import type { Logger } from '../../logger';
 import { BoundedTail } from '../../pipeline/bounded-tail';
 import type { DumpOutcome, DumpRequest, PreparedDump, Source } from '../source';
-import { readArchiveToc, tableKey } from './archive';
+import { readArchiveToc, readStreamedArchiveToc, tableKey, type ArchiveToc } from './archive';
 import { findClientTool, requireClientForServer, type ClientToolInfo } from './client-tools';
 import {
 	childEnvironment,
@@ -96,6 +103,12 @@ export class PostgresSource implements Source<PostgresConnection, PostgresDumpOp
 				`Lock Wait Timeout must be 0 or more seconds, got ${options.lockWaitTimeoutSeconds}`,
 				'Give the seconds pg_dump may wait for a table lock (0 waits forever). Nothing was run.',
 			);
+		if (options.format === 'directory' && currentSetKeys()?.recipients?.length)
+			throw new BackupError(
+				'INVALID_INPUT',
+				'Encryption is on, and the Directory format (pg_dump -Fd) cannot be sealed: pg_dump writes its files itself, so they would lie on disk in the clear before being encrypted. Nothing was written.',
+				'Use Format "Custom (One File)" (pg_dump -Fc) for sealed sets: its output streams through the encryption and never touches the disk in the clear.',
+			);
 		if (options.format === 'custom' && options.jobs > 1)
 			log.debug('Parallel jobs apply to the directory format only; the custom format is dumped by one process');
 		const pgDump = await findClientTool('pg_dump', connection.binFolder);
@@ -170,7 +183,7 @@ export class PostgresSource implements Source<PostgresConnection, PostgresDumpOp
 		const cancel = () => stop.abort();
 		request.signal?.addEventListener('abort', cancel, { once: true });
 		try {
-			const dumping = runPgDump(pgDump, request, stop.signal, rows[0].snapshot, archive, tables.length, set);
+			const dumping = runPgDump(pgDump, request, stop.signal, rows[0].snapshot, archive, tables.length, set, pgRestore);
 			dumping.catch(() => stop.abort()); // a failed dump makes the inventory moot
 			let inventory: PostgresInventory;
 			try {
@@ -180,9 +193,11 @@ export class PostgresSource implements Source<PostgresConnection, PostgresDumpOp
 				await dumping.catch(() => undefined);
 				throw error;
 			}
-			await dumping;
+			const sealedToc = await dumping;
 			// pg_dump wrote and closed the archive itself: hash it now, before anything else touches it.
-			if (options.format === 'custom') await set.addWrittenFile(archive, 'pg_dump-custom');
+			// (A sealed archive streamed through the set writer, which hashed it as it went.)
+			if (set.sealed) log.debug(`pg_dump ${archive}: encrypted as it streamed`);
+			else if (options.format === 'custom') await set.addWrittenFile(archive, 'pg_dump-custom');
 			else {
 				for (const file of await walk(set.absolutePath(archive))) {
 					await set.addWrittenFile(
@@ -191,7 +206,14 @@ export class PostgresSource implements Source<PostgresConnection, PostgresDumpOp
 					);
 				}
 			}
-			await reconcileWithArchive(client, inventory, tables, options, pgRestore, set.absolutePath(archive), log);
+			await reconcileWithArchive(
+				client,
+				inventory,
+				tables,
+				options,
+				async () => sealedToc ?? readArchiveToc(pgRestore.path, set.absolutePath(archive)),
+				log,
+			);
 			await client.query('COMMIT');
 			return {
 				source: facts,
@@ -238,11 +260,10 @@ async function reconcileWithArchive(
 	inventory: PostgresInventory,
 	tables: TableCandidate[],
 	options: PostgresDumpOptions,
-	pgRestore: ClientToolInfo,
-	archivePath: string,
+	readToc: () => Promise<ArchiveToc>,
 	log: Logger,
 ) {
-	const toc = await readArchiveToc(pgRestore.path, archivePath);
+	const toc = await readToc();
 	const dropped = inventory.tables.filter((t) => !toc.tableData.has(tableKey(t.schema, t.name)));
 	if (dropped.length) {
 		log.warn(
@@ -275,7 +296,8 @@ async function runPgDump(
 	archive: string,
 	tableCount: number,
 	set: BackupSetWriter,
-): Promise<void> {
+	pgRestore: ClientToolInfo,
+): Promise<Promise<ArchiveToc> | undefined> {
 	const { options } = request;
 	const args = [
 		`--format=${options.format}`,
@@ -289,15 +311,29 @@ async function runPgDump(
 	// pg_dump writes the archive itself (-f), as plain `pg_dump -Fc -f` does: a seekable file gets
 	// data offsets in its table of contents (faster parallel pg_restore), and no pipe sits between
 	// pg_dump and the disk. The caller hashes the files once pg_dump has closed them.
-	args.push(`--file=${set.absolutePath(archive)}`);
+	// A sealed set is the exception: pg_dump writes to its standard output, which streams through
+	// the set writer's encryption (the plaintext never touches the disk); pg_restore --list reads
+	// the archive's table of contents from the same stream. Such an archive has no data offsets:
+	// pg_restore reads it in one pass (see restore/pg-restore.ts).
+	let sealedToc: Promise<ArchiveToc> | undefined;
+	let consume: ((stdout: Readable) => Promise<unknown>) | undefined;
+	if (set.sealed) {
+		consume = (stdout) => {
+			const { tee, toc } = readStreamedArchiveToc(pgRestore.path, `the sealed archive ${archive}`);
+			sealedToc = toc;
+			toc.catch(() => undefined); // awaited by the caller
+			return set.writeArtifact(archive, 'pg_dump-custom', stdout.pipe(tee));
+		};
+	} else args.push(`--file=${set.absolutePath(archive)}`);
 	if (options.format === 'directory') args.push(`--jobs=${Math.max(1, options.jobs)}`);
 	const { env, dispose } = await childEnvironment(request.connection);
 	// From here on the password file exists: every path, a synchronous spawn error included, removes it.
 	try {
-		await superviseDump(pgDump, args, env, request, signal, archive, tableCount, set);
+		await superviseDump(pgDump, args, env, request, signal, archive, tableCount, set, consume);
 	} finally {
 		await dispose();
 	}
+	return sealedToc;
 }
 
 async function superviseDump(
@@ -309,6 +345,7 @@ async function superviseDump(
 	archive: string,
 	tableCount: number,
 	set: BackupSetWriter,
+	consume?: (stdout: Readable) => Promise<unknown>,
 ): Promise<void> {
 	const { log } = request;
 	const child = spawn(pgDump.path, args, { env, stdio: ['ignore', 'pipe', 'pipe'] });
@@ -326,7 +363,7 @@ async function superviseDump(
 	});
 	const started = Date.now();
 	const progress = setInterval(() => {
-		void stat(set.absolutePath(archive))
+		void stat(set.absolutePath(set.sealed ? `${archive}${SEALED_SUFFIX}` : archive))
 			.then((info) => (info.isFile() ? info.size : undefined))
 			.catch(() => undefined)
 			.then((bytes) =>
@@ -335,9 +372,18 @@ async function superviseDump(
 				),
 			);
 	}, PROGRESS_INTERVAL_MS);
+	let consumed: Promise<unknown> = Promise.resolve();
+	if (consume) {
+		// A write that fails (disk full) stops pg_dump, which would otherwise block on a full pipe.
+		consumed = consume(child.stdout).catch((error: unknown) => {
+			child.kill('SIGTERM');
+			throw error;
+		});
+		consumed.catch(() => undefined);
+	} else child.stdout.resume();
 	try {
-		child.stdout.resume();
 		const code = await exited;
+		if (code === 0 || code === null) await consumed;
 		if (signal.aborted)
 			throw new BackupError(
 				'DUMP_FAILED',

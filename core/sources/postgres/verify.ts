@@ -1,8 +1,9 @@
 import { join } from 'node:path';
-import { manifestOf, type Manifest } from '../../backup-set/manifest';
+import { isSealed, isSealedWithoutKeys, manifestOf, type Manifest } from '../../backup-set/manifest';
+import { openArtifact, sealedFor } from '../../backup-set/sealed-read';
 import { BackupError } from '../../errors';
-import { check, type CheckResult } from '../../checks/check';
-import { readArchiveToc, tableKey } from './archive';
+import { check, notRun, type CheckResult } from '../../checks/check';
+import { readArchiveToc, readArchiveTocFrom, tableKey } from './archive';
 import { findClientTool } from './client-tools';
 
 export interface PostgresVerifyOptions {
@@ -23,16 +24,24 @@ export async function checkPostgresArchive(
 	manifest: Manifest,
 	options: PostgresVerifyOptions,
 ): Promise<CheckResult> {
-	const archive =
-		manifest.artifacts.find((a) => a.kind === 'pg_dump-custom')?.path ??
-		manifest.artifacts.find((a) => a.kind === 'pg_dump-directory')?.path.split('/')[0];
+	const custom = manifest.artifacts.find((a) => a.kind === 'pg_dump-custom');
+	const archive = custom?.path ?? manifest.artifacts.find((a) => a.kind === 'pg_dump-directory')?.path.split('/')[0];
+	if (isSealedWithoutKeys(manifest))
+		return notRun(
+			'archive',
+			'pg_restore --list reads the dump',
+			`The set is encrypted and no identity was given: its ciphertext was checked (artifacts), its content needs the private key of ${sealedFor(manifest).join(', ')} (Use Backup Keys with an Identity)`,
+		);
 	const tables = manifestOf(manifest, 'postgres').inventory.tables.map((t) => tableKey(t.schema, t.name));
 	const expected = `pg_restore --list reads the dump; TABLE DATA for ${tables.length} tables`;
 	if (!archive)
 		return check('archive', false, expected, 'no pg_dump artifact', 'The manifest lists no pg_dump archive');
 	try {
 		const pgRestore = await findClientTool('pg_restore', options.pgClientFolder);
-		const toc = await readArchiveToc(pgRestore.path, join(folder, archive));
+		const toc =
+			isSealed(manifest) && custom
+				? await readArchiveTocFrom(pgRestore.path, openArtifact(folder, manifest, custom), custom.path)
+				: await readArchiveToc(pgRestore.path, join(folder, archive));
 		const missing = tables.filter((t) => !toc.tableData.has(t));
 		return missing.length
 			? check(

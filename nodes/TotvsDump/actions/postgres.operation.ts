@@ -151,8 +151,10 @@ export function readPostgresOptions(ctx: IExecuteFunctions, itemIndex: number): 
 /** The item of a PostgreSQL set, with its one-sentence summary. */
 export function postgresItem(result: BackupResult, language: Language): BackupItemJson {
 	const json = backupItem(result, '');
-	// A PostgreSQL set always has the database fields (backupItem fills them for database engines).
-	json.summary = dumpSummary(json as Required<typeof json>, language);
+	// A PostgreSQL set always has the database fields (backupItem fills them for database engines;
+	// the dump's own manifest has its inventory even when the set is sealed).
+	const counts = { tableCount: json.tableCount ?? 0, rowCount: json.rowCount ?? 0 };
+	json.summary = dumpSummary({ ...(json as Required<typeof json>), ...counts }, language);
 	return json;
 }
 

@@ -1,4 +1,6 @@
 import type { IExecuteFunctions, INodeExecutionData } from 'n8n-workflow';
+import { withSetKeys } from '../../../core/backup-set/set-keys';
+import { readBackupKeys } from '../../shared/backup-keys';
 import { runOperation, type NodeOperation } from '../../shared/run-items';
 import * as files from './files.operation';
 import * as postgres from './postgres.operation';
@@ -19,5 +21,11 @@ export const sources: Record<
 
 export async function router(this: IExecuteFunctions): Promise<INodeExecutionData[][]> {
 	const source = this.getNodeParameter('source', 0) as keyof typeof sources;
-	return runOperation(this, 'TOTVS Dump', sources[source], openDumpRun(this));
+	// Sealing (issue 12): keys read and checked before any set is written; every set of this
+	// execution is then encrypted and signed by the set writer.
+	const keys =
+		source === 'postgres' || source === 'sqlserver'
+			? await readBackupKeys(this, 'encryptAndSign', { encrypt: true, sign: true })
+			: undefined;
+	return withSetKeys(keys, () => runOperation(this, 'TOTVS Dump', sources[source], openDumpRun(this)));
 }

@@ -1,4 +1,6 @@
 import type { IExecuteFunctions, INodeExecutionData } from 'n8n-workflow';
+import { withSetKeys } from '../../../core/backup-set/set-keys';
+import { readBackupKeys } from '../../shared/backup-keys';
 import { runOperation, type NodeOperation } from '../../shared/run-items';
 import * as verify from './verify.operation';
 
@@ -6,5 +8,7 @@ import * as verify from './verify.operation';
 export const operations: Record<'verify', NodeOperation<undefined>> = { verify };
 
 export async function router(this: IExecuteFunctions): Promise<INodeExecutionData[][]> {
-	return runOperation(this, 'TOTVS Verify', operations.verify, undefined);
+	// Use Backup Keys (issue 12): signatures checked; with an identity, sealed content decrypted and checked too.
+	const keys = await readBackupKeys(this, 'useBackupKeys');
+	return withSetKeys(keys, () => runOperation(this, 'TOTVS Verify', operations.verify, undefined));
 }

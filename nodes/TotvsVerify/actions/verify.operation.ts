@@ -1,6 +1,7 @@
 import type { IDataObject, IExecuteFunctions, INodeExecutionData, INodeProperties } from 'n8n-workflow';
 import { NodeOperationError } from 'n8n-workflow';
 import { verifyLocalSet } from '../../../core/verify';
+import { useBackupKeysProperties } from '../../shared/backup-keys';
 import {
 	DAMAGED_SET_HINT,
 	noSetFolderHint,
@@ -32,6 +33,7 @@ export const description: INodeProperties[] = [
 			'Whether SQL Server sets are also read by a SQL Server: RESTORE HEADERONLY must match the manifest and RESTORE VERIFYONLY WITH CHECKSUM must pass. Without it that check is reported as not run; sizes, SHA-256 and the log chain are checked either way. Ignored for PostgreSQL and file sets.',
 	},
 	...sharedFolderProperties(withSqlServer),
+	...useBackupKeysProperties(),
 	{
 		displayName: 'Options',
 		name: 'options',

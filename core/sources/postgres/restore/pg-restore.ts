@@ -2,9 +2,17 @@ import { spawn } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import { lookup } from 'node:dns/promises';
 import { join } from 'node:path';
+import type { Readable } from 'node:stream';
+import { pipeline } from 'node:stream/promises';
 import type { Client } from 'pg';
-import type { Manifest, PostgresInventory, PostgresSourceFacts } from '../../../backup-set/manifest';
-import { BackupError } from '../../../errors';
+import {
+	isSealed,
+	type Manifest,
+	type PostgresInventory,
+	type PostgresSourceFacts,
+} from '../../../backup-set/manifest';
+import { openArtifact } from '../../../backup-set/sealed-read';
+import { BackupError, isBackupError } from '../../../errors';
 import { formatDuration } from '../../../format';
 import type { Logger } from '../../../logger';
 import { BoundedTail } from '../../../pipeline/bounded-tail';
@@ -154,10 +162,31 @@ export function archivePathOf(folder: string, manifest: Manifest): string {
 	return join(folder, ...relative.split('/'));
 }
 
+/**
+ * For a sealed set, the plaintext of its archive as pg_restore's input (decrypted on the fly);
+ * undefined for a set in the clear (pg_restore reads the file itself).
+ */
+export function sealedArchiveInput(folder: string, manifest: Manifest): (() => Readable) | undefined {
+	if (!isSealed(manifest)) return undefined;
+	const custom = manifest.artifacts.find((a) => a.kind === 'pg_dump-custom');
+	if (!custom)
+		throw new BackupError(
+			'MANIFEST_INVALID',
+			`Backup set ${manifest.backupId} is sealed but lists no custom-format pg_dump archive`,
+			'Sealed PostgreSQL sets hold one pg_dump -Fc archive; this set was not made by TOTVS Dump.',
+		);
+	return () => openArtifact(folder, manifest, custom);
+}
+
 export interface PgRestoreRun {
 	connection: PostgresConnection;
 	database: string;
 	archive: string;
+	/**
+	 * A sealed archive: its plaintext, decrypted on the fly into pg_restore's standard input
+	 * (never written to disk). A pipe is not seekable, so pg_restore runs with one job.
+	 */
+	input?: () => Readable;
 	options: PostgresRestoreOptions;
 	log: Logger;
 	signal?: AbortSignal;
@@ -177,19 +206,41 @@ export async function runPgRestore(run: PgRestoreRun): Promise<{ ms: number; ver
 		'--exit-on-error',
 		'--no-password',
 		'--verbose',
-		`--jobs=${Math.max(1, Math.floor(options.jobs))}`,
+		`--jobs=${run.input ? 1 : Math.max(1, Math.floor(options.jobs))}`,
 		...(options.owners ? [] : ['--no-owner']),
 		...(options.privileges ? [] : ['--no-privileges']),
-		run.archive,
+		...(run.input ? [] : [run.archive]),
 	];
+	if (run.input && options.jobs > 1)
+		log.info(
+			`pg_restore reads the sealed archive ${run.archive} decrypted on the fly from a pipe, with one job (parallel jobs need a seekable file, and no plaintext copy is written)`,
+		);
 	if (signal?.aborted) throw cancelled(database);
 	const started = Date.now();
 	const { env, dispose } = await childEnvironment(connection, database);
 	try {
-		const child = spawn(pgRestore.path, args, { env, stdio: ['ignore', 'ignore', 'pipe'] });
+		const child = spawn(pgRestore.path, args, { env, stdio: [run.input ? 'pipe' : 'ignore', 'ignore', 'pipe'] });
+		// The decrypting stream's own failure (wrong key, damaged ciphertext) is the cause to report.
+		let inputError: unknown;
+		if (run.input && child.stdin) {
+			const stdin = child.stdin;
+			stdin.on('error', () => undefined); // EPIPE when pg_restore stops: its exit code says why
+			let input: Readable;
+			try {
+				input = run.input();
+			} catch (error) {
+				child.kill('SIGTERM');
+				throw error;
+			}
+			pipeline(input, stdin).catch((error: unknown) => {
+				if ((error as NodeJS.ErrnoException).code === 'EPIPE') return;
+				inputError ??= error;
+				child.kill('SIGTERM');
+			});
+		}
 		const stderr = new BoundedTail();
 		let tables = 0;
-		child.stderr.on('data', (chunk: Buffer) => {
+		child.stderr!.on('data', (chunk: Buffer) => {
 			stderr.push(chunk);
 			tables += chunk.toString('utf8').match(/processing data for table/g)?.length ?? 0;
 		});
@@ -208,6 +259,9 @@ export async function runPgRestore(run: PgRestoreRun): Promise<{ ms: number; ver
 				child.on('close', (exitCode, killedBy) => resolve(killedBy ? null : exitCode));
 			});
 			if (signal?.aborted) throw cancelled(database);
+			if (inputError && isBackupError(inputError))
+				throw new BackupError('RESTORE_FAILED', inputError.message, inputError.hint, { cause: inputError });
+			if (inputError) throw inputError;
 			if (code !== 0)
 				throw new BackupError(
 					'RESTORE_FAILED',

@@ -18,6 +18,7 @@ import {
 	isSourceServer,
 	postgresParts,
 	runPgRestore,
+	sealedArchiveInput,
 	type PostgresRestoreOptions,
 } from './pg-restore';
 import { check, type CheckResult } from '../../../checks/check';
@@ -216,6 +217,7 @@ async function restoreAndCheck(
 				connection,
 				database,
 				archive,
+				input: sealedArchiveInput(request.folder, manifest),
 				options: request.restore,
 				log,
 				signal,
