@@ -1,10 +1,8 @@
 #!/usr/bin/env bash
 # Builds, packs and checks the npm package: `npm run pack` (tarball only) and `npm run release`
-# (then publishes that very tarball). Why a script and not npm's prepack hook: .npmrc sets
-# ignore-scripts so dependencies' install scripts never run, and npm then skips this package's
-# own hooks as well, so a plain `npm pack` packs whatever dist/ happens to hold (nothing, in a
-# fresh clone). package.json is "private" so that a plain `npm publish` fails loudly instead;
-# the tarball made here is packed from a copy without "private".
+# (then publishes that very tarball). A plain `npm pack` / `npm publish` also builds (prepack:
+# build:clean); this script adds the tarball check (scripts/check-pack.ts), which CI runs on a
+# fresh clone.
 #
 #   bash scripts/pack.sh [--dest DIR] [--publish [npm publish options…]]
 #
@@ -29,30 +27,15 @@ cd "$root"
 log 'clean build (npm run build:clean)'
 npm run build:clean --silent >&2
 
-stage=$(mktemp -d)
-trap 'rm -rf "$stage"' EXIT
-# npm picks the files (package.json "files"); the copy drops "private" and the note about it.
-npm pack --ignore-scripts --silent --pack-destination "$stage" >/dev/null
-tar -xzf "$stage"/*.tgz -C "$stage"
-node -e '
-	const fs = require("node:fs");
-	const file = process.argv[1];
-	const pkg = JSON.parse(fs.readFileSync(file, "utf8"));
-	delete pkg.private;
-	delete pkg["//"];
-	fs.writeFileSync(file, JSON.stringify(pkg, null, "\t") + "\n");
-' "$stage/package/package.json"
-tarball=$(cd "$stage/package" && npm pack --ignore-scripts --silent --pack-destination "$dest" | tail -n 1)
+# Already built: --ignore-scripts keeps npm's prepack from building a second time.
+tarball=$(npm pack --ignore-scripts --silent --pack-destination "$dest" | tail -n 1)
 tarball=$dest/$tarball
 
 log "checking $tarball"
 "$root/node_modules/.bin/tsx" "$root/scripts/check-pack.ts" "$tarball" >&2
 
 if [ "$publish" = 1 ]; then
-	if tar -xzOf "$tarball" package/package.json | grep -q '\.example"'; then
-		echo 'error: package.json still has the placeholder author e-mail (…@….example): set the real author, repository, bugs and homepage before publishing.' >&2
-		exit 1
-	fi
+	bash "$root/scripts/publish-guard.sh"
 	log "npm publish $tarball $*"
 	npm publish --ignore-scripts "$tarball" "$@" >&2
 fi

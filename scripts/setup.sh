@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Makes a fresh machine ready for `npm run demo` and `npm test`: the real servers the tests and
 # the demo start (PostgreSQL, sshd, vsftpd: Debian packages) and node_modules. Idempotent and
-# quick when everything is already there; run first by `npm test`, `npm run test:e2e`, `npm run demo` and by .ci/run (inline, not as pre-hooks: npm skips pre-hooks under ignore-scripts, which this repo sets).
+# quick when everything is already there; run first by `npm test`, `npm run test:e2e`, `npm run demo` and by .ci/run. Dependencies install with --ignore-scripts: none of them needs an install script, and none gets to run one.
 set -euo pipefail
 
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
@@ -62,5 +62,5 @@ mkdir -p /run/sshd
 # node_modules from the lock file, when it is missing or older than the lock file.
 if [ ! -d node_modules ] || [ package-lock.json -nt node_modules/.package-lock.json ]; then
 	log 'npm ci'
-	npm ci --no-audit --no-fund
+	npm ci --ignore-scripts --no-audit --no-fund
 fi
