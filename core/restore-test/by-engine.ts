@@ -3,6 +3,7 @@
  * engine, the restore server must be of that engine, and the engine's own restore does the rest.
  * Callers (the nodes) describe the server once and never choose an engine module themselves.
  */
+import { hostname } from 'node:os';
 import { readSet } from '../backup-set/catalog';
 import type { Manifest } from '../backup-set/manifest';
 import type { Destination } from '../destinations';
@@ -58,6 +59,9 @@ export interface FilesRestoreServer {
 	/** Restore: owners from the recorded numeric ids only (tar --numeric-owner). */
 	numericOwner?: boolean;
 }
+
+/** This machine's name: where a files set is restored (the restore server of the files operations). */
+export const filesRestoreHost = () => hostname();
 
 /** The server a set is restored on (for a file set: where). Its engine must be the set's. */
 export type RestoreServer = PostgresRestoreServer | SqlServerRestoreServer | FilesRestoreServer;

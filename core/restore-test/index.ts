@@ -5,6 +5,7 @@
  */
 export {
 	fetchRemoteSet,
+	filesRestoreHost,
 	restoreSet,
 	restoreTestSet,
 	type DatabaseRestoreServer,
@@ -29,11 +30,12 @@ export { runSqlServerSetRestore, runSqlServerSetRestoreTest } from '../sources/s
 export type { FetchedRemoteSet } from './remote/download-folder';
 export { fetchRemoteDatabaseSet } from './remote/postgres';
 export { fetchRemoteSqlServerChain } from './remote/sqlserver';
-export { findLocalDatabaseSet } from './select-set';
+export { findLocalDatabaseSet, findLocalSet } from './select-set';
 export { runFilesRestoreTest, type FilesRestoreTestRequest } from '../sources/protheus-files/restore-test';
 export {
 	fetchRemoteRestorePoint,
 	findRestorePoint,
+	findRestorePointBeside,
 	restoreRestorePoint,
 	restoreTestRestorePoint,
 	type FetchedRestorePoint,

@@ -2,7 +2,7 @@
  * Restore Test of a restore point: its database set and its files set (the pair TDN asks for
  * before a dictionary update), each restore-tested by its engine, and checked to belong together.
  */
-import { resolve } from 'node:path';
+import { basename, dirname, resolve } from 'node:path';
 import { listSets, type CatalogEntry } from '../backup-set/catalog';
 import { checkEnvironmentName } from '../backup-set/ids';
 import { check, type CheckResult } from '../checks/check';
@@ -69,6 +69,10 @@ export async function findRestorePoint(
 	const { sets } = await listSets(folder, env);
 	return pickRestorePoint(sets, folder, env, restorePointId);
 }
+
+/** The restore point of a set TOTVS Dump made (in <backups folder>/<environment>/<backupId>): its other set is beside it. */
+export const findRestorePointBeside = (setFolder: string, restorePointId: string) =>
+	findRestorePoint(dirname(dirname(resolve(setFolder))), basename(dirname(resolve(setFolder))), restorePointId);
 
 /** The restore point among `sets` (of environment `env` in `folder`): the one named, or the newest whole one. */
 export function pickRestorePoint(

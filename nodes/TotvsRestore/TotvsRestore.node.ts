@@ -6,6 +6,8 @@ import { restoreOptions, restoreServerProperty, restoreSetProperties } from '../
 import { SQLSERVER_CREDENTIAL_TEST, testSqlServerCredential } from '../shared/sqlserver-credential';
 import { languageOption } from '../shared/summary';
 import * as database from './actions/database.operation';
+import * as files from './actions/files.operation';
+import * as restorePoint from './actions/restore-point.operation';
 import { router } from './actions/router';
 
 /** The destination credentials are offered for "From a Destination" only. */
@@ -22,9 +24,10 @@ export class TotvsRestore implements INodeType {
 		// whose defaultVersion is absent or equal to its version (test/unit/nodes/custom-api-call.test.ts).
 		version: [1],
 		defaultVersion: 1,
-		subtitle: '={{ "Restore into " + ($parameter["targetDatabase"] || "(no target yet)") }}',
+		subtitle:
+			'={{ "Restore into " + ($parameter["operation"] === "files" ? ($parameter["targetFolder"] || "(no target yet)") : ($parameter["targetDatabase"] || "(no target yet)")) }}',
 		description:
-			'Recover a TOTVS database from a backup set: restored under a temporary name, checked, then given the target name',
+			'Recover a TOTVS database, Protheus file tree or whole restore point from backup sets: restored under a temporary name, checked, then given the target name',
 		defaults: { name: 'TOTVS Restore' },
 		inputs: [NodeConnectionTypes.Main],
 		outputs: [NodeConnectionTypes.Main],
@@ -39,14 +42,14 @@ export class TotvsRestore implements INodeType {
 				required: true,
 				testedBy: 'totvsPostgresConnectionTest',
 				displayName: 'Restore Server Credential',
-				displayOptions: { show: { '/restoreServer': ['postgres'] } },
+				displayOptions: { show: { '/restoreServer': ['postgres'], '/operation': ['database', 'restorePoint'] } },
 			},
 			{
 				name: 'totvsSqlServer',
 				required: true,
 				testedBy: 'totvsSqlServerConnectionTest',
 				displayName: 'Restore Server Credential',
-				displayOptions: { show: { '/restoreServer': ['sqlserver'] } },
+				displayOptions: { show: { '/restoreServer': ['sqlserver'], '/operation': ['database', 'restorePoint'] } },
 			},
 			// "From a Destination": the same destination credentials as TOTVS Upload's
 			{
@@ -77,13 +80,28 @@ export class TotvsRestore implements INodeType {
 						description:
 							'Real recovery of a PostgreSQL or SQL Server set into a named database, checked before it takes the name',
 					},
+					{
+						name: 'Restore Files',
+						value: 'files',
+						action: 'Restore a files tree from a backup set',
+						description:
+							'Real recovery of a Protheus file tree into a folder, checked beside it before it takes the name',
+					},
+					{
+						name: 'Restore Point',
+						value: 'restorePoint',
+						action: 'Restore a database and its files from a restore point',
+						description: 'The database first, then the Protheus files only if the database succeeded',
+					},
 				],
 				default: 'database',
 			},
 			restoreServerProperty,
 			...database.notices,
+			...restorePoint.description,
 			...restoreSetProperties,
 			...database.targetParameters,
+			...files.description,
 			{
 				displayName: 'Options',
 				name: 'options',

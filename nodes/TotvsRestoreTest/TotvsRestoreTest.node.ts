@@ -21,9 +21,10 @@ export class TotvsRestoreTest implements INodeType {
 		// whose defaultVersion is absent or equal to its version (test/unit/nodes/custom-api-call.test.ts).
 		version: [1],
 		defaultVersion: 1,
-		subtitle: '={{ "Restore test on " + ($parameter["restoreServer"] === "sqlserver" ? "SQL Server" : "PostgreSQL") }}',
+		subtitle:
+			'={{ $parameter["operation"] === "files" ? "Restore test of a files set" : ($parameter["operation"] === "restorePoint" ? "Restore test of a restore point on " : "Restore test on ") + ($parameter["operation"] === "files" ? "" : ($parameter["restoreServer"] === "sqlserver" ? "SQL Server" : "PostgreSQL")) }}',
 		description:
-			'Prove a TOTVS backup restores: restore it into a scratch database, check the ERP data against the manifest, drop it',
+			'Prove a TOTVS backup restores: a database set, a Protheus files set or a whole restore point, restored into scratch and checked against its manifest',
 		defaults: { name: 'TOTVS Restore Test' },
 		inputs: [NodeConnectionTypes.Main],
 		outputs: [NodeConnectionTypes.Main],
@@ -40,14 +41,14 @@ export class TotvsRestoreTest implements INodeType {
 				required: true,
 				testedBy: 'totvsPostgresConnectionTest',
 				displayName: 'Restore Server Credential',
-				displayOptions: { show: { '/restoreServer': ['postgres'] } },
+				displayOptions: { show: { '/restoreServer': ['postgres'], '/operation': ['restoreTest', 'restorePoint'] } },
 			},
 			{
 				name: 'totvsSqlServer',
 				required: true,
 				testedBy: 'totvsSqlServerConnectionTest',
 				displayName: 'Restore Server Credential',
-				displayOptions: { show: { '/restoreServer': ['sqlserver'] } },
+				displayOptions: { show: { '/restoreServer': ['sqlserver'], '/operation': ['restoreTest', 'restorePoint'] } },
 			},
 			// "From a Destination": the same destination credentials as TOTVS Upload's
 			{
@@ -72,16 +73,31 @@ export class TotvsRestoreTest implements INodeType {
 				noDataExpression: true,
 				options: [
 					{
-						name: 'Restore Test',
+						name: 'Test Database Set',
 						value: 'restoreTest',
-						action: 'Prove a backup restores',
+						action: 'Prove a database backup restores',
 						description: 'Restore into a scratch database, check the ERP data against the manifest, drop it',
+					},
+					{
+						name: 'Test Files Set',
+						value: 'files',
+						action: 'Prove a files backup restores',
+						description:
+							'Extract the chain into a scratch folder, check every file and the appserver.ini paths, remove it',
+					},
+					{
+						name: 'Test Restore Point',
+						value: 'restorePoint',
+						action: 'Prove a restore point restores',
+						description: 'Test the database set and the files set of one restore point together',
 					},
 				],
 				default: 'restoreTest',
 			},
 			restoreServerProperty,
 			...operations.restoreTest.description,
+			...operations.files.description,
+			...operations.restorePoint.description,
 			...restoreSetProperties,
 			{
 				displayName: 'Options',
@@ -101,6 +117,7 @@ export class TotvsRestoreTest implements INodeType {
 							'The newest business date (E1_EMISSAO, F2_EMISSAO, CT2_DATA) must be at most this many days before the backup. 0 turns the check off.',
 					},
 					restoreOptions.encoding,
+					restoreOptions.scratchFolder,
 					restoreOptions.htmlReport,
 					restoreOptions.htmlBinaryProperty,
 					restoreOptions.keepOnFailure,

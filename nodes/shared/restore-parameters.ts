@@ -24,6 +24,11 @@ export const onSqlServer = { show: { restoreServer: ['sqlserver'] } };
 /** In the Options collection: options that only pg_restore and the PostgreSQL checks use. */
 const postgresOption = { show: { '/restoreServer': ['postgres'] } };
 
+/** The operations of both nodes that restore a database (and so need a Restore Server). */
+export const DATABASE_OPERATIONS = ['database', 'restoreTest', 'restorePoint'];
+/** The operations that restore a whole restore point. */
+export const RESTORE_POINT_OPERATIONS = ['restorePoint'];
+
 export const restoreServerProperty: INodeProperties = {
 	displayName: 'Restore Server',
 	name: 'restoreServer',
@@ -39,7 +44,34 @@ export const restoreServerProperty: INodeProperties = {
 	],
 	default: 'postgres',
 	description: 'Engine of the server the sets are restored on; it must be the engine of the sets',
+	displayOptions: { show: { operation: DATABASE_OPERATIONS } },
 };
+
+/** Which restore point: from the item (TOTVS Dump's Database + Files), or by ID for "By ID". */
+const restorePointProperties: INodeProperties[] = [
+	{
+		displayName: 'Restore Point ID',
+		name: 'restorePointId',
+		type: 'string',
+		default: '={{ $json.restorePointId }}',
+		required: true,
+		displayOptions: { show: { operation: RESTORE_POINT_OPERATIONS, setSource: ['item'] } },
+		description:
+			'The restore point TOTVS Dump (Database + Files) made; its sets are looked for beside the Backup Set Folder',
+	},
+	{
+		displayName: 'Restore Point ID',
+		name: 'restorePointId',
+		type: 'string',
+		default: '',
+		required: true,
+		placeholder: 'prod-20261126T020000Z-rp-3fa9c1',
+		displayOptions: {
+			show: { operation: RESTORE_POINT_OPERATIONS, setSource: ['folder', 'destination'], pick: ['backupId'] },
+		},
+		description: 'The restorePointId TOTVS Dump (Database + Files) returned',
+	},
+];
 
 /** Which set to restore: Backup Set and the parameters of each choice. */
 export const restoreSetProperties: INodeProperties[] = [
@@ -99,12 +131,23 @@ export const restoreSetProperties: INodeProperties[] = [
 		name: 'pick',
 		type: 'options',
 		options: [
-			{ name: 'Latest', value: 'latest', description: 'The newest complete database set of the environment' },
-			{ name: 'By Backup ID', value: 'backupId' },
+			{
+				name: 'Latest',
+				value: 'latest',
+				description:
+					'The newest complete set of the environment the operation restores (database set, files set, or restore point with both)',
+			},
+			{
+				name: 'By ID',
+				value: 'backupId',
+				description:
+					'A backup ID (for a files set: its chain is restored "as of" that set) or, for a restore point, its ID',
+			},
 		],
 		default: 'latest',
 		displayOptions: chosenSet,
 	},
+	...restorePointProperties,
 	{
 		displayName: 'Backup ID',
 		name: 'backupId',
@@ -112,7 +155,12 @@ export const restoreSetProperties: INodeProperties[] = [
 		default: '',
 		required: true,
 		placeholder: 'prod-20261126T020000Z-full-db',
-		displayOptions: { show: { setSource: ['folder', 'destination'], pick: ['backupId'] } },
+		displayOptions: {
+			show: { setSource: ['folder', 'destination'], pick: ['backupId'] },
+			hide: { operation: RESTORE_POINT_OPERATIONS },
+		},
+		description:
+			'For a files set, any set of a chain: the tree is restored as it was when that full, differential or incremental set was made',
 	},
 	{
 		displayName: 'Staging Folder',
@@ -127,6 +175,7 @@ export const restoreSetProperties: INodeProperties[] = [
 
 /** The entries of the Options collection both nodes offer, in n8n's alphabetical order. */
 export const restoreOptions: Record<
+	| 'scratchFolder'
 	| 'encoding'
 	| 'htmlReport'
 	| 'htmlBinaryProperty'
@@ -137,6 +186,16 @@ export const restoreOptions: Record<
 	| 'restorePrivileges',
 	INodeProperties
 > = {
+	scratchFolder: {
+		displayName: 'Scratch Folder',
+		name: 'scratchFolder',
+		type: 'string',
+		default: '',
+		placeholder: '/var/tmp',
+		displayOptions: { show: { '/operation': ['files', 'restorePoint'] } },
+		description:
+			"Folder the files set is restore-tested in (a private sub-folder of it, always removed unless kept on failure). Empty: the system's temporary folder. It needs room for the whole tree.",
+	},
 	encoding: {
 		displayName: 'Database Encoding',
 		name: 'encoding',
@@ -168,7 +227,7 @@ export const restoreOptions: Record<
 		type: 'boolean',
 		default: true,
 		description:
-			'Whether to keep the restored database when the restore or a check fails, for investigation (named in the report). It is always dropped when the execution is cancelled.',
+			'Whether to keep the restored database (or, for files, the restored tree) when the restore or a check fails, for investigation (named in the report). It is always removed when the execution is cancelled.',
 	},
 	keepDownload: {
 		displayName: 'Keep Downloaded Set',

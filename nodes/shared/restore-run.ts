@@ -7,13 +7,23 @@ import { check, type CheckResult } from '../../core/checks/check';
 import { openDestination, type Destination } from '../../core/destinations';
 import { isBackupError } from '../../core/errors';
 import {
+	fetchRemoteRestorePoint,
 	fetchRemoteSet,
-	findLocalDatabaseSet,
+	filesRestoreHost,
+	findLocalSet,
+	findRestorePoint,
+	findRestorePointBeside,
+	type DatabaseRestoreServer,
+	type FetchedRestorePoint,
 	type FetchedSet,
+	type FilesRestoreServer,
+	type RestorePointSets,
 	type RestoreReport,
 	type RestoreServer,
 } from '../../core/restore-test';
+import { formatDuration } from '../../core/format';
 import { backupItem, unknownSetFields } from './backup-item';
+import type { Language } from './summary';
 import { destinationConfigOf, type DestinationChoice } from './destination-credentials';
 import { noSetFolderHint } from './hints';
 import { POSTGRES_CREDENTIAL, postgresConnection } from './postgres-credential';
@@ -59,12 +69,23 @@ export interface RestoreItemState {
 
 export type SetSource = 'item' | 'folder' | 'destination';
 
+/** A restore point an item restores: its two sets, downloaded when from a destination. */
+export interface ChosenRestorePoint {
+	sets: RestorePointSets;
+	fetched?: FetchedRestorePoint;
+}
+
 export interface RestoreRun {
 	/** Starts item i's state (its start time). */
 	begin(itemIndex: number): RestoreItemState;
 	state(itemIndex: number): RestoreItemState | undefined;
 	setSource(itemIndex: number): SetSource;
+	/** The restore server of item i; for the files operation, the files server (a folder on this machine). */
 	server(itemIndex: number): Promise<{ server: RestoreServer; address: RestoreServerAddress }>;
+	/** Where item i's files set is restored (test: its scratch folder). */
+	filesServer(itemIndex: number): FilesRestoreServer;
+	/** Chooses (and for a destination downloads and verifies) the restore point of item i. */
+	chooseRestorePoint(itemIndex: number, databaseServer: DatabaseRestoreServer): Promise<ChosenRestorePoint>;
 	/** Chooses (and for a destination downloads and verifies) the set of item i. */
 	chooseSet(itemIndex: number, server: RestoreServer): Promise<ChosenSet>;
 	/** The destination item i reads its set from, opened anew (close it when done). */
@@ -88,6 +109,21 @@ export function openRestoreRun(ctx: IExecuteFunctions): RestoreRun {
 		const choice = ctx.getNodeParameter('destination', i) as DestinationChoice;
 		return openDestination(await destinationConfigOf(ctx, choice, i));
 	};
+	const filesServer = (i: number): FilesRestoreServer => ({
+		engine: 'protheus-files',
+		scratchFolder: String(option(i, 'scratchFolder', '') ?? '').trim() || undefined,
+	});
+	/** The destination of item i, opened for `use` and closed after it (the restore can take long). */
+	const withDestination = async <T>(i: number, use: (destination: Destination) => Promise<T>): Promise<T> => {
+		const destination = await setDestination(i);
+		const state = states.get(i);
+		if (state) state.where = destination.describe();
+		try {
+			return await use(destination);
+		} finally {
+			await destination.close().catch(() => undefined);
+		}
+	};
 	return {
 		begin: (i) => {
 			const state: RestoreItemState = { startedAt: new Date(), phase: 'set' };
@@ -96,7 +132,13 @@ export function openRestoreRun(ctx: IExecuteFunctions): RestoreRun {
 		},
 		state: (i) => states.get(i),
 		setSource: (i) => ctx.getNodeParameter('setSource', i) as SetSource,
+		filesServer,
 		server: async (i) => {
+			if (ctx.getNodeParameter('operation', i, '') === 'files')
+				return {
+					server: filesServer(i),
+					address: { engine: 'protheus-files', host: filesRestoreHost(), port: null, instance: null },
+				};
 			if (ctx.getNodeParameter('restoreServer', i, 'postgres') === 'sqlserver') {
 				const { connect, address } = await sqlServerRestoreServer(ctx, i);
 				return {
@@ -129,29 +171,23 @@ export function openRestoreRun(ctx: IExecuteFunctions): RestoreRun {
 			const source = ctx.getNodeParameter('setSource', i) as SetSource;
 			let chosen: ChosenSet;
 			if (source === 'destination') {
-				const destination = await setDestination(i);
-				const state = states.get(i);
-				if (state) state.where = destination.describe();
-				let fetched: FetchedSet;
-				try {
-					fetched = await fetchRemoteSet(destination, server, {
+				const fetched: FetchedSet = await withDestination(i, (destination) =>
+					fetchRemoteSet(destination, server, {
 						environment: ctx.getNodeParameter('environment', i) as string,
 						backupId: askedBackupId(ctx, i),
 						stagingFolder: String(ctx.getNodeParameter('stagingFolder', i, '') ?? ''),
 						logger: ctx.logger,
 						signal: ctx.getExecutionCancelSignal?.(),
-					});
-				} finally {
-					// The restore can take long: do not hold the connection meanwhile.
-					await destination.close().catch(() => undefined);
-				}
+					}),
+				);
 				chosen = { folder: fetched.folder, fetched };
 			} else if (source === 'folder') {
 				chosen = {
-					folder: await findLocalDatabaseSet(
+					folder: await findLocalSet(
 						ctx.getNodeParameter('backupsFolder', i) as string,
 						ctx.getNodeParameter('environment', i) as string,
 						askedBackupId(ctx, i),
+						server.engine,
 					),
 				};
 			} else {
@@ -167,6 +203,43 @@ export function openRestoreRun(ctx: IExecuteFunctions): RestoreRun {
 			const state = states.get(i);
 			if (state) state.chosen = chosen;
 			return chosen;
+		},
+		chooseRestorePoint: async (i, databaseServer) => {
+			const source = ctx.getNodeParameter('setSource', i) as SetSource;
+			const id = askedRestorePointId(ctx, i);
+			let point: ChosenRestorePoint;
+			if (source === 'destination') {
+				const fetched = await withDestination(i, (destination) =>
+					fetchRemoteRestorePoint(destination, databaseServer, filesServer(i), {
+						environment: ctx.getNodeParameter('environment', i) as string,
+						restorePointId: id,
+						stagingFolder: String(ctx.getNodeParameter('stagingFolder', i, '') ?? ''),
+						logger: ctx.logger,
+						signal: ctx.getExecutionCancelSignal?.(),
+					}),
+				);
+				point = { sets: fetched.sets, fetched };
+			} else if (source === 'folder') {
+				point = {
+					sets: await findRestorePoint(
+						ctx.getNodeParameter('backupsFolder', i) as string,
+						ctx.getNodeParameter('environment', i) as string,
+						id,
+					),
+				};
+			} else {
+				// The item's set lies in <backups folder>/<environment>/<backupId>: its restore point's other set beside it.
+				const folder = String(ctx.getNodeParameter('setFolder', i, '') ?? '').trim();
+				if (!folder || !id)
+					throw new NodeOperationError(ctx.getNode(), 'No restore point to restore from the input item', {
+						itemIndex: i,
+						description: noSetFolderHint('TOTVS Dump (Database + Files)'),
+					});
+				point = { sets: await findRestorePointBeside(folder, id) };
+			}
+			const state = states.get(i);
+			if (state) state.chosen = { folder: point.sets.database.folder, manifest: point.sets.database.manifest };
+			return point;
 		},
 		openSetDestination: setDestination,
 		option,
@@ -185,6 +258,13 @@ export function openRestoreRun(ctx: IExecuteFunctions): RestoreRun {
 			return [output];
 		},
 	};
+}
+
+/** The restore point asked for: the item's, or "By ID"'s; undefined for "Latest". */
+export function askedRestorePointId(ctx: IExecuteFunctions, i: number): string | undefined {
+	if (ctx.getNodeParameter('setSource', i) !== 'item' && ctx.getNodeParameter('pick', i) !== 'backupId')
+		return undefined;
+	return String(ctx.getNodeParameter('restorePointId', i, '') ?? '').trim() || undefined;
 }
 
 /** "By Backup ID": the ID asked for; undefined for "Latest" and for a set from the input item. */
@@ -236,6 +316,81 @@ export async function restoreChosenSet<R extends RestoreReport>(
 		return Promise.reject(error);
 	});
 }
+
+export interface RestoredPoint<R extends RestoreReport> {
+	report: R;
+	point: ChosenRestorePoint;
+	keptAt?: string;
+	address: RestoreServerAddress;
+}
+
+/**
+ * Item i's restore point run: the database server, the restore point (downloaded when from a
+ * destination), then `restore` on its two sets; downloads removed (or kept) afterwards.
+ */
+export async function restoreChosenPoint<R extends RestoreReport>(
+	run: RestoreRun,
+	i: number,
+	restore: (sets: RestorePointSets, database: DatabaseRestoreServer, files: FilesRestoreServer) => Promise<R>,
+): Promise<RestoredPoint<R>> {
+	const state = run.begin(i);
+	const work = async (): Promise<RestoredPoint<R>> => {
+		const { server, address } = await run.server(i);
+		state.address = address;
+		if (server.engine === 'protheus-files') throw new Error('A restore point needs a database restore server');
+		const point = await run.chooseRestorePoint(i, server);
+		state.phase = 'restore';
+		const shared = point.fetched?.database.shared;
+		const onServer = shared && server.engine === 'sqlserver' ? { ...server, sharedFolder: () => shared } : server;
+		let report: R;
+		let keptAt: string | undefined;
+		try {
+			report = await restore(point.sets, onServer, run.filesServer(i));
+		} finally {
+			keptAt = await point.fetched?.finish(run.flag(i, 'keepDownload'));
+		}
+		return { report, point, keptAt, address };
+	};
+	return work().catch((error: unknown) => {
+		state.error = error;
+		return Promise.reject(error);
+	});
+}
+
+/** Where a downloaded restore point came from, for the node's section. */
+export function restorePointSource(fetched: FetchedRestorePoint, keptAt: string | undefined): IDataObject {
+	return {
+		destination: fetched.destination,
+		remotePaths: [fetched.database.remotePath, fetched.files.remotePath],
+		downloadedBytes: fetched.downloadedBytes,
+		downloadMs: fetched.downloadMs,
+		verified: true,
+		keptAt: keptAt ?? null,
+		chain: [...(fetched.database.chain ?? [fetched.database.backupId]), ...(fetched.files.chain ?? [])],
+	};
+}
+
+/** The times and sizes of a restore that did not happen, in a failed item's section. */
+export const NOT_RESTORED = {
+	passed: false,
+	restoreMs: 0,
+	checksMs: 0,
+	restoredBytes: 0,
+	rtoMs: null,
+	durationMs: null,
+	bytes: 0,
+} as const;
+
+/** The failed checks of a report, for the item's error message. */
+export const failedChecksText = (report: RestoreReport) =>
+	report.checks
+		.filter((c) => !c.ok)
+		.map((c) => `${c.name}: ${c.message}`)
+		.join('; ');
+
+/** The measured RTO in a sentence, for the summaries. */
+export const rtoSentence = (rtoMs: number, language: Language) =>
+	language === 'pt-BR' ? `RTO medido: ${formatDuration(rtoMs, 'pt-BR')}.` : `Measured RTO: ${formatDuration(rtoMs)}.`;
 
 /**
  * The set's fields for the item. A downloaded copy that was removed is not handed to the next
@@ -379,7 +534,8 @@ function safe<T>(read: () => T, fallback: T): T {
  * own guards (core) also resolve names.
  */
 export function isSetSourceServer(manifest: Manifest, address: RestoreServerAddress): boolean {
-	if (manifest.engine !== address.engine) return false;
+	// A files set is restored into a folder, never onto the backed-up host's own tree.
+	if (manifest.engine !== address.engine || address.engine === 'protheus-files') return false;
 	if (address.engine === 'postgres') {
 		const { source } = manifestOf(manifest, 'postgres');
 		return source.port === address.port && sameHost(source.host, address.host);

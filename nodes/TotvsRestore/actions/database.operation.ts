@@ -5,14 +5,18 @@ import {
 	restoreChosenSet,
 	restoredSetFields,
 	rtoMsOf,
+	rtoSentence,
 	sourceSection,
 	type RestoreRun,
+	failedChecksText,
 } from '../../shared/restore-run';
 import { ItemFailure, summaryLanguage } from '../../shared/run-items';
 import { restoreTestSummary } from '../../shared/summary';
 
-const show = { show: { operation: ['database'] } };
-const on = (restoreServer: string) => ({ show: { operation: ['database'], restoreServer: [restoreServer] } });
+/** Restore Point restores a database too: it shows the same target and guards. */
+const WITH_DATABASE = ['database', 'restorePoint'];
+const show = { show: { operation: WITH_DATABASE } };
+const on = (restoreServer: string) => ({ show: { operation: WITH_DATABASE, restoreServer: [restoreServer] } });
 
 /** What the restore does on each server, shown under Restore Server. */
 export const notices: INodeProperties[] = [
@@ -61,7 +65,7 @@ export const targetParameters: INodeProperties[] = [
 		name: 'allowSourceDatabase',
 		type: 'boolean',
 		default: false,
-		displayOptions: { show: { operation: ['database'], replaceExisting: [true] } },
+		displayOptions: { show: { operation: WITH_DATABASE, replaceExisting: [true] } },
 		description:
 			'Whether the target may be the very database the set was taken from (same server and database name). Replaces production data: for disaster recovery only.',
 	},
@@ -95,10 +99,15 @@ export async function execute(
 	);
 	const { report, chosen, keptAt } = restored;
 	const fetched = chosen.fetched;
-	const summary = restoreTestSummary(report, language, true);
+	const rtoMs = rtoMsOf(report, fetched);
+	const summary = `${restoreTestSummary(report, language, true)} ${rtoSentence(rtoMs, language)}`;
 	this.logger.info(summary);
 	if (run.flag(i, 'htmlReport'))
-		await run.addReport(i, restoreReportHtml(report, language, true), `restore-${report.backupId ?? 'unknown'}.html`);
+		await run.addReport(
+			i,
+			restoreReportHtml(report, language, true, rtoMs),
+			`restore-${report.backupId ?? 'unknown'}.html`,
+		);
 	const json: IDataObject = {
 		...restoredSetFields(restored, summary),
 		restore: {
@@ -108,7 +117,9 @@ export async function execute(
 			checksMs: report.checksMs,
 			restoredBytes: report.restoredBytes,
 			// The measured recovery time: download + restore + checks.
-			rtoMs: rtoMsOf(report, fetched),
+			rtoMs,
+			durationMs: rtoMs,
+			bytes: report.restoredBytes,
 			database: report.database,
 			replaced: report.replaced,
 			kept: report.kept,
@@ -119,9 +130,8 @@ export async function execute(
 		status: 'ok',
 	};
 	if (!report.passed) {
-		const failed = report.checks.filter((c) => !c.ok);
 		return new ItemFailure(
-			`Restore of backup set ${report.backupId ?? chosen.folder}${fetched ? ` from ${fetched.destination}` : ''} failed: ${failed.map((c) => `${c.name}: ${c.message}`).join('; ')}`,
+			`Restore of backup set ${report.backupId ?? chosen.folder}${fetched ? ` from ${fetched.destination}` : ''} failed: ${failedChecksText(report)}`,
 			(report.kept ? `Database "${report.database}" was kept for investigation: drop it when done. ` : '') +
 				(report.replaced
 					? `Database "${report.database}" holds the restored copy, which passed its checks; see the failed check for what is left to do.`
@@ -144,6 +154,8 @@ export function failed(this: IExecuteFunctions, i: number, _item: INodeExecution
 			checksMs: 0,
 			restoredBytes: 0,
 			rtoMs: null,
+			durationMs: null,
+			bytes: 0,
 			database: null,
 			replaced: false,
 			kept: false,

@@ -10,8 +10,11 @@ import {
 	restoreChosenSet,
 	restoredSetFields,
 	rtoMsOf,
+	rtoSentence,
 	sourceSection,
 	type RestoreServerAddress,
+	NOT_RESTORED,
+	failedChecksText,
 } from '../../shared/restore-run';
 import { ItemFailure, summaryLanguage } from '../../shared/run-items';
 import { restoreTestSummary, type Language } from '../../shared/summary';
@@ -92,12 +95,15 @@ export async function execute(
 			this.logger.warn(recordWarning(fetched.destination, error, 'en'));
 		}
 	}
-	const summary = [restoreTestSummary(report, language), ...warnings].join(' ');
+	const rtoMs = rtoMsOf(report, fetched);
+	// A files set's scratch is a folder: the summary names no "database" for it.
+	const named = manifest?.engine === 'protheus-files' ? { ...report, database: null } : report;
+	const summary = [restoreTestSummary(named, language), rtoSentence(rtoMs, language), ...warnings].join(' ');
 	this.logger.info(summary);
 	if (run.flag(i, 'htmlReport'))
 		await run.addReport(
 			i,
-			restoreReportHtml(report, language, false),
+			restoreReportHtml(report, language, false, rtoMs),
 			`restore-test-${report.backupId ?? 'unknown'}.html`,
 		);
 	const json: IDataObject = {
@@ -108,7 +114,10 @@ export async function execute(
 			checksMs: report.checksMs,
 			restoredBytes: report.restoredBytes,
 			// The measured recovery time: download + restore + checks.
-			rtoMs: rtoMsOf(report, fetched),
+			rtoMs,
+			durationMs: rtoMs,
+			bytes: report.restoredBytes,
+			// A files set: the scratch folder.
 			scratchDatabase: report.database,
 			kept: report.kept,
 			onSourceServer,
@@ -121,9 +130,8 @@ export async function execute(
 		status: 'ok',
 	};
 	if (!report.passed) {
-		const failed = report.checks.filter((c) => !c.ok);
 		return new ItemFailure(
-			`Restore test of backup set ${report.backupId ?? chosen.folder}${fetched ? ` from ${fetched.destination}` : ''} failed: ${failed.map((c) => `${c.name}: ${c.message}`).join('; ')}`,
+			`Restore test of backup set ${report.backupId ?? chosen.folder}${fetched ? ` from ${fetched.destination}` : ''} failed: ${failedChecksText(report)}`,
 			(report.kept ? `Database "${report.database}" was kept for investigation: drop it when done. ` : '') +
 				'Do not rely on this backup until a restore test passes. Make a new backup and test it; keep this set for investigation.',
 			json,
@@ -146,11 +154,7 @@ export function failed(
 	return {
 		...setFields,
 		restoreTest: {
-			passed: false,
-			restoreMs: 0,
-			checksMs: 0,
-			restoredBytes: 0,
-			rtoMs: null,
+			...NOT_RESTORED,
 			scratchDatabase: null,
 			kept: false,
 			onSourceServer,

@@ -1,10 +1,16 @@
 import type { IExecuteFunctions, INodeExecutionData } from 'n8n-workflow';
 import { NodeOperationError } from 'n8n-workflow';
 import { runOperation, type NodeOperation } from '../../shared/run-items';
+import * as files from './files.operation';
+import * as restorePoint from './restore-point.operation';
 import * as restoreTest from './restore-test.operation';
 import { openRestoreTestRun, type RestoreTestRun } from './run';
 
-export const operations: Record<'restoreTest', NodeOperation<RestoreTestRun>> = { restoreTest };
+export const operations: Record<'restoreTest' | 'files' | 'restorePoint', NodeOperation<RestoreTestRun>> = {
+	restoreTest,
+	files,
+	restorePoint,
+};
 
 export async function router(this: IExecuteFunctions): Promise<INodeExecutionData[][]> {
 	const operation = this.getNodeParameter('operation', 0) as string;
@@ -13,7 +19,7 @@ export async function router(this: IExecuteFunctions): Promise<INodeExecutionDat
 			description:
 				operation === 'restore'
 					? 'Real recovery moved to its own node: use TOTVS Restore (Restore Database), with the same parameters.'
-					: 'Choose the Restore Test operation.',
+					: 'Choose Test Database Set, Test Files Set or Test Restore Point.',
 		});
 	const run = openRestoreTestRun(this);
 	const output = await runOperation(this, 'TOTVS Restore Test', operations[operation as keyof typeof operations], run);

@@ -84,6 +84,7 @@ describe("n8n editor's node panel", () => {
 				return { ...c, displayOptions: { show } };
 			}),
 		};
-		expect(hiddenFromPanel(keyedByName)).toEqual(['Restore Server', 'Backup Set']);
+		// Restore Server shows for the database operations only: its own condition names Operation.
+		expect(hiddenFromPanel(keyedByName)).toEqual(['Operation', 'Restore Server', 'Backup Set']);
 	});
 });
