@@ -6,6 +6,11 @@
  *
  * What is expected is read from the INSTALLED package (its package.json `n8n` section and its
  * classes), so nodes added later are checked without editing this file.
+ *
+ * Then what a user sees of our nodes, from the descriptions this n8n serves to its editor (after
+ * its own additions, such as "Custom API Call"), read with n8n-workflow's display and expression
+ * rules as the editor reads them (issue 16): no injected operation, options filtered by operation
+ * and format, subtitles in words, texts the editor's sanitizer keeps.
  */
 import { readFileSync, rmSync } from 'node:fs';
 import path from 'node:path';
@@ -17,7 +22,9 @@ import {
 	type N8nInstance,
 	type RunningN8n,
 } from '../../support/n8n-env';
+import { addOption, panel, subtitleOf } from '../unit/nodes/editor-display';
 import { freshInstance } from './n8n-cli';
+import type { INodeTypeDescription } from 'n8n-workflow';
 
 interface Described {
 	name: string;
@@ -126,5 +133,57 @@ describe('the n8n editor', () => {
 			await expectSvg(`${n8n!.url}/${iconPath(entry!)}`);
 		}
 		console.log(`credentials listed with icons: ${expected.map((c) => c.name).join(', ')}`);
+	});
+
+	describe('what a user sees of our nodes', () => {
+		let served: INodeTypeDescription[];
+		const node = (name: string) => {
+			const found = served.find((n) => n.name === `${PACKAGE_NAME}.${name}`);
+			if (!found) throw new Error(`${name} is not in the editor's node list`);
+			return found;
+		};
+
+		beforeAll(async () => {
+			served = (await getJson<INodeTypeDescription[]>(`${n8n!.url}/types/nodes.json`)).filter((n) =>
+				n.name.startsWith(`${PACKAGE_NAME}.`),
+			);
+		});
+
+		it('no operation list offers n8n\'s "Custom API Call"', () => {
+			const injected = served.flatMap((n) =>
+				n.properties
+					.filter((p) => ['resource', 'operation'].includes(p.name))
+					.flatMap((p) => (p.options ?? []).filter((o) => 'value' in o && o.value === '__CUSTOM_API_CALL__'))
+					.map(() => n.name),
+			);
+			expect(served.map((n) => n.name)).toContain(`${PACKAGE_NAME}.totvsUpload`);
+			expect(injected).toEqual([]);
+		});
+
+		it('options follow the operation and the format', () => {
+			const upload = node('totvsUpload');
+			expect(addOption(upload, { operation: 'upload' }).sort()).toEqual(['language', 'readBack', 'waitForLockSeconds']);
+			expect(addOption(upload, { operation: 'list' }).sort()).toEqual(['includeUnfinished', 'language']);
+			const dump = node('totvsDump');
+			expect(addOption(dump, { source: 'postgres' })).not.toContain('jobs');
+			expect(addOption(dump, { source: 'postgres', options: { format: 'directory' } })).toContain('jobs');
+			const restorePoint = panel(dump, { source: 'postgresAndFiles' });
+			expect(restorePoint.indexOf('Options')).toBeGreaterThan(restorePoint.indexOf('Appserver.ini Path'));
+		});
+
+		it('subtitles in words', () => {
+			expect(subtitleOf(node('totvsUpload'), { operation: 'upload', destination: 'googleDrive' })).toBe(
+				'Upload to Google Drive',
+			);
+			expect(subtitleOf(node('totvsUpload'), { operation: 'prune', destination: 'sftp' })).toBe('Prune on SFTP');
+			expect(subtitleOf(node('totvsMonitor'), { output: 'prometheus' })).toBe('Prometheus Metrics');
+		});
+
+		it('texts without backticks or tags the sanitizer drops', () => {
+			const texts = JSON.stringify(served.map((n) => n.properties));
+			expect(texts).not.toContain('`');
+			const credentials = JSON.stringify(installedPackage().credentials);
+			expect(credentials).toContain('folders/&lt;ID&gt;');
+		});
 	});
 });

@@ -3,8 +3,8 @@
  * display rule (NodeHelpers.displayParameterPath), as the editor does. Used by the unit tests on
  * our descriptions and by test/e2e/editor.e2e.ts on the descriptions a real n8n serves.
  */
-import type { INodeParameters, INodeProperties, INodeTypeDescription } from 'n8n-workflow';
-import { NodeHelpers } from 'n8n-workflow';
+import type { INodeParameters, INodeProperties, INodeTypeDescription, INodeTypes } from 'n8n-workflow';
+import { NodeHelpers, Workflow } from 'n8n-workflow';
 
 /** The node's parameters with every unset one at its default (as the editor stores a new node). */
 export function withDefaults(description: INodeTypeDescription, set: INodeParameters): INodeParameters {
@@ -30,4 +30,24 @@ export function addOption(description: INodeTypeDescription, set: INodeParameter
 	return (collection.options as INodeProperties[])
 		.filter((o) => NodeHelpers.displayParameterPath(values, o, name, null, description))
 		.map((o) => o.name);
+}
+
+/** The node's subtitle as the canvas shows it: evaluated by n8n-workflow's expression engine. */
+export function subtitleOf(description: INodeTypeDescription, set: INodeParameters): string {
+	const nodeType = { description };
+	const nodeTypes = {
+		getByName: () => nodeType,
+		getByNameAndVersion: () => nodeType,
+		getKnownTypes: () => ({}),
+	} as unknown as INodeTypes;
+	const node = {
+		id: '1',
+		name: description.defaults.name ?? description.displayName,
+		type: description.name,
+		typeVersion: 1,
+		position: [0, 0] as [number, number],
+		parameters: withDefaults(description, set),
+	};
+	const workflow = new Workflow({ nodes: [node], connections: {}, active: false, nodeTypes });
+	return String(workflow.expression.getSimpleParameterValue(node, description.subtitle, 'internal', {}));
 }

@@ -38,7 +38,7 @@ function texts(name: string, properties: INodeProperties[], path = name): Text[]
 			'displayName' in o
 				? texts(name, [o as INodeProperties], where)
 				: 'values' in o
-					? texts(name, o.values, where)
+					? texts(name, o.values as INodeProperties[], where)
 					: typeof o.description === 'string'
 						? [
 								{

@@ -3,31 +3,13 @@
  * the editor evaluates them (Expression.getSimpleParameterValue): human labels, never raw option
  * values such as "upload: googleDrive" (issue 16).
  */
-import type { INodeParameters, INodeType, INodeTypeDescription, INodeTypes } from 'n8n-workflow';
-import { Workflow } from 'n8n-workflow';
+import type { INodeParameters, INodeType } from 'n8n-workflow';
 import { TotvsDump } from '../../../nodes/TotvsDump/TotvsDump.node';
 import { TotvsMonitor } from '../../../nodes/TotvsMonitor/TotvsMonitor.node';
 import { TotvsUpload } from '../../../nodes/TotvsUpload/TotvsUpload.node';
-import { withDefaults } from './editor-display';
+import { subtitleOf } from './editor-display';
 
-function subtitle(node: INodeType, set: INodeParameters): string {
-	const description: INodeTypeDescription = node.description;
-	const nodeTypes = {
-		getByName: () => node,
-		getByNameAndVersion: () => node,
-		getKnownTypes: () => ({}),
-	} as unknown as INodeTypes;
-	const workflowNode = {
-		id: '1',
-		name: description.defaults.name!,
-		type: description.name,
-		typeVersion: 1,
-		position: [0, 0] as [number, number],
-		parameters: withDefaults(description, set),
-	};
-	const workflow = new Workflow({ nodes: [workflowNode], connections: {}, active: false, nodeTypes });
-	return String(workflow.expression.getSimpleParameterValue(workflowNode, description.subtitle, 'internal', {}));
-}
+const subtitle = (node: INodeType, set: INodeParameters) => subtitleOf(node.description, set);
 
 describe('subtitles', () => {
 	it.each([
