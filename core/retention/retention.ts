@@ -39,6 +39,8 @@ export interface SetSummary {
 	verified: boolean;
 	/** Why it is not verified. */
 	problem?: string;
+	/** The manifest's engine; point-in-time sets (postgres-pitr) follow their own rules (pitr-retention.ts). */
+	engine?: string;
 }
 
 export interface UnfinishedSummary {
@@ -87,6 +89,8 @@ export type DeleteRule = 'not-selected' | 'damaged' | 'chain-broken' | 'unfinish
 export interface Reason<R extends string = KeepRule | DeleteRule> {
 	rule: R;
 	text: string;
+	/** The same in Portuguese, for Summary Language = Português (Brasil). */
+	textPt: string;
 }
 
 export interface SetDecision {
@@ -127,6 +131,13 @@ const PERIOD_RULES: Array<{ period: Period; field: keyof RetentionPolicy; rule: 
 	{ period: 'month', field: 'keepMonthly', rule: 'monthly', noun: 'month' },
 	{ period: 'year', field: 'keepYearly', rule: 'yearly', noun: 'year' },
 ];
+/** Portuguese for the period rules: "do dia 2026-11-26 (1 de 7 diários mantidos)". */
+const PERIOD_PT: Record<Period, { of: string; kept: string }> = {
+	day: { of: 'do dia', kept: 'diários' },
+	week: { of: 'da semana ISO', kept: 'semanais' },
+	month: { of: 'do mês', kept: 'mensais' },
+	year: { of: 'do ano', kept: 'anuais' },
+};
 const COUNTS = ['keepLast', 'keepDaily', 'keepWeekly', 'keepMonthly', 'keepYearly'] as const;
 
 /** Rejects a policy that is not whole non-negative numbers or keeps nothing by its own rules. */
@@ -227,18 +238,28 @@ export function planPrune(
 		for (const set of group) {
 			const ageMs = now.getTime() - Date.parse(set.startedAt);
 			if (ageMs < minimumAgeMs)
-				addKeep(set, { rule: 'minimum-age', text: `younger than the minimum age of ${policy.minimumAgeDays} days` });
+				addKeep(set, {
+					rule: 'minimum-age',
+					text: `younger than the minimum age of ${policy.minimumAgeDays} days`,
+					textPt: `mais novo que a idade mínima de ${policy.minimumAgeDays} dias`,
+				});
 		}
 		const newestFull = group.find((s) => s.type === 'full' && s.verified);
 		if (newestFull)
-			addKeep(newestFull, { rule: 'newest-verified-full', text: 'the newest verified full backup is always kept' });
+			addKeep(newestFull, {
+				rule: 'newest-verified-full',
+				text: 'the newest verified full backup is always kept',
+				textPt: 'o backup completo verificado mais recente é sempre mantido',
+			});
 
 		const candidates = group.filter((s) => usability(s).ok);
-		candidates
-			.slice(0, policy.keepLast)
-			.forEach((set, i) =>
-				addKeep(set, { rule: 'last', text: `number ${i + 1} of the ${policy.keepLast} newest sets kept` }),
-			);
+		candidates.slice(0, policy.keepLast).forEach((set, i) =>
+			addKeep(set, {
+				rule: 'last',
+				text: `number ${i + 1} of the ${policy.keepLast} newest sets kept`,
+				textPt: `número ${i + 1} dos ${policy.keepLast} backups mais recentes mantidos`,
+			}),
+		);
 		for (const { period, field, rule, noun } of PERIOD_RULES) {
 			const limit = policy[field] as number;
 			const seen = new Set<string>();
@@ -247,7 +268,11 @@ export function planPrune(
 				const bucket = calendarKeys(new Date(set.startedAt), timeZone)[period];
 				if (seen.has(bucket)) continue;
 				seen.add(bucket);
-				addKeep(set, { rule, text: `newest set of ${noun} ${bucket} (${seen.size} of ${limit} ${rule} kept)` });
+				addKeep(set, {
+					rule,
+					text: `newest set of ${noun} ${bucket} (${seen.size} of ${limit} ${rule} kept)`,
+					textPt: `backup mais recente ${PERIOD_PT[period].of} ${bucket} (${seen.size} de ${limit} ${PERIOD_PT[period].kept} mantidos)`,
+				});
 			}
 		}
 	}
@@ -260,7 +285,11 @@ export function planPrune(
 		const parent = needed === null ? undefined : byId.get(`${set.environment}/${needed}`);
 		if (!parent) continue;
 		const already = keep.has(parent);
-		addKeep(parent, { rule: 'dependency', text: `${set.backupId} (${set.type}) needs it to be restored` });
+		addKeep(parent, {
+			rule: 'dependency',
+			text: `${set.backupId} (${set.type}) needs it to be restored`,
+			textPt: `${set.backupId} (${set.type}) precisa dele para ser restaurado`,
+		});
 		if (!already) pending.push(parent);
 	}
 
@@ -284,16 +313,27 @@ export function planPrune(
 					{
 						rule: 'needs-invalid-set',
 						text: `its chain needs ${state.invalid}, whose manifest is invalid: kept until that set is repaired or removed by hand`,
+						textPt: `sua cadeia precisa de ${state.invalid}, cujo manifesto é inválido: mantido até esse backup ser reparado ou removido à mão`,
 					},
 				],
 			};
 		const reason: Reason = !set.verified
-			? { rule: 'damaged', text: `damaged and older than the minimum age: ${state.why}` }
+			? {
+					rule: 'damaged',
+					text: `damaged and older than the minimum age: ${state.why}`,
+					textPt: `danificado e mais velho que a idade mínima: ${state.why}`,
+				}
 			: !state.ok
-				? { rule: 'chain-broken', text: `cannot be restored: ${state.why}` }
+				? {
+						rule: 'chain-broken',
+						text: `cannot be restored: ${state.why}`,
+						textPt: `não pode ser restaurado: ${state.why}`,
+					}
 				: {
 						rule: 'not-selected',
 						text: 'not among the newest kept by Keep Last / Daily / Weekly / Monthly / Yearly, older than the minimum age, and no kept set depends on it',
+						textPt:
+							'fora dos mais recentes mantidos por Keep Last / Daily / Weekly / Monthly / Yearly, mais velho que a idade mínima, e nenhum backup mantido depende dele',
 					};
 		return { ...base, action: 'delete', reasons: [reason] };
 	});
@@ -311,14 +351,21 @@ export function planPrune(
 				? {
 						rule: 'unfinished-stale',
 						text: `unfinished (no manifest) and unchanged for more than ${policy.unfinishedAfterHours} hours: an interrupted backup or upload`,
+						textPt: `incompleto (sem manifesto) e sem alteração há mais de ${policy.unfinishedAfterHours} horas: um backup ou envio interrompido`,
 					}
 				: {
 						rule: 'unfinished-recent',
 						text: `unfinished (no manifest) but changed within ${policy.unfinishedAfterHours} hours: it may still be in progress`,
+						textPt: `incompleto (sem manifesto), mas alterado nas últimas ${policy.unfinishedAfterHours} horas: pode estar em andamento`,
 					},
 		};
 	});
 
+	return planTotals(decisions, unfinishedDecisions);
+}
+
+/** A plan from its decisions: counts, bytes to delete and the summary sentence. */
+export function planTotals(decisions: SetDecision[], unfinishedDecisions: UnfinishedDecision[]): PrunePlan {
 	const deleted = [...decisions, ...unfinishedDecisions].filter((d) => d.action === 'delete');
 	const deleteBytes = deleted.reduce((sum, d) => sum + d.bytes, 0);
 	const keepCount = decisions.filter((d) => d.action === 'keep').length;

@@ -64,7 +64,9 @@ export async function execute(
 		lock: await run.lock(i),
 		logger: this.logger,
 	});
-	const summary = pruneSummary(environment, destination.describe(), result, summaryLanguage(this)(i));
+	const language = summaryLanguage(this)(i);
+	const summary = pruneSummary(environment, destination.describe(), result, language);
+	const text = (reason: { text: string; textPt: string }) => (language === 'pt-BR' ? reason.textPt : reason.text);
 	this.logger.info(summary);
 	const all = [
 		...result.plan.sets.map((d) => ({
@@ -74,7 +76,7 @@ export async function execute(
 			bytes: d.bytes,
 			action: d.action,
 			rules: d.reasons.map((r) => r.rule),
-			reasons: d.reasons.map((r) => r.text),
+			reasons: d.reasons.map(text),
 		})),
 		...result.plan.unfinished.map((u) => ({
 			backupId: u.backupId,
@@ -83,7 +85,7 @@ export async function execute(
 			bytes: u.bytes,
 			action: u.action,
 			rules: [u.reason.rule],
-			reasons: [u.reason.text],
+			reasons: [text(u.reason)],
 		})),
 	];
 	return {
