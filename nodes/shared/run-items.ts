@@ -121,7 +121,12 @@ export async function forEachBackupItemSets(
 					...unknownSetFields(),
 					...item.json,
 					...(result instanceof ItemFailure ? {} : await failedFieldsOf(failed, item, itemIndex, startedAt)),
-					summary: failureSummary(what, nodeError.message, safeLanguage(language, itemIndex)),
+					summary: failureSummary(
+						what,
+						nodeError.message,
+						safeLanguage(language, itemIndex),
+						isBackupError(result) ? result.code : undefined,
+					),
 					...(result instanceof ItemFailure ? result.json : {}),
 					status: 'failed',
 					error: { message: nodeError.message, description: nodeError.description ?? '' },

@@ -1,3 +1,4 @@
+import type { BackupErrorCode } from '../../core/errors';
 import { countOf, formatBytes, formatDuration } from '../../core/format';
 
 export type Language = 'en' | 'pt-BR';
@@ -110,6 +111,43 @@ export function restoreTestSummary(
 		: `${what} ${r.backupId} FAILED (${failed.length} of ${r.checks.length} checks): ${detail}.${kept}`;
 }
 
-export function failureSummary(what: string, message: string, language: Language): string {
-	return language === 'pt-BR' ? `FALHA em ${what}: ${message}` : `${what} FAILED: ${message}`;
+/**
+ * What kind of failure, in Portuguese, before the error's own (English) message: the summary of a
+ * failed item under Summary Language = Português reads as Portuguese, and the detail stays exact.
+ */
+const FAILURE_PT: Record<BackupErrorCode, string> = {
+	AUTH_FAILED: 'autenticação recusada',
+	UNREACHABLE: 'servidor inacessível',
+	DATABASE_NOT_FOUND: 'banco de dados não encontrado',
+	PERMISSION_DENIED: 'permissão negada',
+	CLIENT_NOT_FOUND: 'programa cliente não encontrado',
+	CLIENT_TOO_OLD: 'programa cliente antigo demais',
+	UNSUPPORTED_OPTION: 'opção não suportada',
+	STAGING_FOLDER: 'problema na pasta de trabalho',
+	DISK_FULL: 'disco cheio',
+	DUMP_FAILED: 'o backup falhou',
+	MANIFEST_INVALID: 'manifesto inválido',
+	SET_NOT_FOUND: 'backup não encontrado',
+	VERIFY_FAILED: 'a verificação falhou',
+	INVALID_INPUT: 'parâmetro inválido',
+	BACKUP_CHAIN_BROKEN: 'cadeia de backups quebrada',
+	RESTORE_FAILED: 'a restauração falhou',
+	HOST_KEY_MISMATCH: 'chave do servidor diferente da fixada',
+	TLS_CERTIFICATE: 'certificado TLS recusado',
+	QUOTA_EXCEEDED: 'cota do destino esgotada',
+	TRANSFER_FAILED: 'a transferência falhou',
+	TIMEOUT: 'tempo esgotado',
+	LOCKED: 'ambiente bloqueado por outra execução',
+	LOCK_LOST: 'bloqueio do ambiente perdido',
+	TARGET_EXISTS: 'o banco de destino já existe',
+	TARGET_IS_SOURCE: 'o destino é o banco de origem',
+	CANCELLED: 'execução cancelada',
+	UNSAFE_ARCHIVE: 'arquivo inseguro no backup',
+};
+
+export function failureSummary(what: string, message: string, language: Language, code?: BackupErrorCode): string {
+	if (language !== 'pt-BR') return `${what} FAILED: ${message}`;
+	return code && FAILURE_PT[code]
+		? `FALHA em ${what}: ${FAILURE_PT[code]} (${message})`
+		: `FALHA em ${what}: ${message}`;
 }

@@ -5,7 +5,7 @@
  */
 import type { PruneResult, UploadSetResult } from '../../../core/upload/set-transfer';
 import { pruneSummary, uploadSummary } from '../../../nodes/TotvsUpload/summaries';
-import { dumpSummary, restoreTestSummary, verifySummary } from '../../../nodes/shared/summary';
+import { dumpSummary, failureSummary, restoreTestSummary, verifySummary } from '../../../nodes/shared/summary';
 
 const prune = (deleteSets: number, deleteUnfinished: number, keepCount: number, dryRun: boolean) =>
 	({
@@ -74,5 +74,18 @@ describe('summary wording', () => {
 		expect(restoreTestSummary(report, 'pt-BR')).toBe(
 			'Teste de restauração do backup prod-1 no banco totvs_rt_x APROVADO: 1 verificação OK (menos de 1 s).',
 		);
+	});
+
+	it('a failed item says in Portuguese what kind of failure it was, the error itself kept', () => {
+		const message = 'password authentication failed for user "backup"';
+		expect(failureSummary('TOTVS Dump', message, 'en', 'AUTH_FAILED')).toBe(`TOTVS Dump FAILED: ${message}`);
+		expect(failureSummary('TOTVS Dump', message, 'pt-BR', 'AUTH_FAILED')).toBe(
+			`FALHA em TOTVS Dump: autenticação recusada (${message})`,
+		);
+		expect(failureSummary('TOTVS Upload (upload)', 'No space left', 'pt-BR', 'DISK_FULL')).toBe(
+			'FALHA em TOTVS Upload (upload): disco cheio (No space left)',
+		);
+		// Not one of ours (an n8n or system error): the message as it is
+		expect(failureSummary('TOTVS Dump', 'boom', 'pt-BR')).toBe('FALHA em TOTVS Dump: boom');
 	});
 });
