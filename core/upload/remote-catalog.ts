@@ -215,6 +215,7 @@ export function retentionInput(catalog: RemoteCatalog): {
 			bytes: s.bytes,
 			verified: s.remoteStatus === 'complete',
 			...(s.problem ? { problem: s.problem } : {}),
+			engine: s.manifest.engine,
 		})),
 		unfinished: catalog.unfinished.map((u) => ({
 			environment: u.environment,

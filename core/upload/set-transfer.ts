@@ -33,7 +33,8 @@ import {
 import type { Logger } from '../logger';
 import { silentLogger } from '../logger';
 import { hashFile } from '../pipeline/hashing';
-import { planPrune, type PrunePlan, type RetentionPolicy } from '../retention/retention';
+import { planRetention } from '../retention/pitr-retention';
+import type { PrunePlan, RetentionPolicy } from '../retention/retention';
 import { verifyLocalSet, type Verification, type VerifyOptions } from '../verify/verify-set';
 import {
 	listRemoteSets,
@@ -390,7 +391,7 @@ export async function pruneSets(destination: Destination, options: PruneOptions)
 		const invalid = catalog.invalid.map((f) => ({ path: f.folder, reason: f.reason }));
 		for (const folder of [...invalid, ...ignored])
 			logger.warn(`Prune left ${folder.path} on ${destination.describe()} untouched: ${folder.reason}`);
-		const plan = planPrune(input.sets, input.unfinished, options.policy, options.now ?? new Date(), input.invalid);
+		const plan = planRetention(input.sets, input.unfinished, options.policy, options.now ?? new Date(), input.invalid);
 		const deleted: string[] = [];
 		if (!options.dryRun) {
 			for (const decision of [...plan.sets, ...plan.unfinished].filter((d) => d.action === 'delete')) {
