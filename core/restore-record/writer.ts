@@ -3,8 +3,10 @@ import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { hostname, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { checkEnvironmentName } from '../backup-set/ids';
+import { currentSetKeys } from '../backup-set/set-keys';
 import type { Destination } from '../destinations';
 import { BackupError } from '../errors';
+import { signManifest } from '../sealing';
 import { packageInfo } from '../package-info';
 import {
 	MAX_CHECK_TEXT,
@@ -148,9 +150,10 @@ export async function writeRestoreRecord(
 		const file = join(folder, restoreRecordFileName(record));
 		await writeFile(file, text, { mode: 0o600 });
 		await destination.put(file, remotePath);
-		if (!options.sign) return { record, remotePath };
+		const sign = options.sign ?? signerOfExecution(restoreRecordFileName(record));
+		if (!sign) return { record, remotePath };
 		// After the record: a signature never stands without the record it signs.
-		const signature = await options.sign(Buffer.from(text, 'utf8'));
+		const signature = await sign(Buffer.from(text, 'utf8'));
 		const signatureFile = `${file}${RESTORE_RECORD_SIGNATURE_SUFFIX}`;
 		await writeFile(signatureFile, signature, { mode: 0o600 });
 		const signaturePath = `${remotePath}${RESTORE_RECORD_SIGNATURE_SUFFIX}`;
@@ -159,4 +162,13 @@ export async function writeRestoreRecord(
 	} finally {
 		await rm(folder, { recursive: true, force: true });
 	}
+}
+
+/**
+ * Without an explicit `sign`, a record is signed with the execution's signing key when it has one
+ * (the TOTVS Backup Keys credential, issue 12), in the same detached format as manifests.
+ */
+function signerOfExecution(signedFile: string): ((bytes: Buffer) => Promise<string>) | undefined {
+	const key = currentSetKeys()?.signingKey;
+	return key ? async (bytes) => signManifest(bytes, key, { signedFile }) : undefined;
 }
