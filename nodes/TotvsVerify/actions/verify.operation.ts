@@ -25,12 +25,13 @@ export const description: INodeProperties[] = [
 		description: setFolderDescription('TOTVS Dump'),
 	},
 	{
-		displayName: 'Check With SQL Server (VERIFYONLY)',
+		// Short: a longer label was cut off in the panel. Shown for every set (the engine is known only at run time).
+		displayName: 'Check With SQL Server',
 		name: 'checkWithSqlServer',
 		type: 'boolean',
 		default: false,
 		description:
-			'Whether SQL Server sets are also read by a SQL Server: RESTORE HEADERONLY must match the manifest and RESTORE VERIFYONLY WITH CHECKSUM must pass. Without it that check is reported as not run; sizes, SHA-256 and the log chain are checked either way. Ignored for PostgreSQL and file sets.',
+			'Whether a SQL Server also reads the set (SQL Server sets only; ignored for PostgreSQL and file sets): RESTORE HEADERONLY must match the manifest and RESTORE VERIFYONLY WITH CHECKSUM must pass. Without it that check is reported as not run; sizes, SHA-256 and the log chain are checked either way.',
 	},
 	...sharedFolderProperties(withSqlServer),
 	...useBackupKeysProperties(),

@@ -6,6 +6,7 @@
  */
 import { TotvsDump } from '../../../nodes/TotvsDump/TotvsDump.node';
 import { TotvsUpload } from '../../../nodes/TotvsUpload/TotvsUpload.node';
+import { TotvsVerify } from '../../../nodes/TotvsVerify/TotvsVerify.node';
 import { addOption, panel } from './editor-display';
 
 describe('TOTVS Upload: Options offer only what the operation uses', () => {
@@ -47,5 +48,15 @@ describe('TOTVS Dump', () => {
 		const shown = panel(dump, { source: 'postgres' });
 		expect(shown.slice(0, 3)).toEqual(['Source', 'Environment', 'Staging Folder']);
 		expect(shown).toContain('Options');
+	});
+});
+
+describe('TOTVS Verify', () => {
+	it('the SQL Server switch has a label the panel shows whole, and says at once that it is for SQL Server sets only', () => {
+		// The set's engine is known only at run time, so the switch cannot be hidden for PostgreSQL sets.
+		const toggle = new TotvsVerify().description.properties.find((p) => p.name === 'checkWithSqlServer')!;
+		expect(toggle.displayName.length).toBeLessThanOrEqual(24);
+		expect(toggle.description!.slice(0, 70)).toContain('SQL Server sets only');
+		expect(panel(new TotvsVerify().description, {})).toContain(toggle.displayName);
 	});
 });
