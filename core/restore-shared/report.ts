@@ -17,6 +17,11 @@ export interface RestoreReport {
 	/** True when the database was left in place after a failure ("keep on failure"). */
 	kept: boolean;
 	checks: CheckResult[];
+	/**
+	 * Restore Test: whether the restore server is the set's own source server, when core could
+	 * tell (PostgreSQL: the same cluster by system_identifier, or a shared address and port).
+	 */
+	onSourceServer?: boolean;
 }
 
 /** A real restore's report: also whether an existing target was replaced. */

@@ -533,6 +533,19 @@ function safe<T>(read: () => T, fallback: T): T {
  * port as the credential and the manifest name them. Used for a warning only; the restores'
  * own guards (core) also resolve names.
  */
+/**
+ * Restore Test's "on the set's own source server": core's verdict when it has one (PostgreSQL:
+ * system_identifier, so production reached under another name or address is still caught),
+ * else the credential's address against the manifest's (isSetSourceServer).
+ */
+export function onSetSourceServer(
+	report: { onSourceServer?: boolean },
+	manifest: Manifest,
+	address: RestoreServerAddress,
+): boolean {
+	return report.onSourceServer ?? isSetSourceServer(manifest, address);
+}
+
 export function isSetSourceServer(manifest: Manifest, address: RestoreServerAddress): boolean {
 	// A files set is restored into a folder, never onto the backed-up host's own tree.
 	if (manifest.engine !== address.engine || address.engine === 'protheus-files') return false;

@@ -7,6 +7,7 @@ import {
 	askedBackupId,
 	failedRestoreFields,
 	isSetSourceServer,
+	onSetSourceServer,
 	restoreChosenSet,
 	restoredSetFields,
 	rtoMsOf,
@@ -69,7 +70,7 @@ export async function execute(
 	const { report, chosen, keptAt, address } = restored;
 	const fetched = chosen.fetched;
 	const manifest = report.manifest ?? chosen.manifest;
-	const onSourceServer = manifest ? isSetSourceServer(manifest, address) : false;
+	const onSourceServer = manifest ? onSetSourceServer(report, manifest, address) : false;
 	const warnings = onSourceServer && manifest ? [sourceServerWarning(manifest, address, language)] : [];
 	let record: IDataObject | null = null;
 	if (fetched && manifest) {

@@ -61,7 +61,8 @@ export async function runRestoreTest(request: RestoreRequest): Promise<RestoreRe
 	const { manifest, verification } = await verifyPostgresSet(request.folder, request.connection);
 	if (!manifest || !verification.ok) return notRestored(manifest, verification.checks);
 	const { source } = postgresParts(manifest);
-	if (await isSourceServer(source, request.connection))
+	const onSourceServer = await isSourceServer(source, request.connection);
+	if (onSourceServer)
 		request.log.warn(
 			`Restore test of ${manifest.backupId} runs on the production server ${source.host}:${source.port} (a scratch database beside "${source.database}", which is not touched): it competes with Protheus for disk and CPU. A separate restore server is better.`,
 		);
@@ -77,7 +78,7 @@ export async function runRestoreTest(request: RestoreRequest): Promise<RestoreRe
 		const outcome = await restoreAndCheck(request, manifest, admin, scratch, verification.checks);
 		const keep = !outcome.passed && request.keepOnFailure;
 		if (!keep) await dropOrReport(admin, scratch, outcome.checks, request.log);
-		return { ...outcome, passed: outcome.checks.every((c) => c.ok), database: scratch, kept: keep };
+		return { ...outcome, passed: outcome.checks.every((c) => c.ok), database: scratch, kept: keep, onSourceServer };
 	} finally {
 		await admin.end().catch(() => undefined);
 	}
