@@ -6,11 +6,14 @@
  * failed item, the folder untouched), and Restore Point (database, then files). Each output
  * carries the measured RTO (durationMs) and the bytes.
  */
-import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { cpSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { INodeParameters } from 'n8n-workflow';
+import { LocalFolderDestination } from '../../core/destinations';
 import { makeRestorePoint, type RestorePointResult } from '../../core/restore-point';
+import { fetchRemoteRestorePoint } from '../../core/restore-test';
+import { defaultRestoreOptions } from '../../core/sources/postgres/restore/pg-restore';
 import { silentLogger } from '../../core/logger';
 import { defaultDumpOptions, PostgresSource, type PostgresConnection } from '../../core/sources/postgres';
 import { defaultFilesOptions, ProtheusFilesSource } from '../../core/sources/protheus-files';
@@ -176,5 +179,42 @@ describe('TOTVS Restore: Restore Files and Restore Point, in n8n', () => {
 		expect(restore.files).toMatchObject({ passed: true, target });
 		expect(restore.durationMs).toEqual(expect.any(Number));
 		expect(existsSync(join(target, 'protheus_data'))).toBe(true);
+	});
+});
+
+describe('A restore point whose files set is missing', () => {
+	it('on a destination: refused before anything is downloaded, naming the restore point and the missing half', async () => {
+		const copy = mkdtempSync(join(work, 'half-'));
+		cpSync(staging, copy, { recursive: true });
+		const filesId = (point.files as BackupResult).manifest.backupId;
+		rmSync(join(copy, ENV, filesId), { recursive: true });
+		const download = mkdtempSync(join(work, 'dl-'));
+		const error = await fetchRemoteRestorePoint(
+			new LocalFolderDestination({ type: 'local', folder: copy }),
+			{ engine: 'postgres', connection: connection('postgres'), restore: defaultRestoreOptions, freshnessDays: 0 },
+			{ engine: 'protheus-files' },
+			{ environment: ENV, restorePointId: point.restorePointId, stagingFolder: download },
+		).then(
+			() => undefined,
+			(e: Error & { code?: string }) => e,
+		);
+		expect(error?.code).toBe('SET_NOT_FOUND');
+		expect(error?.message).toContain(point.restorePointId);
+		expect(error?.message).toContain('files set is missing');
+		expect(readdirSync(download)).toEqual([]);
+	});
+
+	it('in TOTVS Restore Test from a backups folder: a failed item that says so', async () => {
+		const copy = mkdtempSync(join(work, 'half-'));
+		cpSync(staging, copy, { recursive: true });
+		rmSync(join(copy, ENV, (point.files as BackupResult).manifest.backupId), { recursive: true });
+		const result = await run('totvsRestoreTest', {
+			operation: 'restorePoint',
+			restoreServer: 'postgres',
+			backupsFolder: copy,
+			pick: 'backupId',
+			restorePointId: point.restorePointId,
+		});
+		expect(result.error?.message).toMatch(/incomplete.*files set is missing/);
 	});
 });
