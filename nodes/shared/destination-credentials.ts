@@ -13,6 +13,7 @@ import { DRIVE_SCOPE } from '../../core/destinations';
 import { BackupError, isBackupError } from '../../core/errors';
 import { parseServiceAccountKey } from '../../core/destinations';
 import { checkDestination } from '../../core/destinations';
+import { testPassed } from './hints';
 
 /** Destination parameter value -> credential type name (Local / Network Folder has none). */
 export const DESTINATION_CREDENTIAL = {
@@ -181,16 +182,19 @@ export const CONFIG_FROM_CREDENTIAL: Record<
 
 /** What every destination credential's Test button reports: where it connected, how, and what it found. */
 async function testDestination(
+	ctx: ICredentialTestFunctions,
+	credential: string,
 	config: () => DestinationConfig,
 	how: (config: DestinationConfig) => string,
 ): Promise<INodeCredentialTestResult> {
 	try {
 		const resolved = config();
 		const check = await checkDestination(resolved);
-		return {
-			status: 'OK',
-			message: `Connected to ${check.where}${how(resolved)}; the folder has ${check.entries} entries (${check.folders} folders), and a test file was written and deleted`,
-		};
+		return testPassed(
+			ctx,
+			credential,
+			`Connected to ${check.where}${how(resolved)}; the folder has ${check.entries} entries (${check.folders} folders), and a test file was written and deleted`,
+		);
 	} catch (error) {
 		return {
 			status: 'Error',
@@ -206,6 +210,8 @@ export async function testSftpCredential(
 	credential: ICredentialsDecrypted,
 ): Promise<INodeCredentialTestResult> {
 	return testDestination(
+		this,
+		'TOTVS SFTP',
 		() => sftpConfig(data(credential)),
 		(c) => `; host key ${(c as SftpConfig).hostKeySha256} matches the pinned fingerprint`,
 	);
@@ -216,6 +222,8 @@ export async function testFtpCredential(
 	credential: ICredentialsDecrypted,
 ): Promise<INodeCredentialTestResult> {
 	return testDestination(
+		this,
+		'TOTVS FTP',
 		() => ftpConfig(data(credential)),
 		(c) => {
 			const ftp = c as FtpConfig;
@@ -232,6 +240,8 @@ export async function testGoogleDriveCredential(
 	credential: ICredentialsDecrypted,
 ): Promise<INodeCredentialTestResult> {
 	return testDestination(
+		this,
+		'TOTVS Google Drive',
 		() => googleDriveConfig(data(credential)),
 		(c) => {
 			const auth = (c as GoogleDriveConfig).auth;

@@ -14,6 +14,19 @@ export const PG_CLIENT_FOLDER_PLACEHOLDER = '/usr/lib/postgresql/16/bin';
 export const SQLSERVER_FOLDER_PLACEHOLDER = 'D:\\Backup\\n8n or \\\\filer\\totvs-backup';
 export const SQLSERVER_MOUNT_PLACEHOLDER = '/mnt/sqlbackup';
 
+/**
+ * A credential Test that passed: n8n's dialog shows only "Connection tested successfully", so what
+ * the test found (server version, client tool, folder) also goes to n8n's log at info level.
+ */
+export function testPassed(
+	ctx: { logger?: { info(message: string): void } },
+	credential: string,
+	message: string,
+): { status: 'OK'; message: string } {
+	ctx.logger?.info(`${credential} credential test: ${message}`);
+	return { status: 'OK', message };
+}
+
 /** "Backup Set Folder": which node's item fills it by default. */
 export const setFolderDescription = (fromNodes: string) =>
 	`Folder of the backup set, the one holding its manifest file. The default takes it from the ${fromNodes} item.`;

@@ -7,6 +7,7 @@ import type {
 import { isBackupError } from '../../core/errors';
 import { findClientTool } from '../../core/sources/postgres';
 import { connect, type PostgresConnection, type SslMode } from '../../core/sources/postgres';
+import { testPassed } from './hints';
 
 export const POSTGRES_CREDENTIAL = 'totvsPostgres';
 export const POSTGRES_CREDENTIAL_TEST = 'totvsPostgresConnectionTest';
@@ -50,10 +51,11 @@ export async function testPostgresCredential(
 				status: 'Error',
 				message: `Connected to PostgreSQL ${version}, but pg_dump ${pgDump.version} (${pgDump.path}) is older and cannot dump it: install the PostgreSQL ${major} client tools or newer on the n8n host`,
 			};
-		return {
-			status: 'OK',
-			message: `Connected to PostgreSQL ${version}; pg_dump ${pgDump.version} (${pgDump.path}) can dump it`,
-		};
+		return testPassed(
+			this,
+			'TOTVS PostgreSQL',
+			`Connected to PostgreSQL ${version}; pg_dump ${pgDump.version} (${pgDump.path}) can dump it`,
+		);
 	} catch (error) {
 		const message = isBackupError(error) ? `${error.message}. ${error.hint}` : (error as Error).message;
 		return { status: 'Error', message };

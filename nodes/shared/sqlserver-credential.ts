@@ -7,6 +7,7 @@ import type {
 import { defaultSqlServerTimeouts, type SqlServerConnection } from '../../core/sources/sqlserver';
 import { credentialTestMessage, describeServerForCredential } from '../../core/sources/sqlserver';
 import { connectSqlServer } from '../../core/sources/sqlserver';
+import { testPassed } from './hints';
 
 export const SQLSERVER_CREDENTIAL = 'totvsSqlServer';
 export const SQLSERVER_CREDENTIAL_TEST = 'totvsSqlServerConnectionTest';
@@ -42,7 +43,7 @@ export async function testSqlServerCredential(
 		const runner = await connectSqlServer(connection);
 		try {
 			const { ok, message } = await describeServerForCredential(runner, connection.database);
-			return { status: ok ? 'OK' : 'Error', message };
+			return ok ? testPassed(this, 'TOTVS SQL Server', message) : { status: 'Error', message };
 		} finally {
 			await runner.close();
 		}

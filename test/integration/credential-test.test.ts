@@ -25,6 +25,19 @@ describe('TOTVS PostgreSQL credential test', () => {
 		expect(result.message).toMatch(/^Connected to PostgreSQL 1\d\.\d+; pg_dump 1\d\.\d+ \(.*pg_dump\) can dump it$/);
 	});
 
+	it('logs what a passing Test found: n8n\'s dialog shows only "Connection tested successfully" (issue 16)', async () => {
+		const info = jest.fn();
+		const context = { logger: { info, warn: jest.fn(), error: jest.fn(), debug: jest.fn() } };
+		const result = await test.call(context as unknown as ICredentialTestFunctions, {
+			id: 'c',
+			name: 'c',
+			type: 'totvsPostgres',
+			data: credentialFor(server, 'postgres') as never,
+		});
+		expect(result.status).toBe('OK');
+		expect(info).toHaveBeenCalledWith(`TOTVS PostgreSQL credential test: ${result.message}`);
+	});
+
 	it('reports a wrong password without echoing it', async () => {
 		const result = await run({ ...credentialFor(server, 'postgres'), password: 'not-the-password' });
 		expect(result.status).toBe('Error');
