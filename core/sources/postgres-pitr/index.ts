@@ -29,6 +29,18 @@ export {
 	type PitrRestoreReport,
 	type PitrCheck,
 } from './restore-test';
+export { restoreToPointInTime, type PitrRestoreRequest, type PitrRestoreResult } from './restore';
+export {
+	makePitrBase,
+	makePitrIncremental,
+	chainsOf,
+	newestChain,
+	chainToContinue,
+	pitrRecordOf,
+	type PitrManifest,
+	type PitrRunInput,
+	type PitrRunResult,
+} from './sets';
 export { preflight, requirePreflight, type PreflightReport, type PreflightRequest } from './preflight';
 export { slotReport, releaseWal, dropSlot, ensureSlot, probeReplication } from './slot';
 export { slotNameFor, DEFAULT_SLOT_WARN_BYTES } from './server';

@@ -101,7 +101,7 @@ export interface PitrRestoreReport {
 const RECOVERY_TIMEOUT_MS = 30 * 60 * 1000;
 const TARGET_NOT_REACHED = /recovery ended before configured recovery target was reached/;
 /** Characters allowed in the scratch path, which restore_command passes through a shell. */
-const SHELL_SAFE_PATH = /^[A-Za-z0-9_./+@:,= -]+$/;
+export const SHELL_SAFE_PATH = /^[A-Za-z0-9_./+@:,= -]+$/;
 
 const pgTime = (at: Date) => at.toISOString().replace('T', ' ').replace('Z', '+00');
 
@@ -187,23 +187,18 @@ export async function restoreTestToPointInTime(request: PitrRestoreTestRequest):
 		);
 
 		phase = Date.now();
-		await writeRecoveryConfig(server, archive, request.target, owner);
-		running = await startServer(server);
-		log.debug(`Scratch server started (pid ${running.child.pid})`);
-		let outcome = await waitForPromotion(running, server, base.source.bootstrapSuperuser, request);
-		if (outcome === 'target-not-reached' && 'time' in request.target) {
-			// No commit after the target in the chain's WAL: every transaction it holds committed
-			// at or before the target, so its end is the state at the target (the chain reaches
-			// past the target: setsFor checked it). Recover to the end instead.
-			report.note =
-				'No transaction committed after the target in the WAL of the chain: recovered to the end of the WAL, which is the state at the target.';
-			log.info(report.note);
-			await writeRecoveryConfig(server, archive, { end: true }, owner);
-			running = await startServer(server);
-			outcome = await waitForPromotion(running, server, base.source.bootstrapSuperuser, request);
-		}
-		if (outcome !== 'promoted')
-			throw recoveryFailed(`recovery ended without reaching ${report.target}`, await logTail(server.logFile));
+		report.note = await recoverToTarget(
+			server,
+			archive,
+			request.target,
+			owner,
+			base.source.bootstrapSuperuser,
+			request,
+			(r) => {
+				running = r;
+				log.debug(`Scratch server started (pid ${r.child.pid})`);
+			},
+		);
 		report.timings.recoveryMs = Date.now() - phase;
 		report.rtoMs = Date.now() - started;
 
@@ -225,6 +220,44 @@ export async function restoreTestToPointInTime(request: PitrRestoreTestRequest):
 		await rm(scratch, { recursive: true, force: true });
 		report.timings.totalMs = Date.now() - started;
 	}
+}
+
+/**
+ * Recovery to the target on a restored data folder: our configuration, the server started
+ * (`started` gets each server, for the caller to stop), promotion awaited. When recovery runs out
+ * of WAL before a commit after a time target, every transaction of the chain committed at or
+ * before it (setsFor checked the chain reaches past it), so the end of the WAL is the state at
+ * the target: recovery is repeated to the end and the returned note says so.
+ */
+export async function recoverToTarget(
+	server: ScratchServerOptions,
+	archive: string,
+	target: PitrTarget,
+	owner: Owner | undefined,
+	superuser: string,
+	request: Pick<PitrRestoreTestRequest, 'signal' | 'recoveryTimeoutMs' | 'log'>,
+	started: (server: ScratchServer) => void,
+): Promise<string | null> {
+	let note: string | null = null;
+	await writeRecoveryConfig(server, archive, target, owner);
+	let running = await startServer(server);
+	started(running);
+	let outcome = await waitForPromotion(running, server, superuser, request);
+	if (outcome === 'target-not-reached' && 'time' in target) {
+		note =
+			'No transaction committed after the target in the WAL of the chain: recovered to the end of the WAL, which is the state at the target.';
+		request.log.info(note);
+		await writeRecoveryConfig(server, archive, { end: true }, owner);
+		running = await startServer(server);
+		started(running);
+		outcome = await waitForPromotion(running, server, superuser, request);
+	}
+	if (outcome !== 'promoted')
+		throw recoveryFailed(
+			`recovery ended without reaching ${'time' in target ? target.time.toISOString() : 'the end of the newest set'}`,
+			await logTail(server.logFile),
+		);
+	return note;
 }
 
 /**
@@ -261,7 +294,7 @@ export function setsFor(chain: PitrSetRecord[], target: PitrTarget): PitrSetReco
 	return index < 0 ? chain : chain.slice(0, Math.min(chain.length, index + 2));
 }
 
-async function requireSpace(folder: string, needed: number): Promise<void> {
+export async function requireSpace(folder: string, needed: number): Promise<void> {
 	let free: number;
 	try {
 		const info = await statfs(folder);
@@ -284,7 +317,7 @@ async function requireSpace(folder: string, needed: number): Promise<void> {
 		);
 }
 
-async function restoreBase(
+export async function restoreBase(
 	set: PitrSetRecord,
 	pitr: PitrBaseSection,
 	dataDir: string,
@@ -307,7 +340,7 @@ async function restoreBase(
 }
 
 /** The chosen copy of each segment, decompressed; a partial one padded with zeros to a segment's size, as recovery expects. */
-async function materializeWal(
+export async function materializeWal(
 	segments: ReturnType<typeof bestSegments>,
 	archive: string,
 	segmentBytes: number,
@@ -362,7 +395,7 @@ async function writeOwned(file: string, text: string, owner: Owner | undefined):
  * preloaded libraries, TLS files and archive_command belong to the production server, not to
  * a scratch cluster. Only a local trust line in pg_hba.conf: the socket folder is private.
  */
-async function writeRecoveryConfig(
+export async function writeRecoveryConfig(
 	server: ScratchServerOptions,
 	archive: string,
 	target: PitrTarget,
@@ -421,11 +454,11 @@ async function writeRecoveryConfig(
 }
 
 /** Polls until the server accepts connections out of recovery, or exits, or the time is up. */
-async function waitForPromotion(
+export async function waitForPromotion(
 	running: ScratchServer,
 	server: ScratchServerOptions,
 	superuser: string,
-	request: PitrRestoreTestRequest,
+	request: Pick<PitrRestoreTestRequest, 'signal' | 'recoveryTimeoutMs' | 'log'>,
 ): Promise<'promoted' | 'target-not-reached'> {
 	const deadline = Date.now() + (request.recoveryTimeoutMs ?? RECOVERY_TIMEOUT_MS);
 	let lastState = '';
@@ -485,7 +518,7 @@ async function promotionProbe(server: ScratchServerOptions, superuser: string): 
 	}
 }
 
-function recoveryFailed(what: string, log: string): BackupError {
+export function recoveryFailed(what: string, log: string): BackupError {
 	return new BackupError(
 		'RESTORE_FAILED',
 		`Point-in-time restore failed: ${what}. Server log:\n${log}`,
