@@ -197,7 +197,7 @@ export class BackupSetWriter {
 		try {
 			if (this.sealed) written = await this.seal(manifest);
 		} catch (error) {
-			throw this.translate(error);
+			throw error instanceof BackupError ? error : this.translate(error);
 		}
 		const text = serializeManifest(written);
 		const finalPath = join(this.folder, MANIFEST_FILE);

@@ -318,12 +318,14 @@ const NO_LINK = ['EXDEV', 'EPERM', 'ENOTSUP', 'EOPNOTSUPP', 'ENOSYS', 'EMLINK'];
  * for now, a hard link) on one filesystem, else a streamed, hashed copy.
  */
 async function placeIntoSet(localPath: string, fileName: string, set: BackupSetWriter, keepSource: boolean) {
-	try {
-		await (keepSource ? link : rename)(localPath, set.absolutePath(fileName));
-		return await set.addWrittenFile(fileName, ARTIFACT_KIND);
-	} catch (error) {
-		if (!NO_LINK.includes(systemErrorCode(error) ?? '')) throw error;
-	}
+	// A sealed set (issue 12) never holds the plaintext: the file is streamed through encryption.
+	if (!set.sealed)
+		try {
+			await (keepSource ? link : rename)(localPath, set.absolutePath(fileName));
+			return await set.addWrittenFile(fileName, ARTIFACT_KIND);
+		} catch (error) {
+			if (!NO_LINK.includes(systemErrorCode(error) ?? '')) throw error;
+		}
 	const artifact = await set.writeArtifact(
 		fileName,
 		ARTIFACT_KIND,

@@ -4,7 +4,8 @@
  * connection that check is reported as not run (never as passed).
  */
 import { join } from 'node:path';
-import { manifestOf, type Manifest } from '../../backup-set/manifest';
+import { isSealed, isSealedWithoutKeys, manifestOf, type Manifest } from '../../backup-set/manifest';
+import { sealedFor } from '../../backup-set/sealed-read';
 import { BackupError } from '../../errors';
 import { check, notRun, type CheckResult } from '../../checks/check';
 import { headerDifferences, readHeaderRows } from './backup-header';
@@ -25,6 +26,25 @@ export async function checkSqlServerSet(
 	manifest: Manifest,
 	access?: SqlServerVerifyAccess,
 ): Promise<CheckResult[]> {
+	if (isSealed(manifest)) {
+		// A sealed set (issue 12): SQL Server cannot read an age file, and the LSNs of the chain are
+		// in the sealed inventory: the chain is checked only when an identity opened the manifests.
+		const verifyOnly = notRun(
+			'verifyonly',
+			'RESTORE VERIFYONLY WITH CHECKSUM passes',
+			'The set is encrypted: SQL Server cannot read its file. Its ciphertext (and, with the identity, its decrypted content) was checked instead.',
+		);
+		if (isSealedWithoutKeys(manifest))
+			return [
+				notRun(
+					'chain',
+					'the LSN chain of the sets beside it',
+					`The set is encrypted and no identity was given: the LSNs are in its sealed part, which needs the private key of ${sealedFor(manifest).join(', ')}`,
+				),
+				verifyOnly,
+			];
+		return [await chainCheck(folder, manifest), verifyOnly];
+	}
 	return [await chainCheck(folder, manifest), await verifyOnlyCheck(folder, manifest, access)];
 }
 

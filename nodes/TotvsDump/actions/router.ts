@@ -22,10 +22,12 @@ export const sources: Record<
 export async function router(this: IExecuteFunctions): Promise<INodeExecutionData[][]> {
 	const source = this.getNodeParameter('source', 0) as keyof typeof sources;
 	// Sealing (issue 12): keys read and checked before any set is written; every set of this
-	// execution is then encrypted and signed by the set writer.
+	// execution is then encrypted and signed by the set writer. The dump reads only sets of its
+	// own staging folder (a chain's parent): unsigned ones made before signing was on are accepted,
+	// so a chain that began in the clear meets the set writer's "make a full first", not "no set".
 	const keys =
 		source === 'postgres' || source === 'sqlserver'
-			? await readBackupKeys(this, 'encryptAndSign', { encrypt: true, sign: true })
+			? await readBackupKeys(this, 'encryptAndSign', { encrypt: true, sign: true, allowUnsigned: true })
 			: undefined;
 	return withSetKeys(keys, () => runOperation(this, 'TOTVS Dump', sources[source], openDumpRun(this)));
 }
