@@ -185,5 +185,20 @@ describe('the n8n editor', () => {
 			const credentials = JSON.stringify(installedPackage().credentials);
 			expect(credentials).toContain('folders/&lt;ID&gt;');
 		});
+
+		it('placeholders and added switches mean what they show', async () => {
+			const staging = node('totvsDump').properties.find((p) => p.name === 'stagingFolder');
+			expect(staging?.placeholder).toContain('~/.n8n-files/totvs-backups');
+			const options = node('totvsRestoreTest').properties.find((p) => p.name === 'options');
+			const htmlReport = (options?.options as Array<{ name: string; default?: unknown }>).find(
+				(o) => o.name === 'htmlReport',
+			);
+			expect(htmlReport?.default).toBe(true);
+			const listed = await getJson<Array<{ name: string; properties: Array<{ name: string; default?: unknown }> }>>(
+				`${n8n!.url}/types/credentials.json`,
+			);
+			const ftp = listed.find((c) => c.name === 'totvsFtp');
+			expect(ftp?.properties.find((p) => p.name === 'port')?.default).toBe(21);
+		});
 	});
 });
