@@ -28,7 +28,7 @@ export class TotvsDump implements INodeType {
 				name: 'totvsPostgres',
 				required: true,
 				testedBy: 'totvsPostgresConnectionTest',
-				displayOptions: { show: { source: ['postgres', 'postgresAndFiles'] } },
+				displayOptions: { show: { source: ['postgres', 'postgresAndFiles', 'postgresPitr'] } },
 			},
 			{
 				name: 'totvsSqlServer',
@@ -54,6 +54,12 @@ export class TotvsDump implements INodeType {
 						value: 'postgresAndFiles',
 						description:
 							'The PostgreSQL database, then the Protheus files, as two sets of one restore point sharing a restorePointId',
+					},
+					{
+						name: 'PostgreSQL (Point in Time)',
+						value: 'postgresPitr',
+						description:
+							'Base backups with pg_basebackup plus the WAL every few minutes with pg_receivewal, for a restore to any minute (docs/pitr.md)',
 					},
 					{
 						name: 'PostgreSQL Database',
@@ -108,6 +114,7 @@ export class TotvsDump implements INodeType {
 			...sources.postgres.description,
 			...sources.protheusFiles.description.filter((p) => p.name === 'filesOptions'),
 			...sources.postgresAndFiles.description,
+			...sources.postgresPitr.description,
 		],
 	};
 

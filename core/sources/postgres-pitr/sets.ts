@@ -176,7 +176,12 @@ export function makePitrBase(input: PitrRunInput): Promise<PitrRunResult> {
 		return { manifest, slot: outcome.slot, warnings: outcome.warnings };
 	}).then(async (result) => ({
 		...result,
-		slot: await releaseWal(input.connection, result.manifest.source.slotName, stopOf(result.manifest)),
+		slot: await releaseWal(
+			input.connection,
+			result.manifest.source.slotName,
+			stopOf(result.manifest),
+			input.options.slotWarnBytes,
+		),
 	}));
 }
 
@@ -210,7 +215,12 @@ export function makePitrIncremental(input: PitrRunInput & { chain: PitrSetRecord
 		return { manifest, slot: outcome.slot, warnings: outcome.warnings };
 	}).then(async (result) => ({
 		...result,
-		slot: await releaseWal(input.connection, result.manifest.source.slotName, stopOf(result.manifest)),
+		slot: await releaseWal(
+			input.connection,
+			result.manifest.source.slotName,
+			stopOf(result.manifest),
+			input.options.slotWarnBytes,
+		),
 	}));
 }
 
@@ -222,10 +232,10 @@ const stopOf = (manifest: PitrManifest) =>
  * intact (a break, reported, means the next run must be a full).
  */
 export async function chainToContinue(
-	root: string,
+	stagingFolder: string | undefined,
 	environment: string,
 ): Promise<{ chain: PitrSetRecord[] | null; report: ChainReport | null }> {
-	const chain = await newestChain(root, environment);
+	const chain = await newestChain(await prepareStagingFolder(stagingFolder), environment);
 	if (!chain) return { chain: null, report: null };
 	return { chain, report: await checkChain(chain, { hashes: false }) };
 }

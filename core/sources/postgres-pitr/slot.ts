@@ -87,10 +87,11 @@ export async function releaseWal(
 	connection: PostgresConnection,
 	slotName: string,
 	upToLsn: string,
+	warnAboveBytes = DEFAULT_SLOT_WARN_BYTES,
 ): Promise<SlotReport> {
 	const client = await connectBounded(connection);
 	try {
-		const before = await readSlot(client, slotName);
+		const before = await readSlot(client, slotName, warnAboveBytes);
 		if (!before.exists)
 			throw new BackupError(
 				'BACKUP_CHAIN_BROKEN',

@@ -4,19 +4,21 @@ import { readBackupKeys } from '../../shared/backup-keys';
 import { runOperation, type NodeOperation } from '../../shared/run-items';
 import * as files from './files.operation';
 import * as postgres from './postgres.operation';
+import * as postgresPitr from './postgres-pitr.operation';
 import * as restorePoint from './restore-point.operation';
 import { openDumpRun, type DumpRun } from './run';
 import * as sqlserver from './sqlserver.operation';
 
 /** TOTVS Dump's "operations" are its sources: the Source parameter picks one. */
 export const sources: Record<
-	'postgres' | 'sqlserver' | 'protheusFiles' | 'postgresAndFiles',
+	'postgres' | 'sqlserver' | 'protheusFiles' | 'postgresAndFiles' | 'postgresPitr',
 	NodeOperation<DumpRun>
 > = {
 	postgres,
 	sqlserver,
 	protheusFiles: files,
 	postgresAndFiles: restorePoint,
+	postgresPitr,
 };
 
 export async function router(this: IExecuteFunctions): Promise<INodeExecutionData[][]> {

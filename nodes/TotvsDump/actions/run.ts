@@ -34,7 +34,7 @@ export function openDumpRun(ctx: IExecuteFunctions): DumpRun {
  */
 export async function failedDatabaseDump(
 	connection: Promise<{ database: string }>,
-	fields: { environment: string; engine: 'postgres' | 'sqlserver'; type: string },
+	fields: { environment: string; engine: 'postgres' | 'sqlserver' | 'postgres-pitr'; type: string },
 	startedAt: Date,
 ): Promise<IDataObject> {
 	const database = await connection.then(

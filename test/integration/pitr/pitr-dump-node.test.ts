@@ -1,0 +1,110 @@
+/**
+ * TOTVS Dump's "PostgreSQL (Point in Time)" source in n8n's real engine against a real
+ * PostgreSQL 15: an incremental before any base fails clearly; a base, then incrementals that
+ * continue its chain (the item carries the LSN range, the slot's retained bytes, and a warning
+ * above the threshold); the slot dropped by its action, after which the chain cannot continue.
+ */
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import type { IDataObject, INodeParameters } from 'n8n-workflow';
+import { TotvsPostgres } from '../../../credentials/TotvsPostgres.credentials';
+import { TotvsDump } from '../../../nodes/TotvsDump/TotvsDump.node';
+import { MANUAL_TRIGGER_TYPE, packageNodeTypes, runWorkflow } from '../../../support/n8n-engine';
+import { startPitrServer, type PitrServer } from '../../../support/pitr-server';
+import { createRole } from '../../../support/postgres';
+import { credentialFor, DUMP_TYPE } from '../../../support/totvs-workflow';
+
+let server: PitrServer;
+let staging: string;
+
+beforeAll(async () => {
+	server = await startPitrServer();
+	await createRole(server, 'backup', 'secret', { replication: true, memberOf: ['pg_read_all_data'] });
+	await server.admin('CREATE DATABASE erp');
+	await server.admin('CREATE TABLE t (id serial PRIMARY KEY, tag text)', 'erp');
+	staging = mkdtempSync(join(tmpdir(), 'totvs-pitr-node-'));
+}, 120_000);
+
+afterAll(async () => {
+	await server?.stop();
+	if (staging) rmSync(staging, { recursive: true, force: true });
+});
+
+function dump(pitrAction: string, pitrOptions: INodeParameters = {}, continueOnFail = false) {
+	return runWorkflow(
+		{
+			nodes: [
+				{ name: 'Start', type: MANUAL_TRIGGER_TYPE, parameters: {} },
+				{
+					name: 'TOTVS Dump',
+					type: DUMP_TYPE,
+					parameters: { source: 'postgresPitr', environment: 'erp', stagingFolder: staging, pitrAction, pitrOptions },
+					continueOnFail,
+					credentials: { totvsPostgres: { id: 'pg', name: 'Protheus PostgreSQL' } },
+				},
+			],
+			connections: { Start: { main: [[{ node: 'TOTVS Dump', type: 'main', index: 0 }]] } },
+		},
+		{
+			nodeTypes: packageNodeTypes([new TotvsDump()]),
+			credentialTypes: [new TotvsPostgres()],
+			credentials: {
+				pg: {
+					type: 'totvsPostgres',
+					name: 'Protheus PostgreSQL',
+					data: credentialFor(server, 'erp', 'backup', 'secret'),
+				},
+			},
+		},
+	);
+}
+
+const insert = (rows: number) =>
+	server.admin("INSERT INTO t (tag) SELECT 'x' FROM generate_series(1, $1)", 'erp', [rows]);
+
+test('base, incrementals continuing its chain, the slot reported every run and dropped on request', async () => {
+	const early = await dump('incremental', {}, true);
+	const failed = early.jsonOf('TOTVS Dump')[0];
+	expect(failed.status).toBe('failed');
+	expect((failed.error as IDataObject).message).toMatch(/No point-in-time base backup of erp in the staging folder/);
+
+	await insert(100);
+	const base = (await dump('full')).jsonOf('TOTVS Dump')[0];
+	expect(base).toMatchObject({
+		status: 'ok',
+		engine: 'postgres-pitr',
+		type: 'full',
+		database: 'erp',
+		serverVersion: expect.stringMatching(/^15\./),
+	});
+	expect((base.pitr as IDataObject).kind).toBe('base');
+	expect((base.slot as IDataObject).slotName).toBe('totvs_erp');
+	expect(base.summary).toMatch(/^PostgreSQL base backup erp-.*-full-db .*slot totvs_erp keeps/);
+
+	await insert(100);
+	const first = (await dump('incremental')).jsonOf('TOTVS Dump')[0];
+	expect(first).toMatchObject({
+		status: 'ok',
+		type: 'incremental',
+		parentBackupId: base.backupId,
+		baseBackupId: base.backupId,
+	});
+	// A threshold of 0 GB: any WAL kept is above it, so the run warns (and says so in the summary).
+	await insert(50);
+	const second = (await dump('incremental', { slotWarnGb: 0, language: 'pt-BR' })).jsonOf('TOTVS Dump')[0];
+	expect(second.parentBackupId).toBe(first.backupId);
+	expect((second.slot as IDataObject).retainedBytes).toBeGreaterThan(0);
+	expect((second.slot as IDataObject).warning).toMatch(/keeps .* of WAL on the database server/);
+	expect(second.summary).toMatch(/^WAL .* coletado em .*slot totvs_erp retém/);
+
+	const dropped = (await dump('dropSlot')).jsonOf('TOTVS Dump')[0];
+	expect(dropped).toMatchObject({ status: 'ok', slot: { slotName: 'totvs_erp', dropped: true } });
+	expect(
+		(await server.admin('SELECT 1 FROM pg_replication_slots WHERE slot_name = $1', 'postgres', ['totvs_erp'])).length,
+	).toBe(0);
+	const after = (await dump('incremental', {}, true)).jsonOf('TOTVS Dump')[0];
+	expect(after.status).toBe('failed');
+	expect((after.error as IDataObject).message).toMatch(/Replication slot "totvs_erp" does not exist/);
+	expect((after.error as IDataObject).description).toMatch(/start a new base backup/i);
+}, 300_000);
