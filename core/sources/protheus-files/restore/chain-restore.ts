@@ -1,5 +1,7 @@
 import { chmod, mkdir, readdir, realpath } from 'node:fs/promises';
 import { dirname, resolve } from 'node:path';
+import type { FileEntry } from '../../../backup-set/files-manifest';
+import type { ArtifactRecord } from '../../../backup-set/manifest';
 import { BackupError, systemErrorCode } from '../../../errors';
 import type { Logger } from '../../../logger';
 import { silentLogger } from '../../../logger';
@@ -146,6 +148,40 @@ async function extractSet(
 		);
 	const index = new Map(manifest.inventory.entries.map((e) => [e.path, e]));
 	let bytes = 0;
+	try {
+		await readArchiveInto(
+			writer,
+			folder,
+			artifact,
+			manifest,
+			index,
+			refused,
+			owners,
+			signal,
+			zstdPath,
+			(n) => (bytes += n),
+		);
+	} catch (error) {
+		// No background write may land after the caller removes a failed restore.
+		await writer.settle();
+		throw error;
+	}
+	await writer.flush();
+	return bytes;
+}
+
+async function readArchiveInto(
+	writer: SafeWriter,
+	folder: string,
+	artifact: ArtifactRecord,
+	manifest: ChainLink['manifest'],
+	index: Map<string, FileEntry>,
+	refused: Map<string, { path: string; target: string; reason: string }>,
+	owners: RecordedOwners | undefined,
+	signal: AbortSignal | undefined,
+	zstdPath: string | undefined,
+	wrote: (bytes: number) => void,
+): Promise<void> {
 	await readSetArchive(
 		folder,
 		artifact,
@@ -191,10 +227,9 @@ async function extractSet(
 				if (reason) refused.set(entry.path, { path: entry.path, target: entry.header.linkname ?? '', reason });
 				else refused.delete(entry.path);
 			} else {
-				bytes += await writer.file(entry, expected);
+				wrote(await writer.file(entry, expected));
 			}
 		},
 		zstdPath,
 	);
-	return bytes;
 }

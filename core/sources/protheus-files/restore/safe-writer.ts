@@ -1,18 +1,59 @@
 import { createHash } from 'node:crypto';
 import { once } from 'node:events';
 import { createWriteStream } from 'node:fs';
-import { chmod, lstat, lutimes, mkdir, rm, symlink, unlink, utimes } from 'node:fs/promises';
+import { chmod, lstat, lutimes, mkdir, rm, symlink, unlink, utimes, writeFile } from 'node:fs/promises';
 import { dirname, isAbsolute, join, relative, resolve, sep } from 'node:path';
 import type { FileEntry } from '../../../backup-set/files-manifest';
 import { BackupError, systemErrorCode } from '../../../errors';
 import type { ArchiveEntry } from '../archive-reader';
 import type { OwnerSetter } from './owners';
 
-/** Writes only inside `root`, never through a link, and keeps link targets inside it. */
+/** Files up to this size are read whole, checked, then written while the archive reads on. */
+const SMALL_FILE = 1 << 20;
+/** At most this many small-file writes, and this many bytes of them, in flight: memory stays flat. */
+const MAX_PENDING = 16;
+const MAX_PENDING_BYTES = 16 << 20;
+
+/**
+ * Writes only inside `root`, never through a link, and keeps link targets inside it. Small
+ * files are written in the background (a bounded number at once) so that a tree of thousands of
+ * small files is not restored one file-system round trip at a time; `flush` waits for them and
+ * throws the first error any of them had.
+ */
 export class SafeWriter {
 	private realDirs = new Set<string>();
+	private pending = new Set<Promise<void>>();
+	private pendingBytes = 0;
+	private failure: { error: unknown } | undefined;
 
 	constructor(private readonly root: string) {}
+
+	/** Waits for every background write; throws the first failure. */
+	async flush(): Promise<void> {
+		await this.settle();
+		if (this.failure) throw this.failure.error;
+	}
+
+	/** Waits for every background write, whatever happened to them (before removing a failed restore). */
+	async settle(): Promise<void> {
+		while (this.pending.size) await Promise.all([...this.pending]);
+	}
+
+	private async enqueue(bytes: number, write: () => Promise<void>): Promise<void> {
+		while (this.pending.size && (this.pending.size >= MAX_PENDING || this.pendingBytes + bytes > MAX_PENDING_BYTES))
+			await Promise.race(this.pending);
+		if (this.failure) throw this.failure.error;
+		this.pendingBytes += bytes;
+		const task: Promise<void> = write()
+			.catch((error: unknown) => {
+				this.failure ??= { error };
+			})
+			.finally(() => {
+				this.pending.delete(task);
+				this.pendingBytes -= bytes;
+			});
+		this.pending.add(task);
+	}
 
 	private pathOf(segments: string[]): string {
 		const path = join(this.root, ...segments);
@@ -105,6 +146,7 @@ export class SafeWriter {
 			entry.stream.resume();
 			throw tooLarge(entry.header.size);
 		}
+		if (expected.size <= SMALL_FILE) return this.smallFile(entry, expected, path, tooLarge);
 		const hash = createHash('sha256');
 		let size = 0;
 		// 'wx': never follow or reuse whatever is at the path (removed just above).
@@ -135,6 +177,42 @@ export class SafeWriter {
 			await unlink(path).catch(() => undefined);
 			throw error;
 		}
+		return size;
+	}
+
+	/** A small file: read whole and checked against the index here, written in the background. */
+	private async smallFile(
+		entry: ArchiveEntry,
+		expected: FileEntry,
+		path: string,
+		tooLarge: (bytes: number | string) => BackupError,
+	): Promise<number> {
+		const hash = createHash('sha256');
+		const chunks: Buffer[] = [];
+		let size = 0;
+		for await (const chunk of entry.stream as AsyncIterable<Buffer>) {
+			if (size + chunk.length > expected.size) throw tooLarge(`at least ${size + chunk.length}`);
+			hash.update(chunk);
+			chunks.push(chunk);
+			size += chunk.length;
+		}
+		const sha256 = hash.digest('hex');
+		if (sha256 !== expected.sha256 || size !== expected.size)
+			throw new BackupError(
+				'RESTORE_FAILED',
+				`${entry.path}: restored content (${size} bytes, SHA-256 ${sha256.slice(0, 12)}…) differs from the index (${expected.size} bytes, ${expected.sha256?.slice(0, 12)}…)`,
+				'The archive was damaged or altered: verify the set and use another copy.',
+			);
+		const content = chunks.length === 1 ? chunks[0] : Buffer.concat(chunks);
+		// 'wx': never follow or reuse whatever is at the path (removed before this was queued).
+		await this.enqueue(size, async () => {
+			try {
+				await writeFile(path, content, { flag: 'wx', mode: 0o600 });
+			} catch (error) {
+				await unlink(path).catch(() => undefined);
+				throw error;
+			}
+		});
 		return size;
 	}
 
@@ -170,38 +248,56 @@ export class SafeWriter {
 	 * (writing into a folder changes its mtime). Owner before mode: chown clears setuid/setgid bits.
 	 */
 	async applyAttributes(entries: FileEntry[], refused: Map<string, unknown>, owners?: OwnerSetter): Promise<void> {
-		const ordered = [...entries].sort((a, b) => b.path.split('/').length - a.path.split('/').length);
-		for (const entry of ordered) {
-			if (refused.has(entry.path)) continue;
-			const path = this.pathOf(entry.path.split('/'));
-			// Seconds as a double lose the last millisecond (…524 becomes …523.9999): aim half a microsecond in.
-			const when = (new Date(entry.mtime).getTime() + 0.0005) / 1000;
-			let info;
-			try {
-				info = await lstat(path);
-			} catch (error) {
-				if (systemErrorCode(error) === 'ENOENT')
-					throw new BackupError(
-						'RESTORE_FAILED',
-						`${entry.path} is in the index but not in any archive of the chain`,
-						'The chain is incomplete or damaged: verify its sets.',
-					);
-				throw error;
-			}
-			const actual = info.isDirectory() ? 'dir' : info.isSymbolicLink() ? 'symlink' : 'file';
-			if (actual !== entry.type)
+		// Deepest first; the entries of one depth are independent, so they go a few at a time.
+		const byDepth = new Map<number, FileEntry[]>();
+		for (const entry of entries) {
+			const depth = entry.path.split('/').length;
+			const level = byDepth.get(depth);
+			if (level) level.push(entry);
+			else byDepth.set(depth, [entry]);
+		}
+		for (const depth of [...byDepth.keys()].sort((a, b) => b - a)) {
+			const level = byDepth.get(depth)!;
+			let next = 0;
+			const worker = async () => {
+				while (next < level.length) {
+					const entry = level[next++];
+					if (!refused.has(entry.path)) await this.applyEntryAttributes(entry, owners);
+				}
+			};
+			await Promise.all(Array.from({ length: Math.min(MAX_PENDING, level.length) }, worker));
+		}
+	}
+
+	private async applyEntryAttributes(entry: FileEntry, owners?: OwnerSetter): Promise<void> {
+		const path = this.pathOf(entry.path.split('/'));
+		// Seconds as a double lose the last millisecond (…524 becomes …523.9999): aim half a microsecond in.
+		const when = (new Date(entry.mtime).getTime() + 0.0005) / 1000;
+		let info;
+		try {
+			info = await lstat(path);
+		} catch (error) {
+			if (systemErrorCode(error) === 'ENOENT')
 				throw new BackupError(
 					'RESTORE_FAILED',
-					`${entry.path} was restored as a ${actual}, the index has a ${entry.type}`,
-					'The chain is damaged: verify its sets.',
+					`${entry.path} is in the index but not in any archive of the chain`,
+					'The chain is incomplete or damaged: verify its sets.',
 				);
-			await owners?.apply(path, entry);
-			if (entry.type === 'symlink') {
-				await lutimes(path, when, when).catch(() => undefined); // not every filesystem keeps link times
-				continue;
-			}
-			await chmod(path, entry.mode);
-			await utimes(path, when, when);
+			throw error;
 		}
+		const actual = info.isDirectory() ? 'dir' : info.isSymbolicLink() ? 'symlink' : 'file';
+		if (actual !== entry.type)
+			throw new BackupError(
+				'RESTORE_FAILED',
+				`${entry.path} was restored as a ${actual}, the index has a ${entry.type}`,
+				'The chain is damaged: verify its sets.',
+			);
+		await owners?.apply(path, entry);
+		if (entry.type === 'symlink') {
+			await lutimes(path, when, when).catch(() => undefined); // not every filesystem keeps link times
+			return;
+		}
+		await chmod(path, entry.mode);
+		await utimes(path, when, when);
 	}
 }
