@@ -8,6 +8,16 @@ import { BackupError, systemErrorCode } from '../../../errors';
 import type { ArchiveEntry } from '../archive-reader';
 import type { OwnerSetter } from './owners';
 
+/** Content that does not match the index is refused: the archive was damaged or altered. */
+function checkContent(path: string, size: number, sha256: string, expected: FileEntry): void {
+	if (sha256 !== expected.sha256 || size !== expected.size)
+		throw new BackupError(
+			'RESTORE_FAILED',
+			`${path}: restored content (${size} bytes, SHA-256 ${sha256.slice(0, 12)}…) differs from the index (${expected.size} bytes, ${expected.sha256?.slice(0, 12)}…)`,
+			'The archive was damaged or altered: verify the set and use another copy.',
+		);
+}
+
 /** Files up to this size are read whole, checked, then written while the archive reads on. */
 const SMALL_FILE = 1 << 20;
 /** At most this many small-file writes, and this many bytes of them, in flight: memory stays flat. */
@@ -161,13 +171,7 @@ export class SafeWriter {
 			}
 			out.end();
 			await once(out, 'close');
-			const sha256 = hash.digest('hex');
-			if (sha256 !== expected.sha256 || size !== expected.size)
-				throw new BackupError(
-					'RESTORE_FAILED',
-					`${entry.path}: restored content (${size} bytes, SHA-256 ${sha256.slice(0, 12)}…) differs from the index (${expected.size} bytes, ${expected.sha256?.slice(0, 12)}…)`,
-					'The archive was damaged or altered: verify the set and use another copy.',
-				);
+			checkContent(entry.path, size, hash.digest('hex'), expected);
 		} catch (error) {
 			if (!out.closed) {
 				out.destroy();
@@ -196,13 +200,7 @@ export class SafeWriter {
 			chunks.push(chunk);
 			size += chunk.length;
 		}
-		const sha256 = hash.digest('hex');
-		if (sha256 !== expected.sha256 || size !== expected.size)
-			throw new BackupError(
-				'RESTORE_FAILED',
-				`${entry.path}: restored content (${size} bytes, SHA-256 ${sha256.slice(0, 12)}…) differs from the index (${expected.size} bytes, ${expected.sha256?.slice(0, 12)}…)`,
-				'The archive was damaged or altered: verify the set and use another copy.',
-			);
+		checkContent(entry.path, size, hash.digest('hex'), expected);
 		const content = chunks.length === 1 ? chunks[0] : Buffer.concat(chunks);
 		// 'wx': never follow or reuse whatever is at the path (removed before this was queued).
 		await this.enqueue(size, async () => {
