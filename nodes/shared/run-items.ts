@@ -6,6 +6,7 @@ import {
 	type INodeProperties,
 } from 'n8n-workflow';
 import { isBackupError } from '../../core/errors';
+import { sweepStaleSecretFoldersOccasionally } from '../../core/secret-folders';
 import { isFailedItem, unknownSetFields } from './backup-item';
 import { failureSummary, type Language } from './summary';
 
@@ -184,14 +185,18 @@ export interface NodeOperation<Run> {
 	): IDataObject | Promise<IDataObject>;
 }
 
-/** Runs an operation over the input items with the loop above: what a node's router calls. */
-export function runOperation<Run>(
+/**
+ * Runs an operation over the input items with the loop above: what a node's router calls. First,
+ * the secret folders a killed worker left on this host are swept (see sweepSecretFolders).
+ */
+export async function runOperation<Run>(
 	ctx: IExecuteFunctions,
 	what: string,
 	operation: NodeOperation<Run>,
 	run: Run,
 	language: (itemIndex: number) => Language = summaryLanguage(ctx),
 ): Promise<INodeExecutionData[][]> {
+	await sweepSecretFolders(ctx);
 	return forEachBackupItemSets(
 		ctx,
 		what,
@@ -202,6 +207,23 @@ export function runOperation<Run>(
 		},
 		operation.failed && ((item, i, startedAt) => operation.failed!.call(ctx, i, item, run, startedAt)),
 	);
+}
+
+/**
+ * Issue 17: a worker killed with SIGKILL leaves its private temporary folders (an SSH key, a
+ * pgpass) behind; the next start of any TOTVS node removes those whose owner is gone, at most
+ * once per process every few minutes. Best effort: a failure never fails the node.
+ */
+async function sweepSecretFolders(ctx: IExecuteFunctions): Promise<void> {
+	try {
+		const removed = await sweepStaleSecretFoldersOccasionally();
+		if (removed.length > 0)
+			ctx.logger.info(
+				`Removed ${removed.length} temporary secret folder(s) left by a stopped process: ${removed.join(', ')}`,
+			);
+	} catch (error) {
+		ctx.logger.debug(`Sweeping stale temporary secret folders failed: ${(error as Error).message}`);
+	}
 }
 
 /** The "Summary Language" option of item i (every node has it under Options). */

@@ -10,13 +10,14 @@
  * folder, a password or passphrase into the child's environment, read by a tiny SSH_ASKPASS
  * script. `-F /dev/null` keeps the user's ~/.ssh/config out; the agent is not used. A worker
  * killed with SIGKILL cannot remove its folder: each folder records its owner process, and the
- * next SFTP connection sweeps the folders whose owner is gone (sweepStaleTempFolders).
+ * next node start or SFTP connection sweeps the folders whose owner is gone (core/secret-folders.ts).
  */
 import { spawn as nodeSpawn, spawnSync, type ChildProcess, type SpawnOptions } from 'node:child_process';
-import { accessSync, constants as fsConstants, readFileSync } from 'node:fs';
+import { accessSync, constants as fsConstants } from 'node:fs';
 import { promises as fsp } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
+import { createSecretFolder } from '../../secret-folders';
 
 export type SpawnFunction = (command: string, args: string[], options: SpawnOptions) => ChildProcess;
 
@@ -196,76 +197,14 @@ case "$1" in
 esac
 `;
 
-/** Our temporary folders in os.tmpdir(): `totvs-sftp-XXXXXX`, each with an `owner` file. */
-const TEMP_PREFIX = 'totvs-sftp-';
-/** A folder without a readable owner is left alone this long (an older version may be using it). */
-const UNOWNED_MAX_AGE_MS = 60 * 60 * 1000;
-
-/** When a process started (Linux: clock ticks since boot), so a reused pid is not taken for its owner. */
-function processStartTime(pid: number): string | undefined {
-	try {
-		const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
-		// The command name (2nd field) may hold spaces and parentheses: count fields after the last ')'.
-		return stat.slice(stat.lastIndexOf(')') + 2).split(' ')[19];
-	} catch {
-		return undefined;
-	}
-}
-
-/** `<pid> <host> <start time>`: who may still use a temporary folder. */
-function ownerRecord(): string {
-	return `${process.pid} ${os.hostname()} ${processStartTime(process.pid) ?? ''}\n`;
-}
-
-/** Whether the process recorded in an owner file still runs: undefined when that cannot be told here. */
-function ownerAlive(record: string): boolean | undefined {
-	const [pidText, host, start] = record.trim().split(/\s+/);
-	const pid = Number(pidText);
-	if (host !== os.hostname() || !Number.isInteger(pid) || pid <= 0) return undefined;
-	try {
-		process.kill(pid, 0);
-	} catch (error) {
-		// EPERM: it runs, as another user.
-		if ((error as NodeJS.ErrnoException).code === 'ESRCH') return false;
-	}
-	const now = processStartTime(pid);
-	return !(start && now !== undefined && now !== start);
-}
-
-/**
- * Removes our temporary folders that no running process uses any more: those whose recorded
- * owner is gone from this host, and, without an owner record, those older than an hour. Only
- * real folders owned by this user are looked at. Returns the folders removed.
- */
-export async function sweepStaleTempFolders(tmp = os.tmpdir(), now = Date.now()): Promise<string[]> {
-	const removed: string[] = [];
-	const uid = process.getuid?.();
-	for (const name of await fsp.readdir(tmp).catch(() => [] as string[])) {
-		if (!name.startsWith(TEMP_PREFIX)) continue;
-		const folder = path.join(tmp, name);
-		const st = await fsp.lstat(folder).catch(() => undefined);
-		if (!st?.isDirectory() || (uid !== undefined && st.uid !== uid)) continue;
-		const record = await fsp.readFile(path.join(folder, 'owner'), 'utf8').catch(() => undefined);
-		const alive = record === undefined ? undefined : ownerAlive(record);
-		const stale = alive === false || (alive === undefined && now - st.mtimeMs > UNOWNED_MAX_AGE_MS);
-		if (!stale) continue;
-		await fsp.rm(folder, { recursive: true, force: true }).catch(() => undefined);
-		removed.push(folder);
-	}
-	return removed;
-}
-
 /** Runs one `sftp -b -` upload; resolves when sftp exits 0, else rejects with OpensshFailure. */
 export async function opensshUpload(client: OpensshClient, upload: OpensshUpload): Promise<void> {
 	const command = uploadCommand(upload.localFile, upload.remotePath, upload.resume);
 	if (!command) throw new Error(`paths cannot be written in an sftp batch: ${upload.remotePath}`);
 	if (upload.signal?.aborted) throw new OpensshFailure('cancelled', '');
-	// Private folder for the known_hosts, the key and the askpass script; mkdtemp makes it 0700,
-	// chmod says so whatever the platform. The owner record comes first, so a sweep can tell.
-	const dir = await fsp.mkdtemp(path.join(os.tmpdir(), TEMP_PREFIX));
+	// Private (0700) folder for the known_hosts, the key and the askpass script, owner recorded.
+	const dir = await createSecretFolder('totvs-sftp-');
 	try {
-		await fsp.chmod(dir, 0o700);
-		await fsp.writeFile(path.join(dir, 'owner'), ownerRecord(), { mode: 0o600 });
 		const knownHosts = path.join(dir, 'known_hosts');
 		const type = keyType(upload.hostKey);
 		await fsp.writeFile(

@@ -7,6 +7,7 @@
  */
 import { randomBytes } from 'node:crypto';
 import { BackupError } from '../../errors';
+import { sweepStaleSecretFolders } from '../../secret-folders';
 import {
 	baseName,
 	normalizeRemotePath,
@@ -22,7 +23,6 @@ import type { SftpContext } from './context';
 import { FAILURE, fileError, NO_SUCH_FILE, statusCode } from './errors';
 import { parseHostKeyPin } from './fingerprint';
 import { openSession, type SftpSession } from './session';
-import { sweepStaleTempFolders } from './sftp-openssh';
 import { beginSftpUpload, type SftpHooks } from './transport';
 
 export class SftpDestination extends VerifiedDestination {
@@ -96,12 +96,12 @@ export class SftpDestination extends VerifiedDestination {
 
 	/**
 	 * The open session, or a new one when there is none or it was closed. Before the first one,
-	 * the OpenSSH client's temporary folders that a killed worker left behind (each with a
-	 * private key in it) are removed.
+	 * the secret folders that a killed worker left behind (the OpenSSH client's with a private
+	 * key in it) are removed.
 	 */
 	private connect(): Promise<SftpSession> {
 		const existing = this.session;
-		this.swept ??= sweepStaleTempFolders().then(
+		this.swept ??= sweepStaleSecretFolders().then(
 			() => undefined,
 			() => undefined,
 		);

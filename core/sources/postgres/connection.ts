@@ -1,10 +1,10 @@
 import { existsSync, readFileSync } from 'node:fs';
-import { mkdtemp, rm, writeFile } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
+import { rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { ConnectionOptions } from 'node:tls';
 import { Client } from 'pg';
 import { BackupError, systemErrorCode } from '../../errors';
+import { createSecretFolder } from '../../secret-folders';
 
 /** libpq's modes; 'prefer' encrypts when the server offers TLS and falls back to plain otherwise. */
 export type SslMode = 'disable' | 'prefer' | 'require' | 'verify-ca' | 'verify-full';
@@ -198,7 +198,8 @@ export async function childEnvironment(
 	rejectNul(connectionFields(c, database));
 	// Before the folder exists: a missing CA must not leave a password file behind.
 	const trust = c.sslMode === 'verify-ca' || c.sslMode === 'verify-full' ? verifyTrust(c) : undefined;
-	const folder = await mkdtemp(join(tmpdir(), 'totvs-pg-'));
+	// Private (0700), its owner recorded: a worker killed during pg_dump leaves it to the next sweep.
+	const folder = await createSecretFolder('totvs-pg-');
 	const escape = (s: string) => s.replace(/\\/g, '\\\\').replace(/:/g, '\\:');
 	const passFile = join(folder, 'pgpass');
 	await writeFile(passFile, `*:*:*:${escape(c.user)}:${escape(c.password)}\n`, { mode: 0o600 });
