@@ -11,7 +11,6 @@ import { mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { IDataObject, INodeParameters } from 'n8n-workflow';
-import { readSet } from '../../../core/backup-set/catalog';
 import type { Manifest } from '../../../core/backup-set/manifest';
 import { parseSetKeys, withSetKeys } from '../../../core/backup-set/set-keys';
 import { silentLogger } from '../../../core/logger';
@@ -211,15 +210,16 @@ describe('a sealed PostgreSQL set', () => {
 		expect(wrong.checks[0]).toMatchObject({ name: 'manifest', ok: false });
 		expect(wrong.checks[0].message).toContain(stranger.fingerprint);
 
-		await expect(
-			withSetKeys(parseSetKeys(publicOnlyKeys), async () => {
-				const manifest = await readSet(folder);
-				const { openArtifact } = await import('../../../core/backup-set/sealed-read');
-				openArtifact(folder, manifest, manifest.artifacts[0]);
-			}),
-		).rejects.toThrow(
+		const scratchBefore = await server.admin<{ datname: string }>(
+			"SELECT datname FROM pg_database WHERE datname LIKE 'totvs_rt_%'",
+		);
+		await expect(restore(publicOnlyKeys)).rejects.toThrow(
 			new RegExp(`no identity .* sealed for the key\\(s\\) ${owner.fingerprint}, ${escrow.fingerprint}`),
 		);
+		// Refused before any scratch database was made.
+		expect(
+			await server.admin<{ datname: string }>("SELECT datname FROM pg_database WHERE datname LIKE 'totvs_rt_%'"),
+		).toEqual(scratchBefore);
 	}, 300_000);
 
 	it('Upload carries the signature; Download checks it (public keys only) and refuses a set signed by another key', async () => {

@@ -1,6 +1,7 @@
 import type { Client } from 'pg';
 import { readSet } from '../../../backup-set/catalog';
-import type { Manifest } from '../../../backup-set/manifest';
+import { isSealedWithoutKeys, type Manifest } from '../../../backup-set/manifest';
+import { identitiesFor } from '../../../backup-set/sealed-read';
 import { BackupError } from '../../../errors';
 import { formatDuration } from '../../../format';
 import type { Logger } from '../../../logger';
@@ -60,6 +61,8 @@ export interface RealRestoreRequest extends RestoreRequest {
 export async function runRestoreTest(request: RestoreRequest): Promise<RestoreReport> {
 	const { manifest, verification } = await verifyPostgresSet(request.folder, request.connection);
 	if (!manifest || !verification.ok) return notRestored(manifest, verification.checks);
+	// A sealed set without its identity: said before any database is created, naming the keys it needs.
+	if (isSealedWithoutKeys(manifest)) identitiesFor(manifest);
 	const { source } = postgresParts(manifest);
 	const onSourceServer = await isSourceServer(source, request.connection);
 	if (onSourceServer)
@@ -94,6 +97,7 @@ export async function runRestore(request: RealRestoreRequest): Promise<RealResto
 	const target = checkDatabaseName(request.target);
 	// The guards first (cheap): nobody waits for a whole dump to be hashed to hear "no".
 	const manifest = await readSet(request.folder);
+	if (isSealedWithoutKeys(manifest)) identitiesFor(manifest);
 	const { source } = postgresParts(manifest);
 	const where = `${request.connection.host}:${request.connection.port}`;
 	if (
