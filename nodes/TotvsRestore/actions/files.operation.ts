@@ -94,7 +94,13 @@ export async function execute(
 	const { report, chosen, keptAt } = restored;
 	const fetched = chosen.fetched;
 	const rtoMs = rtoMsOf(report, fetched);
-	const summary = `${restoreTestSummary({ ...report, database: report.passed ? target : null }, language, true)} ${rtoSentence(rtoMs, language)}`;
+	// The shared summary names a database; a tree's place is said in a sentence of its own.
+	const where = !report.passed
+		? ''
+		: language === 'pt-BR'
+			? ` Árvore restaurada em ${target}${report.oldTree ? `; a anterior foi movida para ${report.oldTree}` : ''}.`
+			: ` Tree restored into ${target}${report.oldTree ? `; the old tree was moved to ${report.oldTree}` : ''}.`;
+	const summary = `${restoreTestSummary({ ...report, database: null }, language, true)}${where} ${rtoSentence(rtoMs, language)}`;
 	this.logger.info(summary);
 	if (run.flag(i, 'htmlReport'))
 		await run.addReport(
