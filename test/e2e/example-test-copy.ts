@@ -13,9 +13,23 @@
  *   at servers on loopback (see `credentialsFor` in examples.e2e.ts).
  *
  * Adding a trigger or a notification node to an example: add its type to TRIGGER_STAND_INS or
- * NOTIFICATION_FIELDS below. Nodes of this package, IF, Set, NoOp… run unchanged.
+ * NOTIFICATION_FIELDS below. Nodes of this package, IF, Set, NoOp, Stop and Error… run unchanged.
+ *
+ * Also here, shared by examples.e2e.ts and quickstart.e2e.ts: the checks of a test copy's run
+ * (expectCleanRun, expectAlertedFailure) and the safety properties every example must have
+ * (safetyProblems: staging bounded, failure branches ending in Stop and Error, RPO and
+ * retention stated).
  */
-import type { WorkflowJson } from './n8n-cli';
+import { PACKAGE_NAME } from '../../support/n8n-env';
+import {
+	describeExecution,
+	nodeOutputs,
+	ranNodes,
+	succeeded,
+	type Execution,
+	type RawRun,
+	type WorkflowJson,
+} from './n8n-cli';
 
 export const MANUAL_TRIGGER_NAME = 'Test start (Manual Trigger)';
 
@@ -162,4 +176,236 @@ export function testCopy(example: WorkflowJson, overrides: TestCopyOptions = {})
 		settings,
 		active: false,
 	};
+}
+
+// ---------------------------------------------------------------------------------------------
+// Checks of a test copy's run.
+
+export const STOP_AND_ERROR = 'n8n-nodes-base.stopAndError';
+
+export const ourNodes = (workflow: WorkflowJson) =>
+	workflow.nodes.filter((n) => n.type.startsWith(`${PACKAGE_NAME}.`)).map((n) => n.name);
+
+/** Names of the nodes a run of `copy` reaches from its Manual Trigger (a test copy starts from some of the triggers). */
+export function reachable(copy: WorkflowJson): Set<string> {
+	const connections = copy.connections as Record<string, { main?: Array<Array<{ node: string }> | null> }>;
+	const start = copy.nodes.filter((n) => n.type === 'n8n-nodes-base.manualTrigger').map((n) => n.name);
+	const seen = new Set<string>(start);
+	const queue = [...start];
+	while (queue.length) {
+		for (const output of connections[queue.shift()!]?.main ?? []) {
+			for (const { node } of output ?? []) {
+				if (seen.has(node)) continue;
+				seen.add(node);
+				queue.push(node);
+			}
+		}
+	}
+	return seen;
+}
+
+export const notifications = (example: WorkflowJson) => example.nodes.filter(isNotification).map((n) => n.name);
+
+/** Our nodes the run reached ran, and none of them (or any node but a Stop and Error) failed. */
+export function expectNodesRan(run: RawRun, example: WorkflowJson, copy: WorkflowJson): void {
+	const reached = reachable(copy);
+	const disabled = new Set(copy.nodes.filter((n) => n.disabled).map((n) => n.name));
+	for (const name of ourNodes(example).filter((n) => reached.has(n) && !disabled.has(n)))
+		expect(ranNodes(run)).toContain(name);
+	const stops = new Set(example.nodes.filter((n) => n.type === STOP_AND_ERROR).map((n) => n.name));
+	const failedNodes = Object.entries(run.data.resultData.runData)
+		.filter(([name, runs]) => !stops.has(name) && runs.some((r) => r.error))
+		.map(([name, runs]) => `${name}: ${runs.find((r) => r.error)?.error?.message}`);
+	expect(failedNodes).toEqual([]);
+}
+
+/** Messages sent (or none, `messageExpected: false`), every expression in them resolved. */
+export function expectMessages(run: RawRun, example: WorkflowJson, messageExpected: boolean): void {
+	const sent = notifications(example).filter((name) => ranNodes(run).includes(name));
+	if (messageExpected) expect(sent.length).toBeGreaterThan(0);
+	else expect(sent).toEqual([]);
+	for (const name of sent) {
+		for (const message of nodeOutputs(run, name)[0] ?? []) {
+			expect(message[STAND_IN_FIELD]).toEqual(example.nodes.find((n) => n.name === name)?.type);
+			for (const [field, value] of Object.entries(message)) {
+				if (field === STAND_IN_FIELD) continue;
+				// An expression that read a missing field shows as "undefined", "null" or "[object Object]".
+				expect({ node: name, field, value }).toEqual({
+					node: name,
+					field,
+					value: expect.not.stringMatching(/undefined|\bnull\b|\[object Object\]|^\s*$/),
+				});
+			}
+		}
+	}
+}
+
+/**
+ * Checks every example's run must pass: a clean run and messages whose expressions all resolved.
+ * `messageExpected: false`: an example that is quiet while all is well sent nothing.
+ */
+export function expectCleanRun(
+	execution: Execution,
+	example: WorkflowJson,
+	copy: WorkflowJson,
+	messageExpected = true,
+): RawRun {
+	const run = succeeded(execution);
+	expectNodesRan(run, example, copy);
+	expectMessages(run, example, messageExpected);
+	return run;
+}
+
+/**
+ * A run that took the failure branch: the alert went out (its expressions resolved), then the
+ * branch's Stop and Error failed the execution, so n8n lists it as an error and calls the error
+ * workflow. The caller checks what the error says (`run.data.resultData.error`).
+ */
+export function expectAlertedFailure(execution: Execution, example: WorkflowJson, copy: WorkflowJson): RawRun {
+	const run = execution.run;
+	if (!run) throw new Error(`n8n printed no result:\n${describeExecution(execution)}`);
+	expect({ code: execution.code, status: run.status }).toEqual({ code: 1, status: 'error' });
+	const stops = example.nodes.filter((n) => n.type === STOP_AND_ERROR).map((n) => n.name);
+	expect(stops).toContain(run.data.resultData.lastNodeExecuted);
+	expectNodesRan(run, example, copy);
+	expectMessages(run, example, true);
+	return run;
+}
+
+// ---------------------------------------------------------------------------------------------
+// Safety properties of an example, read from its JSON (no n8n needed).
+
+const STICKY_NOTE = 'n8n-nodes-base.stickyNote';
+
+/**
+ * The Folder Path of the examples' Prune of the staging folder: the set's location
+ * (`<staging>/<environment>/<backupId>`) without its last two parts, so it follows TOTVS Dump's
+ * Staging Folder, including the default one (empty = `~/.n8n-files/totvs-backups`).
+ */
+export const STAGING_FOLDER_EXPRESSION = "={{ $json.location.split('/').slice(0, -2).join('/') }}";
+
+const ours = (node: Node, name: string) => node.type === `${PACKAGE_NAME}.${name}`;
+
+/** Next nodes on each output of a node. */
+function outputsOf(workflow: WorkflowJson, name: string): string[][] {
+	const connections = workflow.connections as Record<string, { main?: Array<Array<{ node: string }> | null> }>;
+	return (connections[name]?.main ?? []).map((output) => (output ?? []).map((c) => c.node));
+}
+
+/** Every node downstream of `from` (not `from` itself, unless in a loop). */
+function downstream(workflow: WorkflowJson, from: string): Set<string> {
+	const seen = new Set<string>();
+	const queue = outputsOf(workflow, from).flat();
+	while (queue.length) {
+		const name = queue.shift()!;
+		if (seen.has(name)) continue;
+		seen.add(name);
+		queue.push(...outputsOf(workflow, name).flat());
+	}
+	return seen;
+}
+
+/** A node that leaves sets in the staging folder: a dump, a download, a restore source kept after the restore. */
+export function writesStaging(node: Node): boolean {
+	const p = node.parameters ?? {};
+	const options = (p.options ?? {}) as Record<string, unknown>;
+	if (ours(node, 'totvsDump')) return true;
+	if (ours(node, 'totvsUpload')) return p.operation === 'download';
+	if (ours(node, 'totvsRestoreTest') || ours(node, 'totvsRestore'))
+		return p.setSource === 'destination' && options.keepDownload === true;
+	return false;
+}
+
+/** A TOTVS Upload Prune of the staging folder that really deletes (Dry Run off). */
+export function prunesStaging(node: Node): boolean {
+	const p = node.parameters ?? {};
+	return (
+		ours(node, 'totvsUpload') &&
+		!node.disabled &&
+		p.operation === 'prune' &&
+		p.destination === 'local' &&
+		p.localFolder === STAGING_FOLDER_EXPRESSION &&
+		p.dryRun === false
+	);
+}
+
+const makesOrTestsBackups = (node: Node) =>
+	['totvsDump', 'totvsVerify', 'totvsUpload', 'totvsRestoreTest', 'totvsRestore'].some((name) => ours(node, name));
+
+/**
+ * The failure branches of a workflow: the output of each IF on `{{ $json.status }}` and "ok"
+ * that failed items take (false for "is equal to", true for "is not equal to").
+ */
+export function failureBranches(workflow: WorkflowJson): Array<{ ifNode: string; output: number }> {
+	return workflow.nodes
+		.filter((n) => n.type === 'n8n-nodes-base.if' && !n.disabled)
+		.flatMap((n) => {
+			const conditions = ((n.parameters?.conditions ?? {}) as { conditions?: unknown[] }).conditions ?? [];
+			return (conditions as Array<{ leftValue?: unknown; rightValue?: unknown; operator?: { operation?: string } }>)
+				.filter((c) => String(c.leftValue).includes('$json.status') && c.rightValue === 'ok')
+				.map((c) => ({ ifNode: n.name, output: c.operator?.operation === 'notEquals' ? 0 : 1 }));
+		});
+}
+
+/** Every path (node names) from the nodes on one output of `from` to a node with nothing after it. */
+function pathsFrom(workflow: WorkflowJson, from: string, output: number): string[][] {
+	const paths: string[][] = [];
+	const walk = (path: string[]) => {
+		const next = outputsOf(workflow, path[path.length - 1]).flat();
+		if (!next.length) paths.push(path);
+		for (const name of next) if (!path.includes(name)) walk([...path, name]);
+	};
+	for (const name of outputsOf(workflow, from)[output] ?? []) walk([name]);
+	return paths;
+}
+
+/**
+ * What makes an example unsafe to import as is, one sentence each (empty: none):
+ * - a node that writes the staging folder with no Prune of that folder after it (the disk fills);
+ * - in a workflow that makes or tests backups: no failure branch, or one that does not end, after
+ *   an alert, in a Stop and Error (its TOTVS nodes continue on error, so n8n would list a failed
+ *   backup as "Succeeded" and never call the error workflow);
+ * - no sticky note stating the RPO and the retention; a Prune without a note on Dry Run.
+ * Monitoring workflows (TOTVS Monitor only) alert as their job: their alert branch is no failure.
+ */
+export function safetyProblems(workflow: WorkflowJson): string[] {
+	const problems: string[] = [];
+	const nodes = workflow.nodes.filter((n) => !n.disabled);
+	const byName = new Map(workflow.nodes.map((n) => [n.name, n]));
+	for (const writer of nodes.filter(writesStaging)) {
+		const after = downstream(workflow, writer.name);
+		if (!nodes.some((n) => prunesStaging(n) && after.has(n.name)))
+			problems.push(
+				`"${writer.name}" writes the staging folder, but no Prune of it (Local / Network Folder, Folder Path ${STAGING_FOLDER_EXPRESSION}, Dry Run off) follows`,
+			);
+	}
+	if (nodes.some(makesOrTestsBackups)) {
+		for (const node of nodes.filter(makesOrTestsBackups))
+			if (node.onError !== 'continueRegularOutput')
+				problems.push(`"${node.name}" does not continue on error: a failure would skip the alert`);
+		const branches = failureBranches(workflow);
+		if (!branches.length) problems.push('no IF on `status` = ok: a failed backup reaches no alert');
+		for (const { ifNode, output } of branches) {
+			const paths = pathsFrom(workflow, ifNode, output);
+			if (!paths.length) problems.push(`the failure branch of "${ifNode}" is empty`);
+			for (const path of paths) {
+				const last = byName.get(path[path.length - 1]);
+				if (!last)
+					problems.push(`the failure branch of "${ifNode}" leads to "${path[path.length - 1]}", which is not a node`);
+				else if (last.type !== STOP_AND_ERROR)
+					problems.push(`the failure branch of "${ifNode}" ends in "${last.name}", not in a Stop and Error`);
+				else if (!path.some((name) => byName.has(name) && isNotification(byName.get(name)!)))
+					problems.push(`the failure branch of "${ifNode}" reaches "${last.name}" without an alert before it`);
+			}
+		}
+	}
+	const notes = workflow.nodes
+		.filter((n) => n.type === STICKY_NOTE)
+		.map((n) => String(n.parameters?.content ?? ''))
+		.join('\n');
+	if (!/\bRPO\b/.test(notes) || !/retention/i.test(notes))
+		problems.push('no sticky note states the RPO and the retention');
+	if (nodes.some((n) => ours(n, 'totvsUpload') && n.parameters?.operation === 'prune') && !/Dry Run/.test(notes))
+		problems.push('a Prune is used, but no sticky note explains its Dry Run (on by default)');
+	return problems;
 }

@@ -5,6 +5,13 @@
  * credentials point at servers on loopback, paths under /totvs/protheus at a generated Protheus
  * tree.
  *
+ * Every example is also checked for what makes it safe to import as is (no n8n needed): a node
+ * that writes the staging folder is followed by a Prune of that folder that really deletes; every
+ * failure branch of a workflow that makes or tests backups ends, after its alert, in Stop and
+ * Error (the TOTVS nodes run with On Error → Continue, so n8n would otherwise list a failed
+ * backup as "Succeeded" and never call the error workflow); a sticky note states the RPO and the
+ * retention, and one explains Dry Run where a Prune is used.
+ *
  * A new example is picked up automatically. What it needs, if anything:
  * - credentials of a new type: a line in CREDENTIALS_FOR_TEST (TOTVS Upload's SFTP credential
  *   points at the test sshd, the restore server's PostgreSQL credential at the superuser);
@@ -20,8 +27,9 @@ import { PACKAGE_NAME, REPO_ROOT, type N8nInstance } from '../../support/n8n-env
 import {
 	MANUAL_TRIGGER_NAME,
 	SAMPLE_WORKFLOW_ERROR,
-	STAND_IN_FIELD,
-	isNotification,
+	expectAlertedFailure,
+	expectCleanRun,
+	safetyProblems,
 	testCopy,
 	type TestCopyOptions,
 } from './example-test-copy';
@@ -34,9 +42,7 @@ import {
 	nodeOutputs,
 	printTimings,
 	ranNodes,
-	succeeded,
 	type CredentialToImport,
-	type Execution,
 	type RawRun,
 	type WorkflowJson,
 } from './n8n-cli';
@@ -92,10 +98,31 @@ const HOURLY = 'hourly-protheus-files-incremental.json';
 const HOURLY_TRIGGER = 'Every hour at :15 (07-19, Mon-Sat)';
 const NIGHTLY_FILES_TRIGGER = 'Every night at 01:15';
 
-/** How the generic run of an example differs from "start from every trigger, expect a message". */
-const GENERIC_RUN: Record<string, { startFrom?: string[]; messageOnSuccess?: false }> = {
+const NIGHTLY = 'nightly-postgres-backup.json';
+/** The nightly example's optional second copy, disabled as shipped (the quick start needs three credentials). */
+const NIGHTLY_DRIVE_NODES = ['Upload to Google Drive', 'Prune Google Drive'];
+
+/**
+ * How the generic run of an example differs from "start from every trigger, expect a message".
+ * `enable`: nodes the example ships disabled that this run switches on (the nightly example as
+ * shipped, Google Drive off, is what test/e2e/quickstart.e2e.ts runs).
+ */
+const GENERIC_RUN: Record<string, { startFrom?: string[]; messageOnSuccess?: false; enable?: string[] }> = {
 	[HOURLY]: { startFrom: [HOURLY_TRIGGER], messageOnSuccess: false },
+	[NIGHTLY]: { enable: NIGHTLY_DRIVE_NODES },
 };
+
+/** Same workflow with the named disabled nodes switched on. */
+function withEnabled(workflow: WorkflowJson, names: string[] = []): WorkflowJson {
+	const copy = JSON.parse(JSON.stringify(workflow)) as WorkflowJson;
+	for (const name of names) {
+		const node = copy.nodes.find((n) => n.name === name);
+		if (!node) throw new Error(`${workflow.name}: no node named ${name}`);
+		expect({ node: name, disabled: node.disabled }).toEqual({ node: name, disabled: true });
+		delete node.disabled;
+	}
+	return copy;
+}
 
 /** The examples' restore server credential: it creates scratch databases, so the test gives it the superuser. */
 const RESTORE_SERVER_CREDENTIAL_ID = 'TotvsPgRestore01';
@@ -135,67 +162,6 @@ function withCredential(workflow: WorkflowJson, type: string, id: string): Workf
 		if (credentials?.[type]) credentials[type] = { id, name: id };
 	}
 	return copy;
-}
-
-const ourNodes = (workflow: WorkflowJson) =>
-	workflow.nodes.filter((n) => n.type.startsWith(`${PACKAGE_NAME}.`)).map((n) => n.name);
-
-/** Names of the nodes a run of `copy` reaches from its Manual Trigger (a test copy starts from some of the triggers). */
-function reachable(copy: WorkflowJson): Set<string> {
-	const connections = copy.connections as Record<string, { main?: Array<Array<{ node: string }> | null> }>;
-	const start = copy.nodes.filter((n) => n.type === 'n8n-nodes-base.manualTrigger').map((n) => n.name);
-	const seen = new Set<string>(start);
-	const queue = [...start];
-	while (queue.length) {
-		for (const output of connections[queue.shift()!]?.main ?? []) {
-			for (const { node } of output ?? []) {
-				if (seen.has(node)) continue;
-				seen.add(node);
-				queue.push(node);
-			}
-		}
-	}
-	return seen;
-}
-
-const notifications = (example: WorkflowJson) => example.nodes.filter(isNotification).map((n) => n.name);
-
-/**
- * Checks every example's run must pass: a clean run and messages whose expressions all resolved.
- * `messageExpected: false`: an example that is quiet while all is well sent nothing.
- */
-function expectCleanRun(
-	execution: Execution,
-	example: WorkflowJson,
-	copy: WorkflowJson,
-	messageExpected = true,
-): RawRun {
-	const run = succeeded(execution);
-	const reached = reachable(copy);
-	for (const name of ourNodes(example).filter((n) => reached.has(n))) expect(ranNodes(run)).toContain(name);
-	const failedNodes = Object.entries(run.data.resultData.runData)
-		.filter(([, runs]) => runs.some((r) => r.error))
-		.map(([name, runs]) => `${name}: ${runs.find((r) => r.error)?.error?.message}`);
-	expect(failedNodes).toEqual([]);
-
-	const sent = notifications(example).filter((name) => ranNodes(run).includes(name));
-	if (messageExpected) expect(sent.length).toBeGreaterThan(0);
-	else expect(sent).toEqual([]);
-	for (const name of sent) {
-		for (const message of nodeOutputs(run, name)[0] ?? []) {
-			expect(message[STAND_IN_FIELD]).toEqual(example.nodes.find((n) => n.name === name)?.type);
-			for (const [field, value] of Object.entries(message)) {
-				if (field === STAND_IN_FIELD) continue;
-				// An expression that read a missing field shows as "undefined", "null" or "[object Object]".
-				expect({ node: name, field, value }).toEqual({
-					node: name,
-					field,
-					value: expect.not.stringMatching(/undefined|\bnull\b|\[object Object\]|^\s*$/),
-				});
-			}
-		}
-	}
-	return run;
 }
 
 /**
@@ -297,12 +263,14 @@ const EXPECTATIONS: Record<string, (run: RawRun) => void | Promise<void>> = {
 		);
 		expect(messages[0].text).toContain(verified[0].location as string);
 		expect(messages[0].text).toContain(verified[0].summary as string);
-		// The set went to the SFTP server, byte for byte, and the retention policy ran (in Dry Run).
+		// The set went to the SFTP server and (the optional copy, enabled in this run) to Google Drive,
+		// and the retention policy ran, for real, in the staging folder and on both.
 		const backupId = verified[0].backupId as string;
-		const [[pruned]] = nodeOutputs(run, 'Prune old sets');
-		const upload = {
+		const toSftp = {
 			destination: `sftp://${sftp.sshd.user.name}@127.0.0.1:${sftp.sshd.port}`,
 			remotePath: `prod/${backupId}`,
+			bytes: verified[0].totalBytes,
+			verified: true,
 		};
 		const toDrive = {
 			destination: expect.stringContaining(
@@ -312,18 +280,34 @@ const EXPECTATIONS: Record<string, (run: RawRun) => void | Promise<void>> = {
 			bytes: verified[0].totalBytes,
 			verified: true,
 		};
-		expect(pruned).toMatchObject({
-			status: 'ok',
-			backupId,
-			uploads: [{ ...upload, bytes: verified[0].totalBytes, verified: true }, toDrive],
+		const stagingFolder = path.dirname(path.dirname(verified[0].location as string));
+		const prunes = [
+			{ node: 'Prune staging folder', destination: `file://${stagingFolder}` },
+			{ node: 'Prune SFTP', destination: toSftp.destination },
+			{ node: 'Prune Google Drive', destination: toDrive.destination },
+		].map(({ node, destination }) => {
+			const [[pruned]] = nodeOutputs(run, node);
+			expect({ node, ...pruned }).toMatchObject({ node, status: 'ok', backupId, uploads: [toSftp, toDrive] });
+			// Nothing young enough to delete yet; the set just made is kept.
+			expect({ node, ...(pruned.prune as object) }).toMatchObject({
+				node,
+				destination,
+				environment: 'prod',
+				dryRun: false,
+				deleteCount: 0,
+			});
+			expect((pruned.prune as { kept: Array<{ backupId: string }> }).kept).toEqual(
+				expect.arrayContaining([expect.objectContaining({ backupId })]),
+			);
+			return pruned;
 		});
-		expect(pruned.prune).toMatchObject({ environment: 'prod', dryRun: true, deleteCount: 0 });
 		expect(readFileSync(path.join(sftp.sshd.user.home, 'prod', backupId, 'manifest.json'), 'utf8')).toContain(backupId);
-		const uploads = pruned.uploads as Array<{ destination: string; remotePath: string }>;
+		expect(readFileSync(path.join(stagingFolder, 'prod', backupId, 'manifest.json'), 'utf8')).toContain(backupId);
+		const uploads = prunes[2].uploads as Array<{ destination: string; remotePath: string }>;
 		expect(messages[0].text).toContain(
 			`Off-site: ${uploads.map((u) => `${u.destination}/${u.remotePath}`).join(', ')}`,
 		);
-		expect(messages[0].text).toContain(`Retention: ${pruned.summary as string}`);
+		expect(messages[0].text).toContain(`Retention: ${prunes.map((p) => p.summary as string).join(' ')}`);
 	},
 	// Runs after the nightly example (files in name order), so the SFTP server holds its set.
 	'weekly-restore-test.json': (run) => {
@@ -405,6 +389,27 @@ afterAll(async () => {
 });
 
 describe('examples/ in a real n8n', () => {
+	it.each(exampleFiles)(
+		'%s is safe to import as is (staging bounded, failures end in Stop and Error, RPO stated)',
+		(file) => {
+			const example = examples.find((e) => e.file === file)!.workflow;
+			expect({ file, problems: safetyProblems(example) }).toEqual({ file, problems: [] });
+		},
+	);
+
+	it('the safety check finds an unbounded staging folder and a failure branch without Stop and Error', () => {
+		const nightly = examples.find((e) => e.file === NIGHTLY)!.workflow;
+		const unsafe = JSON.parse(JSON.stringify(nightly)) as WorkflowJson;
+		unsafe.nodes.find((n) => n.name === 'Prune staging folder')!.parameters!.dryRun = true;
+		unsafe.nodes = unsafe.nodes.filter((n) => n.type !== 'n8n-nodes-base.stopAndError');
+		delete (unsafe.connections as Record<string, unknown>)['Slack: backup FAILED'];
+		const problems = safetyProblems(unsafe);
+		expect(problems).toEqual([
+			expect.stringContaining('"TOTVS Dump" writes the staging folder, but no Prune of it'),
+			'the failure branch of "Backup OK?" ends in "Slack: backup FAILED", not in a Stop and Error',
+		]);
+	});
+
 	it('has examples, each with sticky notes that explain it', () => {
 		expect(exampleFiles).toEqual(
 			expect.arrayContaining(['nightly-postgres-backup.json', HOURLY, 'error-alert.json', 'weekly-restore-test.json']),
@@ -423,8 +428,8 @@ describe('examples/ in a real n8n', () => {
 
 	it.each(exampleFiles)('%s imports and runs', async (file) => {
 		const example = examples.find((e) => e.file === file)!.workflow;
-		const { startFrom, messageOnSuccess } = GENERIC_RUN[file] ?? {};
-		const copy = runnableCopy(example, { startFrom });
+		const { startFrom, messageOnSuccess, enable } = GENERIC_RUN[file] ?? {};
+		const copy = runnableCopy(withEnabled(example, enable), { startFrom });
 		expect(
 			copy.nodes.some((n) => n.name === MANUAL_TRIGGER_NAME) ||
 				copy.nodes.some((n) => n.type === 'n8n-nodes-base.manualTrigger'),
@@ -435,14 +440,14 @@ describe('examples/ in a real n8n', () => {
 		await EXPECTATIONS[file]?.(run);
 	});
 
-	it('nightly example: a wrong database password sends the failure message, not the success one', async () => {
-		const example = examples.find((e) => e.file === 'nightly-postgres-backup.json')!.workflow;
+	it('nightly example: a wrong database password sends the failure message, deletes nothing, and fails the execution', async () => {
+		const example = examples.find((e) => e.file === NIGHTLY)!.workflow;
 		const copy = runnableCopy(withCredential(example, 'totvsPostgres', BAD_PASSWORD_CREDENTIAL_ID), {
 			id: 'E2eNightlyBadPwd',
 			name: 'nightly example with a wrong password (e2e)',
 		});
 		await importWorkflow(instance, copy);
-		const run = expectCleanRun(await executeWorkflow(instance, copy), example, copy);
+		const run = expectAlertedFailure(await executeWorkflow(instance, copy), example, copy);
 		const [dumped] = nodeOutputs(run, 'TOTVS Dump');
 		expect(dumped).toHaveLength(1);
 		expect(dumped[0].status).toBe('failed');
@@ -453,6 +458,16 @@ describe('examples/ in a real n8n', () => {
 		expect(messages[0].text).toContain(`*What failed:* ${error.message}`);
 		expect(messages[0].text).toContain(`*What to do:* ${error.description}`);
 		expect(error.message).toContain(`refused user "${source.user}"`);
+		// The Prunes passed the failed item on untouched: a night without a good set deletes nothing.
+		for (const prune of ['Prune staging folder', 'Prune SFTP']) {
+			const [[passed]] = nodeOutputs(run, prune);
+			expect({ prune, item: passed }).toEqual({ prune, item: dumped[0] });
+		}
+		// Stop and Error: n8n lists the execution as failed, with what failed, and calls the error workflow.
+		expect(run.data.resultData.error).toMatchObject({
+			message: 'TOTVS backup failed (prod)',
+			description: `${error.message} — ${error.description}`,
+		});
 	});
 	// After the generic run of the hourly example (its first run: a promoted full).
 	it('hourly example: the next run is an incremental holding only the files changed since', async () => {
@@ -518,7 +533,7 @@ describe('examples/ in a real n8n', () => {
 		expect(filesInArchive(dumped)).toEqual([...expected.keys()].sort());
 	});
 
-	it('hourly example: a backup that fails sends the Slack alert with what failed and what to do', async () => {
+	it('hourly example: a backup that fails sends the Slack alert with what failed and what to do, then fails the execution', async () => {
 		const example = examples.find((e) => e.file === HOURLY)!.workflow;
 		const broken = JSON.parse(JSON.stringify(example)) as WorkflowJson;
 		const dump = broken.nodes.find((n) => n.name === 'TOTVS Dump: incremental')!;
@@ -529,11 +544,17 @@ describe('examples/ in a real n8n', () => {
 			startFrom: [HOURLY_TRIGGER],
 		});
 		await importWorkflow(instance, copy);
-		const run = expectCleanRun(await executeWorkflow(instance, copy), example, copy);
+		const run = expectAlertedFailure(await executeWorkflow(instance, copy), example, copy);
 		const [[dumped]] = nodeOutputs(run, 'TOTVS Dump: incremental');
 		expect(dumped.status).toBe('failed');
 		const error = dumped.error as { message: string; description: string };
 		expect(error.message).toContain('missing.ini');
+		// What failed goes in the error's description: n8n replaces a message holding a system error
+		// code (here ENOENT) with a generic sentence ("The file or directory does not exist").
+		expect(run.data.resultData.error).toMatchObject({
+			message: 'TOTVS files backup failed (prod)',
+			description: `${error.message} — ${error.description}`,
+		});
 		expect(ranNodes(run)).not.toContain('Done (no message)');
 		const [messages] = nodeOutputs(run, 'Slack: files backup FAILED');
 		expect(messages).toHaveLength(1);
