@@ -1,7 +1,7 @@
 /**
  * The nightly window (issue 12): Dump → Verify → Upload (SFTP) of a Protheus-like database,
  * plain and sealed (Encrypt and Sign), against bare `pg_dump -Fc -f file` and against the script
- * a sysadmin would write (`pg_dump -Fc | age -r … > f; sha256sum f; sftp put f`), in the same
+ * a sysadmin would write (`pg_dump -Fc${z} | age -r … > f; sha256sum f; sftp put f`), in the same
  * run, alternating (the order rotates every round). Ratios are printed, never asserted:
  *   sealed / bare pg_dump -Fc      goal ≤ 1.3
  *   sealed / plain (ours)          encryption's cost, goal ≤ 1.10 (≤ 10 % of throughput)
@@ -11,6 +11,7 @@
  *
  *   npx tsx bench/nightly.bench.ts                        # scale 40000 (~220 MiB database), 3 rounds
  *   npx tsx bench/nightly.bench.ts --scales 20000,180000 --rounds 2
+ *   npx tsx bench/nightly.bench.ts --compression none      # archives as large as the data (all variants)
  *
  * Needs root (sshd with a test user, as the tests), age, sftp. Results go to
  * bench/results/nightly-<time>.txt.
@@ -50,6 +51,7 @@ interface WindowRequest {
 	staging: string;
 	destination: DestinationConfig;
 	keys?: SetKeysText;
+	compression: 'gzip' | 'none';
 }
 interface WindowResult {
 	ms: number;
@@ -73,7 +75,7 @@ async function child(): Promise<void> {
 	const result = await withSetKeys(keys, async () => {
 		const made = await makeBackup(new PostgresSource(), {
 			connection: request.connection,
-			options: { ...defaultDumpOptions, compression: 'gzip' },
+			options: { ...defaultDumpOptions, compression: request.compression },
 			environment: 'prod',
 			type: 'full',
 			stagingFolder: request.staging,
@@ -130,6 +132,10 @@ const median = (values: number[]) => [...values].sort((a, b) => a - b)[Math.floo
 async function main(): Promise<void> {
 	const scales = arg('scales', '40000').split(',').map(Number);
 	const rounds = Math.max(1, Number(arg('rounds', '3')));
+	// none: the archive is as large as the data, so encryption and upload throughput show (the fixture
+	// compresses about 20:1, which leaves fixed costs dominating the window).
+	const compression = arg('compression', 'gzip') as 'gzip' | 'none';
+	const z = compression === 'none' ? ' -Z0' : '';
 	const stamp = new Date().toISOString().replace(/[-:]/g, '').slice(0, 13);
 	const out = arg('out', path.join(ROOT, 'bench', 'results', `nightly-${stamp}Z.txt`));
 	const lines: string[] = [];
@@ -162,7 +168,7 @@ async function main(): Promise<void> {
 				.join(' ')}`,
 		);
 		say(
-			'# bare = pg_dump -Fc -f f (gzip); script = pg_dump -Fc | age -r R > f; sha256sum f; sftp put f; ours = TOTVS Dump + Verify (public keys) + Upload',
+			`# compression ${compression} (all variants); bare = pg_dump -Fc -f f; script = pg_dump -Fc | age -r R > f; sha256sum f; sftp put f; ours = TOTVS Dump + Verify (public keys) + Upload`,
 		);
 		for (const scale of scales) {
 			const database = `protheus_${scale}`;
@@ -188,7 +194,7 @@ async function main(): Promise<void> {
 				for (const variant of order) {
 					const dir = path.join(work, `${variant}-${round}`);
 					mkdirSync(dir);
-					if (variant === 'bare') times.bare.push(timedShell(`pg_dump -Fc -f ${dir}/f.dump`, env));
+					if (variant === 'bare') times.bare.push(timedShell(`pg_dump -Fc${z} -f ${dir}/f.dump`, env));
 					else if (variant === 'script') {
 						writeFileSync(
 							path.join(dir, 'batch'),
@@ -196,7 +202,7 @@ async function main(): Promise<void> {
 						);
 						times.script.push(
 							timedShell(
-								`pg_dump -Fc | age -r ${owner.recipient} > ${dir}/f.dump.age; sha256sum ${dir}/f.dump.age > /dev/null; sftp -q -b ${dir}/batch ${sshOptions} -P ${sshd.port} ${sshd.user.name}@127.0.0.1`,
+								`pg_dump -Fc${z} | age -r ${owner.recipient} > ${dir}/f.dump.age; sha256sum ${dir}/f.dump.age > /dev/null; sftp -q -b ${dir}/batch ${sshOptions} -P ${sshd.port} ${sshd.user.name}@127.0.0.1`,
 								env,
 							),
 						);
@@ -206,6 +212,7 @@ async function main(): Promise<void> {
 							staging: dir,
 							destination: sftp,
 							keys: variant === 'sealed' ? keys : undefined,
+							compression,
 						});
 						if (!result.verified) throw new Error(`${variant}: our set did not verify`);
 						times[variant].push(result.ms);
