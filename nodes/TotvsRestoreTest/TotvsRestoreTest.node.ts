@@ -86,6 +86,13 @@ export class TotvsRestoreTest implements INodeType {
 							'Extract the chain into a scratch folder, check every file and the appserver.ini paths, remove it',
 					},
 					{
+						name: 'Test to a Point in Time',
+						value: 'pointInTime',
+						action: 'Prove a point in time backup restores',
+						description:
+							'Recover a PostgreSQL (Point in Time) chain to a chosen time in a private scratch PostgreSQL, check it, remove it',
+					},
+					{
 						name: 'Test Restore Point',
 						value: 'restorePoint',
 						action: 'Prove a restore point restores',
@@ -98,6 +105,7 @@ export class TotvsRestoreTest implements INodeType {
 			...operations.restoreTest.description,
 			...operations.files.description,
 			...operations.restorePoint.description,
+			...operations.pointInTime.description,
 			...restoreSetProperties,
 			{
 				displayName: 'Options',

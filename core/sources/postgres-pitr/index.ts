@@ -36,6 +36,8 @@ export {
 	chainsOf,
 	newestChain,
 	chainToContinue,
+	chainForTarget,
+	defaultScratchFolder,
 	pitrRecordOf,
 	type PitrManifest,
 	type PitrRunInput,

@@ -4,7 +4,8 @@
  * The manifest is the backup-set contract of every engine plus the `pitr` section
  * (core/backup-set/pitr-manifest.ts).
  */
-import { hostname } from 'node:os';
+import { hostname, tmpdir } from 'node:os';
+import { basename, dirname } from 'node:path';
 import { listSets, type CatalogEntry } from '../../backup-set/catalog';
 import { checkEnvironmentName } from '../../backup-set/ids';
 import { MANIFEST_FORMAT_VERSION, type Manifest, type ManifestOf } from '../../backup-set/manifest';
@@ -15,7 +16,8 @@ import type { Logger } from '../../logger';
 import { packageInfo } from '../../package-info';
 import type { PostgresConnection } from '../postgres';
 import { takeBaseBackup, type PitrBackupOptions } from './base-backup';
-import { checkChain, type ChainReport } from './chain';
+import { chainEndTime, checkChain, type ChainReport } from './chain';
+import type { PitrTarget } from './restore-test';
 import { PITR_ENGINE, type PitrSetRecord, type PitrWalInventory, type SlotReport } from './manifest';
 import { releaseWal } from './slot';
 import { collectWal } from './wal-collect';
@@ -238,4 +240,34 @@ export async function chainToContinue(
 	const chain = await newestChain(await prepareStagingFolder(stagingFolder), environment);
 	if (!chain) return { chain: null, report: null };
 	return { chain, report: await checkChain(chain, { hashes: false }) };
+}
+
+/** Where a restore test's scratch folders go when none is named. */
+export const defaultScratchFolder = () => tmpdir();
+
+/**
+ * The chain a restore to `target` uses, from a backups folder and environment, or from the
+ * folder of one of its sets (`<root>/<environment>/<backupId>`): the newest chain whose base
+ * ended before the target; the newest chain for the end.
+ */
+export async function chainForTarget(
+	location: { root: string; environment: string } | { setFolder: string },
+	target: PitrTarget,
+): Promise<{ chain: PitrSetRecord[]; environment: string }> {
+	const { root, environment } =
+		'setFolder' in location
+			? { root: dirname(dirname(location.setFolder)), environment: basename(dirname(location.setFolder)) }
+			: location;
+	const chains = chainsOf((await listSets(root, checkEnvironmentName(environment))).sets);
+	if (!chains.length)
+		throw new BackupError(
+			'SET_NOT_FOUND',
+			`No point-in-time base backup of ${environment} in ${root}`,
+			'Run TOTVS Dump with Source PostgreSQL (Point in Time), Base Backup (Full), then the incrementals.',
+		);
+	if (!('time' in target)) return { chain: chains[chains.length - 1], environment };
+	const at = target.time.getTime();
+	const fitting = chains.filter((c) => new Date(chainEndTime(c[0])).getTime() <= at);
+	// None fits: the oldest chain, whose restore test says which range it covers.
+	return { chain: fitting.length ? fitting[fitting.length - 1] : chains[0], environment };
 }

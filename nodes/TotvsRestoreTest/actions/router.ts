@@ -2,14 +2,19 @@ import type { IExecuteFunctions, INodeExecutionData } from 'n8n-workflow';
 import { NodeOperationError } from 'n8n-workflow';
 import { runOperation, type NodeOperation } from '../../shared/run-items';
 import * as files from './files.operation';
+import * as pointInTime from './point-in-time.operation';
 import * as restorePoint from './restore-point.operation';
 import * as restoreTest from './restore-test.operation';
 import { openRestoreTestRun, type RestoreTestRun } from './run';
 
-export const operations: Record<'restoreTest' | 'files' | 'restorePoint', NodeOperation<RestoreTestRun>> = {
+export const operations: Record<
+	'restoreTest' | 'files' | 'restorePoint' | 'pointInTime',
+	NodeOperation<RestoreTestRun>
+> = {
 	restoreTest,
 	files,
 	restorePoint,
+	pointInTime,
 };
 
 export async function router(this: IExecuteFunctions): Promise<INodeExecutionData[][]> {

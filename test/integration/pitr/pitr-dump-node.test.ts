@@ -2,7 +2,8 @@
  * TOTVS Dump's "PostgreSQL (Point in Time)" source in n8n's real engine against a real
  * PostgreSQL 15: an incremental before any base fails clearly; a base, then incrementals that
  * continue its chain (the item carries the LSN range, the slot's retained bytes, and a warning
- * above the threshold); the slot dropped by its action, after which the chain cannot continue.
+ * above the threshold); TOTVS Restore Test to a time between two batches passes and reports the
+ * last transaction reached; the slot dropped by its action, after which the chain cannot continue.
  */
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -10,10 +11,15 @@ import { join } from 'node:path';
 import type { IDataObject, INodeParameters } from 'n8n-workflow';
 import { TotvsPostgres } from '../../../credentials/TotvsPostgres.credentials';
 import { TotvsDump } from '../../../nodes/TotvsDump/TotvsDump.node';
+import { TotvsRestoreTest } from '../../../nodes/TotvsRestoreTest/TotvsRestoreTest.node';
 import { MANUAL_TRIGGER_TYPE, packageNodeTypes, runWorkflow } from '../../../support/n8n-engine';
 import { startPitrServer, type PitrServer } from '../../../support/pitr-server';
 import { createRole } from '../../../support/postgres';
+import { PACKAGE_NAME } from '../../../support/n8n-engine';
 import { credentialFor, DUMP_TYPE } from '../../../support/totvs-workflow';
+
+const RESTORE_TEST_TYPE = `${PACKAGE_NAME}.totvsRestoreTest`;
+import { scratchRoot, sleep } from './helpers';
 
 let server: PitrServer;
 let staging: string;
@@ -60,6 +66,30 @@ function dump(pitrAction: string, pitrOptions: INodeParameters = {}, continueOnF
 	);
 }
 
+function restoreTest(parameters: INodeParameters) {
+	return runWorkflow(
+		{
+			nodes: [
+				{ name: 'Start', type: MANUAL_TRIGGER_TYPE, parameters: {} },
+				{
+					name: 'TOTVS Restore Test',
+					type: RESTORE_TEST_TYPE,
+					parameters: {
+						operation: 'pointInTime',
+						setSource: 'folder',
+						backupsFolder: staging,
+						environment: 'erp',
+						...parameters,
+					},
+					continueOnFail: true,
+				},
+			],
+			connections: { Start: { main: [[{ node: 'TOTVS Restore Test', type: 'main', index: 0 }]] } },
+		},
+		{ nodeTypes: packageNodeTypes([new TotvsRestoreTest()]), credentialTypes: [], credentials: {} },
+	);
+}
+
 const insert = (rows: number) =>
 	server.admin("INSERT INTO t (tag) SELECT 'x' FROM generate_series(1, $1)", 'erp', [rows]);
 
@@ -97,6 +127,31 @@ test('base, incrementals continuing its chain, the slot reported every run and d
 	expect((second.slot as IDataObject).retainedBytes).toBeGreaterThan(0);
 	expect((second.slot as IDataObject).warning).toMatch(/keeps .* of WAL on the database server/);
 	expect(second.summary).toMatch(/^WAL .* coletado em .*slot totvs_erp retém/);
+
+	// Restore Test to a time between two batches: the first batch is there, the second is not.
+	await sleep(1500);
+	const target = (await server.admin<{ t: Date }>('SELECT clock_timestamp() AS t'))[0].t;
+	await sleep(1500);
+	await insert(25);
+	await dump('incremental');
+	const scratch = scratchRoot();
+	try {
+		const tested = (
+			await restoreTest({
+				pitrTarget: 'time',
+				pitrTargetTime: target.toISOString(),
+				options: { scratchFolder: scratch },
+			})
+		).jsonOf('TOTVS Restore Test')[0];
+		const report = tested.restoreTest as IDataObject;
+		expect(tested.summary).toMatch(/^Restore test to .* passed: last transaction/);
+		expect(report.passed).toBe(true);
+		expect(new Date(String(report.reachedTransactionTime)).getTime()).toBeLessThanOrEqual(target.getTime());
+		expect(report.rtoMs).toBeGreaterThan(0);
+		expect(tested.status).toBe('ok');
+	} finally {
+		rmSync(scratch, { recursive: true, force: true });
+	}
 
 	const dropped = (await dump('dropSlot')).jsonOf('TOTVS Dump')[0];
 	expect(dropped).toMatchObject({ status: 'ok', slot: { slotName: 'totvs_erp', dropped: true } });
