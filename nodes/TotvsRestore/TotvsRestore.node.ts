@@ -1,5 +1,6 @@
 import type { IExecuteFunctions, INodeExecutionData, INodeType, INodeTypeDescription } from 'n8n-workflow';
 import { NodeConnectionTypes } from 'n8n-workflow';
+import { BACKUP_KEYS_TEST, testBackupKeysCredential, useBackupKeysProperties } from '../shared/backup-keys';
 import { destinationCredentialOptions, destinationCredentialTests } from '../shared/destination-credentials';
 import { POSTGRES_CREDENTIAL_TEST, testPostgresCredential } from '../shared/postgres-credential';
 import { restoreOptions, restoreServerProperty, restoreSetProperties } from '../shared/restore-parameters';
@@ -65,6 +66,13 @@ export class TotvsRestore implements INodeType {
 			},
 			// OAuth2: n8n tests it by the sign-in itself, so no testedBy
 			{ name: 'totvsGoogleDriveOAuth2Api', ...destinationCredentialOptions('googleDriveSignIn', fromDestination) },
+			// Sealed sets (issue 12): signatures checked, the identity opens the set (docs/sealing.md)
+			{
+				name: 'totvsBackupKeys',
+				required: true,
+				testedBy: 'totvsBackupKeysTest',
+				displayOptions: { show: { useBackupKeys: [true] } },
+			},
 		],
 		properties: [
 			{
@@ -102,6 +110,8 @@ export class TotvsRestore implements INodeType {
 			...restoreSetProperties,
 			...database.targetParameters,
 			...files.description,
+			// Sealed sets (issue 12): Use Backup Keys / Accept Unsigned Sets
+			...useBackupKeysProperties(),
 			{
 				displayName: 'Options',
 				name: 'options',
@@ -128,6 +138,7 @@ export class TotvsRestore implements INodeType {
 			[POSTGRES_CREDENTIAL_TEST]: testPostgresCredential,
 			[SQLSERVER_CREDENTIAL_TEST]: testSqlServerCredential,
 			...destinationCredentialTests,
+			[BACKUP_KEYS_TEST]: testBackupKeysCredential,
 		},
 	};
 

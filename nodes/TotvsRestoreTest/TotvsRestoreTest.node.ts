@@ -1,5 +1,6 @@
 import type { IExecuteFunctions, INodeExecutionData, INodeType, INodeTypeDescription } from 'n8n-workflow';
 import { NodeConnectionTypes } from 'n8n-workflow';
+import { BACKUP_KEYS_TEST, testBackupKeysCredential, useBackupKeysProperties } from '../shared/backup-keys';
 import { destinationCredentialOptions, destinationCredentialTests } from '../shared/destination-credentials';
 import { POSTGRES_CREDENTIAL_TEST, testPostgresCredential } from '../shared/postgres-credential';
 import { restoreOptions, restoreServerProperty, restoreSetProperties } from '../shared/restore-parameters';
@@ -64,6 +65,13 @@ export class TotvsRestoreTest implements INodeType {
 			},
 			// OAuth2: n8n tests it by the sign-in itself, so no testedBy
 			{ name: 'totvsGoogleDriveOAuth2Api', ...destinationCredentialOptions('googleDriveSignIn', fromDestination) },
+			// Sealed sets (issue 12): signatures checked, the identity opens the set (docs/sealing.md)
+			{
+				name: 'totvsBackupKeys',
+				required: true,
+				testedBy: 'totvsBackupKeysTest',
+				displayOptions: { show: { useBackupKeys: [true] } },
+			},
 		],
 		properties: [
 			{
@@ -107,6 +115,8 @@ export class TotvsRestoreTest implements INodeType {
 			...operations.restorePoint.description,
 			...operations.pointInTime.description,
 			...restoreSetProperties,
+			// Sealed sets (issue 12): Use Backup Keys / Accept Unsigned Sets
+			...useBackupKeysProperties(),
 			{
 				displayName: 'Options',
 				name: 'options',
@@ -144,6 +154,7 @@ export class TotvsRestoreTest implements INodeType {
 			[POSTGRES_CREDENTIAL_TEST]: testPostgresCredential,
 			[SQLSERVER_CREDENTIAL_TEST]: testSqlServerCredential,
 			...destinationCredentialTests,
+			[BACKUP_KEYS_TEST]: testBackupKeysCredential,
 		},
 	};
 

@@ -1,5 +1,7 @@
 import type { IExecuteFunctions, INodeExecutionData } from 'n8n-workflow';
 import { openRestoreRun, type RestoreRun } from '../../shared/restore-run';
+import { withSetKeys } from '../../../core/backup-set/set-keys';
+import { readBackupKeys } from '../../shared/backup-keys';
 import { runOperation, type NodeOperation } from '../../shared/run-items';
 import * as database from './database.operation';
 import * as files from './files.operation';
@@ -13,6 +15,10 @@ export const operations: Record<'database' | 'files' | 'restorePoint', NodeOpera
 
 export async function router(this: IExecuteFunctions): Promise<INodeExecutionData[][]> {
 	const operation = this.getNodeParameter('operation', 0) as keyof typeof operations;
+	// Sealed sets (issue 12): every manifest read is signature-checked; the identity decrypts on the fly.
+	const keys = await readBackupKeys(this, 'useBackupKeys');
 	const run = openRestoreRun(this);
-	return run.withReports(await runOperation(this, 'TOTVS Restore', operations[operation], run));
+	return run.withReports(
+		await withSetKeys(keys, () => runOperation(this, 'TOTVS Restore', operations[operation], run)),
+	);
 }

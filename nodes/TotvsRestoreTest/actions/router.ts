@@ -1,5 +1,7 @@
 import type { IExecuteFunctions, INodeExecutionData } from 'n8n-workflow';
 import { NodeOperationError } from 'n8n-workflow';
+import { withSetKeys } from '../../../core/backup-set/set-keys';
+import { readBackupKeys } from '../../shared/backup-keys';
 import { runOperation, type NodeOperation } from '../../shared/run-items';
 import * as files from './files.operation';
 import * as pointInTime from './point-in-time.operation';
@@ -26,7 +28,11 @@ export async function router(this: IExecuteFunctions): Promise<INodeExecutionDat
 					? 'Real recovery moved to its own node: use TOTVS Restore (Restore Database), with the same parameters.'
 					: 'Choose Test Database Set, Test Files Set or Test Restore Point.',
 		});
+	// Sealed sets (issue 12): every manifest read is signature-checked; the identity decrypts on the fly.
+	const keys = await readBackupKeys(this, 'useBackupKeys');
 	const run = openRestoreTestRun(this);
-	const output = await runOperation(this, 'TOTVS Restore Test', operations[operation as keyof typeof operations], run);
+	const output = await withSetKeys(keys, () =>
+		runOperation(this, 'TOTVS Restore Test', operations[operation as keyof typeof operations], run),
+	);
 	return run.withReports(output);
 }

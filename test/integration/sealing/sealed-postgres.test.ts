@@ -20,6 +20,7 @@ import { generateAgeIdentity } from '../../../core/sealing';
 import { TotvsBackupKeys } from '../../../credentials/TotvsBackupKeys.credentials';
 import { TotvsPostgres } from '../../../credentials/TotvsPostgres.credentials';
 import { TotvsDump } from '../../../nodes/TotvsDump/TotvsDump.node';
+import { TotvsRestoreTest } from '../../../nodes/TotvsRestoreTest/TotvsRestoreTest.node';
 import { TotvsUpload } from '../../../nodes/TotvsUpload/TotvsUpload.node';
 import { TotvsVerify } from '../../../nodes/TotvsVerify/TotvsVerify.node';
 import { ACCENTED_CUSTOMER_NAMES, createProtheusDatabase, dropDatabase } from '../../../support/fixtures/protheus-db';
@@ -72,7 +73,7 @@ function run(
 			),
 		},
 		{
-			nodeTypes: packageNodeTypes([new TotvsDump(), new TotvsVerify(), new TotvsUpload()]),
+			nodeTypes: packageNodeTypes([new TotvsDump(), new TotvsVerify(), new TotvsUpload(), new TotvsRestoreTest()]),
 			credentialTypes: [new TotvsPostgres(), new TotvsBackupKeys()],
 			credentials: {
 				pg: { type: 'totvsPostgres', name: 'Protheus PostgreSQL', data: credentialFor(server, database) },
@@ -222,6 +223,33 @@ describe('a sealed PostgreSQL set', () => {
 		).toEqual(scratchBefore);
 	}, 300_000);
 
+	it('TOTVS Restore Test with Use Backup Keys restores the sealed set; another signing key is refused, naming set and key', async () => {
+		const restoreTest = { name: 'TOTVS Restore Test', type: `${PACKAGE_NAME}.totvsRestoreTest`, keys: true };
+		const passed = await run(
+			[{ ...restoreTest, parameters: { setFolder: folder, useBackupKeys: true, options: { freshnessDays: 0 } } }],
+			restoreHostKeys,
+		);
+		expect(passed.error).toBeUndefined();
+		expect(passed.jsonOf('TOTVS Restore Test')[0].restoreTest).toMatchObject({ passed: true });
+		const foreign = await run(
+			[
+				{
+					...restoreTest,
+					parameters: { setFolder: folder, useBackupKeys: true, options: { freshnessDays: 0 } },
+					continueOnFail: true,
+				},
+			],
+			{ ...restoreHostKeys, trustedKeys: parseSetKeys({ signingKey: otherSigningKey }).signingKey!.publicKey.pem },
+		);
+		const item = foreign.jsonOf('TOTVS Restore Test')[0];
+		expect(item.restoreTest).toMatchObject({ passed: false });
+		expect(JSON.stringify(item)).toMatch(
+			new RegExp(
+				`Backup set ${folder.split('/').pop()} .* is signed by key ${signingPublic.fingerprint}, which is not a trusted key`,
+			),
+		);
+	}, 300_000);
+
 	it('Upload carries the signature; Download checks it (public keys only) and refuses a set signed by another key', async () => {
 		const remote = mkdtempSync(join(tmpdir(), 'totvs-sealed-remote-'));
 		const back = mkdtempSync(join(tmpdir(), 'totvs-sealed-back-'));
@@ -347,5 +375,3 @@ describe('a sealed PostgreSQL set', () => {
 		}
 	}, 300_000);
 });
-
-void PACKAGE_NAME;
