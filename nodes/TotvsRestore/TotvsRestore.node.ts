@@ -8,6 +8,7 @@ import { SQLSERVER_CREDENTIAL_TEST, testSqlServerCredential } from '../shared/sq
 import { languageOption } from '../shared/summary';
 import * as database from './actions/database.operation';
 import * as files from './actions/files.operation';
+import * as pointInTime from './actions/point-in-time.operation';
 import * as restorePoint from './actions/restore-point.operation';
 import { router } from './actions/router';
 
@@ -96,6 +97,13 @@ export class TotvsRestore implements INodeType {
 							'Real recovery of a Protheus file tree into a folder, checked beside it before it takes the name',
 					},
 					{
+						name: 'Restore to a Point in Time',
+						value: 'pointInTime',
+						action: 'Recover a database to a point in time',
+						description:
+							'A new PostgreSQL data folder recovered to a chosen time from a PostgreSQL (Point in Time) chain, with the runbook to put it into service',
+					},
+					{
 						name: 'Restore Point',
 						value: 'restorePoint',
 						action: 'Restore a database and its files from a restore point',
@@ -110,6 +118,7 @@ export class TotvsRestore implements INodeType {
 			...restoreSetProperties,
 			...database.targetParameters,
 			...files.description,
+			...pointInTime.description,
 			// Sealed sets (issue 12): Use Backup Keys / Accept Unsigned Sets
 			...useBackupKeysProperties(),
 			{

@@ -5,12 +5,14 @@ import { readBackupKeys } from '../../shared/backup-keys';
 import { runOperation, type NodeOperation } from '../../shared/run-items';
 import * as database from './database.operation';
 import * as files from './files.operation';
+import * as pointInTime from './point-in-time.operation';
 import * as restorePoint from './restore-point.operation';
 
-export const operations: Record<'database' | 'files' | 'restorePoint', NodeOperation<RestoreRun>> = {
+export const operations: Record<'database' | 'files' | 'restorePoint' | 'pointInTime', NodeOperation<RestoreRun>> = {
 	database,
 	files,
 	restorePoint,
+	pointInTime,
 };
 
 export async function router(this: IExecuteFunctions): Promise<INodeExecutionData[][]> {

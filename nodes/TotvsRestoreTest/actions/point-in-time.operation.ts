@@ -1,12 +1,7 @@
 import type { IDataObject, IExecuteFunctions, INodeExecutionData, INodeProperties } from 'n8n-workflow';
-import { BackupError } from '../../../core/errors';
 import { formatDuration } from '../../../core/format';
-import {
-	chainForTarget,
-	defaultScratchFolder,
-	restoreTestToPointInTime,
-	type PitrTarget,
-} from '../../../core/sources/postgres-pitr';
+import { chainForTarget, defaultScratchFolder, restoreTestToPointInTime } from '../../../core/sources/postgres-pitr';
+import { pitrTargetProperties, readPitrLocation, readPitrTarget } from '../../shared/pitr-parameters';
 import { ItemFailure, summaryLanguage } from '../../shared/run-items';
 import type { RestoreTestRun } from './run';
 
@@ -16,49 +11,7 @@ import type { RestoreTestRun } from './run';
  * of the same major to a chosen time or the end of the newest set, checked, then removed. The
  * item reports the last transaction time actually reached and the RTO. See docs/pitr.md.
  */
-const show = { show: { operation: ['pointInTime'] } };
-
-export const description: INodeProperties[] = [
-	{
-		displayName: 'Recover To',
-		name: 'pitrTarget',
-		type: 'options',
-		displayOptions: show,
-		options: [
-			{ name: 'A Time', value: 'time', description: 'The state of the database at that time' },
-			{ name: 'End of the Newest Set', value: 'end', description: 'Everything the chain holds' },
-		],
-		default: 'time',
-	},
-	{
-		displayName: 'Target Time',
-		name: 'pitrTargetTime',
-		type: 'dateTime',
-		default: '',
-		required: true,
-		displayOptions: { show: { operation: ['pointInTime'], pitrTarget: ['time'] } },
-		description: 'Database server time to recover to (ISO-8601, e.g. 2026-05-04T13:45:00Z)',
-	},
-];
-
-/** Where the chain's sets are: the Backups Folder and Environment, or the input item's set. */
-function chainLocation(
-	ctx: IExecuteFunctions,
-	i: number,
-): { root: string; environment: string } | { setFolder: string } {
-	const source = ctx.getNodeParameter('setSource', i, 'item') as string;
-	if (source === 'folder')
-		return {
-			root: ctx.getNodeParameter('backupsFolder', i) as string,
-			environment: ctx.getNodeParameter('environment', i) as string,
-		};
-	if (source === 'item') return { setFolder: ctx.getNodeParameter('setFolder', i) as string };
-	throw new BackupError(
-		'INVALID_INPUT',
-		'A point-in-time restore test reads its chain from a folder, not from a destination',
-		'Choose Backup Set: From a Backups Folder (the staging folder, or a mounted copy of the destination).',
-	);
-}
+export const description: INodeProperties[] = pitrTargetProperties('pointInTime');
 
 export async function execute(
 	this: IExecuteFunctions,
@@ -67,20 +20,8 @@ export async function execute(
 	_run: RestoreTestRun,
 ): Promise<IDataObject | ItemFailure> {
 	const started = Date.now();
-	const location = chainLocation(this, i);
-	const targetKind = this.getNodeParameter('pitrTarget', i, 'time') as string;
-	let target: PitrTarget = { end: true };
-	if (targetKind === 'time') {
-		const text = String(this.getNodeParameter('pitrTargetTime', i, ''));
-		const time = new Date(text);
-		if (!text || Number.isNaN(time.getTime()))
-			throw new BackupError(
-				'INVALID_INPUT',
-				`Target Time "${text}" is not a time`,
-				'Give an ISO-8601 time, e.g. 2026-05-04T13:45:00Z.',
-			);
-		target = { time };
-	}
+	const location = readPitrLocation(this, i);
+	const target = readPitrTarget(this, i);
 	const { chain, environment } = await chainForTarget(location, target);
 	const options = this.getNodeParameter('options', i, {}) as IDataObject;
 	const report = await restoreTestToPointInTime({

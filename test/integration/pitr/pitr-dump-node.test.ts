@@ -11,6 +11,7 @@ import { join } from 'node:path';
 import type { IDataObject, INodeParameters } from 'n8n-workflow';
 import { TotvsPostgres } from '../../../credentials/TotvsPostgres.credentials';
 import { TotvsDump } from '../../../nodes/TotvsDump/TotvsDump.node';
+import { TotvsRestore } from '../../../nodes/TotvsRestore/TotvsRestore.node';
 import { TotvsRestoreTest } from '../../../nodes/TotvsRestoreTest/TotvsRestoreTest.node';
 import { MANUAL_TRIGGER_TYPE, packageNodeTypes, runWorkflow } from '../../../support/n8n-engine';
 import { startPitrServer, type PitrServer } from '../../../support/pitr-server';
@@ -19,6 +20,7 @@ import { PACKAGE_NAME } from '../../../support/n8n-engine';
 import { credentialFor, DUMP_TYPE } from '../../../support/totvs-workflow';
 
 const RESTORE_TEST_TYPE = `${PACKAGE_NAME}.totvsRestoreTest`;
+const RESTORE_TYPE = `${PACKAGE_NAME}.totvsRestore`;
 import { scratchRoot, sleep } from './helpers';
 
 let server: PitrServer;
@@ -66,14 +68,14 @@ function dump(pitrAction: string, pitrOptions: INodeParameters = {}, continueOnF
 	);
 }
 
-function restoreTest(parameters: INodeParameters) {
+function restoreNode(type: string, name: string, parameters: INodeParameters) {
 	return runWorkflow(
 		{
 			nodes: [
 				{ name: 'Start', type: MANUAL_TRIGGER_TYPE, parameters: {} },
 				{
-					name: 'TOTVS Restore Test',
-					type: RESTORE_TEST_TYPE,
+					name,
+					type,
 					parameters: {
 						operation: 'pointInTime',
 						setSource: 'folder',
@@ -84,11 +86,12 @@ function restoreTest(parameters: INodeParameters) {
 					continueOnFail: true,
 				},
 			],
-			connections: { Start: { main: [[{ node: 'TOTVS Restore Test', type: 'main', index: 0 }]] } },
+			connections: { Start: { main: [[{ node: name, type: 'main', index: 0 }]] } },
 		},
-		{ nodeTypes: packageNodeTypes([new TotvsRestoreTest()]), credentialTypes: [], credentials: {} },
+		{ nodeTypes: packageNodeTypes([new TotvsRestoreTest(), new TotvsRestore()]), credentialTypes: [], credentials: {} },
 	);
 }
+const restoreTest = (parameters: INodeParameters) => restoreNode(RESTORE_TEST_TYPE, 'TOTVS Restore Test', parameters);
 
 const insert = (rows: number) =>
 	server.admin("INSERT INTO t (tag) SELECT 'x' FROM generate_series(1, $1)", 'erp', [rows]);
@@ -149,6 +152,30 @@ test('base, incrementals continuing its chain, the slot reported every run and d
 		expect(new Date(String(report.reachedTransactionTime)).getTime()).toBeLessThanOrEqual(target.getTime());
 		expect(report.rtoMs).toBeGreaterThan(0);
 		expect(tested.status).toBe('ok');
+
+		// TOTVS Restore (real) to the same time: a new data folder and its runbook; a folder in use is refused.
+		const data = join(scratch, 'restored');
+		const restored = (
+			await restoreNode(RESTORE_TYPE, 'TOTVS Restore', {
+				operation: 'pointInTime',
+				pitrTarget: 'time',
+				pitrTargetTime: target.toISOString(),
+				pitrDataFolder: data,
+			})
+		).jsonOf('TOTVS Restore')[0];
+		expect(restored.status).toBe('ok');
+		const restore = restored.restore as IDataObject;
+		expect(new Date(String(restore.reachedTransactionTime)).getTime()).toBeLessThanOrEqual(target.getTime());
+		expect((restore.runbook as string[]).join('\n')).toMatch(/pg_ctl start -D/);
+		const refused = (
+			await restoreNode(RESTORE_TYPE, 'TOTVS Restore', {
+				operation: 'pointInTime',
+				pitrTarget: 'end',
+				pitrDataFolder: server.dataDir,
+			})
+		).jsonOf('TOTVS Restore')[0];
+		expect(refused.status).toBe('failed');
+		expect((refused.error as IDataObject).message).toMatch(/a PostgreSQL cluster is running there/);
 	} finally {
 		rmSync(scratch, { recursive: true, force: true });
 	}
