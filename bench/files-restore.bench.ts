@@ -6,7 +6,9 @@
  *    chain's archives in order (tar neither hashes nor applies deletions), same run,
  *    alternating (tar, ours, tar, ours …), into fresh folders. Ours runs in a child process so
  *    its peak RSS (VmHWM) is its own; it is printed beside the time. Ratio = tar time / our time
- *    (goal ≥ 0.9).
+ *    (goal ≥ 0.9). Bare tar checks nothing, so a second, fair baseline is printed too: the same
+ *    tar followed by `sha256sum -c` of every file against the set's index (what an operator runs
+ *    to get the guarantee ours gives), timed as tar + sha256sum on the same extracted tree.
  * 2. The restore-point Restore Test's wall time against the sum of its parts run alone (the
  *    database set's Restore Test, then the files set's), on a PostgreSQL server of its own.
  *
@@ -23,7 +25,7 @@
  *   --out FILE    BENCH_OUT      results file (default bench/results/files-restore-<UTC time>.txt)
  */
 import { spawn, spawnSync } from 'node:child_process';
-import { appendFileSync, mkdirSync, mkdtempSync, rmSync } from 'node:fs';
+import { appendFileSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { appendFile, readdir, unlink, utimes } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
@@ -123,7 +125,17 @@ async function main() {
 		);
 		const archives = chain.map((s) => path.join(s.folder, s.manifest.artifacts.find((a) => a.kind === 'tar')!.path));
 
+		// The fair baseline's checksum list: every file of the last index with its SHA-256 (sha256sum -c format).
+		const lastEntries = manifestOf(last.manifest, 'protheus-files').inventory.entries.filter((e) => e.type === 'file');
+		if (lastEntries.some((e) => /[\n\\]/.test(e.path) || !e.sha256))
+			throw new Error(
+				'an index path holds a newline or backslash, or a file has no SHA-256: sha256sum -c cannot check it',
+			);
+		const sums = path.join(work, 'SHA256SUMS');
+		writeFileSync(sums, lastEntries.map((e) => `${e.sha256}  ${e.path}\n`).join(''));
+
 		const tarTimes: number[] = [];
+		const tarShaTimes: number[] = [];
 		const ourTimes: number[] = [];
 		const hwms: number[] = [];
 		for (let round = 1; round <= rounds; round++) {
@@ -135,6 +147,11 @@ async function main() {
 				if (tar.status !== 0) throw new Error(`tar failed on ${archive}`);
 			}
 			tarTimes.push(Number(process.hrtime.bigint() - started) / 1e6);
+			// Bare tar neither hashes nor applies deletions: `sha256sum -c` of the index's files is the same guarantee.
+			const checking = process.hrtime.bigint();
+			const sha = spawnSync('sha256sum', ['-c', '--quiet', '--strict', sums], { cwd: tarTarget, stdio: 'inherit' });
+			if (sha.status !== 0) throw new Error(`sha256sum -c failed on the tar-extracted tree (exit ${sha.status})`);
+			tarShaTimes.push(tarTimes.at(-1)! + Number(process.hrtime.bigint() - checking) / 1e6);
 			rmSync(tarTarget, { recursive: true, force: true });
 
 			const ourTarget = path.join(work, `ours-${round}`);
@@ -147,12 +164,12 @@ async function main() {
 			if (restored !== expected) throw new Error(`our restore holds ${restored} files, the index ${expected}`);
 			rmSync(ourTarget, { recursive: true, force: true });
 			say(
-				`round ${round}: tar -I zstd -xf ×${archives.length} ${(tarTimes.at(-1)! / 1000).toFixed(2)} s; ours ${(child.ms / 1000).toFixed(2)} s (peak RSS ${(child.hwmKiB ?? 0) >> 10} MiB)`,
+				`round ${round}: tar -I zstd -xf ×${archives.length} ${(tarTimes.at(-1)! / 1000).toFixed(2)} s, + sha256sum -c ${(tarShaTimes.at(-1)! / 1000).toFixed(2)} s; ours ${(child.ms / 1000).toFixed(2)} s (peak RSS ${(child.hwmKiB ?? 0) >> 10} MiB)`,
 			);
 		}
 		const best = (xs: number[]) => Math.min(...xs);
 		say(
-			`files restore: best tar ${(best(tarTimes) / 1000).toFixed(2)} s, best ours ${(best(ourTimes) / 1000).toFixed(2)} s, ratio tar/ours ${(best(tarTimes) / best(ourTimes)).toFixed(2)} (goal ≥ 0.9); our peak RSS ${Math.max(...hwms) >> 10} MiB`,
+			`files restore: best tar ${(best(tarTimes) / 1000).toFixed(2)} s, best tar + sha256sum -c ${(best(tarShaTimes) / 1000).toFixed(2)} s, best ours ${(best(ourTimes) / 1000).toFixed(2)} s; ratio tar/ours ${(best(tarTimes) / best(ourTimes)).toFixed(2)} (goal ≥ 0.9), ratio (tar + sha256sum -c)/ours ${(best(tarShaTimes) / best(ourTimes)).toFixed(2)}; our peak RSS ${Math.max(...hwms) >> 10} MiB`,
 		);
 
 		if (scale > 0) await restorePointPart(work, scale, tree.appserverIni, say);
