@@ -2,6 +2,7 @@ import type { Manifest } from '../backup-set/manifest';
 import type { Verification } from '../checks/check';
 import { verifySetFolder, type StructuralCheck } from '../checks/set-verification';
 import { checkPostgresSet, type PostgresVerifyOptions } from '../sources/postgres/verify';
+import { checkPitrSet } from '../sources/postgres-pitr';
 import { checkFilesSet, type FilesVerifyOptions } from '../sources/protheus-files/verify';
 import { checkSqlServerSet, type SqlServerVerifyAccess } from '../sources/sqlserver/verify';
 
@@ -18,6 +19,7 @@ const STRUCTURAL_CHECKS: Partial<Record<Manifest['engine'], StructuralCheck<Veri
 	postgres: checkPostgresSet,
 	'protheus-files': checkFilesSet,
 	sqlserver: (folder, manifest, options) => checkSqlServerSet(folder, manifest, options.sqlServer),
+	'postgres-pitr': checkPitrSet,
 };
 
 /**

@@ -37,6 +37,7 @@ export {
 	newestChain,
 	chainToContinue,
 	chainForTarget,
+	checkPitrSet,
 	defaultScratchFolder,
 	pitrRecordOf,
 	type PitrManifest,

@@ -12,11 +12,13 @@ import { MANIFEST_FORMAT_VERSION, type Manifest, type ManifestOf } from '../../b
 import { BackupSetWriter } from '../../backup-set/set-writer';
 import { BackupError } from '../../errors';
 import { prepareStagingFolder } from '../../location/staging-folder';
-import type { Logger } from '../../logger';
+import { silentLogger, type Logger } from '../../logger';
 import { packageInfo } from '../../package-info';
 import type { PostgresConnection } from '../postgres';
 import { takeBaseBackup, type PitrBackupOptions } from './base-backup';
 import { chainEndTime, checkChain, type ChainReport } from './chain';
+import { verifyBaseBackup } from './verify';
+import { check, type CheckResult } from '../../checks/check';
 import type { PitrTarget } from './restore-test';
 import { PITR_ENGINE, type PitrSetRecord, type PitrWalInventory, type SlotReport } from './manifest';
 import { releaseWal } from './slot';
@@ -270,4 +272,59 @@ export async function chainForTarget(
 	const fitting = chains.filter((c) => new Date(chainEndTime(c[0])).getTime() <= at);
 	// None fits: the oldest chain, whose restore test says which range it covers.
 	return { chain: fitting.length ? fitting[fitting.length - 1] : chains[0], environment };
+}
+
+/**
+ * TOTVS Verify's structural checks of a point-in-time set (after its artifacts' sizes and
+ * SHA-256): a base with pg_verifybackup (every file's checksum, its WAL parsed); a WAL set by the
+ * continuity of its chain, read from the folder the set is in (`<root>/<environment>/<id>`), from
+ * its base up to it (every set present with its sizes, contiguous LSN ranges on one timeline).
+ */
+export async function checkPitrSet(
+	folder: string,
+	manifest: Manifest,
+	options: { pgClientFolder?: string; scratchFolder?: string },
+): Promise<CheckResult[]> {
+	const record = pitrRecordOf(manifest, folder);
+	const results: CheckResult[] = [];
+	if (record.pitr.kind === 'base') {
+		const report = await verifyBaseBackup({
+			set: record,
+			hashesChecked: true,
+			scratchFolder: options.scratchFolder ?? defaultScratchFolder(),
+			binFolder: options.pgClientFolder,
+			log: silentLogger,
+		});
+		for (const c of report.checks)
+			results.push(
+				check(
+					c.name,
+					c.passed,
+					'backup verified against its backup_manifest',
+					c.passed ? 'verified' : 'failed',
+					c.detail,
+				),
+			);
+		return results;
+	}
+	const root = dirname(dirname(folder));
+	const chain = chainsOf((await listSets(root, manifest.environment)).sets).find((c) =>
+		c.some((s) => s.backupId === manifest.backupId),
+	);
+	const upTo = chain ? chain.slice(0, chain.findIndex((s) => s.backupId === manifest.backupId) + 1) : null;
+	const report = upTo ? await checkChain(upTo, { hashes: false }) : null;
+	results.push(
+		check(
+			'point-in-time chain',
+			Boolean(report?.ok),
+			`an intact chain from base ${manifest.baseBackupId} to this set`,
+			report ? (report.ok ? `${upTo!.length} sets, ${report.segments} segments` : report.problems[0]) : 'no chain',
+			report
+				? report.ok
+					? `Chain ${upTo![0].backupId} → ${manifest.backupId} is contiguous on timeline ${report.timeline}: restorable from ${report.from?.time} to ${report.to?.time}`
+					: `The chain is broken: ${report.problems.slice(0, 3).join('; ')}. Start a new base backup (run the full).`
+				: `Base ${manifest.baseBackupId} or a set between it and ${manifest.backupId} is not in ${root}: verify the set where its chain is (the staging folder or a downloaded copy of the whole chain).`,
+		),
+	);
+	return results;
 }

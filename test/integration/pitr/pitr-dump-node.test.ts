@@ -13,11 +13,12 @@ import { TotvsPostgres } from '../../../credentials/TotvsPostgres.credentials';
 import { TotvsDump } from '../../../nodes/TotvsDump/TotvsDump.node';
 import { TotvsRestore } from '../../../nodes/TotvsRestore/TotvsRestore.node';
 import { TotvsRestoreTest } from '../../../nodes/TotvsRestoreTest/TotvsRestoreTest.node';
+import { TotvsVerify } from '../../../nodes/TotvsVerify/TotvsVerify.node';
 import { MANUAL_TRIGGER_TYPE, packageNodeTypes, runWorkflow } from '../../../support/n8n-engine';
 import { startPitrServer, type PitrServer } from '../../../support/pitr-server';
 import { createRole } from '../../../support/postgres';
 import { PACKAGE_NAME } from '../../../support/n8n-engine';
-import { credentialFor, DUMP_TYPE } from '../../../support/totvs-workflow';
+import { credentialFor, DUMP_TYPE, VERIFY_TYPE } from '../../../support/totvs-workflow';
 
 const RESTORE_TEST_TYPE = `${PACKAGE_NAME}.totvsRestoreTest`;
 const RESTORE_TYPE = `${PACKAGE_NAME}.totvsRestore`;
@@ -88,7 +89,11 @@ function restoreNode(type: string, name: string, parameters: INodeParameters) {
 			],
 			connections: { Start: { main: [[{ node: name, type: 'main', index: 0 }]] } },
 		},
-		{ nodeTypes: packageNodeTypes([new TotvsRestoreTest(), new TotvsRestore()]), credentialTypes: [], credentials: {} },
+		{
+			nodeTypes: packageNodeTypes([new TotvsRestoreTest(), new TotvsRestore(), new TotvsVerify()]),
+			credentialTypes: [],
+			credentials: {},
+		},
 	);
 }
 const restoreTest = (parameters: INodeParameters) => restoreNode(RESTORE_TEST_TYPE, 'TOTVS Restore Test', parameters);
@@ -130,6 +135,19 @@ test('base, incrementals continuing its chain, the slot reported every run and d
 	expect((second.slot as IDataObject).retainedBytes).toBeGreaterThan(0);
 	expect((second.slot as IDataObject).warning).toMatch(/keeps .* of WAL on the database server/);
 	expect(second.summary).toMatch(/^WAL .* coletado em .*slot totvs_erp retém/);
+
+	// TOTVS Verify: the base with pg_verifybackup, a WAL set by its chain's continuity.
+	for (const set of [base, second]) {
+		const verified = (await restoreNode(VERIFY_TYPE, 'TOTVS Verify', { setFolder: String(set.location) })).jsonOf(
+			'TOTVS Verify',
+		)[0];
+		const verification = verified.verification as {
+			ok: boolean;
+			checks: Array<{ name: string; ok: boolean; message: string }>;
+		};
+		expect(verification.checks.filter((c) => !c.ok)).toEqual([]);
+		expect(verification.checks.map((c) => c.name)).toContain(set === base ? 'pg_verifybackup' : 'point-in-time chain');
+	}
 
 	// Restore Test to a time between two batches: the first batch is there, the second is not.
 	await sleep(1500);
