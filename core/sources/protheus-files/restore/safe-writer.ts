@@ -144,7 +144,6 @@ export class SafeWriter {
 	async file(entry: ArchiveEntry, expected: FileEntry): Promise<number> {
 		await this.parents(entry.segments);
 		const path = this.pathOf(entry.segments);
-		await this.removeExisting(path);
 		const tooLarge = (bytes: number | string) =>
 			new BackupError(
 				'RESTORE_FAILED',
@@ -157,6 +156,7 @@ export class SafeWriter {
 			throw tooLarge(entry.header.size);
 		}
 		if (expected.size <= SMALL_FILE) return this.smallFile(entry, expected, path, tooLarge);
+		await this.removeExisting(path);
 		const hash = createHash('sha256');
 		let size = 0;
 		// 'wx': never follow or reuse whatever is at the path (removed just above).
@@ -202,10 +202,15 @@ export class SafeWriter {
 		}
 		checkContent(entry.path, size, hash.digest('hex'), expected);
 		const content = chunks.length === 1 ? chunks[0] : Buffer.concat(chunks);
-		// 'wx': never follow or reuse whatever is at the path (removed before this was queued).
+		// 'wx': never follow or reuse whatever is at the path. What an earlier set of the chain left
+		// there is removed only when the path is taken (as tar does): no lstat for every new file.
 		await this.enqueue(size, async () => {
 			try {
-				await writeFile(path, content, { flag: 'wx', mode: 0o600 });
+				await writeFile(path, content, { flag: 'wx', mode: 0o600 }).catch(async (error: unknown) => {
+					if (systemErrorCode(error) !== 'EEXIST') throw error;
+					await this.removeExisting(path);
+					await writeFile(path, content, { flag: 'wx', mode: 0o600 });
+				});
 			} catch (error) {
 				await unlink(path).catch(() => undefined);
 				throw error;
