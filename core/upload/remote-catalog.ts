@@ -21,7 +21,7 @@ import {
 import type { Destination, RemoteEntry } from '../destinations';
 import type { InvalidSetSummary, SetSummary, UnfinishedSummary } from '../retention/retention';
 
-const MAX_MANIFEST_BYTES = 64 << 20;
+export const MAX_MANIFEST_BYTES = 64 << 20;
 /** What a set's own content can cause (a bad or oversized manifest): that set is invalid, the listing goes on. */
 const SET_CONTENT_ERRORS = new Set<BackupErrorCode>(['MANIFEST_INVALID', 'INVALID_INPUT']);
 

@@ -1,6 +1,7 @@
 import type { IDisplayOptions, IExecuteFunctions, INodeProperties } from 'n8n-workflow';
 import { readSet } from '../../core/backup-set/catalog';
 import { manifestOf, type Manifest } from '../../core/backup-set/manifest';
+import { BackupError } from '../../core/errors';
 import { connectSqlServer } from '../../core/sources/sqlserver';
 import { checkSharedFolder, isInShared, serverPathFor, type SharedFolder } from '../../core/sources/sqlserver';
 import type { SqlServerAddress } from '../../core/sources/sqlserver';
@@ -27,14 +28,25 @@ export async function sqlServerVerifyAccess(
 
 /**
  * The shared folder as the node's "Backup Folder (SQL Server Path)" / "(Local Mount Path)"
- * parameters give it; an empty parameter means the folder TOTVS Dump recorded in the set.
+ * parameters give it; an empty parameter means the folder TOTVS Dump recorded in the set. A set
+ * downloaded from a destination records nothing here unless its manifest is signed by a trusted
+ * key (its paths are then empty): the parameters must give the folder, or the item fails saying so.
  */
 export function sharedFolderOf(ctx: IExecuteFunctions, itemIndex: number, recorded: SharedFolder): SharedFolder {
-	return checkSharedFolder({
-		serverFolder: String(ctx.getNodeParameter('sqlServerFolder', itemIndex, '') ?? '').trim() || recorded.serverFolder,
-		localFolder:
-			String(ctx.getNodeParameter('sqlServerLocalFolder', itemIndex, '') ?? '').trim() || recorded.localFolder,
-	});
+	const parameter = (name: string) => String(ctx.getNodeParameter(name, itemIndex, '') ?? '').trim();
+	const serverFolder = parameter('sqlServerFolder') || recorded.serverFolder.trim();
+	const localFolder = parameter('sqlServerLocalFolder') || recorded.localFolder.trim();
+	const missing = [
+		serverFolder ? '' : '"Backup Folder (SQL Server Path)"',
+		localFolder ? '' : '"Backup Folder (Local Mount Path)"',
+	].filter(Boolean);
+	if (missing.length && !recorded.serverFolder.trim() && !recorded.localFolder.trim())
+		throw new BackupError(
+			'INVALID_INPUT',
+			`Fill in ${missing.join(' and ')}: the set comes from a destination and its manifest is not signed by a trusted key, so the SQL Server folder it records is not used`,
+			'A downloaded manifest chooses no folder or server unless its signature verifies: give the shared backup folder as SQL Server sees it and as n8n sees it in those parameters (or sign sets with "Use Backup Keys" and trust the signing key).',
+		);
+	return checkSharedFolder({ serverFolder, localFolder });
 }
 
 /** Opens sessions on the SQL Server of the node's "TOTVS SQL Server" credential. */
@@ -93,7 +105,7 @@ export function sharedFolderProperties(displayOptions: IDisplayOptions): INodePr
 			default: '',
 			placeholder: SQLSERVER_FOLDER_PLACEHOLDER,
 			description:
-				'The shared backup folder as SQL Server sees it. Leave empty to use the one TOTVS Dump recorded in the set.',
+				'The shared backup folder as SQL Server sees it. Leave empty to use the one TOTVS Dump recorded in the set (a set from a destination: only when its manifest is signed by a trusted key).',
 		},
 		{
 			displayName: 'Backup Folder (Local Mount Path)',
@@ -103,7 +115,7 @@ export function sharedFolderProperties(displayOptions: IDisplayOptions): INodePr
 			default: '',
 			placeholder: SQLSERVER_MOUNT_PLACEHOLDER,
 			description:
-				'The same folder as mounted on the n8n host; the set must lie inside it. Leave empty to use the one TOTVS Dump recorded in the set.',
+				'The same folder as mounted on the n8n host; the set must lie inside it. Leave empty to use the one TOTVS Dump recorded in the set (a set from a destination: only when its manifest is signed by a trusted key).',
 		},
 	];
 }

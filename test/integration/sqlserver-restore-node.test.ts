@@ -400,6 +400,9 @@ describe('TOTVS Dump (SQL Server) -> TOTVS Restore Test, in n8n', () => {
 			localFolder: via.offsite,
 			environment: 'prod',
 			pick: 'latest',
+			// An unsigned set from a destination chooses no folder (issue 12): the node gives it.
+			sqlServerFolder: SERVER_FOLDER,
+			sqlServerLocalFolder: share,
 		};
 		const result = await dumpThen('log', fromDestination, false, via);
 		expect(result.error).toBeUndefined();

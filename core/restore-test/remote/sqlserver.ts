@@ -1,22 +1,28 @@
 import { resolve } from 'node:path';
 import { rm } from 'node:fs/promises';
 import { checkEnvironmentName } from '../../backup-set/ids';
-import { manifestOf } from '../../backup-set/manifest';
+import { MANIFEST_FILE, MANIFEST_SIGNATURE_FILE, manifestOf, parseManifest } from '../../backup-set/manifest';
+import { currentSetKeys, verifyingKeys } from '../../backup-set/set-keys';
 import type { Destination } from '../../destinations';
 import { BackupError } from '../../errors';
 import { prepareStagingFolder } from '../../location/staging-folder';
 import type { Logger } from '../../logger';
+import { verifyManifestSignature } from '../../sealing';
 import { chainMemberOf } from '../../sources/sqlserver/chain-members';
 import { planRestoreChain } from '../../sources/sqlserver/lsn-chain';
 import { isInShared, type SharedFolder } from '../../sources/sqlserver/shared-folder';
-import { listRemoteSets, remoteSetFolder, type RemoteSetEntry } from '../../upload/remote-catalog';
+import { listRemoteSets, MAX_MANIFEST_BYTES, remoteSetFolder, type RemoteSetEntry } from '../../upload/remote-catalog';
 import { downloadChain, downloadFinisher, makeDownloadFolder, type FetchedRemoteSet } from './download-folder';
 
 export interface FetchRemoteSqlServerOptions {
 	environment: string;
 	/** A backupId; empty or 'latest' for the newest complete SQL Server database set of the environment. */
 	backupId?: string;
-	/** The folder SQL Server shares with n8n, from the one TOTVS Dump recorded in the chosen set. */
+	/**
+	 * The folder SQL Server shares with n8n. `recorded` is the one TOTVS Dump recorded in the
+	 * chosen set only when that set's manifest is signed by a trusted key; otherwise both its
+	 * paths are empty (NO_TRUSTED_FOLDER) and the caller must give the folder itself.
+	 */
 	sharedFolder: (recorded: SharedFolder) => SharedFolder;
 	/** A folder inside the shared folder (as n8n sees it) to download into; empty: the shared folder itself. */
 	stagingFolder?: string;
@@ -69,7 +75,10 @@ export async function fetchRemoteSqlServerChain(
 		});
 	}
 
-	const shared = options.sharedFolder({ serverFolder: m.source.serverFolder, localFolder: m.source.localFolder });
+	// A manifest on a destination chooses no path and no server unless a trusted key signed it.
+	const shared = options.sharedFolder(
+		(await trustedRecordedFolder(destination, environment, m.backupId)) ?? NO_TRUSTED_FOLDER,
+	);
 	const staging = options.stagingFolder?.trim() ? resolve(options.stagingFolder.trim()) : shared.localFolder;
 	if (!isInShared(staging, shared))
 		throw new BackupError(
@@ -104,6 +113,35 @@ export async function fetchRemoteSqlServerChain(
 		await rm(work, { recursive: true, force: true });
 		throw error;
 	}
+}
+
+/** What a downloaded set records as its shared folder when its manifest is not signed by a trusted key: nothing. */
+export const NO_TRUSTED_FOLDER: SharedFolder = Object.freeze({ serverFolder: '', localFolder: '' });
+
+/**
+ * The shared folder recorded in the manifest of set `backupId` on the destination, read from the
+ * very bytes whose signature verified against a trusted key of the execution (Use Backup Keys);
+ * undefined without trusted keys or without a signature (an unsigned set, accepted only with the
+ * opt-in). A signature that does not verify is an error.
+ */
+async function trustedRecordedFolder(
+	destination: Destination,
+	environment: string,
+	backupId: string,
+): Promise<SharedFolder | undefined> {
+	const trusted = verifyingKeys(currentSetKeys());
+	if (!trusted.length) return undefined;
+	const folder = remoteSetFolder(environment, backupId);
+	const bytes = await destination.readSmallFile(`${folder}/${MANIFEST_FILE}`, MAX_MANIFEST_BYTES);
+	const signature = await destination.readSmallFile(`${folder}/${MANIFEST_SIGNATURE_FILE}`, MAX_MANIFEST_BYTES);
+	if (!bytes || !signature) return undefined;
+	const name = `Backup set ${backupId} on ${destination.describe()}`;
+	verifyManifestSignature(bytes, signature, trusted, { name });
+	const { serverFolder, localFolder } = manifestOf(
+		parseManifest(bytes.toString('utf8'), `${destination.describe()}/${folder}/${MANIFEST_FILE}`),
+		'sqlserver',
+	).source;
+	return { serverFolder, localFolder };
 }
 
 function chooseSet(
