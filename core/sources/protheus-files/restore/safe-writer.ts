@@ -160,7 +160,7 @@ export class SafeWriter {
 		const hash = createHash('sha256');
 		let size = 0;
 		// 'wx': never follow or reuse whatever is at the path (removed just above).
-		const out = createWriteStream(path, { flags: 'wx', mode: 0o600 });
+		const out = createWriteStream(path, { flags: 'wx', mode: 0o600, highWaterMark: 1 << 20 });
 		try {
 			for await (const chunk of entry.stream as AsyncIterable<Buffer>) {
 				// Counted before writing, whatever the header said: never more than the index size on disk.
