@@ -35,7 +35,7 @@ export class TotvsBackupKeys implements ICredentialType {
 			default: '',
 			placeholder: 'age1ql3z7hjy54pw3hyww5ayyfg7zqgvc7w3j2elw8zmrj2kg5sfn9aqmcac8p',
 			description:
-				'Sets are encrypted for every key listed, one per line (# comments allowed): the restore key and, for example, an offline escrow key kept in a safe. `age-keygen -o key.txt` makes a key pair and prints its public key.',
+				'Sets are encrypted for every key listed, one per line (# comments allowed): the restore key and, for example, an offline escrow key kept in a safe. <code>age-keygen -o key.txt</code> makes a key pair and prints its public key.',
 		},
 		// A private key: secret, whatever the rule infers from its name.
 		// eslint-disable-next-line @n8n/community-nodes/credential-unnecessary-password
@@ -59,7 +59,7 @@ export class TotvsBackupKeys implements ICredentialType {
 			default: '',
 			placeholder: '-----BEGIN PRIVATE KEY-----',
 			description:
-				'Signs every manifest this host writes. Make one with `openssl genpkey -algorithm ed25519 -out signing-key.pem` and paste the whole file.',
+				'Signs every manifest this host writes. Make one with <code>openssl genpkey -algorithm ed25519 -out signing-key.pem</code> and paste the whole file.',
 		},
 		// Public keys, meant to be read and compared: not a secret, so shown in clear.
 		{
@@ -71,7 +71,7 @@ export class TotvsBackupKeys implements ICredentialType {
 			default: '',
 			placeholder: '-----BEGIN PUBLIC KEY-----',
 			description:
-				'Sets read here must be signed by one of these (PEM from `openssl pkey -in signing-key.pem -pubout`, or the 32-byte key in base64, several allowed). The Signing Key above is always trusted too.',
+				'Sets read here must be signed by one of these (PEM from <code>openssl pkey -in signing-key.pem -pubout</code>, or the 32-byte key in base64, several allowed). The Signing Key above is always trusted too.',
 		},
 	];
 }

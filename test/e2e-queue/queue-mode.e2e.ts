@@ -519,7 +519,7 @@ suite('TOTVS nodes in n8n queue mode (Redis, main + two workers)', () => {
 		const tree = await killWorker(victim);
 		const killedAtBytes = statSync(path.join(envDir, partial!)).size;
 		// The OpenSSH fast path's private folder (the SSH key inside) outlived its killed owner,
-		// private: the folder 0700, the key 0600. The next SFTP connection on this host sweeps it.
+		// private: the folder 0700, the key 0600. Any node's next start on this host sweeps it.
 		const leftTemp = sftpTempFoldersOf(deadPid);
 		expect(leftTemp.length).toBeGreaterThanOrEqual(1);
 		const keyFolder = leftTemp.find((dir) => existsSync(path.join(dir, 'id')));

@@ -9,17 +9,12 @@
 import type { ICredentialType, INodeProperties, INodeType } from 'n8n-workflow';
 import * as pkg from '../../../index';
 
-/** Owned by the sealing work of issue 16 and not yet reworded: listed, not silently skipped. */
-const NOT_YET = new Set(['totvsBackupKeys']);
-
 const exported = Object.values(pkg).map((Class) => new (Class as new () => INodeType | ICredentialType)());
-const owners = exported
-	.map((e) =>
-		'description' in e
-			? { name: e.description.name, properties: e.description.properties }
-			: { name: e.name, properties: e.properties },
-	)
-	.filter((o) => !NOT_YET.has(o.name));
+const owners = exported.map((e) =>
+	'description' in e
+		? { name: e.description.name, properties: e.description.properties }
+		: { name: e.name, properties: e.properties },
+);
 
 interface Text {
 	where: string;
