@@ -25,12 +25,15 @@ import { failedDatabaseDump, type DumpRun } from './run';
  */
 const show = { show: { source: ['postgresPitr'] } };
 
+/** Dropping the slot ends the chain (the WAL it kept is gone): never offered to AI agents. */
+export const TOOL_REFUSED_ACTIONS = ['dropSlot'];
+
 export const description: INodeProperties[] = [
 	{
 		displayName: 'Point-in-Time Action',
 		name: 'pitrAction',
 		type: 'options',
-		displayOptions: show,
+		displayOptions: { show: { ...show.show, '@tool': [false] } },
 		options: [
 			{
 				name: 'Base Backup (Full)',
@@ -46,6 +49,26 @@ export const description: INodeProperties[] = [
 				name: 'Drop Replication Slot',
 				value: 'dropSlot',
 				description: 'Stop keeping WAL on the database server for this environment (the chain cannot continue)',
+			},
+		],
+		default: 'incremental',
+	},
+	{
+		displayName: 'Point-in-Time Action',
+		name: 'pitrAction',
+		type: 'options',
+		displayOptions: { show: { ...show.show, '@tool': [true] } },
+		// The same list without Drop Replication Slot (n8n's lint reads only literal options).
+		options: [
+			{
+				name: 'Base Backup (Full)',
+				value: 'full',
+				description: 'Pg_basebackup of the whole cluster: starts a new chain (nightly or weekly)',
+			},
+			{
+				name: 'Collect WAL (Incremental)',
+				value: 'incremental',
+				description: 'The WAL written since the chain’s newest set, up to now (every few minutes)',
 			},
 		],
 		default: 'incremental',
@@ -168,6 +191,13 @@ export async function execute(
 	run: DumpRun,
 ): Promise<IDataObject> {
 	const action = this.getNodeParameter('pitrAction', i) as Action;
+	// The tool variant's list lacks it; an agent could still pass the value, so refuse it here too.
+	if (TOOL_REFUSED_ACTIONS.includes(action) && this.getNode().type.endsWith('Tool'))
+		throw new BackupError(
+			'INVALID_INPUT',
+			'Drop Replication Slot is not available to AI agents: it ends the point-in-time chain',
+			'Run it from a workflow (TOTVS Dump, source PostgreSQL (Point in Time)), not from an agent’s tool.',
+		);
 	const connection = await run.postgres();
 	const environment = run.environment(i);
 	const stagingFolder = run.stagingFolder(i);
