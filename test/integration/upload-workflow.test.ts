@@ -301,6 +301,8 @@ suite('destination credential tests', () => {
 			expect.objectContaining({ name: 'totvsGoogleDriveApi', testedBy: 'totvsGoogleDriveConnectionTest' }),
 			// OAuth2 ("Sign in with Google"): n8n tests it by the sign-in, see test/unit/drive-oauth2-credential.test.ts
 			expect.objectContaining({ name: 'totvsGoogleDriveOAuth2Api' }),
+			// Keys for sealed sets (signature checks on Download and List), tested by their own parse
+			expect.objectContaining({ name: 'totvsBackupKeys', testedBy: 'totvsBackupKeysTest' }),
 		]);
 	});
 
