@@ -170,9 +170,20 @@ async function uploadWithOpenssh(
 	});
 	await run.catch(async (error: unknown) => {
 		// The client failed before writing a byte (refused host key, login): the empty partial
-		// made above is ours only, so it goes; anything longer stays for a resume.
-		if (send.offset === 0 && (await session.stat(send.partial).catch(() => null))?.size === 0)
-			await session.unlink(send.partial).catch(() => undefined);
+		// made above is ours only, so it goes; anything longer stays for a resume. Bounded: after
+		// a cut connection the session may never answer, and the failure must still surface.
+		if (send.offset === 0) {
+			const removeEmpty = async () => {
+				if ((await session.stat(send.partial))?.size === 0) await session.unlink(send.partial);
+			};
+			let timer: NodeJS.Timeout | undefined;
+			const giveUp = new Promise<void>((resolve) => {
+				timer = setTimeout(resolve, Math.min(context.timeoutMs, 10_000));
+				timer.unref();
+			});
+			await Promise.race([removeEmpty().catch(() => undefined), giveUp]);
+			clearTimeout(timer);
+		}
 		throw error;
 	});
 	return hashed(hashing, send);
