@@ -9,6 +9,7 @@ import {
 	sourceSection,
 	type RestoreRun,
 	failedChecksText,
+	NOT_RESTORED,
 } from '../../shared/restore-run';
 import { ItemFailure, summaryLanguage } from '../../shared/run-items';
 import { restoreTestSummary } from '../../shared/summary';
@@ -131,14 +132,8 @@ export function failed(this: IExecuteFunctions, i: number, _item: INodeExecution
 	return {
 		...setFields,
 		restore: {
-			passed: false,
+			...NOT_RESTORED,
 			target: targetFolderOf(this, i) || null,
-			restoreMs: 0,
-			checksMs: 0,
-			restoredBytes: 0,
-			rtoMs: null,
-			durationMs: null,
-			bytes: 0,
 			replaced: false,
 			oldTree: null,
 			kept: false,
