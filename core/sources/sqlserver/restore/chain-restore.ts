@@ -5,8 +5,7 @@
  * afterwards, also when anything failed. Failures of the backup are checks, not exceptions.
  */
 import { randomBytes } from 'node:crypto';
-import { join } from 'node:path';
-import { manifestOf } from '../../../backup-set/manifest';
+import { manifestOf, type ManifestOf } from '../../../backup-set/manifest';
 import { BackupError } from '../../../errors';
 import { formatDuration } from '../../../format';
 import type { Logger } from '../../../logger';
@@ -26,6 +25,7 @@ import {
 	type FileMove,
 } from '../tsql';
 import { checkDb, totvsChecks } from './checks';
+import { withReadableBackup } from './readable-backup';
 import type { ChainSet } from './plan';
 import { SCRATCH_PREFIX } from '../../../restore-shared/prefixes';
 
@@ -210,7 +210,40 @@ export async function runSqlServerRestoreTest(
 				);
 				return false;
 			}
-			const serverPath = serverPathFor(join(set.folder, ...artifact.path.split('/')), r.shared);
+			// A sealed set's file is decrypted into the shared folder only while SQL Server reads it.
+			const applied = await withReadableBackup(set, artifact, r.shared, r.signal, (localPath) =>
+				applySet(index, m, serverPathFor(localPath, r.shared)),
+			);
+			if (!applied) return false;
+		}
+		try {
+			await runner.query(recoverStatement(database), {}, { timeoutMs: 0, signal: r.signal });
+		} catch (error) {
+			if (!isSqlError(error)) throw error;
+			checks.push(
+				check(
+					'restore',
+					false,
+					'RESTORE WITH RECOVERY succeeds',
+					`Msg ${error.number}`,
+					`Recovery of ${database} failed: ${messagesText(error.errors)}`,
+				),
+			);
+			return false;
+		}
+		checks.push(
+			check(
+				'restore',
+				true,
+				`${r.chain.length} backup(s) restored and recovered`,
+				`restored into ${database}`,
+				`Restored ${sequence} in ${formatDuration(Date.now() - started)}`,
+			),
+		);
+		return true;
+
+		/** HEADERONLY (and FILELISTONLY for the first) and RESTORE of one set; false with a failed check. */
+		async function applySet(index: number, m: ManifestOf<'sqlserver'>, serverPath: string): Promise<boolean> {
 			const rows = await readHeaderRows(runner, serverPath).catch((error: unknown) => {
 				if (!isSqlError(error)) throw error;
 				checks.push(
@@ -275,32 +308,8 @@ export async function runSqlServerRestoreTest(
 				);
 				return false;
 			}
+			return true;
 		}
-		try {
-			await runner.query(recoverStatement(database), {}, { timeoutMs: 0, signal: r.signal });
-		} catch (error) {
-			if (!isSqlError(error)) throw error;
-			checks.push(
-				check(
-					'restore',
-					false,
-					'RESTORE WITH RECOVERY succeeds',
-					`Msg ${error.number}`,
-					`Recovery of ${database} failed: ${messagesText(error.errors)}`,
-				),
-			);
-			return false;
-		}
-		checks.push(
-			check(
-				'restore',
-				true,
-				`${r.chain.length} backup(s) restored and recovered`,
-				`restored into ${database}`,
-				`Restored ${sequence} in ${formatDuration(Date.now() - started)}`,
-			),
-		);
-		return true;
 	}
 }
 

@@ -5,7 +5,8 @@
  * then drops the scratch copy; Restore puts the checked copy under the target's name.
  */
 import { readSet } from '../../../backup-set/catalog';
-import { isSealed, manifestOf, type Manifest } from '../../../backup-set/manifest';
+import { isSealedWithoutKeys, manifestOf, type Manifest } from '../../../backup-set/manifest';
+import { identitiesFor } from '../../../backup-set/sealed-read';
 import { BackupError } from '../../../errors';
 import type { Logger } from '../../../logger';
 import {
@@ -58,7 +59,8 @@ export interface SqlServerSetRestoreRequest extends SqlServerSetRestoreTestReque
 export async function runSqlServerSetRestoreTest(request: SqlServerSetRestoreTestRequest): Promise<RestoreReport> {
 	const { manifest, ok, verified } = await verifySqlServerSet(request.folder);
 	if (!manifest || !ok) return notRestored(manifest, verified);
-	refuseSealed(manifest);
+	// A sealed set without its identity: said before any statement, naming the keys it needs.
+	if (isSealedWithoutKeys(manifest)) identitiesFor(manifest);
 	const runner = await request.connect();
 	try {
 		return await restoreAndCheck(request, manifest, verified, runner);
@@ -77,7 +79,8 @@ export async function runSqlServerSetRestoreTest(request: SqlServerSetRestoreTes
 export async function runSqlServerSetRestore(request: SqlServerSetRestoreRequest): Promise<RealRestoreReport> {
 	const target = checkTargetName(request.target);
 	// The guards first (cheap): nobody waits for a whole chain to be hashed to hear "no".
-	const manifest = refuseSealed(await readSet(request.folder));
+	const manifest = await readSet(request.folder);
+	if (isSealedWithoutKeys(manifest)) identitiesFor(manifest);
 	const { source, backupId } = manifestOf(manifest, 'sqlserver');
 	const staging = stagingNameFor(backupId);
 	const aside = asideNameFor(target);
@@ -200,17 +203,4 @@ async function restoreAndCheck(
 		kept: result.kept,
 		checks,
 	};
-}
-
-/**
- * A sealed SQL Server set needs its .bak decrypted into the folder SQL Server reads: not available
- * in this version. Said before anything is restored (docs/sealing.md shows the manual way).
- */
-function refuseSealed(manifest: Manifest): Manifest {
-	if (!isSealed(manifest)) return manifest;
-	throw new BackupError(
-		'INVALID_INPUT',
-		`Backup set ${manifest.backupId} is encrypted, and restoring an encrypted SQL Server set is not available in this version; nothing was restored.`,
-		'Decrypt its .bak.age files by hand into the shared folder (age -d -i key.txt -o file.bak file.bak.age), restore them with SQL Server, then delete the decrypted files (docs/sealing.md).',
-	);
 }
