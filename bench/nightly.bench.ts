@@ -12,6 +12,7 @@
  *   npx tsx bench/nightly.bench.ts                        # scale 40000 (~220 MiB database), 3 rounds
  *   npx tsx bench/nightly.bench.ts --scales 20000,180000 --rounds 2
  *   npx tsx bench/nightly.bench.ts --compression none      # archives as large as the data (all variants)
+ *   npx tsx bench/nightly.bench.ts --rounds 1 --trace      # + where our windows spend their time (stderr)
  *
  * Needs root (sshd with a test user, as the tests), age, sftp. Results go to
  * bench/results/nightly-<time>.txt.
@@ -26,7 +27,7 @@ import { parseSetKeys, withSetKeys, type SetKeysText } from '../core/backup-set/
 import { openDestination, type DestinationConfig } from '../core/destinations';
 import { formatBytes } from '../core/format';
 import { currentOwner } from '../core/locking/environment-lock';
-import { silentLogger } from '../core/logger';
+import { silentLogger, type Logger } from '../core/logger';
 import { generateAgeIdentity } from '../core/sealing';
 import type { PostgresConnection } from '../core/sources/postgres/connection';
 import { defaultDumpOptions, PostgresSource } from '../core/sources/postgres/postgres-source';
@@ -52,6 +53,8 @@ interface WindowRequest {
 	destination: DestinationConfig;
 	keys?: SetKeysText;
 	compression: 'gzip' | 'none';
+	/** Print a timestamped line for each log message of the dump and each destination call (stderr). */
+	trace?: boolean;
 }
 interface WindowResult {
 	ms: number;
@@ -70,8 +73,36 @@ async function child(): Promise<void> {
 	const request = JSON.parse(Buffer.concat(chunks).toString()) as WindowRequest;
 	const keys = request.keys ? parseSetKeys(request.keys, { encrypt: true, sign: true }) : undefined;
 	const hwmBeforeKiB = statusKiB('self', 'VmHWM');
-	const destination = openDestination(request.destination);
 	const started = Date.now();
+	const stamp = () => `${((Date.now() - started) / 1000).toFixed(2).padStart(6)}s`;
+	const log: Logger = request.trace
+		? {
+				debug: (m) => console.error(`${stamp()} dump: ${m}`),
+				info: (m) => console.error(`${stamp()} dump: ${m}`),
+				warn: (m) => console.error(`${stamp()} dump: ${m}`),
+			}
+		: silentLogger;
+	const opened = openDestination(request.destination);
+	// Each destination call with its duration, to see where the upload's time goes.
+	const destination = request.trace
+		? new Proxy(opened, {
+				get(target, property, receiver) {
+					const value = Reflect.get(target, property, receiver) as unknown;
+					if (typeof value !== 'function') return value;
+					return (...args: unknown[]) => {
+						const t0 = Date.now();
+						const result = (value as (...a: unknown[]) => unknown).apply(target, args);
+						const what = `${String(property)}(${args.filter((a) => typeof a === 'string').join(', ')})`;
+						if (result instanceof Promise)
+							void result.then(
+								() => console.error(`${stamp()} destination ${what} ${Date.now() - t0} ms`),
+								() => console.error(`${stamp()} destination ${what} failed after ${Date.now() - t0} ms`),
+							);
+						return result;
+					};
+				},
+			})
+		: opened;
 	const result = await withSetKeys(keys, async () => {
 		const made = await makeBackup(new PostgresSource(), {
 			connection: request.connection,
@@ -79,11 +110,13 @@ async function child(): Promise<void> {
 			environment: 'prod',
 			type: 'full',
 			stagingFolder: request.staging,
-			log: silentLogger,
+			log,
 		});
 		const dumped = Date.now();
+		log.info('window: dump done, verify starts');
 		const { verification } = await verifyLocalSet(made.folder);
 		const verified = Date.now();
+		log.info('window: verify done, upload starts');
 		await uploadSet(destination, made.folder, { lock: { owner: currentOwner('nightly-bench') } });
 		const uploaded = Date.now();
 		return {
@@ -135,6 +168,7 @@ async function main(): Promise<void> {
 	// none: the archive is as large as the data, so encryption and upload throughput show (the fixture
 	// compresses about 20:1, which leaves fixed costs dominating the window).
 	const compression = arg('compression', 'gzip') as 'gzip' | 'none';
+	const trace = process.argv.includes('--trace');
 	const z = compression === 'none' ? ' -Z0' : '';
 	const stamp = new Date().toISOString().replace(/[-:]/g, '').slice(0, 13);
 	const out = arg('out', path.join(ROOT, 'bench', 'results', `nightly-${stamp}Z.txt`));
@@ -213,6 +247,7 @@ async function main(): Promise<void> {
 							destination: sftp,
 							keys: variant === 'sealed' ? keys : undefined,
 							compression,
+							trace,
 						});
 						if (!result.verified) throw new Error(`${variant}: our set did not verify`);
 						times[variant].push(result.ms);
