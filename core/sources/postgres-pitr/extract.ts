@@ -110,6 +110,11 @@ export async function extractTar(
 	const result: ExtractResult = { files: 0, bytes: 0, symlinks: [] };
 	const source = decompressedStream(archive);
 	const extract = tar.extract();
+	// tar-stream announces an entry only to listeners present at that moment, and its iterator
+	// attaches its listener when created: created here, before any byte flows in and before any
+	// await, or an entry parsed meanwhile goes to nobody and the extraction waits forever.
+	const iterator = extract[Symbol.asyncIterator]();
+	const entries = { [Symbol.asyncIterator]: () => iterator };
 	source.stream.pipe(extract as unknown as NodeJS.WritableStream);
 	source.stream.on('error', (error) => extract.destroy(error));
 	const made = new Set<string>();
@@ -130,7 +135,7 @@ export async function extractTar(
 	stalled.catch(() => undefined);
 	const work = async () => {
 		await makeFolder(target);
-		for await (const entry of extract) {
+		for await (const entry of entries) {
 			guard.touch();
 			if (signal?.aborted)
 				throw new BackupError(
