@@ -79,12 +79,6 @@ export class BackupSetWriter {
 		startedAt: Date,
 		keys: WriterKeys = currentSetKeys() ?? {},
 	): Promise<BackupSetWriter> {
-		if (keys.recipients?.length && component === 'files')
-			throw new BackupError(
-				'INVALID_INPUT',
-				'Encryption is not available for Protheus file sets in this version; nothing was written.',
-				'Turn "Encrypt and Sign" off for the files backup, or seal the database sets only.',
-			);
 		const environmentFolder = join(root, environment);
 		try {
 			await mkdir(environmentFolder, { recursive: true, mode: FOLDER_MODE });

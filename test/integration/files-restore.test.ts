@@ -172,9 +172,15 @@ describe('Restore Files', () => {
 		// Cut the archive in the middle of the RPO (the largest entry): a truncated copy.
 		await truncate(path, Math.floor(artifact.bytes * 0.6));
 		const error = await failureOf(
-			readSetArchive(join(copy, 'p12', manifest.backupId), artifact, manifest.compression.method, async (entry) => {
-				for await (const _chunk of entry.stream) void _chunk;
-			}),
+			readSetArchive(
+				join(copy, 'p12', manifest.backupId),
+				manifest,
+				artifact,
+				manifest.compression.method,
+				async (entry) => {
+					for await (const _chunk of entry.stream) void _chunk;
+				},
+			),
 		);
 		expect(error.message).toContain(artifact.path.split('/').pop()!);
 		expect(error.message).toMatch(/entry "[^"]+"/);

@@ -1,7 +1,7 @@
 import { createReadStream } from 'node:fs';
 import type { Readable } from 'node:stream';
 import * as tar from 'tar-stream';
-import type { ArtifactRecord } from '../../backup-set/manifest';
+import type { ArtifactRecord, Manifest } from '../../backup-set/manifest';
 import { BackupError, systemErrorCode } from '../../errors';
 import { artifactPath, openArtifactStream } from './artifact-stream';
 import { decompress } from './compression';
@@ -57,16 +57,20 @@ export async function readArchive(
 	);
 }
 
-/** A set's archive artifact, read through openArtifactStream (the one reader of a files set's artifacts). */
+/**
+ * A set's archive artifact, read through openArtifactStream (the one reader of a files set's
+ * artifacts): decrypted on the fly when `manifest` is sealed.
+ */
 export async function readSetArchive(
 	setFolder: string,
+	manifest: Manifest,
 	artifact: ArtifactRecord,
 	compression: string,
 	visit: (entry: ArchiveEntry) => Promise<void>,
 	zstdPath?: string,
 ): Promise<void> {
 	return readArchiveStream(
-		() => openArtifactStream(setFolder, artifact),
+		() => openArtifactStream(setFolder, manifest, artifact),
 		artifactPath(setFolder, artifact),
 		compression,
 		visit,

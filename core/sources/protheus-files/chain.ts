@@ -1,7 +1,15 @@
 import { join } from 'node:path';
 import { readdir } from 'node:fs/promises';
 import { readSet } from '../../backup-set/catalog';
-import { manifestOf, type FilesRoot, type Manifest, type ManifestOf } from '../../backup-set/manifest';
+import {
+	isSealedWithoutKeys,
+	manifestOf,
+	type FilesRoot,
+	type Manifest,
+	type ManifestOf,
+} from '../../backup-set/manifest';
+import { identitiesFor } from '../../backup-set/sealed-read';
+import { currentSetKeys } from '../../backup-set/set-keys';
 import { BackupError, systemErrorCode } from '../../errors';
 
 export type FilesManifest = ManifestOf<'protheus-files'>;
@@ -146,4 +154,20 @@ async function* newestFirst(
 		);
 		yield* group;
 	}
+}
+
+/**
+ * A sealed set cannot be restored without an identity (its index and archives are encrypted):
+ * said before any folder is made and before its artifacts are hashed, naming the keys it was
+ * sealed for. A manifest that does not read is left to the verification, which reports it.
+ */
+export async function refuseSealedWithoutIdentity(folder: string): Promise<void> {
+	if (currentSetKeys()?.identities?.length) return;
+	let manifest: Manifest;
+	try {
+		manifest = await readSet(folder);
+	} catch {
+		return;
+	}
+	if (isSealedWithoutKeys(manifest)) identitiesFor(manifest);
 }

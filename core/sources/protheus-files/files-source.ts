@@ -2,6 +2,9 @@ import { stat } from 'node:fs/promises';
 import { hostname } from 'node:os';
 import { isAbsolute, relative, resolve, sep } from 'node:path';
 import type { FileEntry, FilesInventory, FilesRoot, FilesSourceFacts } from '../../backup-set/files-manifest';
+import { isSealed, isSealedWithoutKeys } from '../../backup-set/manifest';
+import { sealedFor } from '../../backup-set/sealed-read';
+import { currentSetKeys } from '../../backup-set/set-keys';
 import type { BackupSetWriter } from '../../backup-set/set-writer';
 import { BackupError, systemErrorCode } from '../../errors';
 import { formatBytes } from '../../format';
@@ -119,6 +122,7 @@ export class ProtheusFilesSource implements Source<FilesConnection, FilesDumpOpt
 		if (requested === 'differential' || requested === 'incremental') {
 			const found = await findPrevious(request.stagingFolder, request.environment, resolved.roots, requested);
 			if (found.parent && found.base) {
+				refuseUnreadableParent(found.parent, requested);
 				previous = found.parent;
 				chain = {
 					type: requested,
@@ -290,6 +294,32 @@ export class ProtheusFilesSource implements Source<FilesConnection, FilesDumpOpt
 			},
 		};
 	}
+}
+
+/**
+ * A differential or incremental compares the tree with its parent's index, and a sealed chain
+ * must stay sealed. Both checked before anything is written (the set writer would only find an
+ * unsealed parent after the whole archive): a sealed run on a parent made in the clear is refused
+ * (its restore would need two kinds of set, and the chain would be half readable); a parent whose
+ * index is sealed needs an identity to be read. The backup host keeps no plaintext copy of the
+ * index anywhere (docs/sealing.md, "Protheus file sets"): sealed differentials and incrementals
+ * need the identity on the host that makes them, or only fulls are made sealed.
+ */
+function refuseUnreadableParent(parent: ChainLink, requested: 'differential' | 'incremental'): void {
+	const { manifest } = parent;
+	const sealing = (currentSetKeys()?.recipients?.length ?? 0) > 0;
+	if (sealing && !isSealed(manifest))
+		throw new BackupError(
+			'INVALID_INPUT',
+			`Encryption is on, but this ${requested} backup would build on ${manifest.backupId}, which was made without encryption; a chain must be sealed from its full backup on, so nothing was written.`,
+			'Make a full backup with "Encrypt and Sign" on first: the next differential/incremental backups build on it. Or turn encryption off until the next full backup.',
+		);
+	if (isSealedWithoutKeys(manifest))
+		throw new BackupError(
+			'INVALID_INPUT',
+			`This ${requested} backup builds on ${manifest.backupId}, which is sealed (encrypted): its files index, needed to find what changed, can be read only with the identity (private key) of ${sealedFor(manifest).join(', ')}, and no identity was given; nothing was written.`,
+			'Put the Identity (AGE-SECRET-KEY-1…) in the TOTVS Backup Keys credential of this TOTVS Dump (best a key pair of its own for the file sets, see docs/sealing.md), or make Full backups of the files when they are sealed.',
+		);
 }
 
 /**

@@ -12,7 +12,7 @@ import type { Logger } from '../../logger';
 import { SCRATCH_PREFIX } from '../../restore-shared/prefixes';
 import { notRestored, type RestoreReport } from '../../restore-shared/report';
 import { readAppserverIni } from './appserver-ini';
-import { resolveChain, type FilesManifest } from './chain';
+import { refuseSealedWithoutIdentity, resolveChain, type FilesManifest } from './chain';
 import { OwnerResolver, ownerOfIndexEntry } from './restore/owners';
 import { restoreFilesChain, type FilesRestoreResult } from './restore/chain-restore';
 import { checkFilesSet } from './verify';
@@ -41,6 +41,7 @@ export interface FilesRestoreTestRequest {
  * folder. Failed checks are reported; errors of the environment are thrown.
  */
 export async function runFilesRestoreTest(request: FilesRestoreTestRequest): Promise<RestoreReport> {
+	await refuseSealedWithoutIdentity(request.folder);
 	const options = { zstdPath: request.zstdPath };
 	const { manifest: any, verification } = await verifySetFolder(request.folder, options, {
 		'protheus-files': checkFilesSet,

@@ -184,6 +184,7 @@ async function readArchiveInto(
 ): Promise<void> {
 	await readSetArchive(
 		folder,
+		manifest,
 		artifact,
 		manifest.compression.method,
 		async (entry) => {

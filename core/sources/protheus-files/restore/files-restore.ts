@@ -9,6 +9,7 @@ import { BackupError, isBackupError, systemErrorCode } from '../../../errors';
 import type { Logger } from '../../../logger';
 import { notRestored, type RealRestoreReport } from '../../../restore-shared/report';
 import { checkRestoredCopy } from '../restore-test';
+import { refuseSealedWithoutIdentity } from '../chain';
 import { checkFilesSet } from '../verify';
 import { restoreFilesChain, type FilesRestoreResult } from './chain-restore';
 
@@ -67,6 +68,7 @@ export async function restoreFilesSet(request: FilesRestoreRequest): Promise<Fil
 			`Target folder ${target} is not empty; nothing was restored`,
 			'Restore into an empty or new folder, or switch on "Replace": the tree is then restored beside it, checked, and swapped in, with the old tree kept aside under a name the result gives.',
 		);
+	await refuseSealedWithoutIdentity(request.folder);
 	const options = { zstdPath: request.zstdPath };
 	const { manifest: any, verification } = await verifySetFolder(request.folder, options, {
 		'protheus-files': checkFilesSet,
