@@ -1,7 +1,15 @@
-import { resolve } from 'node:path';
-import { rm } from 'node:fs/promises';
+import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
 import { checkEnvironmentName } from '../../backup-set/ids';
-import { MANIFEST_FILE, MANIFEST_SIGNATURE_FILE, manifestOf, parseManifest } from '../../backup-set/manifest';
+import {
+	isSealedWithoutKeys,
+	MANIFEST_FILE,
+	MANIFEST_SIGNATURE_FILE,
+	manifestOf,
+	parseManifest,
+} from '../../backup-set/manifest';
+import { identitiesFor, unsealManifest } from '../../backup-set/sealed-read';
 import { currentSetKeys, verifyingKeys } from '../../backup-set/set-keys';
 import type { Destination } from '../../destinations';
 import { BackupError } from '../../errors';
@@ -56,16 +64,21 @@ export async function fetchRemoteSqlServerChain(
 	const { sets } = await listRemoteSets(destination, environment);
 	const target = chooseSet(sets, environment, options.backupId, where);
 	const m = manifestOf(target.manifest, 'sqlserver');
-	const sameDatabase = sets
-		.filter((s) => isSqlServerDatabaseSet(s) && s.remoteStatus === 'complete')
-		.filter((s) => {
-			const source = manifestOf(s.manifest, 'sqlserver').source;
-			return source.database === m.source.database && source.serverName === m.source.serverName;
-		});
+	const sameDatabase = await withInventories(
+		destination,
+		target,
+		sets
+			.filter((s) => isSqlServerDatabaseSet(s) && s.remoteStatus === 'complete')
+			.filter((s) => {
+				const source = manifestOf(s.manifest, 'sqlserver').source;
+				return source.database === m.source.database && source.serverName === m.source.serverName;
+			}),
+		options.logger,
+	);
 	let chain: string[];
 	try {
 		chain = planRestoreChain(
-			chainMemberOf(target.manifest),
+			chainMemberOf((sameDatabase.find((s) => s.backupId === target.backupId) ?? target).manifest),
 			sameDatabase.map((s) => chainMemberOf(s.manifest)),
 		).map((member) => member.backupId);
 	} catch (error) {
@@ -112,6 +125,50 @@ export async function fetchRemoteSqlServerChain(
 	} catch (error) {
 		await rm(work, { recursive: true, force: true });
 		throw error;
+	}
+}
+
+/**
+ * The sets with their inventories: a sealed set keeps its LSNs (what the chain is planned from)
+ * in its sealed part, so each sealed candidate's sealed part (a few KiB) is read from the
+ * destination into a private temporary folder and opened with the execution's identities; no
+ * identity is an error naming the keys the target was sealed for, and an identity that cannot
+ * open the target names them too. A candidate other than the target that these identities cannot
+ * open (sealed for a retired key) is left out of the plan, with a warning.
+ */
+async function withInventories(
+	destination: Destination,
+	target: RemoteSetEntry,
+	candidates: RemoteSetEntry[],
+	logger: Logger | undefined,
+): Promise<RemoteSetEntry[]> {
+	if (!candidates.some((s) => isSealedWithoutKeys(s.manifest))) return candidates;
+	const identities = identitiesFor(target.manifest);
+	const scratch = await mkdtemp(join(tmpdir(), 'totvs-sealed-parts-'));
+	try {
+		const out: RemoteSetEntry[] = [];
+		for (const entry of candidates) {
+			if (!isSealedWithoutKeys(entry.manifest) || entry.manifest.encryption.method !== 'age') {
+				out.push(entry);
+				continue;
+			}
+			const part = entry.manifest.encryption.sealedPart;
+			const bytes = await destination.readSmallFile(`${entry.folder}/${part}`, MAX_MANIFEST_BYTES);
+			const folder = join(scratch, entry.backupId);
+			await mkdir(folder, { mode: 0o700 });
+			if (bytes) await writeFile(join(folder, ...part.split('/')), bytes, { mode: 0o600, flag: 'wx' });
+			try {
+				out.push({ ...entry, manifest: await unsealManifest(folder, entry.manifest, identities) });
+			} catch (error) {
+				if (entry.backupId === target.backupId) throw error;
+				logger?.warn(
+					`Backup set ${entry.backupId} on ${destination.describe()} is left out of the restore plan: ${(error as Error).message}`,
+				);
+			}
+		}
+		return out;
+	} finally {
+		await rm(scratch, { recursive: true, force: true });
 	}
 }
 

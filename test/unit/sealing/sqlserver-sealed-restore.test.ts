@@ -7,17 +7,21 @@
  */
 import { generateKeyPairSync } from 'node:crypto';
 import { readdirSync, readFileSync, statSync } from 'node:fs';
-import { readdir, readFile, stat } from 'node:fs/promises';
+import { mkdir, readdir, readFile, rm, stat } from 'node:fs/promises';
+import { hostname } from 'node:os';
 import { join } from 'node:path';
 import type { BackupResult } from '../../../core/backup';
 import { parseSetKeys, withSetKeys, type SetKeys } from '../../../core/backup-set/set-keys';
+import { LocalFolderDestination } from '../../../core/destinations';
 import { silentLogger } from '../../../core/logger';
+import { fetchRemoteSqlServerChain } from '../../../core/restore-test/remote/sqlserver';
 import { generateAgeIdentity } from '../../../core/sealing';
 import {
 	runSqlServerSetRestore,
 	runSqlServerSetRestoreTest,
 	type SqlServerSetRestoreTestRequest,
 } from '../../../core/sources/sqlserver/restore/set-restore';
+import { uploadSet } from '../../../core/upload/set-transfer';
 import { readQuotedString, sqlError } from '../sources/sqlserver/fake-sql-server';
 import { makeTestbed, type Testbed } from '../sources/sqlserver/testbed';
 
@@ -280,5 +284,72 @@ describe('restore of a sealed SQL Server set', () => {
 		expect(bed.fake.renames).toEqual([]);
 		expect(await plaintextFiles()).toEqual([]);
 		expect((await stat(bed.share)).isDirectory()).toBe(true);
+	});
+});
+
+describe('restore of a sealed SQL Server chain from a destination', () => {
+	const lock = { owner: { hostname: hostname(), pid: process.pid, executionId: 'test' }, options: { waitMs: 0 } };
+	let offsite: LocalFolderDestination;
+
+	/** A sealed full, a log and a differential, uploaded; nothing of them left locally. */
+	async function uploadedSealedChain() {
+		const keys = { ...backupHost(), identities: restoreHost().identities };
+		const dumps = join(bed.root, 'dumps');
+		await mkdir(dumps);
+		const folder = join(bed.root, 'offsite');
+		await mkdir(folder);
+		offsite = new LocalFolderDestination({ type: 'local', folder });
+		const sets: BackupResult[] = [];
+		for (const type of ['full', 'log', 'differential', 'log'] as const) {
+			const set = await withSetKeys(keys, () => bed.backup(type, {}, dumps));
+			await withSetKeys(keys, () => uploadSet(offsite, set.folder, { lock }));
+			sets.push(set);
+		}
+		await rm(dumps, { recursive: true, force: true });
+		return sets;
+	}
+
+	const fetchWith = (keys: SetKeys) =>
+		withSetKeys(keys, () =>
+			fetchRemoteSqlServerChain(offsite, {
+				environment: 'prod',
+				sharedFolder: () => ({ serverFolder: SERVER_FOLDER, localFolder: bed.share }),
+				logger: silentLogger,
+			}),
+		);
+
+	it('plans the chain from the sealed parts, downloads it, restores it decrypted on the fly; no plaintext left', async () => {
+		const [full, , diff, log] = await uploadedSealedChain();
+		const fetched = await fetchWith(restoreHost());
+		expect(fetched.chain).toEqual([full.manifest.backupId, diff.manifest.backupId, log.manifest.backupId]);
+		const reads = watchReads();
+		const report = await withSetKeys(restoreHost(), () =>
+			runSqlServerSetRestoreTest({
+				folder: fetched.folder,
+				connect: async () => bed.fake.runner(),
+				sharedFolder: () => fetched.shared,
+				keepOnFailure: false,
+				log: silentLogger,
+			}),
+		).finally(() => fetched.finish(false));
+		expect(report.checks.filter((c) => !c.ok)).toEqual([]);
+		expect(reads.length).toBeGreaterThan(0);
+		expect(reads.every((r) => r.mode === 0o600 && r.plaintexts.length === 1)).toBe(true);
+		expect(await plaintextFiles()).toEqual([]);
+		expect(await readdir(bed.share)).toEqual([]);
+	});
+
+	it('no identity: refused before anything is downloaded, naming the fingerprints', async () => {
+		await uploadedSealedChain();
+		await expect(fetchWith(parseSetKeys({ trustedKeys: trustedPem() }))).rejects.toThrow(
+			new RegExp(`sealed for the key\\(s\\) ${owner.fingerprint}, ${escrow.fingerprint}`),
+		);
+		expect(await readdir(bed.share)).toEqual([]);
+	});
+
+	it('the wrong identity: refused before anything is downloaded, naming the fingerprints', async () => {
+		await uploadedSealedChain();
+		await expect(fetchWith(restoreHost(stranger.identity))).rejects.toThrow(new RegExp(owner.fingerprint));
+		expect(await readdir(bed.share)).toEqual([]);
 	});
 });
