@@ -59,6 +59,11 @@ export async function writeTarArchive(options: {
 	const compression = startCompression(options.codec);
 	const stop = new AbortController();
 	const writing = options.set.writeArtifact(options.artifactPath, 'tar', compression.output, options.onProgress);
+	// In a sealed set the file holds the ciphertext (larger): the compressor's bytes are checked
+	// against what the set writer took from it instead. Listening after writeArtifact attached its
+	// pipe loses nothing and leaves the flow control to that pipe.
+	let taken = 0;
+	if (options.set.sealed) compression.output.on('data', (chunk: Buffer) => (taken += chunk.length));
 	writing.catch(() => stop.abort());
 	compression.done.catch(() => stop.abort());
 	const cancel = () => stop.abort();
@@ -129,10 +134,11 @@ export async function writeTarArchive(options: {
 		if (out.failure) throw out.failure;
 		if (!results.complete()) throw new Error(`internal error: not every file of ${options.artifactPath} was hashed`);
 		const produced = compression.producedBytes?.();
-		if (produced !== undefined && produced !== written.value.bytes)
+		const reached = options.set.sealed ? taken : written.value.bytes;
+		if (produced !== undefined && produced !== reached)
 			throw new BackupError(
 				'DUMP_FAILED',
-				`zstd wrote ${produced} bytes but ${written.value.bytes} reached ${options.artifactPath}`,
+				`zstd wrote ${produced} bytes but ${reached} reached ${options.artifactPath}`,
 				'The archive is incomplete and was not kept. Run the backup again; if it repeats, report it.',
 			);
 		return written.value;
