@@ -101,7 +101,8 @@ async function downloadToLocal(
 	options: TransferOptions,
 ): Promise<GetResult> {
 	const started = Date.now();
-	await fsp.mkdir(path.dirname(localFile), { recursive: true });
+	// What we download holds the company's data: folders we create 0700, files 0600 (issue 12).
+	await fsp.mkdir(path.dirname(localFile), { recursive: true, mode: 0o700 });
 	const temp = path.join(
 		path.dirname(localFile),
 		`.${path.basename(localFile)}.${randomBytes(4).toString('hex')}.download`,
@@ -113,7 +114,7 @@ async function downloadToLocal(
 			source,
 			guard(),
 			meter,
-			createWriteStream(temp, { flags: 'wx', mode: 0o640, highWaterMark: 1 << 20 }),
+			createWriteStream(temp, { flags: 'wx', mode: 0o600, highWaterMark: 1 << 20 }),
 			{ signal: options.signal },
 		);
 		await fsyncFile(temp);

@@ -272,15 +272,14 @@ export async function downloadSet(destination: Destination, options: DownloadSet
 	const folder = join(staging, environment, backupId);
 	const manifestPath = join(folder, MANIFEST_FILE);
 	const marker = join(folder, IN_PROGRESS_MARKER);
-	await mkdir(folder, { recursive: true, mode: 0o750 });
+	// The set holds the company's data: the folders made for it are private (files: 0600, see verified-get).
+	await mkdir(folder, { recursive: true, mode: 0o700 });
 	// Like a dump's: an interrupted download stays provably ours, so a Prune of staging may clean it.
 	if (!(await exists(manifestPath)))
 		await writeFile(
 			marker,
 			JSON.stringify({ backupId, download: destination.describe(), startedAt: new Date().toISOString() }),
-			{
-				mode: 0o640,
-			},
+			{ mode: 0o600 },
 		);
 
 	let downloadedBytes = 0;

@@ -29,10 +29,14 @@ export interface FetchedRemoteSet {
 	finish(keep: boolean): Promise<string | undefined>;
 }
 
-/** A private download folder inside `staging`, readable by the folder's group (SQL Server's account may need to read it). */
+/**
+ * A private download folder inside `staging` (0700, whatever the umask): it holds the company's
+ * data. SQL Server reads what is downloaded there as n8n's user (the same account, root in a
+ * container, or a share whose server-side permissions grant it; docs/sqlserver.md).
+ */
 export async function makeDownloadFolder(staging: string): Promise<string> {
 	const work = await mkdtemp(join(staging, '.restore-test-download-'));
-	await chmod(work, 0o750);
+	await chmod(work, 0o700);
 	return work;
 }
 
@@ -61,7 +65,7 @@ export function downloadFinisher(d: {
 		for (const backupId of d.backupIds) {
 			const from = join(d.work, d.environment, backupId);
 			const to = join(d.staging, d.environment, backupId);
-			await mkdir(dirname(to), { recursive: true, mode: 0o750 });
+			await mkdir(dirname(to), { recursive: true, mode: 0o700 });
 			let at = to;
 			try {
 				await rename(from, to);
