@@ -11,6 +11,7 @@ import {
 import { identitiesFor } from '../../backup-set/sealed-read';
 import { currentSetKeys } from '../../backup-set/set-keys';
 import { BackupError, systemErrorCode } from '../../errors';
+import { isSealingError } from '../../sealing';
 
 export type FilesManifest = ManifestOf<'protheus-files'>;
 
@@ -145,7 +146,10 @@ async function* newestFirst(
 			const folder = join(where, candidates[i].name);
 			try {
 				group.push({ folder, manifest: await readSet(folder) });
-			} catch {
+			} catch (error) {
+				// A sealed set the identity given does not open: said, naming the keys, rather than
+				// building on an older set or reporting that none exists.
+				if (isSealingError(error, 'NO_MATCHING_IDENTITY')) throw error;
 				// unfinished (no manifest yet) or unreadable: never built on
 			}
 		}

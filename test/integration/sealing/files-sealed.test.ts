@@ -190,6 +190,14 @@ describe('sealed chains', () => {
 		expect(setFolders(staging)).toEqual(before);
 	});
 
+	it('a sealed incremental with another identity is refused naming the fingerprints, not "no backup exists"', async () => {
+		const before = setFolders(staging);
+		const error = await failureOf(backup({ ...backupHost, identity: stranger.identity }, 'incremental'));
+		expect(error.message).toContain(owner.fingerprint);
+		expect(error.message).toContain(stranger.fingerprint);
+		expect(setFolders(staging)).toEqual(before);
+	});
+
 	it('an incremental in the clear on a sealed parent without the identity is refused too (its index is sealed)', async () => {
 		const before = setFolders(staging);
 		const error = await failureOf(backup(undefined, 'incremental'));
