@@ -4,7 +4,7 @@
  * manifest.json names no file of the tree; Verify with public keys checks the signature and the
  * ciphertext (a flipped byte names the artifact), with the identity it decrypts and walks the
  * archive; Restore Test and Restore decrypt on the fly into the tar reader and leave no plaintext
- * copy behind (success, failure, cancel). Chains: a sealed incremental needs the identity to read
+ * copy behind (success, failure, cancel; also a chain fetched from a destination). Chains: a sealed incremental needs the identity to read
  * its parent's sealed index, and is refused on a parent made in the clear.
  */
 import { spawnSync } from 'node:child_process';
@@ -18,7 +18,8 @@ import { parseSetKeys, withSetKeys, type SetKeysText } from '../../../core/backu
 import type { Manifest } from '../../../core/backup-set/manifest';
 import { isBackupError, type BackupError } from '../../../core/errors';
 import { silentLogger, type Logger } from '../../../core/logger';
-import { restoreFilesSet, runFilesRestoreTest } from '../../../core/restore-test';
+import { LocalFolderDestination } from '../../../core/destinations';
+import { fetchRemoteSet, restoreFilesSet, runFilesRestoreTest } from '../../../core/restore-test';
 import { generateAgeIdentity } from '../../../core/sealing';
 import { verifyLocalSet } from '../../../core/verify';
 import { age, createProtheusTree, filesBackup, type ProtheusTree } from '../../../support/fixtures/protheus-tree';
@@ -267,6 +268,36 @@ describe('restoring a sealed files set decrypts on the fly and leaves no plainte
 		);
 		expect(refused.message).toContain(owner.fingerprint);
 		expect(await readdir(parent)).toEqual([]);
+	});
+
+	it('Restore Test from a destination: the sealed chain downloaded as ciphertext, restored, the download removed', async () => {
+		const destination = new LocalFolderDestination({ type: 'local', folder: staging });
+		const download = mkdtempSync(join(work, 'dl-'));
+		const report = await withKeys(restoreHost, async () => {
+			const fetched = await fetchRemoteSet(
+				destination,
+				{ engine: 'protheus-files' },
+				{ environment: 'p12', backupId: incremental.manifest.backupId, stagingFolder: download },
+			);
+			expect(fetched.chain).toEqual([full.manifest.backupId, incremental.manifest.backupId]);
+			// What came down is what is on the destination: ciphertext, the public manifest, its signature.
+			for (const file of filesUnder(download))
+				expect([file, /(\.age|manifest\.json|manifest\.json\.sig)$/.test(file)]).toEqual([file, true]);
+			const scratchFolder = join(work, 'scratch-remote');
+			await mkdir(scratchFolder);
+			const tested = await runFilesRestoreTest({
+				folder: fetched.folder,
+				scratchFolder,
+				keepOnFailure: false,
+				log: silentLogger,
+			});
+			expect(await readdir(scratchFolder)).toEqual([]);
+			await fetched.finish(false);
+			return tested;
+		});
+		expect(report.checks.filter((c) => !c.ok && !c.notRun)).toEqual([]);
+		expect(report.passed).toBe(true);
+		expect(await readdir(download)).toEqual([]);
 	});
 
 	it('Restore Files restores the tree into a new folder, content intact', async () => {
