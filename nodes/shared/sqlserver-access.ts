@@ -1,9 +1,10 @@
 import type { IDisplayOptions, IExecuteFunctions, INodeProperties } from 'n8n-workflow';
 import { readSet } from '../../core/backup-set/catalog';
-import { manifestOf, type Manifest } from '../../core/backup-set/manifest';
+import type { Manifest } from '../../core/backup-set/manifest';
 import { BackupError } from '../../core/errors';
 import { connectSqlServer } from '../../core/sources/sqlserver';
 import { checkSharedFolder, isInShared, serverPathFor, type SharedFolder } from '../../core/sources/sqlserver';
+import { trustedRecordedFolder } from '../../core/sources/sqlserver';
 import type { SqlServerAddress } from '../../core/sources/sqlserver';
 import type { SqlRunner } from '../../core/sources/sqlserver';
 import type { SqlServerVerifyAccess } from '../../core/sources/sqlserver';
@@ -29,7 +30,7 @@ export async function sqlServerVerifyAccess(
 /**
  * The shared folder as the node's "Backup Folder (SQL Server Path)" / "(Local Mount Path)"
  * parameters give it; an empty parameter means the folder TOTVS Dump recorded in the set. A set
- * downloaded from a destination records nothing here unless its manifest is signed by a trusted
+ * (from a destination or a folder) records nothing here unless its manifest is signed by a trusted
  * key (its paths are then empty): the parameters must give the folder, or the item fails saying so.
  */
 export function sharedFolderOf(ctx: IExecuteFunctions, itemIndex: number, recorded: SharedFolder): SharedFolder {
@@ -43,8 +44,8 @@ export function sharedFolderOf(ctx: IExecuteFunctions, itemIndex: number, record
 	if (missing.length && !recorded.serverFolder.trim() && !recorded.localFolder.trim())
 		throw new BackupError(
 			'INVALID_INPUT',
-			`Fill in ${missing.join(' and ')}: the set comes from a destination and its manifest is not signed by a trusted key, so the SQL Server folder it records is not used`,
-			'A downloaded manifest chooses no folder or server unless its signature verifies: give the shared backup folder as SQL Server sees it and as n8n sees it in those parameters (or sign sets with "Use Backup Keys" and trust the signing key).',
+			`Fill in ${missing.join(' and ')}: the set's manifest is not signed by a trusted key, so the SQL Server folder it records is not used`,
+			'A manifest (on a destination, in a download or any folder) chooses no folder or server unless its signature verifies: give the shared backup folder as SQL Server sees it and as n8n sees it in those parameters (or sign sets with "Use Backup Keys" and trust the signing key).',
 		);
 	return checkSharedFolder({ serverFolder, localFolder });
 }
@@ -76,12 +77,15 @@ export async function sqlServerRestoreServer(
 	};
 }
 
-/** The shared folder a SQL Server set was made in; undefined for other engines or an unreadable manifest (verifyLocalSet reads it again and reports why). */
+/**
+ * The shared folder a SQL Server set was made in, as its manifest records it only when a trusted
+ * key signed it (else both paths empty: the parameters must give it); undefined for other
+ * engines or an unreadable manifest (verifyLocalSet reads it again and reports why).
+ */
 async function recordedSharedFolder(setFolder: string): Promise<SharedFolder | undefined> {
 	const manifest = await readSet(setFolder).catch(() => undefined);
 	if (manifest?.engine !== 'sqlserver') return undefined;
-	const { serverFolder, localFolder } = manifestOf(manifest, 'sqlserver').source;
-	return { serverFolder, localFolder };
+	return trustedRecordedFolder(setFolder);
 }
 
 /** "<file as n8n sees it> (SQL Server read <its path>)": names the backup file a failed VERIFYONLY was about. */
@@ -105,7 +109,7 @@ export function sharedFolderProperties(displayOptions: IDisplayOptions): INodePr
 			default: '',
 			placeholder: SQLSERVER_FOLDER_PLACEHOLDER,
 			description:
-				'The shared backup folder as SQL Server sees it. Leave empty to use the one TOTVS Dump recorded in the set (a set from a destination: only when its manifest is signed by a trusted key).',
+				'The shared backup folder as SQL Server sees it. Leave empty to use the one TOTVS Dump recorded in the set: only when its manifest is signed by a trusted key (Use Backup Keys).',
 		},
 		{
 			displayName: 'Backup Folder (Local Mount Path)',
@@ -115,7 +119,7 @@ export function sharedFolderProperties(displayOptions: IDisplayOptions): INodePr
 			default: '',
 			placeholder: SQLSERVER_MOUNT_PLACEHOLDER,
 			description:
-				'The same folder as mounted on the n8n host; the set must lie inside it. Leave empty to use the one TOTVS Dump recorded in the set (a set from a destination: only when its manifest is signed by a trusted key).',
+				'The same folder as mounted on the n8n host; the set must lie inside it. Leave empty to use the one TOTVS Dump recorded in the set: only when its manifest is signed by a trusted key (Use Backup Keys).',
 		},
 	];
 }

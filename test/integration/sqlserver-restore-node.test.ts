@@ -130,7 +130,14 @@ function dumpThen(
 		nodes.push({
 			name: real ? 'TOTVS Restore' : 'TOTVS Restore Test',
 			type: real ? RESTORE_TYPE : RESTORE_TEST_TYPE,
-			parameters: { restoreServer: 'sqlserver', ...restoreParameters } as never,
+			// The folder Dump recorded is used only from a manifest signed by a trusted key (issue 12):
+			// unsigned sets need the Backup Folder parameters.
+			parameters: {
+				restoreServer: 'sqlserver',
+				sqlServerFolder: SERVER_FOLDER,
+				sqlServerLocalFolder: share,
+				...restoreParameters,
+			} as never,
 			credentials: {
 				totvsSqlServer: { id: restoreServer, name: credentials[restoreServer].name },
 				totvsPostgres: { id: 'pgRestore', name: 'Restore PostgreSQL' },

@@ -62,7 +62,11 @@ function dumpThenVerify(verifyParameters: IDataObject, continueOnFail = false) {
 				{
 					name: 'TOTVS Verify',
 					type: VERIFY_TYPE,
-					parameters: verifyParameters as never,
+					// The folder Dump recorded is used only from a manifest signed by a trusted key (issue 12):
+					// unsigned sets need the Backup Folder parameters.
+					parameters: (verifyParameters.checkWithSqlServer
+						? { sqlServerFolder: SERVER_FOLDER, sqlServerLocalFolder: share, ...verifyParameters }
+						: verifyParameters) as never,
 					credentials: verifyParameters.checkWithSqlServer
 						? { totvsSqlServer: { id: 'mssql', name: 'Protheus SQL Server' } }
 						: undefined,

@@ -2,22 +2,16 @@ import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { checkEnvironmentName } from '../../backup-set/ids';
-import {
-	isSealedWithoutKeys,
-	MANIFEST_FILE,
-	MANIFEST_SIGNATURE_FILE,
-	manifestOf,
-	parseManifest,
-} from '../../backup-set/manifest';
+import { isSealedWithoutKeys, MANIFEST_FILE, MANIFEST_SIGNATURE_FILE, manifestOf } from '../../backup-set/manifest';
 import { identitiesFor, unsealManifest } from '../../backup-set/sealed-read';
 import { currentSetKeys, verifyingKeys } from '../../backup-set/set-keys';
 import type { Destination } from '../../destinations';
 import { BackupError } from '../../errors';
 import { prepareStagingFolder } from '../../location/staging-folder';
 import type { Logger } from '../../logger';
-import { verifyManifestSignature } from '../../sealing';
 import { chainMemberOf } from '../../sources/sqlserver/chain-members';
 import { planRestoreChain } from '../../sources/sqlserver/lsn-chain';
+import { NO_TRUSTED_FOLDER, trustedFolderOf } from '../../sources/sqlserver/restore/recorded-folder';
 import { isInShared, type SharedFolder } from '../../sources/sqlserver/shared-folder';
 import { listRemoteSets, MAX_MANIFEST_BYTES, remoteSetFolder, type RemoteSetEntry } from '../../upload/remote-catalog';
 import { downloadChain, downloadFinisher, makeDownloadFolder, type FetchedRemoteSet } from './download-folder';
@@ -89,9 +83,7 @@ export async function fetchRemoteSqlServerChain(
 	}
 
 	// A manifest on a destination chooses no path and no server unless a trusted key signed it.
-	const shared = options.sharedFolder(
-		(await trustedRecordedFolder(destination, environment, m.backupId)) ?? NO_TRUSTED_FOLDER,
-	);
+	const shared = options.sharedFolder(await trustedRemoteFolder(destination, environment, m.backupId));
 	const staging = options.stagingFolder?.trim() ? resolve(options.stagingFolder.trim()) : shared.localFolder;
 	if (!isInShared(staging, shared))
 		throw new BackupError(
@@ -172,33 +164,24 @@ async function withInventories(
 	}
 }
 
-/** What a downloaded set records as its shared folder when its manifest is not signed by a trusted key: nothing. */
-export const NO_TRUSTED_FOLDER: SharedFolder = Object.freeze({ serverFolder: '', localFolder: '' });
-
 /**
  * The shared folder recorded in the manifest of set `backupId` on the destination, read from the
  * very bytes whose signature verified against a trusted key of the execution (Use Backup Keys);
- * undefined without trusted keys or without a signature (an unsigned set, accepted only with the
- * opt-in). A signature that does not verify is an error.
+ * NO_TRUSTED_FOLDER without trusted keys or without a signature (an unsigned set, accepted only
+ * with the opt-in). A signature that does not verify is an error.
  */
-async function trustedRecordedFolder(
-	destination: Destination,
-	environment: string,
-	backupId: string,
-): Promise<SharedFolder | undefined> {
-	const trusted = verifyingKeys(currentSetKeys());
-	if (!trusted.length) return undefined;
+async function trustedRemoteFolder(destination: Destination, environment: string, backupId: string) {
+	if (!verifyingKeys(currentSetKeys()).length) return NO_TRUSTED_FOLDER;
 	const folder = remoteSetFolder(environment, backupId);
 	const bytes = await destination.readSmallFile(`${folder}/${MANIFEST_FILE}`, MAX_MANIFEST_BYTES);
+	if (!bytes) return NO_TRUSTED_FOLDER;
 	const signature = await destination.readSmallFile(`${folder}/${MANIFEST_SIGNATURE_FILE}`, MAX_MANIFEST_BYTES);
-	if (!bytes || !signature) return undefined;
-	const name = `Backup set ${backupId} on ${destination.describe()}`;
-	verifyManifestSignature(bytes, signature, trusted, { name });
-	const { serverFolder, localFolder } = manifestOf(
-		parseManifest(bytes.toString('utf8'), `${destination.describe()}/${folder}/${MANIFEST_FILE}`),
-		'sqlserver',
-	).source;
-	return { serverFolder, localFolder };
+	return trustedFolderOf(
+		`Backup set ${backupId} on ${destination.describe()}`,
+		`${destination.describe()}/${folder}/${MANIFEST_FILE}`,
+		bytes,
+		signature,
+	);
 }
 
 function chooseSet(
@@ -234,3 +217,6 @@ function chooseSet(
 		);
 	return entry;
 }
+
+/** Kept here too: callers of the remote fetch import it from this module. */
+export { NO_TRUSTED_FOLDER };

@@ -88,7 +88,7 @@ describe('a downloaded SQL Server set chooses no folder unless its manifest is s
 		await expect(run).rejects.toMatchObject({
 			code: 'INVALID_INPUT',
 			message: expect.stringMatching(
-				/^Fill in "Backup Folder \(SQL Server Path\)" and "Backup Folder \(Local Mount Path\)": the set comes from a destination and its manifest is not signed by a trusted key/,
+				/^Fill in "Backup Folder \(SQL Server Path\)" and "Backup Folder \(Local Mount Path\)": the set's manifest is not signed by a trusted key/,
 			),
 		});
 		expect(await readdir(bed.share)).toEqual(before);

@@ -20,6 +20,7 @@ import {
 } from './target';
 import { runSqlServerRestoreTest } from './chain-restore';
 import { planSqlServerRestore } from './plan';
+import { trustedRecordedFolder } from './recorded-folder';
 import type { SqlRunner } from '../runner';
 import { readServerFacts } from '../server-facts';
 import type { SharedFolder } from '../shared-folder';
@@ -169,8 +170,8 @@ async function restoreAndCheck(
 	runner: SqlRunner,
 	into: { database?: string; keepWhenPassed?: boolean } = {},
 ): Promise<RestoreReport> {
-	const { serverFolder, localFolder } = manifestOf(manifest, 'sqlserver').source;
-	const shared = request.sharedFolder({ serverFolder, localFolder });
+	// The folder the manifest records only when a trusted key signed it (recorded-folder.ts).
+	const shared = request.sharedFolder(await trustedRecordedFolder(request.folder));
 	const chain = await planSqlServerRestore(request.folder, manifest);
 	const result = await runSqlServerRestoreTest({
 		chain,
