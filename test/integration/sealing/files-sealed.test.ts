@@ -4,8 +4,9 @@
  * manifest.json names no file of the tree; Verify with public keys checks the signature and the
  * ciphertext (a flipped byte names the artifact), with the identity it decrypts and walks the
  * archive; Restore Test and Restore decrypt on the fly into the tar reader and leave no plaintext
- * copy behind (success, failure, cancel; also a chain fetched from a destination). Chains: a sealed incremental needs the identity to read
- * its parent's sealed index, and is refused on a parent made in the clear.
+ * copy behind (success, failure, cancel; also a chain fetched from a destination). Chains: a
+ * sealed incremental needs the identity to read its parent's sealed index (another identity is
+ * named as such), and is refused on a parent made in the clear.
  */
 import { spawnSync } from 'node:child_process';
 import { generateKeyPairSync } from 'node:crypto';
