@@ -11,7 +11,6 @@ import { generateKeyPairSync } from 'node:crypto';
 import { mkdir, mkdtemp, readdir, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import type { IDataObject } from 'n8n-workflow';
 import { TotvsBackupKeys } from '../../../credentials/TotvsBackupKeys.credentials';
 import { TotvsSqlServer } from '../../../credentials/TotvsSqlServer.credentials';
 import { generateAgeIdentity } from '../../../core/sealing';
@@ -59,7 +58,7 @@ const sqlServerCredential = {
 };
 
 /** Dump (sealed, with the backup host's keys) -> the restore node with `restoreKeys`. */
-function dumpThenRestore(restore: 'test' | 'database', restoreKeys: IDataObject) {
+function dumpThenRestore(restore: 'test' | 'database', restoreKeys: Record<string, string>) {
 	const restoreName = restore === 'test' ? 'TOTVS Restore Test' : 'TOTVS Restore';
 	return runWorkflow(
 		{
