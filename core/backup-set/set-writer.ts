@@ -4,6 +4,7 @@ import { dirname, join } from 'node:path';
 import { PassThrough, pipeline, Readable } from 'node:stream';
 import { BackupError, systemErrorCode } from '../errors';
 import { stagingError } from '../location/staging-folder';
+import { currentArtifactWatcher, GrowingFile, type ArtifactWatcher } from '../pipeline/growing-file';
 import { HashingCounter, hashFile, writeHashed, type ProgressListener } from '../pipeline/hashing';
 import { AgeEncryptStream, signManifest, type AgeRecipient, type SigningKey } from '../sealing';
 import { makeBackupId } from './ids';
@@ -64,6 +65,8 @@ export class BackupSetWriter {
 		readonly backupId: string,
 		readonly folder: string,
 		private readonly keys: WriterKeys,
+		/** Told about each artifact file as it is written (an upload that follows the dump), if any. */
+		private readonly watcher: ArtifactWatcher | undefined = currentArtifactWatcher(),
 	) {}
 
 	/** Artifacts are sealed (age): a source must stream them through writeArtifact, never write files itself. */
@@ -146,12 +149,39 @@ export class BackupSetWriter {
 		const target = this.pathOf(relativePath);
 		try {
 			await mkdir(dirname(target), { recursive: true, mode: FOLDER_MODE });
-			const written = await writeHashed(source, target, { onProgress });
-			await chmod(target, FILE_MODE);
-			return written;
+			const growing = this.announce(relativePath, target);
+			try {
+				const written = await writeHashed(source, target, {
+					onProgress,
+					onWritten: growing && ((n) => growing.grew(n)),
+				});
+				await chmod(target, FILE_MODE);
+				growing?.finish(written.bytes);
+				return written;
+			} catch (error) {
+				growing?.fail(error);
+				throw error;
+			}
 		} catch (error) {
 			source.destroy();
 			throw this.translate(error);
+		}
+	}
+
+	/** Tells the watcher (if any) that this file is being written; a watcher's failure never fails the set. */
+	private announce(relativePath: string, file: string): GrowingFile | undefined {
+		if (!this.watcher) return undefined;
+		const growing = new GrowingFile(file);
+		try {
+			this.watcher.artifactStarted({
+				environment: this.environment,
+				backupId: this.backupId,
+				path: relativePath,
+				growing,
+			});
+			return growing;
+		} catch {
+			return undefined;
 		}
 	}
 

@@ -54,9 +54,14 @@ export class HashingCounter extends Transform {
 export async function writeHashed(
 	source: Readable,
 	filePath: string,
-	options: { onProgress?: ProgressListener; progressIntervalMs?: number } = {},
+	options: {
+		onProgress?: ProgressListener;
+		progressIntervalMs?: number;
+		/** After each completed write, with the bytes on the file so far (another reader can see them). */
+		onWritten?: (bytes: number) => void;
+	} = {},
 ): Promise<HashedBytes> {
-	const sink = new HashingFileWriter(filePath, options.onProgress, options.progressIntervalMs);
+	const sink = new HashingFileWriter(filePath, options.onProgress, options.progressIntervalMs, options.onWritten);
 	await pipeline(source, sink);
 	return { bytes: sink.bytes, sha256: sink.digest() };
 }
@@ -82,9 +87,13 @@ export class HashingFileWriter extends Writable {
 		private readonly filePath: string,
 		private readonly onProgress?: ProgressListener,
 		private readonly intervalMs = 10_000,
+		private readonly onWritten?: (bytes: number) => void,
 	) {
 		super({ highWaterMark: 1 << 20 });
 	}
+
+	/** Bytes whose write has completed (the hash may be ahead: it is updated while the write runs). */
+	private onFile = 0;
 
 	override _construct(callback: (error?: Error | null) => void) {
 		fs.open(this.filePath, 'wx', 0o640, (error, fd) => {
@@ -113,7 +122,9 @@ export class HashingFileWriter extends Writable {
 				if (error) return callback(error);
 				if (written < left) return write(skip(rest, written), left - written); // a short write: go on from where it stopped
 				this.unsynced += total;
+				this.onFile += total;
 				if (this.unsynced >= SYNC_EVERY && !this.syncing) this.startSync();
+				this.onWritten?.(this.onFile);
 				callback();
 			});
 		write(buffers, total);

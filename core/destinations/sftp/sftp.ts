@@ -7,6 +7,7 @@
  */
 import { randomBytes } from 'node:crypto';
 import { BackupError } from '../../errors';
+import type { GrowingFile } from '../../pipeline/growing-file';
 import { sweepStaleSecretFolders } from '../../secret-folders';
 import {
 	baseName,
@@ -23,7 +24,7 @@ import type { SftpContext } from './context';
 import { FAILURE, fileError, NO_SUCH_FILE, statusCode } from './errors';
 import { parseHostKeyPin } from './fingerprint';
 import { openSession, type SftpSession } from './session';
-import { beginSftpUpload, type SftpHooks } from './transport';
+import { beginSftpUpload, sendGrowingSsh2, type SftpHooks } from './transport';
 
 export class SftpDestination extends VerifiedDestination {
 	readonly kind = 'sftp' as const;
@@ -198,6 +199,20 @@ export class SftpDestination extends VerifiedDestination {
 			} finally {
 				await session.unlink(temp).catch(() => undefined);
 			}
+		});
+	}
+
+	/**
+	 * Sends a file that is still being written into the partial name of `remotePath` (ssh2),
+	 * following its writer until it ends; never gives it its final name. The later `put` of the
+	 * same path proves the whole remote copy by its SHA-256 before renaming it (or sends it
+	 * again): see core/pipeline/upload-while-writing.ts.
+	 */
+	async sendGrowing(remotePath: string, growing: GrowingFile, signal?: AbortSignal): Promise<void> {
+		const rel = normalizeRemotePath(remotePath);
+		await this.using(rel, 'upload', async (session) => {
+			await session.mkdirs(parentOf(rel));
+			await sendGrowingSsh2(this.context, session, rel, growing, signal);
 		});
 	}
 

@@ -7,6 +7,7 @@
 import { promises as fsp } from 'node:fs';
 import type { FileHandle } from 'node:fs/promises';
 import { BackupError } from '../../errors';
+import { GrowingFile } from '../../pipeline/growing-file';
 import { partialName, type TransferOptions } from '../destination';
 import type { PartialUpload, SentFile } from '../driver';
 import { sha256Of } from '../stream-guard';
@@ -195,15 +196,21 @@ async function uploadWithOpenssh(
  * digest covers what the remote file should be.
  */
 async function ssh2Upload(context: SftpContext, session: SftpSession, send: Send): Promise<LocalDigest> {
-	const { sftp } = session;
 	const hashing = hashFileInWorker(send.localFile);
 	hashing.catch(() => undefined); // awaited below; avoid an unhandled rejection meanwhile
+	await ssh2Write(context, session, send);
+	return hashed(hashing, send);
+}
+
+/** Writes the local file (or, with `growing`, as much of it as its writer has written) into the partial. */
+async function ssh2Write(context: SftpContext, session: SftpSession, send: Send, growing?: GrowingFile): Promise<void> {
+	const { sftp } = session;
 	const file = await fsp.open(send.localFile, 'r');
 	try {
 		const flags = send.offset > 0 ? 'r+' : 'w';
 		const remote = await session.call<Buffer>((cb) => sftp.open(send.partial, flags, { mode: PRIVATE_FILE }, cb));
 		try {
-			await pipelinedWrites(context, session, file, remote, send);
+			await pipelinedWrites(context, session, file, remote, send, growing);
 			await session.call((cb) => sftp.ext_openssh_fsync(remote, cb)).catch(() => undefined);
 		} finally {
 			if (!session.closed) await session.call((cb) => sftp.close(remote, cb)).catch(() => undefined);
@@ -211,12 +218,39 @@ async function ssh2Upload(context: SftpContext, session: SftpSession, send: Send
 	} finally {
 		await file.close();
 	}
-	return hashed(hashing, send);
+}
+
+/**
+ * Sends a file that is still being written into the partial name of `rel`, following its
+ * writer until it ends; never renames it. A later put of the same path finds the partial,
+ * proves the whole remote copy by its SHA-256 and only then gives it its final name
+ * (verified-put.ts), or sends it again. Rejects when the writer failed.
+ */
+export async function sendGrowingSsh2(
+	context: SftpContext,
+	session: SftpSession,
+	rel: string,
+	growing: GrowingFile,
+	signal?: AbortSignal,
+): Promise<void> {
+	// The file exists once its writer reported a first write or its end.
+	while (growing.written === 0 && !growing.ended) await growing.changed();
+	if (growing.failed !== undefined) throw growing.failed;
+	const partial = session.abs(partialName(rel));
+	await ssh2Write(
+		context,
+		session,
+		{ localFile: growing.file, localSize: growing.final ?? Infinity, partial, offset: 0, options: { signal } },
+		growing,
+	);
+	if (growing.failed !== undefined) throw growing.failed;
 }
 
 /**
  * Up to `concurrency` WRITE requests of 255 KiB in flight (memory: concurrency x chunk); a
- * watchdog ends a transfer on which no request completes for the timeout.
+ * watchdog ends a transfer on which no request completes for the timeout. With `growing`, the
+ * file is sent as its writer writes it (whole chunks while it grows), until it ends; time spent
+ * waiting for the writer is not a stall.
  */
 function pipelinedWrites(
 	context: SftpContext,
@@ -224,6 +258,7 @@ function pipelinedWrites(
 	file: FileHandle,
 	remote: Buffer,
 	{ localFile, localSize, partial, offset, options }: Send,
+	growing?: GrowingFile,
 ): Promise<void> {
 	const { sftp } = session;
 	const timeoutMs = context.timeoutMs;
@@ -235,9 +270,19 @@ function pipelinedWrites(
 		let inFlight = 0;
 		let reading = false;
 		let failed = false;
+		let waitingForWriter = false;
 		let lastProgress = Date.now();
+		/** Where the file ends; unknown (Infinity) while its writer goes on. */
+		const end = () => (growing ? (growing.final ?? Infinity) : localSize);
+		/** How far it can be read now: to its end, or whole chunks of what the writer wrote. */
+		const readable = () =>
+			!growing || growing.final !== undefined
+				? end()
+				: readPosition + Math.floor((growing.written - readPosition) / chunkSize) * chunkSize;
 		const watchdog = setInterval(
 			() => {
+				// Waiting for the writer (a dump between two tables) is not a stalled transfer.
+				if (waitingForWriter && inFlight === 0) lastProgress = Date.now();
 				if (Date.now() - lastProgress > timeoutMs) {
 					finish(
 						new BackupError(
@@ -256,7 +301,7 @@ function pipelinedWrites(
 		const finish = (error?: Error) => {
 			if (failed) return;
 			if (error) failed = true;
-			if (!error && (inFlight > 0 || readPosition < localSize)) return;
+			if (!error && (inFlight > 0 || readPosition < end())) return;
 			clearInterval(watchdog);
 			options.signal?.removeEventListener('abort', onAbort);
 			if (error) reject(error);
@@ -266,8 +311,9 @@ function pipelinedWrites(
 			if (reading) return;
 			reading = true;
 			try {
-				while (!failed && inFlight < concurrency && readPosition < localSize) {
-					const length = Math.min(chunkSize, localSize - readPosition);
+				if (growing?.failed !== undefined) throw growing.failed;
+				while (!failed && inFlight < concurrency && readPosition < readable()) {
+					const length = Math.min(chunkSize, readable() - readPosition);
 					const buffer = Buffer.allocUnsafe(length);
 					const { bytesRead } = await file.read(buffer, 0, length, readPosition);
 					if (bytesRead !== length) throw new Error(`${localFile} changed size while uploading`);
@@ -279,11 +325,18 @@ function pipelinedWrites(
 						inFlight--;
 						lastProgress = Date.now();
 						if (error) return finish(error);
-						if (readPosition >= localSize) finish();
+						if (readPosition >= end()) finish();
 						else void pump();
 					});
 				}
-				if (readPosition >= localSize) finish();
+				if (readPosition >= end()) finish();
+				else if (growing && !failed && readPosition >= readable() && !waitingForWriter) {
+					waitingForWriter = true;
+					void growing.changed().then(() => {
+						waitingForWriter = false;
+						void pump();
+					});
+				}
 			} catch (error) {
 				finish(error as Error);
 			} finally {
