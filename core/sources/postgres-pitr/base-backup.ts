@@ -1,4 +1,5 @@
 import { open, readdir, readFile, stat } from 'node:fs/promises';
+import { join } from 'node:path';
 import type { ArtifactRecord, PostgresInventory } from '../../backup-set/manifest';
 import type { BackupSetWriter } from '../../backup-set/set-writer';
 import { BackupError } from '../../errors';
@@ -26,6 +27,7 @@ import {
 	sourceFacts,
 } from './server';
 import { dropSlot, ensureSlot } from './slot';
+import { storeWritten } from './sealed';
 import { findPitrClient, libpqFailure, runTool } from './tools';
 
 export interface PitrBackupOptions {
@@ -71,6 +73,11 @@ export interface PitrRunRequest {
 	options: PitrBackupOptions;
 	log: Logger;
 	signal?: AbortSignal;
+	/**
+	 * Sealed runs: the private (0700) folder the PostgreSQL program writes into; each file is then
+	 * encrypted into the set and its plaintext removed (sealed.ts). Absent: it writes into the set.
+	 */
+	workFolder?: string;
 }
 
 export interface BaseBackupOutcome {
@@ -126,18 +133,21 @@ export async function takeBaseBackup(request: PitrRunRequest): Promise<BaseBacku
 		await runBasebackup(request, pgBasebackup, slotName);
 		const stoppedAt = await serverClock(client);
 
-		const files = await readdir(set.absolutePath(BASE_FOLDER));
+		const written = (relative: string) =>
+			request.workFolder ? join(request.workFolder, ...relative.split('/')) : set.absolutePath(relative);
+		const files = await readdir(written(BASE_FOLDER));
 		const find = (stem: string) => files.find((f) => f === stem || f.startsWith(`${stem}.`));
 		const baseFile = find('base.tar');
 		const walFile = find('pg_wal.tar');
 		if (!baseFile || !walFile || !files.includes('backup_manifest'))
 			throw new BackupError(
 				'DUMP_FAILED',
-				`pg_basebackup finished but left ${files.join(', ') || 'nothing'} in ${set.absolutePath(BASE_FOLDER)} (base.tar, pg_wal.tar and backup_manifest expected)`,
+				`pg_basebackup finished but left ${files.join(', ') || 'nothing'} in ${written(BASE_FOLDER)} (base.tar, pg_wal.tar and backup_manifest expected)`,
 				'Run pg_basebackup by hand with the same options to see what went wrong.',
 			);
 		const manifestPath = `${BASE_FOLDER}/backup_manifest`;
-		const ranges = await walRanges(set.absolutePath(manifestPath));
+		const ranges = await walRanges(written(manifestPath));
+		const restoredBytes = await dataBytes(written(manifestPath));
 		if (ranges.length !== 1)
 			throw new BackupError(
 				'DUMP_FAILED',
@@ -155,12 +165,19 @@ export async function takeBaseBackup(request: PitrRunRequest): Promise<BaseBacku
 				);
 			spaces.push({ oid: Number(t.oid), name: t.name, location: t.location, archive: `${BASE_FOLDER}/${archive}` });
 		}
-		// Hash what pg_basebackup wrote and closed: the manifest first, then the archives.
+		// Hash what pg_basebackup wrote and closed (a sealed run: encrypt it into the set): the
+		// manifest first, then the archives. Each record's path is the stored one (`.age` when sealed).
+		const store = (relative: string, kind: string) => storeWritten(set, request.workFolder, relative, kind);
 		const artifacts: ArtifactRecord[] = [];
-		artifacts.push(await set.addWrittenFile(manifestPath, ARTIFACT_KIND.backupManifest));
-		artifacts.push(await set.addWrittenFile(`${BASE_FOLDER}/${baseFile}`, ARTIFACT_KIND.baseTar));
-		artifacts.push(await set.addWrittenFile(`${BASE_FOLDER}/${walFile}`, ARTIFACT_KIND.walTar));
-		for (const t of spaces) artifacts.push(await set.addWrittenFile(t.archive, ARTIFACT_KIND.tablespaceTar));
+		const manifestRecord = await store(manifestPath, ARTIFACT_KIND.backupManifest);
+		const baseRecord = await store(`${BASE_FOLDER}/${baseFile}`, ARTIFACT_KIND.baseTar);
+		const walRecord = await store(`${BASE_FOLDER}/${walFile}`, ARTIFACT_KIND.walTar);
+		artifacts.push(manifestRecord, baseRecord, walRecord);
+		for (const t of spaces) {
+			const record = await store(t.archive, ARTIFACT_KIND.tablespaceTar);
+			artifacts.push(record);
+			t.archive = record.path;
+		}
 
 		const slot = await readSlot(client, slotName, options.slotWarnBytes);
 		if (slot.warning) {
@@ -176,12 +193,12 @@ export async function takeBaseBackup(request: PitrRunRequest): Promise<BaseBacku
 			startedAt,
 			stoppedAt,
 			label: set.backupId,
-			backupManifest: manifestPath,
-			baseArchive: `${BASE_FOLDER}/${baseFile}`,
-			walArchive: `${BASE_FOLDER}/${walFile}`,
+			backupManifest: manifestRecord.path,
+			baseArchive: baseRecord.path,
+			walArchive: walRecord.path,
 			tablespaces: spaces,
 			compression: { method: options.compression, level: options.compressionLevel, where: options.compressOn },
-			dataBytes: await dataBytes(set.absolutePath(manifestPath)),
+			dataBytes: restoredBytes,
 		};
 		log.info(
 			`Base backup done: WAL ${pitr.startLsn} to ${pitr.stopLsn} on timeline ${pitr.timeline}; slot ${slotName} keeps ${slot.retainedBytes} bytes`,
@@ -208,7 +225,7 @@ export async function takeBaseBackup(request: PitrRunRequest): Promise<BaseBacku
 
 async function runBasebackup(request: PitrRunRequest, pgBasebackup: ClientToolInfo, slotName: string): Promise<void> {
 	const { options, log, set, connection } = request;
-	const target = set.absolutePath(BASE_FOLDER);
+	const target = request.workFolder ? join(request.workFolder, BASE_FOLDER) : set.absolutePath(BASE_FOLDER);
 	const args = [
 		`--pgdata=${target}`,
 		'--format=tar',

@@ -22,21 +22,24 @@ export interface Owner {
  * The decompressed bytes of a file, by its extension (.gz in-process; .zst and .lz4 through
  * their commands). `done` settles when decompression ended; it is marked handled at once, so a
  * failure while the caller still reads is not an unhandled rejection (the caller awaits it).
+ * `raw`: the file's bytes from elsewhere (a sealed set's, decrypted on the fly; the name then
+ * ends in ".age", which is not a compression).
  */
-export function decompressedStream(file: string): { stream: Readable; done: Promise<void> } {
-	const opened = openDecompressed(file);
+export function decompressedStream(file: string, raw?: Readable): { stream: Readable; done: Promise<void> } {
+	const opened = openDecompressed(file, raw ?? createReadStream(file, { highWaterMark: 1 << 20 }));
 	opened.done.catch(() => undefined);
 	return opened;
 }
 
-function openDecompressed(file: string): { stream: Readable; done: Promise<void> } {
-	const raw = createReadStream(file, { highWaterMark: 1 << 20 });
+function openDecompressed(file: string, raw: Readable): { stream: Readable; done: Promise<void> } {
 	// pg_receivewal's unfinished segment is "<name>.gz.partial": the format is before ".partial".
-	const name = file.replace(/\.partial$/, '');
+	const name = file.replace(/\.age$/, '').replace(/\.partial$/, '');
 	if (name.endsWith('.gz')) {
 		const gunzip = createGunzip();
 		const out = new PassThrough({ highWaterMark: 1 << 20 });
 		const done = pipeline(raw, gunzip, out).catch((error: Error) => {
+			// A sealed file that cannot be opened (wrong identity, altered ciphertext) says so itself.
+			if (error instanceof BackupError) throw error;
 			throw new BackupError(
 				'VERIFY_FAILED',
 				`${file} cannot be decompressed: ${error.message}`,
@@ -52,6 +55,12 @@ function openDecompressed(file: string): { stream: Readable; done: Promise<void>
 	child.stderr.on('data', (c: Buffer) => stderr.push(c));
 	raw.pipe(child.stdin);
 	child.stdin.on('error', () => undefined); // the exit status below says why
+	let rawError: Error | undefined;
+	raw.on('error', (error) => {
+		// A sealed file that cannot be opened: that is the reason, not the decompressor's exit.
+		rawError = error;
+		child.stdin.destroy();
+	});
 	const done = new Promise<void>((resolve, reject) => {
 		child.on('error', (error) =>
 			reject(
@@ -63,15 +72,17 @@ function openDecompressed(file: string): { stream: Readable; done: Promise<void>
 			),
 		);
 		child.on('close', (code) =>
-			code === 0
-				? resolve()
-				: reject(
-						new BackupError(
-							'VERIFY_FAILED',
-							`${command} could not decompress ${file}: ${stderr.text()}`,
-							'The file is damaged: use another copy of the set.',
+			rawError
+				? reject(rawError)
+				: code === 0
+					? resolve()
+					: reject(
+							new BackupError(
+								'VERIFY_FAILED',
+								`${command} could not decompress ${file}: ${stderr.text()}`,
+								'The file is damaged: use another copy of the set.',
+							),
 						),
-					),
 		);
 	});
 	return { stream: child.stdout, done };
@@ -106,9 +117,10 @@ export async function extractTar(
 	target: string,
 	owner?: Owner,
 	signal?: AbortSignal,
+	raw?: Readable,
 ): Promise<ExtractResult> {
 	const result: ExtractResult = { files: 0, bytes: 0, symlinks: [] };
-	const source = decompressedStream(archive);
+	const source = decompressedStream(archive, raw);
 	const extract = tar.extract();
 	// tar-stream announces an entry only to listeners present at that moment, and its iterator
 	// attaches its listener when created: created here, before any byte flows in and before any

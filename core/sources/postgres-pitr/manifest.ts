@@ -47,6 +47,8 @@ export interface PitrSetRecord {
 	artifacts: ArtifactRecord[];
 	/** Base sets: the ERP database at backup time (estimates allowed). */
 	inventory?: PostgresInventory;
+	/** Sealed sets (age): the fingerprints of the keys it was sealed for; its artifacts are `<path>.age`. */
+	sealedFor?: string[];
 }
 
 /** The replication slot's state, reported every run. */

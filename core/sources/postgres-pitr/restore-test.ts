@@ -22,6 +22,7 @@ import { closeClient, stallGuard } from './bounded';
 import { decompressedStream, EXTRACT_STALL_MS, extractTar, type Owner } from './extract';
 import { compareLsn } from './lsn';
 import type { PitrBaseSection, PitrSetRecord } from './manifest';
+import { openPitrFile, requireIdentities } from './sealed';
 import {
 	confString,
 	isRoot,
@@ -116,6 +117,7 @@ export async function restoreTestToPointInTime(request: PitrRestoreTestRequest):
 	const started = Date.now();
 	const { log } = request;
 	await requireChain(request.chain, { hashes: request.verifyHashes ?? true });
+	requireIdentities(request.chain);
 	log.debug('Restore test: chain checked');
 	const base = request.chain[0];
 	const basePitr = base.pitr as PitrBaseSection;
@@ -325,15 +327,17 @@ export async function restoreBase(
 	owner: Owner | undefined,
 	signal: AbortSignal | undefined,
 ): Promise<void> {
+	// A sealed set's archives are decrypted on the fly into the extractor (openPitrFile).
 	const file = (relative: string) => join(set.folder, ...relative.split('/'));
-	await extractTar(file(pitr.baseArchive), dataDir, owner, signal);
-	await extractTar(file(pitr.walArchive), join(dataDir, 'pg_wal'), owner, signal);
+	const raw = (relative: string) => openPitrFile(set, relative);
+	await extractTar(file(pitr.baseArchive), dataDir, owner, signal, raw(pitr.baseArchive));
+	await extractTar(file(pitr.walArchive), join(dataDir, 'pg_wal'), owner, signal, raw(pitr.walArchive));
 	if (!pitr.tablespaces.length) return;
 	// Recovery makes pg_tblspc's links from tablespace_map: point them into the scratch folder.
 	const lines: string[] = [];
 	for (const t of pitr.tablespaces) {
 		const folder = join(scratch, 'tablespaces', String(t.oid));
-		await extractTar(file(t.archive), folder, owner, signal);
+		await extractTar(file(t.archive), folder, owner, signal, raw(t.archive));
 		lines.push(`${t.oid} ${folder}`);
 	}
 	await writeOwned(join(dataDir, 'tablespace_map'), `${lines.join('\n')}\n`, owner);
@@ -356,7 +360,7 @@ export async function materializeWal(
 			);
 		const source = join(set.folder, ...segment.path.split('/'));
 		const target = join(archive, name);
-		const input = decompressedStream(source);
+		const input = decompressedStream(source, openPitrFile(set, segment.path));
 		const guard = stallGuard(
 			EXTRACT_STALL_MS,
 			`Decompressing WAL segment ${name} of ${set.backupId}`,

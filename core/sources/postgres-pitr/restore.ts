@@ -14,6 +14,7 @@ import { closeClient } from './bounded';
 import { bestSegments, requireChain } from './chain';
 import type { Owner } from './extract';
 import type { PitrBaseSection, PitrSetRecord } from './manifest';
+import { requireIdentities } from './sealed';
 import {
 	materializeWal,
 	recoverToTarget,
@@ -97,6 +98,7 @@ export async function restoreToPointInTime(request: PitrRestoreRequest): Promise
 	const { log } = request;
 	const dataFolder = resolve(request.dataFolder);
 	await requireChain(request.chain, { hashes: true });
+	requireIdentities(request.chain);
 	const base = request.chain[0];
 	const basePitr = base.pitr as PitrBaseSection;
 	const sets = setsFor(request.chain, request.target);

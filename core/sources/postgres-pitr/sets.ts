@@ -18,11 +18,21 @@ import type { PostgresConnection } from '../postgres';
 import { takeBaseBackup, type PitrBackupOptions } from './base-backup';
 import { chainEndTime, checkChain, type ChainReport } from './chain';
 import { verifyBaseBackup } from './verify';
-import { check, type CheckResult } from '../../checks/check';
+import { check, notRun, type CheckResult } from '../../checks/check';
 import type { PitrTarget } from './restore-test';
 import { PITR_ENGINE, type PitrSetRecord, type PitrWalInventory, type SlotReport } from './manifest';
 import { releaseWal } from './slot';
+import {
+	isSealedSet,
+	makeWorkFolder,
+	openPitrFile,
+	removeWorkFolder,
+	requireSameSealing,
+	sealedWithoutKeys,
+} from './sealed';
 import { collectWal } from './wal-collect';
+import { Writable } from 'node:stream';
+import { pipeline } from 'node:stream/promises';
 
 export type PitrManifest = ManifestOf<'postgres-pitr'>;
 
@@ -43,6 +53,7 @@ export function pitrRecordOf(manifest: Manifest, folder: string): PitrSetRecord 
 		pitr: m.pitr,
 		artifacts: m.artifacts,
 		inventory: m.inventory?.engine === 'postgres' ? m.inventory : undefined,
+		...(m.encryption.method === 'age' ? { sealedFor: m.encryption.recipients.map((r) => r.fingerprint) } : {}),
 	};
 }
 
@@ -136,17 +147,31 @@ function manifestOfRun(
 	};
 }
 
+/**
+ * Runs `make` in a new set and commits it. Sealed (the execution's keys have recipients, see
+ * set-keys.ts): the PostgreSQL program writes into a private working folder, each file is
+ * encrypted into the set and its plaintext removed, and the working folder goes before the
+ * manifest is written, also on failure or cancel (sealed.ts).
+ */
 async function inSet<T extends PitrRunResult>(
 	input: PitrRunInput,
 	type: 'full' | 'incremental',
-	make: (set: BackupSetWriter, startedAt: Date) => Promise<Omit<T, 'folder' | 'manifestPath'>>,
+	make: (set: BackupSetWriter, startedAt: Date, workFolder?: string) => Promise<Omit<T, 'folder' | 'manifestPath'>>,
+	before?: (sealed: boolean) => void,
 ): Promise<T> {
 	const environment = checkEnvironmentName(input.environment);
 	const root = await prepareStagingFolder(input.stagingFolder);
 	const startedAt = new Date();
-	const set = await BackupSetWriter.create(root, environment, type, 'database', startedAt, {});
+	const set = await BackupSetWriter.create(root, environment, type, 'database', startedAt);
 	try {
-		const made = await make(set, startedAt);
+		before?.(set.sealed);
+		const workFolder = set.sealed ? await makeWorkFolder(set) : undefined;
+		let made: Omit<T, 'folder' | 'manifestPath'>;
+		try {
+			made = await make(set, startedAt, workFolder);
+		} finally {
+			if (workFolder) await removeWorkFolder(workFolder);
+		}
 		const manifestPath = await set.commit(made.manifest as unknown as Manifest);
 		return { ...made, folder: set.folder, manifestPath } as T;
 	} catch (error) {
@@ -160,8 +185,8 @@ async function inSet<T extends PitrRunResult>(
  * manifest, then the slot released up to the base's end.
  */
 export function makePitrBase(input: PitrRunInput): Promise<PitrRunResult> {
-	return inSet(input, 'full', async (set, startedAt) => {
-		const outcome = await takeBaseBackup({ ...input, set });
+	return inSet(input, 'full', async (set, startedAt, workFolder) => {
+		const outcome = await takeBaseBackup({ ...input, set, workFolder });
 		const manifest = manifestOfRun(
 			set,
 			startedAt,
@@ -195,29 +220,34 @@ export function makePitrBase(input: PitrRunInput): Promise<PitrRunResult> {
  */
 export function makePitrIncremental(input: PitrRunInput & { chain: PitrSetRecord[] }): Promise<PitrRunResult> {
 	const previous = input.chain[input.chain.length - 1];
-	return inSet(input, 'incremental', async (set, startedAt) => {
-		const outcome = await collectWal({ ...input, set, previous });
-		const inventory: PitrWalInventory = {
-			engine: 'postgres-wal',
-			segments: outcome.pitr.segments.length,
-			walBytes: outcome.artifacts.reduce((sum, a) => sum + a.bytes, 0),
-		};
-		const manifest = manifestOfRun(
-			set,
-			startedAt,
-			{
-				type: 'incremental',
-				baseBackupId: input.chain[0].backupId,
-				parentBackupId: previous.backupId,
-				source: outcome.source,
-				pitr: outcome.pitr,
-				inventory,
-				compression: { method: 'gzip', level: null },
-			},
-			input.options,
-		);
-		return { manifest, slot: outcome.slot, warnings: outcome.warnings };
-	}).then(async (result) => ({
+	return inSet(
+		input,
+		'incremental',
+		async (set, startedAt, workFolder) => {
+			const outcome = await collectWal({ ...input, set, previous, workFolder });
+			const inventory: PitrWalInventory = {
+				engine: 'postgres-wal',
+				segments: outcome.pitr.segments.length,
+				walBytes: outcome.artifacts.reduce((sum, a) => sum + a.bytes, 0),
+			};
+			const manifest = manifestOfRun(
+				set,
+				startedAt,
+				{
+					type: 'incremental',
+					baseBackupId: input.chain[0].backupId,
+					parentBackupId: previous.backupId,
+					source: outcome.source,
+					pitr: outcome.pitr,
+					inventory,
+					compression: { method: 'gzip', level: null },
+				},
+				input.options,
+			);
+			return { manifest, slot: outcome.slot, warnings: outcome.warnings };
+		},
+		(sealed) => requireSameSealing(previous, sealed),
+	).then(async (result) => ({
 		...result,
 		slot: await releaseWal(
 			input.connection,
@@ -260,13 +290,22 @@ export async function chainForTarget(
 		'setFolder' in location
 			? { root: dirname(dirname(location.setFolder)), environment: basename(dirname(location.setFolder)) }
 			: location;
-	const chains = chainsOf((await listSets(root, checkEnvironmentName(environment))).sets);
-	if (!chains.length)
+	const catalog = await listSets(root, checkEnvironmentName(environment));
+	const chains = chainsOf(catalog.sets);
+	if (!chains.length) {
+		// Sets that are there but cannot be read (a sealed set without the right identity, a
+		// signature that does not verify) are the reason, not an empty folder: say so.
+		const unreadable = catalog.invalid.map((i) => `${basename(i.folder)}: ${i.reason}`);
 		throw new BackupError(
 			'SET_NOT_FOUND',
-			`No point-in-time base backup of ${environment} in ${root}`,
-			'Run TOTVS Dump with Source PostgreSQL (Point in Time), Base Backup (Full), then the incrementals.',
+			unreadable.length
+				? `No readable point-in-time base backup of ${environment} in ${root}; ${unreadable.length} set(s) could not be read: ${unreadable.slice(0, 2).join('; ')}`
+				: `No point-in-time base backup of ${environment} in ${root}`,
+			unreadable.length
+				? 'Give the keys those sets need (the TOTVS Backup Keys credential: the Identity of the fingerprints named, the Trusted Signing Keys), or use another copy.'
+				: 'Run TOTVS Dump with Source PostgreSQL (Point in Time), Base Backup (Full), then the incrementals.',
 		);
+	}
 	if (!('time' in target)) return { chain: chains[chains.length - 1], environment };
 	const at = target.time.getTime();
 	const fitting = chains.filter((c) => new Date(chainEndTime(c[0])).getTime() <= at);
@@ -297,16 +336,19 @@ export async function checkPitrSet(
 		});
 		for (const c of report.checks)
 			results.push(
-				check(
-					c.name,
-					c.passed,
-					'backup verified against its backup_manifest',
-					c.passed ? 'verified' : 'failed',
-					c.detail,
-				),
+				c.notRun
+					? notRun(c.name, 'backup verified against its backup_manifest', c.detail)
+					: check(
+							c.name,
+							c.passed,
+							'backup verified against its backup_manifest',
+							c.passed ? 'verified' : 'failed',
+							c.detail,
+						),
 			);
 		return results;
 	}
+	if (isSealedSet(record)) results.push(await checkSealedContent(record));
 	const root = dirname(dirname(folder));
 	const chain = chainsOf((await listSets(root, manifest.environment)).sets).find((c) =>
 		c.some((s) => s.backupId === manifest.backupId),
@@ -327,4 +369,36 @@ export async function checkPitrSet(
 		),
 	);
 	return results;
+}
+
+/**
+ * A sealed WAL set's content: with the identity, every file decrypted (each chunk authenticated)
+ * and its plaintext SHA-256 compared with the sealed part's; nothing is written. Without it, not
+ * run, naming the keys it needs.
+ */
+async function checkSealedContent(set: PitrSetRecord): Promise<CheckResult> {
+	const expected = 'every file decrypts to the plaintext SHA-256 of the sealed manifest';
+	if (sealedWithoutKeys(set))
+		return notRun(
+			'decrypted content',
+			expected,
+			`The set is encrypted and no identity was given: its ciphertext was checked (artifacts), its content needs the private key of ${set.sealedFor!.join(', ')} (Use Backup Keys with an Identity)`,
+		);
+	const files = set.artifacts.filter((a) => set.pitr.kind === 'wal' && a.path.startsWith('wal/'));
+	try {
+		for (const artifact of files)
+			await pipeline(
+				openPitrFile(set, artifact.path),
+				new Writable({ write: (_chunk, _encoding, callback) => callback() }),
+			);
+	} catch (error) {
+		return check('decrypted content', false, expected, 'failed', (error as Error).message);
+	}
+	return check(
+		'decrypted content',
+		true,
+		expected,
+		`${files.length} files`,
+		`${files.length} WAL files decrypt and match their plaintext SHA-256`,
+	);
 }

@@ -1,9 +1,12 @@
+import { createWriteStream } from 'node:fs';
 import { mkdtemp, rm } from 'node:fs/promises';
+import { pipeline } from 'node:stream/promises';
 import { join } from 'node:path';
 import { BackupError } from '../../errors';
 import type { Logger } from '../../logger';
 import { checkChain, type ChainReport } from './chain';
 import { extractTar } from './extract';
+import { isSealedSet, openPitrFile, sealedWithoutKeys } from './sealed';
 import type { PitrBaseSection, PitrSetRecord } from './manifest';
 import { findPitrClient, runTool } from './tools';
 
@@ -13,6 +16,8 @@ export interface VerifyCheck {
 	name: string;
 	passed: boolean;
 	detail: string;
+	/** Not run (a sealed set without the identity): neither passed nor failed. */
+	notRun?: boolean;
 }
 
 export interface BaseVerifyReport {
@@ -63,19 +68,42 @@ export async function verifyBaseBackup(request: BaseVerifyRequest): Promise<Base
 		if (!hashes.ok) return { ok: false, checks, output: '', durationMs: Date.now() - started };
 	}
 
+	if (sealedWithoutKeys(set)) {
+		checks.push({
+			name: 'pg_verifybackup',
+			passed: true,
+			notRun: true,
+			detail: `The set is encrypted and no identity was given: its ciphertext was checked (artifacts), its content needs the private key of ${set.sealedFor!.join(', ')} (Use Backup Keys with an Identity)`,
+		});
+		return { ok: checks.every((c) => c.passed), checks, output: '', durationMs: Date.now() - started };
+	}
 	const major = Math.floor(set.source.serverVersionNum / 10000);
 	const tool = await findPitrClient('pg_verifybackup', major, request.binFolder);
 	const parseWal = tool.major === major;
 	const scratch = await mkdtemp(join(request.scratchFolder, 'totvs-verify-'));
 	try {
 		const data = join(scratch, 'data');
+		// A sealed set is decrypted on the fly into the scratch folder (each file's plaintext
+		// SHA-256 checked against the sealed part as it is read); the folder is removed below.
 		const file = (relative: string) => join(set.folder, ...relative.split('/'));
-		await extractTar(file(pitr.baseArchive), data, undefined, request.signal);
-		await extractTar(file(pitr.walArchive), join(data, 'pg_wal'), undefined, request.signal);
+		const raw = (relative: string) => openPitrFile(set, relative);
+		await extractTar(file(pitr.baseArchive), data, undefined, request.signal, raw(pitr.baseArchive));
+		await extractTar(file(pitr.walArchive), join(data, 'pg_wal'), undefined, request.signal, raw(pitr.walArchive));
 		// pg_verifybackup expects each tablespace's files under pg_tblspc/<oid>/, as the manifest lists them.
 		for (const t of pitr.tablespaces)
-			await extractTar(file(t.archive), join(data, 'pg_tblspc', String(t.oid)), undefined, request.signal);
-		const args = ['--manifest-path', file(pitr.backupManifest), ...(parseWal ? [] : ['--no-parse-wal']), data];
+			await extractTar(
+				file(t.archive),
+				join(data, 'pg_tblspc', String(t.oid)),
+				undefined,
+				request.signal,
+				raw(t.archive),
+			);
+		let manifestFile = file(pitr.backupManifest);
+		if (isSealedSet(set)) {
+			manifestFile = join(scratch, 'backup_manifest');
+			await pipeline(raw(pitr.backupManifest), createWriteStream(manifestFile, { mode: 0o600, flags: 'wx' }));
+		}
+		const args = ['--manifest-path', manifestFile, ...(parseWal ? [] : ['--no-parse-wal']), data];
 		log.debug(`Running ${tool.path} ${args.join(' ')}`);
 		const result = await runTool(tool.path, args, { signal: request.signal, timeoutMs: VERIFY_TIMEOUT_MS });
 		const output = result.timedOut

@@ -1,4 +1,5 @@
 import { mkdir, readdir } from 'node:fs/promises';
+import { join } from 'node:path';
 import type { Client } from 'pg';
 import type { ArtifactRecord } from '../../backup-set/manifest';
 import { BackupError } from '../../errors';
@@ -17,6 +18,7 @@ import {
 } from './manifest';
 import { chainEnd, continuesFrom } from './chain';
 import { currentPosition, readServerState, readSlot, requireServerReady, sourceFacts } from './server';
+import { storeWritten } from './sealed';
 import { findPitrClient, libpqFailure, runTool } from './tools';
 
 export interface WalCollectRequest extends PitrRunRequest {
@@ -34,6 +36,9 @@ export interface WalCollectOutcome {
 }
 
 const WAL_FOLDER = 'wal';
+/** Where pg_receivewal writes: the set's wal/ folder, or wal/ in a sealed run's working folder. */
+const walFolder = (request: PitrRunRequest) =>
+	request.workFolder ? join(request.workFolder, WAL_FOLDER) : request.set.absolutePath(WAL_FOLDER);
 
 const broken = (message: string) =>
 	new BackupError(
@@ -54,7 +59,7 @@ const broken = (message: string) =>
  * The next set fetches that segment again from its start; a restore uses the most complete copy.
  */
 export async function collectWal(request: WalCollectRequest): Promise<WalCollectOutcome> {
-	const { connection, options, log, set, previous } = request;
+	const { connection, options, log, previous } = request;
 	const slotName = previous.source.slotName;
 	const warnings: string[] = [];
 	const client = await connectBounded(connection);
@@ -99,7 +104,7 @@ export async function collectWal(request: WalCollectRequest): Promise<WalCollect
 		const end = await currentPosition(client);
 		await flushPastEnd(client, log);
 		const pgReceivewal = await findPitrClient('pg_receivewal', state.major, options.binFolder);
-		await mkdir(set.absolutePath(WAL_FOLDER), { mode: 0o750 });
+		await mkdir(walFolder(request), { mode: request.workFolder ? 0o700 : 0o750 });
 		await runReceivewal(request, pgReceivewal, slotName, end.lsn);
 
 		const { segments, historyFiles, artifacts } = await recordFiles(request, {
@@ -169,12 +174,12 @@ async function runReceivewal(
 	slotName: string,
 	endLsn: string,
 ): Promise<void> {
-	const { connection, options, log, set } = request;
+	const { connection, options, log } = request;
 	// pg_receivewal stops once it received WAL *past* --endpos; ending one byte early makes it
 	// stop as soon as it has everything before endLsn, instead of waiting for more WAL.
 	const stopAt = formatLsn(parseLsn(endLsn) - 1n);
 	const args = [
-		`--directory=${set.absolutePath(WAL_FOLDER)}`,
+		`--directory=${walFolder(request)}`,
 		`--slot=${slotName}`,
 		`--endpos=${stopAt}`,
 		'--no-loop',
@@ -223,7 +228,7 @@ async function recordFiles(
 	expect: { timeline: number; segmentBytes: number; first: bigint; last: bigint },
 ): Promise<{ segments: PitrSegment[]; historyFiles: string[]; artifacts: ArtifactRecord[] }> {
 	const { set } = request;
-	const files = (await readdir(set.absolutePath(WAL_FOLDER))).sort();
+	const files = (await readdir(walFolder(request))).sort();
 	const segments: PitrSegment[] = [];
 	const historyFiles: string[] = [];
 	const artifacts: ArtifactRecord[] = [];
@@ -251,6 +256,17 @@ async function recordFiles(
 		throw broken(
 			`The server switched timelines while WAL was collected (history files ${historyFiles.join(', ')} arrived)`,
 		);
+	// Hashed into the set where it lies, or (sealed run) encrypted into it from the working folder.
+	const store = async (name: string, file: { file: string; partial: boolean; compression: 'gzip' | 'none' }) => {
+		const record = await storeWritten(
+			set,
+			request.workFolder,
+			`${WAL_FOLDER}/${file.file}`,
+			file.partial ? ARTIFACT_KIND.partialSegment : ARTIFACT_KIND.segment,
+		);
+		artifacts.push(record);
+		segments.push({ name, path: record.path, partial: file.partial, compression: file.compression });
+	};
 	for (let segment = expect.first; segment <= expect.last; segment++) {
 		const name = segmentName(expect.timeline, segment, expect.segmentBytes);
 		const found = byName.get(name);
@@ -266,20 +282,10 @@ async function recordFiles(
 				`pg_receivewal left segment ${name} incomplete before the last one`,
 				'Run the incremental again; the slot still holds the WAL.',
 			);
-		const path = `${WAL_FOLDER}/${found.file}`;
-		artifacts.push(
-			await set.addWrittenFile(path, found.partial ? ARTIFACT_KIND.partialSegment : ARTIFACT_KIND.segment),
-		);
-		segments.push({ name, path, partial: found.partial, compression: found.compression });
+		await store(name, found);
 		byName.delete(name);
 	}
 	// pg_receivewal writes whole messages: a few bytes past the end may open the next segment.
-	for (const [name, extra] of byName) {
-		const path = `${WAL_FOLDER}/${extra.file}`;
-		artifacts.push(
-			await set.addWrittenFile(path, extra.partial ? ARTIFACT_KIND.partialSegment : ARTIFACT_KIND.segment),
-		);
-		segments.push({ name, path, partial: extra.partial, compression: extra.compression });
-	}
+	for (const [name, extra] of byName) await store(name, extra);
 	return { segments, historyFiles, artifacts };
 }

@@ -3,7 +3,10 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { PostgresInventory } from '../../../core/backup-set/manifest';
 import type { BackupSetWriter } from '../../../core/backup-set/set-writer';
+import type { PostgresConnection } from '../../../core/sources/postgres';
 import type { PitrSetRecord } from '../../../core/sources/postgres-pitr';
+import { startPitrServer, type PitrServer } from '../../../support/pitr-server';
+import { createRole } from '../../../support/postgres';
 
 /** A chain member from a set writer and what the engine returned (what a manifest will hold). */
 export function pitrSet(
@@ -34,3 +37,26 @@ export function scratchRoot(): string {
 
 /** Only to separate commit timestamps around a target time, never to wait for something. */
 export const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
+
+/**
+ * A PostgreSQL 15 server of its own (WAL for replication, slots) with a REPLICATION role that
+ * reads all data and a database made by `setup`, and the connection a backup uses.
+ */
+export async function pitrServerWithDatabase(
+	database: string,
+	setup: (server: PitrServer) => Promise<unknown>,
+): Promise<{ server: PitrServer; connection: PostgresConnection }> {
+	const server = await startPitrServer();
+	await createRole(server, 'backup', 'secret', { replication: true, memberOf: ['pg_read_all_data'] });
+	await server.admin(`CREATE DATABASE ${database}`);
+	await setup(server);
+	const connection: PostgresConnection = {
+		host: server.host,
+		port: server.port,
+		database,
+		user: 'backup',
+		password: 'secret',
+		sslMode: 'disable',
+	};
+	return { server, connection };
+}
