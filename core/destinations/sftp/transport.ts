@@ -8,6 +8,7 @@ import { promises as fsp } from 'node:fs';
 import type { FileHandle } from 'node:fs/promises';
 import { BackupError } from '../../errors';
 import { GrowingFile } from '../../pipeline/growing-file';
+import { hashFile } from '../../pipeline/hashing';
 import { partialName, type TransferOptions } from '../destination';
 import type { PartialUpload, SentFile } from '../driver';
 import { sha256Of } from '../stream-guard';
@@ -131,7 +132,18 @@ function opensshFor(context: SftpContext, { localFile, localSize, partial, offse
 	return client;
 }
 
-/** The whole local file's digest, from the worker; fails when the file changed size meanwhile. */
+/**
+ * Below this size a file is hashed on the main thread: starting a worker costs more (tens of ms
+ * in n8n, hundreds under a test runner's loader on a loaded machine) than hashing a few MiB.
+ */
+const WORKER_HASH_MIN_BYTES = 4 * 1024 * 1024;
+
+/** The whole local file's SHA-256, beside the transfer: in a worker thread for large files. */
+function localDigest({ localFile, localSize }: Send): Promise<LocalDigest> {
+	return localSize < WORKER_HASH_MIN_BYTES ? hashFile(localFile) : hashFileInWorker(localFile);
+}
+
+/** The whole local file's digest; fails when the file changed size meanwhile. */
 async function hashed(hashing: Promise<LocalDigest>, { localFile, localSize }: Send): Promise<LocalDigest> {
 	const digest = await hashing;
 	if (digest.bytes !== localSize)
@@ -148,7 +160,7 @@ async function uploadWithOpenssh(
 	send: Send,
 ): Promise<LocalDigest> {
 	const { config } = context;
-	const hashing = hashFileInWorker(send.localFile);
+	const hashing = localDigest(send);
 	hashing.catch(() => undefined); // awaited below; avoid an unhandled rejection meanwhile
 	// `sftp put` creates the file with the LOCAL file's mode (a dump is often 0644); on an
 	// existing file it truncates and keeps the mode. So the partial is created private first,
@@ -196,7 +208,7 @@ async function uploadWithOpenssh(
  * digest covers what the remote file should be.
  */
 async function ssh2Upload(context: SftpContext, session: SftpSession, send: Send): Promise<LocalDigest> {
-	const hashing = hashFileInWorker(send.localFile);
+	const hashing = localDigest(send);
 	hashing.catch(() => undefined); // awaited below; avoid an unhandled rejection meanwhile
 	await ssh2Write(context, session, send);
 	return hashed(hashing, send);
