@@ -2,7 +2,8 @@
  * The tar writer of file sets (archive-writer.ts): the archive it streams into zstd is, byte
  * for byte, what tar-stream wrote before (so older sets, the reader and GNU tar agree), each
  * file's SHA-256 is of the bytes archived, hashes come back in entry order whether hashed on
- * the worker thread or inline, and a vanished file or a cancellation is handled.
+ * the worker thread or inline, a sealed set gets the archive encrypted, and a vanished file or a
+ * cancellation is handled.
  */
 import { spawnSync } from 'node:child_process';
 import { createHash, randomBytes } from 'node:crypto';
@@ -15,6 +16,7 @@ import { buffer } from 'node:stream/consumers';
 import * as tar from 'tar-stream';
 import { BackupSetWriter } from '../../../../core/backup-set/set-writer';
 import { BackupError } from '../../../../core/errors';
+import { AgeDecryptStream, generateAgeIdentity, parseIdentities, parseRecipients } from '../../../../core/sealing';
 import { BlockWriter, writeTarArchive, type StoredFile } from '../../../../core/sources/protheus-files/archive-writer';
 import { chooseCodec, decompress, type Codec } from '../../../../core/sources/protheus-files/compression';
 import { FsPacer } from '../../../../core/sources/protheus-files/fs-pacer';
@@ -199,6 +201,29 @@ describe('writeTarArchive', () => {
 			expect(run.plain.length % 512).toBe(0);
 			expect(await entryNames(run.plain)).toEqual(entries.map((e) => e.path));
 		}
+	});
+
+	withZstd("writes a sealed set's archive encrypted, zstd's bytes checked against the plaintext it took", async () => {
+		const key = generateAgeIdentity();
+		const staging = await mkdtemp(join(work, 'sealed-'));
+		const set = await BackupSetWriter.create(staging, 'p12', 'full', 'files', new Date(), {
+			recipients: parseRecipients(key.recipient),
+		});
+		const artifact = await writeTarArchive({
+			set,
+			artifactPath: 'files.tar.zst',
+			codec: zstd,
+			entries,
+			onFile: () => {},
+		});
+		expect(artifact.path).toBe('files.tar.zst.age');
+		const ciphertext = await readFile(join(set.folder, artifact.path));
+		expect(ciphertext.length).toBe(artifact.bytes);
+		const compressed = await buffer(
+			Readable.from([ciphertext]).pipe(new AgeDecryptStream(parseIdentities(key.identity), { name: artifact.path })),
+		);
+		const plain = await buffer((await decompress('zstd', Readable.from([compressed]))).output);
+		expect(await entryNames(plain)).toEqual(entries.map((e) => e.path));
 	});
 
 	withZstd('leaves out a file that vanished after the walk, and says so in order', async () => {
