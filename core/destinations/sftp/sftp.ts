@@ -206,10 +206,13 @@ export class SftpDestination extends VerifiedDestination {
 	 * Sends a file that is still being written into the partial name of `remotePath` (ssh2),
 	 * following its writer until it ends; never gives it its final name. The later `put` of the
 	 * same path proves the whole remote copy by its SHA-256 before renaming it (or sends it
-	 * again): see core/pipeline/upload-while-writing.ts.
+	 * again): see core/pipeline/upload-while-writing.ts. Sends nothing where the server gives no
+	 * SHA-256 (remote hash off, or no sha256sum there).
 	 */
 	async sendGrowing(remotePath: string, growing: GrowingFile, signal?: AbortSignal): Promise<void> {
 		const rel = normalizeRemotePath(remotePath);
+		// Without a remote hash the put could not prove the partial and would send it all again.
+		if (!this.driver.offersRemoteHash()) return;
 		await this.using(rel, 'upload', async (session) => {
 			await session.mkdirs(parentOf(rel));
 			await sendGrowingSsh2(this.context, session, rel, growing, signal);

@@ -113,6 +113,24 @@ describe('upload while writing (SFTP)', () => {
 	);
 
 	test(
+		title('without a remote hash (the put could not prove a partial) nothing is sent early'),
+		async () => {
+			const destination = new SftpDestination({ ...config(), remoteHash: false });
+			try {
+				const file = path.join(scratch, 'unproven.bin');
+				writeFileSync(file, randomBytes(300_000));
+				const growing = new GrowingFile(file);
+				growing.finish(300_000);
+				await destination.sendGrowing('u/unproven.bin', growing);
+				expect(existsSync(onServer(partialName('u/unproven.bin')))).toBe(false);
+			} finally {
+				await destination.close();
+			}
+		},
+		60_000,
+	);
+
+	test(
 		title('a writer that fails makes sendGrowing fail; nothing gets a final name'),
 		async () => {
 			const destination = new SftpDestination(config());
