@@ -10,7 +10,7 @@ import { openDumpRun, type DumpRun } from './run';
 import * as sqlserver from './sqlserver.operation';
 
 /** The sources whose sets TOTVS Dump can seal ("Encrypt and Sign"; docs/sealing.md). */
-export const SEALABLE_SOURCES = ['postgres', 'sqlserver', 'protheusFiles'];
+export const SEALABLE_SOURCES = ['postgres', 'sqlserver', 'protheusFiles', 'postgresPitr'];
 
 /** TOTVS Dump's "operations" are its sources: the Source parameter picks one. */
 export const sources: Record<
