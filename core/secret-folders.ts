@@ -22,6 +22,9 @@ import path from 'node:path';
 const KINDS = {
 	'totvs-sftp-': ['id', 'known_hosts', 'askpass'],
 	'totvs-pg-': ['pgpass', 'root.crt'],
+	// A sealed SQL Server backup decrypted into the shared folder while SQL Server reads it
+	// (core/sources/sqlserver/restore/readable-backup.ts); swept in that folder, not in tmp.
+	'.totvs-decrypted-': [],
 } as const satisfies Record<string, readonly string[]>;
 
 export type SecretFolderPrefix = keyof typeof KINDS;

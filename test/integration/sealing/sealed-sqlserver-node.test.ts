@@ -146,7 +146,7 @@ describe('sealed SQL Server sets in n8n', () => {
 		expect(section.passed).toBe(true);
 		const read = restoresFrom().slice(-3);
 		expect(read).toHaveLength(3);
-		for (const path of read) expect(path).toMatch(/^D:\\Backup\\n8n\\\.totvs-decrypted-[0-9a-f]{16}-.*\.bak$/);
+		for (const path of read) expect(path).toMatch(/^D:\\Backup\\n8n\\\.totvs-decrypted-\w{6}\\[^\\]+\.bak$/);
 		expect(await plaintextFiles()).toEqual([]);
 		expect((await readdir(join(share, 'prod', dumped.backupId as string))).every((n) => !n.endsWith('.bak'))).toBe(
 			true,

@@ -5,9 +5,10 @@
  * RESTORE and on a cancel no plaintext is left anywhere. The signature is checked before any
  * statement; no identity or the wrong one names the fingerprints the set was sealed for.
  */
+import { spawn } from 'node:child_process';
 import { generateKeyPairSync } from 'node:crypto';
 import { readdirSync, readFileSync, statSync } from 'node:fs';
-import { mkdir, readdir, readFile, rm, stat } from 'node:fs/promises';
+import { mkdir, readdir, readFile, rm, stat, writeFile } from 'node:fs/promises';
 import { hostname } from 'node:os';
 import { join } from 'node:path';
 import type { BackupResult } from '../../../core/backup';
@@ -174,6 +175,25 @@ describe('restore of a sealed SQL Server set', () => {
 		expect(new Set(reads.map((r) => r.file)).size).toBe(3);
 		expect(await plaintextFiles()).toEqual([]);
 		expect(bed.fake.droppedDatabases).toEqual([report.database]);
+	});
+
+	it('a decrypted file a killed n8n left (its owner gone) is removed by the next sealed restore; a live one is kept', async () => {
+		const full = await withSetKeys(backupHost(), () => bed.backup('full'));
+		const dead = await new Promise<number>((resolve) => {
+			const child = spawn(process.execPath, ['-e', '']);
+			child.once('exit', () => resolve(child.pid!));
+		});
+		const plant = async (name: string, pid: number) => {
+			const folder = join(bed.share, name);
+			await mkdir(folder, { mode: 0o700 });
+			await writeFile(join(folder, 'owner'), `${pid} ${hostname()} \n`, { mode: 0o600 });
+			await writeFile(join(folder, 'PROTHEUS_FULL.bak'), 'TAPE left in the clear', { mode: 0o600 });
+		};
+		await plant('.totvs-decrypted-killed', dead);
+		await plant('.totvs-decrypted-running', process.pid);
+		const report = await restoreTest(full, restoreHost());
+		expect(report.passed).toBe(true);
+		expect(await plaintextFiles()).toEqual([join(bed.share, '.totvs-decrypted-running', 'PROTHEUS_FULL.bak')]);
 	});
 
 	it('the escrow identity opens the set too', async () => {
