@@ -373,3 +373,21 @@ describe('restore of a sealed SQL Server chain from a destination', () => {
 		expect(await readdir(bed.share)).toEqual([]);
 	});
 });
+
+describe('a sealed differential or log on a backup host with public keys only', () => {
+	it('is refused before BACKUP runs, naming the set, the fingerprints and what to do (was a TypeError)', async () => {
+		await withSetKeys(backupHost(), () => bed.backup('full'));
+		const before = bed.fake.statements.length;
+		for (const type of ['log', 'differential'] as const) {
+			await expect(withSetKeys(backupHost(), () => bed.backup(type))).rejects.toMatchObject({
+				message: expect.stringMatching(
+					new RegExp(
+						`^Backup set prod-\\S+-full-db is encrypted and its LSNs, which a restore chain or a differential or log backup builds on, are in its sealed part: it needs the private key of ${owner.fingerprint}, ${escrow.fingerprint}`,
+					),
+				),
+				hint: expect.stringMatching(/Identity .* Or make a full backup/),
+			});
+		}
+		expect(bed.fake.statements.slice(before).filter((s) => s.startsWith('BACKUP'))).toEqual([]);
+	});
+});
