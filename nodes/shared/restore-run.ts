@@ -2,7 +2,9 @@ import type { IBinaryData, IDataObject, IExecuteFunctions, INodeExecutionData } 
 import { NodeOperationError } from 'n8n-workflow';
 import { manifestPathOf } from '../../core/backup';
 import { readSet } from '../../core/backup-set/catalog';
-import { manifestOf, type Manifest } from '../../core/backup-set/manifest';
+import { isSealed, manifestOf, type Manifest } from '../../core/backup-set/manifest';
+import { identitiesFor } from '../../core/backup-set/sealed-read';
+import { currentSetKeys, withSetKeys } from '../../core/backup-set/set-keys';
 import { check, type CheckResult } from '../../core/checks/check';
 import { openDestination, type Destination } from '../../core/destinations';
 import { isBackupError } from '../../core/errors';
@@ -221,10 +223,12 @@ export function openRestoreRun(ctx: IExecuteFunctions): RestoreRun {
 				point = { sets: fetched.sets, fetched };
 			} else if (source === 'folder') {
 				point = {
-					sets: await findRestorePoint(
-						ctx.getNodeParameter('backupsFolder', i) as string,
-						ctx.getNodeParameter('environment', i) as string,
-						id,
+					sets: await findSealedRestorePoint(() =>
+						findRestorePoint(
+							ctx.getNodeParameter('backupsFolder', i) as string,
+							ctx.getNodeParameter('environment', i) as string,
+							id,
+						),
 					),
 				};
 			} else {
@@ -235,7 +239,7 @@ export function openRestoreRun(ctx: IExecuteFunctions): RestoreRun {
 						itemIndex: i,
 						description: noSetFolderHint('TOTVS Dump (Database + Files)'),
 					});
-				point = { sets: await findRestorePointBeside(folder, id) };
+				point = { sets: await findSealedRestorePoint(() => findRestorePointBeside(folder, id)) };
 			}
 			const state = states.get(i);
 			if (state) state.chosen = { folder: point.sets.database.folder, manifest: point.sets.database.manifest };
@@ -258,6 +262,24 @@ export function openRestoreRun(ctx: IExecuteFunctions): RestoreRun {
 			return [output];
 		},
 	};
+}
+
+/**
+ * A restore point in a local folder, found by its sets' public manifests (restorePointId,
+ * component, times; signatures checked), so that a sealed point the identity does not open is
+ * named and refused rather than missing from the listing. Then, before anything is restored,
+ * each half is read with the identity: none given, or another one, is an error naming the
+ * fingerprints the set was sealed for.
+ */
+async function findSealedRestorePoint(find: () => Promise<RestorePointSets>): Promise<RestorePointSets> {
+	const keys = currentSetKeys();
+	const sets = keys?.identities?.length ? await withSetKeys({ ...keys, identities: undefined }, find) : await find();
+	const unsealed = async (set: RestorePointSets['database']) => {
+		if (!isSealed(set.manifest)) return set;
+		identitiesFor(set.manifest);
+		return { ...set, manifest: await readSet(set.folder) };
+	};
+	return { ...sets, database: await unsealed(sets.database), files: await unsealed(sets.files) };
 }
 
 /** The restore point asked for: the item's, or "By ID"'s; undefined for "Latest". */

@@ -9,8 +9,12 @@ import * as restorePoint from './restore-point.operation';
 import { openDumpRun, type DumpRun } from './run';
 import * as sqlserver from './sqlserver.operation';
 
-/** The sources whose sets TOTVS Dump can seal ("Encrypt and Sign"; docs/sealing.md). */
-export const SEALABLE_SOURCES = ['postgres', 'sqlserver', 'protheusFiles', 'postgresPitr'];
+/**
+ * The sources whose sets TOTVS Dump can seal ("Encrypt and Sign"; docs/sealing.md). A restore
+ * point (postgresAndFiles) is two ordinary sets, each sealed by the set writer under the same
+ * keys, with the halves' own refusals (-Fd; a files differential/incremental without identity).
+ */
+export const SEALABLE_SOURCES = ['postgres', 'sqlserver', 'protheusFiles', 'postgresAndFiles', 'postgresPitr'];
 
 /** TOTVS Dump's "operations" are its sources: the Source parameter picks one. */
 export const sources: Record<

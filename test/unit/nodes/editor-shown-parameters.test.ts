@@ -32,10 +32,12 @@ describe('TOTVS Dump', () => {
 
 	it('"Database + Files": the Options collections come after the main parameters', () => {
 		const shown = panel(dump, { source: 'postgresAndFiles' });
-		expect(shown.slice(0, 6)).toEqual([
+		expect(shown.slice(0, 7)).toEqual([
 			'Source',
 			'Environment',
 			'Staging Folder',
+			// A restore point can be sealed (docs/sealing.md).
+			'Encrypt and Sign',
 			'Backup Type',
 			'Folders',
 			'Appserver.ini Path',
