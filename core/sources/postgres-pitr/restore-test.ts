@@ -116,8 +116,9 @@ const pgTime = (at: Date) => at.toISOString().replace('T', ' ').replace('Z', '+0
 export async function restoreTestToPointInTime(request: PitrRestoreTestRequest): Promise<PitrRestoreReport> {
 	const started = Date.now();
 	const { log } = request;
-	await requireChain(request.chain, { hashes: request.verifyHashes ?? true });
+	// A sealed chain without an identity stops before its files are read.
 	requireIdentities(request.chain);
+	await requireChain(request.chain, { hashes: request.verifyHashes ?? true });
 	log.debug('Restore test: chain checked');
 	const base = request.chain[0];
 	const basePitr = base.pitr as PitrBaseSection;

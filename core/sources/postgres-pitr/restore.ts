@@ -97,8 +97,9 @@ export async function restoreToPointInTime(request: PitrRestoreRequest): Promise
 	const started = Date.now();
 	const { log } = request;
 	const dataFolder = resolve(request.dataFolder);
-	await requireChain(request.chain, { hashes: true });
+	// A sealed chain without an identity stops before its files are read.
 	requireIdentities(request.chain);
+	await requireChain(request.chain, { hashes: true });
 	const base = request.chain[0];
 	const basePitr = base.pitr as PitrBaseSection;
 	const sets = setsFor(request.chain, request.target);
