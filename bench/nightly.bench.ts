@@ -179,7 +179,10 @@ async function main(): Promise<void> {
 	const compression = arg('compression', 'gzip') as 'gzip' | 'none';
 	const trace = process.argv.includes('--trace');
 	// sealed+ / plain+: the transfer runs while the dump writes (core/pipeline/upload-while-writing.ts).
-	const variants = arg('variants', 'bare,script,plain,sealed,plain+,sealed+').split(',');
+	// plain+ is accepted but overlaps nothing today: a plain custom-format dump is written by pg_dump
+	// itself (-f), which rewrites the archive's table of contents at the end, so only the sealed
+	// path (pg_dump's stdout through the set writer) can be followed.
+	const variants = arg('variants', 'bare,script,plain,sealed,sealed+').split(',');
 	const ours = variants.filter((v) => v !== 'bare' && v !== 'script');
 	const z = compression === 'none' ? ' -Z0' : '';
 	const stamp = new Date().toISOString().replace(/[-:]/g, '').slice(0, 13);
@@ -232,11 +235,13 @@ async function main(): Promise<void> {
 				binFolder: server.binDir,
 			} as PostgresConnection;
 			const env = { ...process.env, ...pgEnv(server.info(), database), PATH: `${server.binDir}:${process.env.PATH}` };
+			const loads: number[] = [];
 			const times: Record<string, number[]> = Object.fromEntries(variants.map((v) => [v, []]));
 			const detail: Record<string, WindowResult[]> = Object.fromEntries(ours.map((v) => [v, []]));
 			for (let round = 0; round < rounds; round++) {
 				const order = [...variants.slice(round % variants.length), ...variants.slice(0, round % variants.length)];
 				for (const variant of order) {
+					loads.push(os.loadavg()[0]);
 					const dir = path.join(work, `${variant}-${round}`);
 					mkdirSync(dir);
 					if (variant === 'bare') times.bare.push(timedShell(`pg_dump -Fc${z} -f ${dir}/f.dump`, env));
@@ -274,6 +279,9 @@ async function main(): Promise<void> {
 				detail[ours.find((v) => v.startsWith('sealed')) ?? ours[0]]?.map((d) => d.bytes) ?? [0],
 			);
 			say(`\n## scale ${scale}: database ${formatBytes(Number(size))}, sealed set ${formatBytes(sealedBytes)}`);
+			say(
+				`load (1-min average) at the start of each run: ${Math.min(...loads).toFixed(1)}–${Math.max(...loads).toFixed(1)}, median ${median(loads).toFixed(1)} (2 CPUs: other jobs' share varies, so compare ratios)`,
+			);
 			for (const k of variants)
 				say(
 					`${k.padEnd(8)} median ${(m[k] / 1000).toFixed(1)} s   runs ${times[k].map((t) => (t / 1000).toFixed(1)).join(' ')}`,
