@@ -1,5 +1,5 @@
 import type { IDataObject, IExecuteFunctions, INodeExecutionData, INodeProperties } from 'n8n-workflow';
-import { restoreReportHtml, restoreTestRestorePoint } from '../../../core/restore-test';
+import { filesRestoreHost, restoreReportHtml, restoreTestRestorePoint } from '../../../core/restore-test';
 import {
 	failedChecksText,
 	failedRestoreFields,
@@ -10,6 +10,7 @@ import {
 } from '../../shared/restore-run';
 import { ItemFailure, summaryLanguage } from '../../shared/run-items';
 import { restoreTestSummary } from '../../shared/summary';
+import { recordTestedSet } from './restore-record';
 import type { RestoreTestRun } from './run';
 
 /** What the restore point test does, shown under the operation. */
@@ -32,7 +33,7 @@ export async function execute(
 	run: RestoreTestRun,
 ): Promise<IDataObject | ItemFailure> {
 	const language = summaryLanguage(this)(i);
-	const { report, point, keptAt } = await restoreChosenPoint(run, i, (sets, databaseServer, filesServer) =>
+	const { report, point, keptAt, address } = await restoreChosenPoint(run, i, (sets, databaseServer, filesServer) =>
 		restoreTestRestorePoint({
 			environment: sets.database.manifest.environment,
 			sets,
@@ -44,8 +45,33 @@ export async function execute(
 		}),
 	);
 	const fetched = point.fetched;
+	// From a destination, each half's test is recorded beside it there, as a single set's is.
+	const records: IDataObject[] = [];
+	const warnings: string[] = [];
+	if (fetched) {
+		const startedAt = run.state(i)!.startedAt;
+		const halves = [
+			{ set: point.sets.database, fetched: fetched.database, report: report.parts.database, address },
+			{
+				set: point.sets.files,
+				fetched: fetched.files,
+				report: report.parts.files,
+				address: { engine: 'protheus-files' as const, host: filesRestoreHost(), port: null, instance: null },
+			},
+		];
+		for (const half of halves) {
+			const manifest = half.report.manifest ?? half.set.manifest;
+			const recorded = await recordTestedSet(this, run, i, { ...half, manifest, startedAt }, language);
+			if (recorded.record) records.push({ backupId: manifest.backupId, ...recorded.record });
+			if (recorded.warning) warnings.push(recorded.warning);
+		}
+	}
 	const rtoMs = (fetched?.downloadMs ?? 0) + report.restoreMs + report.checksMs;
-	const summary = `${restoreTestSummary({ ...report, database: null }, language)} ${rtoSentence(rtoMs, language)}`;
+	const summary = [
+		restoreTestSummary({ ...report, database: null }, language),
+		rtoSentence(rtoMs, language),
+		...warnings,
+	].join(' ');
 	this.logger.info(summary);
 	if (run.flag(i, 'htmlReport'))
 		await run.addReport(
@@ -69,6 +95,9 @@ export async function execute(
 			scratchDatabase: report.parts.database.database,
 			scratchFolder: report.parts.files.database,
 			kept: report.kept,
+			warnings,
+			// Where each half's restore-test record was written (from a destination only).
+			records,
 			...(fetched ? { source: restorePointSource(fetched, keptAt) } : {}),
 			checks: report.checks.map((c) => ({ ...c })),
 		},
@@ -103,6 +132,8 @@ export function failed(
 			scratchDatabase: null,
 			scratchFolder: null,
 			kept: false,
+			warnings: [],
+			records: [],
 			checks,
 		},
 	};

@@ -1,7 +1,6 @@
 import type { IDataObject, IExecuteFunctions, INodeExecutionData, INodeProperties } from 'n8n-workflow';
 import type { Manifest } from '../../../core/backup-set/manifest';
 import { isBackupError } from '../../../core/errors';
-import { writeRestoreRecord, type RestoreRecordInput } from '../../../core/restore-record';
 import { restoreReportHtml, restoreTestSet } from '../../../core/restore-test';
 import {
 	askedBackupId,
@@ -19,6 +18,7 @@ import {
 } from '../../shared/restore-run';
 import { ItemFailure, summaryLanguage } from '../../shared/run-items';
 import { restoreTestSummary, type Language } from '../../shared/summary';
+import { recordTestedSet, recordWarning, serverOf, writeRecord } from './restore-record';
 import type { RestoreTestRun } from './run';
 
 const show = (restoreServer: string) => ({ show: { operation: ['restoreTest'], restoreServer: [restoreServer] } });
@@ -74,27 +74,15 @@ export async function execute(
 	const warnings = onSourceServer && manifest ? [sourceServerWarning(manifest, address, language)] : [];
 	let record: IDataObject | null = null;
 	if (fetched && manifest) {
-		try {
-			record = await writeRecord(run, i, {
-				environment: manifest.environment,
-				testedId: manifest.backupId,
-				backupIds: fetched.chain ?? [manifest.backupId],
-				engine: manifest.engine,
-				passed: report.passed,
-				startedAt: run.state(i)!.startedAt,
-				finishedAt: new Date(),
-				fetchMs: fetched.downloadMs,
-				restoreMs: report.restoreMs,
-				checksMs: report.checksMs,
-				restoredBytes: report.restoredBytes,
-				checks: report.checks,
-				restoreServer: serverOf(address, report.database),
-				sourceDestination: fetched.destination,
-			});
-		} catch (error) {
-			warnings.push(recordWarning(fetched.destination, error, language));
-			this.logger.warn(recordWarning(fetched.destination, error, 'en'));
-		}
+		const recorded = await recordTestedSet(
+			this,
+			run,
+			i,
+			{ manifest, fetched, report, address, startedAt: run.state(i)!.startedAt },
+			language,
+		);
+		record = recorded.record;
+		if (recorded.warning) warnings.push(recorded.warning);
 	}
 	const rtoMs = rtoMsOf(report, fetched);
 	// A files set's scratch is a folder: the summary names no "database" for it.
@@ -167,19 +155,6 @@ export function failed(
 	};
 }
 
-/** Writes the restore-test record beside the tested set, on the destination it came from. */
-async function writeRecord(run: RestoreTestRun, i: number, input: RestoreRecordInput): Promise<IDataObject> {
-	const destination = await run.openSetDestination(i);
-	try {
-		const written = await writeRestoreRecord(destination, input);
-		const record = { destination: destination.describe(), remotePath: written.remotePath };
-		run.records.set(i, record);
-		return record;
-	} finally {
-		await destination.close().catch(() => undefined);
-	}
-}
-
 /**
  * A copy on the destination that failed verification is a failed restore test of that set:
  * recorded like one when the set was asked for by ID (for "Latest" the ID is not known here).
@@ -211,13 +186,6 @@ async function recordDamagedDownload(ctx: IExecuteFunctions, run: RestoreTestRun
 	}
 }
 
-const serverOf = (address: RestoreServerAddress, target: string | null) => ({
-	engine: address.engine,
-	host: address.instance ? `${address.host}\\${address.instance}` : address.host,
-	...(address.port !== null ? { port: address.port } : {}),
-	...(target ? { target } : {}),
-});
-
 const where = (address: RestoreServerAddress) =>
 	`${address.host}${address.instance ? `\\${address.instance}` : ''}${address.port !== null ? `:${address.port}` : ''}`;
 
@@ -227,11 +195,4 @@ function sourceServerWarning(manifest: Manifest, address: RestoreServerAddress, 
 	return language === 'pt-BR'
 		? `Atenção: o servidor de restauração ${where(address)} é o servidor de onde o backup ${manifest.backupId} foi feito: o banco temporário foi criado na produção, ao lado de "${database}" (que não foi alterado), disputando disco e CPU com o ERP. Use a credencial de um servidor de restauração próprio.`
 		: `Warning: the restore server ${where(address)} is the server backup ${manifest.backupId} was taken from: the scratch database was created on production, beside "${database}" (not touched), competing with the ERP for disk and CPU. Use the credential of a restore server of its own.`;
-}
-
-function recordWarning(destination: string, error: unknown, language: Language): string {
-	const message = error instanceof Error ? error.message : String(error);
-	return language === 'pt-BR'
-		? `O registro do teste de restauração não pôde ser gravado em ${destination} (${message}): o TOTVS Monitor não verá este teste.`
-		: `The restore-test record could not be written to ${destination} (${message}): TOTVS Monitor will not see this test.`;
 }
