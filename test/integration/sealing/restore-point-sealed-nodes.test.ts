@@ -15,6 +15,8 @@ import { join } from 'node:path';
 import type { IDataObject, INodeParameters } from 'n8n-workflow';
 import { parseSetKeys, type SetKeysText } from '../../../core/backup-set/set-keys';
 import { SCRATCH_PREFIX } from '../../../core/restore-shared/prefixes';
+import { openDestination } from '../../../core/destinations';
+import { listRestoreRecords } from '../../../core/restore-record';
 import { generateAgeIdentity } from '../../../core/sealing';
 import { TotvsBackupKeys } from '../../../credentials/TotvsBackupKeys.credentials';
 import { TotvsPostgres } from '../../../credentials/TotvsPostgres.credentials';
@@ -217,6 +219,39 @@ describe('a sealed restore point', () => {
 		}
 	});
 
+	it('TOTVS Verify with the identity decrypts each half and checks its plaintext', async () => {
+		for (const item of dumped) {
+			const [verified] = await run(
+				VERIFY_TYPE,
+				{ setFolder: item.location as string, useBackupKeys: true },
+				restoreHost,
+			);
+			const checks = (verified.verification as { checks: Check[] }).checks;
+			expect([item.component, verified.status, checks.filter((c) => !c.ok || c.notRun)]).toEqual([
+				item.component,
+				'ok',
+				[],
+			]);
+		}
+	});
+
+	it('Test Restore Point of the input item (a set TOTVS Dump made) passes with the identity, is refused without', async () => {
+		const ofItem = {
+			setSource: 'item',
+			setFolder: dumped[0].location as string,
+			restorePointId: dumped[0].restorePointId as string,
+		};
+		const [item] = await restoreTestPoint(restoreHost, ofItem);
+		expect(item).toMatchObject({
+			status: 'ok',
+			restorePointId: dumped[0].restorePointId,
+			restoreTest: { passed: true },
+		});
+		const [refused] = await restoreTestPoint({ ...restoreHost, identity: stranger.identity }, ofItem);
+		expect(refused.status).toBe('failed');
+		expect((refused.error as { message: string }).message).toContain(owner.fingerprint);
+	});
+
 	it('Test Restore Point from a backups folder passes with the identity', async () => {
 		const [item] = await restoreTestPoint(restoreHost);
 		const test = item.restoreTest as { passed: boolean; checks: Check[] };
@@ -275,6 +310,16 @@ describe('a sealed restore point', () => {
 		expect(test.checks.filter((c) => !c.ok && !c.notRun)).toEqual([]);
 		expect(item.status).toBe('ok');
 		expect(test.passed).toBe(true);
+		// Each half's restore-test record beside it on the destination (only this passed run wrote any).
+		const destination = openDestination({ type: 'local', folder: offsite });
+		try {
+			const records = await listRestoreRecords(destination, ENV);
+			expect(records.map((r) => [r.testedId, r.outcome]).sort()).toEqual(
+				dumped.map((d) => [d.backupId, 'passed']).sort(),
+			);
+		} finally {
+			await destination.close();
+		}
 	});
 
 	it('TOTVS Restore "Restore Point" restores both halves with the identity; without it nothing is restored', async () => {
