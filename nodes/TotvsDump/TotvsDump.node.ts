@@ -4,7 +4,7 @@ import { BACKUP_KEYS_TEST, testBackupKeysCredential } from '../shared/backup-key
 import { DEFAULT_STAGING_FOLDER, labelOf, STAGING_FOLDER_PLACEHOLDER } from '../shared/hints';
 import { POSTGRES_CREDENTIAL_TEST, testPostgresCredential } from '../shared/postgres-credential';
 import { SQLSERVER_CREDENTIAL_TEST, testSqlServerCredential } from '../shared/sqlserver-credential';
-import { router, SEALABLE_SOURCES, sources } from './actions/router';
+import { router, sources } from './actions/router';
 
 const BACKUP_TYPE_LABELS = { full: 'Full', differential: 'Differential', incremental: 'Incremental', log: 'Log' };
 
@@ -40,7 +40,9 @@ export class TotvsDump implements INodeType {
 				name: 'totvsBackupKeys',
 				required: true,
 				testedBy: 'totvsBackupKeysTest',
-				displayOptions: { show: { encryptAndSign: [true], source: SEALABLE_SOURCES } },
+				// Every source can seal; a source condition here would make n8n's editor take Source
+				// for an auth field and hide it (test/unit/nodes/editor-node-panel.test.ts).
+				displayOptions: { show: { encryptAndSign: [true] } },
 			},
 		],
 		properties: [
@@ -103,7 +105,6 @@ export class TotvsDump implements INodeType {
 				name: 'encryptAndSign',
 				type: 'boolean',
 				default: false,
-				displayOptions: { show: { source: SEALABLE_SOURCES } },
 				description:
 					"Whether to encrypt every artifact as it is written (age, for the public keys of the TOTVS Backup Keys credential) and sign the manifest. The backup host needs only public keys; a sealed files differential or incremental also needs the Identity to read its parent's sealed index. See docs/sealing.md.",
 			},

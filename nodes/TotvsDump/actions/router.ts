@@ -9,13 +9,6 @@ import * as restorePoint from './restore-point.operation';
 import { openDumpRun, type DumpRun } from './run';
 import * as sqlserver from './sqlserver.operation';
 
-/**
- * The sources whose sets TOTVS Dump can seal ("Encrypt and Sign"; docs/sealing.md). A restore
- * point (postgresAndFiles) is two ordinary sets, each sealed by the set writer under the same
- * keys, with the halves' own refusals (-Fd; a files differential/incremental without identity).
- */
-export const SEALABLE_SOURCES = ['postgres', 'sqlserver', 'protheusFiles', 'postgresAndFiles', 'postgresPitr'];
-
 /** TOTVS Dump's "operations" are its sources: the Source parameter picks one. */
 export const sources: Record<
 	'postgres' | 'sqlserver' | 'protheusFiles' | 'postgresAndFiles' | 'postgresPitr',
@@ -34,8 +27,8 @@ export async function router(this: IExecuteFunctions): Promise<INodeExecutionDat
 	// execution is then encrypted and signed by the set writer. The dump reads only sets of its
 	// own staging folder (a chain's parent): unsigned ones made before signing was on are accepted,
 	// so a chain that began in the clear meets the set writer's "make a full first", not "no set".
-	const keys = (SEALABLE_SOURCES as readonly string[]).includes(source)
-		? await readBackupKeys(this, 'encryptAndSign', { encrypt: true, sign: true, allowUnsigned: true })
-		: undefined;
+	// Every source seals ("Encrypt and Sign"; docs/sealing.md): a restore point is two ordinary
+	// sets sealed under the same keys, with the halves' own refusals.
+	const keys = await readBackupKeys(this, 'encryptAndSign', { encrypt: true, sign: true, allowUnsigned: true });
 	return withSetKeys(keys, () => runOperation(this, 'TOTVS Dump', sources[source], openDumpRun(this)));
 }
