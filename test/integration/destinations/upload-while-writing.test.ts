@@ -56,10 +56,13 @@ describe('upload while writing (SFTP)', () => {
 	});
 	const onServer = (...parts: string[]) => path.join(sshd.user.home, ...parts);
 	const lock = { owner: currentOwner('upload-while-writing-test') };
+	// Each set its own second: backup ids are made of it, and two tests in one second would share a folder on the server.
+	let second = 0;
+	const nextStart = () => new Date(Date.UTC(2026, 0, 1, 2, 0, second++));
 	/** A set of one artifact (`data`, written slowly) written while it is sent; the writer, committed. */
 	const writtenWhileSent = (destination: SftpDestination, staging: string, data: Buffer) =>
 		uploadWhileWriting(destination, { environment: 'prod', lock }, async () => {
-			const writer = await BackupSetWriter.create(staging, 'prod', 'full', 'database', new Date());
+			const writer = await BackupSetWriter.create(staging, 'prod', 'full', 'database', nextStart());
 			await writer.writeArtifact('db.dump', 'pg_dump', slowly(data));
 			await writer.commit(sampleManifest({ backupId: writer.backupId, artifacts: writer.artifacts }));
 			return writer;
@@ -208,7 +211,7 @@ describe('upload while writing (SFTP)', () => {
 				let backupId = '';
 				await expect(
 					uploadWhileWriting(destination, { environment: 'prod', lock }, async () => {
-						const writer = await BackupSetWriter.create(staging, 'prod', 'full', 'database', new Date());
+						const writer = await BackupSetWriter.create(staging, 'prod', 'full', 'database', nextStart());
 						backupId = writer.backupId;
 						try {
 							await writer.writeArtifact('db.dump', 'pg_dump', slowly(data, 2 * 1024 * 1024));
