@@ -284,6 +284,8 @@ function pipelinedWrites(
 		let failed = false;
 		let waitingForWriter = false;
 		let lastProgress = Date.now();
+		/** Chunk buffers whose write was answered: at most `concurrency` are ever allocated (memory flat). */
+		const spare: Buffer[] = [];
 		/** Where the file ends; unknown (Infinity) while its writer goes on. */
 		const end = () => (growing ? (growing.final ?? Infinity) : localSize);
 		/** How far it can be read now: to its end, or whole chunks of what the writer wrote. */
@@ -326,7 +328,7 @@ function pipelinedWrites(
 				if (growing?.failed !== undefined) throw growing.failed;
 				while (!failed && inFlight < concurrency && readPosition < readable()) {
 					const length = Math.min(chunkSize, readable() - readPosition);
-					const buffer = Buffer.allocUnsafe(length);
+					const buffer = spare.pop()?.subarray(0, length) ?? Buffer.allocUnsafe(chunkSize).subarray(0, length);
 					const { bytesRead } = await file.read(buffer, 0, length, readPosition);
 					if (bytesRead !== length) throw new Error(`${localFile} changed size while uploading`);
 					meter.update(buffer);
@@ -334,6 +336,8 @@ function pipelinedWrites(
 					readPosition += length;
 					inFlight++;
 					sftp.write(remote, buffer, 0, length, position, (error) => {
+						// Answered: ssh2 copied it into its packet long ago, so the buffer serves the next read.
+						spare.push(Buffer.from(buffer.buffer, buffer.byteOffset, chunkSize));
 						inFlight--;
 						lastProgress = Date.now();
 						if (error) return finish(error);
