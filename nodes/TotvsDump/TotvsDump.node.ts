@@ -7,6 +7,7 @@ import { SQLSERVER_CREDENTIAL_TEST, testSqlServerCredential } from '../shared/sq
 import { router, sources } from './actions/router';
 
 const BACKUP_TYPE_LABELS = { full: 'Full', differential: 'Differential', incremental: 'Incremental', log: 'Log' };
+const PITR_ACTION_LABELS = { full: 'Base Backup', incremental: 'Collect WAL', dropSlot: 'Drop Slot' };
 
 export class TotvsDump implements INodeType {
 	description: INodeTypeDescription = {
@@ -15,7 +16,7 @@ export class TotvsDump implements INodeType {
 		icon: { light: 'file:totvsDump.svg', dark: 'file:totvsDump.dark.svg' },
 		group: ['transform'],
 		version: 1,
-		subtitle: `={{ ($parameter["source"] === "sqlserver" ? "SQL Server " + ${labelOf('sqlServerBackupType', BACKUP_TYPE_LABELS)} : $parameter["source"] === "protheusFiles" ? "Files " + ${labelOf('filesBackupType', BACKUP_TYPE_LABELS)} : $parameter["source"] === "postgresAndFiles" ? "PostgreSQL + Files " + ${labelOf('filesBackupType', BACKUP_TYPE_LABELS)} : "PostgreSQL") + " → " + ($parameter["environment"] || "") }}`,
+		subtitle: `={{ ($parameter["source"] === "sqlserver" ? "SQL Server " + ${labelOf('sqlServerBackupType', BACKUP_TYPE_LABELS)} : $parameter["source"] === "protheusFiles" ? "Files " + ${labelOf('filesBackupType', BACKUP_TYPE_LABELS)} : $parameter["source"] === "postgresAndFiles" ? "PostgreSQL + Files " + ${labelOf('filesBackupType', BACKUP_TYPE_LABELS)} : $parameter["source"] === "postgresPitr" ? "Point in Time " + ${labelOf('pitrAction', PITR_ACTION_LABELS)} : "PostgreSQL") + " → " + ($parameter["environment"] || "") }}`,
 		description: 'Back up a TOTVS Protheus database or file tree into a verified, self-describing backup set',
 		defaults: { name: 'TOTVS Dump' },
 		inputs: [NodeConnectionTypes.Main],

@@ -30,6 +30,9 @@ describe('subtitles', () => {
 			{ source: 'postgresAndFiles', filesBackupType: 'differential', environment: 'homolog' },
 			'PostgreSQL + Files Differential → homolog',
 		],
+		[{ source: 'postgresPitr', pitrAction: 'full', environment: 'prod' }, 'Point in Time Base Backup → prod'],
+		[{ source: 'postgresPitr', pitrAction: 'incremental', environment: 'prod' }, 'Point in Time Collect WAL → prod'],
+		[{ source: 'postgresPitr', pitrAction: 'dropSlot', environment: 'prod' }, 'Point in Time Drop Slot → prod'],
 	])('TOTVS Dump %j -> %s', (set, expected) => {
 		expect(subtitle(new TotvsDump(), set)).toBe(expected);
 	});
