@@ -4,7 +4,9 @@ import { BACKUP_KEYS_TEST, testBackupKeysCredential } from '../shared/backup-key
 import { DEFAULT_STAGING_FOLDER, labelOf, STAGING_FOLDER_PLACEHOLDER } from '../shared/hints';
 import { POSTGRES_CREDENTIAL_TEST, testPostgresCredential } from '../shared/postgres-credential';
 import { SQLSERVER_CREDENTIAL_TEST, testSqlServerCredential } from '../shared/sqlserver-credential';
+import { testSftpCredential } from '../shared/destination-credentials';
 import { router, sources } from './actions/router';
+import * as sendWhileDumping from './actions/send-while-dumping';
 
 const BACKUP_TYPE_LABELS = { full: 'Full', differential: 'Differential', incremental: 'Incremental', log: 'Log' };
 const PITR_ACTION_LABELS = { full: 'Base Backup', incremental: 'Collect WAL', dropSlot: 'Drop Slot' };
@@ -44,6 +46,13 @@ export class TotvsDump implements INodeType {
 				// Every source can seal; a source condition here would make n8n's editor take Source
 				// for an auth field and hide it (test/unit/nodes/editor-node-panel.test.ts).
 				displayOptions: { show: { encryptAndSign: [true] } },
+			},
+			{
+				name: 'totvsSftp',
+				required: true,
+				testedBy: 'totvsSftpConnectionTest',
+				// Send While Dumping (PostgreSQL, sealed); its Source condition is on the switch itself.
+				displayOptions: { show: { encryptAndSign: [true], sendWhileDumping: [true] } },
 			},
 		],
 		properties: [
@@ -109,6 +118,7 @@ export class TotvsDump implements INodeType {
 				description:
 					"Whether to encrypt every artifact as it is written (age, for the public keys of the TOTVS Backup Keys credential) and sign the manifest. The backup host needs only public keys; a sealed files differential or incremental also needs the Identity to read its parent's sealed index. See docs/sealing.md.",
 			},
+			...sendWhileDumping.description,
 			...sources.sqlserver.description,
 			// The Options collections after every main parameter: for "Database + Files", the
 			// database's Options between the files' parameters and their Files Options.
@@ -125,6 +135,7 @@ export class TotvsDump implements INodeType {
 			[POSTGRES_CREDENTIAL_TEST]: testPostgresCredential,
 			[SQLSERVER_CREDENTIAL_TEST]: testSqlServerCredential,
 			[BACKUP_KEYS_TEST]: testBackupKeysCredential,
+			totvsSftpConnectionTest: testSftpCredential,
 		},
 	};
 

@@ -12,7 +12,9 @@ import type { DestinationConfig, FtpConfig, FtpTlsMode, GoogleDriveConfig, SftpC
 import { DRIVE_SCOPE } from '../../core/destinations';
 import { BackupError, isBackupError } from '../../core/errors';
 import { parseServiceAccountKey } from '../../core/destinations';
-import { checkDestination } from '../../core/destinations';
+import { checkDestination, type Destination } from '../../core/destinations';
+import { currentOwner } from '../../core/locking/environment-lock';
+import type { LockSettings } from '../../core/upload/set-transfer';
 import { testPassed } from './hints';
 
 /** Destination parameter value -> credential type name (Local / Network Folder has none). */
@@ -270,4 +272,13 @@ export async function destinationConfigOf(
 ): Promise<DestinationConfig> {
 	if (choice === 'local') return { type: 'local', folder: String(ctx.getNodeParameter('localFolder', i, '')).trim() };
 	return CONFIG_FROM_CREDENTIAL[choice](await ctx.getCredentials(DESTINATION_CREDENTIAL[choice], i));
+}
+
+/**
+ * The environment lock's settings for this execution at a destination: owned by the execution,
+ * waiting `waitSeconds` for another one, held over `via` (a connection of its own, so renewals
+ * never wait behind a long transfer). TOTVS Upload and TOTVS Dump's Send While Dumping.
+ */
+export function executionLock(ctx: IExecuteFunctions, waitSeconds: number, via: Destination): LockSettings {
+	return { owner: currentOwner(ctx.getExecutionId()), options: { waitMs: waitSeconds * 1000 }, via };
 }

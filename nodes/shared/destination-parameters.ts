@@ -52,3 +52,19 @@ export function destinationProperties(show: IDisplayOptions['show'] = {}): {
 		},
 	};
 }
+
+/**
+ * How long to wait for another execution's lock on the environment at the destination: TOTVS
+ * Upload's option (Upload, Prune) and TOTVS Dump's, for Send While Dumping.
+ */
+export function waitForLockProperty(displayOptions: IDisplayOptions): INodeProperties {
+	return {
+		displayName: 'Wait for Lock (Seconds)',
+		name: 'waitForLockSeconds',
+		displayOptions,
+		type: 'number',
+		typeOptions: { minValue: 0 },
+		default: 60,
+		description: 'How long to wait when another execution is writing to the same environment on this destination',
+	};
+}

@@ -6,6 +6,7 @@ import { backupItem, type BackupItemJson } from '../../shared/backup-item';
 import { splitList, summaryLanguage } from '../../shared/run-items';
 import { dumpSummary, languageOption, type Language } from '../../shared/summary';
 import { failedDatabaseDump, type DumpRun } from './run';
+import { sendingWhileDumping } from './send-while-dumping';
 
 /** TOTVS Dump's options for a PostgreSQL source. */
 const postgresOptions: INodeProperties = {
@@ -167,18 +168,22 @@ export async function execute(
 	_item: INodeExecutionData,
 	run: DumpRun,
 ): Promise<BackupItemJson> {
-	const result = await makeBackup(new PostgresSource(), {
-		connection: await run.postgres(),
-		options: readPostgresOptions(this, i),
-		environment: run.environment(i),
-		type: 'full',
-		stagingFolder: run.stagingFolder(i),
-		log: this.logger,
-		signal: this.getExecutionCancelSignal?.(),
-	});
+	const connection = await run.postgres();
+	const environment = run.environment(i);
+	const { result, earlySend } = await sendingWhileDumping(this, i, environment, () =>
+		makeBackup(new PostgresSource(), {
+			connection,
+			options: readPostgresOptions(this, i),
+			environment,
+			type: 'full',
+			stagingFolder: run.stagingFolder(i),
+			log: this.logger,
+			signal: this.getExecutionCancelSignal?.(),
+		}),
+	);
 	const json = postgresItem(result, summaryLanguage(this)(i));
 	this.logger.info(json.summary);
-	return json;
+	return earlySend ? { ...json, earlySend: { ...earlySend } } : json;
 }
 
 /** The database set that was asked for, not made. */

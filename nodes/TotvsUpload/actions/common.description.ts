@@ -1,4 +1,5 @@
 import type { INodeProperties } from 'n8n-workflow';
+import { waitForLockProperty } from '../../shared/destination-parameters';
 import { PG_CLIENT_FOLDER_PLACEHOLDER } from '../../shared/hints';
 import { languageOption } from '../../shared/summary';
 
@@ -71,15 +72,7 @@ export const options: INodeProperties = {
 			default: 24,
 			description: 'Remove folders without manifest (interrupted uploads) unchanged for longer than this',
 		},
-		{
-			displayName: 'Wait for Lock (Seconds)',
-			name: 'waitForLockSeconds',
-			displayOptions: { show: { '/operation': ['upload', 'prune'] } },
-			type: 'number',
-			typeOptions: { minValue: 0 },
-			default: 60,
-			description: 'How long to wait when another execution is writing to the same environment on this destination',
-		},
+		waitForLockProperty({ show: { '/operation': ['upload', 'prune'] } }),
 		languageOption,
 	],
 };

@@ -1,9 +1,8 @@
 import type { IExecuteFunctions } from 'n8n-workflow';
 import { NodeOperationError } from 'n8n-workflow';
 import { openDestination, type Destination, type DestinationConfig } from '../../../core/destinations';
-import { currentOwner } from '../../../core/locking/environment-lock';
 import type { LockSettings } from '../../../core/upload/set-transfer';
-import { destinationConfigOf, type DestinationChoice } from '../../shared/destination-credentials';
+import { destinationConfigOf, executionLock, type DestinationChoice } from '../../shared/destination-credentials';
 import { NO_ENVIRONMENT_HINT } from '../../shared/hints';
 
 /**
@@ -46,11 +45,7 @@ export function openUploadRun(ctx: IExecuteFunctions): UploadRun {
 	return {
 		destination,
 		where: (i) => described.get(i) ?? choice,
-		lock: async (i) => ({
-			owner: currentOwner(ctx.getExecutionId()),
-			options: { waitMs: option(i, 'waitForLockSeconds', 60) * 1000 },
-			via: await destination(i, 'lock'),
-		}),
+		lock: async (i) => executionLock(ctx, option(i, 'waitForLockSeconds', 60), await destination(i, 'lock')),
 		environment: (i, required) => {
 			const environment = String(ctx.getNodeParameter('environment', i, '') ?? '').trim();
 			if (required && !environment)
