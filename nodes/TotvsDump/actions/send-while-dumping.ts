@@ -26,7 +26,7 @@ export const description: INodeProperties[] = [
 		default: false,
 		displayOptions: { show: shownFor },
 		description:
-			'Whether to send the sealed dump to an SFTP server while pg_dump writes it, under temporary (partial) names, so the later TOTVS Upload to that server only proves and renames it. Custom format only (Directory sends nothing early). See docs/sealing.md.',
+			'Whether to send the sealed dump to an SFTP server while pg_dump writes it, under temporary (partial) names, so the later TOTVS Upload to that server only proves and renames it. Needs Verify With Remote SHA-256 on in the SFTP credential (else nothing is sent early). See docs/sealing.md.',
 	},
 	{
 		displayName:
