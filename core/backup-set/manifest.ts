@@ -59,6 +59,9 @@ export const MANIFEST_SIGNATURE_FILE = 'manifest.json.sig';
 export const SEALED_PART_KIND = 'sealed-manifest';
 /** Suffix of every artifact of a sealed set: each is an age file. */
 export const SEALED_SUFFIX = '.age';
+/** The name a stored path had before sealing (a PostgreSQL program's file, a SQL Server .bak). */
+export const unsealedPath = (path: string) =>
+	path.endsWith(SEALED_SUFFIX) ? path.slice(0, -SEALED_SUFFIX.length) : path;
 
 export type * from './postgres-manifest';
 export type * from './sqlserver-manifest';

@@ -17,6 +17,7 @@ import {
 	SEALED_MANIFEST_FORMAT_VERSION,
 	SEALED_PART_KIND,
 	SEALED_SUFFIX,
+	unsealedPath,
 	serializeManifest,
 	type ArtifactRecord,
 	type BackupType,
@@ -261,7 +262,7 @@ export class BackupSetWriter {
 		};
 		const plaintexts = { ...this.plaintext };
 		const record = await this.writeArtifact(
-			SEALED_PART_FILE.slice(0, -SEALED_SUFFIX.length),
+			unsealedPath(SEALED_PART_FILE),
 			SEALED_PART_KIND,
 			Readable.from([Buffer.from(JSON.stringify(part), 'utf8')]),
 		);

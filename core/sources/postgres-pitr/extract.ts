@@ -6,6 +6,7 @@ import { PassThrough, type Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { createGunzip } from 'node:zlib';
 import * as tar from 'tar-stream';
+import { unsealedPath } from '../../backup-set/manifest';
 import { BackupError } from '../../errors';
 import { BoundedTail } from '../../pipeline/bounded-tail';
 import { stallGuard } from './bounded';
@@ -33,7 +34,7 @@ export function decompressedStream(file: string, raw?: Readable): { stream: Read
 
 function openDecompressed(file: string, raw: Readable): { stream: Readable; done: Promise<void> } {
 	// pg_receivewal's unfinished segment is "<name>.gz.partial": the format is before ".partial".
-	const name = file.replace(/\.age$/, '').replace(/\.partial$/, '');
+	const name = unsealedPath(file).replace(/\.partial$/, '');
 	if (name.endsWith('.gz')) {
 		const gunzip = createGunzip();
 		const out = new PassThrough({ highWaterMark: 1 << 20 });

@@ -11,7 +11,7 @@ import { createReadStream } from 'node:fs';
 import { mkdir, rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { Readable } from 'node:stream';
-import { SEALED_SUFFIX, type ArtifactRecord, type Manifest } from '../../backup-set/manifest';
+import type { ArtifactRecord, Manifest } from '../../backup-set/manifest';
 import { identitiesFor, openArtifact } from '../../backup-set/sealed-read';
 import type { BackupSetWriter } from '../../backup-set/set-writer';
 import { currentSetKeys } from '../../backup-set/set-keys';
@@ -49,9 +49,6 @@ export async function storeWritten(
 		await rm(plain, { force: true });
 	}
 }
-
-/** The name a stored path had before sealing (its compression is read from it). */
-export const plainPath = (path: string) => (path.endsWith(SEALED_SUFFIX) ? path.slice(0, -SEALED_SUFFIX.length) : path);
 
 /** The set is sealed (age): its artifacts are `<path>.age`. */
 export const isSealedSet = (set: PitrSetRecord) => Boolean(set.sealedFor);

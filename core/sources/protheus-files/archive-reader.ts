@@ -1,9 +1,10 @@
 import { createReadStream } from 'node:fs';
+import { join } from 'node:path';
 import type { Readable } from 'node:stream';
 import * as tar from 'tar-stream';
 import type { ArtifactRecord, Manifest } from '../../backup-set/manifest';
+import { openArtifact } from '../../backup-set/sealed-read';
 import { BackupError, systemErrorCode } from '../../errors';
-import { artifactPath, openArtifactStream } from './artifact-stream';
 import { decompress } from './compression';
 
 /**
@@ -58,8 +59,8 @@ export async function readArchive(
 }
 
 /**
- * A set's archive artifact, read through openArtifactStream (the one reader of a files set's
- * artifacts): decrypted on the fly when `manifest` is sealed.
+ * A set's archive artifact, read through openArtifact (core/backup-set/sealed-read.ts): decrypted
+ * on the fly when `manifest` is sealed, nothing decrypted written anywhere.
  */
 export async function readSetArchive(
 	setFolder: string,
@@ -70,8 +71,8 @@ export async function readSetArchive(
 	zstdPath?: string,
 ): Promise<void> {
 	return readArchiveStream(
-		() => openArtifactStream(setFolder, manifest, artifact),
-		artifactPath(setFolder, artifact),
+		() => openArtifact(setFolder, manifest, artifact),
+		join(setFolder, ...artifact.path.split('/')),
 		compression,
 		visit,
 		zstdPath,

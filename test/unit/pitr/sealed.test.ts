@@ -16,13 +16,9 @@ import { withSetKeys } from '../../../core/backup-set/set-keys';
 import { isBackupError } from '../../../core/errors';
 import { AgeEncryptStream, generateAgeIdentity, parseIdentities, parseRecipients } from '../../../core/sealing';
 import { extractTar } from '../../../core/sources/postgres-pitr/extract';
+import { unsealedPath } from '../../../core/backup-set/manifest';
 import type { PitrSetRecord } from '../../../core/sources/postgres-pitr/manifest';
-import {
-	openPitrFile,
-	plainPath,
-	requireIdentities,
-	requireSameSealing,
-} from '../../../core/sources/postgres-pitr/sealed';
+import { openPitrFile, requireIdentities, requireSameSealing } from '../../../core/sources/postgres-pitr/sealed';
 
 const owner = generateAgeIdentity();
 const stranger = generateAgeIdentity();
@@ -123,6 +119,6 @@ test('a chain is sealed from its base on, or not at all: each mix refused with w
 });
 
 test('the stored name of a sealed file keeps its compression before ".age"', () => {
-	expect(plainPath('wal/000000010000000000000003.gz.partial.age')).toBe('wal/000000010000000000000003.gz.partial');
-	expect(plainPath('base/backup_manifest')).toBe('base/backup_manifest');
+	expect(unsealedPath('wal/000000010000000000000003.gz.partial.age')).toBe('wal/000000010000000000000003.gz.partial');
+	expect(unsealedPath('base/backup_manifest')).toBe('base/backup_manifest');
 });

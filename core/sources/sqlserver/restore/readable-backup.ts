@@ -8,13 +8,13 @@
 import { open, rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import { pipeline } from 'node:stream/promises';
-import { isSealed, type ArtifactRecord, type Manifest } from '../../../backup-set/manifest';
+import { isSealed, unsealedPath, type ArtifactRecord, type Manifest } from '../../../backup-set/manifest';
 import { openArtifact } from '../../../backup-set/sealed-read';
 import { createSecretFolder, sweepStaleSecretFolders } from '../../../secret-folders';
 import type { SharedFolder } from '../shared-folder';
 
 const plainName = (artifact: ArtifactRecord) =>
-	(artifact.path.split('/').pop() ?? 'backup.bak').replace(/\.age$/, '').replace(/[^A-Za-z0-9_.-]/g, '_');
+	unsealedPath(artifact.path.split('/').pop() ?? 'backup.bak').replace(/[^A-Za-z0-9_.-]/g, '_');
 
 /**
  * Runs `use` with the path (as n8n sees it, inside `shared`) of the plaintext backup file of
